@@ -1,0 +1,103 @@
+// The `dpo` command line: the engine's features for headless use (terminals, ssh, GPU boxes, CI).
+// Each subcommand lists every flag with its default in `dpo <command> --help`.
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_NAMES, BackendName } from '../protocol';
+import { describeBackend, selectBackend } from '../engine/backend';
+import { TINY_MODEL_DEFAULTS, makeTinyModel } from '../engine/model/tiny';
+import { writeLogps } from '../engine/dpo/logps-file';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+function backendOption(): Option {
+  return new Option('--backend <name>', 'force a TensorFlow.js backend (default: the fastest that loads)').choices(BACKEND_NAMES);
+}
+
+const log = (line: string) => process.stderr.write(line + '\n');
+
+export function buildProgram(): Command {
+  const program = new Command('dpo')
+    .description('DPO Studio engine: preference-tune causal language models with Direct Preference Optimization')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('make-tiny-model')
+    .description('write a small randomly initialised model (Hugging Face layout) with a byte-level tokenizer')
+    .requiredOption('--out <dir>', 'output folder')
+    .addOption(new Option('--family <family>', 'architecture family').choices(['gpt2', 'llama']).default(TINY_MODEL_DEFAULTS.family))
+    .option('--layers <n>', 'transformer blocks', positiveInt, TINY_MODEL_DEFAULTS.layers)
+    .option('--d-model <n>', 'hidden size', positiveInt, TINY_MODEL_DEFAULTS.dModel)
+    .option('--heads <n>', 'attention heads', positiveInt, TINY_MODEL_DEFAULTS.heads)
+    .option('--kv-heads <n>', 'key/value heads, llama only (grouped-query attention; default: --heads)', positiveInt)
+    .option('--vocab <n>', 'embedding rows (default: the tokenizer size, 259)', positiveInt)
+    .option('--max-positions <n>', 'context length', positiveInt, TINY_MODEL_DEFAULTS.maxPositions)
+    .option('--untied-head', 'llama only: a separate lm_head instead of the tied embedding', false)
+    .option('--qkv-bias', 'llama only: q/k/v biases (written as Qwen2ForCausalLM)', false)
+    .option('--seed <n>', 'initialisation seed (same seed, same bytes)', nonNegativeInt, TINY_MODEL_DEFAULTS.seed)
+    .action((o) => {
+      const out = path.resolve(o.out);
+      const r = makeTinyModel(out, {
+        family: o.family, layers: o.layers, dModel: o.dModel, heads: o.heads, kvHeads: o.kvHeads, vocab: o.vocab,
+        maxPositions: o.maxPositions, seed: o.seed, untiedHead: o.untiedHead, qkvBias: o.qkvBias,
+      });
+      log(`wrote ${o.family} model with ${r.parameters.toLocaleString('en-US')} parameters (vocab ${r.vocabSize}) to ${out}`);
+    });
+
+  program
+    .command('logps')
+    .description('summed response log-probs of each pair under a model (prompt and padding excluded, EOS included)')
+    .requiredOption('--model <dir>', 'model folder (config.json, model.safetensors, tokenizer.json)')
+    .requiredOption('--data <file>', 'preference JSONL')
+    .requiredOption('--out <file>', 'output JSONL, one line per pair')
+    .option('--max-length <n>', 'longest prompt+response in tokens (default: the model context)', positiveInt)
+    .option('--max-prompt-length <n>', 'longest prompt in tokens; longer prompts keep their end', positiveInt)
+    .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
+    .option('--skip-bad-lines', 'skip unusable lines (and report how many) instead of stopping', false)
+    .addOption(backendOption())
+    .action(async (o) => {
+      const report = await selectBackend(o.backend as BackendName | undefined);
+      log(describeBackend(report));
+      const summary = await writeLogps({
+        modelDir: path.resolve(o.model), dataFile: path.resolve(o.data), outFile: path.resolve(o.out),
+        maxLength: o.maxLength, maxPromptLength: o.maxPromptLength, batchSize: o.batchSize, skipBadLines: o.skipBadLines,
+        onProgress: (done, total) => process.stderr.write(`\rlogps ${done}/${total} pairs`),
+      });
+      process.stderr.write('\n');
+      for (const line of summary.notes) log(line);
+      log(`wrote ${summary.written} line(s) to ${path.resolve(o.out)}`);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. Errors print one clear message, not a stack. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2; // commander already printed the usage error
+    log(`dpo: ${(err as Error).message}`);
+    if (process.env.DPO_DEBUG) log((err as Error).stack ?? '');
+    return 1;
+  }
+}
+

@@ -1,0 +1,78 @@
+// Picks the TensorFlow.js backend before any tensor exists: tfjs-node-gpu > tfjs-node > wasm > cpu.
+// Never falls back silently: the report names the backend and why each faster one was not used.
+import * as tf from '@tensorflow/tfjs';
+import { BACKEND_NAMES, BackendName, BackendReport } from '../protocol';
+
+/** The tfjs backend that a name registers (both native packages register 'tensorflow'). */
+const TFJS_BACKEND: Record<BackendName, string> = {
+  'tfjs-node-gpu': 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+async function tryBackend(name: BackendName): Promise<void> {
+  switch (name) {
+    case 'tfjs-node-gpu':
+      // The native packages are optionalDependencies: absent on machines where libtensorflow
+      // could not be downloaded. require() throws MODULE_NOT_FOUND then.
+      require('@tensorflow/tfjs-node-gpu');
+      break;
+    case 'tfjs-node':
+      require('@tensorflow/tfjs-node');
+      break;
+    case 'wasm':
+      require('@tensorflow/tfjs-backend-wasm');
+      break;
+    case 'cpu':
+      break;
+  }
+  const ok = await tf.setBackend(TFJS_BACKEND[name]);
+  if (!ok) throw new Error(`tf.setBackend('${TFJS_BACKEND[name]}') returned false`);
+  await tf.ready();
+}
+
+function firstLine(err: unknown): string {
+  if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /Cannot find module '@tensorflow\/tfjs-node/.test(String((err as Error).message))) {
+    return 'not installed (an optional dependency: its install downloads libtensorflow, which failed or was not possible here)';
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].trim();
+}
+
+/**
+ * Selects and initialises a backend. With `forced`, only that backend is tried and a failure
+ * is an error; otherwise the fastest that loads wins.
+ */
+export async function selectBackend(forced?: BackendName): Promise<BackendReport> {
+  const candidates: readonly BackendName[] = forced ? [forced] : BACKEND_NAMES;
+  const skipped: BackendReport['skipped'] = [];
+  for (const name of candidates) {
+    try {
+      await tryBackend(name);
+    } catch (err) {
+      if (forced) throw new Error(`backend '${name}' was requested but could not load: ${firstLine(err)}`);
+      skipped.push({ name, reason: firstLine(err) });
+      continue;
+    }
+    const report: BackendReport = { name, skipped, forced: forced !== undefined };
+    if (name === 'wasm') {
+      report.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+      report.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+    }
+    return report;
+  }
+  throw new Error(`no TensorFlow.js backend could load: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** One line for logs and the CLI: "backend wasm (SIMD, 1 thread); not tfjs-node-gpu: …". */
+export function describeBackend(report: BackendReport): string {
+  let text = `backend ${report.name}`;
+  if (report.name === 'wasm') text += ` (${report.simd ? 'SIMD' : 'no SIMD'}, ${report.threads ? 'threads' : '1 thread'})`;
+  if (report.forced) text += ' [forced]';
+  for (const s of report.skipped) text += `; not ${s.name}: ${s.reason}`;
+  if (report.name === 'cpu' && !report.forced) {
+    text += '; WARNING: the pure-JS cpu backend is ~50x slower than wasm';
+  }
+  return text;
+}

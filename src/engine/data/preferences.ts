@@ -1,0 +1,145 @@
+// Reads preference JSONL in the formats TRL users have and reports every unusable line with its
+// file, line number and field. Nothing is skipped silently: the caller decides, from the list,
+// whether to stop (the default) or skip bad lines and report how many.
+import * as fs from 'node:fs';
+import { ChatMessage } from '../tokenizer/tokenizer';
+
+/** A prompt or response: plain text, or chat messages rendered with the chat template. */
+export type Text = string | ChatMessage[];
+
+export interface PreferencePair {
+  /** 1-based line number in the source file. */
+  line: number;
+  prompt: Text;
+  chosen: Text;
+  rejected: Text;
+  /** True when the three fields are message lists. */
+  conversational: boolean;
+}
+
+export interface DataProblem {
+  file: string;
+  line: number;
+  field?: string;
+  message: string;
+}
+
+export function formatProblem(p: DataProblem): string {
+  return `${p.file}:${p.line}: ${p.field ? `field '${p.field}': ` : ''}${p.message}`;
+}
+
+export class DataError extends Error {
+  constructor(readonly problems: DataProblem[], summary: string) {
+    super(`${summary}\n${problems.slice(0, 50).map((p) => '  ' + formatProblem(p)).join('\n')}${problems.length > 50 ? `\n  … and ${problems.length - 50} more` : ''}`);
+  }
+}
+
+function isMessageList(v: unknown): v is ChatMessage[] {
+  return Array.isArray(v);
+}
+
+/** Checks a message list; returns a problem message or undefined. */
+function messageListProblem(v: unknown[]): string | undefined {
+  for (let i = 0; i < v.length; i++) {
+    const m = v[i] as { role?: unknown; content?: unknown };
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return `message ${i} is not an object with "role" and "content"`;
+    if (typeof m.role !== 'string' || m.role === '') return `message ${i} has no string "role"`;
+    if (typeof m.content !== 'string') return `message ${i} has no string "content"`;
+  }
+  return undefined;
+}
+
+function isEmptyText(t: Text): boolean {
+  return typeof t === 'string' ? t.trim() === '' : t.length === 0 || t.every((m) => m.content.trim() === '');
+}
+
+function sameText(a: Text, b: Text): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Validates one parsed line; pushes problems and returns the pair when it is usable. */
+export function parsePreferenceLine(value: unknown, file: string, line: number, problems: DataProblem[]): PreferencePair | undefined {
+  const problem = (message: string, field?: string) => problems.push({ file, line, field, message });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problem('not a JSON object; expected {"prompt": …, "chosen": …, "rejected": …}');
+    return undefined;
+  }
+  const o = value as Record<string, unknown>;
+  if ('responses' in o && !('chosen' in o) && !('rejected' in o)) {
+    problem('unlabeled pair ("responses" without "chosen"/"rejected"): label it first (DPO: Label Pairs)');
+    return undefined;
+  }
+  const before = problems.length;
+  const fields = ['prompt', 'chosen', 'rejected'] as const;
+  for (const f of fields) {
+    const v = o[f];
+    if (v === undefined) problem('missing', f);
+    else if (typeof v !== 'string' && !Array.isArray(v)) problem(`must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`, f);
+    else if (Array.isArray(v)) {
+      const m = messageListProblem(v);
+      if (m) problem(m, f);
+      else if (f !== 'prompt' && isEmptyText(v as ChatMessage[])) problem('empty response', f);
+    } else if (f !== 'prompt' && isEmptyText(v)) problem('empty response', f);
+  }
+  if (problems.length > before) return undefined;
+  const [prompt, chosen, rejected] = fields.map((f) => o[f] as Text);
+  const conversational = isMessageList(prompt);
+  for (const f of ['chosen', 'rejected'] as const) {
+    if (isMessageList(o[f]) !== conversational) {
+      problem(`is ${conversational ? 'text' : 'a message list'} but "prompt" is ${conversational ? 'a message list' : 'text'}; use one format per line`, f);
+    }
+  }
+  if (problems.length > before) return undefined;
+  if (sameText(chosen, rejected)) problem('identical to "chosen": the pair carries no preference', 'rejected');
+  if (problems.length > before) return undefined;
+  return { line, prompt, chosen, rejected, conversational };
+}
+
+export interface ReadResult {
+  pairs: PreferencePair[];
+  problems: DataProblem[];
+}
+
+/** Parses JSONL text. Blank lines are allowed (and ignored); every other line must be a pair. */
+export function parsePreferences(text: string, file: string): ReadResult {
+  const pairs: PreferencePair[] = [];
+  const problems: DataProblem[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].replace(/\r$/, '');
+    if (raw.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      problems.push({ file, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      continue;
+    }
+    const pair = parsePreferenceLine(value, file, i + 1, problems);
+    if (pair) pairs.push(pair);
+  }
+  return { pairs, problems };
+}
+
+export interface LoadOptions {
+  /** Skip unusable lines (and report their count) instead of stopping with the full list. */
+  skipBadLines?: boolean;
+}
+
+/** Reads a preference file; throws DataError listing every problem unless skipBadLines. */
+export function readPreferenceFile(file: string, options: LoadOptions = {}): ReadResult {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DataError([{ file, line: 0, message: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }], `${file}: cannot read the data file`);
+  }
+  const result = parsePreferences(text, file);
+  if (result.problems.length > 0 && !options.skipBadLines) {
+    throw new DataError(result.problems, `${file}: ${result.problems.length} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
+  }
+  if (result.pairs.length === 0) {
+    throw new DataError(result.problems, `${file}: no usable preference pairs`);
+  }
+  return result;
+}

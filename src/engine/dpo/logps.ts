@@ -1,0 +1,50 @@
+// log π(y|x): the SUM of the response tokens' log-probabilities (prompt and padding masked), the
+// quantity the DPO loss is built on (as in the paper's code, not a per-token mean).
+import * as tf from '@tensorflow/tfjs';
+import { CausalLM } from '../model/transformer';
+import { gatherRows } from '../model/ops';
+import { SequenceBatch } from '../data/batch';
+
+/**
+ * Per-token log-probs [B, T-1]: entry t is log p(ids[t+1] | ids[..t]). The target logit is a dot
+ * product with the target's row of the head (a gather whose gradient works on wasm), so no one-hot
+ * [N, V] tensor is built; the normaliser is the log-sum-exp of the full logits.
+ */
+export function tokenLogps(model: CausalLM, ids: tf.Tensor2D): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  const D = model.config.hiddenSize;
+  const h = model.hidden(ids); // [B, T, D]
+  const hPrev = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, D]), [B * (T - 1), D]); // [N, D]
+  const targets = tf.reshape(tf.slice(ids, [0, 1], [B, T - 1]), [B * (T - 1)]) as tf.Tensor1D; // [N]
+  const head = model.headWeight(); // [V, D]
+  const logits = tf.matMul(hPrev, head, false, true); // [N, V]
+  const lse = tf.logSumExp(logits, 1); // [N]
+  const targetLogit = tf.sum(tf.mul(hPrev, gatherRows(head, targets)), 1); // [N]
+  return tf.reshape(tf.sub(targetLogit, lse), [B, T - 1]);
+}
+
+/** Summed response log-probs [B] for a collated batch (ids and mask as tensors). */
+export function sequenceLogps(model: CausalLM, ids: tf.Tensor2D, responseMask: tf.Tensor2D): tf.Tensor1D {
+  const [B, T] = ids.shape;
+  const perToken = tokenLogps(model, ids); // [B, T-1]
+  const mask = tf.slice(responseMask, [0, 1], [B, T - 1]); // a token at t is scored from position t-1
+  return tf.sum(tf.mul(perToken, mask), 1) as tf.Tensor1D;
+}
+
+export function batchTensors(batch: SequenceBatch): { ids: tf.Tensor2D; mask: tf.Tensor2D } {
+  return {
+    ids: tf.tensor2d(batch.ids, [batch.rows, batch.length], 'int32'),
+    mask: tf.tensor2d(batch.responseMask, [batch.rows, batch.length], 'float32'),
+  };
+}
+
+/** Summed response log-probs for a batch, no gradient; returns plain numbers. */
+export async function computeSequenceLogps(model: CausalLM, batch: SequenceBatch): Promise<number[]> {
+  const result = tf.tidy(() => {
+    const { ids, mask } = batchTensors(batch);
+    return sequenceLogps(model, ids, mask);
+  });
+  const values = Array.from(await result.data());
+  result.dispose();
+  return values;
+}

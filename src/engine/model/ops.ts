@@ -1,0 +1,91 @@
+// Transformer building blocks written from ops that have both a forward kernel and a gradient
+// on every backend we run on, wasm included (see the tests in test/unit/engine/wasm-ops.test.ts).
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Rows of `table` [V, D] at `ids` [N] -> [N, D]. tf.gather's gradient needs the
+ * UnsortedSegmentSum kernel, which the wasm backend lacks; scatterND sums duplicate indices on
+ * every backend, so it computes the same scatter-add of the incoming gradient into [V, D].
+ */
+export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    // The ids must be saved: gradients() tidies the forward pass, so a tensor only captured by
+    // this closure would be disposed before the backward pass runs.
+    save([ids]);
+    const value = tf.gather(t, ids) as tf.Tensor2D;
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(tf.expandDims(saved[0], 1), dy, t.shape);
+    return { value, gradFunc };
+  });
+  return fn(table) as tf.Tensor2D;
+}
+
+/** y = x W + b with W in GPT-2's Conv1D layout [in, out]. x: [..., in]. */
+export function conv1d(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor {
+  const inDim = w.shape[0];
+  const lead = x.shape.slice(0, -1);
+  const y = tf.add(tf.matMul(tf.reshape(x, [-1, inDim]), w), b); // [N, out]
+  return tf.reshape(y, [...lead, w.shape[1]]);
+}
+
+/** y = x W^T (+ b) with W in nn.Linear's layout [out, in]. x: [..., in]. */
+export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
+  const inDim = w.shape[1];
+  const lead = x.shape.slice(0, -1);
+  let y = tf.matMul(tf.reshape(x, [-1, inDim]), w, false, true); // [N, out]
+  if (b) y = tf.add(y, b);
+  return tf.reshape(y, [...lead, w.shape[0]]);
+}
+
+export function layerNorm(x: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor {
+  const mean = tf.mean(x, -1, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), -1, true); // biased, as torch.nn.LayerNorm
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w), b);
+}
+
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor1D, eps: number): tf.Tensor {
+  const ms = tf.mean(tf.square(x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GPT-2's "gelu_new": the tanh approximation, 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))). */
+export function geluNew(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/**
+ * Llama's rotary embedding with HF's rotate_half convention: the head dimension is split in two
+ * halves (not interleaved pairs). x: [B, H, T, hd]; cos, sin: [T, hd].
+ */
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+  const half = x.shape[3] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 3);
+  const rotated = tf.concat([tf.neg(x2), x1], 3);
+  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+}
+
+/** cos and sin tables [maxPositions, headDim] for RoPE, computed in float64 then rounded once. */
+export function ropeTables(maxPositions: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(maxPositions * headDim);
+  const sin = new Float32Array(maxPositions * headDim);
+  for (let p = 0; p < maxPositions; p++) {
+    for (let i = 0; i < half; i++) {
+      // HF computes inv_freq in float32: 1 / theta^(2i/hd); keep that rounding so angles match.
+      const invFreq = Math.fround(1 / Math.fround(theta ** ((2 * i) / headDim)));
+      const angle = Math.fround(p * invFreq);
+      cos[p * headDim + i] = cos[p * headDim + i + half] = Math.cos(angle);
+      sin[p * headDim + i] = sin[p * headDim + i + half] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}

@@ -1,0 +1,2 @@
+// The one schema shared by the extension host, the engine process and the webviews.
+export * from './backend';

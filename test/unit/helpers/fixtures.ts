@@ -1,0 +1,30 @@
+// Shared test set-up: a temp folder per test file, tiny models made by the project itself, and the
+// wasm backend (what these machines run on), selected once before any tensor exists.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { selectBackend } from '../../../src/engine/backend';
+import { TinyModelOptions, makeTinyModel, TINY_MODEL_DEFAULTS } from '../../../src/engine/model/tiny';
+import { BackendName } from '../../../src/protocol';
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `dpo-${prefix}-`));
+}
+
+let backendReady: Promise<unknown> | undefined;
+
+/** Tests run on wasm unless DPO_TEST_BACKEND names another (e.g. cpu, to cross-check). */
+export function useTestBackend(): Promise<unknown> {
+  backendReady ??= selectBackend((process.env.DPO_TEST_BACKEND as BackendName | undefined) ?? 'wasm');
+  return backendReady;
+}
+
+export function tinyModel(dir: string, options: Partial<TinyModelOptions> = {}): string {
+  makeTinyModel(dir, { ...TINY_MODEL_DEFAULTS, ...options });
+  return dir;
+}
+
+export function writeJsonl(file: string, rows: unknown[]): string {
+  fs.writeFileSync(file, rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+  return file;
+}
