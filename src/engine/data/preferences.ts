@@ -28,9 +28,15 @@ export function formatProblem(p: DataProblem): string {
   return `${p.file}:${p.line}: ${p.field ? `field '${p.field}': ` : ''}${p.message}`;
 }
 
+/** Lines with at least one problem (a line can have several). */
+export function badLineCount(problems: DataProblem[]): number {
+  return new Set(problems.map((p) => p.line)).size;
+}
+
 export class DataError extends Error {
   constructor(readonly problems: DataProblem[], summary: string) {
-    super(`${summary}\n${problems.slice(0, 50).map((p) => '  ' + formatProblem(p)).join('\n')}${problems.length > 50 ? `\n  … and ${problems.length - 50} more` : ''}`);
+    const shown = problems.slice(0, 50).map((p) => '\n  ' + formatProblem(p)).join('');
+    super(summary + shown + (problems.length > 50 ? `\n  … and ${problems.length - 50} more` : ''));
   }
 }
 
@@ -132,11 +138,11 @@ export function readPreferenceFile(file: string, options: LoadOptions = {}): Rea
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DataError([{ file, line: 0, message: `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }], `${file}: cannot read the data file`);
+    throw new DataError([], `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const result = parsePreferences(text, file);
   if (result.problems.length > 0 && !options.skipBadLines) {
-    throw new DataError(result.problems, `${file}: ${result.problems.length} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
+    throw new DataError(result.problems, `${file}: ${badLineCount(result.problems)} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
   }
   if (result.pairs.length === 0) {
     throw new DataError(result.problems, `${file}: no usable preference pairs`);

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { loadModel } from '../model/checkpoint';
 import { loadTokenizer } from '../tokenizer/tokenizer';
-import { readPreferenceFile } from '../data/preferences';
+import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { tokenizePairs } from '../data/tokenize';
 import { collatePairs } from '../data/batch';
 import { computeSequenceLogps } from './logps';
@@ -38,7 +38,7 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
       notes.push(`--max-length ${job.maxLength} exceeds the model's ${model.config.maxPositions} positions; using ${maxLength}`);
     }
     const tokenized = tokenizePairs(tokenizer, data.pairs, { maxLength, maxPromptLength: job.maxPromptLength });
-    if (data.problems.length > 0) notes.push(`skipped ${data.problems.length} unusable line(s) (--skip-bad-lines)`);
+    if (data.problems.length > 0) notes.push(`skipped ${badLineCount(data.problems)} unusable line(s) (--skip-bad-lines)`);
     if (tokenized.dropped.length > 0) {
       notes.push(`dropped ${tokenized.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${tokenized.dropped.slice(0, 10).map((d) => d.line).join(', ')}${tokenized.dropped.length > 10 ? ', …' : ''})`);
     }

@@ -3,7 +3,7 @@
 // Initialisation follows transformers' _init_weights; the same options give the same bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ModelFamily, expectedWeights, parseModelConfig } from './config';
+import { ModelConfig, ModelFamily, expectedWeights, parseModelConfig } from './config';
 import { saveWeights } from './checkpoint';
 import { WeightData } from './transformer';
 import { Rng } from '../rng';
@@ -53,13 +53,9 @@ export function tinyModelConfig(o: TinyModelOptions, vocabSize: number): Record<
   };
 }
 
-/** Writes the model folder; returns the parsed config. */
-export function makeTinyModel(outDir: string, options: TinyModelOptions): { vocabSize: number; parameters: number } {
-  const tok = byteLevelTokenizerFiles();
-  const vocabSize = options.vocab ?? tok.size;
-  if (vocabSize < tok.size) throw new Error(`--vocab ${vocabSize} is smaller than the byte-level tokenizer's ${tok.size} tokens`);
-  const config = parseModelConfig(tinyModelConfig(options, vocabSize), 'tiny model config');
-  const rng = new Rng(options.seed);
+/** Random weights for a config, initialised as transformers' _init_weights does. */
+export function initWeights(config: ModelConfig, seed: number): { weights: Map<string, WeightData>; parameters: number } {
+  const rng = new Rng(seed);
   const weights = new Map<string, WeightData>();
   let parameters = 0;
   // Sorted names: the draw order, and so the bytes, do not depend on Map insertion order.
@@ -76,6 +72,16 @@ export function makeTinyModel(outDir: string, options: TinyModelOptions): { voca
     weights.set(name, { shape, data });
     parameters += n;
   }
+  return { weights, parameters };
+}
+
+/** Writes the model folder. */
+export function makeTinyModel(outDir: string, options: TinyModelOptions): { vocabSize: number; parameters: number } {
+  const tok = byteLevelTokenizerFiles();
+  const vocabSize = options.vocab ?? tok.size;
+  if (vocabSize < tok.size) throw new Error(`--vocab ${vocabSize} is smaller than the byte-level tokenizer's ${tok.size} tokens`);
+  const config = parseModelConfig(tinyModelConfig(options, vocabSize), 'tiny model config');
+  const { weights, parameters } = initWeights(config, options.seed);
   saveWeights(outDir, config, weights);
   fs.writeFileSync(path.join(outDir, 'tokenizer.json'), JSON.stringify(tok.tokenizer) + '\n');
   fs.writeFileSync(path.join(outDir, 'tokenizer_config.json'), JSON.stringify(tok.config, null, 2) + '\n');

@@ -2,7 +2,7 @@
 // names. Forward only: losses and log-probs live in dpo/, checkpoint I/O in checkpoint.ts.
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfig, expectedWeights, embeddingName, headName } from './config';
-import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, ropeTables, rmsNorm, silu } from './ops';
+import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, ropeTables, rmsNorm, silu } from './ops';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
 const MASK_VALUE = -1e9;
@@ -90,10 +90,10 @@ export class CausalLM {
     const KV = k.shape[1];
     const rep = H / KV;
     const qg = tf.reshape(q, [B, KV, rep * T, hd]); // [B, KV, rep*T, hd]
-    let scores = tf.matMul(qg, k, false, true); // [B, KV, rep*T, T]
+    let scores = matmul(qg, k, false, true); // [B, KV, rep*T, T]
     scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), this.causalMask(T, rep));
     const probs = tf.softmax(scores, -1);
-    const out = tf.matMul(probs, v); // [B, KV, rep*T, hd]
+    const out = matmul(probs, v); // [B, KV, rep*T, hd]
     const heads = tf.transpose(tf.reshape(out, [B, H, T, hd]), [0, 2, 1, 3]); // [B, T, H, hd]
     return tf.reshape(heads, [B, T, H * hd]);
   }
@@ -154,7 +154,7 @@ export class CausalLM {
   logits(ids: tf.Tensor2D): tf.Tensor3D {
     const h = this.hidden(ids);
     const [B, T, D] = h.shape;
-    const logits = tf.matMul(tf.reshape(h, [B * T, D]), this.headWeight(), false, true); // [B*T, V]
+    const logits = matmul(tf.reshape(h, [B * T, D]), this.headWeight(), false, true); // [B*T, V]
     return tf.reshape(logits, [B, T, this.config.vocabSize]);
   }
 

@@ -8,7 +8,7 @@ import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { loadModel } from '../../../src/engine/model/checkpoint';
 import { collate } from '../../../src/engine/data/batch';
 import { batchTensors, sequenceLogps } from '../../../src/engine/dpo/logps';
-import { gatherRows } from '../../../src/engine/model/ops';
+import { gatherRows, logSumExpLast, matmul } from '../../../src/engine/model/ops';
 import { CausalLM } from '../../../src/engine/model/transformer';
 
 const root = tempDir('train-ops');
@@ -38,6 +38,29 @@ describe('forward and backward on the test backend', () => {
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gatherRows(t as tf.Tensor2D, ids), weights)))(table);
     assert.deepEqual(Array.from(await g.data()), [100, 1000, 0, 0, 3, 30]);
     tf.dispose([table, ids, weights, g]);
+  });
+
+  it('matmul and logSumExpLast: same values and gradients as tf.matMul and tf.logSumExp', async () => {
+    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+      const a = tf.randomNormal(ta ? [2, 5, 3] : [2, 3, 5], 0, 1, 'float32', 1);
+      const b = tf.randomNormal(tb ? [2, 4, 5] : [2, 5, 4], 0, 1, 'float32', 2);
+      const w = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 3);
+      const f = (mm: typeof matmul) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(mm(x, y, ta, tb), w));
+      const [ga, gb] = tf.grads(f(matmul))([a, b]);
+      const [wa, wb] = tf.grads(f(tf.matMul))([a, b]);
+      const close = async (x: tf.Tensor, y: tf.Tensor) => assert.ok((await tf.max(tf.abs(tf.sub(x, y))).data())[0] < 1e-5, `ta=${ta} tb=${tb}`);
+      await close(matmul(a, b, ta, tb), tf.matMul(a, b, ta, tb));
+      await close(ga, wa);
+      await close(gb, wb);
+    }
+    const x = tf.randomNormal([3, 7], 0, 3, 'float32', 4);
+    const dy = tf.tensor1d([1, -2, 0.5]);
+    await (async () => {
+      const mine = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(logSumExpLast(t as tf.Tensor2D), dy)))(x);
+      const ref = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.logSumExp(t, 1), dy)))(x);
+      assert.ok((await tf.max(tf.abs(tf.sub(logSumExpLast(x), tf.logSumExp(x, 1)))).data())[0] < 1e-5);
+      assert.ok((await tf.max(tf.abs(tf.sub(mine, ref))).data())[0] < 1e-5);
+    })();
   });
 
   for (const fam of [

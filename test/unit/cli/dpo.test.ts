@@ -1,0 +1,93 @@
+// The `dpo` command as a user runs it: a child process, flags, exit codes and files.
+import { before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tempDir, useTestBackend, writeJsonl } from '../helpers/fixtures';
+import { loadModel } from '../../../src/engine/model/checkpoint';
+import { loadTokenizer } from '../../../src/engine/tokenizer/tokenizer';
+import { NaiveLM } from '../helpers/naive-lm';
+import { readModelWeights } from '../../../src/engine/model/checkpoint';
+
+const BIN = path.resolve(__dirname, '../../../../bin/dpo.js');
+const root = tempDir('cli');
+
+function dpo(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('dpo CLI', () => {
+  before(useTestBackend);
+
+  it('--help lists the commands; each command lists every flag with its default', () => {
+    const top = dpo('--help');
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /make-tiny-model/);
+    assert.match(top.stdout, /logps/);
+    const make = dpo('make-tiny-model', '--help');
+    for (const flag of ['--out', '--family', '--layers', '--d-model', '--heads', '--kv-heads', '--vocab', '--seed']) assert.match(make.stdout, new RegExp(flag));
+    assert.match(make.stdout, /--layers <n>\s+transformer blocks \(default: 2\)/);
+    const logps = dpo('logps', '--help').stdout.replace(/\s+/g, ' ');
+    assert.match(logps, /--batch-size <n> pairs per forward pass \(default: 8\)/);
+    assert.match(logps, /--backend <name> force a TensorFlow\.js backend \(default: the fastest that loads\) \(choices: "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"\)/);
+  });
+
+  it('bad flags exit 2 with the usage', () => {
+    const r = dpo('make-tiny-model', '--out', path.join(root, 'x'), '--layers', 'two');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /option '--layers <n>' argument 'two' is invalid\. must be a positive integer/);
+  });
+
+  it('make-tiny-model then logps: one line per pair, equal to the naive reference', () => {
+    const model = path.join(root, 'model');
+    const made = dpo('make-tiny-model', '--out', model, '--family', 'llama', '--kv-heads', '2', '--seed', '3');
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /wrote llama model with [\d,]+ parameters/);
+    const data = writeJsonl(path.join(root, 'pairs.jsonl'), [
+      { prompt: 'The sky is', chosen: ' blue.', rejected: ' green.' },
+      { prompt: [{ role: 'user', content: '2+2?' }], chosen: [{ role: 'assistant', content: '4' }], rejected: [{ role: 'assistant', content: '5' }] },
+    ]);
+    const out = path.join(root, 'logps.jsonl');
+    const r = dpo('logps', '--model', model, '--data', data, '--out', out, '--batch-size', '1');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^backend wasm/m);
+    const rows = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((x) => Object.keys(x)), Array(2).fill(['line', 'chosen_logp', 'rejected_logp', 'chosen_tokens', 'rejected_tokens']));
+    assert.deepEqual(rows.map((x) => [x.line, x.chosen_tokens, x.rejected_tokens]), [[1, 7, 8], [2, 3, 3]]);
+    const { config, weights } = readModelWeights(model);
+    const naive = new NaiveLM(config, weights);
+    const tok = loadTokenizer(model);
+    const prompt = tok.encode('The sky is');
+    const want = naive.responseLogp(prompt, [...tok.encode(' blue.'), 256]);
+    assert.ok(Math.abs(rows[0].chosen_logp - want) < 1e-4, `${rows[0].chosen_logp} vs ${want}`);
+    loadModel(model).model.dispose();
+  });
+
+  it('bad data: exit 1 with every problem listed; --skip-bad-lines goes on and says how many', () => {
+    const model = path.join(root, 'model');
+    const data = writeJsonl(path.join(root, 'bad.jsonl'), [{ prompt: 'a', chosen: 'b', rejected: 'c' }, 'oops', { prompt: 'a', chosen: 'b' }]);
+    const out = path.join(root, 'bad-out.jsonl');
+    const r = dpo('logps', '--model', model, '--data', data, '--out', out);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /2 line\(s\) cannot be used for training/);
+    assert.match(r.stderr, /bad\.jsonl:2: not valid JSON/);
+    assert.match(r.stderr, /bad\.jsonl:3: field 'rejected': missing/);
+    assert.ok(!fs.existsSync(out), 'no output file on failure');
+    const ok = dpo('logps', '--model', model, '--data', data, '--out', out, '--skip-bad-lines');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /skipped 2 unusable line\(s\)/);
+    assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').length, 1);
+  });
+
+  it('a model folder with pickle weights is refused with the reason', () => {
+    const dir = path.join(root, 'pickle');
+    fs.cpSync(path.join(root, 'model'), dir, { recursive: true });
+    fs.rmSync(path.join(dir, 'model.safetensors'));
+    fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), '');
+    const r = dpo('logps', '--model', dir, '--data', path.join(root, 'pairs.jsonl'), '--out', path.join(root, 'p.jsonl'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /pickle\/\.bin weights are refused because loading them can execute code/);
+  });
+});

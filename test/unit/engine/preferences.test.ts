@@ -1,0 +1,73 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { tempDir, writeJsonl } from '../helpers/fixtures';
+import { DataError, formatProblem, parsePreferences, readPreferenceFile } from '../../../src/engine/data/preferences';
+
+const root = tempDir('prefs');
+const msg = (role: string, content: string) => ({ role, content });
+
+describe('preference JSONL', () => {
+  it('reads the standard and the conversational formats, keeping 1-based line numbers', () => {
+    const text = [
+      JSON.stringify({ prompt: 'Q', chosen: 'good', rejected: 'bad' }),
+      '',
+      JSON.stringify({ prompt: [msg('user', 'Q')], chosen: [msg('assistant', 'good')], rejected: [msg('assistant', 'bad')] }),
+    ].join('\n');
+    const { pairs, problems } = parsePreferences(text, 'f.jsonl');
+    assert.deepEqual(problems, []);
+    assert.equal(pairs.length, 2);
+    assert.deepEqual([pairs[0].line, pairs[0].conversational, pairs[1].line, pairs[1].conversational], [1, false, 3, true]);
+  });
+
+  it('lists every bad line with file, line and field, not only the first', () => {
+    const file = writeJsonl(path.join(root, 'bad.jsonl'), [
+      { prompt: 'ok', chosen: 'a', rejected: 'b' },
+      '{"prompt": "x", "chosen": ',
+      { prompt: 'x', chosen: 'same', rejected: 'same' },
+      { prompt: 'x', chosen: '   ', rejected: 'b' },
+      { chosen: 'a', rejected: 'b' },
+      { prompt: 'x', chosen: 5, rejected: 'b' },
+      { prompt: [msg('user', 'x')], chosen: 'text', rejected: [msg('assistant', 'b')] },
+      { prompt: [{ role: 'user' }], chosen: [msg('assistant', 'a')], rejected: [msg('assistant', 'b')] },
+      { prompt: 'x', responses: ['a', 'b'] },
+      [1, 2],
+      { prompt: 'x', chosen: '', rejected: null },
+    ]);
+    let error: DataError | undefined;
+    try {
+      readPreferenceFile(file);
+    } catch (err) {
+      error = err as DataError;
+    }
+    assert.ok(error instanceof DataError);
+    const lines = error.problems.map(formatProblem);
+    assert.deepEqual(lines, [
+      `${file}:2: not valid JSON (Unexpected end of JSON input)`,
+      `${file}:3: field 'rejected': identical to "chosen": the pair carries no preference`,
+      `${file}:4: field 'chosen': empty response`,
+      `${file}:5: field 'prompt': missing`,
+      `${file}:6: field 'chosen': must be a string or a list of {"role", "content"} messages, got number`,
+      `${file}:7: field 'chosen': is text but "prompt" is a message list; use one format per line`,
+      `${file}:8: field 'prompt': message 0 has no string "content"`,
+      `${file}:9: unlabeled pair ("responses" without "chosen"/"rejected"): label it first (DPO: Label Pairs)`,
+      `${file}:10: not a JSON object; expected {"prompt": …, "chosen": …, "rejected": …}`,
+      `${file}:11: field 'chosen': empty response`,
+      `${file}:11: field 'rejected': must be a string or a list of {"role", "content"} messages, got null`,
+    ]);
+    assert.match(error.message, /10 line\(s\) cannot be used for training \(fix them, or pass --skip-bad-lines/);
+  });
+
+  it('skips bad lines only when asked, and reports them', () => {
+    const file = writeJsonl(path.join(root, 'skip.jsonl'), [{ prompt: 'x', chosen: 'a', rejected: 'b' }, 'nope', { prompt: 'y', chosen: 'c', rejected: 'd' }]);
+    assert.throws(() => readPreferenceFile(file), DataError);
+    const { pairs, problems } = readPreferenceFile(file, { skipBadLines: true });
+    assert.deepEqual(pairs.map((p) => p.line), [1, 3]);
+    assert.equal(problems.length, 1);
+  });
+
+  it('an unreadable or empty file is an error', () => {
+    assert.throws(() => readPreferenceFile(path.join(root, 'missing.jsonl')), /missing\.jsonl: cannot read \(ENOENT\)/);
+    assert.throws(() => readPreferenceFile(writeJsonl(path.join(root, 'empty.jsonl'), [])), /no usable preference pairs/);
+  });
+});
