@@ -6,6 +6,10 @@ import { BACKEND_NAMES, BackendName } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { TINY_MODEL_DEFAULTS, makeTinyModel } from '../engine/model/tiny';
 import { writeLogps } from '../engine/dpo/logps-file';
+import { addConfigFlags, flagValues, readConfigFile } from './config-flags';
+import { runTraining } from './train';
+import { runDemo } from './demo';
+import { TrainingMode } from '../protocol';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -78,6 +82,32 @@ export function buildProgram(): Command {
       log(`wrote ${summary.written} line(s) to ${path.resolve(o.out)}`);
     });
 
+  for (const mode of ['train', 'sft'] as const) {
+    const trainingMode: TrainingMode = mode === 'train' ? 'dpo' : 'sft';
+    const cmd = program
+      .command(mode)
+      .description(mode === 'train'
+        ? 'DPO training run: policy vs a frozen reference on preference pairs (Ctrl-C stops after the step, with a checkpoint)'
+        : 'supervised fine-tuning on the chosen responses (prompt masked), to make a reference model')
+      .option('--config <file>', 'JSON run config (flags override it; relative paths resolve against its folder)')
+      .option('--out <dir>', 'run folder (default: .dpo/runs/<mode>-<time> in the current folder)')
+      .option('--resume <run-dir>', 'continue a stopped or crashed run from its newest complete checkpoint');
+    addConfigFlags(cmd).action(async (o) => {
+      const values = { ...(o.config ? readConfigFile(o.config) : {}), ...flagValues(o) };
+      if (o.out) values.output_dir = path.resolve(o.out);
+      const r = await runTraining({ mode: trainingMode, values, resume: o.resume, source: o.config ?? 'flags' });
+      log(r.reason === 'stopped' ? `stopped at step ${r.step}/${r.totalSteps}; resume: dpo ${mode} --resume ${r.runDir}` : `done: ${r.step} steps; final model in ${r.finalDir}`);
+    });
+  }
+
+  program
+    .command('demo')
+    .description('make a tiny model, SFT it on examples/preferences.jsonl, run DPO, and show the held-out margins rise')
+    .option('--out <dir>', 'folder for the demo runs (default: .dpo/demo-<time>)')
+    .action(async (o) => {
+      if (!(await runDemo(o.out, (line) => process.stdout.write(line + '\n')))) process.exitCode = 3;
+    });
+
   return program;
 }
 
@@ -90,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;

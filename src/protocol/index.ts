@@ -1,2 +1,4 @@
 // The one schema shared by the extension host, the engine process and the webviews.
 export * from './backend';
+export * from './config';
+export * from './run';

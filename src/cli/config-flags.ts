@@ -1,0 +1,75 @@
+// Every run-config field as a CLI flag (`beta` -> `--beta`, `max_length` -> `--max-length`), made from
+// the one config schema so that help texts, defaults and types cannot drift from the config file's.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CONFIG_FIELDS, DpoConfig } from '../protocol';
+
+const PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir'];
+/** Fields set by dedicated flags or by the subcommand itself. */
+const NOT_FLAGS = new Set<keyof DpoConfig>(['mode', 'output_dir']);
+
+const flagName = (field: string) => `--${field.replace(/_/g, '-')}`;
+const camel = (field: string) => field.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+
+function parser(field: keyof DpoConfig): (raw: string) => unknown {
+  const schema = CONFIG_FIELDS[field] as { type?: string | string[]; enum?: unknown[] };
+  const types = schema.enum ? ['enum'] : Array.isArray(schema.type) ? schema.type : [schema.type];
+  return (raw: string) => {
+    if (types.includes('null') && raw === 'null') return null;
+    if (types.includes('integer') || types.includes('number')) {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+      return n;
+    }
+    if (types.includes('boolean')) {
+      if (raw === 'true') return true;
+      if (raw === 'false') return false;
+      throw new InvalidArgumentError('must be true or false');
+    }
+    return raw; // strings and enums: the schema check names bad values with the allowed ones
+  };
+}
+
+/** Adds one option per config field; defaults are shown, not applied (the config file may set them). */
+export function addConfigFlags(cmd: Command): Command {
+  for (const [field, schema] of Object.entries(CONFIG_FIELDS) as [keyof DpoConfig, (typeof CONFIG_FIELDS)[keyof DpoConfig]][]) {
+    if (NOT_FLAGS.has(field)) continue;
+    const isBool = (schema as { type?: unknown }).type === 'boolean';
+    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, schema.description)
+      .argParser(isBool ? (raw: string | undefined) => (raw === undefined ? true : parser(field)(raw)) : parser(field));
+    if (schema.default !== '' ) opt.default(undefined, JSON.stringify(schema.default));
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Reads a JSON run config file; relative paths in it are resolved against its folder. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON (${(err as Error).message})`}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: a run config must be a JSON object`);
+  const out = { ...(raw as Record<string, unknown>) };
+  delete out.$schema;
+  return resolvePaths(out, path.dirname(path.resolve(file)));
+}
+
+export function resolvePaths(values: Record<string, unknown>, base: string): Record<string, unknown> {
+  const out = { ...values };
+  for (const f of PATH_FIELDS) if (typeof out[f] === 'string' && out[f] !== '') out[f] = path.resolve(base, out[f] as string);
+  return out;
+}
+
+/** The config fields given as flags (only those the user typed). */
+export function flagValues(opts: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of Object.keys(CONFIG_FIELDS)) {
+    const v = opts[camel(field)];
+    if (v !== undefined && !NOT_FLAGS.has(field as keyof DpoConfig)) out[field] = v;
+  }
+  return resolvePaths(out, process.cwd());
+}

@@ -1,0 +1,55 @@
+// The preference losses, one pure function per variant, on the four sequence log-probs of a batch
+// of pairs (each [B]). They return per-pair losses [B]; the trainer averages. Written from plain
+// ops because tf.logSigmoid has no working gradient on wasm.
+import * as tf from '@tensorflow/tfjs';
+import { LossType } from '../../protocol';
+
+export interface PairLogps {
+  policyChosenLogps: tf.Tensor1D;
+  policyRejectedLogps: tf.Tensor1D;
+  referenceChosenLogps: tf.Tensor1D;
+  referenceRejectedLogps: tf.Tensor1D;
+}
+
+export interface LossParams {
+  beta: number;
+  /** Conservative DPO's ε (sigmoid only). */
+  labelSmoothing: number;
+}
+
+export type LossFn = (logps: PairLogps, params: LossParams) => tf.Tensor1D;
+
+/** log σ(x) = min(x, 0) − log(1 + e^−|x|): exact for large |x| and differentiable on every backend. */
+export function logSigmoid(x: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.minimum(x, 0), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
+}
+
+/** h = (log πθ(yw|x) − log πθ(yl|x)) − (log πref(yw|x) − log πref(yl|x)), the log-ratio margin. */
+export function logRatioMargin(l: PairLogps): tf.Tensor1D {
+  return tf.sub(tf.sub(l.policyChosenLogps, l.policyRejectedLogps), tf.sub(l.referenceChosenLogps, l.referenceRejectedLogps));
+}
+
+/**
+ * DPO, Eq. 7 of arXiv:2305.18290: −log σ(βh). With ε > 0, conservative DPO (cDPO, as in the
+ * reference code and TRL): −(1−ε)·log σ(βh) − ε·log σ(−βh).
+ */
+export const sigmoidLoss: LossFn = (l, { beta, labelSmoothing }) => {
+  const z = tf.mul(logRatioMargin(l), beta);
+  const loss = tf.neg(tf.mul(logSigmoid(z), 1 - labelSmoothing));
+  return (labelSmoothing > 0 ? tf.sub(loss, tf.mul(logSigmoid(tf.neg(z)), labelSmoothing)) : loss) as tf.Tensor1D;
+};
+
+/**
+ * IPO, Eq. 17 of arXiv:2310.12036: (h − 1/(2β))². The trainer feeds it per-token MEAN log-probs
+ * (as TRL does): the target margin 1/(2β) is a fixed number, and with summed log-probs the same
+ * regularisation would bind ever harder as responses grow longer.
+ */
+export const ipoLoss: LossFn = (l, { beta }) => tf.square(tf.sub(logRatioMargin(l), 1 / (2 * beta))) as tf.Tensor1D;
+
+/** Hinge (SLiC, arXiv:2305.10425, as in the DPO reference code): max(0, 1 − βh). */
+export const hingeLoss: LossFn = (l, { beta }) => tf.relu(tf.sub(1, tf.mul(logRatioMargin(l), beta))) as tf.Tensor1D;
+
+export const LOSSES: Record<LossType, LossFn> = { sigmoid: sigmoidLoss, ipo: ipoLoss, hinge: hingeLoss };
+
+/** Whether a loss reads per-token mean log-probs instead of sums. */
+export const USES_MEAN_LOGPS: Record<LossType, boolean> = { sigmoid: false, ipo: true, hinge: false };

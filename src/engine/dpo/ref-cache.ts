@@ -1,0 +1,76 @@
+// Reference log-probs computed once per (reference weights, data, tokenizer, truncation) and cached
+// in the run folder, so a step needs no reference forward pass and the reference weights can leave
+// memory. A changed input changes the key, so a stale cache is never read.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CausalLM } from '../model/transformer';
+import { TokenizedPair } from '../data/tokenize';
+import { collatePairs } from '../data/batch';
+import { computeSequenceLogps } from './logps';
+import { writeFileAtomic } from '../train/run-folder';
+
+/** Summed reference log-probs of a pair's chosen and rejected responses, by data line. */
+export type RefLogps = Map<number, [number, number]>;
+
+const CACHE_VERSION = 1;
+
+function hashFile(h: ReturnType<typeof createHash>, file: string): void {
+  h.update(`${path.basename(file)}\0`);
+  h.update(fs.readFileSync(file));
+}
+
+/** The cache key: the bytes of every input that changes a reference log-prob. */
+export function refCacheKey(inputs: { referenceDir: string; dataFiles: string[]; maxLength: number; maxPromptLength: number | null }): string {
+  const h = createHash('sha256');
+  h.update(`v${CACHE_VERSION}\0`);
+  const dir = inputs.referenceDir;
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors') || n === 'config.json').sort()) hashFile(h, path.join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']) if (fs.existsSync(path.join(dir, f))) hashFile(h, path.join(dir, f));
+  for (const f of inputs.dataFiles) hashFile(h, f);
+  h.update(`max_length=${inputs.maxLength}\0max_prompt_length=${inputs.maxPromptLength}`);
+  return h.digest('hex').slice(0, 32);
+}
+
+export interface RefCacheFile {
+  key: string;
+  train: [number, [number, number]][];
+  eval: [number, [number, number]][];
+}
+
+export function readRefCache(dir: string, key: string): { train: RefLogps; eval: RefLogps } | undefined {
+  const file = path.join(dir, `${key}.json`);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as RefCacheFile;
+    if (parsed.key !== key) return undefined;
+    return { train: new Map(parsed.train), eval: new Map(parsed.eval) };
+  } catch {
+    return undefined; // unreadable cache: recompute
+  }
+}
+
+export function writeRefCache(dir: string, key: string, train: RefLogps, evalLogps: RefLogps): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const body: RefCacheFile = { key, train: [...train], eval: [...evalLogps] };
+  writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify(body));
+}
+
+/** Reference log-probs of every pair, in batches, reporting progress. */
+export async function computeRefLogps(
+  reference: CausalLM,
+  pairs: TokenizedPair[],
+  batchSize: number,
+  padId: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RefLogps> {
+  const out: RefLogps = new Map();
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const chunk = pairs.slice(i, i + batchSize);
+    const logps = await computeSequenceLogps(reference, collatePairs(chunk, padId));
+    chunk.forEach((p, j) => out.set(p.line, [logps[j], logps[chunk.length + j]]));
+    onProgress?.(Math.min(i + batchSize, pairs.length), pairs.length);
+    await new Promise(setImmediate);
+  }
+  return out;
+}

@@ -1,0 +1,148 @@
+// The run configuration: one schema (JSON Schema, so the editor completes and checks run config
+// files through jsonValidation) holding every field's meaning, default and bounds; DEFAULT_CONFIG
+// and validation derive from it, so a default is written in exactly one place.
+import Ajv from 'ajv';
+import { BACKEND_NAMES, BackendName } from './backend';
+
+export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const;
+export type LossType = (typeof LOSS_TYPES)[number];
+export const SCHEDULER_TYPES = ['linear', 'cosine', 'constant'] as const;
+export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
+export const TRAINING_MODES = ['dpo', 'sft'] as const;
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+
+/** A resolved run configuration. Each field is described (with its default) in CONFIG_SCHEMA. */
+export interface DpoConfig {
+  mode: TrainingMode;
+  model: string;
+  reference_model: string | null;
+  data: string;
+  eval_data: string | null;
+  eval_fraction: number;
+  output_dir: string;
+  loss_type: LossType;
+  beta: number;
+  label_smoothing: number;
+  reference_free: boolean;
+  sft_weight: number;
+  precompute_ref_log_probs: boolean;
+  learning_rate: number;
+  lr_scheduler_type: SchedulerType;
+  warmup_steps: number;
+  warmup_ratio: number;
+  weight_decay: number;
+  adam_beta1: number;
+  adam_beta2: number;
+  adam_epsilon: number;
+  max_grad_norm: number;
+  batch_size: number;
+  gradient_accumulation_steps: number;
+  num_train_epochs: number;
+  max_steps: number | null;
+  max_length: number;
+  max_prompt_length: number | null;
+  seed: number;
+  logging_steps: number;
+  eval_steps: number;
+  save_steps: number;
+  save_total_limit: number | null;
+  skip_bad_lines: boolean;
+  backend: BackendName | null;
+  stuck_loss_steps: number;
+  falling_logps_window: number;
+}
+
+type FieldSchema = Record<string, unknown> & { description: string; default: unknown };
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+
+/** Every field: its JSON Schema, description and default. */
+export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
+  mode: { enum: [...TRAINING_MODES], default: 'dpo', description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.' },
+  model: { type: 'string', minLength: 1, default: '', description: 'Policy model folder (Hugging Face layout: config.json, model.safetensors, tokenizer.json). Relative paths are resolved against the config file.' },
+  reference_model: { ...nullable('string'), default: null, description: 'Reference model folder; null means a frozen copy of the starting policy (the paper\'s setting).' },
+  data: { type: 'string', minLength: 1, default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists.' },
+  eval_data: { ...nullable('string'), default: null, description: 'Held-out preference JSONL; when null, eval_fraction of data is held out.' },
+  eval_fraction: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1, description: 'Fraction of data held out for evaluation (seeded) when eval_data is null; 0 disables evaluation.' },
+  output_dir: { type: 'string', default: '', description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: .dpo/runs/<time> beside the data.' },
+  loss_type: { enum: [...LOSS_TYPES], default: 'sigmoid', description: 'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC).' },
+  beta: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'β: strength of the KL penalty toward the reference; rewards are β·log(πθ/πref).' },
+  label_smoothing: { type: 'number', minimum: 0, maximum: 0.5, exclusiveMaximum: 0.5, default: 0, description: 'ε of conservative DPO (sigmoid loss only): the probability that a label is flipped.' },
+  reference_free: { type: 'boolean', default: false, description: 'Ignore the reference model (its log-probs count as 0).' },
+  sft_weight: { type: 'number', minimum: 0, default: 0, description: 'Weight of an NLL term on the chosen response (RPO, rpo_alpha in TRL); 0 disables it.' },
+  precompute_ref_log_probs: { type: 'boolean', default: false, description: 'Compute reference log-probs once for all pairs, cache them in the run folder, and free the reference weights during training.' },
+  learning_rate: { type: 'number', exclusiveMinimum: 0, default: 1e-6, description: 'Peak AdamW learning rate (TRL\'s DPO default).' },
+  lr_scheduler_type: { enum: [...SCHEDULER_TYPES], default: 'linear', description: 'Decay after warm-up: linear to 0, cosine to 0, or constant.' },
+  warmup_steps: { type: 'integer', minimum: 0, default: 0, description: 'Linear warm-up steps; overrides warmup_ratio when > 0.' },
+  warmup_ratio: { type: 'number', minimum: 0, maximum: 1, default: 0.1, description: 'Warm-up as a fraction of the total optimizer steps.' },
+  weight_decay: { type: 'number', minimum: 0, default: 0, description: 'AdamW decoupled weight decay (not applied to biases and norm weights).' },
+  adam_beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'AdamW β1.' },
+  adam_beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'AdamW β2.' },
+  adam_epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-8, description: 'AdamW ε.' },
+  max_grad_norm: { type: 'number', minimum: 0, default: 1, description: 'Clip gradients to this global L2 norm; 0 disables clipping.' },
+  batch_size: { type: 'integer', minimum: 1, default: 4, description: 'Pairs per forward pass (each pair is two sequences).' },
+  gradient_accumulation_steps: { type: 'integer', minimum: 1, default: 1, description: 'Forward passes per optimizer step; the effective batch is batch_size × this.' },
+  num_train_epochs: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'Passes over the training pairs (ignored when max_steps is set).' },
+  max_steps: { ...nullable('integer'), minimum: 1, default: null, description: 'Optimizer steps to run; null: num_train_epochs decides.' },
+  max_length: { type: 'integer', minimum: 2, default: 512, description: 'Longest prompt + response in tokens (capped at the model context); responses are cut at the end, pairs whose prompt fills it are dropped and counted.' },
+  max_prompt_length: { ...nullable('integer'), minimum: 1, default: null, description: 'Longest prompt in tokens; longer prompts keep their end. null: no separate limit.' },
+  seed: { type: 'integer', minimum: 0, default: 42, description: 'Seed for shuffling and the eval split; the same seed gives the same run.' },
+  logging_steps: { type: 'integer', minimum: 1, default: 1, description: 'Write a metrics line every N optimizer steps.' },
+  eval_steps: { type: 'integer', minimum: 1, default: 50, description: 'Evaluate on the held-out pairs every N steps (and at the start and the end).' },
+  save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
+  save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
+  skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
+  backend: { enum: [...BACKEND_NAMES, null], default: null, description: 'Force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > tfjs-node > wasm > cpu).' },
+  stuck_loss_steps: { type: 'integer', minimum: 1, default: 10, description: 'Warn when the loss stays at log 2 with zero rewards for this many logged steps.' },
+  falling_logps_window: { type: 'integer', minimum: 2, default: 20, description: 'Warn when logps/chosen falls steadily over this many logged steps.' },
+};
+
+export const DEFAULT_CONFIG: DpoConfig = Object.fromEntries(Object.entries(CONFIG_FIELDS).map(([k, f]) => [k, f.default])) as unknown as DpoConfig;
+
+/** The JSON Schema of a run config file (every field optional but model and data). */
+export const CONFIG_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://dpo-studio.dev/schemas/dpo-config.schema.json',
+  title: 'DPO Studio run configuration',
+  type: 'object',
+  additionalProperties: false,
+  required: ['model', 'data'],
+  properties: { $schema: { type: 'string' }, ...CONFIG_FIELDS },
+};
+
+export interface ConfigProblem {
+  field: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[], source = 'config') {
+    super(`${source}: ${problems.length} invalid field(s):\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
+  }
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+/**
+ * Fills defaults and validates; every bad field is named (not only the first). `source` names the
+ * file or flag set in the message.
+ */
+export function resolveConfig(partial: Record<string, unknown>, source = 'config'): DpoConfig {
+  validator ??= new Ajv({ allErrors: true, strict: false }).compile(CONFIG_SCHEMA);
+  const candidate = { ...DEFAULT_CONFIG, ...partial };
+  const problems: ConfigProblem[] = [];
+  if (!validator(candidate)) {
+    for (const e of validator.errors ?? []) {
+      const field = e.instancePath.replace(/^\//, '') || (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty || (e.params as { additionalProperty?: string }).additionalProperty || '(root)';
+      const message = e.keyword === 'additionalProperties' ? 'unknown field' : e.keyword === 'enum' ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}` : e.message ?? 'invalid';
+      if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
+    }
+  }
+  const c = candidate as DpoConfig;
+  if (!c.model) problems.push({ field: 'model', message: 'required: the policy model folder' });
+  if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
+  if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid') problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
+  if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length) problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return c;
+}
