@@ -1,6 +1,6 @@
 // Forward+backward throughput of the policy log-prob (what every DPO step runs) on each backend
 // that loads, each in its own process (a tfjs backend is process-wide), same weights and tokens.
-// Usage: node out/bench/forward-backward.js [--shape gpt2-small] [--backends wasm,cpu] [--steps 3]
+// Usage: node out/bench/forward-backward.js [--shape gpt2-small] [--seq N] [--backends wasm,cpu] [--steps 3]
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,9 +27,10 @@ interface WorkerResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function worker(backend: BackendName, shapeName: string, steps: number): Promise<WorkerResult> {
+async function worker(backend: BackendName, shapeName: string, steps: number, seq?: number): Promise<WorkerResult> {
   const report = await selectBackend(backend);
   const shape = BENCH_SHAPES[shapeName]();
+  if (seq) shape.seq = seq;
   const model = new CausalLM(shape.config, initWeights(shape.config, 0).weights);
   const rng = new Rng(1);
   const ids = tf.tensor2d(Int32Array.from({ length: shape.batch * shape.seq }, () => rng.nextUint32() % shape.config.vocabSize), [shape.batch, shape.seq], 'int32');
@@ -62,18 +63,19 @@ async function main() {
       backends: { type: 'string', default: BACKEND_NAMES.join(',') },
       steps: { type: 'string', default: '3' },
       worker: { type: 'string' },
+      seq: { type: 'string' },
     },
   });
   const steps = Number(values.steps);
   if (!BENCH_SHAPES[values.shape!]) throw new Error(`unknown --shape ${values.shape}; one of ${Object.keys(BENCH_SHAPES).join(', ')}`);
   if (values.worker) {
-    const r = await worker(values.worker as BackendName, values.shape!, steps);
+    const r = await worker(values.worker as BackendName, values.shape!, steps, values.seq ? Number(values.seq) : undefined);
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
   const results: WorkerResult[] = [];
   for (const backend of values.backends!.split(',') as BackendName[]) {
-    const child = spawnSync(process.execPath, [__filename, '--worker', backend, '--shape', values.shape!, '--steps', String(steps)], {
+    const child = spawnSync(process.execPath, [__filename, '--worker', backend, '--shape', values.shape!, '--steps', String(steps), ...(values.seq ? ['--seq', values.seq] : [])], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
     });
     if (child.status !== 0) {
@@ -82,7 +84,7 @@ async function main() {
     }
     results.push(JSON.parse(child.stdout.trim().split('\n').pop()!));
   }
-  console.log(`\nforward+backward of summed response log-probs, shape ${values.shape}, ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`\nforward+backward of summed response log-probs, shape ${values.shape}${values.seq ? ` (seq ${values.seq})` : ''}, ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
   console.log('| backend | tokens/step | median step (s) | spread (s) | tokens/s | peak RSS (MiB) |');
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {

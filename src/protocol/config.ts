@@ -59,9 +59,9 @@ const nullable = (type: string) => ({ type: [type, 'null'] });
 /** Every field: its JSON Schema, description and default. */
 export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   mode: { enum: [...TRAINING_MODES], default: 'dpo', description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.' },
-  model: { type: 'string', minLength: 1, default: '', description: 'Policy model folder (Hugging Face layout: config.json, model.safetensors, tokenizer.json). Relative paths are resolved against the config file.' },
+  model: { type: 'string', default: '', description: 'Policy model folder (Hugging Face layout: config.json, model.safetensors, tokenizer.json). Relative paths are resolved against the config file.' },
   reference_model: { ...nullable('string'), default: null, description: 'Reference model folder; null means a frozen copy of the starting policy (the paper\'s setting).' },
-  data: { type: 'string', minLength: 1, default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists.' },
+  data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists.' },
   eval_data: { ...nullable('string'), default: null, description: 'Held-out preference JSONL; when null, eval_fraction of data is held out.' },
   eval_fraction: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1, description: 'Fraction of data held out for evaluation (seeded) when eval_data is null; 0 disables evaluation.' },
   output_dir: { type: 'string', default: '', description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: .dpo/runs/<time> beside the data.' },
@@ -76,9 +76,9 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   warmup_steps: { type: 'integer', minimum: 0, default: 0, description: 'Linear warm-up steps; overrides warmup_ratio when > 0.' },
   warmup_ratio: { type: 'number', minimum: 0, maximum: 1, default: 0.1, description: 'Warm-up as a fraction of the total optimizer steps.' },
   weight_decay: { type: 'number', minimum: 0, default: 0, description: 'AdamW decoupled weight decay (not applied to biases and norm weights).' },
-  adam_beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'AdamW β1.' },
-  adam_beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'AdamW β2.' },
-  adam_epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-8, description: 'AdamW ε.' },
+  adam_beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'AdamW β1, the decay of the gradient average.' },
+  adam_beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'AdamW β2, the decay of the squared-gradient average.' },
+  adam_epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-8, description: 'AdamW ε, added to the denominator for stability.' },
   max_grad_norm: { type: 'number', minimum: 0, default: 1, description: 'Clip gradients to this global L2 norm; 0 disables clipping.' },
   batch_size: { type: 'integer', minimum: 1, default: 4, description: 'Pairs per forward pass (each pair is two sequences).' },
   gradient_accumulation_steps: { type: 'integer', minimum: 1, default: 1, description: 'Forward passes per optimizer step; the effective batch is batch_size × this.' },
@@ -129,7 +129,8 @@ let validator: ReturnType<Ajv['compile']> | undefined;
  */
 export function resolveConfig(partial: Record<string, unknown>, source = 'config'): DpoConfig {
   validator ??= new Ajv({ allErrors: true, strict: false }).compile(CONFIG_SCHEMA);
-  const candidate = { ...DEFAULT_CONFIG, ...partial };
+  const candidate: Record<string, unknown> = { ...DEFAULT_CONFIG, ...partial };
+  delete candidate.$schema; // allowed in config files for editor support, not part of a config
   const problems: ConfigProblem[] = [];
   if (!validator(candidate)) {
     for (const e of validator.errors ?? []) {
@@ -138,9 +139,11 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
       if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
     }
   }
-  const c = candidate as DpoConfig;
+  const c = candidate as unknown as DpoConfig;
   if (!c.model) problems.push({ field: 'model', message: 'required: the policy model folder' });
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  // Rules across fields, once each field is valid on its own.
   if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid') problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
   if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length) problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
   if (problems.length > 0) throw new ConfigError(problems, source);

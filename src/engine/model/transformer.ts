@@ -2,7 +2,7 @@
 // names. Forward only: losses and log-probs live in dpo/, checkpoint I/O in checkpoint.ts.
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfig, expectedWeights, embeddingName, headName } from './config';
-import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, ropeTables, rmsNorm, silu } from './ops';
+import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, matmulWeightT, ropeTables, rmsNorm, silu } from './ops';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
 const MASK_VALUE = -1e9;
@@ -19,8 +19,6 @@ export class CausalLM {
   readonly weights = new Map<string, tf.Variable>();
   private readonly ropeCos?: tf.Tensor2D;
   private readonly ropeSin?: tf.Tensor2D;
-  /** Additive causal masks [rep*T, T] by "T,rep"; kept out of tidy scopes and owned here. */
-  private readonly masks = new Map<string, tf.Tensor2D>();
   private disposed = false;
 
   constructor(
@@ -34,7 +32,9 @@ export class CausalLM {
       const w = weights.get(name);
       if (!w) throw new Error(`missing weight '${name}'`);
       if (w.shape.join(',') !== shape.join(',')) throw new Error(`weight '${name}' has shape [${w.shape}] but the config needs [${shape}]`);
-      this.weights.set(name, tf.variable(tf.tensor(w.data, w.shape, 'float32'), trainable, prefix + name));
+      const initial = tf.tensor(w.data, w.shape, 'float32');
+      this.weights.set(name, tf.variable(initial, trainable, prefix + name));
+      initial.dispose(); // the variable holds its own reference to the data
     }
     if (config.family === 'llama') {
       const { cos, sin } = ropeTables(config.maxPositions, config.headDim, config.ropeTheta);
@@ -64,20 +64,16 @@ export class CausalLM {
     return n;
   }
 
+  /**
+   * Additive causal mask [rep*T, T], made per forward pass rather than cached per length, so the
+   * tensor count does not grow with every new sequence length (it is T² floats, cheap to build).
+   */
   private causalMask(T: number, rep: number): tf.Tensor2D {
-    const key = `${T},${rep}`;
-    let mask = this.masks.get(key);
-    if (!mask) {
-      const data = new Float32Array(rep * T * T);
-      for (let r = 0; r < rep; r++) {
-        for (let i = 0; i < T; i++) {
-          for (let j = i + 1; j < T; j++) data[(r * T + i) * T + j] = MASK_VALUE;
-        }
-      }
-      mask = tf.keep(tf.tensor2d(data, [rep * T, T]));
-      this.masks.set(key, mask);
+    const data = new Float32Array(rep * T * T);
+    for (let r = 0; r < rep; r++) {
+      for (let i = 0; i < T; i++) data.fill(MASK_VALUE, (r * T + i) * T + i + 1, (r * T + i + 1) * T);
     }
-    return mask;
+    return tf.tensor2d(data, [rep * T, T]);
   }
 
   /**
@@ -85,13 +81,13 @@ export class CausalLM {
    * Query heads that share a key/value head are folded into the row dimension, so grouped-query
    * attention needs no copy of k and v (HF's repeat_kv gives head h the kv head h // rep).
    */
-  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor3D {
+  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor3D {
     const [B, H, T, hd] = q.shape;
     const KV = k.shape[1];
     const rep = H / KV;
     const qg = tf.reshape(q, [B, KV, rep * T, hd]); // [B, KV, rep*T, hd]
     let scores = matmul(qg, k, false, true); // [B, KV, rep*T, T]
-    scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), this.causalMask(T, rep));
+    scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), mask);
     const probs = tf.softmax(scores, -1);
     const out = matmul(probs, v); // [B, KV, rep*T, hd]
     const heads = tf.transpose(tf.reshape(out, [B, H, T, hd]), [0, 2, 1, 3]); // [B, T, H, hd]
@@ -103,20 +99,20 @@ export class CausalLM {
     return tf.transpose(tf.reshape(x, [B, T, heads, this.config.headDim]), [0, 2, 1, 3]); // [B, heads, T, hd]
   }
 
-  private gpt2Block(x: tf.Tensor3D, i: number): tf.Tensor3D {
+  private gpt2Block(x: tf.Tensor3D, i: number, mask: tf.Tensor2D): tf.Tensor3D {
     const c = this.config;
     const p = `transformer.h.${i}.`;
     const a = layerNorm(x, this.w(`${p}ln_1.weight`), this.w(`${p}ln_1.bias`), c.normEps);
     const qkv = conv1d(a, this.w(`${p}attn.c_attn.weight`), this.w(`${p}attn.c_attn.bias`)); // [B, T, 3D]
     const [q, k, v] = tf.split(qkv, 3, 2);
-    const att = this.attend(this.splitHeads(q, c.numHeads), this.splitHeads(k, c.numHeads), this.splitHeads(v, c.numHeads));
+    const att = this.attend(this.splitHeads(q, c.numHeads), this.splitHeads(k, c.numHeads), this.splitHeads(v, c.numHeads), mask);
     x = tf.add(x, conv1d(att, this.w(`${p}attn.c_proj.weight`), this.w(`${p}attn.c_proj.bias`)));
     const m = layerNorm(x, this.w(`${p}ln_2.weight`), this.w(`${p}ln_2.bias`), c.normEps);
     const h = geluNew(conv1d(m, this.w(`${p}mlp.c_fc.weight`), this.w(`${p}mlp.c_fc.bias`)));
     return tf.add(x, conv1d(h, this.w(`${p}mlp.c_proj.weight`), this.w(`${p}mlp.c_proj.bias`)));
   }
 
-  private llamaBlock(x: tf.Tensor3D, i: number, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor3D {
+  private llamaBlock(x: tf.Tensor3D, i: number, cos: tf.Tensor2D, sin: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D {
     const c = this.config;
     const p = `model.layers.${i}.self_attn.`;
     const bias = (n: string) => (c.attentionBias ? this.w<tf.Rank.R1>(`${p}${n}.bias`) : undefined);
@@ -124,7 +120,7 @@ export class CausalLM {
     const q = applyRope(this.splitHeads(linear(a, this.w(`${p}q_proj.weight`), bias('q_proj')), c.numHeads), cos, sin);
     const k = applyRope(this.splitHeads(linear(a, this.w(`${p}k_proj.weight`), bias('k_proj')), c.numKvHeads), cos, sin);
     const v = this.splitHeads(linear(a, this.w(`${p}v_proj.weight`), bias('v_proj')), c.numKvHeads);
-    x = tf.add(x, linear(this.attend(q, k, v), this.w(`${p}o_proj.weight`)));
+    x = tf.add(x, linear(this.attend(q, k, v, mask), this.w(`${p}o_proj.weight`)));
     const mp = `model.layers.${i}.mlp.`;
     const m = rmsNorm(x, this.w(`model.layers.${i}.post_attention_layernorm.weight`), c.normEps);
     const gated = tf.mul(silu(linear(m, this.w(`${mp}gate_proj.weight`))), linear(m, this.w(`${mp}up_proj.weight`)));
@@ -139,14 +135,15 @@ export class CausalLM {
     if (T > c.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${c.maxPositions} positions`);
     const flatIds = tf.reshape(ids, [B * T]) as tf.Tensor1D;
     let x = tf.reshape(gatherRows(this.w(embeddingName(c)), flatIds), [B, T, c.hiddenSize]) as tf.Tensor3D; // [B, T, D]
+    const mask = this.causalMask(T, c.numHeads / c.numKvHeads);
     if (c.family === 'gpt2') {
       x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [0, 0], [T, c.hiddenSize]));
-      for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i);
+      for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i, mask);
       return layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D;
     }
     const cos = tf.slice(this.ropeCos!, [0, 0], [T, c.headDim]);
     const sin = tf.slice(this.ropeSin!, [0, 0], [T, c.headDim]);
-    for (let i = 0; i < c.numLayers; i++) x = this.llamaBlock(x, i, cos, sin);
+    for (let i = 0; i < c.numLayers; i++) x = this.llamaBlock(x, i, cos, sin, mask);
     return rmsNorm(x, this.w('model.norm.weight'), c.normEps) as tf.Tensor3D;
   }
 
@@ -154,7 +151,7 @@ export class CausalLM {
   logits(ids: tf.Tensor2D): tf.Tensor3D {
     const h = this.hidden(ids);
     const [B, T, D] = h.shape;
-    const logits = matmul(tf.reshape(h, [B * T, D]), this.headWeight(), false, true); // [B*T, V]
+    const logits = matmulWeightT(tf.reshape(h, [B * T, D]) as tf.Tensor2D, this.headWeight()); // [B*T, V]
     return tf.reshape(logits, [B, T, this.config.vocabSize]);
   }
 
@@ -169,9 +166,7 @@ export class CausalLM {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.weights.values()) v.dispose();
-    for (const m of this.masks.values()) m.dispose();
     this.ropeCos?.dispose();
     this.ropeSin?.dispose();
-    this.masks.clear();
   }
 }

@@ -23,10 +23,13 @@ export class AdamW {
   private readonly v = new Map<string, tf.Variable>();
 
   constructor(private readonly weights: Map<string, tf.Variable>, private readonly p: AdamWParams) {
-    for (const [name, w] of weights) {
-      this.m.set(name, tf.variable(tf.zerosLike(w), false));
-      this.v.set(name, tf.variable(tf.zerosLike(w), false));
-    }
+    // tf.variable keeps its own reference to the data; tidy disposes the initial handles.
+    tf.tidy(() => {
+      for (const [name, w] of weights) {
+        this.m.set(name, tf.variable(tf.zerosLike(w), false));
+        this.v.set(name, tf.variable(tf.zerosLike(w), false));
+      }
+    });
   }
 
   /**
@@ -65,7 +68,7 @@ export class AdamW {
       for (const [name, variable] of vars) {
         const s = state.get(`${prefix}.${name}`);
         if (!s) throw new Error(`optimizer state has no ${prefix}.${name}`);
-        variable.assign(tf.tensor(s.data, s.shape));
+        tf.tidy(() => variable.assign(tf.tensor(s.data, s.shape)));
       }
     }
     this.step = step;

@@ -1,0 +1,127 @@
+// The engine process: reads requests as JSON lines on stdin, writes replies and events as JSON lines
+// on stdout (nothing else goes to stdout; diagnostics go to stderr). One run at a time. SIGTERM, a
+// stop request, or stdin closing stop a run gracefully: the step finishes and a checkpoint is written.
+import * as readline from 'node:readline';
+import {
+  BackendName, EngineEvents, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, isBackendName, parseRequest, resolveConfig,
+} from '../protocol';
+import { selectBackend } from './backend';
+import { RunOptions, Trainer } from './train/trainer';
+
+function send<T extends EventType>(type: T, params: EngineEvents[T]): void {
+  process.stdout.write(eventLine(type, params));
+}
+
+function reply(id: number, result: unknown): void {
+  process.stdout.write(JSON.stringify({ kind: 'reply', id, ok: true, result }) + '\n');
+}
+
+function replyError(id: number, error: string): void {
+  process.stdout.write(JSON.stringify({ kind: 'reply', id, ok: false, error }) + '\n');
+}
+
+export async function runEngine(forced?: BackendName): Promise<void> {
+  const backend = await selectBackend(forced);
+  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid });
+
+  let active: Promise<void> | undefined;
+  let stopRequested = false;
+  let exiting = false;
+
+  const options = (): RunOptions => ({
+    backend,
+    shouldStop: () => stopRequested,
+    events: {
+      onProgress: (phase, done, total, message) => send('run/didProgress', { phase, done, total, ...(message ? { message } : {}) }),
+      onMetrics: (record) => send('run/didLogMetrics', { record }),
+      onWarning: (w) => send('run/didWarn', w),
+      onCheckpoint: (step, dir) => send('run/didCheckpoint', { step, dir }),
+      onLog: (line) => send('run/didLog', { line }),
+    },
+  });
+
+  const start = (trainer: Trainer) => {
+    stopRequested = false;
+    send('run/didStart', { runDir: trainer.config.output_dir, config: trainer.config });
+    active = trainer
+      .run()
+      .then((r) => send('run/didFinish', { runDir: r.runDir, reason: r.reason, step: r.step, totalSteps: r.totalSteps, ...(r.finalDir ? { finalDir: r.finalDir } : {}) }))
+      .catch((err: Error) => send('run/didFail', { runDir: trainer.config.output_dir, message: err.message }))
+      .finally(() => {
+        active = undefined;
+        if (exiting) process.exit(0);
+      });
+  };
+
+  const shutdown = () => {
+    exiting = true;
+    stopRequested = true;
+    if (!active) process.exit(0);
+  };
+
+  const handle = (req: Request) => {
+    switch (req.type) {
+      case 'run/start': {
+        if (active) return replyError(req.id, 'a run is already active in this engine; stop it first');
+        try {
+          const config = resolveConfig({ ...req.params.config, mode: req.params.mode }, 'run config');
+          if (config.backend && config.backend !== backend.name) {
+            return replyError(req.id, `backend: the engine runs on ${backend.name}; start the engine with --backend ${config.backend} to use it`);
+          }
+          const trainer = Trainer.create(config, options());
+          reply(req.id, { runDir: config.output_dir });
+          return start(trainer);
+        } catch (err) {
+          return replyError(req.id, (err as Error).message);
+        }
+      }
+      case 'run/resume': {
+        if (active) return replyError(req.id, 'a run is already active in this engine; stop it first');
+        try {
+          const trainer = Trainer.resume(req.params.runDir, options(), (raw) => resolveConfig(raw, `${req.params.runDir}/config.json`));
+          reply(req.id, { runDir: trainer.config.output_dir });
+          return start(trainer);
+        } catch (err) {
+          return replyError(req.id, (err as Error).message);
+        }
+      }
+      case 'run/stop':
+        stopRequested = true;
+        return reply(req.id, { stopping: active !== undefined });
+      case 'engine/shutdown':
+        reply(req.id, {});
+        return shutdown();
+      default:
+        return assertNever(req);
+    }
+  };
+
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', (line) => {
+    if (line.trim() === '') return;
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      if (parsed.id !== undefined) replyError(parsed.id, parsed.error);
+      send('engine/didReject', { message: parsed.error, line: line.slice(0, 500) });
+      return;
+    }
+    handle(parsed.value);
+  });
+  // The host went away: finish the step, checkpoint, leave.
+  rl.on('close', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+if (require.main === module) {
+  const i = process.argv.indexOf('--backend');
+  const forced = i > 0 ? process.argv[i + 1] : process.env.DPO_BACKEND;
+  if (forced !== undefined && !isBackendName(forced)) {
+    process.stderr.write(`dpo engine: unknown backend ${JSON.stringify(forced)}\n`);
+    process.exit(2);
+  }
+  runEngine(forced as BackendName | undefined).catch((err: Error) => {
+    process.stderr.write(`dpo engine: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,141 @@
+// The engine protocol: JSON lines on stdio between the extension host and the engine process.
+// Requests {kind:'request', id, type, params} get one reply {kind:'reply', id, ok, result|error};
+// events {kind:'event', type, params} flow from the engine. Types are `area/verb` for requests and
+// `area/didVerb` for events; each maps to its params in one interface. Everything that arrives
+// passes a guard first; a bad message gets an error, never a crash.
+import { BackendReport, isBackendName } from './backend';
+import { DpoConfig, TRAINING_MODES, TrainingMode } from './config';
+import { FinishReason, HEALTH_WARNINGS, HealthWarning, MetricsRecord, RUN_PHASES, RunPhase } from './run';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface EngineRequests {
+  /** Start a run; `config` is a partial run config (paths absolute), resolved by the engine. */
+  'run/start': { params: { mode: TrainingMode; config: Record<string, unknown> }; result: { runDir: string } };
+  /** Continue a run folder from its newest complete checkpoint. */
+  'run/resume': { params: { runDir: string }; result: { runDir: string } };
+  /** Finish the current step, write a checkpoint, and end the run ('stopped'). */
+  'run/stop': { params: Record<string, never>; result: { stopping: boolean } };
+  /** Stop any run gracefully, then exit 0. */
+  'engine/shutdown': { params: Record<string, never>; result: Record<string, never> };
+}
+
+export interface EngineEvents {
+  'engine/didStart': { protocolVersion: number; backend: BackendReport; pid: number };
+  'run/didStart': { runDir: string; config: DpoConfig };
+  'run/didProgress': { phase: RunPhase; done: number; total: number; message?: string };
+  'run/didLogMetrics': { record: MetricsRecord };
+  'run/didWarn': HealthWarning;
+  'run/didCheckpoint': { step: number; dir: string };
+  'run/didLog': { line: string };
+  'run/didFinish': { runDir: string; reason: FinishReason; step: number; totalSteps: number; finalDir?: string };
+  'run/didFail': { runDir?: string; message: string };
+  /** A message the engine could not act on (malformed, unknown type, bad params). */
+  'engine/didReject': { message: string; line: string };
+}
+
+export type RequestType = keyof EngineRequests;
+export type EventType = keyof EngineEvents;
+
+export type Request<T extends RequestType = RequestType> = { [K in T]: { kind: 'request'; id: number; type: K; params: EngineRequests[K]['params'] } }[T];
+export type Reply = { kind: 'reply'; id: number; ok: true; result: unknown } | { kind: 'reply'; id: number; ok: false; error: string };
+export type Event<T extends EventType = EventType> = { [K in T]: { kind: 'event'; type: K; params: EngineEvents[K] } }[T];
+export type EngineMessage = Reply | Event;
+
+export function assertNever(x: never): never {
+  throw new Error(`unhandled message: ${JSON.stringify(x)}`);
+}
+
+export type Guarded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+type Check = (v: unknown) => string | undefined;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v) => (typeof v === 'string' ? undefined : 'must be a string');
+const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a finite number');
+const obj: Check = (v) => (isObj(v) ? undefined : 'must be an object');
+const oneOf = (values: readonly unknown[]): Check => (v) => (values.includes(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
+const empty: Record<string, Check> = {};
+
+function checkFields(params: unknown, fields: Record<string, Check>): string | undefined {
+  if (!isObj(params)) return 'params must be an object';
+  for (const [k, c] of Object.entries(fields)) {
+    const e = c(params[k]);
+    if (e) return `params.${k} ${e}`;
+  }
+  return undefined;
+}
+
+const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
+  'run/start': { mode: oneOf(TRAINING_MODES), config: obj },
+  'run/resume': { runDir: str },
+  'run/stop': empty,
+  'engine/shutdown': empty,
+};
+
+const backendReport: Check = (v) => (isObj(v) && isBackendName(v.name) && Array.isArray(v.skipped) ? undefined : 'must be a backend report');
+const metricsRecord: Check = (v) => (isObj(v) && Object.values(v).every((x) => typeof x === 'number') && typeof v.step === 'number' ? undefined : 'must be a record of numbers with a step');
+
+const EVENT_PARAMS: { [K in EventType]: Record<string, Check> } = {
+  'engine/didStart': { protocolVersion: num, backend: backendReport, pid: num },
+  'run/didStart': { runDir: str, config: obj },
+  'run/didProgress': { phase: oneOf(RUN_PHASES), done: num, total: num, message: optional(str) },
+  'run/didLogMetrics': { record: metricsRecord },
+  'run/didWarn': { code: oneOf(HEALTH_WARNINGS), message: str, step: num },
+  'run/didCheckpoint': { step: num, dir: str },
+  'run/didLog': { line: str },
+  'run/didFinish': { runDir: str, reason: oneOf(['completed', 'stopped']), step: num, totalSteps: num, finalDir: optional(str) },
+  'run/didFail': { runDir: optional(str), message: str },
+  'engine/didReject': { message: str, line: str },
+};
+
+function parseLine(line: string): Guarded<Record<string, unknown>> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (err) {
+    return { ok: false, error: `not JSON: ${(err as Error).message}` };
+  }
+  if (!isObj(raw)) return { ok: false, error: 'a message must be a JSON object' };
+  return { ok: true, value: raw };
+}
+
+/** Engine side: a line from the host, checked to be a request it knows. */
+export function parseRequest(line: string): Guarded<Request> & { id?: number } {
+  const p = parseLine(line);
+  if (!p.ok) return p;
+  const m = p.value;
+  const id = typeof m.id === 'number' ? m.id : undefined;
+  if (m.kind !== 'request') return { ok: false, error: `kind must be "request", got ${JSON.stringify(m.kind)}`, id };
+  if (id === undefined || !Number.isInteger(id)) return { ok: false, error: 'id must be an integer' };
+  if (typeof m.type !== 'string' || !(m.type in REQUEST_PARAMS)) return { ok: false, error: `unknown request type ${JSON.stringify(m.type)}`, id };
+  const e = checkFields(m.params ?? {}, REQUEST_PARAMS[m.type as RequestType]);
+  if (e) return { ok: false, error: `${m.type}: ${e}`, id };
+  return { ok: true, value: { kind: 'request', id, type: m.type, params: m.params ?? {} } as Request, id };
+}
+
+/** Host side: a line from the engine, checked to be a reply or a known event. */
+export function parseEngineMessage(line: string): Guarded<EngineMessage> {
+  const p = parseLine(line);
+  if (!p.ok) return p;
+  const m = p.value;
+  if (m.kind === 'reply') {
+    if (typeof m.id !== 'number' || typeof m.ok !== 'boolean') return { ok: false, error: 'a reply needs a numeric id and a boolean ok' };
+    if (!m.ok && typeof m.error !== 'string') return { ok: false, error: 'a failed reply needs an error string' };
+    return { ok: true, value: m as unknown as Reply };
+  }
+  if (m.kind !== 'event') return { ok: false, error: `kind must be "reply" or "event", got ${JSON.stringify(m.kind)}` };
+  if (typeof m.type !== 'string' || !(m.type in EVENT_PARAMS)) return { ok: false, error: `unknown event type ${JSON.stringify(m.type)}` };
+  const e = checkFields(m.params, EVENT_PARAMS[m.type as EventType]);
+  if (e) return { ok: false, error: `${m.type}: ${e}` };
+  return { ok: true, value: m as unknown as Event };
+}
+
+export function eventLine<T extends EventType>(type: T, params: EngineEvents[T]): string {
+  return JSON.stringify({ kind: 'event', type, params }) + '\n';
+}
+
+export function requestLine<T extends RequestType>(id: number, type: T, params: EngineRequests[T]['params']): string {
+  return JSON.stringify({ kind: 'request', id, type, params }) + '\n';
+}
