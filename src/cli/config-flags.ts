@@ -36,9 +36,10 @@ export function addConfigFlags(cmd: Command): Command {
   for (const [field, schema] of Object.entries(CONFIG_FIELDS) as [keyof DpoConfig, (typeof CONFIG_FIELDS)[keyof DpoConfig]][]) {
     if (NOT_FLAGS.has(field)) continue;
     const isBool = (schema as { type?: unknown }).type === 'boolean';
-    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, schema.description)
+    // The default is shown, not applied here: a config file given with --config may set the field.
+    const shown = schema.default === '' ? 'required' : `default: ${JSON.stringify(schema.default)}`;
+    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, `${schema.description} (${shown})`)
       .argParser(isBool ? (raw: string | undefined) => (raw === undefined ? true : parser(field)(raw)) : parser(field));
-    if (schema.default !== '' ) opt.default(undefined, JSON.stringify(schema.default));
     cmd.addOption(opt);
   }
   return cmd;

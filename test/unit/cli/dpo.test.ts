@@ -81,6 +81,36 @@ describe('dpo CLI', () => {
     assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').length, 1);
   });
 
+  it('train: flags and a config file (relative paths resolve against it), progress, metrics, final model', () => {
+    const data = writeJsonl(path.join(root, 'train.jsonl'), Array.from({ length: 12 }, (_, i) => ({ prompt: `p${i}`, chosen: ' good', rejected: ' bad' })));
+    const cfgFile = path.join(root, 'run.dpo.json');
+    fs.writeFileSync(cfgFile, JSON.stringify({ $schema: 'x', model: 'model', data: 'train.jsonl', max_steps: 3, batch_size: 2, beta: 0.2 }));
+    const out = path.join(root, 'run1');
+    const r = dpo('train', '--config', cfgFile, '--out', out, '--beta', '0.3', '--eval-fraction', '0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /step 3\/3 \[.*\]\s+loss \d\.\d{4}\s+margin -?\d\.\d{4}\s+acc \d\.\d\d .* ETA/);
+    assert.match(r.stderr, /done: 3 steps; final model in .*run1\/final/);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    assert.equal(cfg.beta, 0.3, 'flags override the file');
+    assert.equal(cfg.data, data, 'relative to the config file');
+    assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 3);
+  });
+
+  it('train: a bad config names every bad field and exits 1', () => {
+    const r = dpo('train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--beta', '0', '--loss-type', 'kto', '--out', path.join(root, 'bad-run'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /flags: 2 invalid field\(s\):/);
+    assert.match(r.stderr, /beta: must be > 0/);
+    assert.match(r.stderr, /loss_type: must be equal to one of the allowed values: \["sigmoid","ipo","hinge"\]/);
+  });
+
+  it('train --help lists every config field as a flag with its default', () => {
+    const help = dpo('train', '--help').stdout.replace(/\s+/g, ' ');
+    assert.match(help, /--beta <value> β: strength of the KL penalty .* \(default: 0\.1\)/);
+    assert.match(help, /--precompute-ref-log-probs \[bool\]/);
+    assert.match(help, /--resume <run-dir>/);
+  });
+
   it('a model folder with pickle weights is refused with the reason', () => {
     const dir = path.join(root, 'pickle');
     fs.cpSync(path.join(root, 'model'), dir, { recursive: true });
