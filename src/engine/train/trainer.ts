@@ -531,9 +531,24 @@ export class Trainer {
       result.finalDir = finalDir;
       this.log(`done: ${state.step} step(s); final model in ${finalDir}`);
       return result;
+    } catch (err) {
+      throw this.explain(err);
     } finally {
       this.dispose();
     }
+  }
+
+  /** emscripten's "Aborted()" from the wasm backend means its heap (at most 4 GiB) is exhausted. */
+  private explain(err: unknown): unknown {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.options.backend.name !== 'wasm' || !/^Aborted\(/.test(message)) return err;
+    const params = this.policy?.numParameters();
+    const text =
+      `the wasm backend ran out of memory (its heap is at most 4 GiB, and training keeps weights, gradients, ` +
+      `AdamW moments and packed matrix copies there${params ? ` for ${params.toLocaleString('en-US')} parameters` : ''}). ` +
+      `Use a smaller batch_size or max_length, precompute_ref_log_probs, or the tfjs-node / tfjs-node-gpu backend. The last checkpoint stands.`;
+    this.log(`error: ${text}`);
+    return new TrainingError(text);
   }
 
   dispose(): void {
