@@ -1,0 +1,62 @@
+// What a run tells the user outside the status bar: progress notifications while it loads or
+// precomputes, health warnings (once each, mutable per run), and how it ended.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { RunManager, RunSession } from './run-manager';
+
+const PREPARING = new Set(['loading', 'tokenizing', 'reference']);
+
+export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscode.Disposable {
+  const preparing = new Map<RunSession, { report: (text: string, increment?: number) => void; done: () => void }>();
+  const reported = new Set<RunSession>();
+
+  const progressSub = runs.onProgress(({ session, phase, done, total, message }) => {
+    if (PREPARING.has(phase) && !preparing.has(session)) {
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `DPO ${path.basename(session.runDir)}`, cancellable: true },
+        (progress, token) =>
+          new Promise<void>((resolve) => {
+            token.onCancellationRequested(() => void runs.stop(session));
+            preparing.set(session, { report: (text) => progress.report({ message: text }), done: resolve });
+          }),
+      );
+    }
+    const p = preparing.get(session);
+    if (!p) return;
+    if (PREPARING.has(phase)) p.report(`${phase}${message ? ` ${message}` : ''}${total > 1 ? ` ${done}/${total}` : ''}`);
+    else {
+      p.done();
+      preparing.delete(session);
+    }
+  });
+
+  const warnSub = runs.onWarning(({ session, warning }) => {
+    output.appendLine(`warning (${path.basename(session.runDir)}, step ${warning.step}): ${warning.message}`);
+    if (session.mutedWarnings.has(warning.code)) return;
+    void vscode.window.showWarningMessage(`DPO: ${warning.message}`, "Don't Show Again for This Run").then((a) => {
+      if (a) session.mutedWarnings.add(warning.code);
+    });
+  });
+
+  const endSub = runs.onDidChange((session) => {
+    if (session.isActive || reported.has(session)) return;
+    reported.add(session);
+    preparing.get(session)?.done();
+    preparing.delete(session);
+    void session.ended.then((end) => {
+      const name = path.basename(session.runDir);
+      output.appendLine(`run ${name}: ${end.status}${end.message ? `: ${end.message}` : ''}`);
+      if (end.status === 'completed') {
+        void vscode.window.showInformationMessage(`DPO: ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir}`, 'Reveal').then((a) => {
+          if (a && end.finalDir) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(end.finalDir));
+        });
+      } else if (end.status === 'stopped') {
+        void vscode.window.showInformationMessage(`DPO: ${name} stopped at step ${session.step} with a checkpoint; "DPO: Resume Run" continues it.`);
+      } else {
+        void vscode.window.showErrorMessage(`DPO: ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}: ${end.message ?? ''}`.slice(0, 600) + ' The run folder keeps everything up to its last checkpoint.', 'Open Engine Log').then((a) => a && output.show(true));
+      }
+    });
+  });
+
+  return vscode.Disposable.from(progressSub, warnSub, endSub);
+}

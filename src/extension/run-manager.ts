@@ -1,0 +1,203 @@
+// Owns training runs: one engine child process per run, started from a config, stopped gracefully
+// (the engine finishes its step and checkpoints), killed after a timeout, and explained when it
+// exits badly. The run folder keeps everything up to the last checkpoint whatever happens.
+import * as vscode from 'vscode';
+import {
+  BackendName, DpoConfig, EngineEvents, HealthWarning, MetricsRecord, RunPhase, TrainingMode, resolveConfig,
+} from '../protocol';
+import { EngineClient, EngineExit, describeExit, isEvent } from './engine-client';
+
+export type RunStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed' | 'killed';
+
+export interface RunEnd {
+  status: Extract<RunStatus, 'completed' | 'stopped' | 'failed' | 'killed'>;
+  message?: string;
+  finalDir?: string;
+}
+
+export class RunSession {
+  status: RunStatus = 'starting';
+  step = 0;
+  totalSteps = 0;
+  phase: RunPhase = 'loading';
+  lastMetrics?: MetricsRecord;
+  lastEval?: MetricsRecord;
+  readonly startedAt = Date.now();
+  firstTrainingStepAt?: { time: number; step: number };
+  readonly mutedWarnings = new Set<string>();
+  backend?: string;
+  config?: DpoConfig;
+  readonly ended: Promise<RunEnd>;
+  private settle!: (end: RunEnd) => void;
+
+  constructor(readonly runDir: string, readonly mode: TrainingMode, readonly engine: EngineClient) {
+    this.ended = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get isActive(): boolean {
+    return this.status === 'starting' || this.status === 'running' || this.status === 'stopping';
+  }
+
+  /** Seconds left, from the pace since the first step this session saw. */
+  etaSeconds(): number | undefined {
+    if (!this.firstTrainingStepAt || this.step <= this.firstTrainingStepAt.step) return undefined;
+    const perStep = (Date.now() - this.firstTrainingStepAt.time) / 1000 / (this.step - this.firstTrainingStepAt.step);
+    return perStep * (this.totalSteps - this.step);
+  }
+
+  end(end: RunEnd): void {
+    if (!this.isActive) return;
+    this.status = end.status;
+    this.settle(end);
+  }
+}
+
+export interface RunManagerOptions {
+  enginePath: string;
+  log: (line: string) => void;
+  settings: () => { nodePath: string; backend: BackendName | null; stopTimeoutSeconds: number };
+}
+
+export class RunError extends Error {}
+
+export class RunManager implements vscode.Disposable {
+  private readonly sessions: RunSession[] = [];
+  private readonly changed = new vscode.EventEmitter<RunSession>();
+  private readonly warned = new vscode.EventEmitter<{ session: RunSession; warning: HealthWarning }>();
+  private readonly progressed = new vscode.EventEmitter<{ session: RunSession; phase: RunPhase; done: number; total: number; message?: string }>();
+  readonly onDidChange = this.changed.event;
+  readonly onWarning = this.warned.event;
+  readonly onProgress = this.progressed.event;
+
+  constructor(private readonly options: RunManagerOptions) {}
+
+  active(): RunSession[] {
+    return this.sessions.filter((s) => s.isActive);
+  }
+
+  all(): readonly RunSession[] {
+    return this.sessions;
+  }
+
+  private launch(): EngineClient {
+    const s = this.options.settings();
+    return new EngineClient({ nodePath: s.nodePath, enginePath: this.options.enginePath, backend: s.backend ?? undefined, log: this.options.log });
+  }
+
+  /**
+   * Validates the config here first (the same schema the engine applies), so a bad field is
+   * reported before any process starts; throws RunError naming every bad field.
+   */
+  async start(mode: TrainingMode, config: Record<string, unknown>, source = 'run config'): Promise<RunSession> {
+    let resolved: DpoConfig;
+    try {
+      resolved = resolveConfig({ ...config, mode }, source);
+    } catch (err) {
+      throw new RunError((err as Error).message);
+    }
+    return this.begin(resolved.output_dir, mode, (engine) => engine.request('run/start', { mode, config: { ...config, mode } }));
+  }
+
+  async resume(runDir: string): Promise<RunSession> {
+    return this.begin(runDir, 'dpo', (engine) => engine.request('run/resume', { runDir }));
+  }
+
+  private async begin(runDir: string, mode: TrainingMode, send: (engine: EngineClient) => Promise<unknown>): Promise<RunSession> {
+    const engine = this.launch();
+    const session = new RunSession(runDir, mode, engine);
+    this.sessions.push(session);
+    this.wire(session);
+    try {
+      const hello = await engine.ready;
+      session.backend = hello.backend.name;
+      await send(engine);
+    } catch (err) {
+      const message = engine.exited ? this.crashMessage(engine.exited) : (err as Error).message;
+      session.end({ status: 'failed', message });
+      engine.kill();
+      this.changed.fire(session);
+      throw new RunError(message);
+    }
+    session.status = 'running';
+    this.changed.fire(session);
+    return session;
+  }
+
+  private crashMessage(x: EngineExit): string {
+    const oom = x.lastLines.some((l) => /heap out of memory|Aborted\(|ran out of memory/i.test(l));
+    return `the engine ${describeExit(x)}${oom ? ' (out of memory)' : ''}. Last lines:\n${x.lastLines.slice(-8).join('\n') || '(none)'}`;
+  }
+
+  private wire(session: RunSession): void {
+    const { engine } = session;
+    engine.onEvent((e) => {
+      if (isEvent(e, 'run/didStart')) session.config = e.params.config;
+      else if (isEvent(e, 'run/didProgress')) {
+        const p = e.params as EngineEvents['run/didProgress'];
+        session.phase = p.phase;
+        if (p.phase === 'training') {
+          session.step = p.done;
+          session.totalSteps = p.total;
+          session.firstTrainingStepAt ??= { time: Date.now(), step: p.done };
+        }
+        this.progressed.fire({ session, ...p });
+        this.changed.fire(session);
+      } else if (isEvent(e, 'run/didLogMetrics')) {
+        const r = (e.params as EngineEvents['run/didLogMetrics']).record;
+        if ('loss' in r) session.lastMetrics = r;
+        else session.lastEval = r;
+        this.changed.fire(session);
+      } else if (isEvent(e, 'run/didWarn')) {
+        this.warned.fire({ session, warning: e.params as HealthWarning });
+      } else if (isEvent(e, 'run/didLog')) {
+        this.options.log(`[run] ${(e.params as EngineEvents['run/didLog']).line}`);
+      } else if (isEvent(e, 'run/didFinish')) {
+        const p = e.params as EngineEvents['run/didFinish'];
+        session.step = p.step;
+        session.end({ status: p.reason, finalDir: p.finalDir });
+        void engine.request('engine/shutdown', {}).catch(() => undefined);
+        this.changed.fire(session);
+      } else if (isEvent(e, 'run/didFail')) {
+        session.end({ status: 'failed', message: (e.params as EngineEvents['run/didFail']).message });
+        void engine.request('engine/shutdown', {}).catch(() => undefined);
+        this.changed.fire(session);
+      } else if (isEvent(e, 'engine/didReject')) {
+        this.options.log(`engine rejected a message: ${(e.params as EngineEvents['engine/didReject']).message}`);
+      }
+    });
+    engine.onExit((x) => {
+      if (session.isActive) {
+        session.end({ status: session.status === 'stopping' ? 'killed' : 'failed', message: this.crashMessage(x) });
+        this.changed.fire(session);
+      }
+    });
+  }
+
+  /** Graceful stop: the engine finishes its step and checkpoints; killed after the timeout. */
+  async stop(session: RunSession): Promise<RunEnd> {
+    if (!session.isActive) return session.ended;
+    session.status = 'stopping';
+    this.changed.fire(session);
+    const timeout = this.options.settings().stopTimeoutSeconds * 1000;
+    await session.engine.request('run/stop', {}).catch(() => undefined);
+    const timer = setTimeout(() => {
+      this.options.log(`run ${session.runDir} did not stop within ${timeout / 1000} s; killing the engine`);
+      session.engine.kill();
+    }, timeout);
+    try {
+      return await session.ended;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.active()) {
+      // Closing stdin asks the engine to stop gracefully; it checkpoints and exits on its own.
+      void s.engine.request('engine/shutdown', {}).catch(() => undefined);
+    }
+    this.changed.dispose();
+    this.warned.dispose();
+    this.progressed.dispose();
+  }
+}

@@ -1,0 +1,36 @@
+// The dpo.* settings, read in one place. Their defaults and descriptions live in package.json.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BackendName, isBackendName } from '../protocol';
+
+export interface DpoSettings {
+  backend: BackendName | null;
+  beta: number;
+  runsFolder: string;
+  nodePath: string;
+  stopTimeoutSeconds: number;
+}
+
+export function readSettings(): DpoSettings {
+  const c = vscode.workspace.getConfiguration('dpo');
+  const backend = c.get<string>('backend', 'auto');
+  return {
+    backend: isBackendName(backend) ? backend : null,
+    beta: c.get<number>('beta', 0.1),
+    runsFolder: c.get<string>('runsFolder', '.dpo/runs'),
+    nodePath: c.get<string>('engine.nodePath', ''),
+    stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 120),
+  };
+}
+
+/** The runs folder as an absolute path, relative ones inside the first workspace folder. */
+export function runsRoot(settings: DpoSettings): string | undefined {
+  if (path.isAbsolute(settings.runsFolder)) return settings.runsFolder;
+  const ws = vscode.workspace.workspaceFolders?.[0];
+  return ws ? path.join(ws.uri.fsPath, settings.runsFolder) : undefined;
+}
+
+export function newRunDir(root: string, mode: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return path.join(root, `${mode}-${stamp}`);
+}

@@ -1,0 +1,51 @@
+// The status bar item of the newest active run: step/total, loss and ETA; a click opens the
+// metrics panel once it exists, the engine log until then.
+import * as vscode from 'vscode';
+import { RunManager, RunSession } from './run-manager';
+
+function eta(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '';
+  const s = Math.round(seconds);
+  return s < 60 ? ` ETA ${s}s` : s < 3600 ? ` ETA ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : ` ETA ${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function describeSession(s: RunSession): string {
+  if (s.status === 'starting') return 'DPO: starting…';
+  if (s.phase !== 'training' && s.step === 0) return `DPO: ${s.phase}…`;
+  const loss = s.lastMetrics ? ` loss ${s.lastMetrics.loss.toFixed(4)}` : '';
+  const stopping = s.status === 'stopping' ? ' (stopping)' : '';
+  return `DPO ${s.step}/${s.totalSteps}${loss}${eta(s.etaSeconds())}${stopping}`;
+}
+
+export class RunStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('dpo.run', vscode.StatusBarAlignment.Left, 50);
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly runs: RunManager, clickCommand: string) {
+    this.item.name = 'DPO run';
+    this.item.command = clickCommand;
+    this.sub = runs.onDidChange(() => this.update());
+  }
+
+  /** The text shown, for tests and for the tooltip. */
+  get text(): string {
+    return this.item.text;
+  }
+
+  private update(): void {
+    const active = this.runs.active();
+    const s = active[active.length - 1];
+    if (!s) {
+      this.item.hide();
+      return;
+    }
+    this.item.text = `$(pulse) ${describeSession(s)}`;
+    this.item.tooltip = `${s.mode.toUpperCase()} run in ${s.runDir}${s.backend ? ` on ${s.backend}` : ''}${active.length > 1 ? ` (+${active.length - 1} more)` : ''}`;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.item.dispose();
+  }
+}

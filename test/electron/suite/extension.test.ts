@@ -1,0 +1,129 @@
+/// <reference types="mocha" />
+// Inside a real VS Code extension host: commands, a run from the command through the engine
+// process to its run folder, stop with a checkpoint, resume, and a bad config's error.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DpoExtensionApi } from '../../../src/extension/extension';
+import type { CommandResult } from '../../../src/extension/commands';
+import { waitForExtension } from './wait';
+
+const EXTENSION_ID = 'dpo-studio.dpo-studio';
+const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog'];
+
+describe('DPO Studio extension', () => {
+  let api: DpoExtensionApi;
+  let ext: vscode.Extension<DpoExtensionApi>;
+  let workspace: string;
+  let model: string;
+  let data: string;
+
+  before(async () => {
+    ext = await waitForExtension(EXTENSION_ID);
+    assert.equal(ext.isActive, false, 'not activated before a DPO command (no "*" activation)');
+    const t0 = performance.now();
+    api = await ext.activate();
+    console.log(`activation: ${(performance.now() - t0).toFixed(1)} ms including module load`);
+    workspace = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    data = path.join(workspace, 'pairs.jsonl');
+    fs.copyFileSync(path.join(ext.extensionPath, 'examples', 'preferences.jsonl'), data);
+    console.log(`activation took ${api.activationMs.toFixed(1)} ms`);
+  });
+
+  it('registers the DPO commands, in the DPO category, activated by them only', async () => {
+    const all = await vscode.commands.getCommands(true);
+    for (const id of COMMAND_IDS) assert.ok(all.includes(id), id);
+    const pkg = ext.packageJSON as { activationEvents: string[]; contributes: { commands: { command: string; category: string }[]; jsonValidation: { fileMatch: string[] }[] } };
+    assert.ok(!pkg.activationEvents.includes('*'));
+    assert.deepEqual(pkg.contributes.commands.map((c) => c.category), COMMAND_IDS.map(() => 'DPO'));
+    assert.deepEqual(pkg.contributes.jsonValidation[0].fileMatch, ['*.dpo.json', 'dpo.config.json']);
+  });
+
+  it('Make Tiny Model writes a Hugging Face folder (through the CLI process)', async () => {
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.makeTinyModel', { out: path.join(workspace, 'models', 'tiny') });
+    assert.ok(r.ok, r.error);
+    model = r.path!;
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(fs.existsSync(path.join(model, f)), f);
+  });
+
+  it('New Training Run writes a run config and trains to "done"; the run folder holds metrics and a final model', async () => {
+    const seen: string[] = [];
+    const sub = api.runs.onDidChange(() => seen.push(api.statusBar.text));
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
+      model, data, config: { max_steps: 4, batch_size: 4, learning_rate: 1e-3, eval_steps: 2 },
+    });
+    assert.ok(r.ok, r.error);
+    assert.match(r.path!, /\.dpo\/configs\/run-.*\.dpo\.json$/);
+    const session = api.runs.all().find((s) => s.runDir === r.runDir)!;
+    const end = await session.ended;
+    sub.dispose();
+    assert.equal(end.status, 'completed', end.message);
+    assert.ok(fs.existsSync(path.join(r.runDir!, 'final', 'model.safetensors')));
+    const metrics = fs.readFileSync(path.join(r.runDir!, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.step), [1, 2, 3, 4]);
+    assert.ok(seen.some((t) => /^\$\(pulse\) DPO \d\/4 loss \d\.\d{4}/.test(t)), `status bar showed: ${seen.join(' | ')}`);
+    assert.ok(r.runDir!.startsWith(path.join(workspace, '.dpo', 'runs')), 'runs go to dpo.runsFolder');
+  });
+
+  it('Stop Run stops after the step with a checkpoint; Resume Run continues it', async () => {
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
+      model, data, config: { max_steps: 400, batch_size: 2, learning_rate: 1e-3, eval_fraction: 0, save_steps: 1000 },
+    });
+    assert.ok(r.ok, r.error);
+    const session = api.runs.all().find((s) => s.runDir === r.runDir)!;
+    await new Promise<void>((resolve) => {
+      const sub = api.runs.onDidChange((s) => {
+        if (s === session && s.step >= 2) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const stopped = await vscode.commands.executeCommand<CommandResult>('dpo.stopRun', r.runDir);
+    assert.ok(stopped.ok, stopped.error);
+    assert.equal(session.status, 'stopped');
+    const ckpts = fs.readdirSync(path.join(r.runDir!, 'checkpoints')).filter((n) => /^step-\d+$/.test(n));
+    assert.deepEqual(ckpts, [`step-${session.step}`]);
+    const resumed = await vscode.commands.executeCommand<CommandResult>('dpo.resumeRun', r.runDir);
+    assert.ok(resumed.ok, resumed.error);
+    const second = api.runs.all().filter((s) => s.runDir === r.runDir).pop()!;
+    assert.notEqual(second, session);
+    await new Promise<void>((resolve) => {
+      const sub = api.runs.onDidChange((s) => {
+        if (s === second && s.step > session.step) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const end = await api.runs.stop(second);
+    assert.equal(end.status, 'stopped');
+    assert.ok(second.step > session.step, `resumed from ${session.step}, reached ${second.step}`);
+  });
+
+  it('a bad run config is refused with an error naming the field', async () => {
+    const file = path.join(workspace, 'bad.dpo.json');
+    fs.writeFileSync(file, JSON.stringify({ model: 'models/tiny', data: 'pairs.jsonl', beta: -1, lerning_rate: 0.1 }));
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.startRunFromConfig', file);
+    assert.equal(r.ok, false);
+    assert.match(r.error!, /bad\.dpo\.json: 2 invalid field\(s\)/);
+    assert.match(r.error!, /beta: must be > 0/);
+    assert.match(r.error!, /lerning_rate: unknown field/);
+  });
+
+  it('a good run config file starts a run; relative paths resolve against it', async () => {
+    const file = path.join(workspace, 'good.dpo.json');
+    fs.writeFileSync(file, JSON.stringify({ model: 'models/tiny', data: 'pairs.jsonl', max_steps: 2, batch_size: 2, eval_fraction: 0 }));
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.startRunFromConfig', file);
+    assert.ok(r.ok, r.error);
+    const end = await api.runs.all().find((s) => s.runDir === r.runDir)!.ended;
+    assert.equal(end.status, 'completed');
+  });
+
+  it('Show Runs lists the run folders', async () => {
+    const r = await vscode.commands.executeCommand<CommandResult & { runs: string[] }>('dpo.showRuns');
+    assert.ok(r.runs.length >= 3, `${r.runs.length} runs`);
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+  });
+});
