@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CONFIG_FIELDS } from '../../src/protocol';
+import { BACKEND_NAMES, CONFIG_FIELDS, CONFIG_SCHEMA, DEFAULT_CONFIG } from '../../src/protocol';
 import { buildProgram } from '../../src/cli/main';
 
 const README = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
@@ -18,6 +18,23 @@ describe('README', () => {
 
   it('documents every run-config field', () => {
     for (const field of Object.keys(CONFIG_FIELDS)) assert.ok(README.includes(`| \`${field}\` |`), field);
+  });
+
+  it('documents every contributed command and setting', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
+    for (const c of pkg.contributes.commands) assert.ok(README.includes(`**DPO: ${c.title}**`), c.title);
+    for (const key of Object.keys(pkg.contributes.configuration.properties)) assert.ok(README.includes(`| \`${key}\` |`), key);
+  });
+
+  it("the contributed JSON schema is the engine's config schema", () => {
+    const file = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../schemas/dpo-config.schema.json'), 'utf8'));
+    assert.deepEqual(file, JSON.parse(JSON.stringify(CONFIG_SCHEMA)), 'regenerate schemas/dpo-config.schema.json from CONFIG_SCHEMA');
+  });
+
+  it("the settings' defaults agree with the engine's defaults", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
+    assert.equal(pkg.contributes.configuration.properties['dpo.beta'].default, DEFAULT_CONFIG.beta);
+    assert.deepEqual(pkg.contributes.configuration.properties['dpo.backend'].enum, ['auto', ...BACKEND_NAMES]);
   });
 
   it('documents every dpo subcommand', () => {
