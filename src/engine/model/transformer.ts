@@ -9,6 +9,24 @@ const MASK_VALUE = -1e9;
 
 let nextModelId = 0;
 
+/** Keys and values of one layer for the positions seen so far: [B, KV, T, hd] each. */
+export interface LayerCache {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+/** Per-forward state shared by the blocks. */
+interface ForwardContext {
+  /** Position of the first input token (the number of cached positions). */
+  pos: number;
+  mask: tf.Tensor2D;
+  cos?: tf.Tensor2D;
+  sin?: tf.Tensor2D;
+  past?: LayerCache[];
+  /** Filled with each layer's keys and values when the caller wants a cache back. */
+  present?: LayerCache[];
+}
+
 export interface WeightData {
   shape: number[];
   data: Float32Array;
@@ -65,15 +83,17 @@ export class CausalLM {
   }
 
   /**
-   * Additive causal mask [rep*T, T], made per forward pass rather than cached per length, so the
-   * tensor count does not grow with every new sequence length (it is T² floats, cheap to build).
+   * Additive causal mask [rep*Tq, past+Tq]: query j (at position past+j) sees keys up to past+j.
+   * Made per forward pass rather than cached per length, so the tensor count does not grow with
+   * every new sequence length (it is rep·Tq·Tk floats, cheap to build).
    */
-  private causalMask(T: number, rep: number): tf.Tensor2D {
-    const data = new Float32Array(rep * T * T);
+  private causalMask(Tq: number, past: number, rep: number): tf.Tensor2D {
+    const Tk = past + Tq;
+    const data = new Float32Array(rep * Tq * Tk);
     for (let r = 0; r < rep; r++) {
-      for (let i = 0; i < T; i++) data.fill(MASK_VALUE, (r * T + i) * T + i + 1, (r * T + i + 1) * T);
+      for (let j = 0; j < Tq; j++) data.fill(MASK_VALUE, (r * Tq + j) * Tk + past + j + 1, (r * Tq + j + 1) * Tk);
     }
-    return tf.tensor2d(data, [rep * T, T]);
+    return tf.tensor2d(data, [rep * Tq, Tk]);
   }
 
   /**
@@ -86,7 +106,7 @@ export class CausalLM {
     const KV = k.shape[1];
     const rep = H / KV;
     const qg = tf.reshape(q, [B, KV, rep * T, hd]); // [B, KV, rep*T, hd]
-    let scores = matmul(qg, k, false, true); // [B, KV, rep*T, T]
+    let scores = matmul(qg, k, false, true); // [B, KV, rep*T, Tk]
     scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), mask);
     const probs = tf.softmax(scores, -1);
     const out = matmul(probs, v); // [B, KV, rep*T, hd]
@@ -99,28 +119,40 @@ export class CausalLM {
     return tf.transpose(tf.reshape(x, [B, T, heads, this.config.headDim]), [0, 2, 1, 3]); // [B, heads, T, hd]
   }
 
-  private gpt2Block(x: tf.Tensor3D, i: number, mask: tf.Tensor2D): tf.Tensor3D {
+  /** Prepends layer i's cached keys/values and records the result when a cache is wanted. */
+  private withCache(i: number, k: tf.Tensor4D, v: tf.Tensor4D, ctx: ForwardContext): [tf.Tensor4D, tf.Tensor4D] {
+    const past = ctx.past?.[i];
+    if (past) {
+      k = tf.concat([past.k, k], 2); // [B, KV, past+Tq, hd]
+      v = tf.concat([past.v, v], 2);
+    }
+    ctx.present?.push({ k, v });
+    return [k, v];
+  }
+
+  private gpt2Block(x: tf.Tensor3D, i: number, ctx: ForwardContext): tf.Tensor3D {
     const c = this.config;
     const p = `transformer.h.${i}.`;
     const a = layerNorm(x, this.w(`${p}ln_1.weight`), this.w(`${p}ln_1.bias`), c.normEps);
     const qkv = conv1d(a, this.w(`${p}attn.c_attn.weight`), this.w(`${p}attn.c_attn.bias`)); // [B, T, 3D]
     const [q, k, v] = tf.split(qkv, 3, 2);
-    const att = this.attend(this.splitHeads(q, c.numHeads), this.splitHeads(k, c.numHeads), this.splitHeads(v, c.numHeads), mask);
+    const [kAll, vAll] = this.withCache(i, this.splitHeads(k, c.numHeads), this.splitHeads(v, c.numHeads), ctx);
+    const att = this.attend(this.splitHeads(q, c.numHeads), kAll, vAll, ctx.mask);
     x = tf.add(x, conv1d(att, this.w(`${p}attn.c_proj.weight`), this.w(`${p}attn.c_proj.bias`)));
     const m = layerNorm(x, this.w(`${p}ln_2.weight`), this.w(`${p}ln_2.bias`), c.normEps);
     const h = geluNew(conv1d(m, this.w(`${p}mlp.c_fc.weight`), this.w(`${p}mlp.c_fc.bias`)));
     return tf.add(x, conv1d(h, this.w(`${p}mlp.c_proj.weight`), this.w(`${p}mlp.c_proj.bias`)));
   }
 
-  private llamaBlock(x: tf.Tensor3D, i: number, cos: tf.Tensor2D, sin: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D {
+  private llamaBlock(x: tf.Tensor3D, i: number, ctx: ForwardContext): tf.Tensor3D {
     const c = this.config;
     const p = `model.layers.${i}.self_attn.`;
     const bias = (n: string) => (c.attentionBias ? this.w<tf.Rank.R1>(`${p}${n}.bias`) : undefined);
     const a = rmsNorm(x, this.w(`model.layers.${i}.input_layernorm.weight`), c.normEps);
-    const q = applyRope(this.splitHeads(linear(a, this.w(`${p}q_proj.weight`), bias('q_proj')), c.numHeads), cos, sin);
-    const k = applyRope(this.splitHeads(linear(a, this.w(`${p}k_proj.weight`), bias('k_proj')), c.numKvHeads), cos, sin);
-    const v = this.splitHeads(linear(a, this.w(`${p}v_proj.weight`), bias('v_proj')), c.numKvHeads);
-    x = tf.add(x, linear(this.attend(q, k, v, mask), this.w(`${p}o_proj.weight`)));
+    const q = applyRope(this.splitHeads(linear(a, this.w(`${p}q_proj.weight`), bias('q_proj')), c.numHeads), ctx.cos!, ctx.sin!);
+    const kNew = applyRope(this.splitHeads(linear(a, this.w(`${p}k_proj.weight`), bias('k_proj')), c.numKvHeads), ctx.cos!, ctx.sin!);
+    const [k, v] = this.withCache(i, kNew, this.splitHeads(linear(a, this.w(`${p}v_proj.weight`), bias('v_proj')), c.numKvHeads), ctx);
+    x = tf.add(x, linear(this.attend(q, k, v, ctx.mask), this.w(`${p}o_proj.weight`)));
     const mp = `model.layers.${i}.mlp.`;
     const m = rmsNorm(x, this.w(`model.layers.${i}.post_attention_layernorm.weight`), c.normEps);
     const gated = tf.mul(silu(linear(m, this.w(`${mp}gate_proj.weight`))), linear(m, this.w(`${mp}up_proj.weight`)));
@@ -129,22 +161,38 @@ export class CausalLM {
 
   /** Final hidden states [B, T, D] (after the last norm) for token ids [B, T], positions 0..T-1. */
   hidden(ids: tf.Tensor2D): tf.Tensor3D {
+    return this.forward(ids, 0).hidden;
+  }
+
+  /**
+   * Incremental decoding: hidden states of `ids` [B, Tq] at positions pos..pos+Tq-1, attending to
+   * `past` (the keys and values of positions 0..pos-1), and the cache extended by these positions.
+   * The caller owns the returned cache (keep it out of tidy scopes, dispose the old one).
+   */
+  forwardCached(ids: tf.Tensor2D, past: LayerCache[] | undefined): { hidden: tf.Tensor3D; cache: LayerCache[] } {
+    const pos = past?.[0]?.k.shape[2] ?? 0;
+    const present: LayerCache[] = [];
+    const { hidden } = this.forward(ids, pos, past, present);
+    return { hidden, cache: present };
+  }
+
+  private forward(ids: tf.Tensor2D, pos: number, past?: LayerCache[], present?: LayerCache[]): { hidden: tf.Tensor3D } {
     if (this.disposed) throw new Error('model was disposed');
     const c = this.config;
     const [B, T] = ids.shape;
-    if (T > c.maxPositions) throw new Error(`sequence length ${T} exceeds the model's ${c.maxPositions} positions`);
+    if (pos + T > c.maxPositions) throw new Error(`sequence length ${pos + T} exceeds the model's ${c.maxPositions} positions`);
     const flatIds = tf.reshape(ids, [B * T]) as tf.Tensor1D;
     let x = tf.reshape(gatherRows(this.w(embeddingName(c)), flatIds), [B, T, c.hiddenSize]) as tf.Tensor3D; // [B, T, D]
-    const mask = this.causalMask(T, c.numHeads / c.numKvHeads);
+    const ctx: ForwardContext = { pos, mask: this.causalMask(T, pos, c.numHeads / c.numKvHeads), past, present };
     if (c.family === 'gpt2') {
-      x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [0, 0], [T, c.hiddenSize]));
-      for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i, mask);
-      return layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D;
+      x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [pos, 0], [T, c.hiddenSize]));
+      for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i, ctx);
+      return { hidden: layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D };
     }
-    const cos = tf.slice(this.ropeCos!, [0, 0], [T, c.headDim]);
-    const sin = tf.slice(this.ropeSin!, [0, 0], [T, c.headDim]);
-    for (let i = 0; i < c.numLayers; i++) x = this.llamaBlock(x, i, cos, sin, mask);
-    return rmsNorm(x, this.w('model.norm.weight'), c.normEps) as tf.Tensor3D;
+    ctx.cos = tf.slice(this.ropeCos!, [pos, 0], [T, c.headDim]);
+    ctx.sin = tf.slice(this.ropeSin!, [pos, 0], [T, c.headDim]);
+    for (let i = 0; i < c.numLayers; i++) x = this.llamaBlock(x, i, ctx);
+    return { hidden: rmsNorm(x, this.w('model.norm.weight'), c.normEps) as tf.Tensor3D };
   }
 
   /** Logits [B, T, V], for generation and tests (dpo/logps.ts scores targets without the reshape). */
