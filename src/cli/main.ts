@@ -9,7 +9,10 @@ import { writeLogps } from '../engine/dpo/logps-file';
 import { addConfigFlags, flagValues, readConfigFile } from './config-flags';
 import { runTraining } from './train';
 import { runDemo } from './demo';
-import { TrainingMode } from '../protocol';
+import { DEFAULT_CONFIG, TrainingMode } from '../protocol';
+import { DEFAULT_GENERATE } from '../engine/probe/generate';
+import { pairRewards } from '../engine/probe/reward-file';
+import { runProbe } from './probe';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -20,6 +23,12 @@ function positiveInt(value: string): number {
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
   return n;
 }
 
@@ -99,6 +108,54 @@ export function buildProgram(): Command {
       log(r.reason === 'stopped' ? `stopped at step ${r.step}/${r.totalSteps}; resume: dpo ${mode} --resume ${r.runDir}` : `done: ${r.step} steps; final model in ${r.finalDir}`);
     });
   }
+
+  program
+    .command('probe')
+    .description('generate from a tuned model (and its reference), streamed, with the implicit reward of each answer')
+    .requiredOption('--model <dir>', 'the tuned model folder (e.g. a run\'s final/)')
+    .option('--ref <dir>', 'the reference model folder: also generate from it, and score both answers')
+    .requiredOption('--prompt <text>', 'the prompt')
+    .option('--chat', 'wrap the prompt as a user message with the tokenizer\'s chat template', false)
+    .option('--max-new-tokens <n>', 'tokens to generate at most', positiveInt, DEFAULT_GENERATE.maxNewTokens)
+    .option('--temperature <t>', 'sampling temperature; 0 is greedy', nonNegativeNumber, DEFAULT_GENERATE.temperature)
+    .option('--top-k <k>', 'keep the k most likely tokens; 0 keeps all', nonNegativeInt, DEFAULT_GENERATE.topK)
+    .option('--top-p <p>', 'nucleus sampling: keep the most likely tokens up to probability p', nonNegativeNumber, DEFAULT_GENERATE.topP)
+    .option('--seed <n>', 'sampling seed (same seed, same sample)', nonNegativeInt, DEFAULT_GENERATE.seed)
+    .option('--stop <text...>', 'stop strings (generation ends before them)')
+    .option('--beta <b>', 'β of the implicit reward β·log(πθ/πref)', nonNegativeNumber, DEFAULT_CONFIG.beta)
+    .option('--no-cache', 'recompute the whole sequence for every token (slower; for comparison)')
+    .addOption(backendOption())
+    .action(async (o) => {
+      log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
+      await runProbe({
+        modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta,
+        generate: { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [], useCache: o.cache },
+        write: (text) => process.stdout.write(text),
+      });
+    });
+
+  program
+    .command('reward')
+    .description('implicit rewards of every pair under a tuned model and its reference: margins and σ(margin)')
+    .requiredOption('--model <dir>', 'the tuned model folder')
+    .requiredOption('--ref <dir>', 'the reference model folder')
+    .requiredOption('--data <file>', 'preference JSONL')
+    .option('--out <file>', 'write one JSONL line per pair {line, chosen_reward, rejected_reward, margin, preference_probability}')
+    .option('--beta <b>', 'β of the implicit reward', nonNegativeNumber, DEFAULT_CONFIG.beta)
+    .option('--max-length <n>', 'longest prompt+response in tokens (default: the model context)', positiveInt)
+    .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
+    .option('--skip-bad-lines', 'skip unusable lines (and report how many) instead of stopping', false)
+    .addOption(backendOption())
+    .action(async (o) => {
+      log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
+      const r = await pairRewards({
+        modelDir: path.resolve(o.model), refDir: path.resolve(o.ref), dataFile: path.resolve(o.data), outFile: o.out ? path.resolve(o.out) : undefined,
+        beta: o.beta, maxLength: o.maxLength, batchSize: o.batchSize, skipBadLines: o.skipBadLines,
+      });
+      for (const n of r.notes) log(n);
+      if (!o.out) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
+      log(`${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`);
+    });
 
   program
     .command('demo')
