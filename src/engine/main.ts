@@ -7,6 +7,7 @@ import {
 } from '../protocol';
 import { selectBackend } from './backend';
 import { RunOptions, Trainer } from './train/trainer';
+import { ProbeSession } from './probe/session';
 
 function send<T extends EventType>(type: T, params: EngineEvents[T]): void {
   process.stdout.write(eventLine(type, params));
@@ -25,6 +26,7 @@ export async function runEngine(forced?: BackendName): Promise<void> {
   send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid });
 
   let active: Promise<void> | undefined;
+  const probe = new ProbeSession();
   let stopRequested = false;
   let exiting = false;
 
@@ -91,6 +93,24 @@ export async function runEngine(forced?: BackendName): Promise<void> {
       case 'engine/shutdown':
         reply(req.id, {});
         return shutdown();
+      case 'probe/load':
+        try {
+          return reply(req.id, probe.load(req.params.policyDir, req.params.referenceDir));
+        } catch (err) {
+          return replyError(req.id, (err as Error).message);
+        }
+      case 'probe/generate': {
+        const { which, prompt, chat, sampling } = req.params;
+        probe
+          .generate(req.id, which, prompt, chat, sampling, (text, logprob) => send('probe/didToken', { requestId: req.id, which, text, logprob }))
+          .then((r) => reply(req.id, r), (err: Error) => replyError(req.id, err.message));
+        return;
+      }
+      case 'probe/score':
+        probe.score(req.params.prompt, req.params.chat, req.params.response, req.params.beta).then((r) => reply(req.id, r), (err: Error) => replyError(req.id, err.message));
+        return;
+      case 'probe/cancel':
+        return reply(req.id, { cancelled: probe.cancel() });
       default:
         return assertNever(req);
     }

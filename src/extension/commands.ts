@@ -9,6 +9,8 @@ import { TrainingMode } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, readRunFolder } from './run-folders';
 import { newRunDir, readSettings, runsRoot } from './settings';
+import { ProbePanel, ProbeTarget } from './probe-panel';
+import { EngineClient } from './engine-client';
 
 export const COMMANDS = {
   newTrainingRun: 'dpo.newTrainingRun',
@@ -18,6 +20,7 @@ export const COMMANDS = {
   showRuns: 'dpo.showRuns',
   makeTinyModel: 'dpo.makeTinyModel',
   openEngineLog: 'dpo.openEngineLog',
+  probeModel: 'dpo.probeModel',
 } as const;
 
 export interface CommandResult {
@@ -31,6 +34,9 @@ export interface CommandContext {
   runs: RunManager;
   output: vscode.OutputChannel;
   cliPath: string;
+  extensionUri: vscode.Uri;
+  enginePath: string;
+  probePanels: ProbePanel[];
 }
 
 const UNTRUSTED =
@@ -309,4 +315,53 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
 
 export function readRunInfo(dir: string) {
   return readRunFolder(dir);
+}
+
+/** The reference and β of a run folder's model (final/ or checkpoints/step-N/), from its config.json. */
+function runOfModel(modelDir: string): { referenceDir: string; beta: number } | undefined {
+  for (const dir of [path.dirname(modelDir), path.dirname(path.dirname(modelDir))]) {
+    const file = path.join(dir, 'config.json');
+    if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'metrics.jsonl'))) continue;
+    try {
+      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: string; reference_model: string | null; beta: number };
+      return { referenceDir: c.reference_model ?? c.model, beta: c.beta };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget> = {}): Promise<CommandResult> {
+  const untrusted = await requireTrust();
+  if (untrusted) return untrusted;
+  const settings = readSettings();
+  let policyDir = args.policyDir;
+  if (!policyDir) {
+    const items = listRunFolders(runsRoot(settings)).flatMap((r) => [
+      ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: path.join(r.dir, 'final') }] : []),
+      ...r.checkpoints.slice().reverse().map((step) => ({ label: `$(history) ${path.basename(r.dir)}`, description: `checkpoint step ${step}`, dir: path.join(r.dir, 'checkpoints', `step-${step}`) })),
+    ]);
+    const pick = await vscode.window.showQuickPick([...items, { label: '$(folder-opened) Choose a model folder…', description: '', dir: '' }], {
+      title: 'DPO: Probe Model', placeHolder: 'the tuned model to compare with its reference',
+    });
+    if (!pick) return { ok: false, error: 'cancelled' };
+    policyDir = pick.dir || (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Probe This Model' }))?.[0]?.fsPath;
+    if (!policyDir) return { ok: false, error: 'cancelled' };
+  }
+  const run = runOfModel(policyDir);
+  let referenceDir = args.referenceDir ?? run?.referenceDir;
+  if (!referenceDir) {
+    referenceDir = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use as Reference', title: 'The reference model' }))?.[0]?.fsPath;
+    if (!referenceDir) return { ok: false, error: 'cancelled' };
+  }
+  const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const promoteSetting = vscode.workspace.getConfiguration('dpo').get<string>('probe.promoteFile', '.dpo/probe-pairs.jsonl');
+  const promoteFile = args.promoteFile ?? (path.isAbsolute(promoteSetting) || !ws ? promoteSetting : path.join(ws, promoteSetting));
+  const target: ProbeTarget = { policyDir, referenceDir, beta: args.beta ?? run?.beta ?? settings.beta, promoteFile };
+  const engine = new EngineClient({ nodePath: settings.nodePath, enginePath: ctx.enginePath, backend: settings.backend ?? undefined, log: (l) => ctx.output.appendLine(l) });
+  const panel = new ProbePanel(ctx.extensionUri, target, engine, (l) => ctx.output.appendLine(l));
+  ctx.probePanels.push(panel);
+  panel.webviewPanel.onDidDispose(() => ctx.probePanels.splice(ctx.probePanels.indexOf(panel), 1));
+  return { ok: true, path: policyDir };
 }

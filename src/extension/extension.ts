@@ -2,7 +2,8 @@
 // nothing here loads tfjs. Activation happens on the DPO commands, and stays small.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { COMMANDS, CommandContext, makeTinyModel, newTrainingRun, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
+import { COMMANDS, CommandContext, makeTinyModel, newTrainingRun, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
+import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
 import { RunStatusBar } from './status-bar';
 import { watchRuns } from './notifications';
@@ -10,6 +11,7 @@ import { readSettings } from './settings';
 
 export interface DpoExtensionApi {
   runs: RunManager;
+  probePanels: ProbePanel[];
   statusBar: RunStatusBar;
   /** Milliseconds activate() took. */
   activationMs: number;
@@ -18,8 +20,9 @@ export interface DpoExtensionApi {
 export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
   const started = performance.now();
   const output = vscode.window.createOutputChannel('DPO Engine');
+  const enginePath = path.join(context.extensionPath, 'out', 'src', 'engine', 'main.js');
   const runs = new RunManager({
-    enginePath: path.join(context.extensionPath, 'out', 'src', 'engine', 'main.js'),
+    enginePath,
     log: (line) => output.appendLine(line),
     settings: () => {
       const s = readSettings();
@@ -27,7 +30,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     },
   });
   const statusBar = new RunStatusBar(runs, COMMANDS.openEngineLog);
-  const ctx: CommandContext = { runs, output, cliPath: path.join(context.extensionPath, 'bin', 'dpo.js') };
+  const probePanels: ProbePanel[] = [];
+  const ctx: CommandContext = { runs, output, cliPath: path.join(context.extensionPath, 'bin', 'dpo.js'), extensionUri: context.extensionUri, enginePath, probePanels };
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
   context.subscriptions.push(
     output,
@@ -41,8 +45,10 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.showRuns, () => showRuns(ctx)),
     register(COMMANDS.makeTinyModel, (args?: Parameters<typeof makeTinyModel>[1]) => makeTinyModel(ctx, args)),
     register(COMMANDS.openEngineLog, () => output.show(true)),
+    register(COMMANDS.probeModel, (args?: Parameters<typeof probeModel>[1]) => probeModel(ctx, args)),
+    { dispose: () => probePanels.splice(0).forEach((p) => p.dispose()) },
   );
-  return { runs, statusBar, activationMs: performance.now() - started };
+  return { runs, statusBar, probePanels, activationMs: performance.now() - started };
 }
 
 export function deactivate(): void {}

@@ -3,3 +3,4 @@ export * from './backend';
 export * from './config';
 export * from './run';
 export * from './messages';
+export * from './webview';

@@ -9,6 +9,25 @@ import { FinishReason, HEALTH_WARNINGS, HealthWarning, MetricsRecord, RUN_PHASES
 
 export const PROTOCOL_VERSION = 1;
 
+/** Sampling settings of a probe generation (the engine's defaults fill what is missing). */
+export interface ProbeSampling {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  stop: string[];
+}
+
+export type ProbeWhich = 'policy' | 'reference';
+
+export interface ProbeScore {
+  tokens: { text: string; policyLogp: number; referenceLogp: number; reward: number }[];
+  policyLogp: number;
+  referenceLogp: number;
+  reward: number;
+}
+
 export interface EngineRequests {
   /** Start a run; `config` is a partial run config (paths absolute), resolved by the engine. */
   'run/start': { params: { mode: TrainingMode; config: Record<string, unknown> }; result: { runDir: string } };
@@ -16,6 +35,14 @@ export interface EngineRequests {
   'run/resume': { params: { runDir: string }; result: { runDir: string } };
   /** Finish the current step, write a checkpoint, and end the run ('stopped'). */
   'run/stop': { params: Record<string, never>; result: { stopping: boolean } };
+  /** Load a tuned model (and its reference) for probing; replaces what was loaded. */
+  'probe/load': { params: { policyDir: string; referenceDir?: string }; result: { architecture: string; parameters: number; hasReference: boolean; chatTemplate: boolean } };
+  /** Generate from one model; tokens stream as probe/didToken events carrying this request's id. */
+  'probe/generate': { params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling> }; result: { text: string; tokens: number; reason: string } };
+  /** The implicit reward of a response, per token. */
+  'probe/score': { params: { prompt: string; chat: boolean; response: string; beta: number }; result: ProbeScore };
+  /** Cancel the generations in progress (they finish with reason "cancelled"). */
+  'probe/cancel': { params: Record<string, never>; result: { cancelled: number } };
   /** Stop any run gracefully, then exit 0. */
   'engine/shutdown': { params: Record<string, never>; result: Record<string, never> };
 }
@@ -30,6 +57,7 @@ export interface EngineEvents {
   'run/didLog': { line: string };
   'run/didFinish': { runDir: string; reason: FinishReason; step: number; totalSteps: number; finalDir?: string };
   'run/didFail': { runDir?: string; message: string };
+  'probe/didToken': { requestId: number; which: ProbeWhich; text: string; logprob: number };
   /** A message the engine could not act on (malformed, unknown type, bad params). */
   'engine/didReject': { message: string; line: string };
 }
@@ -72,6 +100,10 @@ const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'run/resume': { runDir: str },
   'run/stop': empty,
   'engine/shutdown': empty,
+  'probe/load': { policyDir: str, referenceDir: optional(str) },
+  'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling: obj },
+  'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num },
+  'probe/cancel': empty,
 };
 
 const backendReport: Check = (v) => (isObj(v) && isBackendName(v.name) && Array.isArray(v.skipped) ? undefined : 'must be a backend report');
@@ -88,6 +120,7 @@ const EVENT_PARAMS: { [K in EventType]: Record<string, Check> } = {
   'run/didFinish': { runDir: str, reason: oneOf(['completed', 'stopped']), step: num, totalSteps: num, finalDir: optional(str) },
   'run/didFail': { runDir: optional(str), message: str },
   'engine/didReject': { message: str, line: str },
+  'probe/didToken': { requestId: num, which: oneOf(['policy', 'reference']), text: str, logprob: num },
 };
 
 function parseLine(line: string): Guarded<Record<string, unknown>> {

@@ -1,124 +1,28 @@
 #!/usr/bin/env node
 // A stand-in for the VS Code executable that @vscode/test-electron's runTests spawns, for machines
-// where no Electron build can be downloaded: it starts a real VS Code server (code-server 4.100.3,
-// VS Code 1.100.3), opens its workbench in headless Chromium with the extension under development
-// and the test runner in the URL, relays the extension host's console, and exits with the code
-// the test run ends with. Same Mocha suites, real extension host.
+// where no Electron build can be downloaded: it runs the same Mocha suites in the real extension
+// host of a VS Code server (see workbench.js), relays the host's console, and exits with the code
+// the test run ends with.
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const util = require('node:util');
-
-const ROOT = path.resolve(__dirname, '../../..');
-const CODE_SERVER = process.env.DPO_CODE_SERVER || path.join(ROOT, '.cache/code-server/node_modules/.bin/code-server');
-const CHROMIUM = process.env.DPO_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT_MS = Number(process.env.DPO_TEST_TIMEOUT_MS || 15 * 60 * 1000);
-
-function parseArgs(argv) {
-  const out = { positional: [] };
-  for (const a of argv) {
-    const m = /^--([^=]+)=(.*)$/.exec(a);
-    if (m) out[m[1]] = m[2];
-    else if (!a.startsWith('--')) out.positional.push(a);
-  }
-  return out;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-function healthy(port) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
-}
+const { startWorkbench, parseArgs, TIMEOUT_MS } = require('./workbench');
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const dev = args.extensionDevelopmentPath;
   const tests = args.extensionTestsPath;
   if (!dev || !tests) throw new Error('expected --extensionDevelopmentPath=… and --extensionTestsPath=…');
-  if (!fs.existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} not found: run scripts/install-code-server.sh`);
   const folder = args.positional[0] || fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-ws-'));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-code-server-'));
-  const userData = args['user-data-dir'] || path.join(tmp, 'user-data');
-  const extensions = args['extensions-dir'] || path.join(tmp, 'extensions');
-  const port = await freePort();
-  fs.writeFileSync(path.join(tmp, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-  const trust = process.env.DPO_TEST_UNTRUSTED ? [] : ['--disable-workspace-trust'];
-  const server = spawn(
-    CODE_SERVER,
-    ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--config', path.join(tmp, 'config.yaml'), '--user-data-dir', userData,
-      '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check', ...trust, '--disable-getting-started-override', '--ignore-last-opened'],
-    { env: { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const serverLog = [];
-  server.stdout.on('data', (d) => serverLog.push(String(d)));
-  server.stderr.on('data', (d) => serverLog.push(String(d)));
-  let browser;
-  const cleanup = async () => {
-    if (browser) await browser.close().catch(() => {});
-    server.kill('SIGTERM');
-    fs.rmSync(tmp, { recursive: true, force: true });
-  };
-  try {
-    const deadline = Date.now() + 30000;
-    while (!(await healthy(port))) {
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`code-server did not start:\n${serverLog.join('')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const { chromium } = require('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
-    const page = await browser.newPage();
-    let exit;
-    const exited = new Promise((resolve) => (exit = resolve));
-    await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
-      // The extension host forwards console calls with their printf-style arguments.
-      const text = Array.isArray(logArgs) ? util.format(...logArgs) : String(logArgs);
-      (type === 'error' ? process.stderr : process.stdout).write(text.endsWith('\n') ? text : text + '\n');
-    });
-    await page.exposeFunction('codeAutomationExit', (code) => exit(Number(code) || 0));
-    const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
-    const payload = JSON.stringify([['extensionDevelopmentPath', remote(dev)], ['extensionTestsPath', remote(tests)]]);
-    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(payload)}`;
-    await page.goto(url);
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), TIMEOUT_MS))]);
-    if (code === 'timeout') {
-      process.stderr.write(`launcher: the test run did not finish within ${TIMEOUT_MS / 1000} s\n${serverLog.join('').slice(-4000)}\n`);
-      await cleanup();
-      process.exit(1);
-    }
-    await cleanup();
-    process.exit(code);
-  } catch (err) {
-    process.stderr.write(`launcher: ${err.stack || err}\n`);
-    await cleanup();
-    process.exit(1);
-  }
+  const wb = await startWorkbench({ folder, dev, tests, userData: args['user-data-dir'], extensions: args['extensions-dir'], trust: !process.env.DPO_TEST_UNTRUSTED });
+  const code = await Promise.race([wb.exited, new Promise((r) => setTimeout(() => r('timeout'), TIMEOUT_MS))]);
+  if (code === 'timeout') process.stderr.write(`launcher: the test run did not finish within ${TIMEOUT_MS / 1000} s\n${wb.serverLog.join('').slice(-4000)}\n`);
+  await wb.close();
+  process.exit(code === 'timeout' ? 1 : code);
 }
 
-main();
+main().catch((err) => {
+  process.stderr.write(`launcher: ${err.stack || err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+// The engine side of the probe panel: a tuned model and its reference loaded once, generations
+// streamed token by token (cancellable), and responses scored with their implicit reward.
+import { ProbeSampling, ProbeScore, ProbeWhich } from '../../protocol';
+import { loadModel } from '../model/checkpoint';
+import { CausalLM } from '../model/transformer';
+import { TextTokenizer, loadTokenizer } from '../tokenizer/tokenizer';
+import { generate } from './generate';
+import { scoreResponse } from './reward';
+
+export class ProbeSession {
+  private policy?: CausalLM;
+  private reference?: CausalLM;
+  private tokenizer?: TextTokenizer;
+  private readonly cancelled = new Set<number>();
+  private readonly running = new Set<number>();
+
+  load(policyDir: string, referenceDir?: string) {
+    this.dispose();
+    this.tokenizer = loadTokenizer(policyDir);
+    this.policy = loadModel(policyDir, { trainable: false }).model;
+    if (referenceDir) this.reference = loadModel(referenceDir, { trainable: false }).model;
+    return { architecture: this.policy.config.architecture, parameters: this.policy.numParameters(), hasReference: !!this.reference, chatTemplate: this.tokenizer.hasChatTemplate };
+  }
+
+  private promptIds(prompt: string, chat: boolean): number[] {
+    const tok = this.need(this.tokenizer, 'a model');
+    const ids = chat ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: prompt }], true), false) : tok.encode(prompt, true);
+    if (ids.length === 0) {
+      const start = tok.bosId ?? tok.eosId;
+      if (start !== undefined) ids.push(start);
+    }
+    return ids;
+  }
+
+  private need<T>(x: T | undefined, what: string): T {
+    if (!x) throw new Error(`no ${what} loaded: send probe/load first`);
+    return x;
+  }
+
+  async generate(requestId: number, which: ProbeWhich, prompt: string, chat: boolean, sampling: Partial<ProbeSampling>, onToken: (text: string, logprob: number) => void) {
+    const model = this.need(which === 'policy' ? this.policy : this.reference, which === 'policy' ? 'model' : 'reference model');
+    this.running.add(requestId);
+    try {
+      const g = await generate(model, this.tokenizer!, this.promptIds(prompt, chat), sampling, {
+        onToken: (t) => onToken(t.text, t.logprob),
+        shouldStop: () => this.cancelled.has(requestId),
+      });
+      return { text: g.text, tokens: g.ids.length, reason: g.reason };
+    } finally {
+      this.running.delete(requestId);
+      this.cancelled.delete(requestId);
+    }
+  }
+
+  cancel(): number {
+    for (const id of this.running) this.cancelled.add(id);
+    return this.running.size;
+  }
+
+  async score(prompt: string, chat: boolean, response: string, beta: number): Promise<ProbeScore> {
+    const policy = this.need(this.policy, 'model');
+    const reference = this.need(this.reference, 'reference model');
+    const tok = this.tokenizer!;
+    const ids = tok.encode(response, false);
+    const s = await scoreResponse(policy, reference, this.promptIds(prompt, chat), ids, beta);
+    // Each token's own text, so the panel can colour the response token by token.
+    let prev = '';
+    const tokens = s.tokens.map((t, i) => {
+      const upTo = tok.decode(ids.slice(0, i + 1));
+      const text = upTo.startsWith(prev) ? upTo.slice(prev.length) : tok.decode([t.id]);
+      prev = upTo;
+      return { text, policyLogp: t.policyLogp, referenceLogp: t.referenceLogp, reward: t.reward };
+    });
+    return { tokens, policyLogp: s.policyLogp, referenceLogp: s.referenceLogp, reward: s.reward };
+  }
+
+  dispose(): void {
+    this.policy?.dispose();
+    this.reference?.dispose();
+    this.policy = this.reference = undefined;
+  }
+}

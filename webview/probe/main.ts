@@ -1,0 +1,221 @@
+// The probe panel (browser side): a prompt and sampling controls; the policy's and the reference's
+// answers streaming side by side; each answer's implicit reward as a per-token heatmap; and
+// promotion of the pair to a preference file. State survives hide/show and reloads (setState).
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-textarea/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import type { ProbeSampling, ProbeScore, ProbeWhich } from '../../src/protocol/messages';
+import { HostToProbe, ProbeToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToProbe } from '../../src/protocol/webview';
+
+declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
+const vscode = acquireVsCodeApi();
+
+interface Answer {
+  text: string;
+  done: boolean;
+  reason?: string;
+  score?: ProbeScore;
+}
+
+interface State {
+  prompt: string;
+  chat: boolean;
+  sampling: ProbeSampling;
+  answers: Record<ProbeWhich, Answer>;
+}
+
+const WHICH: ProbeWhich[] = ['policy', 'reference'];
+const emptyAnswer = (): Answer => ({ text: '', done: false });
+let state: State = (vscode.getState() as State | undefined) ?? {
+  prompt: '',
+  chat: false,
+  sampling: { maxNewTokens: 64, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] },
+  answers: { policy: emptyAnswer(), reference: emptyAnswer() },
+};
+let init: HostToProbe['host/didInit'] | undefined;
+let generating = false;
+
+function send<K extends keyof ProbeToHost>(type: K, params: ProbeToHost[K]): void {
+  vscode.postMessage({ type, params });
+}
+
+function save(): void {
+  vscode.setState(state);
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const app = document.getElementById('app')!;
+app.innerHTML = `
+  <header><h1>Probe</h1><div id="models" class="muted"></div></header>
+  <section class="prompt">
+    <vscode-textarea id="prompt" rows="4" placeholder="A prompt for both models" resize="vertical"></vscode-textarea>
+    <div class="controls">
+      <label>max tokens <vscode-textfield id="maxNewTokens" type="number" min="1"></vscode-textfield></label>
+      <label>temperature <vscode-textfield id="temperature" type="number" min="0" step="0.1"></vscode-textfield></label>
+      <label>top-k <vscode-textfield id="topK" type="number" min="0"></vscode-textfield></label>
+      <label>top-p <vscode-textfield id="topP" type="number" min="0" max="1" step="0.05"></vscode-textfield></label>
+      <label>seed <vscode-textfield id="seed" type="number" min="0"></vscode-textfield></label>
+      <label>stop <vscode-textfield id="stop" placeholder="e.g. \\n"></vscode-textfield></label>
+      <vscode-checkbox id="chat" label="Chat template"></vscode-checkbox>
+    </div>
+    <div class="actions">
+      <vscode-button id="generate">Generate</vscode-button>
+      <vscode-button id="cancel" secondary disabled>Cancel</vscode-button>
+      <vscode-progress-ring id="busy" hidden></vscode-progress-ring>
+    </div>
+  </section>
+  <section class="answers">
+    ${WHICH.map((w) => `
+      <div class="answer" id="answer-${w}">
+        <h2>${w === 'policy' ? 'Policy (tuned)' : 'Reference'} <span class="reward" id="reward-${w}"></span></h2>
+        <div class="text" id="text-${w}" tabindex="0"></div>
+        <div class="muted" id="reason-${w}"></div>
+        <vscode-button class="promote" id="promote-${w}" secondary disabled>${w === 'policy' ? 'Policy answer is better' : 'Reference answer is better'}</vscode-button>
+      </div>`).join('')}
+  </section>
+  <section class="summary" id="summary"></section>
+  <div id="status" role="status" class="muted"></div>
+`;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean };
+const field = (id: string) => $<Field>(id);
+
+function readControls(): void {
+  state.prompt = field('prompt').value;
+  state.chat = !!field('chat').checked;
+  const n = (id: string, fallback: number) => {
+    const v = Number(field(id).value);
+    return Number.isFinite(v) && field(id).value !== '' ? v : fallback;
+  };
+  const stop = field('stop').value.replace(/\\n/g, '\n');
+  state.sampling = { maxNewTokens: Math.max(1, n('maxNewTokens', 64)), temperature: Math.max(0, n('temperature', 0)), topK: Math.max(0, n('topK', 0)), topP: Math.min(1, Math.max(0, n('topP', 1))), seed: Math.max(0, n('seed', 0)), stop: stop ? [stop] : [] };
+  save();
+}
+
+function writeControls(): void {
+  field('prompt').value = state.prompt;
+  field('chat').checked = state.chat;
+  for (const k of ['maxNewTokens', 'temperature', 'topK', 'topP', 'seed'] as const) field(k).value = String(state.sampling[k]);
+  field('stop').value = (state.sampling.stop[0] ?? '').replace(/\n/g, '\\n');
+}
+
+/** Reward colour: green for tokens the tuning made likelier, red for less likely; alpha by size. */
+function heat(reward: number, maxAbs: number): string {
+  const a = Math.min(1, Math.abs(reward) / (maxAbs || 1));
+  const v = reward >= 0 ? '--vscode-charts-green' : '--vscode-charts-red';
+  return `color-mix(in srgb, var(${v}) ${Math.round(a * 70)}%, transparent)`;
+}
+
+function renderAnswer(w: ProbeWhich): void {
+  const a = state.answers[w];
+  const box = $(`text-${w}`);
+  box.replaceChildren();
+  if (a.score) {
+    const maxAbs = Math.max(...a.score.tokens.map((t) => Math.abs(t.reward)), 1e-9);
+    for (const t of a.score.tokens) {
+      const span = el('span', { class: 'token', title: `β·(log πθ − log πref) = ${t.reward.toFixed(4)}\nlog πθ = ${t.policyLogp.toFixed(4)}\nlog πref = ${t.referenceLogp.toFixed(4)}` }, t.text);
+      span.style.background = heat(t.reward, maxAbs);
+      span.dataset.reward = String(t.reward);
+      box.append(span);
+    }
+    $(`reward-${w}`).textContent = `reward ${a.score.reward.toFixed(4)}`;
+  } else {
+    box.textContent = a.text;
+    $(`reward-${w}`).textContent = '';
+  }
+  $(`reason-${w}`).textContent = a.done ? `finished: ${a.reason}` : a.text ? 'generating…' : '';
+  field(`promote-${w}`).disabled = !(state.answers.policy.done && state.answers.reference.done);
+}
+
+function renderSummary(): void {
+  const [p, r] = [state.answers.policy.score, state.answers.reference.score];
+  const box = $('summary');
+  if (!p || !r) {
+    box.textContent = '';
+    return;
+  }
+  const margin = p.reward - r.reward;
+  box.textContent = `margin (policy answer − reference answer) ${margin.toFixed(4)} · DPO preference probability σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}`;
+}
+
+function render(): void {
+  for (const w of WHICH) renderAnswer(w);
+  renderSummary();
+  field('generate').disabled = generating || !init;
+  field('cancel').disabled = !generating;
+  $('busy').hidden = !generating;
+}
+
+function setStatus(text: string): void {
+  $('status').textContent = text;
+}
+
+field('generate').addEventListener('click', () => {
+  readControls();
+  if (!state.prompt.trim()) return setStatus('Type a prompt first.');
+  state.answers = { policy: emptyAnswer(), reference: emptyAnswer() };
+  generating = true;
+  setStatus('');
+  render();
+  send('probe/generate', { prompt: state.prompt, chat: state.chat, sampling: state.sampling });
+});
+field('cancel').addEventListener('click', () => send('probe/cancel', {}));
+for (const w of WHICH) {
+  field(`promote-${w}`).addEventListener('click', () => {
+    send('probe/promote', { prompt: state.prompt, chosen: w, policy: state.answers.policy.text, reference: state.answers.reference.text });
+  });
+}
+for (const id of ['prompt', 'chat', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'stop']) field(id).addEventListener('change', readControls);
+
+window.addEventListener('message', (event) => {
+  const parsed = parseHostToProbe(event.data);
+  if (!parsed.ok) {
+    console.error(`probe: dropped a bad message from the host: ${parsed.error}`);
+    return;
+  }
+  const m = parsed.value;
+  switch (m.type) {
+    case 'host/didInit':
+      init = m.params;
+      $('models').textContent = `${m.params.policyDir}  vs  ${m.params.referenceDir}  ·  β ${m.params.beta}`;
+      if (!m.params.chatTemplate) field('chat').disabled = true;
+      break;
+    case 'probe/didToken': {
+      const a = state.answers[m.params.which];
+      a.text += m.params.text;
+      break;
+    }
+    case 'probe/didFinish': {
+      const a = state.answers[m.params.which];
+      Object.assign(a, { text: m.params.text, done: true, reason: m.params.reason });
+      send('probe/score', { which: m.params.which, prompt: state.prompt, chat: state.chat, response: a.text });
+      generating = !(state.answers.policy.done && state.answers.reference.done);
+      break;
+    }
+    case 'probe/didScore':
+      state.answers[m.params.which].score = m.params.score;
+      break;
+    case 'probe/didPromote':
+      setStatus(`Added the pair as line ${m.params.line} of ${m.params.file}.`);
+      break;
+    case 'host/didError':
+      generating = false;
+      setStatus(`Error: ${m.params.message}`);
+      break;
+  }
+  save();
+  render();
+});
+
+writeControls();
+render();
+send('webview/ready', { protocolVersion: WEBVIEW_PROTOCOL_VERSION });
