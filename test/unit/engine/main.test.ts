@@ -141,6 +141,30 @@ describe('engine process', () => {
     assert.equal(ckpts.length, 1);
   });
 
+  it('probe: load, stream a generation token by token, score a response', async () => {
+    engine.send(requestLine(40, 'probe/load', { policyDir: model, referenceDir: model }));
+    const loaded = await engine.reply(40);
+    assert.ok(loaded.ok, JSON.stringify(loaded));
+    assert.deepEqual(loaded.ok && { ...(loaded.result as object), parameters: 0 }, { architecture: 'GPT2LMHeadModel', parameters: 0, hasReference: true, chatTemplate: true });
+    engine.send(requestLine(41, 'probe/generate', { which: 'policy', prompt: 'Hi', chat: false, sampling: { maxNewTokens: 6, temperature: 1, seed: 2 } }));
+    const done = await engine.reply(41);
+    assert.ok(done.ok);
+    const result = (done as { result: { text: string; tokens: number } }).result;
+    const streamed = engine.messages
+      .filter((m) => m.kind === 'event' && m.type === 'probe/didToken' && (m.params as { requestId: number }).requestId === 41)
+      .map((m) => (m as { params: { text: string } }).params.text)
+      .join('');
+    assert.equal(streamed, result.text, 'the streamed pieces add up to the answer');
+    engine.send(requestLine(42, 'probe/score', { prompt: 'Hi', chat: false, response: ' there', beta: 0.1 }));
+    const scored = await engine.reply(42);
+    const score = (scored as { result: { tokens: { text: string; reward: number }[]; reward: number } }).result;
+    assert.equal(score.tokens.map((t) => t.text).join(''), ' there');
+    assert.equal(score.reward, 0, 'policy == reference: zero reward');
+    engine.send(JSON.stringify({ kind: 'request', id: 43, type: 'probe/generate', params: { which: 'reference', prompt: 'Hi', chat: 'yes', sampling: {} } }) + '\n');
+    const bad = await engine.reply(43);
+    assert.equal(bad.ok, false);
+  });
+
   it('shutdown request exits 0', async () => {
     engine.send(requestLine(30, 'engine/shutdown', {}));
     assert.equal(await engine.exited, 0);
