@@ -1,10 +1,11 @@
-// Bundles the webviews (browser code, one file each) into out/webview with esbuild.
+// Bundles the webviews (browser code, one file each) into out/webview with esbuild, and their CSS
+// (the metrics panel's includes uPlot's own stylesheet).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 mkdirSync('out/webview', { recursive: true });
 await build({
-  entryPoints: { probe: 'webview/probe/main.ts' },
+  entryPoints: { probe: 'webview/probe/main.ts', metrics: 'webview/metrics/main.ts' },
   bundle: true,
   platform: 'browser',
   format: 'iife',
@@ -14,4 +15,5 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-copyFileSync('webview/probe/probe.css', 'out/webview/probe.css');
+writeFileSync('out/webview/probe.css', readFileSync('webview/probe/probe.css'));
+writeFileSync('out/webview/metrics.css', readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/metrics/metrics.css', 'utf8'));

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TrainingMode } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
-import { listRunFolders, readRunFolder } from './run-folders';
+import { listRunFolders, metricsCsv, readMetrics, readRunFolder } from './run-folders';
+import { MetricsPanel } from './metrics-panel';
 import { newRunDir, readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
 import { EngineClient } from './engine-client';
@@ -21,6 +22,8 @@ export const COMMANDS = {
   makeTinyModel: 'dpo.makeTinyModel',
   openEngineLog: 'dpo.openEngineLog',
   probeModel: 'dpo.probeModel',
+  openMetrics: 'dpo.openMetrics',
+  exportMetrics: 'dpo.exportMetrics',
 } as const;
 
 export interface CommandResult {
@@ -83,9 +86,9 @@ async function startRun(ctx: CommandContext, mode: TrainingMode, config: Record<
   } catch (err) {
     return fail(err instanceof RunError ? err.message : String(err), ctx);
   }
-  void vscode.window.showInformationMessage(`DPO: ${mode.toUpperCase()} run started in ${session.runDir}`, 'Stop', 'Open Engine Log').then((a) => {
+  void vscode.window.showInformationMessage(`DPO: ${mode.toUpperCase()} run started in ${session.runDir}`, 'Open Metrics', 'Stop').then((a) => {
     if (a === 'Stop') void vscode.commands.executeCommand(COMMANDS.stopRun, session.runDir);
-    if (a === 'Open Engine Log') ctx.output.show(true);
+    if (a === 'Open Metrics') void vscode.commands.executeCommand(COMMANDS.openMetrics, { runDirs: [session.runDir] });
   });
   return { ok: true, runDir: session.runDir };
 }
@@ -364,4 +367,47 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   ctx.probePanels.push(panel);
   panel.webviewPanel.onDidDispose(() => ctx.probePanels.splice(ctx.probePanels.indexOf(panel), 1));
   return { ok: true, path: policyDir };
+}
+
+/** Runs to show: the given ones, or a multi-select of the runs folder (active runs preselected). */
+async function pickRunDirs(ctx: CommandContext, title: string): Promise<string[] | undefined> {
+  const active = new Set(ctx.runs.active().map((s) => s.runDir));
+  const found = listRunFolders(runsRoot(readSettings()));
+  const items = found.map((r) => ({
+    label: path.basename(r.dir), description: `${r.mode} · step ${r.lastStep}${r.finished ? ' · finished' : ''}`, dir: r.dir, picked: active.has(r.dir),
+  }));
+  const browse = { label: '$(folder-opened) Choose a run folder…', description: '', dir: '', picked: false };
+  const picks = await vscode.window.showQuickPick([...items, browse], { title, canPickMany: true, placeHolder: 'runs to overlay' });
+  if (!picks || picks.length === 0) return undefined;
+  const dirs = picks.filter((p) => p.dir).map((p) => p.dir);
+  if (picks.includes(browse)) {
+    const more = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: true, openLabel: 'Show Run' });
+    dirs.push(...(more ?? []).map((u) => u.fsPath));
+  }
+  return dirs;
+}
+
+export async function openMetrics(ctx: CommandContext, args: { runDirs?: string[] } = {}): Promise<CommandResult & { panel?: MetricsPanel }> {
+  let dirs = args.runDirs;
+  if (!dirs) {
+    const active = ctx.runs.active();
+    dirs = active.length === 1 && !MetricsPanel.current ? [active[0].runDir] : await pickRunDirs(ctx, 'DPO: Open Metrics');
+  }
+  if (!dirs) return { ok: false, error: 'cancelled' };
+  const panel = MetricsPanel.show(ctx.extensionUri, ctx.runs, dirs, (l) => ctx.output.appendLine(l));
+  return { ok: true, panel };
+}
+
+export async function exportMetrics(ctx: CommandContext, args: { runDirs?: string[]; file?: string } = {}): Promise<CommandResult> {
+  const dirs = args.runDirs ?? (await pickRunDirs(ctx, 'DPO: Export Metrics (CSV)'));
+  if (!dirs || dirs.length === 0) return { ok: false, error: 'cancelled' };
+  let file = args.file;
+  if (!file) {
+    const ws = vscode.workspace.workspaceFolders?.[0];
+    file = (await vscode.window.showSaveDialog({ defaultUri: ws ? vscode.Uri.joinPath(ws.uri, 'metrics.csv') : undefined, filters: { CSV: ['csv'] } }))?.fsPath;
+    if (!file) return { ok: false, error: 'cancelled' };
+  }
+  fs.writeFileSync(file, metricsCsv(dirs.map((d) => ({ name: path.basename(d), records: readMetrics(d) }))));
+  if (!args.file) void vscode.window.showInformationMessage(`DPO: metrics of ${dirs.length} run(s) written to ${file}`);
+  return { ok: true, path: file };
 }

@@ -2,7 +2,8 @@
 // nothing here loads tfjs. Activation happens on the DPO commands, and stays small.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { COMMANDS, CommandContext, makeTinyModel, newTrainingRun, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
+import { COMMANDS, CommandContext, exportMetrics, makeTinyModel, newTrainingRun, openMetrics, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
+import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
 import { RunStatusBar } from './status-bar';
@@ -29,7 +30,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
       return { nodePath: s.nodePath, backend: s.backend, stopTimeoutSeconds: s.stopTimeoutSeconds };
     },
   });
-  const statusBar = new RunStatusBar(runs, COMMANDS.openEngineLog);
+  // The status bar opens the metrics of the run it shows.
+  const statusBar = new RunStatusBar(runs, COMMANDS.openMetrics);
   const probePanels: ProbePanel[] = [];
   const ctx: CommandContext = { runs, output, cliPath: path.join(context.extensionPath, 'bin', 'dpo.js'), extensionUri: context.extensionUri, enginePath, probePanels };
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
@@ -46,6 +48,15 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.makeTinyModel, (args?: Parameters<typeof makeTinyModel>[1]) => makeTinyModel(ctx, args)),
     register(COMMANDS.openEngineLog, () => output.show(true)),
     register(COMMANDS.probeModel, (args?: Parameters<typeof probeModel>[1]) => probeModel(ctx, args)),
+    register(COMMANDS.openMetrics, (args?: Parameters<typeof openMetrics>[1]) => openMetrics(ctx, args)),
+    register(COMMANDS.exportMetrics, (args?: Parameters<typeof exportMetrics>[1]) => exportMetrics(ctx, args)),
+    // After a window reload VS Code restores the panel; the webview's saved state names its runs.
+    vscode.window.registerWebviewPanelSerializer(MetricsPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => {
+        new MetricsPanel(panel, context.extensionUri, runs, (l) => output.appendLine(l));
+      },
+    }),
+    { dispose: () => MetricsPanel.current?.dispose() },
     { dispose: () => probePanels.splice(0).forEach((p) => p.dispose()) },
   );
   return { runs, statusBar, probePanels, activationMs: performance.now() - started };

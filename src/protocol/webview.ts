@@ -2,6 +2,7 @@
 // first ('webview/ready'), the host answers with 'host/didInit'; nothing else is posted before.
 // Each side checks what arrives with the guards below and drops (and reports) anything else.
 import type { ProbeSampling, ProbeScore, ProbeWhich } from './messages';
+import type { HealthWarning, MetricsRecord, PairRecord } from './run';
 
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
@@ -20,6 +21,39 @@ export interface HostToProbe {
   'probe/didFinish': { which: ProbeWhich; text: string; reason: string };
   'probe/didScore': { which: ProbeWhich; score: ProbeScore };
   'probe/didPromote': { file: string; line: number };
+  'host/didError': { message: string };
+}
+
+/** A run as the metrics panel draws it. */
+export interface MetricsRun {
+  runDir: string;
+  name: string;
+  mode: string;
+  /** running | completed | stopped | failed | ended (no live engine: read from disk) */
+  status: string;
+  records: MetricsRecord[];
+  warnings: HealthWarning[];
+  totalSteps?: number;
+  backend?: string;
+}
+
+export interface MetricsToHost {
+  'webview/ready': { protocolVersion: number; runDirs: string[] };
+  'metrics/requestPairs': { runDir: string; step: number; split: string };
+  'metrics/openLine': { runDir: string; line: number; split: string };
+  'metrics/exportCsv': { runDirs: string[] };
+  'metrics/savePng': { name: string; dataUrl: string };
+  'metrics/addRun': Record<string, never>;
+  'metrics/removeRun': { runDir: string };
+}
+
+export interface HostToMetrics {
+  'host/didInit': { protocolVersion: number };
+  'metrics/didLoadRun': { run: MetricsRun };
+  'metrics/didAppend': { runDir: string; records: MetricsRecord[]; status: string; totalSteps?: number; etaSeconds?: number };
+  'metrics/didWarn': { runDir: string; warning: HealthWarning };
+  'metrics/didPairs': { runDir: string; step: number; split: string; pairs: PairRecord[] };
+  'metrics/didSave': { file: string };
   'host/didError': { message: string };
 }
 
@@ -61,6 +95,34 @@ function guard<M>(table: Record<string, Record<string, Check>>, raw: unknown): {
   for (const [k, check] of Object.entries(fields)) if (!check(params[k])) return { ok: false, error: `${raw.type}: bad or missing params.${k}` };
   return { ok: true, value: { type: raw.type, params } as WebviewMessage<M> };
 }
+
+const strArray: Check = (v) => Array.isArray(v) && v.every(str);
+const records: Check = (v) => Array.isArray(v) && v.every((r) => isObj(r) && num(r.step));
+const warningCheck: Check = (v) => isObj(v) && str(v.code) && str(v.message) && num(v.step);
+const optNum: Check = (v) => v === undefined || num(v);
+
+const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
+  'webview/ready': { protocolVersion: num, runDirs: strArray },
+  'metrics/requestPairs': { runDir: str, step: num, split: str },
+  'metrics/openLine': { runDir: str, line: num, split: str },
+  'metrics/exportCsv': { runDirs: strArray },
+  'metrics/savePng': { name: str, dataUrl: (v) => typeof v === 'string' && v.startsWith('data:image/png;base64,') },
+  'metrics/addRun': {},
+  'metrics/removeRun': { runDir: str },
+};
+
+const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
+  'host/didInit': { protocolVersion: num },
+  'metrics/didLoadRun': { run: (v) => isObj(v) && str(v.runDir) && str(v.name) && records(v.records) && Array.isArray(v.warnings) && v.warnings.every(warningCheck) },
+  'metrics/didAppend': { runDir: str, records, status: str, totalSteps: optNum, etaSeconds: optNum },
+  'metrics/didWarn': { runDir: str, warning: warningCheck },
+  'metrics/didPairs': { runDir: str, step: num, split: str, pairs: (v) => Array.isArray(v) && v.every((p) => isObj(p) && num(p.line) && num(p.margin)) },
+  'metrics/didSave': { file: str },
+  'host/didError': { message: str },
+};
+
+export const parseMetricsToHost = (raw: unknown) => guard<MetricsToHost>(METRICS_TO_HOST, raw);
+export const parseHostToMetrics = (raw: unknown) => guard<HostToMetrics>(HOST_TO_METRICS, raw);
 
 export const parseProbeToHost = (raw: unknown) => guard<ProbeToHost>(TO_HOST, raw);
 export const parseHostToProbe = (raw: unknown) => guard<HostToProbe>(TO_PROBE, raw);

@@ -3,44 +3,13 @@
 // their reward heatmaps appear, promote the pair, and find it in the preference file.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
+import { ROOT, activeWebview, dpo, runCommand, startWorkbench } from './helpers';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startWorkbench } = require('../../../test/electron/launcher/workbench.js') as {
-  startWorkbench(o: { folder: string; dev: string; onLog?: (type: string, text: string) => void }): Promise<{ page: Page; close(): Promise<void> }>;
-};
-
-const ROOT = path.resolve(__dirname, '../../..');
-const BIN = path.join(ROOT, 'bin', 'dpo.js');
 const SHOTS = process.env.DPO_SCREENSHOTS;
-
-function dpo(...args: string[]): void {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
-
-/** Runs a palette command, reopening the palette if the command list was snapshotted too early. */
-async function runCommand(page: Page, title: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    try {
-      await row.waitFor({ state: 'visible', timeout: 3000 });
-      await page.keyboard.press('Enter');
-      return;
-    } catch {
-      await page.keyboard.press('Escape');
-    }
-  }
-  throw new Error(`command "${title}" never appeared in the palette`);
-}
 
 describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
   let page: Page;
@@ -66,7 +35,7 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
     const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'probe-run' }).first();
     await pick.waitFor({ state: 'visible', timeout: 30_000 });
     await page.keyboard.press('Enter');
-    const view: FrameLocator = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const view: FrameLocator = activeWebview(page);
     await view.locator('#models').filter({ hasText: 'probe-run' }).waitFor({ timeout: 60_000 });
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'probe-empty.png') });
     await view.locator('#prompt textarea').fill('Q: What color is the sky?\nA:');

@@ -1,0 +1,224 @@
+// The metrics panel's host side: one panel that overlays any number of runs. It reads each run's
+// metrics.jsonl (so finished and crashed runs open too), follows the file while a run writes it
+// (woken at once by the run manager for runs it started, and polled for runs started elsewhere),
+// and answers the webview's requests for pairs, CSV and PNG export, and opening a pair's line.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { HostToMetrics, MetricsRun, MetricsToHost, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseMetricsToHost } from '../protocol';
+import { RunManager } from './run-manager';
+import { dataFileOf, metricsCsv, parseJsonLines, readMetrics, readPairs, readRunFolder, readWarnings } from './run-folders';
+
+interface Followed {
+  offset: number;
+  rest: string;
+}
+
+const POLL_MS = 1000;
+
+export class MetricsPanel implements vscode.Disposable {
+  static readonly viewType = 'dpo.metrics';
+  static current: MetricsPanel | undefined;
+  private readonly followed = new Map<string, Followed>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private pendingRuns: string[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  /** Shows the panel (creating it once) with these runs added. */
+  static show(extensionUri: vscode.Uri, runs: RunManager, runDirs: string[], log: (l: string) => void): MetricsPanel {
+    if (!MetricsPanel.current) {
+      const panel = vscode.window.createWebviewPanel(MetricsPanel.viewType, 'DPO Metrics', vscode.ViewColumn.Active, MetricsPanel.options(extensionUri));
+      MetricsPanel.current = new MetricsPanel(panel, extensionUri, runs, log);
+    } else MetricsPanel.current.panel.reveal();
+    for (const d of runDirs) MetricsPanel.current.addRun(d);
+    return MetricsPanel.current;
+  }
+
+  static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    // No retainContextWhenHidden: the webview keeps its state with setState and is rebuilt from
+    // the run folders, which are the source of truth anyway.
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')] };
+  }
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly runs: RunManager, private readonly log: (l: string) => void) {
+    MetricsPanel.current = this;
+    panel.webview.options = MetricsPanel.options(extensionUri);
+    panel.webview.html = this.html();
+    this.timer = setInterval(() => this.pollAll(), POLL_MS);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      panel.onDidDispose(() => this.dispose()),
+      runs.onDidChange((s) => this.followed.has(s.runDir) && this.poll(s.runDir)),
+      runs.onWarning(({ session, warning }) => this.followed.has(session.runDir) && this.post('metrics/didWarn', { runDir: session.runDir, warning })),
+    );
+  }
+
+  /** Runs shown, in the order added. */
+  get runDirs(): string[] {
+    return [...this.followed.keys()];
+  }
+
+  addRun(runDir: string): void {
+    if (!this.ready) {
+      if (!this.pendingRuns.includes(runDir)) this.pendingRuns.push(runDir);
+      return;
+    }
+    if (this.followed.has(runDir)) return;
+    this.load(runDir);
+  }
+
+  private load(runDir: string): void {
+    const info = readRunFolder(runDir);
+    if (!info) {
+      this.post('host/didError', { message: `${runDir} is not a run folder (no config.json)` });
+      return;
+    }
+    const file = path.join(runDir, 'metrics.jsonl');
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    const parsed = parseJsonLines(text);
+    this.followed.set(runDir, { offset: Buffer.byteLength(text), rest: parsed.rest });
+    const session = this.session(runDir);
+    const run: MetricsRun = {
+      runDir,
+      name: path.basename(runDir),
+      mode: info.mode,
+      status: session?.status ?? (info.finished ? 'completed' : 'ended'),
+      records: parsed.records as MetricsRun['records'],
+      warnings: readWarnings(runDir).map((w) => ({ ...w, code: w.code as MetricsRun['warnings'][number]['code'] })),
+      totalSteps: session?.totalSteps || undefined,
+      backend: session?.backend,
+    };
+    this.post('metrics/didLoadRun', { run });
+  }
+
+  private session(runDir: string) {
+    return this.runs.all().filter((s) => s.runDir === runDir).pop();
+  }
+
+  private pollAll(): void {
+    for (const d of this.followed.keys()) this.poll(d);
+  }
+
+  /** Posts the metrics lines written since the last read. */
+  private poll(runDir: string): void {
+    const f = this.followed.get(runDir);
+    if (!f || !this.ready) return;
+    const file = path.join(runDir, 'metrics.jsonl');
+    let size = 0;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      return;
+    }
+    if (size < f.offset) {
+      // Rewritten shorter (a resumed run drops the lines after its checkpoint): load it again.
+      this.followed.delete(runDir);
+      this.load(runDir);
+      return;
+    }
+    const session = this.session(runDir);
+    if (size === f.offset && !session) return;
+    let records: MetricsRun['records'] = [];
+    if (size > f.offset) {
+      const fd = fs.openSync(file, 'r');
+      const buf = Buffer.alloc(size - f.offset);
+      fs.readSync(fd, buf, 0, buf.length, f.offset);
+      fs.closeSync(fd);
+      f.offset = size;
+      const parsed = parseJsonLines(f.rest + buf.toString('utf8'));
+      f.rest = parsed.rest;
+      records = parsed.records as MetricsRun['records'];
+    }
+    const eta = session?.etaSeconds();
+    this.post('metrics/didAppend', {
+      runDir, records, status: session?.status ?? 'ended', totalSteps: session?.totalSteps || undefined, ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
+    });
+  }
+
+  private post<K extends keyof HostToMetrics>(type: K, params: HostToMetrics[K]): void {
+    if (!this.ready && type !== 'host/didInit') return;
+    void this.panel.webview.postMessage({ type, params });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = parseMetricsToHost(raw);
+    if (!parsed.ok) {
+      this.log(`metrics panel: dropped a bad message from the webview: ${parsed.error}`);
+      return;
+    }
+    const m = parsed.value as WebviewMessage<MetricsToHost>;
+    try {
+      switch (m.type) {
+        case 'webview/ready': {
+          if (m.params.protocolVersion !== WEBVIEW_PROTOCOL_VERSION) throw new Error('the panel is from another version of the extension: close and reopen it');
+          this.ready = true;
+          this.followed.clear();
+          this.post('host/didInit', { protocolVersion: WEBVIEW_PROTOCOL_VERSION });
+          // The webview's saved runs (after a reload) first, then any added before it was ready.
+          for (const d of [...m.params.runDirs, ...this.pendingRuns]) if (!this.followed.has(d) && fs.existsSync(d)) this.load(d);
+          this.pendingRuns = [];
+          return;
+        }
+        case 'metrics/requestPairs':
+          this.post('metrics/didPairs', { ...m.params, pairs: readPairs(m.params.runDir, m.params.step, m.params.split) as unknown as HostToMetrics['metrics/didPairs']['pairs'] });
+          return;
+        case 'metrics/openLine': {
+          const file = dataFileOf(m.params.runDir, m.params.split);
+          if (!file || !fs.existsSync(file)) throw new Error(`the run's data file ${file ?? '(unknown)'} is not there any more`);
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+          const line = Math.max(0, Math.min(doc.lineCount - 1, m.params.line - 1));
+          await vscode.window.showTextDocument(doc, { selection: doc.lineAt(line).range, viewColumn: vscode.ViewColumn.Beside });
+          return;
+        }
+        case 'metrics/exportCsv': {
+          const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri('metrics.csv'), filters: { CSV: ['csv'] }, title: 'Export metrics as CSV' });
+          if (!target) return;
+          fs.writeFileSync(target.fsPath, metricsCsv(m.params.runDirs.map((d) => ({ name: path.basename(d), records: readMetrics(d) }))));
+          this.post('metrics/didSave', { file: target.fsPath });
+          return;
+        }
+        case 'metrics/savePng': {
+          const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${m.params.name}.png`), filters: { PNG: ['png'] }, title: 'Save chart as PNG' });
+          if (!target) return;
+          fs.writeFileSync(target.fsPath, Buffer.from(m.params.dataUrl.slice('data:image/png;base64,'.length), 'base64'));
+          this.post('metrics/didSave', { file: target.fsPath });
+          return;
+        }
+        case 'metrics/addRun':
+          await vscode.commands.executeCommand('dpo.openMetrics');
+          return;
+        case 'metrics/removeRun':
+          this.followed.delete(m.params.runDir);
+          return;
+      }
+    } catch (err) {
+      this.post('host/didError', { message: (err as Error).message });
+    }
+  }
+
+  private defaultUri(name: string): vscode.Uri | undefined {
+    const ws = vscode.workspace.workspaceFolders?.[0];
+    return ws ? vscode.Uri.joinPath(ws.uri, name) : undefined;
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'out', 'webview', f));
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('metrics.css')}"><title>DPO Metrics</title></head>
+<body><div id="app"></div><script nonce="${nonce}" src="${asset('metrics.js')}"></script></body></html>`;
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    if (MetricsPanel.current === this) MetricsPanel.current = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}

@@ -1,0 +1,50 @@
+// Shared steps for the Playwright tests in a real VS Code (code-server in headless Chromium).
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '../../..');
+const BIN = path.join(ROOT, 'bin', 'dpo.js');
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const { startWorkbench } = require('../../../test/electron/launcher/workbench.js') as {
+  startWorkbench(o: { folder: string; dev: string; userData?: string; onLog?: (type: string, text: string) => void }): Promise<{ page: Page; close(): Promise<void> }>;
+};
+
+export function dpo(...args: string[]): void {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** Runs a palette command, reopening the palette if the command list was snapshotted too early. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 3000 });
+      await row.click();
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+    }
+  }
+  throw new Error(`command "${title}" never appeared in the palette`);
+}
+
+/** Picks the quick-pick row containing `text`, once the picker titled `title` (if given) is up. */
+export async function pickRow(page: Page, text: string, title?: string): Promise<void> {
+  if (title) await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+}
+
+/** The DOM of the active webview: the same two-level frame nesting as desktop VS Code. */
+export function activeWebview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('#active-frame');
+}

@@ -1,0 +1,119 @@
+// Clicks in the metrics panel inside a real VS Code: a run started from the palette updates the
+// step counter and the loss chart live; hovering reads a point out; clicking a point lists that
+// step's pairs; Export CSV writes the rows of metrics.jsonl; the panel comes back, with the
+// finished run, after a window reload. Screenshots in dark and light themes with DPO_SCREENSHOTS.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+
+const SHOTS = process.env.DPO_SCREENSHOTS;
+
+describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
+  let page: Page;
+  let close: () => Promise<void>;
+  let workspace: string;
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-metrics-'));
+    dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '128');
+    fs.copyFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), path.join(workspace, 'pairs.jsonl'));
+    ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT }));
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  });
+
+  after(async () => {
+    await close?.();
+  });
+
+  /** Switches the colour theme through the palette's theme picker, as a person would. */
+  async function theme(name: string, dark: boolean): Promise<void> {
+    await runCommand(page, 'Preferences: Color Theme');
+    await page.keyboard.type(name);
+    await pickRow(page, name);
+    await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor({ timeout: 30_000 });
+  }
+
+  it('follows a run live, reads out, drills down, exports CSV, and survives a window reload', async () => {
+    await theme('Dark Modern', true);
+    // Start a run from the palette: model, data, then β, learning rate and epochs.
+    await runCommand(page, 'DPO: New Training Run');
+    await pickRow(page, 'models/tiny', '(1/3)');
+    await pickRow(page, 'pairs.jsonl', '(2/3)');
+    const input = page.locator('.quick-input-widget input.input');
+    for (const [value, title] of [['0.1', 'β'], ['0.001', 'learning rate'], ['3', 'epochs']]) {
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });
+      await input.fill(value);
+      await page.keyboard.press('Enter');
+    }
+    // The status bar shows the run once the engine is training; then Open Metrics opens its panel.
+    await page.locator('.statusbar-item', { hasText: /DPO \d+\/\d+/ }).first().waitFor({ timeout: 60_000 });
+    await runCommand(page, 'DPO: Open Metrics');
+    const view = activeWebview(page);
+    const step = view.locator('.run-summary .step').first();
+    await step.waitFor({ timeout: 60_000 });
+    const first = await step.innerText();
+    await view.locator('.run-summary .step').filter({ hasNotText: first }).first().waitFor({ timeout: 60_000 });
+    assert.notEqual(await step.innerText(), first, 'the step counter moves while the run trains');
+    const lossChart = view.locator('.chart[data-chart="loss"]');
+    await lossChart.locator('canvas').waitFor();
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-live.png') });
+
+    // Wait for the run to finish (the summary says so), so the files are complete.
+    await view.locator('.run-summary', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
+    const runDir = fs.readdirSync(path.join(workspace, '.dpo', 'runs')).map((d) => path.join(workspace, '.dpo', 'runs', d))[0];
+    const metricsLines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+    // Hover: uPlot's legend reads out the point under the cursor.
+    const over = lossChart.locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await over.hover({ position: { x: box.width * 0.6, y: box.height / 2 } });
+    const readout = await lossChart.locator('.u-legend .u-series').nth(0).innerText();
+    assert.match(readout, /\d/, `the x read-out shows a step: ${readout}`);
+    // Click: that step's pairs, worst margin first.
+    await over.click({ position: { x: box.width * 0.6, y: box.height / 2 } });
+    await view.locator('#pairs-body tr').first().waitFor({ timeout: 30_000 });
+    const title = await view.locator('#pairs-title').innerText();
+    const m = /pair\(s\) of .* at step (\d+) \(train\)/.exec(title);
+    assert.ok(m, title);
+    const margins = await view.locator('#pairs-body tr td:nth-child(4)').allInnerTexts();
+    const nums = margins.map(Number);
+    assert.deepEqual(nums, [...nums].sort((a, b) => a - b), 'sorted by margin');
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-pairs.png') });
+
+    // Export CSV through the save dialog (VS Code's own file dialog in the browser).
+    const csv = path.join(workspace, 'exported.csv');
+    await view.locator('#export-csv').click();
+    const dialogInput = page.locator('.quick-input-widget input.input');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Export metrics as CSV' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await dialogInput.fill(csv);
+    await page.keyboard.press('Enter');
+    try {
+      await view.locator('#status', { hasText: `Saved ${csv}` }).waitFor({ timeout: 30_000 });
+    } catch (err) {
+      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-failure.png') });
+      throw err;
+    }
+    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    const header = rows[0].split(',');
+    assert.equal(rows.length - 1, metricsLines.length, 'one CSV row per metrics line');
+    const lossCol = header.indexOf('loss');
+    const stepCol = header.indexOf('step');
+    const firstTrain = metricsLines.findIndex((r) => 'loss' in r);
+    assert.equal(Number(rows[1 + firstTrain].split(',')[stepCol]), metricsLines[firstTrain].step);
+    assert.equal(Number(rows[1 + firstTrain].split(',')[lossCol]), metricsLines[firstTrain].loss);
+
+    // Light theme, then a window reload: the panel comes back with the finished run.
+    await theme('Light Modern', false);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-light.png') });
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    const restored = activeWebview(page).locator('.run-summary', { hasText: 'step' }).first();
+    await restored.waitFor({ timeout: 60_000 });
+    const finalStep = metricsLines.filter((r) => 'loss' in r).pop()!.step;
+    assert.match(await restored.innerText(), new RegExp(`step ${finalStep}\\b`));
+  });
+});
