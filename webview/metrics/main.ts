@@ -40,6 +40,9 @@ interface RunData {
   evalSteps: number[];
   evalCols: Map<string, number[]>;
   smooth: Map<string, { ema: Ema; values: number[] }>;
+  /** Metrics with at least one finite value (train / eval), kept as lines arrive. */
+  seen: Set<string>;
+  seenEval: Set<string>;
   warnings: HealthWarning[];
   status: string;
   totalSteps?: number;
@@ -129,7 +132,9 @@ function appendRecords(run: RunData, records: MetricsRecord[]): void {
       run.evalSteps.push(r.step);
       for (const c of CHARTS) for (const m of c.metrics) {
         if (!run.evalCols.has(m)) run.evalCols.set(m, []);
-        run.evalCols.get(m)!.push(r[`eval_${m}`] ?? NaN);
+        const v = r[`eval_${m}`] ?? NaN;
+        run.evalCols.get(m)!.push(v);
+        if (Number.isFinite(v)) run.seenEval.add(m);
       }
       continue;
     }
@@ -139,6 +144,7 @@ function appendRecords(run: RunData, records: MetricsRecord[]): void {
       if (!run.cols.has(m)) run.cols.set(m, []);
       const v = r[m] ?? NaN;
       run.cols.get(m)!.push(v);
+      if (Number.isFinite(v)) run.seen.add(m);
       let s = run.smooth.get(m);
       if (!s) run.smooth.set(m, (s = { ema: new Ema(ui.smoothing), values: [] }));
       s.values.push(s.ema.next(v));
@@ -161,7 +167,7 @@ function addRun(meta: MetricsRun): void {
   const existing = runs.get(meta.runDir);
   const color = existing?.color ?? colorFor(runs.size);
   const run: RunData = {
-    meta, color, steps: [], times: [], cols: new Map(), evalSteps: [], evalCols: new Map(), smooth: new Map(),
+    meta, color, steps: [], times: [], cols: new Map(), evalSteps: [], evalCols: new Map(), smooth: new Map(), seen: new Set(), seenEval: new Set(),
     warnings: [...meta.warnings], status: meta.status, totalSteps: meta.totalSteps,
   };
   appendRecords(run, meta.records);
@@ -206,21 +212,69 @@ function seriesFor(def: ChartDef): SeriesSpec[] {
   const out: SeriesSpec[] = [];
   for (const run of runs.values()) {
     for (const metric of def.metrics) {
-      if (!run.cols.has(metric) || run.cols.get(metric)!.every((v) => Number.isNaN(v))) continue;
+      if (!run.seen.has(metric)) continue;
       out.push({ run, metric, kind: 'raw' }, { run, metric, kind: 'smooth' });
-      if (run.evalCols.get(metric)?.some((v) => !Number.isNaN(v))) out.push({ run, metric, kind: 'eval' });
+      if (run.seenEval.has(metric)) out.push({ run, metric, kind: 'eval' });
     }
   }
   return out;
 }
 
-/** uPlot wants one shared x: a single run's train series use its steps as they are (the fast path). */
-function chartData(specs: SeriesSpec[]): uPlot.AlignedData {
+/** Points per pixel above which a series is drawn from per-bucket min/max (the envelope a line would show anyway). */
+const MAX_POINTS = 4096;
+
+/**
+ * Min/max decimation over shared buckets: each bucket of `b` points becomes two points, at its
+ * first and last x, carrying the bucket's min and max in index order, so spikes stay visible.
+ */
+export function decimate(x: number[], ys: number[][], lo: number, hi: number, maxPoints: number): { x: number[]; ys: number[][] } {
+  const n = hi - lo;
+  if (n <= maxPoints) return { x: x.slice(lo, hi), ys: ys.map((y) => y.slice(lo, hi)) };
+  const b = Math.ceil((2 * n) / maxPoints);
+  const outX: number[] = [];
+  const outY: number[][] = ys.map(() => []);
+  for (let start = lo; start < hi; start += b) {
+    const end = Math.min(hi, start + b);
+    outX.push(x[start], x[end - 1]);
+    for (let s = 0; s < ys.length; s++) {
+      const y = ys[s];
+      let min = Infinity;
+      let max = -Infinity;
+      let iMin = start;
+      let iMax = start;
+      for (let i = start; i < end; i++) {
+        const v = y[i];
+        if (v < min) (min = v), (iMin = i);
+        if (v > max) (max = v), (iMax = i);
+      }
+      if (min === Infinity) outY[s].push(NaN, NaN);
+      else if (iMin <= iMax) outY[s].push(min, max);
+      else outY[s].push(max, min);
+    }
+  }
+  return { x: outX, ys: outY };
+}
+
+/** The x range a zoomed chart shows, or undefined when it follows all the data. */
+const zoomRange = new Map<string, [number, number]>();
+
+/**
+ * uPlot wants one shared x. A single run's train series share its steps (the fast path, decimated
+ * to the visible range); several runs or eval points are aligned with uPlot.join.
+ */
+function chartData(specs: SeriesSpec[], chartId?: string): uPlot.AlignedData {
   const parts: uPlot.AlignedData[] = [];
   const singleRun = new Set(specs.map((s) => s.run)).size === 1 && specs.every((s) => s.kind !== 'eval');
   if (singleRun && specs.length > 0) {
     const run = specs[0].run;
-    return [xOf(run, run.steps, false), ...specs.map((s) => (s.kind === 'raw' ? run.cols.get(s.metric)! : run.smooth.get(s.metric)!.values))] as uPlot.AlignedData;
+    const x = xOf(run, run.steps, false);
+    const ys = specs.map((s) => (s.kind === 'raw' ? run.cols.get(s.metric)! : run.smooth.get(s.metric)!.values));
+    const range = chartId ? zoomRange.get(chartId) : undefined;
+    // Zoomed: one bucket of margin on each side so the line runs to the plot's edges.
+    const lo = range ? Math.max(0, lowerBound(x, range[0]) - 1) : 0;
+    const hi = range ? Math.min(x.length, lowerBound(x, range[1]) + 2) : x.length;
+    const d = decimate(x, ys, lo, hi, MAX_POINTS);
+    return [d.x, ...d.ys] as uPlot.AlignedData;
   }
   for (const s of specs) {
     const x = s.kind === 'eval' ? xOf(s.run, s.run.evalSteps, true) : xOf(s.run, s.run.steps, false);
@@ -274,6 +328,8 @@ function rebuildCharts(): void {
   const grid = $('grid');
   for (const u of charts.values()) u.destroy();
   charts.clear();
+  observer.disconnect();
+  visible.clear();
   grid.replaceChildren();
   const fg = cssVar('--vscode-foreground', '#ccc');
   const gridColor = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
@@ -307,10 +363,20 @@ function rebuildCharts(): void {
       plugins: [warningPlugin()],
       hooks: {
         ready: [(u) => u.over.addEventListener('click', () => onChartClick(def, specs, u))],
+        // A drag-zoom: redraw that range at full resolution.
+        setSelect: [
+          (u) => {
+            if (u.select.width < 3) return;
+            zoomRange.set(def.id, [u.posToVal(u.select.left, 'x'), u.posToVal(u.select.left + u.select.width, 'x')]);
+            dirty.add(def.id);
+            schedule();
+          },
+        ],
       },
     };
-    const u = new uPlot(opts, chartData(specs), box);
+    const u = new uPlot(opts, chartData(specs, def.id), box);
     charts.set(def.id, u);
+    observer.observe(box);
   }
   if (stats.firstPaintMs < 0 && charts.size > 0) stats.firstPaintMs = performance.now();
 }
@@ -320,26 +386,39 @@ function schedule(): void {
   frameRequested = true;
   requestAnimationFrame(() => {
     frameRequested = false;
-    for (const id of dirty) {
+    for (const id of [...dirty]) {
+      if (!visible.has(id) && charts.has(id)) continue;
+      dirty.delete(id);
       const u = charts.get(id);
       const def = CHARTS.find((c) => c.id === id)!;
       const specs = seriesFor(def);
       if (!u || specs.length !== u.series.length - 1) {
         rebuildCharts();
+        dirty.clear();
         break;
       }
-      u.setData(chartData(specs), false);
+      u.setData(chartData(specs, id), false);
       // Follow the newest point unless the user has zoomed in.
       const xs = u.data[0];
-      if (!zoomed.has(id) && xs.length) u.setScale('x', { min: xs[0] as number, max: xs[xs.length - 1] as number });
+      if (!zoomRange.has(id) && xs.length) u.setScale('x', { min: xs[0] as number, max: xs[xs.length - 1] as number });
     }
-    dirty.clear();
     stats.frames++;
     renderSummary();
   });
 }
 
-const zoomed = new Set<string>();
+/** Charts on screen: only these are redrawn as data streams in; the others catch up when shown. */
+const visible = new Set<string>();
+const observer = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const id = (e.target as HTMLElement).dataset.chart!;
+    if (e.isIntersecting) {
+      visible.add(id);
+      dirty.add(id);
+      schedule();
+    } else visible.delete(id);
+  }
+});
 
 function onChartClick(def: ChartDef, specs: SeriesSpec[], u: uPlot): void {
   const idx = u.cursor.idx;
@@ -456,21 +535,16 @@ xAxis.value = ui.xAxis;
 xAxis.addEventListener('change', () => {
   ui.xAxis = xAxis.value === 'time' ? 'time' : 'step';
   persist();
-  zoomed.clear();
+  zoomRange.clear();
   rebuildCharts();
 });
 $('add-run').addEventListener('click', () => send('metrics/addRun', {}));
 $('export-csv').addEventListener('click', () => send('metrics/exportCsv', { runDirs: [...runs.keys()] }));
 window.addEventListener('resize', () => rebuildCharts());
 document.addEventListener('dblclick', () => {
-  zoomed.clear();
+  zoomRange.clear();
   for (const c of CHARTS) dirty.add(c.id);
   schedule();
-});
-document.addEventListener('mouseup', (e) => {
-  const box = (e.target as HTMLElement).closest?.('.chart') as HTMLElement | null;
-  const u = box && charts.get(box.dataset.chart!);
-  if (u && u.select.width > 2) zoomed.add(box!.dataset.chart!);
 });
 
 window.addEventListener('message', (event) => {
