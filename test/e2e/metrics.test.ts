@@ -85,11 +85,13 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-pairs.png') });
 
     // Export CSV through the save dialog (VS Code's own file dialog in the browser).
-    const csv = path.join(workspace, 'exported.csv');
+    // The dialog proposes <workspace>/metrics.csv; wait until it has filled that in, then accept it.
+    const csv = path.join(workspace, 'metrics.csv');
     await view.locator('#export-csv').click();
     const dialogInput = page.locator('.quick-input-widget input.input');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Export metrics as CSV' }).waitFor({ state: 'visible', timeout: 30_000 });
-    await dialogInput.fill(csv);
+    for (let i = 0; i < 100 && !(await dialogInput.inputValue()).endsWith('metrics.csv'); i++) await page.waitForTimeout(100);
+    assert.ok((await dialogInput.inputValue()).endsWith('metrics.csv'), 'the save dialog proposes metrics.csv');
     await page.keyboard.press('Enter');
     try {
       await view.locator('#status', { hasText: `Saved ${csv}` }).waitFor({ timeout: 30_000 });
