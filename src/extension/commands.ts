@@ -321,13 +321,13 @@ export function readRunInfo(dir: string) {
 }
 
 /** The reference and β of a run folder's model (final/ or checkpoints/step-N/), from its config.json. */
-function runOfModel(modelDir: string): { referenceDir: string; beta: number } | undefined {
+function runOfModel(modelDir: string): { referenceDir: string; beta: number; dataFile: string } | undefined {
   for (const dir of [path.dirname(modelDir), path.dirname(path.dirname(modelDir))]) {
     const file = path.join(dir, 'config.json');
     if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'metrics.jsonl'))) continue;
     try {
-      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: string; reference_model: string | null; beta: number };
-      return { referenceDir: c.reference_model ?? c.model, beta: c.beta };
+      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: string; reference_model: string | null; beta: number; data: string };
+      return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data };
     } catch {
       return undefined;
     }
@@ -361,7 +361,7 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const promoteSetting = vscode.workspace.getConfiguration('dpo').get<string>('probe.promoteFile', '.dpo/probe-pairs.jsonl');
   const promoteFile = args.promoteFile ?? (path.isAbsolute(promoteSetting) || !ws ? promoteSetting : path.join(ws, promoteSetting));
-  const target: ProbeTarget = { policyDir, referenceDir, beta: args.beta ?? run?.beta ?? settings.beta, promoteFile };
+  const target: ProbeTarget = { policyDir, referenceDir, beta: args.beta ?? run?.beta ?? settings.beta, promoteFile, dataFile: args.dataFile ?? run?.dataFile };
   const engine = new EngineClient({ nodePath: settings.nodePath, enginePath: ctx.enginePath, backend: settings.backend ?? undefined, log: (l) => ctx.output.appendLine(l) });
   const panel = new ProbePanel(ctx.extensionUri, target, engine, (l) => ctx.output.appendLine(l));
   ctx.probePanels.push(panel);

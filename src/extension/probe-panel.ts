@@ -13,6 +13,26 @@ export interface ProbeTarget {
   referenceDir: string;
   beta: number;
   promoteFile: string;
+  /** The run's preference file, whose prompts and pairs the panel offers. */
+  dataFile?: string;
+}
+
+const MAX_DATA_PAIRS = 200;
+
+/** Text pairs of a preference JSONL file (conversational lines are left out), for the picker. */
+export function readDataPairs(file: string | undefined): HostToProbe['host/didInit']['dataPairs'] {
+  if (!file || !fs.existsSync(file)) return [];
+  const out: HostToProbe['host/didInit']['dataPairs'] = [];
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  for (let i = 0; i < lines.length && out.length < MAX_DATA_PAIRS; i++) {
+    try {
+      const o = JSON.parse(lines[i]) as Record<string, unknown>;
+      if (typeof o.prompt === 'string' && typeof o.chosen === 'string' && typeof o.rejected === 'string') out.push({ line: i + 1, prompt: o.prompt, chosen: o.chosen, rejected: o.rejected });
+    } catch {
+      // blank or bad lines are not offered
+    }
+  }
+  return out;
 }
 
 export class ProbePanel implements vscode.Disposable {
@@ -70,7 +90,10 @@ export class ProbePanel implements vscode.Disposable {
           if (m.params.protocolVersion !== WEBVIEW_PROTOCOL_VERSION) throw new Error(`webview protocol ${m.params.protocolVersion}, host ${WEBVIEW_PROTOCOL_VERSION}: reload the window`);
           this.ready = true;
           const info = await this.loaded;
-          this.post('host/didInit', { protocolVersion: WEBVIEW_PROTOCOL_VERSION, policyDir: this.target.policyDir, referenceDir: this.target.referenceDir, beta: this.target.beta, chatTemplate: info.chatTemplate, promoteFile: this.target.promoteFile });
+          this.post('host/didInit', {
+            protocolVersion: WEBVIEW_PROTOCOL_VERSION, policyDir: this.target.policyDir, referenceDir: this.target.referenceDir, beta: this.target.beta,
+            chatTemplate: info.chatTemplate, promoteFile: this.target.promoteFile, dataPairs: readDataPairs(this.target.dataFile),
+          });
           return;
         }
         case 'probe/generate': {

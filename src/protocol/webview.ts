@@ -16,7 +16,11 @@ export interface ProbeToHost {
 }
 
 export interface HostToProbe {
-  'host/didInit': { protocolVersion: number; policyDir: string; referenceDir: string; beta: number; chatTemplate: boolean; promoteFile: string };
+  'host/didInit': {
+    protocolVersion: number; policyDir: string; referenceDir: string; beta: number; chatTemplate: boolean; promoteFile: string;
+    /** Text pairs from the run's data file (the first 200), to probe with a prompt or score a pair from it. */
+    dataPairs: { line: number; prompt: string; chosen: string; rejected: string }[];
+  };
   'probe/didToken': { which: ProbeWhich; text: string };
   'probe/didFinish': { which: ProbeWhich; text: string; reason: string };
   'probe/didScore': { which: ProbeWhich; score: ProbeScore };
@@ -78,7 +82,10 @@ const TO_HOST: { [K in keyof ProbeToHost]: Record<string, Check> } = {
 };
 
 const TO_PROBE: { [K in keyof HostToProbe]: Record<string, Check> } = {
-  'host/didInit': { protocolVersion: num, policyDir: str, referenceDir: str, beta: num, chatTemplate: bool, promoteFile: str },
+  'host/didInit': {
+    protocolVersion: num, policyDir: str, referenceDir: str, beta: num, chatTemplate: bool, promoteFile: str,
+    dataPairs: (v) => Array.isArray(v) && v.every((p) => isObj(p) && num(p.line) && str(p.prompt) && str(p.chosen) && str(p.rejected)),
+  },
   'probe/didToken': { which, text: str },
   'probe/didFinish': { which, text: str, reason: str },
   'probe/didScore': { which, score },

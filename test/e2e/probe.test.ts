@@ -61,5 +61,25 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
     assert.equal(lines[0].prompt, 'Q: What color is the sky?\nA:');
     assert.equal(lines[0].chosen, policyText);
     assert.equal(lines[0].rejected, referenceText);
+
+    // A pair from the run's data: its chosen and rejected responses, scored side by side.
+    const select = view.locator('#data-pair');
+    await select.evaluate((el) => {
+      (el as unknown as { value: string }).value = '1';
+      el.dispatchEvent(new Event('change'));
+    });
+    await view.locator('#title-policy', { hasText: 'chosen (line 1)' }).waitFor();
+    const data = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), 'utf8').split('\n')[0]);
+    assert.equal(await view.locator('#prompt textarea').inputValue(), data.prompt);
+    await view.locator('#summary', { hasText: 'margin (chosen (line 1) − rejected (line 1))' }).waitFor({ timeout: 30_000 });
+    assert.equal((await view.locator('#text-policy .token').allInnerTexts()).join(''), data.chosen);
+
+    // A typed response, scored on demand.
+    await view.locator('#edit-reference').click();
+    await view.locator('#editor-reference textarea').fill(' The sky is green.');
+    await view.locator('#score-reference').click();
+    await view.locator('#title-reference', { hasText: 'typed (B)' }).waitFor();
+    await view.locator('#reward-reference', { hasText: /^reward -?\d+\.\d{4}$/ }).waitFor({ timeout: 30_000 });
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'probe-data-pair.png') });
   });
 });

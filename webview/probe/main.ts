@@ -6,6 +6,8 @@ import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ProbeSampling, ProbeScore, ProbeWhich } from '../../src/protocol/messages';
 import { HostToProbe, ProbeToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToProbe } from '../../src/protocol/webview';
 
@@ -17,6 +19,8 @@ interface Answer {
   done: boolean;
   reason?: string;
   score?: ProbeScore;
+  /** Where the text came from, shown in the column header. */
+  source?: string;
 }
 
 interface State {
@@ -56,6 +60,7 @@ const app = document.getElementById('app')!;
 app.innerHTML = `
   <header><h1>Probe</h1><div id="models" class="muted"></div></header>
   <section class="prompt">
+    <label class="data-pick">from the run's data <vscode-single-select id="data-pair" combobox></vscode-single-select></label>
     <vscode-textarea id="prompt" rows="4" placeholder="A prompt for both models" resize="vertical"></vscode-textarea>
     <div class="controls">
       <label>max tokens <vscode-textfield id="maxNewTokens" type="number" min="1"></vscode-textfield></label>
@@ -75,9 +80,14 @@ app.innerHTML = `
   <section class="answers">
     ${WHICH.map((w) => `
       <div class="answer" id="answer-${w}">
-        <h2>${w === 'policy' ? 'Policy (tuned)' : 'Reference'} <span class="reward" id="reward-${w}"></span></h2>
+        <h2><span id="title-${w}">${w === 'policy' ? 'Policy (tuned)' : 'Reference'}</span> <span class="reward" id="reward-${w}"></span></h2>
         <div class="text" id="text-${w}" tabindex="0"></div>
+        <vscode-textarea class="editor" id="editor-${w}" rows="4" hidden></vscode-textarea>
         <div class="muted" id="reason-${w}"></div>
+        <div class="row">
+          <vscode-button class="edit" id="edit-${w}" secondary>Edit / type a response</vscode-button>
+          <vscode-button class="score" id="score-${w}" secondary hidden>Score</vscode-button>
+        </div>
         <vscode-button class="promote" id="promote-${w}" secondary disabled>${w === 'policy' ? 'Policy answer is better' : 'Reference answer is better'}</vscode-button>
       </div>`).join('')}
   </section>
@@ -115,8 +125,11 @@ function heat(reward: number, maxAbs: number): string {
   return `color-mix(in srgb, var(${v}) ${Math.round(a * 70)}%, transparent)`;
 }
 
+const DEFAULT_TITLE: Record<ProbeWhich, string> = { policy: 'Policy (tuned)', reference: 'Reference' };
+
 function renderAnswer(w: ProbeWhich): void {
   const a = state.answers[w];
+  $(`title-${w}`).textContent = a.source ?? DEFAULT_TITLE[w];
   const box = $(`text-${w}`);
   box.replaceChildren();
   if (a.score) {
@@ -132,8 +145,10 @@ function renderAnswer(w: ProbeWhich): void {
     box.textContent = a.text;
     $(`reward-${w}`).textContent = '';
   }
-  $(`reason-${w}`).textContent = a.done ? `finished: ${a.reason}` : a.text ? 'generating…' : '';
-  field(`promote-${w}`).disabled = !(state.answers.policy.done && state.answers.reference.done);
+  $(`reason-${w}`).textContent = a.done ? (a.reason ? `finished: ${a.reason}` : '') : a.text ? 'generating…' : '';
+  // Promotion saves two generated answers; pairs from the data are already in a file.
+  const generated = !state.answers.policy.source && !state.answers.reference.source;
+  field(`promote-${w}`).disabled = !(generated && state.answers.policy.done && state.answers.reference.done);
 }
 
 function renderSummary(): void {
@@ -144,7 +159,8 @@ function renderSummary(): void {
     return;
   }
   const margin = p.reward - r.reward;
-  box.textContent = `margin (policy answer − reference answer) ${margin.toFixed(4)} · DPO preference probability σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}`;
+  const names = `${state.answers.policy.source ?? 'policy answer'} − ${state.answers.reference.source ?? 'reference answer'}`;
+  box.textContent = `margin (${names}) ${margin.toFixed(4)} · DPO preference probability σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}`;
 }
 
 function render(): void {
@@ -169,12 +185,51 @@ field('generate').addEventListener('click', () => {
   send('probe/generate', { prompt: state.prompt, chat: state.chat, sampling: state.sampling });
 });
 field('cancel').addEventListener('click', () => send('probe/cancel', {}));
+function scoreAnswer(w: ProbeWhich): void {
+  readControls();
+  send('probe/score', { which: w, prompt: state.prompt, chat: state.chat, response: state.answers[w].text });
+}
+
 for (const w of WHICH) {
+  field(`edit-${w}`).addEventListener('click', () => {
+    const editor = field(`editor-${w}`);
+    editor.value = state.answers[w].text;
+    editor.hidden = false;
+    $(`text-${w}`).hidden = true;
+    field(`score-${w}`).hidden = false;
+    editor.focus();
+  });
+  field(`score-${w}`).addEventListener('click', () => {
+    const editor = field(`editor-${w}`);
+    state.answers[w] = { text: editor.value, done: true, source: `typed (${w === 'policy' ? 'A' : 'B'})` };
+    editor.hidden = true;
+    $(`text-${w}`).hidden = false;
+    field(`score-${w}`).hidden = true;
+    save();
+    render();
+    scoreAnswer(w);
+  });
   field(`promote-${w}`).addEventListener('click', () => {
     send('probe/promote', { prompt: state.prompt, chosen: w, policy: state.answers.policy.text, reference: state.answers.reference.text });
   });
 }
 for (const id of ['prompt', 'chat', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'stop']) field(id).addEventListener('change', readControls);
+// A pair from the data: its prompt, and its chosen and rejected responses scored side by side.
+field('data-pair').addEventListener('change', () => {
+  const line = Number(field('data-pair').value);
+  const pair = init?.dataPairs.find((p) => p.line === line);
+  if (!pair) return;
+  state.prompt = pair.prompt;
+  state.chat = false;
+  field('prompt').value = pair.prompt;
+  state.answers = {
+    policy: { text: pair.chosen, done: true, source: `chosen (line ${line})` },
+    reference: { text: pair.rejected, done: true, source: `rejected (line ${line})` },
+  };
+  save();
+  render();
+  for (const w of WHICH) scoreAnswer(w);
+});
 
 window.addEventListener('message', (event) => {
   const parsed = parseHostToProbe(event.data);
@@ -184,11 +239,24 @@ window.addEventListener('message', (event) => {
   }
   const m = parsed.value;
   switch (m.type) {
-    case 'host/didInit':
+    case 'host/didInit': {
       init = m.params;
+      const select = field('data-pair');
+      select.replaceChildren();
+      const none = document.createElement('vscode-option');
+      none.setAttribute('value', '');
+      none.textContent = m.params.dataPairs.length ? '(type a prompt, or pick a pair)' : '(no text pairs in the run\'s data)';
+      select.append(none);
+      for (const p of m.params.dataPairs) {
+        const o = document.createElement('vscode-option');
+        o.setAttribute('value', String(p.line));
+        o.textContent = `line ${p.line}: ${p.prompt.replace(/\s+/g, ' ').slice(0, 80)}`;
+        select.append(o);
+      }
       $('models').textContent = `${m.params.policyDir}  vs  ${m.params.referenceDir}  ·  β ${m.params.beta}`;
       if (!m.params.chatTemplate) field('chat').disabled = true;
       break;
+    }
     case 'probe/didToken': {
       const a = state.answers[m.params.which];
       a.text += m.params.text;
