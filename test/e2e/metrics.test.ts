@@ -83,6 +83,13 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
     const nums = margins.map(Number);
     assert.deepEqual(nums, [...nums].sort((a, b) => a - b), 'sorted by margin');
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-pairs.png') });
+    // A pair opens its line of the data file in an editor beside the panel.
+    const firstLine = Number(await view.locator('#pairs-body tr td:nth-child(1)').first().innerText());
+    await view.locator('#pairs-body tr').first().click();
+    await page.locator('.tab', { hasText: 'pairs.jsonl' }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.editor-instance .monaco-editor .current-line').first().waitFor();
+    const status = await page.locator('.statusbar-item', { hasText: /Ln \d+/ }).first().innerText();
+    assert.match(status, new RegExp(`Ln ${firstLine},`), `the cursor is on line ${firstLine}: ${status}`);
 
     // Export CSV through the save dialog (VS Code's own file dialog in the browser).
     // The dialog proposes <workspace>/metrics.csv; wait until it has filled that in, then accept it.

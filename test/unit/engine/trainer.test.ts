@@ -2,8 +2,8 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tempDir, useTestBackend } from '../helpers/fixtures';
-import { deterministicPart, readJsonl, resumeRun, testRun } from '../helpers/runs';
+import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
+import { deterministicPart, makePairs, readJsonl, resumeRun, testRun } from '../helpers/runs';
 import { readModelWeights } from '../../../src/engine/model/checkpoint';
 
 const root = tempDir('trainer');
@@ -166,6 +166,19 @@ describe('DPO trainer', () => {
     assert.ok(evals[evals.length - 1].eval_loss < evals[0].eval_loss, `${evals[0].eval_loss} -> ${evals[evals.length - 1].eval_loss}`);
     assert.ok(!('rewards/margins' in r.metrics[1]));
     assert.equal(readModelWeights(r.result.finalDir!).config.architecture, 'GPT2LMHeadModel');
+  });
+
+  it('a second data file as the eval split, and a separate reference model folder', async () => {
+    const evalFile = makePairs(path.join(root, 'eval.jsonl'), 5);
+    const refDir = tinyModel(path.join(root, 'other-ref'), { layers: 1, dModel: 32, heads: 2, maxPositions: 64, seed: 9 });
+    const r = await testRun(root, 'evalfile', { max_steps: 2, eval_data: evalFile, reference_model: refDir, eval_steps: 2 });
+    const evals = r.metrics.filter((m) => 'eval_loss' in m);
+    // A different reference: rewards are not zero at step 0, as they are against a frozen copy.
+    assert.notEqual(evals[0]['eval_rewards/chosen'], 0);
+    const log = fs.readFileSync(path.join(r.dir, 'log.txt'), 'utf8');
+    assert.match(log, /data: 24 training pair\(s\), 5 eval pair\(s\)/);
+    const pairs = readJsonl<{ split: string; line: number }>(path.join(r.dir, 'pairs.jsonl')).filter((p) => p.split === 'eval');
+    assert.ok(pairs.every((p) => p.line >= 1 && p.line <= 5), 'eval lines refer to the eval file');
   });
 
   it('refuses to start a second run in a folder that holds one', async () => {
