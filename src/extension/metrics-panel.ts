@@ -2,10 +2,10 @@
 // metrics.jsonl (so finished and crashed runs open too), follows the file while a run writes it
 // (woken at once by the run manager for runs it started, and polled for runs started elsewhere),
 // and answers the webview's requests for pairs, CSV and PNG export, and opening a pair's line.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webview-html';
 import { HostToMetrics, MetricsRun, MetricsToHost, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseMetricsToHost } from '../protocol';
 import { RunManager } from './run-manager';
 import { dataFileOf, metricsCsv, parseJsonLines, readMetrics, readPairs, readRunFolder, readWarnings } from './run-folders';
@@ -204,15 +204,7 @@ export class MetricsPanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'out', 'webview', f));
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('metrics.css')}"><title>DPO Metrics</title></head>
-<body><div id="app"></div><script nonce="${nonce}" src="${asset('metrics.js')}"></script></body></html>`;
+    return webviewHtml(this.panel.webview, this.extensionUri, 'metrics', 'DPO Metrics', { dataImages: true });
   }
 
   dispose(): void {

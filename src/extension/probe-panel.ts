@@ -1,10 +1,10 @@
 // The probe panel's host side: one engine process with the tuned model and its reference loaded,
 // a webview (strict CSP with a nonce, only this extension's files), and the messages between them,
 // checked on arrival. Promoted pairs are appended to a preference JSONL file.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webview-html';
 import { HostToProbe, ProbeWhich, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseProbeToHost } from '../protocol';
 import { EngineClient, isEvent } from './engine-client';
 
@@ -131,16 +131,7 @@ export class ProbePanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'out', 'webview', 'probe.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'out', 'webview', 'probe.css'));
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}"><title>DPO Probe</title></head>
-<body><div id="app"></div><script nonce="${nonce}" src="${script}"></script></body></html>`;
+    return webviewHtml(this.panel.webview, this.extensionUri, 'probe', 'DPO Probe');
   }
 
   dispose(): void {
