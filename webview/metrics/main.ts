@@ -255,7 +255,9 @@ function chartData(specs: SeriesSpec[], chartId?: string): uPlot.AlignedData {
 
 function seriesOptions(s: SeriesSpec, index: number): uPlot.Series {
   const second = CHARTS.find((c) => c.metrics.includes(s.metric))!.metrics.indexOf(s.metric) === 1;
-  const base = second ? alpha(s.run.color, 0.55) : s.run.color;
+  // The second metric of a pair (rejected, beside chosen) gets its own hue: one run shows two
+  // clearly different lines; with several runs each keeps its colour family through the alpha.
+  const base = second ? (runs.size === 1 ? colorFor(1) : alpha(s.run.color, 0.55)) : s.run.color;
   const label = `${s.run.meta.name} ${s.metric}${s.kind === 'eval' ? ' (eval)' : s.kind === 'raw' ? ' (raw)' : ''}`;
   if (s.kind === 'raw') return { label, stroke: alpha(base, 0.25), width: 1, spanGaps: true, points: { show: false } };
   if (s.kind === 'eval') return { label, stroke: base, width: 2, dash: [6, 4], spanGaps: true, points: { show: true, size: 5, fill: base } };
