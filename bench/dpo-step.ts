@@ -13,7 +13,7 @@ import { makeTinyModel } from '../src/engine/model/tiny';
 import { Trainer } from '../src/engine/train/trainer';
 import { Rng } from '../src/engine/rng';
 
-const SHAPES: Record<string, { family: 'gpt2' | 'llama'; layers: number; dModel: number; heads: number; kvHeads?: number; vocab: number }> = {
+export const SHAPES: Record<string, { family: 'gpt2' | 'llama'; layers: number; dModel: number; heads: number; kvHeads?: number; vocab: number }> = {
   tiny: { family: 'gpt2', layers: 2, dModel: 64, heads: 4, vocab: 259 },
   small: { family: 'gpt2', layers: 4, dModel: 256, heads: 4, vocab: 8192 },
   'llama-gqa-small': { family: 'llama', layers: 4, dModel: 256, heads: 8, kvHeads: 2, vocab: 8192 },
@@ -23,19 +23,24 @@ const SHAPES: Record<string, { family: 'gpt2' | 'llama'; layers: number; dModel:
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Pairs whose prompt is half the sequence and whose responses fill the rest (byte-level tokens). */
-function writePairs(file: string, n: number, seq: number): void {
+export function writePairs(file: string, n: number, seq: number, identical = false): void {
   const rng = new Rng(7);
   const text = (len: number) => Array.from({ length: len }, () => String.fromCharCode(97 + (rng.nextUint32() % 26))).join('');
   const half = Math.floor(seq / 2);
-  const rows = Array.from({ length: n }, () => JSON.stringify({ prompt: text(half), chosen: text(seq - half - 1), rejected: text(seq - half - 1) }));
+  // identical: every line the same pair, so any data order gives the same batches (for comparisons).
+  const one = () => JSON.stringify({ prompt: text(half), chosen: text(seq - half - 1), rejected: text(seq - half - 1) });
+  const first = one();
+  const rows = Array.from({ length: n }, () => (identical ? first : one()));
   fs.writeFileSync(file, rows.join('\n') + '\n');
 }
 
-async function worker(dir: string, precompute: boolean, pairs: number, steps: number): Promise<Record<string, unknown>> {
+export async function worker(dir: string, precompute: boolean, pairs: number, steps: number): Promise<Record<string, unknown>> {
   const backend = await selectBackend();
   const times: number[] = [];
   let last: number | undefined;
   let tokens = 0;
+  const losses: number[] = [];
+  let firstLogps: number[] | undefined;
   const config = resolveConfig({
     model: path.join(dir, 'model'), data: path.join(dir, 'pairs.jsonl'), output_dir: path.join(dir, `run-${precompute ? 'cached' : 'live'}-${process.pid}`),
     batch_size: pairs, max_steps: steps + 1, eval_fraction: 0, save_steps: 100000, learning_rate: 1e-5, warmup_ratio: 0,
@@ -45,6 +50,8 @@ async function worker(dir: string, precompute: boolean, pairs: number, steps: nu
     backend,
     events: {
       onMetrics: (m) => {
+        losses.push(m.loss);
+        firstLogps ??= [m['logps/chosen'], m['logps/rejected']];
         if (last !== undefined) times.push(m.elapsed_seconds - last); // step 1 (warm-up) is not timed
         last = m.elapsed_seconds;
         tokens = m.tokens_per_second;
@@ -56,6 +63,7 @@ async function worker(dir: string, precompute: boolean, pairs: number, steps: nu
   return {
     variant: precompute ? 'cached reference' : 'live reference', backend: describeBackend(backend), medianSeconds: med,
     spread: [Math.min(...times), Math.max(...times)], lastTokensPerSecond: tokens, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    stepSeconds: times, losses, firstLogps,
   };
 }
 
@@ -100,7 +108,7 @@ async function main() {
   if (rows.length === 2) console.log(`cached / live step time: ${((rows[1].medianSeconds as number) / (rows[0].medianSeconds as number)).toFixed(2)}`);
 }
 
-main().catch((err) => {
+if (require.main === module) main().catch((err) => {
   process.stderr.write(`${err.stack ?? err}\n`);
   process.exitCode = 1;
 });
