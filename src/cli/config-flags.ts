@@ -1,11 +1,8 @@
 // Every run-config field as a CLI flag (`beta` -> `--beta`, `max_length` -> `--max-length`), made from
 // the one config schema so that help texts, defaults and types cannot drift from the config file's.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CONFIG_FIELDS, DpoConfig } from '../protocol';
+import { CONFIG_FIELDS, DpoConfig, resolveConfigPaths } from '../protocol';
 
-const PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir'];
 /** Fields set by dedicated flags or by the subcommand itself. */
 const NOT_FLAGS = new Set<keyof DpoConfig>(['mode', 'output_dir']);
 
@@ -45,26 +42,6 @@ export function addConfigFlags(cmd: Command): Command {
   return cmd;
 }
 
-/** Reads a JSON run config file; relative paths in it are resolved against its folder. */
-export function readConfigFile(file: string): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON (${(err as Error).message})`}`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: a run config must be a JSON object`);
-  const out = { ...(raw as Record<string, unknown>) };
-  delete out.$schema;
-  return resolvePaths(out, path.dirname(path.resolve(file)));
-}
-
-export function resolvePaths(values: Record<string, unknown>, base: string): Record<string, unknown> {
-  const out = { ...values };
-  for (const f of PATH_FIELDS) if (typeof out[f] === 'string' && out[f] !== '') out[f] = path.resolve(base, out[f] as string);
-  return out;
-}
-
 /** The config fields given as flags (only those the user typed). */
 export function flagValues(opts: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -72,5 +49,5 @@ export function flagValues(opts: Record<string, unknown>): Record<string, unknow
     const v = opts[camel(field)];
     if (v !== undefined && !NOT_FLAGS.has(field as keyof DpoConfig)) out[field] = v;
   }
-  return resolvePaths(out, process.cwd());
+  return resolveConfigPaths(out, process.cwd());
 }

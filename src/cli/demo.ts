@@ -3,7 +3,7 @@
 // recommends), then tuned with DPO; the held-out reward margin and accuracy show what DPO learned.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MetricsRecord } from '../protocol';
+import { MetricsRecord, timeStamp } from '../protocol';
 import { makeTinyModel, TINY_MODEL_DEFAULTS } from '../engine/model/tiny';
 import { runTraining } from './train';
 import { metricsTable } from './progress';
@@ -19,7 +19,7 @@ export const DEMO = {
 };
 
 export async function runDemo(outArg: string | undefined, log: (line: string) => void): Promise<boolean> {
-  const out = path.resolve(outArg ?? path.join('.dpo', `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}`));
+  const out = path.resolve(outArg ?? path.join('.dpo', `demo-${timeStamp()}`));
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new Error(`${out} is not empty; pass another --out`);
   const started = Date.now();
   const base = path.join(out, 'tiny-model');

@@ -6,10 +6,10 @@ import { BACKEND_NAMES, BackendName } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { TINY_MODEL_DEFAULTS, makeTinyModel } from '../engine/model/tiny';
 import { writeLogps } from '../engine/dpo/logps-file';
-import { addConfigFlags, flagValues, readConfigFile } from './config-flags';
+import { addConfigFlags, flagValues } from './config-flags';
 import { runTraining } from './train';
 import { runDemo } from './demo';
-import { DEFAULT_CONFIG, TrainingMode } from '../protocol';
+import { DEFAULT_CONFIG, TrainingMode, readRunConfigFile } from '../protocol';
 import { DEFAULT_GENERATE } from '../engine/probe/generate';
 import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
@@ -102,7 +102,7 @@ export function buildProgram(): Command {
       .option('--out <dir>', 'run folder (default: .dpo/runs/<mode>-<time> in the current folder)')
       .option('--resume <run-dir>', 'continue a stopped or crashed run from its newest complete checkpoint');
     addConfigFlags(cmd).action(async (o) => {
-      const values = { ...(o.config ? readConfigFile(o.config) : {}), ...flagValues(o) };
+      const values = { ...(o.config ? readRunConfigFile(o.config) : {}), ...flagValues(o) };
       if (o.out) values.output_dir = path.resolve(o.out);
       const r = await runTraining({ mode: trainingMode, values, resume: o.resume, source: o.config ?? 'flags' });
       log(r.reason === 'stopped' ? `stopped at step ${r.step}/${r.totalSteps}; resume: dpo ${mode} --resume ${r.runDir}` : `done: ${r.step} steps; final model in ${r.finalDir}`);

@@ -1,14 +1,6 @@
 // The terminal view of a run: one progress line (step/total, loss, margin, accuracy, ETA) that is
 // redrawn on a TTY and printed every few steps otherwise, plus warnings and a final table.
-import { MetricsRecord, RunPhase } from '../protocol';
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+import { MetricsRecord, RunPhase, formatDuration } from '../protocol';
 
 export class ProgressLine {
   private last?: MetricsRecord;
@@ -48,7 +40,7 @@ export class ProgressLine {
       parts.push(`loss ${m.loss.toFixed(4)}`);
       if (m['rewards/margins'] !== undefined) parts.push(`margin ${m['rewards/margins'].toFixed(4)}`, `acc ${m['rewards/accuracies'].toFixed(2)}`);
     }
-    parts.push(`${perStep.toFixed(2)} s/step`, `ETA ${formatDuration(perStep * (total - done))}`);
+    parts.push(`${perStep.toFixed(2)} s/step`, `ETA ${formatDuration(perStep * (total - done)) || '?'}`);
     this.write(parts.join('  '), done === total);
   }
 

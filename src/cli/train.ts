@@ -1,7 +1,7 @@
 // `dpo train` and `dpo sft`: the trainer with a terminal view. Stops gracefully on Ctrl-C (the step
 // finishes, a checkpoint is written) and resumes with --resume.
 import * as path from 'node:path';
-import { BackendName, DpoConfig, MetricsRecord, TrainingMode, resolveConfig } from '../protocol';
+import { BackendName, DpoConfig, MetricsRecord, TrainingMode, resolveConfig, timeStamp } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { RunResult, Trainer } from '../engine/train/trainer';
 import { ProgressLine } from './progress';
@@ -17,8 +17,7 @@ export interface TrainInvocation {
 }
 
 export function defaultRunDir(base: string, mode: TrainingMode): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return path.join(base, '.dpo', 'runs', `${mode}-${stamp}`);
+  return path.join(base, '.dpo', 'runs', `${mode}-${timeStamp()}`);
 }
 
 export async function runTraining(inv: TrainInvocation): Promise<RunResult> {

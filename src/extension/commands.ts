@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { TrainingMode } from '../protocol';
+import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, metricsCsv, readMetrics, readRunFolder } from './run-folders';
 import { MetricsPanel } from './metrics-panel';
@@ -93,18 +93,6 @@ async function startRun(ctx: CommandContext, mode: TrainingMode, config: Record<
   return { ok: true, runDir: session.runDir };
 }
 
-/** A run config file: JSON, relative paths resolved against its folder. */
-export function readRunConfigFile(file: string): Record<string, unknown> {
-  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: a run config must be a JSON object`);
-  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
-  delete out.$schema;
-  for (const f of ['model', 'reference_model', 'data', 'eval_data', 'output_dir']) {
-    if (typeof out[f] === 'string' && out[f] !== '') out[f] = path.resolve(path.dirname(file), out[f] as string);
-  }
-  return out;
-}
-
 export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Uri | string): Promise<CommandResult> {
   const untrusted = await requireTrust();
   if (untrusted) return untrusted;
@@ -120,7 +108,7 @@ export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Ur
   try {
     config = readRunConfigFile(file);
   } catch (err) {
-    return fail(`${file}: ${(err as Error).message}`, ctx);
+    return fail((err as Error).message, ctx);
   }
   if (!(await confirmAnother(ctx, false))) return { ok: false, error: 'cancelled' };
   const mode = (config.mode === 'sft' ? 'sft' : 'dpo') as TrainingMode;
@@ -203,7 +191,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');
   fs.mkdirSync(configDir, { recursive: true });
-  const configFile = path.join(configDir, `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}.dpo.json`);
+  const configFile = path.join(configDir, `run-${timeStamp()}.dpo.json`);
   const body = { mode: args.mode ?? 'dpo', model, data, ...config };
   fs.writeFileSync(configFile, JSON.stringify(body, null, 2) + '\n');
   ctx.output.appendLine(`wrote run config ${configFile}`);

@@ -1,7 +1,7 @@
 // The dpo.* settings, read in one place. Their defaults and descriptions live in package.json.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackendName, isBackendName } from '../protocol';
+import { BackendName, isBackendName, timeStamp } from '../protocol';
 
 export interface DpoSettings {
   backend: BackendName | null;
@@ -31,6 +31,5 @@ export function runsRoot(settings: DpoSettings): string | undefined {
 }
 
 export function newRunDir(root: string, mode: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return path.join(root, `${mode}-${stamp}`);
+  return path.join(root, `${mode}-${timeStamp()}`);
 }

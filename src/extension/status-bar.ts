@@ -1,12 +1,12 @@
 // The status bar item of the newest active run: step/total, loss and ETA; a click opens the
 // metrics panel once it exists, the engine log until then.
 import * as vscode from 'vscode';
+import { formatDuration } from '../protocol';
 import { RunManager, RunSession } from './run-manager';
 
 function eta(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '';
-  const s = Math.round(seconds);
-  return s < 60 ? ` ETA ${s}s` : s < 3600 ? ` ETA ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : ` ETA ${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  const d = formatDuration(seconds);
+  return d ? ` ETA ${d}` : '';
 }
 
 export function describeSession(s: RunSession): string {

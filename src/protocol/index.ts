@@ -4,3 +4,5 @@ export * from './config';
 export * from './run';
 export * from './messages';
 export * from './webview';
+export * from './config-file';
+export * from './format';

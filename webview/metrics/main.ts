@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { HealthWarning, MetricsRecord, PairRecord } from '../../src/protocol/run';
 import { HostToMetrics, MetricsRun, MetricsToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToMetrics } from '../../src/protocol/webview';
 import { Ema } from './smoothing';
+import { formatDuration } from '../../src/protocol/format';
 import { decimate } from './decimate';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -113,12 +114,6 @@ function fmt(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
-}
-
-function duration(s: number | undefined): string {
-  if (s === undefined || !Number.isFinite(s)) return '';
-  const r = Math.round(s);
-  return r < 60 ? `${r}s` : r < 3600 ? `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s` : `${Math.floor(r / 3600)}h${String(Math.floor((r % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -452,7 +447,7 @@ function renderSummary(): void {
     const margins = run.evalCols.get('rewards/margins') ?? [];
     const best = margins.length ? Math.max(...margins.filter((v) => !Number.isNaN(v))) : NaN;
     const total = run.totalSteps ? `/${run.totalSteps}` : '';
-    const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${duration(run.etaSeconds)}` : '';
+    const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
     const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
     parts.push(`<span class="run-summary" data-run="${run.meta.name}"><b>${run.meta.name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${backend}</span>`);
   }
