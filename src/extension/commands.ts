@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
-import { listRunFolders, metricsCsv, readMetrics, readRunFolder } from './run-folders';
+import { listRunFolders, metricsCsv, readMetrics } from './run-folders';
 import { MetricsPanel } from './metrics-panel';
 import { newRunDir, readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
@@ -302,10 +302,6 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
   if (code.code !== 0) return fail(`make-tiny-model failed: ${code.stderr.trim()}`, ctx);
   if (!args.out) void vscode.window.showInformationMessage(`DPO: tiny model written to ${out}`);
   return { ok: true, path: out };
-}
-
-export function readRunInfo(dir: string) {
-  return readRunFolder(dir);
 }
 
 /** The reference and β of a run folder's model (final/ or checkpoints/step-N/), from its config.json. */

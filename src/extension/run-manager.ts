@@ -3,7 +3,7 @@
 // exits badly. The run folder keeps everything up to the last checkpoint whatever happens.
 import * as vscode from 'vscode';
 import {
-  BackendName, DpoConfig, EngineEvents, HealthWarning, MetricsRecord, RunPhase, TrainingMode, resolveConfig,
+  BackendName, DpoConfig, HealthWarning, MetricsRecord, RunPhase, TrainingMode, resolveConfig,
 } from '../protocol';
 import { EngineClient, EngineExit, describeExit, isEvent } from './engine-client';
 
@@ -133,7 +133,7 @@ export class RunManager implements vscode.Disposable {
     engine.onEvent((e) => {
       if (isEvent(e, 'run/didStart')) session.config = e.params.config;
       else if (isEvent(e, 'run/didProgress')) {
-        const p = e.params as EngineEvents['run/didProgress'];
+        const p = e.params;
         session.phase = p.phase;
         if (p.phase === 'training') {
           session.step = p.done;
@@ -143,26 +143,26 @@ export class RunManager implements vscode.Disposable {
         this.progressed.fire({ session, ...p });
         this.changed.fire(session);
       } else if (isEvent(e, 'run/didLogMetrics')) {
-        const r = (e.params as EngineEvents['run/didLogMetrics']).record;
+        const r = e.params.record;
         if ('loss' in r) session.lastMetrics = r;
         else session.lastEval = r;
         this.changed.fire(session);
       } else if (isEvent(e, 'run/didWarn')) {
-        this.warned.fire({ session, warning: e.params as HealthWarning });
+        this.warned.fire({ session, warning: e.params });
       } else if (isEvent(e, 'run/didLog')) {
-        this.options.log(`[run] ${(e.params as EngineEvents['run/didLog']).line}`);
+        this.options.log(`[run] ${e.params.line}`);
       } else if (isEvent(e, 'run/didFinish')) {
-        const p = e.params as EngineEvents['run/didFinish'];
+        const p = e.params;
         session.step = p.step;
         session.end({ status: p.reason, finalDir: p.finalDir });
         void engine.request('engine/shutdown', {}).catch(() => undefined);
         this.changed.fire(session);
       } else if (isEvent(e, 'run/didFail')) {
-        session.end({ status: 'failed', message: (e.params as EngineEvents['run/didFail']).message });
+        session.end({ status: 'failed', message: e.params.message });
         void engine.request('engine/shutdown', {}).catch(() => undefined);
         this.changed.fire(session);
       } else if (isEvent(e, 'engine/didReject')) {
-        this.options.log(`engine rejected a message: ${(e.params as EngineEvents['engine/didReject']).message}`);
+        this.options.log(`engine rejected a message: ${e.params.message}`);
       }
     });
     engine.onExit((x) => {
