@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { LABEL_VIEW_TYPE } from './labeling/label-editor';
 import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, metricsCsv, readMetrics } from './run-folders';
@@ -24,6 +25,7 @@ export const COMMANDS = {
   probeModel: 'dpo.probeModel',
   openMetrics: 'dpo.openMetrics',
   exportMetrics: 'dpo.exportMetrics',
+  labelPairs: 'dpo.labelPairs',
 } as const;
 
 export interface CommandResult {
@@ -394,4 +396,16 @@ export async function exportMetrics(ctx: CommandContext, args: { runDirs?: strin
   fs.writeFileSync(file, metricsCsv(dirs.map((d) => ({ name: path.basename(d), records: readMetrics(d) }))));
   if (!args.file) void vscode.window.showInformationMessage(`DPO: metrics of ${dirs.length} run(s) written to ${file}`);
   return { ok: true, path: file };
+}
+
+/** DPO: Label Pairs: the given JSONL file, the active one, or one picked, in the labeling editor. */
+export async function labelPairs(target?: vscode.Uri | string): Promise<CommandResult> {
+  let uri = typeof target === 'string' ? vscode.Uri.file(target) : target ?? vscode.window.activeTextEditor?.document.uri;
+  if (!uri || !/\.jsonl$/i.test(uri.path)) {
+    const picked = await vscode.window.showOpenDialog({ title: 'Preference file to label', canSelectMany: false, filters: { 'Preference JSONL': ['jsonl'] } });
+    if (!picked?.[0]) return { ok: false, error: 'no file chosen' };
+    uri = picked[0];
+  }
+  await vscode.commands.executeCommand('vscode.openWith', uri, LABEL_VIEW_TYPE);
+  return { ok: true };
 }

@@ -2,13 +2,14 @@
 // nothing here loads tfjs. Activation happens on the DPO commands, and stays small.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { COMMANDS, CommandContext, exportMetrics, makeTinyModel, newTrainingRun, openMetrics, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
+import { COMMANDS, CommandContext, exportMetrics, labelPairs, makeTinyModel, newTrainingRun, openMetrics, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
 import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
 import { RunStatusBar } from './status-bar';
 import { watchRuns } from './notifications';
 import { readSettings } from './settings';
+import { LABEL_VIEW_TYPE, LabelEditorProvider } from './labeling/label-editor';
 
 export interface DpoExtensionApi {
   runs: RunManager;
@@ -34,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
   const statusBar = new RunStatusBar(runs, COMMANDS.openMetrics);
   const probePanels: ProbePanel[] = [];
   const ctx: CommandContext = { runs, output, cliPath: path.join(context.extensionPath, 'bin', 'dpo.js'), extensionUri: context.extensionUri, enginePath, probePanels };
+  const labelProblems = vscode.languages.createDiagnosticCollection('dpo-labeling');
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
   context.subscriptions.push(
     output,
@@ -50,6 +52,12 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.probeModel, (args?: Parameters<typeof probeModel>[1]) => probeModel(ctx, args)),
     register(COMMANDS.openMetrics, (args?: Parameters<typeof openMetrics>[1]) => openMetrics(ctx, args)),
     register(COMMANDS.exportMetrics, (args?: Parameters<typeof exportMetrics>[1]) => exportMetrics(ctx, args)),
+    register(COMMANDS.labelPairs, (target?: vscode.Uri | string) => labelPairs(target)),
+    labelProblems,
+    // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
+    vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {
+      supportsMultipleEditorsPerDocument: false,
+    }),
     // After a window reload VS Code restores the panel; the webview's saved state names its runs.
     vscode.window.registerWebviewPanelSerializer(MetricsPanel.viewType, {
       deserializeWebviewPanel: async (panel) => {

@@ -61,6 +61,70 @@ export interface HostToMetrics {
   'host/didError': { message: string };
 }
 
+/** A prompt or response as a line holds it: text, or chat messages. */
+export type LabelText = string | { role: string; content: string }[];
+
+/** One line of a preference file as the labeling editor shows it. */
+export interface LabelPairView {
+  /** 1-based line number. */
+  line: number;
+  /** blank | bad | todo | a | b | tie | skip */
+  kind: string;
+  problems: { field?: string; message: string }[];
+  prompt?: LabelText;
+  /** [a, b] in file order. */
+  responses?: [LabelText, LabelText];
+  /** chosen/rejected shown without "responses" (a = chosen). */
+  review?: boolean;
+  annotator?: string;
+  labeledAt?: string;
+  /** Blind mode shows b on the left. */
+  swapped: boolean;
+  /** The line's text, for lines that are not pairs (cut to 4,000 characters). */
+  raw?: string;
+  /** The nearest non-blank lines before and after, 0 when there is none. */
+  prev: number;
+  next: number;
+}
+
+export interface LabelCountsView {
+  pairs: number;
+  labeled: number;
+  tie: number;
+  skip: number;
+  left: number;
+  bad: number;
+  pending: number;
+}
+
+export type LabelDecision = 'a' | 'b' | 'tie' | 'skip';
+export type LabelDirection = 'at' | 'first' | 'todo' | 'bad';
+
+export interface LabelToHost {
+  'webview/ready': { protocolVersion: number };
+  /** Show a line: 'at' that line (or the nearest pair), 'todo'/'bad' the next such line after it, wrapping. */
+  'label/show': { direction: LabelDirection; line: number };
+  /** Views of the lines around `line`, to answer the next key presses without a round trip. */
+  'label/prefetch': { line: number };
+  'label/decide': { line: number; decision: LabelDecision };
+  'label/undo': Record<string, never>;
+  /** New text for response a and/or b (file order); null leaves one as it is. */
+  'label/edit': { line: number; texts: (string | null)[] };
+  'label/openText': { line: number };
+  'label/setBlind': { blind: boolean };
+}
+
+export interface HostToLabel {
+  'host/didInit': { protocolVersion: number; file: string; guidelines: string | null; guidelinesFile: string; blind: boolean; annotator: string };
+  'label/didShow': { pair: LabelPairView };
+  /** Fresh views of lines (after an edit, or prefetched); the shown line is not changed. */
+  'label/didUpdate': { pairs: LabelPairView[] };
+  'label/didCounts': { counts: LabelCountsView };
+  /** Lines moved (an edit outside this editor added or removed lines): cached views are stale. */
+  'label/didReset': Record<string, never>;
+  'host/didError': { message: string };
+}
+
 export type WebviewMessage<M> = { [K in keyof M]: { type: K; params: M[K] } }[keyof M];
 
 type Check = (v: unknown) => boolean;
@@ -130,6 +194,38 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
 
 export const parseMetricsToHost = (raw: unknown) => guard<MetricsToHost>(METRICS_TO_HOST, raw);
 export const parseHostToMetrics = (raw: unknown) => guard<HostToMetrics>(HOST_TO_METRICS, raw);
+
+const labelText: Check = (v) => str(v) || (Array.isArray(v) && v.every((m) => isObj(m) && str(m.role) && str(m.content)));
+const optStr: Check = (v) => v === undefined || str(v);
+const lineNo: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
+const pairView: Check = (v) =>
+  isObj(v) && lineNo(v.line) && str(v.kind) && Array.isArray(v.problems) && v.problems.every((p) => isObj(p) && str(p.message) && optStr(p.field)) &&
+  (v.prompt === undefined || labelText(v.prompt)) && (v.responses === undefined || (Array.isArray(v.responses) && v.responses.length === 2 && v.responses.every(labelText))) &&
+  bool(v.swapped) && optStr(v.raw) && optStr(v.annotator) && optStr(v.labeledAt) && lineNo(v.prev) && lineNo(v.next);
+const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k]));
+
+const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {
+  'webview/ready': { protocolVersion: num },
+  'label/show': { direction: (v) => v === 'at' || v === 'first' || v === 'todo' || v === 'bad', line: lineNo },
+  'label/prefetch': { line: lineNo },
+  'label/decide': { line: lineNo, decision: (v) => v === 'a' || v === 'b' || v === 'tie' || v === 'skip' },
+  'label/undo': {},
+  'label/edit': { line: lineNo, texts: (v) => Array.isArray(v) && v.length === 2 && v.every((t) => t === null || str(t)) },
+  'label/openText': { line: lineNo },
+  'label/setBlind': { blind: bool },
+};
+
+const HOST_TO_LABEL: { [K in keyof HostToLabel]: Record<string, Check> } = {
+  'host/didInit': { protocolVersion: num, file: str, guidelines: (v) => v === null || str(v), guidelinesFile: str, blind: bool, annotator: str },
+  'label/didShow': { pair: pairView },
+  'label/didUpdate': { pairs: (v) => Array.isArray(v) && v.every(pairView) },
+  'label/didCounts': { counts },
+  'label/didReset': {},
+  'host/didError': { message: str },
+};
+
+export const parseLabelToHost = (raw: unknown) => guard<LabelToHost>(LABEL_TO_HOST, raw);
+export const parseHostToLabel = (raw: unknown) => guard<HostToLabel>(HOST_TO_LABEL, raw);
 
 export const parseProbeToHost = (raw: unknown) => guard<ProbeToHost>(TO_HOST, raw);
 export const parseHostToProbe = (raw: unknown) => guard<HostToProbe>(TO_PROBE, raw);

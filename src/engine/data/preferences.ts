@@ -64,13 +64,30 @@ function sameText(a: Text, b: Text): boolean {
 }
 
 /** Validates one parsed line; pushes problems and returns the pair when it is usable. */
-export function parsePreferenceLine(value: unknown, file: string, line: number, problems: DataProblem[]): PreferencePair | undefined {
+export function parsePreferenceLine(value: unknown, file: string, line: number, problems: DataProblem[], options: FormatOptions = {}): PreferencePair | undefined {
   const problem = (message: string, field?: string) => problems.push({ file, line, field, message });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     problem('not a JSON object; expected {"prompt": …, "chosen": …, "rejected": …}');
     return undefined;
   }
   const o = value as Record<string, unknown>;
+  if (options.completions && 'completion' in o && !('chosen' in o)) {
+    // TRL's prompt-completion format, for SFT: the completion stands in for "chosen" (and, unused, "rejected").
+    const before = problems.length;
+    for (const f of ['prompt', 'completion'] as const) {
+      const v = o[f];
+      if (v === undefined) problem('missing', f);
+      else if (typeof v !== 'string' && !Array.isArray(v)) problem(`must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`, f);
+      else if (Array.isArray(v) && messageListProblem(v)) problem(messageListProblem(v)!, f);
+      else if (f === 'completion' && isEmptyText(v as Text)) problem('empty completion', f);
+    }
+    if (problems.length > before) return undefined;
+    if (isMessageList(o.prompt) !== isMessageList(o.completion)) {
+      problem('"prompt" and "completion" must both be text or both be message lists', 'completion');
+      return undefined;
+    }
+    return { line, prompt: o.prompt as Text, chosen: o.completion as Text, rejected: o.completion as Text, conversational: isMessageList(o.prompt) };
+  }
   if ('responses' in o && !('chosen' in o) && !('rejected' in o)) {
     problem('unlabeled pair ("responses" without "chosen"/"rejected"): label it first (DPO: Label Pairs)');
     return undefined;
@@ -101,15 +118,29 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
   return { line, prompt, chosen, rejected, conversational };
 }
 
+export interface FormatOptions {
+  /** Also accept {"prompt", "completion"} lines (SFT data). */
+  completions?: boolean;
+}
+
 export interface ReadResult {
   pairs: PreferencePair[];
   problems: DataProblem[];
+  /** Lines a labeler marked "tie" or "skip": deliberately no preference, so left out, not errors. */
+  excluded: number[];
+}
+
+/** A line labeled "tie" or "skip" with no chosen/rejected (what the labeling editor writes). */
+export function isExcludedLine(value: unknown): boolean {
+  const o = value as Record<string, unknown>;
+  return typeof o === 'object' && o !== null && (o.label === 'tie' || o.label === 'skip') && !('chosen' in o) && !('rejected' in o);
 }
 
 /** Parses JSONL text. Blank lines are allowed (and ignored); every other line must be a pair. */
-export function parsePreferences(text: string, file: string): ReadResult {
+export function parsePreferences(text: string, file: string, options: FormatOptions = {}): ReadResult {
   const pairs: PreferencePair[] = [];
   const problems: DataProblem[] = [];
+  const excluded: number[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].replace(/\r$/, '');
@@ -121,13 +152,17 @@ export function parsePreferences(text: string, file: string): ReadResult {
       problems.push({ file, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
       continue;
     }
-    const pair = parsePreferenceLine(value, file, i + 1, problems);
+    if (isExcludedLine(value)) {
+      excluded.push(i + 1);
+      continue;
+    }
+    const pair = parsePreferenceLine(value, file, i + 1, problems, options);
     if (pair) pairs.push(pair);
   }
-  return { pairs, problems };
+  return { pairs, problems, excluded };
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends FormatOptions {
   /** Skip unusable lines (and report their count) instead of stopping with the full list. */
   skipBadLines?: boolean;
 }
@@ -140,7 +175,7 @@ export function readPreferenceFile(file: string, options: LoadOptions = {}): Rea
   } catch (err) {
     throw new DataError([], `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const result = parsePreferences(text, file);
+  const result = parsePreferences(text, file, options);
   if (result.problems.length > 0 && !options.skipBadLines) {
     throw new DataError(result.problems, `${file}: ${badLineCount(result.problems)} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
   }

@@ -24,6 +24,8 @@ export interface TinyModelOptions {
   untiedHead?: boolean;
   /** Llama family: q/k/v biases (the Qwen2 layout). */
   qkvBias?: boolean;
+  /** Words that become single tokens after a space (BPE merges on top of the bytes). */
+  words?: string[];
 }
 
 export const TINY_MODEL_DEFAULTS: TinyModelOptions = { family: 'gpt2', layers: 2, dModel: 64, heads: 4, maxPositions: 256, seed: 0 };
@@ -77,7 +79,7 @@ export function initWeights(config: ModelConfig, seed: number): { weights: Map<s
 
 /** Writes the model folder. */
 export function makeTinyModel(outDir: string, options: TinyModelOptions): { vocabSize: number; parameters: number } {
-  const tok = byteLevelTokenizerFiles();
+  const tok = byteLevelTokenizerFiles(options.words);
   const vocabSize = options.vocab ?? tok.size;
   if (vocabSize < tok.size) throw new Error(`--vocab ${vocabSize} is smaller than the byte-level tokenizer's ${tok.size} tokens`);
   const config = parseModelConfig(tinyModelConfig(options, vocabSize), 'tiny model config');

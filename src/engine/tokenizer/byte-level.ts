@@ -23,11 +23,39 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** tokenizer.json and tokenizer_config.json contents for the byte-level tokenizer. */
-export function byteLevelTokenizerFiles(): { tokenizer: Record<string, unknown>; config: Record<string, unknown>; size: number } {
+/**
+ * BPE merges that make each word, when it follows a space, one token (GPT-2's "Ġword"), built left
+ * to right; every merge starts from a Ġ-token, so the merges of different words never compete.
+ */
+export function wordMerges(words: string[]): string[] {
+  const byteChars = bytesToUnicode();
+  const merges: string[] = [];
+  const seen = new Set<string>();
+  for (const word of words) {
+    const chars = [...Buffer.from(' ' + word, 'utf8')].map((b) => byteChars[b]);
+    let token = chars[0];
+    for (const ch of chars.slice(1)) {
+      const merge = `${token} ${ch}`;
+      token += ch;
+      if (!seen.has(merge)) {
+        seen.add(merge);
+        merges.push(merge);
+      }
+    }
+  }
+  return merges;
+}
+
+/**
+ * tokenizer.json and tokenizer_config.json contents for the byte-level tokenizer: 256 bytes, the
+ * special tokens (256-258), then one token per merge of `words` (259 on).
+ */
+export function byteLevelTokenizerFiles(words: string[] = []): { tokenizer: Record<string, unknown>; config: Record<string, unknown>; size: number } {
   const vocab: Record<string, number> = {};
   bytesToUnicode().forEach((ch, id) => (vocab[ch] = id));
   const specials = [EOS_TOKEN, ...CHAT_TOKENS];
+  const merges = wordMerges(words);
+  merges.forEach((m, i) => (vocab[m.replace(' ', '')] = 256 + specials.length + i));
   const addedTokens = specials.map((content, i) => ({
     id: 256 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
   }));
@@ -43,7 +71,7 @@ export function byteLevelTokenizerFiles(): { tokenizer: Record<string, unknown>;
     decoder: byteLevel,
     model: {
       type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [],
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
     },
   };
   const addedTokensDecoder: Record<string, unknown> = {};
@@ -59,5 +87,5 @@ export function byteLevelTokenizerFiles(): { tokenizer: Record<string, unknown>;
     clean_up_tokenization_spaces: false,
     chat_template: CHATML_TEMPLATE,
   };
-  return { tokenizer, config, size: 256 + specials.length };
+  return { tokenizer, config, size: 256 + specials.length + merges.length };
 }

@@ -159,10 +159,11 @@ export class Trainer {
   private prepareData(): Split {
     const c = this.config;
     const read = (file: string) => {
-      const r = readPreferenceFile(file, { skipBadLines: c.skip_bad_lines });
+      const r = readPreferenceFile(file, { skipBadLines: c.skip_bad_lines, completions: c.mode === 'sft' });
       if (r.problems.length > 0) {
         this.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
       }
+      if (r.excluded.length > 0) this.log(`data: ${file}: left out ${r.excluded.length} pair(s) labeled "tie" or "skip"`);
       return r.pairs;
     };
     const maxLength = Math.min(c.max_length, this.policy!.config.maxPositions);

@@ -70,4 +70,25 @@ describe('preference JSONL', () => {
     assert.throws(() => readPreferenceFile(path.join(root, 'missing.jsonl')), /missing\.jsonl: cannot read \(ENOENT\)/);
     assert.throws(() => readPreferenceFile(writeJsonl(path.join(root, 'empty.jsonl'), [])), /no usable preference pairs/);
   });
+
+  it('SFT data may be prompt-completion lines; preference training still refuses them', () => {
+    const text = [
+      JSON.stringify({ prompt: 'the plot was', completion: ' good.' }),
+      JSON.stringify({ prompt: [{ role: 'user', content: 'hi' }], completion: [{ role: 'assistant', content: 'hello' }] }),
+      JSON.stringify({ prompt: 'x', completion: '  ' }),
+      JSON.stringify({ prompt: 'x', completion: [{ role: 'assistant', content: 'a' }] }),
+    ].join('\n');
+    const sft = parsePreferences(text, 'f.jsonl', { completions: true });
+    assert.deepEqual(sft.pairs.map((p) => [p.line, p.chosen, p.conversational]), [
+      [1, ' good.', false],
+      [2, [{ role: 'assistant', content: 'hello' }], true],
+    ]);
+    assert.deepEqual(sft.problems.map(formatProblem), [
+      "f.jsonl:3: field 'completion': empty completion",
+      "f.jsonl:4: field 'completion': \"prompt\" and \"completion\" must both be text or both be message lists",
+    ]);
+    const dpo = parsePreferences(text, 'f.jsonl');
+    assert.equal(dpo.pairs.length, 0);
+    assert.ok(dpo.problems.some((p) => p.line === 1 && p.field === 'chosen' && p.message === 'missing'));
+  });
 });
