@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 mkdirSync('out/webview', { recursive: true });
 await build({
-  entryPoints: { probe: 'webview/probe/main.ts', metrics: 'webview/metrics/main.ts' },
+  entryPoints: { probe: 'webview/probe/main.ts', metrics: 'webview/metrics/main.ts', labeling: 'webview/labeling/main.ts' },
   bundle: true,
   platform: 'browser',
   format: 'iife',
@@ -15,5 +15,6 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+writeFileSync('out/webview/labeling.css', readFileSync('webview/labeling/labeling.css'));
 writeFileSync('out/webview/probe.css', readFileSync('webview/probe/probe.css'));
 writeFileSync('out/webview/metrics.css', readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/metrics/metrics.css', 'utf8'));

@@ -6,3 +6,4 @@ export * from './messages';
 export * from './webview';
 export * from './config-file';
 export * from './format';
+export * from './preference-line';

@@ -2,36 +2,9 @@
 // file, line number and field. Nothing is skipped silently: the caller decides, from the list,
 // whether to stop (the default) or skip bad lines and report how many.
 import * as fs from 'node:fs';
-import { ChatMessage } from '../tokenizer/tokenizer';
+import { DataProblem, FormatOptions, PreferencePair, badLineCount, formatProblem, isExcludedLine, parsePreferenceLine } from '../../protocol/preference-line';
 
-/** A prompt or response: plain text, or chat messages rendered with the chat template. */
-export type Text = string | ChatMessage[];
-
-export interface PreferencePair {
-  /** 1-based line number in the source file. */
-  line: number;
-  prompt: Text;
-  chosen: Text;
-  rejected: Text;
-  /** True when the three fields are message lists. */
-  conversational: boolean;
-}
-
-export interface DataProblem {
-  file: string;
-  line: number;
-  field?: string;
-  message: string;
-}
-
-export function formatProblem(p: DataProblem): string {
-  return `${p.file}:${p.line}: ${p.field ? `field '${p.field}': ` : ''}${p.message}`;
-}
-
-/** Lines with at least one problem (a line can have several). */
-export function badLineCount(problems: DataProblem[]): number {
-  return new Set(problems.map((p) => p.line)).size;
-}
+export * from '../../protocol/preference-line';
 
 export class DataError extends Error {
   constructor(readonly problems: DataProblem[], summary: string) {
@@ -40,100 +13,11 @@ export class DataError extends Error {
   }
 }
 
-function isMessageList(v: unknown): v is ChatMessage[] {
-  return Array.isArray(v);
-}
-
-/** Checks a message list; returns a problem message or undefined. */
-function messageListProblem(v: unknown[]): string | undefined {
-  for (let i = 0; i < v.length; i++) {
-    const m = v[i] as { role?: unknown; content?: unknown };
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) return `message ${i} is not an object with "role" and "content"`;
-    if (typeof m.role !== 'string' || m.role === '') return `message ${i} has no string "role"`;
-    if (typeof m.content !== 'string') return `message ${i} has no string "content"`;
-  }
-  return undefined;
-}
-
-function isEmptyText(t: Text): boolean {
-  return typeof t === 'string' ? t.trim() === '' : t.length === 0 || t.every((m) => m.content.trim() === '');
-}
-
-function sameText(a: Text, b: Text): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Validates one parsed line; pushes problems and returns the pair when it is usable. */
-export function parsePreferenceLine(value: unknown, file: string, line: number, problems: DataProblem[], options: FormatOptions = {}): PreferencePair | undefined {
-  const problem = (message: string, field?: string) => problems.push({ file, line, field, message });
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problem('not a JSON object; expected {"prompt": …, "chosen": …, "rejected": …}');
-    return undefined;
-  }
-  const o = value as Record<string, unknown>;
-  if (options.completions && 'completion' in o && !('chosen' in o)) {
-    // TRL's prompt-completion format, for SFT: the completion stands in for "chosen" (and, unused, "rejected").
-    const before = problems.length;
-    for (const f of ['prompt', 'completion'] as const) {
-      const v = o[f];
-      if (v === undefined) problem('missing', f);
-      else if (typeof v !== 'string' && !Array.isArray(v)) problem(`must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`, f);
-      else if (Array.isArray(v) && messageListProblem(v)) problem(messageListProblem(v)!, f);
-      else if (f === 'completion' && isEmptyText(v as Text)) problem('empty completion', f);
-    }
-    if (problems.length > before) return undefined;
-    if (isMessageList(o.prompt) !== isMessageList(o.completion)) {
-      problem('"prompt" and "completion" must both be text or both be message lists', 'completion');
-      return undefined;
-    }
-    return { line, prompt: o.prompt as Text, chosen: o.completion as Text, rejected: o.completion as Text, conversational: isMessageList(o.prompt) };
-  }
-  if ('responses' in o && !('chosen' in o) && !('rejected' in o)) {
-    problem('unlabeled pair ("responses" without "chosen"/"rejected"): label it first (DPO: Label Pairs)');
-    return undefined;
-  }
-  const before = problems.length;
-  const fields = ['prompt', 'chosen', 'rejected'] as const;
-  for (const f of fields) {
-    const v = o[f];
-    if (v === undefined) problem('missing', f);
-    else if (typeof v !== 'string' && !Array.isArray(v)) problem(`must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`, f);
-    else if (Array.isArray(v)) {
-      const m = messageListProblem(v);
-      if (m) problem(m, f);
-      else if (f !== 'prompt' && isEmptyText(v as ChatMessage[])) problem('empty response', f);
-    } else if (f !== 'prompt' && isEmptyText(v)) problem('empty response', f);
-  }
-  if (problems.length > before) return undefined;
-  const [prompt, chosen, rejected] = fields.map((f) => o[f] as Text);
-  const conversational = isMessageList(prompt);
-  for (const f of ['chosen', 'rejected'] as const) {
-    if (isMessageList(o[f]) !== conversational) {
-      problem(`is ${conversational ? 'text' : 'a message list'} but "prompt" is ${conversational ? 'a message list' : 'text'}; use one format per line`, f);
-    }
-  }
-  if (problems.length > before) return undefined;
-  if (sameText(chosen, rejected)) problem('identical to "chosen": the pair carries no preference', 'rejected');
-  if (problems.length > before) return undefined;
-  return { line, prompt, chosen, rejected, conversational };
-}
-
-export interface FormatOptions {
-  /** Also accept {"prompt", "completion"} lines (SFT data). */
-  completions?: boolean;
-}
-
 export interface ReadResult {
   pairs: PreferencePair[];
   problems: DataProblem[];
   /** Lines a labeler marked "tie" or "skip": deliberately no preference, so left out, not errors. */
   excluded: number[];
-}
-
-/** A line labeled "tie" or "skip" with no chosen/rejected (what the labeling editor writes). */
-export function isExcludedLine(value: unknown): boolean {
-  const o = value as Record<string, unknown>;
-  return typeof o === 'object' && o !== null && (o.label === 'tie' || o.label === 'skip') && !('chosen' in o) && !('rejected' in o);
 }
 
 /** Parses JSONL text. Blank lines are allowed (and ignored); every other line must be a pair. */

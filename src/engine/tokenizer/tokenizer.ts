@@ -6,10 +6,9 @@ import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 
-export interface ChatMessage {
-  role: string;
-  content: string;
-}
+import type { ChatMessage } from '../../protocol/preference-line';
+
+export type { ChatMessage };
 
 export class TokenizerError extends Error {}
 

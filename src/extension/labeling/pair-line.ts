@@ -4,7 +4,7 @@
 // (a or b) or removes them (tie, skip), keeps "responses" so the choice can be reviewed or flipped,
 // and records "label", "annotator" and "labeled_at". Only those members change; the rest of the
 // line keeps its exact text (json-members.ts).
-import { DataProblem, Text, parsePreferenceLine } from '../../engine/data/preferences';
+import { DataProblem, Text, parsePreferenceLine } from '../../protocol';
 import { deleteMember, setMember } from './json-members';
 
 export const DECISIONS = ['a', 'b', 'tie', 'skip'] as const;

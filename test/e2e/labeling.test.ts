@@ -1,0 +1,181 @@
+// The labeling editor in a real VS Code (code-server in headless Chromium): open an unlabeled file
+// with DPO: Label Pairs, label with keys (choose, tie, skip, undo, edit), save, and check the file
+// on disk line by line; bad lines in Problems; unsaved labels after the server is killed.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { ROOT, activeWebview, runCommand, startWorkbench } from './helpers';
+import { parsePreferences } from '../../src/engine/data/preferences';
+
+const SHOTS = process.env.DPO_SCREENSHOTS;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const UNLABELED = [
+  '{"id": 12345678901234567890, "prompt": "Write a haiku about rain.", "responses": ["Soft rain on the roof", "Rain is water that falls."], "meta": {"source": "demo", "score": 1.50}}',
+  '{"prompt": "Show a Python loop.", "responses": ["```python\\nfor i in range(3):\\n    print(i)\\n```", "Use a loop."], "id": 2}',
+  JSON.stringify({ prompt: [{ role: 'user', content: 'Hi!' }], responses: [[{ role: 'assistant', content: 'Hello! How can I help?' }], [{ role: 'assistant', content: 'What.' }]] }),
+  '{"prompt": "2+2?", "responses": ["4", "5"]}',
+  '{"prompt": "Capital of France?", "responses": ["Paris", "Lyon"]}',
+  '',
+  '{"prompt": "Name a colour.", "responses": ["Blue", "Seven"]}',
+];
+
+const BAD = [
+  '{"prompt": "ok", "responses": ["yes", "no"]}',
+  '{"prompt": "broken", "responses": ["a", "b"]',
+  '{"prompt": "same", "responses": ["x", "x"]}',
+  '{"responses": ["a", "b"]}',
+  '{"prompt": "empty", "responses": ["", "b"]}',
+];
+
+async function openInLabelEditor(page: Page, file: string): Promise<FrameLocator> {
+  // Quick Open, retried: right after start-up the file search may not have indexed the folder yet.
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(file);
+    try {
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: 5_000 });
+      break;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (attempt === 8) throw err;
+    }
+  }
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 30_000 });
+  await runCommand(page, 'DPO: Label Pairs');
+  const view = activeWebview(page);
+  await view.locator('#kind').waitFor({ timeout: 60_000 });
+  return view;
+}
+
+describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
+  let page: Page;
+  let close: () => Promise<void>;
+  let workspace: string;
+  const logs: string[] = [];
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-label-'));
+    fs.writeFileSync(path.join(workspace, 'pairs.jsonl'), UNLABELED.join('\n') + '\n');
+    fs.writeFileSync(path.join(workspace, 'bad.jsonl'), BAD.join('\n') + '\n');
+    fs.writeFileSync(path.join(workspace, 'pairs.guidelines.md'), '# Guidelines\n\nPrefer the **correct** answer.\n');
+    fs.mkdirSync(path.join(workspace, '.vscode'));
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dpo.labeling.annotator': 'tester' }));
+    ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT, onLog: (_t, text) => logs.push(text) }));
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  });
+
+  after(async () => {
+    await close?.();
+  });
+
+  it('labels with keys (choose, tie, skip, undo, edit), saves, and writes exactly those lines', async () => {
+    const view = await openInLabelEditor(page, 'pairs.jsonl');
+    const kind = view.locator('#kind');
+    const position = view.locator('#position');
+    await position.filter({ hasText: 'line 1' }).waitFor();
+    assert.equal(await kind.innerText(), 'to label');
+    await view.locator('.text', { hasText: 'Soft rain on the roof' }).waitFor();
+    await view.locator('#counts', { hasText: '0 labeled · 0 tie · 0 skipped · 6 left' }).waitFor({ timeout: 30_000 });
+    await view.locator('#toggle-guidelines').click();
+    await view.locator('#guidelines strong', { hasText: 'correct' }).waitFor();
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-start.png') });
+
+    await view.locator('#pair').focus();
+    await page.keyboard.press('1'); // line 1: a
+    await position.filter({ hasText: 'line 2' }).waitFor();
+    await view.locator('.text pre code', { hasText: 'for i in range(3):' }).waitFor(); // markdown code block
+    await page.keyboard.press('2'); // line 2: b
+    await position.filter({ hasText: 'line 3' }).waitFor();
+    await view.locator('.message .role', { hasText: 'assistant' }).first().waitFor(); // a chat list
+    await page.keyboard.press('t'); // line 3: tie
+    await position.filter({ hasText: 'line 4' }).waitFor();
+    await page.keyboard.press('s'); // line 4: skip
+    await position.filter({ hasText: 'line 5' }).waitFor();
+    await view.locator('#counts', { hasText: '2 labeled · 1 tie · 1 skipped · 2 left' }).waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Backspace'); // undo the skip: back on line 4, to label again
+    await position.filter({ hasText: 'line 4' }).waitFor();
+    await kind.filter({ hasText: 'to label' }).waitFor();
+    await page.keyboard.press('e');
+    const edit = view.locator('#edit-left textarea');
+    await edit.waitFor();
+    await edit.fill('4, since two plus two is four.');
+    await page.keyboard.press('Control+Enter');
+    await view.locator('.text', { hasText: 'since two plus two is four' }).waitFor({ timeout: 30_000 });
+    await view.locator('#pair').focus();
+    await page.keyboard.press('a'); // line 4: a (the edited response)
+    await position.filter({ hasText: 'line 5' }).waitFor();
+    await page.keyboard.press('j'); // move without labeling: line 7 (6 is blank)
+    await position.filter({ hasText: 'line 7' }).waitFor();
+    await page.keyboard.press('k');
+    await position.filter({ hasText: 'line 5' }).waitFor();
+    await page.keyboard.press('?');
+    await view.locator('#help').waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await view.locator('#help').waitFor({ state: 'hidden' });
+    await view.locator('#counts', { hasText: '3 labeled · 1 tie · 0 skipped · 2 left' }).waitFor({ timeout: 30_000 });
+    const slowest = Number(await view.locator('body').getAttribute('data-slowest-key-ms'));
+    assert.ok(slowest < 16, `slowest key took ${slowest} ms`);
+    await page.locator('.tab.active.dirty', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 10_000 });
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-labeled.png') });
+
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.active:not(.dirty)', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 30_000 });
+    const lines = fs.readFileSync(path.join(workspace, 'pairs.jsonl'), 'utf8').split('\n');
+    assert.equal(lines.length, UNLABELED.length + 1, 'no line added or removed');
+    const obj = lines.map((l) => (l ? JSON.parse(l) : undefined));
+    // Line 1: a; its unknown fields keep their exact text (a big integer, "1.50").
+    assert.ok(lines[0].startsWith('{"id": 12345678901234567890, "prompt": "Write a haiku about rain.", "responses": '), lines[0]);
+    assert.ok(lines[0].includes('"meta": {"source": "demo", "score": 1.50}'), lines[0]);
+    assert.deepEqual([obj[0].chosen, obj[0].rejected, obj[0].label, obj[0].annotator], ['Soft rain on the roof', 'Rain is water that falls.', 'a', 'tester']);
+    assert.match(obj[0].labeled_at, ISO);
+    assert.deepEqual([obj[1].chosen, obj[1].rejected, obj[1].label, obj[1].id], ['Use a loop.', obj[1].responses[0], 'b', 2]);
+    assert.deepEqual([obj[2].label, 'chosen' in obj[2], 'rejected' in obj[2]], ['tie', false, false]);
+    assert.deepEqual(obj[3].responses, ['4, since two plus two is four.', '5']);
+    assert.deepEqual([obj[3].chosen, obj[3].rejected, obj[3].label], ['4, since two plus two is four.', '5', 'a']);
+    assert.equal(lines[4], UNLABELED[4], 'a line only looked at is untouched');
+    assert.equal(lines[5], '');
+    assert.equal(lines[6], UNLABELED[6]);
+    // What the trainer makes of it: three pairs, the tie left out, the rest still to label.
+    const read = parsePreferences(lines.join('\n'), 'pairs.jsonl');
+    assert.deepEqual(read.pairs.map((p) => p.line), [1, 2, 4]);
+    assert.deepEqual(read.excluded, [3]);
+    assert.deepEqual(read.problems.map((p) => p.line), [5, 7]);
+  });
+
+  it('shows the unusable lines of a file in Problems, and labels the rest', async () => {
+    const view = await openInLabelEditor(page, 'bad.jsonl');
+    await view.locator('#counts', { hasText: '4 with problems' }).waitFor({ timeout: 30_000 });
+    await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');
+    const rows = page.locator('.markers-panel .monaco-tl-row');
+    await rows.filter({ hasText: 'not valid JSON' }).first().waitFor({ timeout: 30_000 });
+    const text = (await rows.allInnerTexts()).join('\n');
+    for (const [line, message] of [[2, 'not valid JSON'], [3, 'identical'], [4, 'prompt: missing'], [5, 'empty response']] as const) {
+      assert.match(text, new RegExp(`${message}[^[]*\\[Ln ${line},`), `line ${line}: ${message}\n${text}`);
+    }
+    // The bad lines are shown (not dropped), and 'p' walks to them; the good line is labeled.
+    await page.locator('.tab.active', { hasText: 'bad.jsonl' }).click();
+    await view.locator('#position', { hasText: 'line 1' }).waitFor();
+    await view.locator('#pair').focus();
+    await page.keyboard.press('p');
+    await view.locator('#position', { hasText: 'line 2' }).waitFor();
+    await view.locator('#problems', { hasText: 'not valid JSON' }).waitFor();
+    await view.locator('.raw', { hasText: '"prompt": "broken"' }).waitFor();
+    await page.keyboard.press('k');
+    await view.locator('#position', { hasText: 'line 1' }).waitFor();
+    await page.keyboard.press('1');
+    await view.locator('#counts', { hasText: '1 labeled' }).waitFor({ timeout: 30_000 });
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.active:not(.dirty)', { hasText: 'bad.jsonl' }).waitFor({ timeout: 30_000 });
+    const lines = fs.readFileSync(path.join(workspace, 'bad.jsonl'), 'utf8').split('\n');
+    assert.equal(JSON.parse(lines[0]).label, 'a');
+    assert.deepEqual(lines.slice(1, BAD.length), BAD.slice(1), 'bad lines are never rewritten');
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-problems.png') });
+  });
+});

@@ -1,0 +1,427 @@
+// The labeling editor (browser side): one pair at a time, keyboard first. Keys are answered here,
+// from views the host prefetched, so a decision or a move paints in the same frame; the host
+// applies the edit to the TextDocument and sends fresh views back. Every action has a button.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-textarea/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import MarkdownIt from 'markdown-it';
+import { HostToLabel, LabelCountsView, LabelDecision, LabelPairView, LabelText, LabelToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToLabel } from '../../src/protocol/webview';
+
+declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
+const vscode = acquireVsCodeApi();
+// No raw HTML from the data: the text is rendered as markdown with HTML escaped.
+const md = new MarkdownIt({ html: false, linkify: false, breaks: true });
+
+interface State {
+  line: number;
+  guidelinesOpen: boolean;
+}
+const saved = vscode.getState() as State | undefined;
+let state: State = saved ?? { line: 0, guidelinesOpen: false };
+let init: HostToLabel['host/didInit'] | undefined;
+let blind = false;
+const cache = new Map<number, LabelPairView>();
+let current: LabelPairView | undefined;
+let editing = false;
+let counts: LabelCountsView | undefined;
+
+function send<K extends keyof LabelToHost>(type: K, params: LabelToHost[K]): void {
+  vscode.postMessage({ type, params });
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const app = $('app');
+app.innerHTML = `
+  <header>
+    <div class="title"><strong id="file"></strong> <span id="position" class="muted"></span></div>
+    <div id="counts" class="counts"></div>
+    <div class="header-actions">
+      <vscode-button id="blind" secondary title="Blind mode: responses in a random but reproducible order, labels hidden">Blind: off</vscode-button>
+      <vscode-button id="toggle-guidelines" secondary title="Labeling guidelines">Guidelines</vscode-button>
+      <vscode-button id="help-button" secondary title="Keyboard shortcuts (?)">?</vscode-button>
+    </div>
+  </header>
+  <vscode-progress-bar id="progress" value="0" max="1"></vscode-progress-bar>
+  <div class="layout">
+    <main id="pair" tabindex="-1"></main>
+    <aside id="guidelines" hidden></aside>
+  </div>
+  <footer class="actions">
+    <vscode-button id="choose-left" title="1 or A">1 · Left is better</vscode-button>
+    <vscode-button id="choose-right" title="2 or B">2 · Right is better</vscode-button>
+    <vscode-button id="tie" secondary title="T">T · Tie</vscode-button>
+    <vscode-button id="skip" secondary title="S">S · Skip</vscode-button>
+    <vscode-button id="undo" secondary title="Backspace">⌫ Undo</vscode-button>
+    <vscode-button id="prev" secondary title="← or K">← Prev</vscode-button>
+    <vscode-button id="next" secondary title="→ or J">Next →</vscode-button>
+    <vscode-button id="next-todo" secondary title="G">G · Next unlabeled</vscode-button>
+    <vscode-button id="edit" secondary title="E">E · Edit</vscode-button>
+  </footer>
+  <div id="status" class="muted" role="status"></div>
+  <div id="help" class="overlay" hidden>
+    <div class="dialog" role="dialog" aria-label="Keyboard shortcuts">
+      <h2>Keyboard</h2>
+      <table>
+        <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better</td></tr>
+        <tr><td><kbd>2</kbd> <kbd>B</kbd></td><td>right response is better</td></tr>
+        <tr><td><kbd>T</kbd></td><td>tie (no preference; left out of training)</td></tr>
+        <tr><td><kbd>S</kbd></td><td>skip (left out of training)</td></tr>
+        <tr><td><kbd>Backspace</kbd></td><td>undo the last decision made here</td></tr>
+        <tr><td><kbd>→</kbd> <kbd>J</kbd> / <kbd>←</kbd> <kbd>K</kbd></td><td>next / previous line</td></tr>
+        <tr><td><kbd>G</kbd></td><td>next unlabeled pair</td></tr>
+        <tr><td><kbd>P</kbd></td><td>next line with a problem</td></tr>
+        <tr><td><kbd>E</kbd></td><td>edit the responses (<kbd>Ctrl</kbd>+<kbd>Enter</kbd> saves, <kbd>Esc</kbd> cancels)</td></tr>
+        <tr><td><kbd>?</kbd></td><td>this help (<kbd>Esc</kbd> closes)</td></tr>
+      </table>
+      <p class="muted">Ctrl+Z / Ctrl+Y undo and redo any edit, Ctrl+S saves: the file is an ordinary text document.</p>
+      <vscode-button id="help-close">Close</vscode-button>
+    </div>
+  </div>`;
+
+function textOf(t: LabelText): string {
+  return typeof t === 'string' ? t : t.length ? t[t.length - 1].content : '';
+}
+
+/** Markdown for text; one block per message for a chat list, each headed by its role. */
+function renderText(t: LabelText | undefined): HTMLElement {
+  const div = document.createElement('div');
+  div.className = 'text';
+  if (t === undefined) return div;
+  if (typeof t === 'string') {
+    div.innerHTML = md.render(t);
+    return div;
+  }
+  for (const m of t) {
+    const block = document.createElement('div');
+    block.className = `message role-${m.role.replace(/[^a-z]/gi, '')}`;
+    const role = document.createElement('div');
+    role.className = 'role';
+    role.textContent = m.role;
+    const body = document.createElement('div');
+    body.innerHTML = md.render(m.content);
+    block.append(role, body);
+    div.append(block);
+  }
+  return div;
+}
+
+const KIND_TEXT: Record<string, string> = { todo: 'to label', a: 'labeled', b: 'labeled', tie: 'tie', skip: 'skipped', bad: 'cannot be used for training', blank: 'blank' };
+
+/** Which file response (0 = a) is on the left. */
+const leftIndex = (p: LabelPairView) => (p.swapped ? 1 : 0);
+
+function renderPair(): void {
+  const root = $('pair');
+  root.replaceChildren();
+  const p = current;
+  if (!p) {
+    root.textContent = init ? 'This file has no lines yet.' : 'Loading…';
+    return;
+  }
+  state.line = p.line;
+  vscode.setState(state);
+  $('position').textContent = `line ${p.line}`;
+  const head = document.createElement('div');
+  head.className = 'pair-head';
+  const badge = document.createElement('vscode-badge');
+  const decided = p.kind === 'a' || p.kind === 'b' || p.kind === 'tie' || p.kind === 'skip';
+  badge.textContent = blind && decided ? 'decided' : KIND_TEXT[p.kind] ?? p.kind;
+  badge.id = 'kind';
+  badge.dataset.kind = p.kind;
+  head.append(badge);
+  if (!blind && decided && p.annotator) {
+    const who = document.createElement('span');
+    who.className = 'muted';
+    who.textContent = ` by ${p.annotator}${p.labeledAt ? ` at ${p.labeledAt}` : ''}`;
+    head.append(who);
+  }
+  if (p.review) {
+    const note = document.createElement('span');
+    note.className = 'muted';
+    note.textContent = ' · review: the file holds chosen/rejected; a decision keeps them as "responses"';
+    head.append(note);
+  }
+  root.append(head);
+
+  if (!p.responses) {
+    const problems = document.createElement('ul');
+    problems.id = 'problems';
+    for (const pr of p.problems) {
+      const li = document.createElement('li');
+      li.textContent = `${pr.field ? `${pr.field}: ` : ''}${pr.message}`;
+      problems.append(li);
+    }
+    const raw = document.createElement('pre');
+    raw.className = 'raw';
+    raw.textContent = p.raw ?? '';
+    const open = document.createElement('vscode-button');
+    open.id = 'open-text';
+    open.textContent = 'Open in Text Editor';
+    open.addEventListener('click', () => send('label/openText', { line: p.line }));
+    root.append(problems, raw, open);
+    return;
+  }
+  const prompt = document.createElement('section');
+  prompt.className = 'prompt';
+  const h = document.createElement('h3');
+  h.textContent = 'Prompt';
+  prompt.append(h, renderText(p.prompt));
+  root.append(prompt);
+
+  const grid = document.createElement('div');
+  grid.className = 'responses';
+  const left = leftIndex(p);
+  [left, 1 - left].forEach((fileIndex, side) => {
+    const col = document.createElement('section');
+    col.className = 'response';
+    col.id = side === 0 ? 'left' : 'right';
+    const letter = fileIndex === 0 ? 'a' : 'b';
+    if (!blind && p.kind === letter) col.classList.add('chosen');
+    if (!blind && (p.kind === 'a' || p.kind === 'b') && p.kind !== letter) col.classList.add('rejected');
+    const title = document.createElement('h3');
+    title.textContent = `${side === 0 ? '1 · Left' : '2 · Right'}${blind ? '' : ` (${letter})`}`;
+    col.append(title);
+    if (editing) {
+      const area = document.createElement('vscode-textarea') as HTMLElement & { value: string };
+      area.id = `edit-${side === 0 ? 'left' : 'right'}`;
+      area.dataset.index = String(fileIndex);
+      area.setAttribute('rows', '8');
+      area.setAttribute('resize', 'vertical');
+      area.value = textOf(p.responses![fileIndex as 0 | 1]);
+      area.dataset.original = area.value;
+      col.append(area);
+    } else col.append(renderText(p.responses![fileIndex as 0 | 1]));
+    grid.append(col);
+  });
+  root.append(grid);
+  if (editing) {
+    const bar = document.createElement('div');
+    bar.className = 'edit-actions';
+    bar.innerHTML = `<vscode-button id="edit-save">Save edit (Ctrl+Enter)</vscode-button> <vscode-button id="edit-cancel" secondary>Cancel (Esc)</vscode-button>`;
+    root.append(bar);
+    $('edit-save').addEventListener('click', saveEdit);
+    $('edit-cancel').addEventListener('click', cancelEdit);
+    (document.getElementById('edit-left') as HTMLElement | null)?.focus();
+  }
+}
+
+function renderCounts(): void {
+  const c = counts;
+  if (!c) return;
+  const pending = c.pending > 0 ? ` · indexing… ${c.pending.toLocaleString()} lines to go` : '';
+  $('counts').textContent =
+    `${c.labeled.toLocaleString()} labeled · ${c.tie.toLocaleString()} tie · ${c.skip.toLocaleString()} skipped · ${c.left.toLocaleString()} left` +
+    (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') + pending;
+  const bar = $('progress') as HTMLElement & { value: number; max: number };
+  const total = c.labeled + c.tie + c.skip + c.left;
+  bar.max = Math.max(1, total);
+  bar.value = c.labeled + c.tie + c.skip;
+}
+
+function status(text: string): void {
+  $('status').textContent = text;
+}
+
+function showLine(line: number): void {
+  const cached = cache.get(line);
+  if (cached) {
+    current = cached;
+    renderPair();
+    send('label/prefetch', { line });
+  } else send('label/show', { direction: 'at', line });
+}
+
+function move(step: 1 | -1): void {
+  if (!current) return;
+  const target = step === 1 ? current.next : current.prev;
+  if (target === 0) {
+    status(step === 1 ? 'Last line of the file.' : 'First line of the file.');
+    return;
+  }
+  status('');
+  showLine(target);
+}
+
+function decide(d: 'left' | 'right' | 'tie' | 'skip'): void {
+  const p = current;
+  if (!p?.responses) {
+    status('This line is not a pair that can be labeled; fix it in the text editor (Open in Text Editor).');
+    return;
+  }
+  const decision: LabelDecision = d === 'tie' || d === 'skip' ? d : (d === 'left') === !p.swapped ? 'a' : 'b';
+  send('label/decide', { line: p.line, decision });
+  // The host's fresh view replaces this one when the edit lands; until then show the decision.
+  cache.set(p.line, { ...p, kind: decision });
+  if (p.next) showLine(p.next);
+  else {
+    current = cache.get(p.line);
+    renderPair();
+    status('Last line of the file.');
+  }
+}
+
+function startEdit(): void {
+  if (!current?.responses) return;
+  editing = true;
+  renderPair();
+}
+
+function saveEdit(): void {
+  if (!current) return;
+  const texts: (string | null)[] = [null, null];
+  for (const id of ['edit-left', 'edit-right']) {
+    const area = document.getElementById(id) as (HTMLElement & { value: string }) | null;
+    if (area && area.value !== area.dataset.original) texts[Number(area.dataset.index)] = area.value;
+  }
+  editing = false;
+  if (texts.some((t) => t !== null)) send('label/edit', { line: current.line, texts });
+  renderPair();
+  $('pair').focus();
+}
+
+function cancelEdit(): void {
+  editing = false;
+  renderPair();
+  $('pair').focus();
+}
+
+function toggleHelp(open?: boolean): void {
+  const help = $('help');
+  help.hidden = open === undefined ? !help.hidden : !open;
+  if (help.hidden) $('pair').focus();
+}
+
+function setBlind(on: boolean): void {
+  blind = on;
+  $('blind').textContent = `Blind: ${on ? 'on' : 'off'}`;
+  send('label/setBlind', { blind: on });
+  cache.clear();
+  if (current) send('label/show', { direction: 'at', line: current.line });
+}
+
+function renderGuidelines(): void {
+  const aside = $('guidelines');
+  aside.hidden = !state.guidelinesOpen;
+  if (!init) return;
+  aside.innerHTML = init.guidelines === null
+    ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>`
+    : md.render(init.guidelines);
+  const code = aside.querySelector('p.muted code');
+  if (code) code.textContent = init.guidelinesFile;
+}
+
+const ACTIONS: Record<string, () => void> = {
+  'choose-left': () => decide('left'),
+  'choose-right': () => decide('right'),
+  tie: () => decide('tie'),
+  skip: () => decide('skip'),
+  undo: () => send('label/undo', {}),
+  prev: () => move(-1),
+  next: () => move(1),
+  'next-todo': () => current && send('label/show', { direction: 'todo', line: current.line }),
+  edit: startEdit,
+  blind: () => setBlind(!blind),
+  'toggle-guidelines': () => {
+    state.guidelinesOpen = !state.guidelinesOpen;
+    vscode.setState(state);
+    renderGuidelines();
+  },
+  'help-button': () => toggleHelp(),
+  'help-close': () => toggleHelp(false),
+};
+for (const [id, fn] of Object.entries(ACTIONS)) {
+  $(id).addEventListener('click', () => {
+    fn();
+    // A clicked button keeps no focus that would swallow the next key.
+    if (!editing) $('pair').focus();
+  });
+}
+
+const KEYS: Record<string, () => void> = {
+  '1': ACTIONS['choose-left'], a: ACTIONS['choose-left'], '2': ACTIONS['choose-right'], b: ACTIONS['choose-right'],
+  t: ACTIONS.tie, s: ACTIONS.skip, Backspace: ACTIONS.undo, ArrowRight: ACTIONS.next, j: ACTIONS.next, ArrowLeft: ACTIONS.prev, k: ACTIONS.prev,
+  g: ACTIONS['next-todo'], e: startEdit, '?': () => toggleHelp(),
+  p: () => current && send('label/show', { direction: 'bad', line: current.line }),
+};
+
+let slowestKeyMs = 0;
+window.addEventListener('keydown', (ev) => {
+  if (editing) {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      saveEdit();
+    } else if (ev.key === 'Escape') cancelEdit();
+    return;
+  }
+  if (!$('help').hidden) {
+    if (ev.key === 'Escape' || ev.key === '?') toggleHelp(false);
+    return;
+  }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return; // VS Code's own keys (undo, save, palette)
+  const action = KEYS[ev.key.length === 1 ? ev.key.toLowerCase() : ev.key] ?? (ev.key === '?' ? KEYS['?'] : undefined);
+  if (!action) return;
+  ev.preventDefault();
+  const started = performance.now();
+  action();
+  // How long the key took to be answered on screen (handler + layout), for the large-file figures.
+  void document.body.offsetHeight;
+  const ms = performance.now() - started;
+  slowestKeyMs = Math.max(slowestKeyMs, ms);
+  document.body.dataset.lastKeyMs = ms.toFixed(2);
+  document.body.dataset.slowestKeyMs = slowestKeyMs.toFixed(2);
+});
+
+window.addEventListener('message', (event) => {
+  const parsed = parseHostToLabel(event.data);
+  if (!parsed.ok) {
+    status(`ignored a malformed message: ${parsed.error}`);
+    return;
+  }
+  const m = parsed.value;
+  switch (m.type) {
+    case 'host/didInit':
+      init = m.params;
+      $('file').textContent = init.file;
+      blind = init.blind;
+      $('blind').textContent = `Blind: ${blind ? 'on' : 'off'}`;
+      renderGuidelines();
+      if (saved?.line) send('label/show', { direction: 'at', line: saved.line });
+      break;
+    case 'label/didShow':
+      cache.set(m.params.pair.line, m.params.pair);
+      current = m.params.pair;
+      editing = false;
+      status('');
+      renderPair();
+      send('label/prefetch', { line: current.line });
+      if (!document.body.dataset.firstPairMs) document.body.dataset.firstPairMs = performance.now().toFixed(0);
+      break;
+    case 'label/didUpdate':
+      for (const p of m.params.pairs) cache.set(p.line, p);
+      if (current && !editing) {
+        const fresh = cache.get(current.line);
+        if (fresh && fresh !== current) {
+          current = fresh;
+          renderPair();
+        }
+      }
+      break;
+    case 'label/didCounts':
+      counts = m.params.counts;
+      renderCounts();
+      break;
+    case 'label/didReset':
+      cache.clear();
+      if (current) send('label/show', { direction: 'at', line: current.line });
+      break;
+    case 'host/didError':
+      status(m.params.message);
+      break;
+  }
+});
+
+renderPair();
+$('pair').focus();
+send('webview/ready', { protocolVersion: WEBVIEW_PROTOCOL_VERSION });
