@@ -9,7 +9,9 @@ const BIN = path.join(ROOT, 'bin', 'dpo.js');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const { startWorkbench } = require('../../../test/electron/launcher/workbench.js') as {
-  startWorkbench(o: { folder: string; dev: string; userData?: string; onLog?: (type: string, text: string) => void }): Promise<{ page: Page; close(): Promise<void> }>;
+  startWorkbench(o: {
+    folder: string; dev: string; userData?: string; onLog?: (type: string, text: string) => void; port?: number; browserProfile?: string;
+  }): Promise<{ page: Page; close(): Promise<void>; kill(): Promise<void>; port: number }>;
 };
 
 export function dpo(...args: string[]): void {

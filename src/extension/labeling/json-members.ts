@@ -5,6 +5,8 @@
 
 export interface MemberSpan {
   key: string;
+  /** End of the key's closing quote. */
+  keyEnd: number;
   /** Offsets into the line: the member runs from the key's quote to the end of its value. */
   start: number;
   valueStart: number;
@@ -60,7 +62,7 @@ export function topLevelMembers(s: string): MemberSpan[] {
     i = skipSpace(s, i + 1); // ':'
     const valueStart = i;
     const end = valueEnd(s, i);
-    out.push({ key, start, valueStart, end });
+    out.push({ key, keyEnd, start, valueStart, end });
     i = skipSpace(s, end);
     if (s[i] === ',') i = skipSpace(s, i + 1);
   }
@@ -77,10 +79,11 @@ export function setMember(s: string, key: string, value: unknown): string {
   const found = members.filter((m) => m.key === key).pop();
   if (found) return s.slice(0, found.valueStart) + json + s.slice(found.end);
   const close = s.lastIndexOf('}');
-  const member = `${JSON.stringify(key)}: ${json}`;
+  // Follow the line's own spacing after ':' and between members when it has any.
+  const colon = members.length > 0 ? s.slice(members[0].keyEnd, members[0].valueStart) : ': ';
+  const member = `${JSON.stringify(key)}${colon}${json}`;
   if (members.length === 0) return s.slice(0, close) + member + s.slice(close);
   const last = members[members.length - 1];
-  // Follow the line's own separator style (",", ", " ...) when it has one.
   const sep = members.length > 1 ? s.slice(members[0].end, members[1].start) : ', ';
   return s.slice(0, last.end) + sep + member + s.slice(last.end);
 }

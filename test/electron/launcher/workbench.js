@@ -55,10 +55,14 @@ function healthy(port) {
  * Opens `folder` in a fresh code-server with the extension at `dev` loaded. Returns the page, a
  * promise of the exit code the test runner reports (when `tests` is given), and close().
  */
-async function startWorkbench({ folder, dev, tests, userData, extensions, trust = true, onLog }) {
+/**
+ * `browserProfile` keeps the browser's storage (VS Code in a browser keeps its hot-exit backups in
+ * IndexedDB) and `port` the origin it belongs to, so that a second start can find what a first left.
+ */
+async function startWorkbench({ folder, dev, tests, userData, extensions, trust = true, onLog, port: fixedPort, browserProfile }) {
   if (!fs.existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} not found: run scripts/install-code-server.sh`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-code-server-'));
-  const port = await freePort();
+  const port = fixedPort || (await freePort());
   fs.writeFileSync(path.join(tmp, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const server = spawn(
     CODE_SERVER,
@@ -83,12 +87,19 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
       await new Promise((r) => setTimeout(r, 200));
     }
     const { chromium } = require('playwright-core');
-    browser = await chromium.launch({
+    const launchOptions = {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    };
+    let page;
+    if (browserProfile) {
+      browser = await chromium.launchPersistentContext(browserProfile, { ...launchOptions, viewport: { width: 1400, height: 900 } });
+      page = browser.pages()[0] || (await browser.newPage());
+    } else {
+      browser = await chromium.launch(launchOptions);
+      page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    }
     let exit;
     const exited = new Promise((resolve) => (exit = resolve));
     await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
@@ -101,7 +112,26 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
     const payload = [['extensionDevelopmentPath', remote(dev)], ...(tests ? [['extensionTestsPath', remote(tests)]] : [])];
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     await page.goto(url);
-    return { page, exited, close, serverLog };
+    /** Ends the server with SIGKILL (no shutdown, no flush) and closes the browser; keeps userData. */
+    const kill = async () => {
+      // code-server runs the server in a child of the process we started: kill the whole tree,
+      // then wait until nothing answers on the port.
+      const tree = [server.pid];
+      for (let i = 0; i < tree.length; i++) {
+        const r = require('node:child_process').spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' });
+        tree.push(...r.stdout.split('\n').map(Number).filter((p) => p > 0));
+      }
+      for (const pid of tree) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      while (await healthy(port)) await new Promise((r) => setTimeout(r, 100));
+      if (browser) await browser.close().catch(() => {});
+    };
+    return { page, exited, close, kill, serverLog, port };
   } catch (err) {
     await close();
     throw err;
