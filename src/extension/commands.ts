@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LABEL_VIEW_TYPE } from './labeling/label-editor';
+import { LABEL_VIEW_TYPE, noteOpenRequested } from './labeling/label-editor';
+import { LARGE_LABEL_VIEW_TYPE } from './labeling/large-editor';
 import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, metricsCsv, readMetrics } from './run-folders';
@@ -400,12 +401,26 @@ export async function exportMetrics(ctx: CommandContext, args: { runDirs?: strin
 
 /** DPO: Label Pairs: the given JSONL file, the active one, or one picked, in the labeling editor. */
 export async function labelPairs(target?: vscode.Uri | string): Promise<CommandResult> {
-  let uri = typeof target === 'string' ? vscode.Uri.file(target) : target ?? vscode.window.activeTextEditor?.document.uri;
+  // The active tab, not activeTextEditor: a file over 50 MB never becomes a TextEditor for extensions,
+  // and a large one becomes one only after it has been sent to the extension host.
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const tabUri = tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom ? tab.uri : undefined;
+  let uri = typeof target === 'string' ? vscode.Uri.file(target) : target ?? tabUri ?? vscode.window.activeTextEditor?.document.uri;
   if (!uri || !/\.jsonl$/i.test(uri.path)) {
     const picked = await vscode.window.showOpenDialog({ title: 'Preference file to label', canSelectMany: false, filters: { 'Preference JSONL': ['jsonl'] } });
     if (!picked?.[0]) return { ok: false, error: 'no file chosen' };
     uri = picked[0];
   }
-  await vscode.commands.executeCommand('vscode.openWith', uri, LABEL_VIEW_TYPE);
+  // VS Code gives extensions no TextDocument over 50 MB and takes seconds to load one of 10 MB:
+  // files over the threshold open in the editor that reads lines from disk.
+  const thresholdMB = vscode.workspace.getConfiguration('dpo.labeling').get<number>('largeFileThresholdMB', 5);
+  let size = 0;
+  try {
+    size = (await vscode.workspace.fs.stat(uri)).size;
+  } catch (err) {
+    return { ok: false, error: `${uri.fsPath}: ${(err as Error).message}` };
+  }
+  noteOpenRequested();
+  await vscode.commands.executeCommand('vscode.openWith', uri, size > thresholdMB * 1024 * 1024 ? LARGE_LABEL_VIEW_TYPE : LABEL_VIEW_TYPE);
   return { ok: true };
 }

@@ -10,6 +10,7 @@ import { RunStatusBar } from './status-bar';
 import { watchRuns } from './notifications';
 import { readSettings } from './settings';
 import { LABEL_VIEW_TYPE, LabelEditorProvider } from './labeling/label-editor';
+import { LARGE_LABEL_VIEW_TYPE, LargeLabelEditorProvider } from './labeling/large-editor';
 
 export interface DpoExtensionApi {
   runs: RunManager;
@@ -56,6 +57,9 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     labelProblems,
     // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {
+      supportsMultipleEditorsPerDocument: false,
+    }),
+    vscode.window.registerCustomEditorProvider(LARGE_LABEL_VIEW_TYPE, new LargeLabelEditorProvider(context.extensionUri, labelProblems), {
       supportsMultipleEditorsPerDocument: false,
     }),
     // After a window reload VS Code restores the panel; the webview's saved state names its runs.

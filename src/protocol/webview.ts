@@ -122,6 +122,11 @@ export interface HostToLabel {
   'label/didCounts': { counts: LabelCountsView };
   /** Lines moved (an edit outside this editor added or removed lines): cached views are stale. */
   'label/didReset': Record<string, never>;
+  /**
+   * How long opening took, from the command: until the editor existed (sessionMs), until its webview
+   * had loaded (readyMs), until the first pair was sent, and until every line was indexed.
+   */
+  'label/didMeasure': { firstPairMs: number; indexedMs?: number; sessionMs: number; readyMs: number };
   'host/didError': { message: string };
 }
 
@@ -221,6 +226,7 @@ const HOST_TO_LABEL: { [K in keyof HostToLabel]: Record<string, Check> } = {
   'label/didUpdate': { pairs: (v) => Array.isArray(v) && v.every(pairView) },
   'label/didCounts': { counts },
   'label/didReset': {},
+  'label/didMeasure': { firstPairMs: num, indexedMs: optNum, sessionMs: num, readyMs: num },
   'host/didError': { message: str },
 };
 

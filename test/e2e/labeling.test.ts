@@ -180,6 +180,33 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-problems.png') });
   });
 
+  it('a file over dpo.labeling.largeFileThresholdMB opens in the editor that reads from disk: keys, Ctrl+Z, save', async () => {
+    const lines = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ id: i, prompt: `p${i} `.padEnd(400, 'x'), responses: [`a${i} `.padEnd(300, 'y'), `b${i} `.padEnd(300, 'z')] }));
+    const original = lines.join('\n') + '\n';
+    fs.writeFileSync(path.join(workspace, 'big.jsonl'), original);
+    assert.ok(original.length > 5 * 1024 * 1024);
+    const view = await openInLabelEditor(page, 'big.jsonl');
+    await page.locator('.tab.active', { hasText: 'big.jsonl' }).waitFor();
+    await view.locator('#counts', { hasText: '0 labeled · 0 tie · 0 skipped · 6,000 left' }).waitFor({ timeout: 60_000 });
+    await view.locator('#pair').focus();
+    await page.keyboard.press('1');
+    await view.locator('#position', { hasText: 'line 2' }).waitFor();
+    await page.keyboard.press('2');
+    await view.locator('#counts', { hasText: '2 labeled' }).waitFor({ timeout: 30_000 });
+    await page.locator('.tab.active.dirty', { hasText: 'big.jsonl' }).waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Control+z'); // VS Code's undo: the custom document's last edit (line 2)
+    await view.locator('#counts', { hasText: '1 labeled · 0 tie · 0 skipped · 5,999 left' }).waitFor({ timeout: 30_000 });
+    assert.equal(fs.readFileSync(path.join(workspace, 'big.jsonl'), 'utf8'), original, 'nothing is written before save');
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.active:not(.dirty)', { hasText: 'big.jsonl' }).waitFor({ timeout: 30_000 });
+    const saved = fs.readFileSync(path.join(workspace, 'big.jsonl'), 'utf8').split('\n');
+    assert.equal(saved.length, lines.length + 1);
+    assert.deepEqual([JSON.parse(saved[0]).label, JSON.parse(saved[0]).chosen], ['a', JSON.parse(lines[0]).responses[0]]);
+    assert.equal(saved[1], lines[1], 'the undone decision left line 2 as it was');
+    assert.deepEqual(saved.slice(2), [...lines.slice(2), ''], 'every other line unchanged');
+    await runCommand(page, 'View: Close All Editors');
+  });
+
   it('keeps unsaved labels when the VS Code server is killed (hot exit), and never touches the saved file', async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-'));
     const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-user-'));

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { webviewHtml } from '../webview-html';
 import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseLabelToHost } from '../../protocol';
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
-import { LineIndex } from './line-index';
+import { LineIndex, LineSplice } from './line-index';
 
 export const LABEL_VIEW_TYPE = 'dpo.labelPairs';
 const RAW_LIMIT = 4000;
@@ -39,6 +39,67 @@ export function guidelinesFile(dataFile: string): string {
   return candidates.find((f) => fs.existsSync(f)) ?? candidates[0];
 }
 
+/** What a change did to the lines: these lines changed, or lines moved (a splice), or anything. */
+export type LinesChange = { lines: number[] } | { splice: LineSplice; lines: number[] } | { reset: true };
+
+/** The lines the labeling editor works on: a TextDocument, or a large file read from disk. */
+export interface LineStore extends vscode.Disposable {
+  readonly uri: vscode.Uri;
+  readonly lineCount: number;
+  lineAt(i: number): string;
+  /** Replaces line i, whose text is `before`, by `after` as one undoable edit. */
+  replaceLine(i: number, before: string, after: string): Promise<boolean>;
+  readonly onDidChange: vscode.Event<LinesChange>;
+}
+
+/** A TextDocument: edits are WorkspaceEdits, so VS Code owns undo, dirty state, save and hot exit. */
+export class TextDocumentStore implements LineStore {
+  private readonly emitter = new vscode.EventEmitter<LinesChange>();
+  readonly onDidChange = this.emitter.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly document: vscode.TextDocument) {
+    this.subscription = vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document !== document || e.contentChanges.length === 0) return;
+      if (e.contentChanges.length > 1) return this.emitter.fire({ reset: true });
+      const c = e.contentChanges[0];
+      const added = c.text.split('\n').length;
+      const lines = Array.from({ length: added }, (_, k) => c.range.start.line + k);
+      this.emitter.fire({ splice: { start: c.range.start.line, removed: c.range.end.line - c.range.start.line + 1, added }, lines });
+    });
+  }
+
+  get uri(): vscode.Uri {
+    return this.document.uri;
+  }
+
+  get lineCount(): number {
+    return this.document.lineCount;
+  }
+
+  lineAt(i: number): string {
+    return this.document.lineAt(i).text;
+  }
+
+  replaceLine(i: number, before: string, after: string): Promise<boolean> {
+    if (before === after) return Promise.resolve(true);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(this.document.uri, this.document.lineAt(i).range, after);
+    return Promise.resolve(vscode.workspace.applyEdit(edit));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}
+
+let openRequestedAt: number | undefined;
+/** Called by DPO: Label Pairs, so that a session can report how long its first pair took. */
+export function noteOpenRequested(): void {
+  openRequestedAt = performance.now();
+}
+
 /** Live sessions, for tests and commands. */
 export const labelSessions = new Set<LabelSession>();
 
@@ -46,13 +107,20 @@ export class LabelEditorProvider implements vscode.CustomTextEditorProvider {
   constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: vscode.DiagnosticCollection) {}
 
   resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): void {
-    const session = new LabelSession(document, panel, this.extensionUri, this.diagnostics);
-    labelSessions.add(session);
-    panel.onDidDispose(() => {
-      labelSessions.delete(session);
-      session.dispose();
-    });
+    openSession(new TextDocumentStore(document), panel, this.extensionUri, this.diagnostics);
   }
+}
+
+/** A labeling session on `store` in `panel`, ended (with the store) when the panel closes. */
+export function openSession(store: LineStore, panel: vscode.WebviewPanel, extensionUri: vscode.Uri, diagnostics: vscode.DiagnosticCollection): LabelSession {
+  const session = new LabelSession(store, panel, extensionUri, diagnostics);
+  labelSessions.add(session);
+  panel.onDidDispose(() => {
+    labelSessions.delete(session);
+    session.dispose();
+    store.dispose();
+  });
+  return session;
 }
 
 export class LabelSession implements vscode.Disposable {
@@ -64,22 +132,25 @@ export class LabelSession implements vscode.Disposable {
   private scanTimer?: NodeJS.Timeout;
   private diagnosticsTimer?: NodeJS.Timeout;
   private disposed = false;
-  /** When the webview asked for its first pair and when it got it (for the large-file figures). */
+  /** Milliseconds from the command (or the editor's creation) to the first pair sent, and to a complete index. */
   firstPairMs?: number;
-  private readonly opened = performance.now();
+  indexedMs?: number;
+  private readonly opened = openRequestedAt ?? performance.now();
+  private readonly sessionMs = performance.now() - this.opened;
+  private readyMs = 0;
 
   constructor(
-    readonly document: vscode.TextDocument,
+    readonly document: LineStore,
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
     private readonly diagnostics: vscode.DiagnosticCollection,
   ) {
-    this.index = new LineIndex({ get lineCount() { return document.lineCount; }, lineAt: (i) => document.lineAt(i).text });
+    this.index = new LineIndex(document);
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')] };
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'labeling', 'Label pairs');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
-      vscode.workspace.onDidChangeTextDocument((e) => e.document === document && this.onDocumentChange(e)),
+      document.onDidChange((e) => this.onDocumentChange(e)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('dpo.labeling')) this.settings = { ...readLabelSettings(), blind: this.settings.blind };
       }),
@@ -104,7 +175,7 @@ export class LabelSession implements vscode.Disposable {
 
   /** The view of 0-based line i. */
   view(i: number): LabelPairView {
-    const text = this.document.lineAt(i).text;
+    const text = this.document.lineAt(i);
     const line = inspectLine(text);
     const nonBlank = (k: string) => k !== 'blank';
     const prev = this.index.find(i, -1, nonBlank);
@@ -134,7 +205,11 @@ export class LabelSession implements vscode.Disposable {
 
   private show(i: number): void {
     this.send('label/didShow', { pair: this.view(i) });
-    this.firstPairMs ??= performance.now() - this.opened;
+    if (this.firstPairMs === undefined) {
+      this.firstPairMs = performance.now() - this.opened;
+      openRequestedAt = undefined;
+      this.send('label/didMeasure', { firstPairMs: this.firstPairMs, sessionMs: this.sessionMs, readyMs: this.readyMs });
+    }
   }
 
   /** Neighbours of a line: a few ahead (where keys go) and one behind. */
@@ -162,6 +237,7 @@ export class LabelSession implements vscode.Disposable {
     try {
       switch (m.type) {
         case 'webview/ready': {
+          this.readyMs = performance.now() - this.opened;
           const file = this.document.uri.fsPath;
           const guide = guidelinesFile(file);
           this.send('host/didInit', {
@@ -212,24 +288,17 @@ export class LabelSession implements vscode.Disposable {
     }
   }
 
-  private async replaceLine(i: number, before: string, after: string): Promise<boolean> {
-    if (before === after) return true;
-    const edit = new vscode.WorkspaceEdit();
-    edit.replace(this.document.uri, this.document.lineAt(i).range, after);
-    return vscode.workspace.applyEdit(edit);
-  }
-
   async decide(i: number, decision: Decision): Promise<void> {
-    const before = this.document.lineAt(i).text;
+    const before = this.document.lineAt(i);
     const after = applyDecision(before, decision, { annotator: this.settings.annotator, time: new Date().toISOString() });
-    if (await this.replaceLine(i, before, after)) this.undoStack.push({ line: i, before, after });
+    if (await this.document.replaceLine(i, before, after)) this.undoStack.push({ line: i, before, after });
   }
 
   /** Backspace: restores the line of the newest decision made here whose text is still what it wrote. */
   async undoLast(): Promise<void> {
     for (let last = this.undoStack.pop(); last; last = this.undoStack.pop()) {
-      if (last.line < this.document.lineCount && this.document.lineAt(last.line).text === last.after) {
-        await this.replaceLine(last.line, last.after, last.before);
+      if (last.line < this.document.lineCount && this.document.lineAt(last.line) === last.after) {
+        await this.document.replaceLine(last.line, last.after, last.before);
         this.show(last.line);
         return;
       }
@@ -238,31 +307,25 @@ export class LabelSession implements vscode.Disposable {
   }
 
   async edit(i: number, texts: (string | null)[]): Promise<void> {
-    const before = this.document.lineAt(i).text;
+    const before = this.document.lineAt(i);
     let after = before;
     texts.forEach((t, index) => {
       if (t !== null) after = editResponse(after, index as 0 | 1, t);
     });
-    await this.replaceLine(i, before, after);
+    await this.document.replaceLine(i, before, after);
   }
 
-  private onDocumentChange(e: vscode.TextDocumentChangeEvent): void {
-    if (e.contentChanges.length === 0) return;
+  private onDocumentChange(e: LinesChange): void {
     let moved = false;
-    const changed: number[] = [];
-    if (e.contentChanges.length === 1) {
-      const c = e.contentChanges[0];
-      const added = c.text.split('\n').length;
-      const removed = c.range.end.line - c.range.start.line + 1;
-      this.index.splice({ start: c.range.start.line, removed, added });
-      moved = added !== removed;
-      for (let l = c.range.start.line; l < c.range.start.line + added; l++) changed.push(l);
-    } else {
+    if ('reset' in e) {
       this.index.reset();
       moved = true;
-    }
+    } else if ('splice' in e) {
+      this.index.splice(e.splice);
+      moved = e.splice.added !== e.splice.removed;
+    } else for (const l of e.lines) this.index.splice({ start: l, removed: 1, added: 1 });
     if (moved) this.send('label/didReset', {});
-    else this.send('label/didUpdate', { pairs: changed.filter((l) => l < this.document.lineCount).map((l) => this.view(l)) });
+    else if ('lines' in e) this.send('label/didUpdate', { pairs: e.lines.filter((l) => l < this.document.lineCount).map((l) => this.view(l)) });
     this.sendCounts();
     this.scheduleScan();
     this.scheduleDiagnostics();
@@ -281,7 +344,13 @@ export class LabelSession implements vscode.Disposable {
       const left = this.index.scan(SCAN_SLICE);
       this.sendCounts();
       if (left > 0) this.scanTimer = setTimeout(step, 0);
-      else this.publishDiagnostics();
+      else {
+        if (this.indexedMs === undefined) {
+          this.indexedMs = performance.now() - this.opened;
+          this.send('label/didMeasure', { firstPairMs: this.firstPairMs ?? 0, indexedMs: this.indexedMs, sessionMs: this.sessionMs, readyMs: this.readyMs });
+        }
+        this.publishDiagnostics();
+      }
     };
     this.scanTimer = setTimeout(step, 0);
   }
@@ -295,9 +364,9 @@ export class LabelSession implements vscode.Disposable {
     if (this.disposed) return;
     const list: vscode.Diagnostic[] = [];
     for (const i of this.index.badLines()) {
-      const line = this.document.lineAt(i);
-      for (const p of inspectLine(line.text).problems) {
-        const d = new vscode.Diagnostic(line.range, `${p.field ? `${p.field}: ` : ''}${p.message}`, vscode.DiagnosticSeverity.Error);
+      const text = this.document.lineAt(i);
+      for (const p of inspectLine(text).problems) {
+        const d = new vscode.Diagnostic(new vscode.Range(i, 0, i, text.length), `${p.field ? `${p.field}: ` : ''}${p.message}`, vscode.DiagnosticSeverity.Error);
         d.source = 'DPO labeling';
         list.push(d);
       }

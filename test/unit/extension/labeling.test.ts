@@ -1,5 +1,9 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LargeLineFile } from '../../../src/extension/labeling/large-file';
 import { deleteMember, setMember, topLevelMembers } from '../../../src/extension/labeling/json-members';
 import { applyDecision, blindSwap, editResponse, inspectLine } from '../../../src/extension/labeling/pair-line';
 import { LineIndex } from '../../../src/extension/labeling/line-index';
@@ -144,5 +148,59 @@ describe('labeling: the lazy line index', () => {
     index.splice({ start: 0, removed: 1, added: 1 }); // wrong: the document grew by two
     assert.equal(index.lineCount, 4);
     assert.equal(index.counts().pending, 4);
+  });
+});
+
+describe('labeling: large files read from disk', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-large-'));
+  const write = (name: string, text: string) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+
+  it('indexes lines with \\n, \\r\\n, multi-byte text and a last line with or without a newline', () => {
+    for (const [text, lines] of [
+      ['a\nbé\r\nc\n', ['a', 'bé', 'c']],
+      ['a\n\nc', ['a', '', 'c']],
+      ['', ['']],
+      ['só\n', ['só']],
+    ] as const) {
+      const f = new LargeLineFile(write('idx.jsonl', text));
+      assert.deepEqual(Array.from({ length: f.lineCount }, (_, i) => f.lineAt(i)), lines, JSON.stringify(text));
+      f.close();
+    }
+  });
+
+  it('keeps edits in memory, saves atomically with every other byte unchanged, and reverts', () => {
+    const original = ['{"prompt": "p0", "responses": ["a", "b"]}', '{"x": 1.50}\r', '{"prompt": "p2", "responses": ["ü", "v"]}', 'tail'].join('\n');
+    const file = write('save.jsonl', original);
+    const f = new LargeLineFile(file);
+    const labeled = applyDecision(f.lineAt(2), 'b', META);
+    f.setLine(2, labeled);
+    f.setLine(0, '{"edited": true}');
+    assert.equal(f.lineAt(2), labeled);
+    assert.equal(fs.readFileSync(file, 'utf8'), original, 'nothing is written before save');
+    assert.deepEqual(f.editedLines().map(([i]) => i).sort(), [0, 2]);
+    f.setLine(0, '{"prompt": "p0", "responses": ["a", "b"]}');
+    assert.deepEqual(f.editedLines().map(([i]) => i), [2], 'setting a line back forgets the edit');
+    f.save();
+    assert.equal(fs.readFileSync(file, 'utf8'), original.replace('{"prompt": "p2", "responses": ["ü", "v"]}', labeled));
+    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('dpo-saving')), [], 'no temporary file left');
+    assert.equal(f.dirty, false);
+    assert.equal(f.lineAt(2), labeled, 'the saved file is the new original');
+    f.setLine(3, 'changed');
+    f.revert();
+    assert.equal(f.lineAt(3), 'tail');
+    assert.throws(() => f.setLine(1, 'a\nb'), /line break/);
+    f.close();
+  });
+
+  it('indexes and reads a 100,000-line file', () => {
+    const lines = Array.from({ length: 100_000 }, (_, i) => `{"prompt": "p${i}", "responses": ["a${i}", "b${i}"]}`);
+    const f = new LargeLineFile(write('big.jsonl', lines.join('\n') + '\n'));
+    assert.equal(f.lineCount, 100_000);
+    for (const i of [0, 1, 4999, 99_999]) assert.equal(f.lineAt(i), lines[i]);
+    f.close();
   });
 });

@@ -1,0 +1,151 @@
+// A preference file too large for a TextDocument (VS Code gives extensions documents of at most
+// 50 MB): the file stays on disk and is read a line at a time through a byte-offset index; edited
+// lines live in memory until saved. Saving streams unchanged bytes and edited lines to a temporary
+// file beside the original, flushes it, and renames it over the original, so the file on disk is
+// always either the last saved version or the new one, never a mix. Lines are never added or
+// removed (the labeling editor only rewrites a line), so line numbers are stable.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const CHUNK = 16 * 1024 * 1024;
+
+export interface LineOffsets {
+  /** starts[i]: byte offset of line i; starts[lineCount]: the file size (+1 when the last line has no newline). */
+  starts: Float64Array;
+  lineCount: number;
+}
+
+/** Byte offsets of every line start, scanning the file in 16 MB chunks. */
+export function indexLines(fd: number, size: number): LineOffsets {
+  let starts = new Float64Array(1024);
+  let n = 0;
+  const push = (v: number) => {
+    if (n === starts.length) {
+      const grown = new Float64Array(starts.length * 2);
+      grown.set(starts);
+      starts = grown;
+    }
+    starts[n++] = v;
+  };
+  push(0);
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (let pos = 0; pos < size; ) {
+    const read = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos), pos);
+    if (read <= 0) break;
+    for (let i = buf.indexOf(10, 0); i >= 0 && i < read; i = buf.indexOf(10, i + 1)) push(pos + i + 1);
+    pos += read;
+  }
+  // A trailing newline ends the last line; otherwise the last line runs to the end of the file.
+  const endsWithNewline = n > 1 && starts[n - 1] === size;
+  if (!endsWithNewline) push(size + 1);
+  return { starts: starts.subarray(0, n), lineCount: n - 1 };
+}
+
+export class LargeLineFile {
+  private fd: number;
+  private offsets: LineOffsets;
+  private size: number;
+  /** Edited lines (0-based) and their text, until saved. */
+  private readonly edits = new Map<number, string>();
+
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'r');
+    this.size = fs.fstatSync(this.fd).size;
+    this.offsets = indexLines(this.fd, this.size);
+  }
+
+  get lineCount(): number {
+    return this.offsets.lineCount;
+  }
+
+  get dirty(): boolean {
+    return this.edits.size > 0;
+  }
+
+  /** The original bytes of line i, without its line break (and without a '\r' before it). */
+  private originalLine(i: number): string {
+    const start = this.offsets.starts[i];
+    let end = Math.min(this.offsets.starts[i + 1] - 1, this.size);
+    const buf = Buffer.allocUnsafe(end - start);
+    fs.readSync(this.fd, buf, 0, end - start, start);
+    end = buf.length;
+    if (end > 0 && buf[end - 1] === 13) end--;
+    return buf.toString('utf8', 0, end);
+  }
+
+  lineAt(i: number): string {
+    if (i < 0 || i >= this.lineCount) throw new RangeError(`line ${i + 1} is outside the file's ${this.lineCount} lines`);
+    return this.edits.get(i) ?? this.originalLine(i);
+  }
+
+  /** Sets line i's text (no line breaks); setting it back to the original forgets the edit. */
+  setLine(i: number, text: string): void {
+    if (/[\r\n]/.test(text)) throw new Error('a line cannot contain a line break');
+    if (text === this.originalLine(i)) this.edits.delete(i);
+    else this.edits.set(i, text);
+  }
+
+  /** Edited lines, for a hot-exit backup. */
+  editedLines(): [number, string][] {
+    return [...this.edits];
+  }
+
+  /** Writes the file with its edits to `target` (atomically), then reads it as the new original. */
+  save(target = this.file): void {
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.dpo-saving-${process.pid}`);
+    const out = fs.openSync(tmp, 'w');
+    try {
+      const lines = [...this.edits.keys()].sort((a, b) => a - b);
+      let copied = 0; // bytes of the original already written
+      const copy = (until: number) => {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(0, until - copied)));
+        while (copied < until) {
+          const n = fs.readSync(this.fd, buf, 0, Math.min(buf.length, until - copied), copied);
+          if (n <= 0) throw new Error(`${this.file} changed on disk while saving`);
+          fs.writeSync(out, buf, 0, n);
+          copied += n;
+        }
+      };
+      for (const i of lines) {
+        const start = this.offsets.starts[i];
+        const next = this.offsets.starts[i + 1];
+        copy(start);
+        // Keep the line's own ending ('\n', '\r\n', or none at the end of the file).
+        const endBytes = Buffer.allocUnsafe(Math.max(0, Math.min(next, this.size) - start));
+        fs.readSync(this.fd, endBytes, 0, endBytes.length, start);
+        const ending = endBytes.toString('latin1').match(/\r?\n$/)?.[0] ?? '';
+        fs.writeSync(out, Buffer.from(this.edits.get(i)! + ending, 'utf8'));
+        copied = Math.min(next, this.size);
+      }
+      copy(this.size);
+      fs.fsyncSync(out);
+    } catch (err) {
+      fs.closeSync(out);
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    fs.closeSync(out);
+    fs.renameSync(tmp, target);
+    if (target === this.file) {
+      this.edits.clear();
+      this.reopen();
+    }
+  }
+
+  /** Drops the edits and reads the file again (revert, or after it changed on disk). */
+  revert(): void {
+    this.edits.clear();
+    this.reopen();
+  }
+
+  private reopen(): void {
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.file, 'r');
+    this.size = fs.fstatSync(this.fd).size;
+    this.offsets = indexLines(this.fd, this.size);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
