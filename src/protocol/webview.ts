@@ -88,12 +88,17 @@ export interface LabelPairView {
 }
 
 export interface LabelCountsView {
+  /** Non-blank lines. */
   pairs: number;
+  /** Decided a or b. */
   labeled: number;
   tie: number;
   skip: number;
+  /** Still to label. */
   left: number;
+  /** Lines that cannot be used for training (Problems). */
   bad: number;
+  /** Lines not yet inspected (the counts above are partial until 0). */
   pending: number;
 }
 

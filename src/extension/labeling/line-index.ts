@@ -2,6 +2,7 @@
 // when it is first shown or walked over, and the rest in the background in small slices, so the
 // first pair appears at once and counts and Problems fill in after. Edits re-inspect only the
 // lines they touch. One byte per line (100,000 lines: 100 kB).
+import type { LabelCountsView } from '../../protocol';
 import { LineKind, inspectLine } from './pair-line';
 
 export interface LineSource {
@@ -14,20 +15,8 @@ const KINDS: LineKind[] = ['blank', 'bad', 'todo', 'a', 'b', 'tie', 'skip'];
 const UNKNOWN = 255;
 const code = (k: LineKind) => KINDS.indexOf(k);
 
-export interface LabelCounts {
-  /** Non-blank lines. */
-  pairs: number;
-  /** Decided a or b. */
-  labeled: number;
-  tie: number;
-  skip: number;
-  /** Still to label. */
-  left: number;
-  /** Lines that cannot be used for training (Problems). */
-  bad: number;
-  /** Lines not yet inspected (counts above are partial until 0). */
-  pending: number;
-}
+/** Counts per kind; partial while `pending` > 0. */
+export type LabelCounts = LabelCountsView;
 
 /** Where a range of lines was replaced: [start, start + removed) became `added` lines. */
 export interface LineSplice {

@@ -10,7 +10,7 @@ import type { CommandResult } from '../../../src/extension/commands';
 import { waitForExtension } from './wait';
 
 const EXTENSION_ID = 'dpo-studio.dpo-studio';
-const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog', 'dpo.probeModel', 'dpo.openMetrics', 'dpo.exportMetrics'];
+const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog', 'dpo.probeModel', 'dpo.openMetrics', 'dpo.exportMetrics', 'dpo.labelPairs'];
 
 describe('DPO Studio extension', () => {
   let api: DpoExtensionApi;
@@ -29,6 +29,31 @@ describe('DPO Studio extension', () => {
     data = path.join(workspace, 'pairs.jsonl');
     fs.copyFileSync(path.join(ext.extensionPath, 'examples', 'preferences.jsonl'), data);
     console.log(`activation took ${api.activationMs.toFixed(1)} ms`);
+  });
+
+  it('DPO: Label Pairs opens the labeling editor (by size) and reports unusable lines as diagnostics', async () => {
+    const file = path.join(workspace, 'to-label.jsonl');
+    fs.writeFileSync(file, ['{"prompt": "p", "responses": ["a", "b"]}', '{"prompt": "p", "responses": ["a", "a"]}', 'nope'].join('\n') + '\n');
+    const uri = vscode.Uri.file(file);
+    const opened = new Promise<void>((resolve) => {
+      const sub = vscode.languages.onDidChangeDiagnostics((e) => {
+        if (e.uris.some((u) => u.fsPath === file) && vscode.languages.getDiagnostics(uri).length > 0) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const result = (await vscode.commands.executeCommand('dpo.labelPairs', uri)) as CommandResult;
+    assert.equal(result.ok, true);
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    assert.ok(tab instanceof vscode.TabInputCustom && tab.viewType === 'dpo.labelPairs' && tab.uri.fsPath === file, 'the labeling editor is the active tab');
+    await opened;
+    const diagnostics = vscode.languages.getDiagnostics(uri).map((d) => [d.range.start.line + 1, d.message, d.severity]);
+    assert.deepEqual(diagnostics.map(([line]) => line), [2, 3]);
+    assert.match(String(diagnostics[0][1]), /identical/);
+    assert.match(String(diagnostics[1][1]), /not valid JSON/);
+    assert.ok(diagnostics.every(([, , severity]) => severity === vscode.DiagnosticSeverity.Error));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   it('registers the DPO commands, in the DPO category, activated by them only', async () => {
