@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ROOT, activeWebview, runCommand, startWorkbench } from './helpers';
 import { parsePreferences } from '../../src/engine/data/preferences';
+import { blindSwap } from '../../src/extension/labeling/pair-line';
 
 const SHOTS = process.env.DPO_SCREENSHOTS;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -178,6 +179,39 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
     assert.equal(JSON.parse(lines[0]).label, 'a');
     assert.deepEqual(lines.slice(1, BAD.length), BAD.slice(1), 'bad lines are never rewritten');
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-problems.png') });
+  });
+
+  it('blind mode shows a seeded left/right order, hides labels, and writes the choice in file order', async () => {
+    const lines = Array.from({ length: 8 }, (_, i) => JSON.stringify({ prompt: `q${i}`, responses: [`first ${i}`, `second ${i}`] }));
+    fs.writeFileSync(path.join(workspace, 'blind.jsonl'), lines.join('\n') + '\n');
+    const swapped = Array.from({ length: 8 }, (_, i) => blindSwap(0, i + 1));
+    const target = swapped.indexOf(true) + 1; // the first line blind mode shows with b on the left
+    assert.ok(target > 0 && swapped.includes(false), 'seed 0 swaps some of 8 lines and not others');
+    const view = await openInLabelEditor(page, 'blind.jsonl');
+    await view.locator('#blind').click();
+    await view.locator('#blind', { hasText: 'Blind: on' }).waitFor();
+    for (let line = 1; line <= 8; line++) {
+      await view.locator('#position', { hasText: `line ${line}` }).waitFor();
+      const i = line - 1;
+      await view.locator('#left .text', { hasText: swapped[i] ? `second ${i}` : `first ${i}` }).waitFor();
+      assert.equal(await view.locator('#left h3').innerText(), '1 · LEFT', 'no a/b letters in blind mode');
+      if (line === target) break;
+      await view.locator('#pair').focus();
+      await page.keyboard.press('j');
+    }
+    await view.locator('#pair').focus();
+    await page.keyboard.press('1'); // the left one, which is b on this line
+    await view.locator('#position', { hasText: `line ${target + 1}` }).waitFor();
+    await page.keyboard.press('k');
+    await view.locator('#kind', { hasText: 'decided' }).waitFor();
+    assert.equal(await view.locator('.response.chosen').count(), 0, 'the choice is not shown in blind mode');
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.active:not(.dirty)', { hasText: 'blind.jsonl' }).waitFor({ timeout: 30_000 });
+    const saved = JSON.parse(fs.readFileSync(path.join(workspace, 'blind.jsonl'), 'utf8').split('\n')[target - 1]);
+    assert.deepEqual([saved.label, saved.chosen, saved.rejected], ['b', `second ${target - 1}`, `first ${target - 1}`]);
+    await view.locator('#blind').click();
+    await view.locator('#kind', { hasText: 'labeled' }).waitFor();
+    await runCommand(page, 'View: Close All Editors');
   });
 
   it('a file over dpo.labeling.largeFileThresholdMB opens in the editor that reads from disk: keys, Ctrl+Z, save', async () => {

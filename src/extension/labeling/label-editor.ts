@@ -132,6 +132,7 @@ export class LabelSession implements vscode.Disposable {
   private scanTimer?: NodeJS.Timeout;
   private diagnosticsTimer?: NodeJS.Timeout;
   private disposed = false;
+  private queue: Promise<void> = Promise.resolve();
   /** Milliseconds from the command (or the editor's creation) to the first pair sent, and to a complete index. */
   firstPairMs?: number;
   indexedMs?: number;
@@ -149,7 +150,8 @@ export class LabelSession implements vscode.Disposable {
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')] };
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'labeling', 'Label pairs');
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      // One message at a time, in order: a decision's edit lands before the next key's is computed.
+      panel.webview.onDidReceiveMessage((raw) => (this.queue = this.queue.then(() => this.onMessage(raw)))),
       document.onDidChange((e) => this.onDocumentChange(e)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('dpo.labeling')) this.settings = { ...readLabelSettings(), blind: this.settings.blind };
@@ -324,6 +326,8 @@ export class LabelSession implements vscode.Disposable {
       this.index.splice(e.splice);
       moved = e.splice.added !== e.splice.removed;
     } else for (const l of e.lines) this.index.splice({ start: l, removed: 1, added: 1 });
+    // Inspect the changed lines now, so that the counts sent below are already right.
+    if ('lines' in e) for (const l of e.lines) if (l < this.index.lineCount) this.index.kind(l);
     if (moved) this.send('label/didReset', {});
     else if ('lines' in e) this.send('label/didUpdate', { pairs: e.lines.filter((l) => l < this.document.lineCount).map((l) => this.view(l)) });
     this.sendCounts();
