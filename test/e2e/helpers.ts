@@ -19,15 +19,16 @@ export function dpo(...args: string[]): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-/** Runs a palette command, reopening the palette if the command list was snapshotted too early. */
+/** Runs a palette command, reopening the palette if it closed or its command list was snapshotted too early. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
     const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) }).first();
     try {
+      // Inside the retry: the palette can close again while the workbench is still settling.
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${title}`, { timeout: 5_000 });
       await row.waitFor({ state: 'visible', timeout: 3000 });
       await row.click();
       return;

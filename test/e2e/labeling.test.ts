@@ -241,45 +241,47 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
     await runCommand(page, 'View: Close All Editors');
   });
 
-  it('keeps unsaved labels when the VS Code server is killed (hot exit), and never touches the saved file', async () => {
-    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-'));
-    const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-user-'));
-    const browserProfile = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-browser-'));
-    const original = UNLABELED.slice(0, 5).join('\n') + '\n';
-    fs.writeFileSync(path.join(folder, 'hot.jsonl'), original);
-    // VS Code in a browser auto-saves after a second by default; desktop VS Code does not. Turn it
-    // off so that the labels are unsaved when the server dies, as on the desktop.
-    fs.mkdirSync(path.join(folder, '.vscode'));
-    fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'files.autoSave': 'off' }));
-    const first = await startWorkbench({ folder, dev: ROOT, userData, browserProfile, onLog: (_t, text) => logs.push(text) });
-    try {
-      await first.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
-      const view = await openInLabelEditor(first.page, 'hot.jsonl');
-      await view.locator('#pair').focus();
-      await first.page.keyboard.press('1');
-      await view.locator('#position', { hasText: 'line 2' }).waitFor();
-      await first.page.keyboard.press('2');
-      await view.locator('#counts', { hasText: '2 labeled' }).waitFor({ timeout: 30_000 });
-      await first.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 10_000 });
-      await first.page.waitForTimeout(4000); // VS Code backs up a dirty document about a second after the last change
-    } finally {
-      await first.kill();
-    }
-    assert.equal(fs.readFileSync(path.join(folder, 'hot.jsonl'), 'utf8'), original, 'the file on disk is what was last saved');
-    const second = await startWorkbench({ folder, dev: ROOT, userData, browserProfile, port: first.port, onLog: (_t, text) => logs.push(text) });
-    try {
-      await second.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
-      const view = await openInLabelEditor(second.page, 'hot.jsonl');
-      await view.locator('#counts', { hasText: '2 labeled · 0 tie · 0 skipped · 3 left' }).waitFor({ timeout: 30_000 });
-      await second.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 10_000 });
-      if (SHOTS) await second.page.screenshot({ path: path.join(SHOTS, 'labeling-hot-exit.png') });
-      await runCommand(second.page, 'File: Save');
-      await second.page.locator('.tab.active:not(.dirty)', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
-      const saved = fs.readFileSync(path.join(folder, 'hot.jsonl'), 'utf8').split('\n').slice(0, 5).map((l) => JSON.parse(l).label);
-      assert.deepEqual(saved, ['a', 'b', undefined, undefined, undefined]);
-    } finally {
-      await second.close();
-      for (const dir of [userData, browserProfile]) fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const [editor, threshold] of [['text-document editor', 5], ['large-file editor', 0]] as const) {
+    it(`${editor}: keeps unsaved labels when the VS Code server is killed (hot exit), and never touches the saved file`, async () => {
+      const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-'));
+      const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-user-'));
+      const browserProfile = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-browser-'));
+      const original = UNLABELED.slice(0, 5).join('\n') + '\n';
+      fs.writeFileSync(path.join(folder, 'hot.jsonl'), original);
+      // VS Code in a browser auto-saves after a second by default; desktop VS Code does not. Turn it
+      // off so that the labels are unsaved when the server dies, as on the desktop.
+      fs.mkdirSync(path.join(folder, '.vscode'));
+      fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'files.autoSave': 'off', 'dpo.labeling.largeFileThresholdMB': threshold }));
+      const first = await startWorkbench({ folder, dev: ROOT, userData, browserProfile, onLog: (_t, text) => logs.push(text) });
+      try {
+        await first.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+        const view = await openInLabelEditor(first.page, 'hot.jsonl');
+        await view.locator('#pair').focus();
+        await first.page.keyboard.press('1');
+        await view.locator('#position', { hasText: 'line 2' }).waitFor();
+        await first.page.keyboard.press('2');
+        await view.locator('#counts', { hasText: '2 labeled' }).waitFor({ timeout: 30_000 });
+        await first.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 10_000 });
+        await first.page.waitForTimeout(8000); // VS Code backs up a dirty document about a second after the last change; give a loaded machine time
+      } finally {
+        await first.kill();
+      }
+      assert.equal(fs.readFileSync(path.join(folder, 'hot.jsonl'), 'utf8'), original, 'the file on disk is what was last saved');
+      const second = await startWorkbench({ folder, dev: ROOT, userData, browserProfile, port: first.port, onLog: (_t, text) => logs.push(text) });
+      try {
+        await second.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+        const view = await openInLabelEditor(second.page, 'hot.jsonl');
+        await view.locator('#counts', { hasText: '2 labeled · 0 tie · 0 skipped · 3 left' }).waitFor({ timeout: 30_000 });
+        await second.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 10_000 });
+        if (SHOTS) await second.page.screenshot({ path: path.join(SHOTS, 'labeling-hot-exit.png') });
+        await runCommand(second.page, 'File: Save');
+        await second.page.locator('.tab.active:not(.dirty)', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
+        const saved = fs.readFileSync(path.join(folder, 'hot.jsonl'), 'utf8').split('\n').slice(0, 5).map((l) => JSON.parse(l).label);
+        assert.deepEqual(saved, ['a', 'b', undefined, undefined, undefined]);
+      } finally {
+        await second.close();
+        for (const dir of [userData, browserProfile]) fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
