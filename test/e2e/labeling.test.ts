@@ -33,23 +33,18 @@ const BAD = [
 ];
 
 async function openInLabelEditor(page: Page, file: string): Promise<FrameLocator> {
-  // Quick Open, retried: right after start-up the file search may not have indexed the folder yet,
-  // and a restored webview may hold the focus.
+  // Open the file from the Explorer (retried: a file written during the test appears there once the
+  // watcher has seen it, and right after start-up a click can land before the tree is ready).
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${file.replace(/\./g, '\\.')}$`) }).first();
   for (let attempt = 0; ; attempt++) {
     try {
-      await page.keyboard.press('Control+P');
-      const input = page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible', timeout: 5_000 });
-      await input.fill(file);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: 5_000 });
+      await row.click({ timeout: 10_000 });
+      await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 10_000 });
       break;
     } catch (err) {
-      await page.keyboard.press('Escape');
-      if (attempt === 8) throw err;
+      if (attempt === 5) throw err;
     }
   }
-  await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 30_000 });
   await runCommand(page, 'DPO: Label Pairs');
   const view = activeWebview(page);
   await view.locator('#kind').waitFor({ timeout: 60_000 });
