@@ -11,7 +11,7 @@ import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, metricsCsv, readMetrics } from './run-folders';
 import { MetricsPanel } from './metrics-panel';
-import { newRunDir, readSettings, runsRoot } from './settings';
+import { newRunDir, readLabelSettings, readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
 import { EngineClient } from './engine-client';
 
@@ -413,7 +413,7 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   }
   // VS Code gives extensions no TextDocument over 50 MB and takes seconds to load one of 10 MB:
   // files over the threshold open in the editor that reads lines from disk.
-  const thresholdMB = vscode.workspace.getConfiguration('dpo.labeling').get<number>('largeFileThresholdMB', 5);
+  const thresholdMB = readLabelSettings().largeFileThresholdMB;
   let size = 0;
   try {
     size = (await vscode.workspace.fs.stat(uri)).size;

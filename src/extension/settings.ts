@@ -1,4 +1,5 @@
 // The dpo.* settings, read in one place. Their defaults and descriptions live in package.json.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendName, isBackendName, timeStamp } from '../protocol';
@@ -32,4 +33,22 @@ export function runsRoot(settings: DpoSettings): string | undefined {
 
 export function newRunDir(root: string, mode: string): string {
   return path.join(root, `${mode}-${timeStamp()}`);
+}
+
+export interface LabelSettings {
+  annotator: string;
+  blind: boolean;
+  blindSeed: number;
+  /** Files larger than this many MB open in the labeling editor that reads from disk. */
+  largeFileThresholdMB: number;
+}
+
+export function readLabelSettings(): LabelSettings {
+  const c = vscode.workspace.getConfiguration('dpo.labeling');
+  return {
+    annotator: c.get<string>('annotator', '') || os.userInfo().username,
+    blind: c.get<boolean>('blind', false),
+    blindSeed: c.get<number>('blindSeed', 0),
+    largeFileThresholdMB: c.get<number>('largeFileThresholdMB', 5),
+  };
 }

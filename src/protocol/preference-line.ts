@@ -37,7 +37,7 @@ export function badLineCount(problems: DataProblem[]): number {
   return new Set(problems.map((p) => p.line)).size;
 }
 
-function isMessageList(v: unknown): v is ChatMessage[] {
+export function isMessageList(v: unknown): v is ChatMessage[] {
   return Array.isArray(v);
 }
 
@@ -56,8 +56,22 @@ function isEmptyText(t: Text): boolean {
   return typeof t === 'string' ? t.trim() === '' : t.length === 0 || t.every((m) => m.content.trim() === '');
 }
 
-function sameText(a: Text, b: Text): boolean {
+export function sameText(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Why a prompt or response value cannot be used (missing, not text or messages, a bad message, or
+ * for a response, empty), or undefined when it can.
+ */
+export function textProblem(v: unknown, response: boolean, emptyMessage = 'empty response'): string | undefined {
+  if (v === undefined) return 'missing';
+  if (typeof v !== 'string' && !Array.isArray(v)) return `must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`;
+  if (Array.isArray(v)) {
+    const m = messageListProblem(v);
+    if (m) return m;
+  }
+  return response && isEmptyText(v as Text) ? emptyMessage : undefined;
 }
 
 /** Validates one parsed line; pushes problems and returns the pair when it is usable. */
@@ -72,11 +86,8 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
     // TRL's prompt-completion format, for SFT: the completion stands in for "chosen" (and, unused, "rejected").
     const before = problems.length;
     for (const f of ['prompt', 'completion'] as const) {
-      const v = o[f];
-      if (v === undefined) problem('missing', f);
-      else if (typeof v !== 'string' && !Array.isArray(v)) problem(`must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`, f);
-      else if (Array.isArray(v) && messageListProblem(v)) problem(messageListProblem(v)!, f);
-      else if (f === 'completion' && isEmptyText(v as Text)) problem('empty completion', f);
+      const p = textProblem(o[f], f === 'completion', 'empty completion');
+      if (p) problem(p, f);
     }
     if (problems.length > before) return undefined;
     if (isMessageList(o.prompt) !== isMessageList(o.completion)) {
@@ -92,14 +103,8 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
   const before = problems.length;
   const fields = ['prompt', 'chosen', 'rejected'] as const;
   for (const f of fields) {
-    const v = o[f];
-    if (v === undefined) problem('missing', f);
-    else if (typeof v !== 'string' && !Array.isArray(v)) problem(`must be a string or a list of {"role", "content"} messages, got ${v === null ? 'null' : typeof v}`, f);
-    else if (Array.isArray(v)) {
-      const m = messageListProblem(v);
-      if (m) problem(m, f);
-      else if (f !== 'prompt' && isEmptyText(v as ChatMessage[])) problem('empty response', f);
-    } else if (f !== 'prompt' && isEmptyText(v)) problem('empty response', f);
+    const p = textProblem(o[f], f !== 'prompt');
+    if (p) problem(p, f);
   }
   if (problems.length > before) return undefined;
   const [prompt, chosen, rejected] = fields.map((f) => o[f] as Text);

@@ -103,7 +103,7 @@ export interface LabelCountsView {
 }
 
 export type LabelDecision = 'a' | 'b' | 'tie' | 'skip';
-export type LabelDirection = 'at' | 'first' | 'todo' | 'bad';
+export type LabelDirection = 'at' | 'todo' | 'bad';
 
 export interface LabelToHost {
   'webview/ready': { protocolVersion: number };
@@ -216,7 +216,7 @@ const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'le
 
 const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num },
-  'label/show': { direction: (v) => v === 'at' || v === 'first' || v === 'todo' || v === 'bad', line: lineNo },
+  'label/show': { direction: (v) => v === 'at' || v === 'todo' || v === 'bad', line: lineNo },
   'label/prefetch': { line: lineNo },
   'label/decide': { line: lineNo, decision: (v) => v === 'a' || v === 'b' || v === 'tie' || v === 'skip' },
   'label/undo': {},

@@ -360,7 +360,7 @@ window.addEventListener('keydown', (ev) => {
     return;
   }
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return; // VS Code's own keys (undo, save, palette)
-  const action = KEYS[ev.key.length === 1 ? ev.key.toLowerCase() : ev.key] ?? (ev.key === '?' ? KEYS['?'] : undefined);
+  const action = KEYS[ev.key.length === 1 ? ev.key.toLowerCase() : ev.key];
   if (!action) return;
   ev.preventDefault();
   const started = performance.now();

@@ -35,11 +35,22 @@ export interface Generation {
   reason: FinishReason;
 }
 
-/** Logits [V] of the last position of hidden [1, T, D]. */
-function lastLogits(model: CausalLM, hidden: tf.Tensor3D): tf.Tensor1D {
-  const [, T, D] = hidden.shape;
-  const last = tf.reshape(tf.slice(hidden, [0, T - 1, 0], [1, 1, D]), [1, D]) as tf.Tensor2D;
-  return tf.reshape(matmulWeightT(last, model.headWeight()), [model.config.vocabSize]) as tf.Tensor1D;
+/** Logits [B, V] of the last position of hidden [B, T, D]. */
+function lastLogits(model: CausalLM, hidden: tf.Tensor3D): tf.Tensor2D {
+  const [B, T, D] = hidden.shape;
+  const last = tf.reshape(tf.slice(hidden, [0, T - 1, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
+  return matmulWeightT(last, model.headWeight());
+}
+
+/**
+ * One step with the KV cache, inside a tf.tidy: feeds `ids` [B, T] after `past`, returns the last
+ * position's logits [B, V] and the grown cache, kept past the tidy (`past` is disposed).
+ */
+export function cachedStep(model: CausalLM, ids: tf.Tensor2D, past: LayerCache[] | undefined): { logits: tf.Tensor2D; cache: LayerCache[] } {
+  const r = model.forwardCached(ids, past);
+  const cache = r.cache.map((l) => ({ k: tf.keep(l.k), v: tf.keep(l.v) }));
+  if (past) for (const l of past) tf.dispose([l.k, l.v]);
+  return { logits: lastLogits(model, r.hidden), cache };
 }
 
 export async function generate(
@@ -73,11 +84,9 @@ export async function generate(
           return lastLogits(model, model.hidden(tf.tensor2d([all], [1, all.length], 'int32')));
         }
         const input = step === 0 ? promptIds : [ids[ids.length - 1]];
-        const r = model.forwardCached(tf.tensor2d([input], [1, input.length], 'int32'), cache);
-        const old = cache;
-        cache = r.cache.map((l) => ({ k: tf.keep(l.k), v: tf.keep(l.v) }));
-        if (old) for (const l of old) tf.dispose([l.k, l.v]);
-        return lastLogits(model, r.hidden);
+        const r = cachedStep(model, tf.tensor2d([input], [1, input.length], 'int32'), cache);
+        cache = r.cache;
+        return r.logits;
       });
       const logits = await logitsT.data();
       logitsT.dispose();

@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { CausalLM, LayerCache } from '../model/transformer';
 import { TextTokenizer } from '../tokenizer/tokenizer';
-import { matmulWeightT } from '../model/ops';
 import { Rng } from '../rng';
 import { SamplingOptions, logSoftmax, sampleToken } from './sampling';
+import { cachedStep } from './generate';
 
 export interface BatchSampleOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -44,13 +44,9 @@ export async function sampleCompletions(
     for (let step = 0; step < steps && rows.some((r) => !r.finished); step++) {
       const logitsT = tf.tidy(() => {
         const input = step === 0 ? tf.tensor2d(Array.from({ length: n }, () => promptIds), [n, promptIds.length], 'int32') : tf.tensor2d(last, [n, 1], 'int32');
-        const r = model.forwardCached(input, cache);
-        const old = cache;
-        cache = r.cache.map((l) => ({ k: tf.keep(l.k), v: tf.keep(l.v) }));
-        if (old) for (const l of old) tf.dispose([l.k, l.v]);
-        const [, T, D] = r.hidden.shape;
-        const h = tf.reshape(tf.slice(r.hidden, [0, T - 1, 0], [n, 1, D]), [n, D]) as tf.Tensor2D;
-        return matmulWeightT(h, model.headWeight()); // [n, V]
+        const r = cachedStep(model, input, cache);
+        cache = r.cache;
+        return r.logits; // [n, V]
       });
       const logits = await logitsT.data();
       logitsT.dispose();

@@ -4,10 +4,10 @@
 // stays in sync both ways. The webview shows one pair and asks for lines; lines are inspected
 // lazily (line-index.ts) and unusable ones are reported in the Problems panel.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from '../webview-html';
+import { readLabelSettings } from '../settings';
 import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseLabelToHost } from '../../protocol';
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
@@ -16,21 +16,7 @@ export const LABEL_VIEW_TYPE = 'dpo.labelPairs';
 const RAW_LIMIT = 4000;
 /** Lines inspected per background slice: ~5 ms of JSON.parse for 1 kB lines. */
 const SCAN_SLICE = 2000;
-
-export interface LabelSettings {
-  annotator: string;
-  blind: boolean;
-  blindSeed: number;
-}
-
-export function readLabelSettings(): LabelSettings {
-  const c = vscode.workspace.getConfiguration('dpo.labeling');
-  return {
-    annotator: c.get<string>('annotator', '') || os.userInfo().username,
-    blind: c.get<boolean>('blind', false),
-    blindSeed: c.get<number>('blindSeed', 0),
-  };
-}
+const isPairLine = (k: string) => k !== 'blank';
 
 /** `data.guidelines.md` or `data.jsonl.guidelines.md` beside `data.jsonl`. */
 export function guidelinesFile(dataFile: string): string {
@@ -100,9 +86,6 @@ export function noteOpenRequested(): void {
   openRequestedAt = performance.now();
 }
 
-/** Live sessions, for tests and commands. */
-export const labelSessions = new Set<LabelSession>();
-
 export class LabelEditorProvider implements vscode.CustomTextEditorProvider {
   constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: vscode.DiagnosticCollection) {}
 
@@ -112,15 +95,12 @@ export class LabelEditorProvider implements vscode.CustomTextEditorProvider {
 }
 
 /** A labeling session on `store` in `panel`, ended (with the store) when the panel closes. */
-export function openSession(store: LineStore, panel: vscode.WebviewPanel, extensionUri: vscode.Uri, diagnostics: vscode.DiagnosticCollection): LabelSession {
+export function openSession(store: LineStore, panel: vscode.WebviewPanel, extensionUri: vscode.Uri, diagnostics: vscode.DiagnosticCollection): void {
   const session = new LabelSession(store, panel, extensionUri, diagnostics);
-  labelSessions.add(session);
   panel.onDidDispose(() => {
-    labelSessions.delete(session);
     session.dispose();
     store.dispose();
   });
-  return session;
 }
 
 export class LabelSession implements vscode.Disposable {
@@ -134,8 +114,8 @@ export class LabelSession implements vscode.Disposable {
   private disposed = false;
   private queue: Promise<void> = Promise.resolve();
   /** Milliseconds from the command (or the editor's creation) to the first pair sent, and to a complete index. */
-  firstPairMs?: number;
-  indexedMs?: number;
+  private firstPairMs?: number;
+  private indexedMs?: number;
   private readonly opened = openRequestedAt ?? performance.now();
   private readonly sessionMs = performance.now() - this.opened;
   private readyMs = 0;
@@ -167,21 +147,16 @@ export class LabelSession implements vscode.Disposable {
     this.disposables.splice(0).forEach((d) => d.dispose());
   }
 
-  private post(message: WebviewMessage<HostToLabel>): void {
-    void this.panel.webview.postMessage(message);
-  }
-
   private send<K extends keyof HostToLabel>(type: K, params: HostToLabel[K]): void {
-    this.post({ type, params } as WebviewMessage<HostToLabel>);
+    void this.panel.webview.postMessage({ type, params } as WebviewMessage<HostToLabel>);
   }
 
   /** The view of 0-based line i. */
   view(i: number): LabelPairView {
     const text = this.document.lineAt(i);
     const line = inspectLine(text);
-    const nonBlank = (k: string) => k !== 'blank';
-    const prev = this.index.find(i, -1, nonBlank);
-    const next = this.index.find(i, 1, nonBlank);
+    const prev = this.index.find(i, -1, isPairLine);
+    const next = this.index.find(i, 1, isPairLine);
     return {
       line: i + 1,
       kind: line.kind,
@@ -201,8 +176,8 @@ export class LabelSession implements vscode.Disposable {
   private nearestPair(i: number): number {
     const clamped = Math.max(0, Math.min(i, this.document.lineCount - 1));
     if (this.index.kind(clamped) !== 'blank') return clamped;
-    const after = this.index.find(clamped, 1, (k) => k !== 'blank');
-    return after >= 0 ? after : Math.max(0, this.index.find(clamped, -1, (k) => k !== 'blank'));
+    const after = this.index.find(clamped, 1, isPairLine);
+    return after >= 0 ? after : Math.max(0, this.index.find(clamped, -1, isPairLine));
   }
 
   private show(i: number): void {
@@ -218,8 +193,8 @@ export class LabelSession implements vscode.Disposable {
   private prefetch(i: number): void {
     const lines: number[] = [];
     let j = i;
-    for (let n = 0; n < 4 && (j = this.index.find(j, 1, (k) => k !== 'blank')) >= 0; n++) lines.push(j);
-    const back = this.index.find(i, -1, (k) => k !== 'blank');
+    for (let n = 0; n < 4 && (j = this.index.find(j, 1, isPairLine)) >= 0; n++) lines.push(j);
+    const back = this.index.find(i, -1, isPairLine);
     if (back >= 0) lines.push(back);
     if (lines.length) this.send('label/didUpdate', { pairs: lines.map((l) => this.view(l)) });
   }
@@ -256,7 +231,6 @@ export class LabelSession implements vscode.Disposable {
         case 'label/show': {
           const from = m.params.line - 1;
           if (m.params.direction === 'at') this.show(this.nearestPair(from));
-          else if (m.params.direction === 'first') this.show(this.nearestPair(0));
           else {
             const found = this.wrapFind(from, m.params.direction);
             if (found >= 0) this.show(found);
@@ -332,14 +306,13 @@ export class LabelSession implements vscode.Disposable {
     else if ('lines' in e) this.send('label/didUpdate', { pairs: e.lines.filter((l) => l < this.document.lineCount).map((l) => this.view(l)) });
     this.sendCounts();
     this.scheduleScan();
-    this.scheduleDiagnostics();
   }
 
   private sendCounts(): void {
     this.send('label/didCounts', { counts: this.index.counts() });
   }
 
-  /** Inspects the rest of the file in slices, between messages, then publishes Problems. */
+  /** Inspects the lines not yet seen in slices, between messages, then (re)publishes Problems. */
   private scheduleScan(): void {
     if (this.scanTimer || this.disposed) return;
     const step = () => {
@@ -353,18 +326,19 @@ export class LabelSession implements vscode.Disposable {
           this.indexedMs = performance.now() - this.opened;
           this.send('label/didMeasure', { firstPairMs: this.firstPairMs ?? 0, indexedMs: this.indexedMs, sessionMs: this.sessionMs, readyMs: this.readyMs });
         }
-        this.publishDiagnostics();
+        this.scheduleDiagnostics();
       }
     };
     this.scanTimer = setTimeout(step, 0);
   }
 
+  /** Problems after a quiet moment: a run of key presses publishes once, not once per key. */
   private scheduleDiagnostics(): void {
     clearTimeout(this.diagnosticsTimer);
     this.diagnosticsTimer = setTimeout(() => this.index.complete && this.publishDiagnostics(), 300);
   }
 
-  publishDiagnostics(): void {
+  private publishDiagnostics(): void {
     if (this.disposed) return;
     const list: vscode.Diagnostic[] = [];
     for (const i of this.index.badLines()) {

@@ -110,12 +110,13 @@ export class LargeLineFile {
         const start = this.offsets.starts[i];
         const next = this.offsets.starts[i + 1];
         copy(start);
-        // Keep the line's own ending ('\n', '\r\n', or none at the end of the file).
-        const endBytes = Buffer.allocUnsafe(Math.max(0, Math.min(next, this.size) - start));
-        fs.readSync(this.fd, endBytes, 0, endBytes.length, start);
-        const ending = endBytes.toString('latin1').match(/\r?\n$/)?.[0] ?? '';
+        // Keep the line's own ending ('\n', '\r\n', or none at the end of the file): its last two bytes say.
+        const end = Math.min(next, this.size);
+        const tail = Buffer.allocUnsafe(Math.min(2, end - start));
+        fs.readSync(this.fd, tail, 0, tail.length, end - tail.length);
+        const ending = tail.toString('latin1').match(/\r?\n$/)?.[0] ?? '';
         fs.writeSync(out, Buffer.from(this.edits.get(i)! + ending, 'utf8'));
-        copied = Math.min(next, this.size);
+        copied = end;
       }
       copy(this.size);
       fs.fsyncSync(out);

@@ -4,7 +4,7 @@
 // (a or b) or removes them (tie, skip), keeps "responses" so the choice can be reviewed or flipped,
 // and records "label", "annotator" and "labeled_at". Only those members change; the rest of the
 // line keeps its exact text (json-members.ts).
-import { DataProblem, Text, parsePreferenceLine } from '../../protocol';
+import { DataProblem, Text, isMessageList, parsePreferenceLine, sameText, textProblem } from '../../protocol';
 import { deleteMember, setMember } from './json-members';
 
 export const DECISIONS = ['a', 'b', 'tie', 'skip'] as const;
@@ -30,11 +30,6 @@ export interface InspectedLine {
   labeledAt?: string;
 }
 
-const isText = (v: unknown): v is Text =>
-  typeof v === 'string' ||
-  (Array.isArray(v) && v.every((m) => typeof m === 'object' && m !== null && typeof (m as { role?: unknown }).role === 'string' && typeof (m as { content?: unknown }).content === 'string'));
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const empty = (t: Text) => (typeof t === 'string' ? t.trim() === '' : t.length === 0 || t.every((m) => m.content.trim() === ''));
 
 function parseObject(text: string): { value?: Record<string, unknown>; problem?: string } {
   let value: unknown;
@@ -71,16 +66,16 @@ export function inspectLine(text: string): InspectedLine {
   }
 
   const r = o.responses;
-  if (!('prompt' in o)) problems.push({ field: 'prompt', message: 'missing' });
-  else if (!isText(o.prompt)) problems.push({ field: 'prompt', message: 'must be a string or a list of {"role", "content"} messages' });
+  const promptProblem = textProblem(o.prompt, false);
+  if (promptProblem) problems.push({ field: 'prompt', message: promptProblem });
   if (!Array.isArray(r) || r.length !== 2) problems.push({ field: 'responses', message: 'must be a list of exactly two responses' });
   else {
     r.forEach((x, i) => {
-      if (!isText(x)) problems.push({ field: `responses[${i}]`, message: 'must be a string or a list of {"role", "content"} messages' });
-      else if (empty(x)) problems.push({ field: `responses[${i}]`, message: 'empty response' });
+      const p = textProblem(x, true);
+      if (p) problems.push({ field: `responses[${i}]`, message: p });
     });
-    if (problems.length === 0 && same(r[0], r[1])) problems.push({ field: 'responses', message: 'the two responses are identical: the pair carries no preference' });
-    if (problems.length === 0 && isText(o.prompt) && r.some((x) => Array.isArray(x) !== Array.isArray(o.prompt))) {
+    if (problems.length === 0 && sameText(r[0], r[1])) problems.push({ field: 'responses', message: 'the two responses are identical: the pair carries no preference' });
+    if (problems.length === 0 && r.some((x) => isMessageList(x) !== isMessageList(o.prompt))) {
       problems.push({ field: 'responses', message: 'use one format per line: all text, or all message lists' });
     }
   }
@@ -96,7 +91,7 @@ export function inspectLine(text: string): InspectedLine {
     if (label === 'a' || label === 'b') return { ...base, kind: 'bad', problems: [{ field: 'label', message: `"${label}" but "chosen"/"rejected" are missing; label the pair again` }] };
     return { ...base, kind: 'todo' };
   }
-  const matches = (d: 'a' | 'b') => same(o.chosen, responses[d === 'a' ? 0 : 1]) && same(o.rejected, responses[d === 'a' ? 1 : 0]);
+  const matches = (d: 'a' | 'b') => sameText(o.chosen, responses[d === 'a' ? 0 : 1]) && sameText(o.rejected, responses[d === 'a' ? 1 : 0]);
   const decided = label === 'a' || label === 'b' ? label : matches('a') ? 'a' : matches('b') ? 'b' : undefined;
   if (!decided || !matches(decided)) {
     return { ...base, kind: 'bad', problems: [{ field: 'chosen', message: '"chosen"/"rejected" are not the two "responses" in the order the label says; label the pair again' }] };

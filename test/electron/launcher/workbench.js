@@ -2,7 +2,7 @@
 // headless Chromium through playwright-core, with an extension under development (and optionally
 // a test runner) in the URL. Used by the runTests launcher and by the Playwright webview tests.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -118,7 +118,7 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
       // then wait until nothing answers on the port.
       const tree = [server.pid];
       for (let i = 0; i < tree.length; i++) {
-        const r = require('node:child_process').spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' });
+        const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' });
         tree.push(...r.stdout.split('\n').map(Number).filter((p) => p > 0));
       }
       for (const pid of tree) {
