@@ -28,7 +28,9 @@ async function main() {
   const n = Number(values.points);
   const batch = Number(values.batch);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-chart-bench-'));
-  for (const f of ['metrics.js', 'metrics.css']) fs.copyFileSync(path.join(ROOT, 'out', 'webview', f), path.join(dir, f));
+  // The benchmark build of the bundle: the product's does not put its frame counters on window.
+  fs.copyFileSync(path.join(ROOT, 'out', 'webview', 'metrics-bench.js'), path.join(dir, 'metrics.js'));
+  fs.copyFileSync(path.join(ROOT, 'out', 'webview', 'metrics.css'), path.join(dir, 'metrics.css'));
   // The host's side of the protocol is played by the page itself; acquireVsCodeApi is a stub.
   fs.writeFileSync(path.join(dir, 'index.html'), `<!DOCTYPE html><html><head><link rel="stylesheet" href="metrics.css">
 <style>body{--vscode-foreground:#ccc;--vscode-editor-background:#1e1e1e;background:#1e1e1e;width:1400px}</style></head>

@@ -49,7 +49,7 @@ export async function worker(dir: string, precompute: boolean, pairs: number, st
   const trainer = Trainer.create(config, {
     backend,
     events: {
-      onMetrics: (m) => {
+      onMetrics: ({ values: m }) => {
         losses.push(m.loss);
         firstLogps ??= [m['logps/chosen'], m['logps/rejected']];
         if (last !== undefined) times.push(m.elapsed_seconds - last); // step 1 (warm-up) is not timed

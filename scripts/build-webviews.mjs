@@ -4,8 +4,7 @@ import { build } from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 mkdirSync('out/webview', { recursive: true });
-await build({
-  entryPoints: { probe: 'webview/probe/main.ts', metrics: 'webview/metrics/main.ts', labeling: 'webview/labeling/main.ts' },
+const common = {
   bundle: true,
   platform: 'browser',
   format: 'iife',
@@ -14,7 +13,14 @@ await build({
   minify: true,
   sourcemap: true,
   logLevel: 'warning',
+};
+await build({
+  ...common,
+  entryPoints: { probe: 'webview/probe/main.ts', metrics: 'webview/metrics/main.ts', labeling: 'webview/labeling/main.ts' },
+  define: { __DPO_BENCH__: 'false' },
 });
+// The benchmark's bundle (bench/chart.ts) exposes the chart's frame counters on window; the product's does not.
+await build({ ...common, entryPoints: { 'metrics-bench': 'webview/metrics/main.ts' }, define: { __DPO_BENCH__: 'true' } });
 writeFileSync('out/webview/labeling.css', readFileSync('webview/labeling/labeling.css'));
 writeFileSync('out/webview/probe.css', readFileSync('webview/probe/probe.css'));
 writeFileSync('out/webview/metrics.css', readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/metrics/metrics.css', 'utf8'));

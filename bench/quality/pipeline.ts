@@ -11,7 +11,7 @@ import { loadModel } from '../../src/engine/model/checkpoint';
 import { CausalLM } from '../../src/engine/model/transformer';
 import { TextTokenizer, loadTokenizer } from '../../src/engine/tokenizer/tokenizer';
 import { Trainer } from '../../src/engine/train/trainer';
-import { RunFolder } from '../../src/engine/train/run-folder';
+import { completeCheckpoints } from '../../src/node/run-folder';
 import { collate } from '../../src/engine/data/batch';
 import { computeSequenceLogps } from '../../src/engine/dpo/logps';
 import { sampleCompletions } from '../../src/engine/probe/sample-batch';
@@ -90,7 +90,7 @@ async function train(o: QualityOptions, values: Record<string, unknown>, example
   const config = resolveConfig({ ...raw, save_steps: stepsPerEpoch }, 'quality bench');
   const result = await Trainer.create(config, { backend: o.backend }).run();
   if (result.reason !== 'completed' || !result.finalDir) throw new Error(`${config.output_dir}: run ended with ${result.reason}`);
-  const checkpoints = new RunFolder(config.output_dir).checkpoints().filter((c) => c.step % stepsPerEpoch === 0);
+  const checkpoints = completeCheckpoints(config.output_dir).filter((c) => c.step % stepsPerEpoch === 0);
   return { epochDirs: [...checkpoints.map((c) => c.dir), result.finalDir], seconds: (Date.now() - started) / 1000 };
 }
 

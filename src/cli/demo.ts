@@ -36,13 +36,13 @@ export async function runDemo(outArg: string | undefined, log: (line: string) =>
     mode: 'dpo', source: 'demo', quiet: false,
     values: { ...DEMO.common, ...DEMO.dpo, model: sft.finalDir!, data: EXAMPLE_DATA, output_dir: path.join(out, 'dpo') },
     onMetrics: (m) => {
-      if ('eval_loss' in m) evals.push(m);
+      if (m.split === 'eval') evals.push(m);
     },
   });
   log('\nheld-out pairs (eval split), as DPO trained:');
   log(metricsTable(evals, ['eval_loss', 'eval_rewards/chosen', 'eval_rewards/rejected', 'eval_rewards/margins', 'eval_rewards/accuracies']));
-  const first = evals[0];
-  const last = evals[evals.length - 1];
+  const first = evals[0].values;
+  const last = evals[evals.length - 1].values;
   const rose = last['eval_rewards/margins'] > first['eval_rewards/margins'] && last['eval_rewards/accuracies'] > first['eval_rewards/accuracies'];
   log(
     `\nheld-out reward margin ${first['eval_rewards/margins'].toFixed(4)} -> ${last['eval_rewards/margins'].toFixed(4)}, ` +

@@ -19,7 +19,7 @@ export class ProgressLine {
   }
 
   metrics(m: MetricsRecord): void {
-    if (!('loss' in m)) return; // eval lines are shown in the table, not the bar
+    if (m.split === 'eval') return; // eval lines are shown in the table, not the bar
     this.last = m;
   }
 
@@ -34,7 +34,7 @@ export class ProgressLine {
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(width - filled);
     const elapsed = (Date.now() - this.startedAt) / 1000;
     const perStep = elapsed / Math.max(1, done - this.startStep);
-    const m = this.last;
+    const m = this.last?.values;
     const parts = [`step ${done}/${total} [${bar}]`];
     if (m) {
       parts.push(`loss ${m.loss.toFixed(4)}`);
@@ -53,7 +53,7 @@ export class ProgressLine {
 /** A metrics table: one row per record, the given columns. */
 export function metricsTable(records: MetricsRecord[], columns: string[]): string {
   const header = ['step', ...columns];
-  const rows = records.map((r) => [String(r.step), ...columns.map((c) => (r[c] === undefined ? '' : r[c].toFixed(4)))]);
+  const rows = records.map((r) => [String(r.step), ...columns.map((c) => (r.values[c] === undefined ? '' : r.values[c].toFixed(4)))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

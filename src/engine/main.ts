@@ -3,7 +3,7 @@
 // stop request, or stdin closing stop a run gracefully: the step finishes and a checkpoint is written.
 import * as readline from 'node:readline';
 import {
-  BackendName, EngineEvents, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, isBackendName, parseRequest, resolveConfig,
+  BackendName, EngineEvents, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
 } from '../protocol';
 import { selectBackend } from './backend';
 import { RunOptions, Trainer } from './train/trainer';
@@ -35,7 +35,7 @@ export async function runEngine(forced?: BackendName): Promise<void> {
     shouldStop: () => stopRequested,
     events: {
       onProgress: (phase, done, total, message) => send('run/didProgress', { phase, done, total, ...(message ? { message } : {}) }),
-      onMetrics: (record) => send('run/didLogMetrics', { record }),
+      onMetrics: (record) => send('run/didLogMetrics', { record: flatMetrics(record) }),
       onWarning: (w) => send('run/didWarn', w),
       onCheckpoint: (step, dir) => send('run/didCheckpoint', { step, dir }),
       onLog: (line) => send('run/didLog', { line }),

@@ -10,6 +10,7 @@ import { LARGE_LABEL_VIEW_TYPE } from './labeling/large-editor';
 import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, metricsCsv, readMetrics } from './run-folders';
+import { readRunConfig, runFile } from '../node/run-folder';
 import { MetricsPanel } from './metrics-panel';
 import { newRunDir, readLabelSettings, readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
@@ -265,8 +266,8 @@ export async function showRuns(ctx: CommandContext): Promise<CommandResult & { r
   void vscode.window.showQuickPick(items, { title: 'DPO: Runs', placeHolder: 'pick a run to open its log' }).then(async (pick) => {
     if (!pick) return;
     const action = await vscode.window.showQuickPick(['Open Log', 'Open Config', ...(pick.resumable ? ['Resume'] : []), 'Reveal Folder'], { title: pick.label });
-    if (action === 'Open Log') void vscode.window.showTextDocument(vscode.Uri.file(path.join(pick.dir, 'log.txt')));
-    if (action === 'Open Config') void vscode.window.showTextDocument(vscode.Uri.file(path.join(pick.dir, 'config.json')));
+    if (action === 'Open Log') void vscode.window.showTextDocument(vscode.Uri.file(runFile(pick.dir, 'log')));
+    if (action === 'Open Config') void vscode.window.showTextDocument(vscode.Uri.file(runFile(pick.dir, 'config')));
     if (action === 'Resume') void vscode.commands.executeCommand(COMMANDS.resumeRun, pick.dir);
     if (action === 'Reveal Folder') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(pick.dir));
   });
@@ -310,14 +311,11 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
 /** The reference and β of a run folder's model (final/ or checkpoints/step-N/), from its config.json. */
 function runOfModel(modelDir: string): { referenceDir: string; beta: number; dataFile: string } | undefined {
   for (const dir of [path.dirname(modelDir), path.dirname(path.dirname(modelDir))]) {
-    const file = path.join(dir, 'config.json');
-    if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'metrics.jsonl'))) continue;
-    try {
-      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: string; reference_model: string | null; beta: number; data: string };
-      return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data };
-    } catch {
-      return undefined;
-    }
+    if (!fs.existsSync(runFile(dir, 'metrics'))) continue;
+    const read = readRunConfig(dir);
+    if (!read.ok) return undefined;
+    const c = read.config;
+    return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data };
   }
   return undefined;
 }
@@ -329,8 +327,8 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   let policyDir = args.policyDir;
   if (!policyDir) {
     const items = listRunFolders(runsRoot(settings)).flatMap((r) => [
-      ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: path.join(r.dir, 'final') }] : []),
-      ...r.checkpoints.slice().reverse().map((step) => ({ label: `$(history) ${path.basename(r.dir)}`, description: `checkpoint step ${step}`, dir: path.join(r.dir, 'checkpoints', `step-${step}`) })),
+      ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
+      ...r.checkpoints.slice().reverse().map((step) => ({ label: `$(history) ${path.basename(r.dir)}`, description: `checkpoint step ${step}`, dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`) })),
     ]);
     const pick = await vscode.window.showQuickPick([...items, { label: '$(folder-opened) Choose a model folder…', description: '', dir: '' }], {
       title: 'DPO: Probe Model', placeHolder: 'the tuned model to compare with its reference',

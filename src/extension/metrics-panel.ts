@@ -6,13 +6,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from './webview-html';
-import { HostToMetrics, MetricsRun, MetricsToHost, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseMetricsToHost } from '../protocol';
+import {
+  HostToMetrics, MetricsRun, MetricsToHost, PanelRunStatus, RunRecord, StatusRecord, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseLines, parseMetricsToHost,
+  parseRunRecord, toRecordLine,
+} from '../protocol';
+import { readPairs, runFile } from '../node/run-folder';
 import { RunManager } from './run-manager';
-import { dataFileOf, metricsCsv, parseJsonLines, readMetrics, readPairs, readRunFolder, readWarnings } from './run-folders';
+import { dataFileOf, metricsCsv, readMetrics, readRunFolder } from './run-folders';
 
 interface Followed {
   offset: number;
   rest: string;
+  lastStatus?: StatusRecord;
+  finished: boolean;
 }
 
 const POLL_MS = 1000;
@@ -50,8 +56,8 @@ export class MetricsPanel implements vscode.Disposable {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       panel.onDidDispose(() => this.dispose()),
+      // Warnings arrive as records in metrics.jsonl, written before the engine reports them.
       runs.onDidChange((s) => this.followed.has(s.runDir) && this.poll(s.runDir)),
-      runs.onWarning(({ session, warning }) => this.followed.has(session.runDir) && this.post('metrics/didWarn', { runDir: session.runDir, warning })),
     );
   }
 
@@ -75,22 +81,40 @@ export class MetricsPanel implements vscode.Disposable {
       this.post('host/didError', { message: `${runDir} is not a run folder (no config.json)` });
       return;
     }
-    const file = path.join(runDir, 'metrics.jsonl');
+    const file = runFile(runDir, 'metrics');
     const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    const parsed = parseJsonLines(text);
-    this.followed.set(runDir, { offset: Buffer.byteLength(text), rest: parsed.rest });
+    const f: Followed = { offset: Buffer.byteLength(text), rest: '', finished: info.finished };
+    const records = this.take(f, text);
+    this.followed.set(runDir, f);
     const session = this.session(runDir);
     const run: MetricsRun = {
       runDir,
       name: path.basename(runDir),
       mode: info.mode,
-      status: session?.status ?? (info.finished ? 'completed' : 'ended'),
-      records: parsed.records as MetricsRun['records'],
-      warnings: readWarnings(runDir).map((w) => ({ ...w, code: w.code as MetricsRun['warnings'][number]['code'] })),
-      totalSteps: session?.totalSteps || undefined,
-      backend: session?.backend,
+      status: this.statusOf(runDir, f),
+      records: records.map(toRecordLine),
+      totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
+      backend: session?.backend ?? f.lastStatus?.device,
     };
     this.post('metrics/didLoadRun', { run });
+  }
+
+  /** The complete records in `text` (after what was left over last time); bad lines are logged. */
+  private take(f: Followed, text: string): RunRecord[] {
+    const parsed = parseLines(f.rest + text, parseRunRecord);
+    f.rest = parsed.rest;
+    for (const p of parsed.problems) this.log(`metrics panel: skipped a metrics.jsonl line: ${p.error}`);
+    for (const r of parsed.records) if (r.kind === 'status') f.lastStatus = r;
+    return parsed.records;
+  }
+
+  /** This window's session if it runs the folder, else what the folder's last status record says. */
+  private statusOf(runDir: string, f: Followed): PanelRunStatus {
+    const session = this.session(runDir);
+    if (session) return session.status;
+    const last = f.lastStatus?.status;
+    if (last && last !== 'running') return last;
+    return !last && f.finished ? 'completed' : 'ended'; // no status records: a folder from an older version
   }
 
   private session(runDir: string) {
@@ -105,7 +129,7 @@ export class MetricsPanel implements vscode.Disposable {
   private poll(runDir: string): void {
     const f = this.followed.get(runDir);
     if (!f || !this.ready) return;
-    const file = path.join(runDir, 'metrics.jsonl');
+    const file = runFile(runDir, 'metrics');
     let size = 0;
     try {
       size = fs.statSync(file).size;
@@ -120,20 +144,22 @@ export class MetricsPanel implements vscode.Disposable {
     }
     const session = this.session(runDir);
     if (size === f.offset && !session) return;
-    let records: MetricsRun['records'] = [];
+    let records: RunRecord[] = [];
     if (size > f.offset) {
       const fd = fs.openSync(file, 'r');
       const buf = Buffer.alloc(size - f.offset);
       fs.readSync(fd, buf, 0, buf.length, f.offset);
       fs.closeSync(fd);
       f.offset = size;
-      const parsed = parseJsonLines(f.rest + buf.toString('utf8'));
-      f.rest = parsed.rest;
-      records = parsed.records as MetricsRun['records'];
+      records = this.take(f, buf.toString('utf8'));
     }
     const eta = session?.etaSeconds();
     this.post('metrics/didAppend', {
-      runDir, records, status: session?.status ?? 'ended', totalSteps: session?.totalSteps || undefined, ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
+      runDir,
+      records: records.map(toRecordLine),
+      status: this.statusOf(runDir, f),
+      totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
+      ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
     });
   }
 
@@ -162,7 +188,7 @@ export class MetricsPanel implements vscode.Disposable {
           return;
         }
         case 'metrics/requestPairs':
-          this.post('metrics/didPairs', { ...m.params, pairs: readPairs(m.params.runDir, m.params.step, m.params.split) as unknown as HostToMetrics['metrics/didPairs']['pairs'] });
+          this.post('metrics/didPairs', { ...m.params, pairs: readPairs(m.params.runDir, m.params.step, m.params.split) });
           return;
         case 'metrics/openLine': {
           const file = dataFileOf(m.params.runDir, m.params.split);
@@ -192,6 +218,8 @@ export class MetricsPanel implements vscode.Disposable {
         case 'metrics/removeRun':
           this.followed.delete(m.params.runDir);
           return;
+        default:
+          assertNever(m);
       }
     } catch (err) {
       this.post('host/didError', { message: (err as Error).message });

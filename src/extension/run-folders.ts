@@ -1,49 +1,40 @@
-// Reads run folders from disk (config.json, metrics.jsonl, checkpoints/, final/), so finished,
-// stopped and crashed runs can be listed and resumed after VS Code restarts.
+// The host's view of run folders on disk, so finished, stopped and crashed runs can be listed,
+// reopened and resumed after VS Code restarts. Reading the files is src/node/run-folder.ts's job;
+// this file summarises them for pickers, the metrics panel and CSV export.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DpoConfig, MetricsRecord, MetricsSplit, RUN_FILES, RunRecord, StatusRecord, TrainingMode } from '../protocol';
+import { completeCheckpoints, readRunConfig, readRunRecords } from '../node/run-folder';
 
 export interface RunFolderInfo {
   dir: string;
-  mode: string;
+  mode: TrainingMode;
+  config: DpoConfig;
   lastStep: number;
   lastLoss?: number;
   checkpoints: number[];
   finished: boolean;
+  /** The last status record; absent in folders from before status records. */
+  lastStatus?: StatusRecord;
   modified: number;
 }
 
-function lastMetrics(file: string): { step: number; loss?: number } | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').reverse();
-  for (const line of lines) {
-    try {
-      const r = JSON.parse(line) as { step: number; loss?: number };
-      if (typeof r.step === 'number') return r;
-    } catch {
-      // a torn last line from a crash
-    }
-  }
-  return undefined;
-}
-
 export function readRunFolder(dir: string): RunFolderInfo | undefined {
-  const configFile = path.join(dir, 'config.json');
-  if (!fs.existsSync(configFile)) return undefined;
-  let mode = 'dpo';
-  try {
-    mode = (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { mode?: string }).mode ?? 'dpo';
-  } catch {
-    return undefined;
-  }
-  const ckptRoot = path.join(dir, 'checkpoints');
-  const checkpoints = fs.existsSync(ckptRoot)
-    ? fs.readdirSync(ckptRoot).map((n) => /^step-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => !!m && fs.existsSync(path.join(ckptRoot, m[0], 'trainer_state.json'))).map((m) => Number(m[1])).sort((a, b) => a - b)
-    : [];
-  const last = lastMetrics(path.join(dir, 'metrics.jsonl'));
+  const read = readRunConfig(dir);
+  if (!read.ok) return undefined;
+  const { records } = readRunRecords(dir);
+  const metrics = records.filter((r): r is MetricsRecord => r.kind === 'metrics');
+  const lastTrain = metrics.filter((r) => r.split === 'train').pop();
   return {
-    dir, mode, lastStep: last?.step ?? 0, lastLoss: last?.loss, checkpoints,
-    finished: fs.existsSync(path.join(dir, 'final', 'model.safetensors')), modified: fs.statSync(configFile).mtimeMs,
+    dir,
+    mode: read.config.mode,
+    config: read.config,
+    lastStep: metrics[metrics.length - 1]?.step ?? 0,
+    lastLoss: lastTrain?.values.loss,
+    checkpoints: completeCheckpoints(dir).map((c) => c.step),
+    finished: fs.existsSync(path.join(dir, RUN_FILES.final, 'model.safetensors')),
+    lastStatus: records.filter((r): r is StatusRecord => r.kind === 'status').pop(),
+    modified: fs.statSync(path.join(dir, RUN_FILES.config)).mtimeMs,
   };
 }
 
@@ -58,81 +49,27 @@ export function listRunFolders(root: string | undefined): RunFolderInfo[] {
     .sort((a, b) => b.modified - a.modified);
 }
 
-/** Metrics lines of a run, in file order; a torn last line (a crash mid-write) is skipped. */
-export function readMetrics(dir: string): Record<string, number>[] {
-  const file = path.join(dir, 'metrics.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return parseJsonLines(fs.readFileSync(file, 'utf8')).records;
+/** Metrics records of a run, in file order. */
+export function readMetrics(dir: string): MetricsRecord[] {
+  return readRunRecords(dir).records.filter((r: RunRecord): r is MetricsRecord => r.kind === 'metrics');
 }
 
-/** Complete JSON lines of a chunk of JSONL text, and what is left after the last newline. */
-export function parseJsonLines(text: string): { records: Record<string, number>[]; rest: string } {
-  const lines = text.split('\n');
-  const rest = lines.pop() ?? '';
-  const records: Record<string, number>[] = [];
-  for (const line of lines) {
-    if (!line.trim()) continue;
-    try {
-      records.push(JSON.parse(line));
-    } catch {
-      // not a complete record: skipped, never fatal
-    }
-  }
-  return { records, rest };
-}
-
-export interface LoggedWarning {
-  code: string;
-  step: number;
-  message: string;
-}
-
-/** Warnings a run logged (log.txt lines `… warning [code] step N: message`). */
-export function readWarnings(dir: string): LoggedWarning[] {
-  const file = path.join(dir, 'log.txt');
-  if (!fs.existsSync(file)) return [];
-  const out: LoggedWarning[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /warning \[([a-z-]+)\] step (\d+): (.*)$/.exec(line);
-    if (m) out.push({ code: m[1], step: Number(m[2]), message: m[3] });
-  }
-  return out;
-}
-
-/** The pairs of one logged step (pairs.jsonl), worst margin first. */
-export function readPairs(dir: string, step: number, split: string): Record<string, number | string>[] {
-  const file = path.join(dir, 'pairs.jsonl');
-  if (!fs.existsSync(file)) return [];
-  const out: Record<string, number | string>[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes(`"step":${step},`)) continue; // cheap pre-filter before parsing
-    try {
-      const p = JSON.parse(line) as Record<string, number | string>;
-      if (p.step === step && p.split === split) out.push(p);
-    } catch {
-      // torn line
-    }
-  }
-  return out.sort((a, b) => (a.margin as number) - (b.margin as number));
-}
-
-/** CSV of several runs' metrics: one row per metrics line, a column per metric name seen. */
-export function metricsCsv(runs: { name: string; records: Record<string, number>[] }[]): string {
+/** CSV of several runs' metrics: one row per metrics record, a column per metric name seen. */
+export function metricsCsv(runs: { name: string; records: MetricsRecord[] }[]): string {
   const keys = new Set<string>();
-  for (const r of runs) for (const rec of r.records) for (const k of Object.keys(rec)) keys.add(k);
-  const rest = [...keys].filter((k) => k !== 'step' && k !== 'epoch').sort();
-  const header = ['run', 'step', 'epoch', ...rest];
+  for (const r of runs) for (const rec of r.records) for (const k of Object.keys(rec.values)) keys.add(k);
+  const rest = [...keys].sort();
+  const header = ['run', 'split', 'step', 'epoch', ...rest];
   const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  const rows = runs.flatMap((r) => r.records.map((rec) => [esc(r.name), ...['step', 'epoch', ...rest].map((k) => (rec[k] === undefined ? '' : String(rec[k])))].join(',')));
+  const rows = runs.flatMap((r) =>
+    r.records.map((rec) => [esc(r.name), rec.split, String(rec.step), String(rec.epoch), ...rest.map((k) => (rec.values[k] === undefined ? '' : String(rec.values[k])))].join(',')),
+  );
   return [header.join(','), ...rows].join('\n') + '\n';
 }
 
 /** The data file a pair's line number refers to. */
-export function dataFileOf(dir: string, split: string): string | undefined {
-  try {
-    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { data: string; eval_data: string | null };
-    return split === 'eval' && c.eval_data ? c.eval_data : c.data;
-  } catch {
-    return undefined;
-  }
+export function dataFileOf(dir: string, split: MetricsSplit): string | undefined {
+  const read = readRunConfig(dir);
+  if (!read.ok) return undefined;
+  return split === 'eval' && read.config.eval_data ? read.config.eval_data : read.config.data;
 }

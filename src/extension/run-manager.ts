@@ -3,20 +3,21 @@
 // exits badly. The run folder keeps everything up to the last checkpoint whatever happens.
 import * as vscode from 'vscode';
 import {
-  BackendName, DpoConfig, HealthWarning, MetricsRecord, RunPhase, TrainingMode, resolveConfig,
+  BackendName, DpoConfig, HealthWarning, MetricsRecord, RunPhase, TrainingMode, assertNever, parseMetricsRecord, resolveConfig,
 } from '../protocol';
-import { EngineClient, EngineExit, describeExit, isEvent } from './engine-client';
+import { EngineClient, EngineExit, describeExit } from './engine-client';
 
-export type RunStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed' | 'killed';
+/** A session's state in this window (the run folder's status records say what the engine did). */
+export type SessionStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed' | 'killed';
 
 export interface RunEnd {
-  status: Extract<RunStatus, 'completed' | 'stopped' | 'failed' | 'killed'>;
+  status: Extract<SessionStatus, 'completed' | 'stopped' | 'failed' | 'killed'>;
   message?: string;
   finalDir?: string;
 }
 
 export class RunSession {
-  status: RunStatus = 'starting';
+  status: SessionStatus = 'starting';
   step = 0;
   totalSteps = 0;
   phase: RunPhase = 'loading';
@@ -131,38 +132,56 @@ export class RunManager implements vscode.Disposable {
   private wire(session: RunSession): void {
     const { engine } = session;
     engine.onEvent((e) => {
-      if (isEvent(e, 'run/didStart')) session.config = e.params.config;
-      else if (isEvent(e, 'run/didProgress')) {
-        const p = e.params;
-        session.phase = p.phase;
-        if (p.phase === 'training') {
-          session.step = p.done;
-          session.totalSteps = p.total;
-          session.firstTrainingStepAt ??= { time: Date.now(), step: p.done };
+      switch (e.type) {
+        case 'run/didStart':
+          session.config = e.params.config;
+          return;
+        case 'run/didProgress': {
+          const p = e.params;
+          session.phase = p.phase;
+          if (p.phase === 'training') {
+            session.step = p.done;
+            session.totalSteps = p.total;
+            session.firstTrainingStepAt ??= { time: Date.now(), step: p.done };
+          }
+          this.progressed.fire({ session, ...p });
+          this.changed.fire(session);
+          return;
         }
-        this.progressed.fire({ session, ...p });
-        this.changed.fire(session);
-      } else if (isEvent(e, 'run/didLogMetrics')) {
-        const r = e.params.record;
-        if ('loss' in r) session.lastMetrics = r;
-        else session.lastEval = r;
-        this.changed.fire(session);
-      } else if (isEvent(e, 'run/didWarn')) {
-        this.warned.fire({ session, warning: e.params });
-      } else if (isEvent(e, 'run/didLog')) {
-        this.options.log(`[run] ${e.params.line}`);
-      } else if (isEvent(e, 'run/didFinish')) {
-        const p = e.params;
-        session.step = p.step;
-        session.end({ status: p.reason, finalDir: p.finalDir });
-        void engine.request('engine/shutdown', {}).catch(() => undefined);
-        this.changed.fire(session);
-      } else if (isEvent(e, 'run/didFail')) {
-        session.end({ status: 'failed', message: e.params.message });
-        void engine.request('engine/shutdown', {}).catch(() => undefined);
-        this.changed.fire(session);
-      } else if (isEvent(e, 'engine/didReject')) {
-        this.options.log(`engine rejected a message: ${e.params.message}`);
+        case 'run/didLogMetrics': {
+          const r = parseMetricsRecord(e.params.record);
+          if (!r.ok) return; // the message guard already checked it
+          if (r.value.split === 'train') session.lastMetrics = r.value;
+          else session.lastEval = r.value;
+          this.changed.fire(session);
+          return;
+        }
+        case 'run/didWarn':
+          this.warned.fire({ session, warning: e.params });
+          return;
+        case 'run/didLog':
+          this.options.log(`[run] ${e.params.line}`);
+          return;
+        case 'run/didFinish':
+          session.step = e.params.step;
+          session.end({ status: e.params.reason, finalDir: e.params.finalDir });
+          void engine.request('engine/shutdown', {}).catch(() => undefined);
+          this.changed.fire(session);
+          return;
+        case 'run/didFail':
+          session.end({ status: 'failed', message: e.params.message });
+          void engine.request('engine/shutdown', {}).catch(() => undefined);
+          this.changed.fire(session);
+          return;
+        case 'engine/didReject':
+          this.options.log(`engine rejected a message: ${e.params.message}`);
+          return;
+        case 'run/didCheckpoint':
+        case 'engine/didStart': // handled by EngineClient.ready
+        case 'probe/didToken': // probe engines only
+          return;
+        default:
+          assertNever(e);
       }
     });
     engine.onExit((x) => {

@@ -12,7 +12,7 @@ function eta(seconds: number | undefined): string {
 export function describeSession(s: RunSession): string {
   if (s.status === 'starting') return 'DPO: starting…';
   if (s.phase !== 'training' && s.step === 0) return `DPO: ${s.phase}…`;
-  const loss = s.lastMetrics ? ` loss ${s.lastMetrics.loss.toFixed(4)}` : '';
+  const loss = s.lastMetrics?.values.loss !== undefined ? ` loss ${s.lastMetrics.values.loss.toFixed(4)}` : '';
   const stopping = s.status === 'stopping' ? ' (stopping)' : '';
   return `DPO ${s.step}/${s.totalSteps}${loss}${eta(s.etaSeconds())}${stopping}`;
 }

@@ -7,3 +7,6 @@ export * from './webview';
 export * from './config-file';
 export * from './format';
 export * from './preference-line';
+export * from './run-folder';
+export * from './run-records-schema';
+export * from './assert-never';

@@ -5,7 +5,8 @@
 // passes a guard first; a bad message gets an error, never a crash.
 import { BackendReport, isBackendName } from './backend';
 import { DpoConfig, TRAINING_MODES, TrainingMode } from './config';
-import { FinishReason, HEALTH_WARNINGS, HealthWarning, MetricsRecord, RUN_PHASES, RunPhase } from './run';
+import { FinishReason, HEALTH_WARNINGS, HealthWarning, RUN_PHASES, RunPhase } from './run';
+import { RecordLine, parseMetricsRecord } from './run-folder';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -51,7 +52,8 @@ export interface EngineEvents {
   'engine/didStart': { protocolVersion: number; backend: BackendReport; pid: number };
   'run/didStart': { runDir: string; config: DpoConfig };
   'run/didProgress': { phase: RunPhase; done: number; total: number; message?: string };
-  'run/didLogMetrics': { record: MetricsRecord };
+  /** The metrics line exactly as metrics.jsonl holds it (read it with parseMetricsRecord). */
+  'run/didLogMetrics': { record: RecordLine };
   'run/didWarn': HealthWarning;
   'run/didCheckpoint': { step: number; dir: string };
   'run/didLog': { line: string };
@@ -69,10 +71,6 @@ export type Request<T extends RequestType = RequestType> = { [K in T]: { kind: '
 export type Reply = { kind: 'reply'; id: number; ok: true; result: unknown } | { kind: 'reply'; id: number; ok: false; error: string };
 export type Event<T extends EventType = EventType> = { [K in T]: { kind: 'event'; type: K; params: EngineEvents[K] } }[T];
 export type EngineMessage = Reply | Event;
-
-export function assertNever(x: never): never {
-  throw new Error(`unhandled message: ${JSON.stringify(x)}`);
-}
 
 export type Guarded<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -107,7 +105,10 @@ const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
 };
 
 const backendReport: Check = (v) => (isObj(v) && isBackendName(v.name) && Array.isArray(v.skipped) ? undefined : 'must be a backend report');
-const metricsRecord: Check = (v) => (isObj(v) && Object.values(v).every((x) => typeof x === 'number') && typeof v.step === 'number' ? undefined : 'must be a record of numbers with a step');
+const metricsRecord: Check = (v) => {
+  const r = parseMetricsRecord(v);
+  return r.ok ? undefined : `must be a record of numbers with a step (a metrics.jsonl line): ${r.error}`;
+};
 
 const EVENT_PARAMS: { [K in EventType]: Record<string, Check> } = {
   'engine/didStart': { protocolVersion: num, backend: backendReport, pid: num },

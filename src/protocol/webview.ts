@@ -2,7 +2,8 @@
 // first ('webview/ready'), the host answers with 'host/didInit'; nothing else is posted before.
 // Each side checks what arrives with the guards below and drops (and reports) anything else.
 import type { ProbeSampling, ProbeScore, ProbeWhich } from './messages';
-import type { HealthWarning, MetricsRecord, PairRecord } from './run';
+import type { TrainingMode } from './config';
+import { METRICS_SPLITS, MetricsSplit, PairRecord, RUN_STATUSES, RecordLine, parsePairRecord, parseRunRecord } from './run-folder';
 
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
@@ -28,23 +29,30 @@ export interface HostToProbe {
   'host/didError': { message: string };
 }
 
+/**
+ * A run's state in the panel: the engine's (status records) or this window's session's; `ended`
+ * when no engine in this window runs it and the folder does not say how it ended (a crash, or a
+ * run elsewhere).
+ */
+export const PANEL_RUN_STATUSES = [...RUN_STATUSES, 'starting', 'stopping', 'killed', 'ended'] as const;
+export type PanelRunStatus = (typeof PANEL_RUN_STATUSES)[number];
+
 /** A run as the metrics panel draws it. */
 export interface MetricsRun {
   runDir: string;
   name: string;
-  mode: string;
-  /** running | completed | stopped | failed | ended (no live engine: read from disk) */
-  status: string;
-  records: MetricsRecord[];
-  warnings: HealthWarning[];
+  mode: TrainingMode;
+  status: PanelRunStatus;
+  /** metrics.jsonl records as the file holds them (metrics, warnings, status); read with parseRunRecord. */
+  records: RecordLine[];
   totalSteps?: number;
   backend?: string;
 }
 
 export interface MetricsToHost {
   'webview/ready': { protocolVersion: number; runDirs: string[] };
-  'metrics/requestPairs': { runDir: string; step: number; split: string };
-  'metrics/openLine': { runDir: string; line: number; split: string };
+  'metrics/requestPairs': { runDir: string; step: number; split: MetricsSplit };
+  'metrics/openLine': { runDir: string; line: number; split: MetricsSplit };
   'metrics/exportCsv': { runDirs: string[] };
   'metrics/savePng': { name: string; dataUrl: string };
   'metrics/addRun': Record<string, never>;
@@ -54,9 +62,8 @@ export interface MetricsToHost {
 export interface HostToMetrics {
   'host/didInit': { protocolVersion: number };
   'metrics/didLoadRun': { run: MetricsRun };
-  'metrics/didAppend': { runDir: string; records: MetricsRecord[]; status: string; totalSteps?: number; etaSeconds?: number };
-  'metrics/didWarn': { runDir: string; warning: HealthWarning };
-  'metrics/didPairs': { runDir: string; step: number; split: string; pairs: PairRecord[] };
+  'metrics/didAppend': { runDir: string; records: RecordLine[]; status: PanelRunStatus; totalSteps?: number; etaSeconds?: number };
+  'metrics/didPairs': { runDir: string; step: number; split: MetricsSplit; pairs: PairRecord[] };
   'metrics/didSave': { file: string };
   'host/didError': { message: string };
 }
@@ -178,14 +185,15 @@ function guard<M>(table: Record<string, Record<string, Check>>, raw: unknown): {
 }
 
 const strArray: Check = (v) => Array.isArray(v) && v.every(str);
-const records: Check = (v) => Array.isArray(v) && v.every((r) => isObj(r) && num(r.step));
-const warningCheck: Check = (v) => isObj(v) && str(v.code) && str(v.message) && num(v.step);
+const records: Check = (v) => Array.isArray(v) && v.every((r) => parseRunRecord(r).ok);
+const split: Check = (v) => (METRICS_SPLITS as readonly unknown[]).includes(v);
+const runStatus: Check = (v) => (PANEL_RUN_STATUSES as readonly unknown[]).includes(v);
 const optNum: Check = (v) => v === undefined || num(v);
 
 const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num, runDirs: strArray },
-  'metrics/requestPairs': { runDir: str, step: num, split: str },
-  'metrics/openLine': { runDir: str, line: num, split: str },
+  'metrics/requestPairs': { runDir: str, step: num, split },
+  'metrics/openLine': { runDir: str, line: num, split },
   'metrics/exportCsv': { runDirs: strArray },
   'metrics/savePng': { name: str, dataUrl: (v) => typeof v === 'string' && v.startsWith('data:image/png;base64,') },
   'metrics/addRun': {},
@@ -194,10 +202,9 @@ const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
 
 const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
   'host/didInit': { protocolVersion: num },
-  'metrics/didLoadRun': { run: (v) => isObj(v) && str(v.runDir) && str(v.name) && records(v.records) && Array.isArray(v.warnings) && v.warnings.every(warningCheck) },
-  'metrics/didAppend': { runDir: str, records, status: str, totalSteps: optNum, etaSeconds: optNum },
-  'metrics/didWarn': { runDir: str, warning: warningCheck },
-  'metrics/didPairs': { runDir: str, step: num, split: str, pairs: (v) => Array.isArray(v) && v.every((p) => isObj(p) && num(p.line) && num(p.margin)) },
+  'metrics/didLoadRun': { run: (v) => isObj(v) && str(v.runDir) && str(v.name) && (v.mode === 'dpo' || v.mode === 'sft') && runStatus(v.status) && records(v.records) },
+  'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum },
+  'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok) },
   'metrics/didSave': { file: str },
   'host/didError': { message: str },
 };

@@ -65,7 +65,8 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
     // Wait for the run to finish (the summary says so), so the files are complete.
     await view.locator('.run-summary', { hasText: 'completed' }).waitFor({ timeout: 120_000 });
     const runDir = fs.readdirSync(path.join(workspace, '.dpo', 'runs')).map((d) => path.join(workspace, '.dpo', 'runs', d))[0];
-    const metricsLines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // The metrics records (metrics.jsonl holds status and warning records too).
+    const metricsLines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.kind === 'metrics');
 
     // Hover: uPlot's legend reads out the point under the cursor.
     const over = lossChart.locator('.u-over');
@@ -108,7 +109,7 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
     }
     const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
     const header = rows[0].split(',');
-    assert.equal(rows.length - 1, metricsLines.length, 'one CSV row per metrics line');
+    assert.equal(rows.length - 1, metricsLines.length, 'one CSV row per metrics record');
     const lossCol = header.indexOf('loss');
     const stepCol = header.indexOf('step');
     const firstTrain = metricsLines.findIndex((r) => 'loss' in r);

@@ -6,13 +6,17 @@ import uPlot from 'uplot';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
-import type { HealthWarning, MetricsRecord, PairRecord } from '../../src/protocol/run';
-import { HostToMetrics, MetricsRun, MetricsToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToMetrics } from '../../src/protocol/webview';
+import type { HealthWarning } from '../../src/protocol/run';
+import { MetricsRecord, RecordLine, metricValue, parseRunRecord } from '../../src/protocol/run-folder';
+import { assertNever } from '../../src/protocol/assert-never';
+import { HostToMetrics, MetricsRun, MetricsToHost, PanelRunStatus, WEBVIEW_PROTOCOL_VERSION, parseHostToMetrics } from '../../src/protocol/webview';
 import { Ema } from './smoothing';
 import { formatDuration } from '../../src/protocol/format';
 import { decimate } from './decimate';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
+/** True only in the benchmark's bundle (out/webview/metrics-bench.js), which exposes `stats` on window. */
+declare const __DPO_BENCH__: boolean;
 const vscode = acquireVsCodeApi();
 
 interface ChartDef {
@@ -46,7 +50,7 @@ interface RunData {
   seen: Set<string>;
   seenEval: Set<string>;
   warnings: HealthWarning[];
-  status: string;
+  status: PanelRunStatus;
   totalSteps?: number;
   etaSeconds?: number;
 }
@@ -118,34 +122,58 @@ function fmt(v: number | null | undefined): string {
 
 // ---- data -------------------------------------------------------------------------------------
 
-function isEval(r: MetricsRecord): boolean {
-  return Object.keys(r).some((k) => k.startsWith('eval_'));
-}
-
-function appendRecords(run: RunData, records: MetricsRecord[]): void {
-  for (const r of records) {
-    if (isEval(r)) {
+function appendMetrics(run: RunData, r: MetricsRecord): void {
+  switch (r.split) {
+    case 'eval':
       run.evalSteps.push(r.step);
       for (const c of CHARTS) for (const m of c.metrics) {
         if (!run.evalCols.has(m)) run.evalCols.set(m, []);
-        const v = r[`eval_${m}`] ?? NaN;
+        const v = metricValue(r, m) ?? NaN;
         run.evalCols.get(m)!.push(v);
         if (Number.isFinite(v)) run.seenEval.add(m);
       }
-      continue;
-    }
-    run.steps.push(r.step);
-    run.times.push(r.elapsed_seconds ?? NaN);
-    for (const c of CHARTS) for (const m of c.metrics) {
-      if (!run.cols.has(m)) run.cols.set(m, []);
-      const v = r[m] ?? NaN;
-      run.cols.get(m)!.push(v);
-      if (Number.isFinite(v)) run.seen.add(m);
-      let s = run.smooth.get(m);
-      if (!s) run.smooth.set(m, (s = { ema: new Ema(ui.smoothing), values: [] }));
-      s.values.push(s.ema.next(v));
+      return;
+    case 'train':
+      run.steps.push(r.step);
+      run.times.push(r.values.elapsed_seconds ?? NaN);
+      for (const c of CHARTS) for (const m of c.metrics) {
+        if (!run.cols.has(m)) run.cols.set(m, []);
+        const v = metricValue(r, m) ?? NaN;
+        run.cols.get(m)!.push(v);
+        if (Number.isFinite(v)) run.seen.add(m);
+        let s = run.smooth.get(m);
+        if (!s) run.smooth.set(m, (s = { ema: new Ema(ui.smoothing), values: [] }));
+        s.values.push(s.ema.next(v));
+      }
+      return;
+    default:
+      assertNever(r.split);
+  }
+}
+
+/** Adds metrics.jsonl records to a run; returns whether any was a warning. */
+function appendRecords(run: RunData, lines: RecordLine[]): boolean {
+  let warned = false;
+  for (const line of lines) {
+    const parsed = parseRunRecord(line);
+    if (!parsed.ok) continue; // the message guard already checked each record
+    const r = parsed.value;
+    switch (r.kind) {
+      case 'metrics':
+        appendMetrics(run, r);
+        break;
+      case 'warning':
+        run.warnings.push({ code: r.code, step: r.step, message: r.message });
+        warned = true;
+        break;
+      case 'status':
+        run.meta.backend ??= r.device;
+        break;
+      default:
+        assertNever(r);
     }
   }
+  return warned;
 }
 
 function resmooth(): void {
@@ -164,7 +192,7 @@ function addRun(meta: MetricsRun): void {
   const color = existing?.color ?? colorFor(runs.size);
   const run: RunData = {
     meta, color, steps: [], times: [], cols: new Map(), evalSteps: [], evalCols: new Map(), smooth: new Map(), seen: new Set(), seenEval: new Set(),
-    warnings: [...meta.warnings], status: meta.status, totalSteps: meta.totalSteps,
+    warnings: [], status: meta.status, totalSteps: meta.totalSteps,
   };
   appendRecords(run, meta.records);
   runs.set(meta.runDir, run);
@@ -449,13 +477,14 @@ function renderSummary(): void {
     const total = run.totalSteps ? `/${run.totalSteps}` : '';
     const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
     const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
-    parts.push(`<span class="run-summary" data-run="${run.meta.name}"><b>${run.meta.name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${backend}</span>`);
+    const name = escapeHtml(run.meta.name);
+    parts.push(`<span class="run-summary" data-run="${name}"><b>${name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${escapeHtml(backend)}</span>`);
   }
   $('summary').innerHTML = parts.join('');
 }
 
 function renderWarnings(): void {
-  const items = [...runs.values()].flatMap((r) => r.warnings.map((w) => `<li><b>${r.meta.name}</b> step ${w.step} [${w.code}] ${escapeHtml(w.message)}</li>`));
+  const items = [...runs.values()].flatMap((r) => r.warnings.map((w) => `<li><b>${escapeHtml(r.meta.name)}</b> step ${w.step} [${w.code}] ${escapeHtml(w.message)}</li>`));
   $('warnings').innerHTML = items.length ? `<ul>${items.join('')}</ul>` : '';
 }
 
@@ -469,7 +498,7 @@ function renderPairs(p: HostToMetrics['metrics/didPairs']): void {
   $('pairs-title').textContent = `${p.pairs.length} pair(s) of ${p.runDir.split(/[\\/]/).pop()} at step ${p.step} (${p.split}), worst margin first`;
   const body = $('pairs-body');
   body.replaceChildren();
-  for (const pair of p.pairs as PairRecord[]) {
+  for (const pair of p.pairs) {
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
     tr.title = 'Open this line of the data file';
@@ -533,18 +562,9 @@ window.addEventListener('message', (event) => {
       run.totalSteps = m.params.totalSteps ?? run.totalSteps;
       run.etaSeconds = m.params.etaSeconds;
       if (m.params.records.length) {
-        appendRecords(run, m.params.records);
+        if (appendRecords(run, m.params.records)) renderWarnings();
         for (const c of CHARTS) dirty.add(c.id);
       }
-      schedule();
-      break;
-    }
-    case 'metrics/didWarn': {
-      const run = runs.get(m.params.runDir);
-      if (!run) break;
-      run.warnings.push(m.params.warning);
-      renderWarnings();
-      for (const c of CHARTS) dirty.add(c.id);
       schedule();
       break;
     }
@@ -557,8 +577,10 @@ window.addEventListener('message', (event) => {
     case 'host/didError':
       $('status').textContent = `Error: ${m.params.message}`;
       break;
+    default:
+      assertNever(m);
   }
 });
 
 send('webview/ready', { protocolVersion: WEBVIEW_PROTOCOL_VERSION, runDirs: ui.runDirs });
-(window as unknown as { dpoMetricsStats: typeof stats }).dpoMetricsStats = stats;
+if (__DPO_BENCH__) (window as unknown as { dpoMetricsStats: typeof stats }).dpoMetricsStats = stats;

@@ -1,6 +1,7 @@
 // The preference losses, one pure function per variant, on the four sequence log-probs of a batch
-// of pairs (each [B]). They return per-pair losses [B]; the trainer averages. Written from plain
-// ops because tf.logSigmoid has no working gradient on wasm.
+// of pairs (each [B]). They return per-pair losses [B]; preferenceLoss adds the implicit rewards,
+// as the paper's preference_loss does. Written from plain ops because tf.logSigmoid has no working
+// gradient on wasm.
 import * as tf from '@tensorflow/tfjs';
 import { LossType } from '../../protocol';
 
@@ -53,3 +54,25 @@ export const LOSSES: Record<LossType, LossFn> = { sigmoid: sigmoidLoss, ipo: ipo
 
 /** Whether a loss reads per-token mean log-probs instead of sums. */
 export const USES_MEAN_LOGPS: Record<LossType, boolean> = { sigmoid: false, ipo: true, hinge: false };
+
+/** β·(log πθ(y|x) − log πref(y|x)): the implicit reward (Section 5 of arXiv:2305.18290), computed only here. */
+export function implicitRewards(policyLogps: tf.Tensor1D, referenceLogps: tf.Tensor1D, beta: number): tf.Tensor1D {
+  return tf.mul(tf.sub(policyLogps, referenceLogps), beta) as tf.Tensor1D;
+}
+
+export interface PreferenceLoss {
+  /** Per-pair losses [B]. */
+  losses: tf.Tensor1D;
+  /** Per-pair implicit rewards [B]; not part of the loss, so outside the gradient (the paper's `.detach()`). */
+  chosenRewards: tf.Tensor1D;
+  rejectedRewards: tf.Tensor1D;
+}
+
+/** The paper's preference_loss: per-pair losses of `lossType` and the rewards they imply. */
+export function preferenceLoss(lossType: LossType, l: PairLogps, params: LossParams): PreferenceLoss {
+  return {
+    losses: LOSSES[lossType](l, params),
+    chosenRewards: implicitRewards(l.policyChosenLogps, l.referenceChosenLogps, params.beta),
+    rejectedRewards: implicitRewards(l.policyRejectedLogps, l.referenceRejectedLogps, params.beta),
+  };
+}

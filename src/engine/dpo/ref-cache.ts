@@ -8,7 +8,7 @@ import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
 import { collatePairs } from '../data/batch';
 import { computeSequenceLogps } from './logps';
-import { writeFileAtomic } from '../train/run-folder';
+import { writeFileAtomic } from '../../node/fs-atomic';
 
 /** Summed reference log-probs of a pair's chosen and rejected responses, by data line. */
 export type RefLogps = Map<number, [number, number]>;

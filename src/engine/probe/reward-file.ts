@@ -7,7 +7,7 @@ import { tokenizePairs } from '../data/tokenize';
 import { collatePairs } from '../data/batch';
 import { computeSequenceLogps } from '../dpo/logps';
 import { preferenceProbability } from './reward';
-import { writeFileAtomic } from '../train/run-folder';
+import { writeFileAtomic } from '../../node/fs-atomic';
 
 export interface RewardJob {
   modelDir: string;

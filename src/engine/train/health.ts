@@ -1,6 +1,6 @@
 // Training-health checks over the logged metrics: each warning fires once per run, at the step where
 // the pattern became clear, with what to do about it.
-import { HealthWarning, LossType } from '../../protocol';
+import { HealthWarning, LossType, MetricsRecord } from '../../protocol';
 
 export interface HealthSettings {
   stuckSteps: number;
@@ -16,12 +16,13 @@ export class HealthMonitor {
   constructor(private readonly s: HealthSettings) {}
 
   /** Feed one logged train metrics line; returns the warnings it triggers. */
-  observe(m: Record<string, number>): HealthWarning[] {
+  observe(record: MetricsRecord): HealthWarning[] {
     const out: HealthWarning[] = [];
+    const m = record.values;
     const fire = (code: HealthWarning['code'], message: string) => {
       if (this.fired.has(code)) return;
       this.fired.add(code);
-      out.push({ code, message, step: m.step });
+      out.push({ code, message, step: record.step });
     };
     const rc = m['rewards/chosen'];
     const rr = m['rewards/rejected'];

@@ -36,7 +36,7 @@ describe('run manager with a misbehaving engine', () => {
     assert.ok(log.some((l) => /ignored a malformed line from the engine \(not JSON/.test(l)), log.join('\n'));
     assert.ok(log.some((l) => /unknown event type "run\/didExplode"/.test(l)));
     assert.ok(log.some((l) => /run\/didLogMetrics: params\.record must be a record of numbers/.test(l)));
-    assert.equal(s.lastMetrics?.loss, 0.69, 'the well-formed metrics line was used');
+    assert.equal(s.lastMetrics?.values.loss, 0.69, 'the well-formed metrics line was used');
     runs.dispose();
   });
 

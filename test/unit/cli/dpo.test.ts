@@ -93,7 +93,9 @@ describe('dpo CLI', () => {
     const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.beta, 0.3, 'flags override the file');
     assert.equal(cfg.data, data, 'relative to the config file');
-    assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 3);
+    const records = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(records.filter((r) => r.kind === 'metrics').map((r) => `${r.split}@${r.step}`), ['train@1', 'train@2', 'train@3']);
+    assert.deepEqual(records.filter((r) => r.kind === 'status').map((r) => `${r.status}@${r.step}/${r.total_steps} ${r.engine}`), ['running@0/3 tfjs', 'completed@3/3 tfjs']);
   });
 
   it('train: a bad config names every bad field and exits 1', () => {

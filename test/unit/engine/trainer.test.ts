@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { deterministicPart, makePairs, readJsonl, resumeRun, testRun } from '../helpers/runs';
 import { readModelWeights } from '../../../src/engine/model/checkpoint';
+import { RUN_RECORDS_SCHEMA } from '../../../src/protocol';
+import Ajv from 'ajv';
 
 const root = tempDir('trainer');
 
@@ -51,6 +53,12 @@ describe('DPO trainer', () => {
     const meanMargin = step4.reduce((a, p) => a + p.margin, 0) / step4.length;
     assert.ok(Math.abs(meanMargin - t['rewards/margins']) < 1e-9, 'the chart point is the mean of its pairs');
     assert.match(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8'), /data: 18 training pair\(s\), 6 eval pair\(s\)/);
+    // Every line is valid under the schema the PyTorch engine writes against too.
+    const ajv = new Ajv({ validateFormats: false });
+    const validRecord = ajv.compile(RUN_RECORDS_SCHEMA);
+    const validPair = ajv.compile({ $ref: '#/definitions/pair', definitions: RUN_RECORDS_SCHEMA.definitions });
+    for (const m of metrics) assert.ok(validRecord(m), `${JSON.stringify(m)}: ${ajv.errorsText(validRecord.errors)}`);
+    for (const p of pairs) assert.ok(validPair(p), `${JSON.stringify(p)}: ${ajv.errorsText(validPair.errors)}`);
     assert.ok(fs.existsSync(path.join(dir, 'final', 'model.safetensors')) && fs.existsSync(path.join(dir, 'final', 'tokenizer.json')));
     assert.deepEqual(fs.readdirSync(path.join(dir, 'checkpoints')), ['step-2']);
   });
@@ -103,6 +111,8 @@ describe('DPO trainer', () => {
       deterministicPart(readJsonl(path.join(full.dir, 'metrics.jsonl'))),
     );
     assert.deepEqual(weightsBytes(resumed.result.finalDir!), weightsBytes(full.result.finalDir!));
+    const statuses = readJsonl<{ kind: string; status: string; step: number }>(path.join(first.dir, 'metrics.jsonl')).filter((r) => r.kind === 'status');
+    assert.deepEqual(statuses.map((s) => `${s.status}@${s.step}`), ['running@0', 'stopped@3', 'running@3', 'completed@6']);
     assert.match(fs.readFileSync(path.join(first.dir, 'log.txt'), 'utf8'), /resumed from .*step-3 \(step 3\)/);
   });
 
@@ -143,6 +153,10 @@ describe('DPO trainer', () => {
       testRun(root, 'nan', { max_steps: 5, learning_rate: 1e12, max_grad_norm: 0, eval_fraction: 0, weight_decay: 1 }),
       /non-finite (loss|grad_norm) .* at step \d; the batch held data lines \d+, \d+ of .*pairs\.jsonl/,
     );
+    // The run folder says so too: a warning record, then a failed status with the message.
+    const records = readJsonl<{ kind: string; code?: string; status?: string; message?: string }>(path.join(root, 'nan', 'metrics.jsonl')).filter((r) => r.kind !== 'metrics');
+    assert.deepEqual(records.map((r) => r.code ?? r.status), ['running', 'non-finite', 'failed']);
+    assert.match(records[2].message!, /non-finite/);
   });
 
   it('warns once when the loss is stuck at log 2 with zero rewards', async () => {

@@ -7,8 +7,14 @@ import { selectBackend } from '../../../src/engine/backend';
 import { TinyModelOptions, makeTinyModel, TINY_MODEL_DEFAULTS } from '../../../src/engine/model/tiny';
 import { BackendName } from '../../../src/protocol';
 
+const made: string[] = [];
+
+/** A fresh temp folder, removed when the test process exits (node --test runs each file in its own). */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `dpo-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dpo-${prefix}-`));
+  if (made.length === 0) process.on('exit', () => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  made.push(dir);
+  return dir;
 }
 
 let backendReady: Promise<unknown> | undefined;

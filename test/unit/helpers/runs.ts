@@ -17,7 +17,8 @@ export function makePairs(file: string, n: number): string {
 
 export interface TestRun {
   result: RunResult;
-  metrics: MetricsRecord[];
+  /** The metrics events, flat as on disk ({step, epoch, ...values}), train and eval in one list. */
+  metrics: Record<string, number>[];
   warnings: string[];
   dir: string;
 }
@@ -45,9 +46,9 @@ async function options(opts: Partial<RunOptions>): Promise<RunOptions> {
 }
 
 async function runWith(trainer: Trainer, dir: string): Promise<TestRun> {
-  const metrics: MetricsRecord[] = [];
+  const metrics: Record<string, number>[] = [];
   const warnings: string[] = [];
-  trainer['events'].onMetrics = (m: MetricsRecord) => metrics.push(m);
+  trainer['events'].onMetrics = (m: MetricsRecord) => metrics.push({ step: m.step, epoch: m.epoch, ...m.values });
   trainer['events'].onWarning = (w: { code: string }) => warnings.push(w.code);
   const result = await trainer.run();
   return { result, metrics, warnings, dir };
@@ -57,9 +58,12 @@ export function readJsonl<T = Record<string, number>>(file: string): T[] {
   return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 }
 
-/** Metrics without wall-clock fields and the process-wide tensor count, which legitimately differ. */
+/**
+ * Metrics without wall-clock fields and the process-wide tensor count, which legitimately differ,
+ * and without status records (their time, and a resumed run's extra stopped/running pair).
+ */
 export function deterministicPart(records: Record<string, number>[]): Record<string, number>[] {
-  return records.map((r) => {
+  return records.filter((r) => (r.kind as unknown) !== 'status').map((r) => {
     const { tokens_per_second: _a, elapsed_seconds: _b, 'memory/num_tensors': _c, ...rest } = r;
     return rest;
   });

@@ -1,0 +1,50 @@
+// Data preparation for a run: read the preference file(s), tokenize with truncation, and split off
+// the eval pairs (eval_data, or a seeded eval_fraction). Problems are reported, never silent.
+import { DpoConfig } from '../../protocol';
+import { TextTokenizer } from '../tokenizer/tokenizer';
+import { badLineCount, readPreferenceFile } from '../data/preferences';
+import { TokenizedPair, tokenizePairs } from '../data/tokenize';
+import { Rng } from '../rng';
+import { Report, TrainingError } from './report';
+
+export interface Split {
+  train: TokenizedPair[];
+  eval: TokenizedPair[];
+}
+
+/** The max_length in force: the config's, capped by the model's positions. */
+export function effectiveMaxLength(c: DpoConfig, maxPositions: number): number {
+  return Math.min(c.max_length, maxPositions);
+}
+
+export function prepareData(c: DpoConfig, tokenizer: TextTokenizer, maxPositions: number, report: Report): Split {
+  const maxLength = effectiveMaxLength(c, maxPositions);
+  if (maxLength < c.max_length) report.log(`max_length ${c.max_length} exceeds the model's ${maxLength} positions; using ${maxLength}`);
+  const load = (file: string): TokenizedPair[] => {
+    const r = readPreferenceFile(file, { skipBadLines: c.skip_bad_lines, completions: c.mode === 'sft' });
+    if (r.problems.length > 0) report.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
+    if (r.excluded.length > 0) report.log(`data: ${file}: left out ${r.excluded.length} pair(s) labeled "tie" or "skip"`);
+    const t = tokenizePairs(tokenizer, r.pairs, { maxLength, maxPromptLength: c.max_prompt_length ?? undefined });
+    if (t.dropped.length) {
+      const lines = t.dropped.slice(0, 10).map((d) => d.line).join(', ') + (t.dropped.length > 10 ? ', …' : '');
+      report.warn({ code: 'data', step: 0, message: `${file}: dropped ${t.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${lines})` });
+    }
+    if (t.truncatedCount) report.log(`${file}: truncated ${t.truncatedCount} pair(s) to max_length ${maxLength}`);
+    return t.pairs;
+  };
+  report.progress('tokenizing', 0, 1);
+  let train = load(c.data);
+  let evalPairs: TokenizedPair[] = [];
+  if (c.eval_data) evalPairs = load(c.eval_data);
+  else if (c.eval_fraction > 0) {
+    // A seeded split, independent of the training order's RNG.
+    const order = new Rng(c.seed ^ 0x5eed).shuffle(train.map((_, i) => i));
+    const evalSet = new Set(order.slice(0, Math.max(1, Math.round(train.length * c.eval_fraction))));
+    evalPairs = train.filter((_, i) => evalSet.has(i));
+    train = train.filter((_, i) => !evalSet.has(i));
+  }
+  if (train.length === 0) throw new TrainingError(`${c.data}: no training pairs left after the eval split and truncation`);
+  report.progress('tokenizing', 1, 1);
+  report.log(`data: ${train.length} training pair(s), ${evalPairs.length} eval pair(s)`);
+  return { train, eval: evalPairs };
+}

@@ -1,0 +1,27 @@
+// Evaluation: the policy's forward pass over the eval pairs in batches, through the same objective
+// as training (no gradient), so eval metrics are the train metrics' twins with the eval_ prefix.
+import * as tf from '@tensorflow/tfjs';
+import { DpoConfig } from '../../protocol';
+import { CausalLM } from '../model/transformer';
+import { TokenizedPair } from '../data/tokenize';
+import { batchTensors, sequenceLogps } from '../dpo/logps';
+import { objective, pairBatch, readValues } from './objective';
+import { PairValues, appendValues, emptyValues } from './pair-values';
+import { ReferenceLogps } from './reference';
+import { Report } from './report';
+
+export async function evaluate(c: DpoConfig, policy: CausalLM, reference: ReferenceLogps, pairs: TokenizedPair[], padId: number, report: Report): Promise<PairValues> {
+  const total = emptyValues();
+  for (let i = 0; i < pairs.length; i += c.batch_size) {
+    const chunk = pairs.slice(i, i + c.batch_size);
+    const batch = pairBatch(chunk, c.mode, padId);
+    const ref = await reference.forBatch(chunk, 'eval', batch, c.mode);
+    const t = tf.tidy(() => {
+      const { ids, mask } = batchTensors(batch);
+      return objective(sequenceLogps(policy, ids, mask), ref, chunk, c);
+    });
+    appendValues(total, await readValues(t, chunk, batch.realTokens));
+    report.progress('evaluating', Math.min(i + c.batch_size, pairs.length), pairs.length);
+  }
+  return total;
+}

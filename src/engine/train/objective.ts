@@ -1,0 +1,72 @@
+// The objective on one batch of pairs, shared by the training step (inside variableGrads) and by
+// evaluation (inside tidy), so train and eval metrics come from the same numbers: per-pair losses,
+// implicit rewards, and the log-probs the loss saw. SFT (the reference-making mode) is the NLL of
+// the chosen response; DPO adds it as RPO's term when sft_weight > 0.
+import * as tf from '@tensorflow/tfjs';
+import { DpoConfig } from '../../protocol';
+import { TokenizedPair } from '../data/tokenize';
+import { SequenceBatch, collate, collatePairs } from '../data/batch';
+import { USES_MEAN_LOGPS, preferenceLoss } from '../dpo/losses';
+import { PairValues } from './pair-values';
+
+// A type, not an interface: tf.tidy returns it as a tensor container.
+export type ObjectiveTensors = {
+  /** Per-pair losses [n]. */
+  losses: tf.Tensor1D;
+  /** Log-probs as the loss saw them (sums, or per-token means for IPO): [2n] chosen then rejected, [n] for SFT. */
+  logps: tf.Tensor1D;
+  chosenRewards: tf.Tensor1D;
+  rejectedRewards: tf.Tensor1D;
+};
+
+/** The sequences of a batch: chosen then rejected (one forward pass, as the paper's code), or chosen only for SFT. */
+export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId: number): SequenceBatch {
+  return mode === 'sft' ? collate(pairs.map((p) => ({ promptIds: p.promptIds, responseIds: p.chosenIds })), padId) : collatePairs(pairs, padId);
+}
+
+/**
+ * `sums` are the policy's summed response log-probs of pairBatch's rows; `referenceSums` the
+ * reference's, in the same order ([] for SFT, zeros for reference-free DPO).
+ */
+export function objective(sums: tf.Tensor1D, referenceSums: number[], pairs: TokenizedPair[], c: DpoConfig): ObjectiveTensors {
+  const n = pairs.length;
+  const chosenTokens = pairs.map((p) => p.chosenIds.length);
+  if (c.mode === 'sft') {
+    const nll = tf.neg(tf.div(sums, tf.tensor1d(chosenTokens))) as tf.Tensor1D; // [n], token-averaged
+    return { losses: nll, logps: sums, chosenRewards: tf.zeros([n]), rejectedRewards: tf.zeros([n]) };
+  }
+  const counts = tf.tensor1d([...chosenTokens, ...pairs.map((p) => p.rejectedIds.length)]); // [2n]
+  const perToken = USES_MEAN_LOGPS[c.loss_type];
+  const logps = (perToken ? tf.div(sums, counts) : sums) as tf.Tensor1D; // [2n]
+  const refSums = tf.tensor1d(referenceSums);
+  const ref = (perToken ? tf.div(refSums, counts) : refSums) as tf.Tensor1D; // [2n]
+  const out = preferenceLoss(
+    c.loss_type,
+    {
+      policyChosenLogps: tf.slice(logps, 0, n),
+      policyRejectedLogps: tf.slice(logps, n, n),
+      referenceChosenLogps: tf.slice(ref, 0, n),
+      referenceRejectedLogps: tf.slice(ref, n, n),
+    },
+    { beta: c.beta, labelSmoothing: c.label_smoothing },
+  );
+  let losses = out.losses;
+  if (c.sft_weight > 0) {
+    const nll = tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))); // [n]
+    losses = tf.add(losses, tf.mul(nll, c.sft_weight)) as tf.Tensor1D;
+  }
+  return { losses, logps, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards };
+}
+
+/** Reads an objective's tensors into per-pair values, and disposes them. */
+export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], tokens: number): Promise<PairValues> {
+  const n = pairs.length;
+  try {
+    const [losses, logps, chosenRewards, rejectedRewards] = await Promise.all([t.losses, t.logps, t.chosenRewards, t.rejectedRewards].map(async (x) => Array.from(await x.data())));
+    return {
+      lines: pairs.map((p) => p.line), losses, chosenLogps: logps.slice(0, n), rejectedLogps: logps.slice(n, 2 * n), chosenRewards, rejectedRewards, tokens,
+    };
+  } finally {
+    tf.dispose([t.losses, t.logps, t.chosenRewards, t.rejectedRewards]);
+  }
+}

@@ -1,0 +1,43 @@
+// Per-pair values of a step or an eval pass (data line, loss, implicit rewards, log-probs), and the
+// one function that turns them into TRL's metrics for either split, and into pairs.jsonl records.
+import { DpoConfig, EVAL_PREFIX, MetricsSplit, PairRecord } from '../../protocol';
+
+export interface PairValues {
+  lines: number[];
+  chosenRewards: number[];
+  rejectedRewards: number[];
+  losses: number[];
+  chosenLogps: number[];
+  rejectedLogps: number[];
+  tokens: number;
+}
+
+export const emptyValues = (): PairValues => ({ lines: [], chosenRewards: [], rejectedRewards: [], losses: [], chosenLogps: [], rejectedLogps: [], tokens: 0 });
+export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+export function appendValues(into: PairValues, from: PairValues): void {
+  for (const k of ['lines', 'chosenRewards', 'rejectedRewards', 'losses', 'chosenLogps', 'rejectedLogps'] as const) into[k].push(...from[k]);
+  into.tokens += from.tokens;
+}
+
+/** TRL's metric names over a set of pairs, `eval_`-prefixed for the eval split. */
+export function pairMetrics(v: PairValues, split: MetricsSplit, mode: DpoConfig['mode']): Record<string, number> {
+  const m: Record<string, number> = { loss: mean(v.losses), 'logps/chosen': mean(v.chosenLogps) };
+  if (mode === 'dpo') {
+    m['logps/rejected'] = mean(v.rejectedLogps);
+    m['rewards/chosen'] = mean(v.chosenRewards);
+    m['rewards/rejected'] = mean(v.rejectedRewards);
+    m['rewards/margins'] = mean(v.chosenRewards.map((c, i) => c - v.rejectedRewards[i]));
+    // Strictly greater, as TRL: a tie (e.g. policy == reference at step 0) is not a win.
+    m['rewards/accuracies'] = mean(v.chosenRewards.map((c, i) => (c > v.rejectedRewards[i] ? 1 : 0)));
+  }
+  return split === 'eval' ? Object.fromEntries(Object.entries(m).map(([k, x]) => [EVAL_PREFIX + k, x])) : m;
+}
+
+export function pairRecords(v: PairValues, step: number, split: MetricsSplit): PairRecord[] {
+  return v.lines.map((line, i) => {
+    const chosen = v.chosenRewards[i] ?? 0;
+    const rejected = v.rejectedRewards[i] ?? 0;
+    return { step, split, line, chosen_reward: chosen, rejected_reward: rejected, margin: chosen - rejected, loss: v.losses[i] };
+  });
+}

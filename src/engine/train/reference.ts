@@ -1,0 +1,66 @@
+// Where a step's reference log-probs come from: nowhere (SFT, reference-free: zeros), the cache of
+// precomputed log-probs in the run folder (the reference weights then leave memory), or a live
+// forward pass of the frozen reference model. Owns the reference model while it is loaded.
+import * as path from 'node:path';
+import { DpoConfig, MetricsSplit, RUN_FILES } from '../../protocol';
+import { CausalLM } from '../model/transformer';
+import { loadModel } from '../model/checkpoint';
+import { TokenizedPair } from '../data/tokenize';
+import { SequenceBatch } from '../data/batch';
+import { computeSequenceLogps } from '../dpo/logps';
+import { RefLogps, computeRefLogps, readRefCache, refCacheKey, writeRefCache } from '../dpo/ref-cache';
+import { Split, effectiveMaxLength } from './data';
+import { Report } from './report';
+
+export class ReferenceLogps {
+  private constructor(
+    private readonly needed: boolean,
+    private readonly model?: CausalLM,
+    private readonly cached?: Record<MetricsSplit, RefLogps>,
+  ) {}
+
+  static async prepare(c: DpoConfig, split: Split, padId: number, maxPositions: number, report: Report): Promise<ReferenceLogps> {
+    if (c.mode !== 'dpo' || c.reference_free) return new ReferenceLogps(false);
+    const referenceDir = c.reference_model ?? c.model;
+    report.progress('loading', 0, 1, `reference model ${referenceDir}`);
+    if (!c.precompute_ref_log_probs) return new ReferenceLogps(true, loadModel(referenceDir, { trainable: false }).model);
+    const cacheDir = path.join(c.output_dir, RUN_FILES.refCache);
+    const key = refCacheKey({
+      referenceDir,
+      dataFiles: [c.data, ...(c.eval_data ? [c.eval_data] : [])],
+      maxLength: effectiveMaxLength(c, maxPositions),
+      maxPromptLength: c.max_prompt_length,
+    });
+    const cached = readRefCache(cacheDir, key);
+    if (cached && split.train.every((p) => cached.train.has(p.line)) && split.eval.every((p) => cached.eval.has(p.line))) {
+      report.log(`reference log-probs: reusing cache ${key}`);
+      return new ReferenceLogps(true, undefined, cached);
+    }
+    const reference = loadModel(referenceDir, { trainable: false }).model;
+    try {
+      const total = split.train.length + split.eval.length;
+      const train = await computeRefLogps(reference, split.train, c.batch_size, padId, (d) => report.progress('reference', d, total));
+      const evalLogps = await computeRefLogps(reference, split.eval, c.batch_size, padId, (d) => report.progress('reference', split.train.length + d, total));
+      writeRefCache(cacheDir, key, train, evalLogps);
+      report.log(`reference log-probs: computed for ${total} pair(s), cached as ${key}; reference weights freed`);
+      return new ReferenceLogps(true, undefined, { train, eval: evalLogps });
+    } finally {
+      reference.dispose(); // the point of the cache: the reference leaves memory
+    }
+  }
+
+  /** Summed reference log-probs of `batch`'s rows ([chosen..., rejected...]); [] for SFT. */
+  async forBatch(pairs: TokenizedPair[], split: MetricsSplit, batch: SequenceBatch, mode: DpoConfig['mode']): Promise<number[]> {
+    if (mode === 'sft') return [];
+    if (!this.needed) return new Array(pairs.length * 2).fill(0);
+    if (this.cached) {
+      const map = this.cached[split];
+      return [...pairs.map((p) => map.get(p.line)![0]), ...pairs.map((p) => map.get(p.line)![1])];
+    }
+    return computeSequenceLogps(this.model!, batch);
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+  }
+}

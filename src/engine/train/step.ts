@@ -1,0 +1,80 @@
+// One optimizer step: forward+backward over the step's micro-batches (gradient accumulation), the
+// global gradient norm, a stop on non-finite values, clipping and the AdamW update. Gradients are
+// of (sum of per-pair losses) / stepPairs, so accumulated micro-batches give exactly the gradient
+// of the mean over the step's pairs.
+import * as tf from '@tensorflow/tfjs';
+import { DpoConfig } from '../../protocol';
+import { CausalLM } from '../model/transformer';
+import { TokenizedPair } from '../data/tokenize';
+import { batchTensors, sequenceLogps } from '../dpo/logps';
+import { AdamW, clipFactor } from './optimizer';
+import { ObjectiveTensors, objective, pairBatch, readValues } from './objective';
+import { PairValues, appendValues, emptyValues, mean } from './pair-values';
+import { ReferenceLogps } from './reference';
+
+export interface StepInputs {
+  config: DpoConfig;
+  policy: CausalLM;
+  optimizer: AdamW;
+  reference: ReferenceLogps;
+  padId: number;
+}
+
+export interface StepResult {
+  values: PairValues;
+  gradNorm: number;
+}
+
+export class NonFiniteError extends Error {}
+
+async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: number, grads: Map<string, tf.Tensor>): Promise<PairValues> {
+  const batch = pairBatch(pairs, s.config.mode, s.padId);
+  const ref = await s.reference.forBatch(pairs, 'train', batch, s.config.mode);
+  let kept: ObjectiveTensors | undefined;
+  const { value, grads: g } = tf.variableGrads(() => {
+    const { ids, mask } = batchTensors(batch);
+    const o = objective(sequenceLogps(s.policy, ids, mask), ref, pairs, s.config);
+    kept = { losses: tf.keep(o.losses), logps: tf.keep(o.logps), chosenRewards: tf.keep(o.chosenRewards), rejectedRewards: tf.keep(o.rejectedRewards) };
+    return tf.div(tf.sum(o.losses), stepPairs) as tf.Scalar;
+  }, s.policy.trainableVariables());
+  value.dispose();
+  for (const [name, w] of s.policy.weights) {
+    const gw = g[w.name];
+    const prev = grads.get(name);
+    grads.set(name, prev ? tf.tidy(() => tf.add(prev, gw)) : gw);
+    if (prev) {
+      prev.dispose();
+      gw.dispose();
+    }
+  }
+  return readValues(kept!, pairs, batch.realTokens);
+}
+
+/** Runs one step at learning rate `lr`; throws NonFiniteError (naming the data lines) instead of applying a NaN update. */
+export async function trainStep(s: StepInputs, stepPairs: TokenizedPair[], lr: number, stepNumber: number): Promise<StepResult> {
+  const c = s.config;
+  const grads = new Map<string, tf.Tensor>();
+  const values = emptyValues();
+  try {
+    for (let i = 0; i < stepPairs.length; i += c.batch_size) {
+      appendValues(values, await microStep(s, stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads));
+    }
+    const normT = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    const gradNorm = (await normT.data())[0];
+    normT.dispose();
+    const lossValue = mean(values.losses);
+    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) {
+      const what = !Number.isFinite(lossValue) ? `loss ${lossValue}` : `grad_norm ${gradNorm}`;
+      throw new NonFiniteError(
+        `non-finite ${what} at step ${stepNumber}; the batch held data lines ${values.lines.join(', ')} of ${c.data}. Lower learning_rate, check those lines, or keep max_grad_norm > 0.`,
+      );
+    }
+    const factor = clipFactor(gradNorm, c.max_grad_norm);
+    const update = factor === 1 ? grads : new Map([...grads].map(([k, g]) => [k, tf.mul(g, factor)] as const));
+    s.optimizer.apply(update, lr);
+    if (update !== grads) for (const t of update.values()) t.dispose();
+    return { values, gradNorm };
+  } finally {
+    for (const g of grads.values()) g.dispose();
+  }
+}
