@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG, TrainingMode, readRunConfigFile } from '../protocol';
 import { DEFAULT_GENERATE } from '../engine/probe/generate';
 import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
+import { describeTorch, setupTorch } from './setup-torch';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -155,6 +156,14 @@ export function buildProgram(): Command {
       for (const n of r.notes) log(n);
       if (!o.out) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
       log(`${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`);
+    });
+
+  program
+    .command('setup-torch')
+    .description('create or update the PyTorch engine\'s Python environment (.cache/torch-env, or $DPO_TORCH_ENV) with the pins of python/requirements.txt; rebuilt only when they change')
+    .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
+    .action((o) => {
+      for (const line of describeTorch(setupTorch({ python: o.python, log }))) process.stdout.write(line + '\n');
     });
 
   program

@@ -7,3 +7,4 @@ export * from './webview';
 export * from './config-file';
 export * from './format';
 export * from './preference-line';
+export * from './protocol-schema';
