@@ -81,8 +81,12 @@ class Engine:
         self.exiting = True
         self.stop.set()
         with self.lock:
-            if self.active is None:
-                os._exit(0)
+            idle = self.active is None
+        if idle:
+            if self.probe:  # generations in flight finish and reply first
+                for t in list(self.probe.threads):
+                    t.join(timeout=120)
+            os._exit(0)
 
     # --- requests ---
     def handle(self, req: dict):

@@ -19,6 +19,7 @@ class ProbeSession:
         self.cancelled = set()
         self.running = set()
         self.lock = threading.Lock()  # one forward at a time: the models are shared
+        self.threads = []
 
     def handle(self, type_, id_, p):
         try:
@@ -31,7 +32,9 @@ class ProbeSession:
             if type_ == "probe/score":
                 return self.ch.reply(id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"]))
             if type_ == "probe/generate":
-                threading.Thread(target=self._generate_reply, args=(id_, p), daemon=True).start()
+                t = threading.Thread(target=self._generate_reply, args=(id_, p), daemon=True)
+                self.threads = [x for x in self.threads if x.is_alive()] + [t]
+                t.start()
                 return None
         except Exception as e:
             return self.ch.error(id_, str(e))

@@ -215,6 +215,8 @@ class Run:
             self.trainer = trainer
             self.status("running")
             trainer.train(resume_from_checkpoint=self.resume_dir)
+            if self.main:
+                self.folder.clean_staging()  # HF's own leftovers (a model card); checkpoints were moved out
             if self.stopped:
                 self.log(f"stopped at step {self.step} of {self.total_steps}; resume with: dpo train --resume {c['output_dir']}")
                 self.status("stopped")
