@@ -2,7 +2,7 @@
 // Each subcommand lists every flag with its default in `dpo <command> --help`.
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES, BackendName } from '../protocol';
+import { BACKEND_NAMES, BackendName, ENGINE_NAMES } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { TINY_MODEL_DEFAULTS, makeTinyModel } from '../engine/model/tiny';
 import { writeLogps } from '../engine/dpo/logps-file';
@@ -13,6 +13,8 @@ import { DEFAULT_CONFIG, TrainingMode, readRunConfigFile } from '../protocol';
 import { DEFAULT_GENERATE } from '../engine/probe/generate';
 import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
+import { describeTorch, setupTorch } from './setup-torch';
+import { runTorchModule } from './torch-engine';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -34,6 +36,10 @@ function nonNegativeNumber(value: string): number {
 
 function backendOption(): Option {
   return new Option('--backend <name>', 'force a TensorFlow.js backend (default: the fastest that loads)').choices(BACKEND_NAMES);
+}
+
+function engineOption(): Option {
+  return new Option('--engine <name>', 'tfjs (embedded) or torch (PyTorch; needs `dpo setup-torch`)').choices(ENGINE_NAMES).default('tfjs');
 }
 
 const log = (line: string) => process.stderr.write(line + '\n');
@@ -78,7 +84,15 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
     .option('--skip-bad-lines', 'skip unusable lines (and report how many) instead of stopping', false)
     .addOption(backendOption())
+    .addOption(engineOption())
     .action(async (o) => {
+      if (o.engine === 'torch') {
+        const args = ['--model', path.resolve(o.model), '--data', path.resolve(o.data), '--out', path.resolve(o.out)];
+        if (o.maxLength) args.push('--max-length', String(o.maxLength));
+        if (o.maxPromptLength) args.push('--max-prompt-length', String(o.maxPromptLength));
+        if (o.skipBadLines) args.push('--skip-bad-lines');
+        return runTorchModule('dpo_studio.logps', args);
+      }
       const report = await selectBackend(o.backend as BackendName | undefined);
       log(describeBackend(report));
       const summary = await writeLogps({
@@ -155,6 +169,14 @@ export function buildProgram(): Command {
       for (const n of r.notes) log(n);
       if (!o.out) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
       log(`${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`);
+    });
+
+  program
+    .command('setup-torch')
+    .description('create or update the PyTorch engine\'s Python environment (.cache/torch-env, or $DPO_TORCH_ENV) with the pins of python/requirements.txt; rebuilt only when they change')
+    .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
+    .action((o) => {
+      for (const line of describeTorch(setupTorch({ python: o.python, log }))) process.stdout.write(line + '\n');
     });
 
   program

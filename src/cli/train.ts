@@ -1,10 +1,12 @@
 // `dpo train` and `dpo sft`: the trainer with a terminal view. Stops gracefully on Ctrl-C (the step
 // finishes, a checkpoint is written) and resumes with --resume.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BackendName, DpoConfig, MetricsRecord, TrainingMode, resolveConfig, timeStamp } from '../protocol';
+import { BackendName, DpoConfig, EngineName, MetricsRecord, TrainingMode, parseMetricsRecord, resolveConfig, timeStamp } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { RunResult, Trainer } from '../engine/train/trainer';
 import { ProgressLine } from './progress';
+import { TorchEngine } from './torch-engine';
 
 export interface TrainInvocation {
   mode: TrainingMode;
@@ -20,7 +22,17 @@ export function defaultRunDir(base: string, mode: TrainingMode): string {
   return path.join(base, '.dpo', 'runs', `${mode}-${timeStamp()}`);
 }
 
+/** The engine a run uses: the resumed run's config, else the given values, else tfjs. */
+function engineOf(inv: TrainInvocation): EngineName {
+  if (inv.resume) {
+    const file = path.join(path.resolve(inv.resume), 'config.json');
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')).engine as EngineName | undefined) ?? 'tfjs';
+  }
+  return (inv.values.engine as EngineName | undefined) ?? 'tfjs';
+}
+
 export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
+  if (engineOf(inv) === 'torch') return runTorchTraining(inv);
   const progress = new ProgressLine();
   const resolve = (raw: Record<string, unknown>) => resolveConfig(raw, inv.source);
   let config: DpoConfig | undefined;
@@ -57,5 +69,61 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     return await trainer.run();
   } finally {
     process.off('SIGINT', onSigint);
+  }
+}
+
+/** The same run on the torch engine: its process over the protocol, shown with the same progress line. */
+async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
+  const progress = new ProgressLine();
+  let config: DpoConfig | undefined;
+  if (!inv.resume) {
+    const values: Record<string, unknown> = { ...inv.values, mode: inv.mode };
+    if (!values.output_dir) values.output_dir = defaultRunDir(process.cwd(), inv.mode);
+    config = resolveConfig(values, inv.source); // the same rules the engine applies, before a Python start-up
+  }
+  const engine = new TorchEngine((line) => process.env.DPO_DEBUG && progress.message(`[torch] ${line}`));
+  const hello = await engine.ready;
+  progress.message(`torch engine on ${hello.device}${hello.devices?.length ? ` (${hello.devices.map((d) => d.name).join(', ')})` : ''}`);
+  let lastMetrics: MetricsRecord | undefined;
+  let lastEval: MetricsRecord | undefined;
+  let firstEval: MetricsRecord | undefined;
+  engine.on((m) => {
+    if (m.kind !== 'event') return;
+    if (m.type === 'run/didProgress' && !inv.quiet) progress.phase(m.params.phase, m.params.done, m.params.total, m.params.message);
+    if (m.type === 'run/didLogMetrics') {
+      const parsed = parseMetricsRecord(m.params.record);
+      if (!parsed.ok) return progress.message(`engine sent a bad metrics record: ${parsed.error}`);
+      const r = parsed.value;
+      if (r.split === 'eval') {
+        firstEval ??= r;
+        lastEval = r;
+      } else lastMetrics = r;
+      progress.metrics(r);
+      inv.onMetrics?.(r);
+    }
+    if (m.type === 'run/didWarn') progress.message(`warning (step ${m.params.step}): ${m.params.message}`);
+    if (m.type === 'run/didLog' && !inv.quiet && /^(data|resumed|stopped|done|checkpoint)/.test(m.params.line)) progress.message(m.params.line);
+  });
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    progress.message('stopping after this step (a checkpoint will be written); press Ctrl-C again to quit at once');
+    engine.request('run/stop', {}).catch(() => undefined);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const finished = engine.event('run/didFinish');
+    const failed = engine.event('run/didFail');
+    const r = inv.resume ? await engine.request('run/resume', { runDir: path.resolve(inv.resume) }) : await engine.request('run/start', { mode: inv.mode, config: config as unknown as Record<string, unknown> });
+    if (!inv.quiet) progress.message(`run folder: ${r.runDir}`);
+    const end = await Promise.race([finished, failed, engine.exited.then((code) => ({ type: 'exit' as const, code }))]);
+    if (end.type === 'exit') throw new Error(`the torch engine exited (code ${end.code}) during the run; resume with --resume ${r.runDir}`);
+    if (end.type === 'run/didFail') throw new Error(end.params.message);
+    const f = end.params;
+    return { runDir: f.runDir, reason: f.reason, step: f.step, totalSteps: f.totalSteps, finalDir: f.finalDir, lastMetrics, lastEval, firstEval };
+  } finally {
+    process.off('SIGINT', onSigint);
+    engine.close();
   }
 }

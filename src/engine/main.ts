@@ -23,7 +23,7 @@ function replyError(id: number, error: string): void {
 
 export async function runEngine(forced?: BackendName): Promise<void> {
   const backend = await selectBackend(forced);
-  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid });
+  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid, engine: 'tfjs', device: backend.name });
 
   let active: Promise<void> | undefined;
   const probe = new ProbeSession();

@@ -110,7 +110,7 @@ export class RunManager implements vscode.Disposable {
     this.wire(session);
     try {
       const hello = await engine.ready;
-      session.backend = hello.backend.name;
+      session.backend = hello.backend?.name ?? hello.device;
       await send(engine);
     } catch (err) {
       const message = engine.exited ? this.crashMessage(engine.exited) : (err as Error).message;

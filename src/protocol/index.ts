@@ -10,3 +10,4 @@ export * from './preference-line';
 export * from './run-folder';
 export * from './run-records-schema';
 export * from './assert-never';
+export * from './protocol-schema';

@@ -3,8 +3,8 @@
 // events {kind:'event', type, params} flow from the engine. Types are `area/verb` for requests and
 // `area/didVerb` for events; each maps to its params in one interface. Everything that arrives
 // passes a guard first; a bad message gets an error, never a crash.
-import { BackendReport, isBackendName } from './backend';
-import { DpoConfig, TRAINING_MODES, TrainingMode } from './config';
+import { BACKEND_NAMES, BackendReport, isBackendName } from './backend';
+import { DpoConfig, ENGINE_NAMES, EngineName, TRAINING_MODES, TrainingMode } from './config';
 import { FinishReason, HEALTH_WARNINGS, HealthWarning, RUN_PHASES, RunPhase } from './run';
 import { RecordLine, parseMetricsRecord } from './run-folder';
 
@@ -49,7 +49,11 @@ export interface EngineRequests {
 }
 
 export interface EngineEvents {
-  'engine/didStart': { protocolVersion: number; backend: BackendReport; pid: number };
+  /**
+   * The handshake. `backend` is the tfjs engine's backend report (absent on the torch engine);
+   * `engine` and `device` ("wasm", "cpu", "cuda:0") say what runs, `devices` lists GPUs with memory.
+   */
+  'engine/didStart': { protocolVersion: number; backend?: BackendReport; pid: number; engine?: EngineName; device?: string; devices?: { index: number; name: string; memoryBytes: number }[] };
   'run/didStart': { runDir: string; config: DpoConfig };
   'run/didProgress': { phase: RunPhase; done: number; total: number; message?: string };
   /** The metrics line exactly as metrics.jsonl holds it (read it with parseMetricsRecord). */
@@ -74,14 +78,25 @@ export type EngineMessage = Reply | Event;
 
 export type Guarded<T> = { ok: true; value: T } | { ok: false; error: string };
 
-type Check = (v: unknown) => string | undefined;
+/**
+ * A guard for one field: a test that names what is wrong, and the JSON Schema fragment that says the
+ * same, so that schemas/protocol.schema.json (which the Python engine validates with) is generated
+ * from these tables and cannot drift from them.
+ */
+export interface Check {
+  (v: unknown): string | undefined;
+  readonly schema: Record<string, unknown>;
+  readonly optional?: boolean;
+}
 
+const check = (schema: Record<string, unknown>, test: (v: unknown) => string | undefined): Check => Object.assign(test, { schema });
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str: Check = (v) => (typeof v === 'string' ? undefined : 'must be a string');
-const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a finite number');
-const obj: Check = (v) => (isObj(v) ? undefined : 'must be an object');
-const oneOf = (values: readonly unknown[]): Check => (v) => (values.includes(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
-const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
+const str = check({ type: 'string' }, (v) => (typeof v === 'string' ? undefined : 'must be a string'));
+const num = check({ type: 'number' }, (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a finite number'));
+const obj = check({ type: 'object' }, (v) => (isObj(v) ? undefined : 'must be an object'));
+const oneOf = (values: readonly unknown[]) =>
+  check({ enum: [...values] }, (v) => (values.includes(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`));
+const optional = (c: Check): Check => Object.assign((v: unknown) => (v === undefined ? undefined : c(v)), { schema: c.schema, optional: true });
 const empty: Record<string, Check> = {};
 
 function checkFields(params: unknown, fields: Record<string, Check>): string | undefined {
@@ -93,7 +108,7 @@ function checkFields(params: unknown, fields: Record<string, Check>): string | u
   return undefined;
 }
 
-const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
+export const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'run/start': { mode: oneOf(TRAINING_MODES), config: obj },
   'run/resume': { runDir: str },
   'run/stop': empty,
@@ -104,14 +119,23 @@ const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'probe/cancel': empty,
 };
 
-const backendReport: Check = (v) => (isObj(v) && isBackendName(v.name) && Array.isArray(v.skipped) ? undefined : 'must be a backend report');
-const metricsRecord: Check = (v) => {
+const backendReport = check(
+  { type: 'object', required: ['name', 'skipped'], properties: { name: { enum: [...BACKEND_NAMES] }, skipped: { type: 'array' } } },
+  (v) => (isObj(v) && isBackendName(v.name) && Array.isArray(v.skipped) ? undefined : 'must be a backend report'),
+);
+// A metrics.jsonl line as run-folder.ts defines it (kind-tagged, or the old flat shape).
+const metricsRecord = check({ type: 'object', required: ['step'] }, (v) => {
   const r = parseMetricsRecord(v);
   return r.ok ? undefined : `must be a record of numbers with a step (a metrics.jsonl line): ${r.error}`;
-};
+});
+const deviceList = check(
+  { type: 'array', items: { type: 'object', required: ['index', 'name', 'memoryBytes'], properties: { index: { type: 'integer' }, name: { type: 'string' }, memoryBytes: { type: 'number' } } } },
+  (v) => (Array.isArray(v) && v.every((d) => isObj(d) && typeof d.index === 'number' && typeof d.name === 'string' && typeof d.memoryBytes === 'number') ? undefined : 'must be a list of {index, name, memoryBytes}'),
+);
 
-const EVENT_PARAMS: { [K in EventType]: Record<string, Check> } = {
-  'engine/didStart': { protocolVersion: num, backend: backendReport, pid: num },
+export const EVENT_PARAMS: { [K in EventType]: Record<string, Check> } = {
+  // backend is the tfjs engine's; engine/device/devices were added later (optional: older engines omit them).
+  'engine/didStart': { protocolVersion: num, backend: optional(backendReport), pid: num, engine: optional(oneOf(ENGINE_NAMES)), device: optional(str), devices: optional(deviceList) },
   'run/didStart': { runDir: str, config: obj },
   'run/didProgress': { phase: oneOf(RUN_PHASES), done: num, total: num, message: optional(str) },
   'run/didLogMetrics': { record: metricsRecord },

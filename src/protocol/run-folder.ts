@@ -4,6 +4,7 @@
 // read and written in src/node/run-folder.ts. schemas/run-records.schema.json is RUN_RECORDS_SCHEMA.
 import { HEALTH_WARNINGS, HealthWarningCode } from './run';
 import { assertNever } from './assert-never';
+import { ENGINE_NAMES, EngineName } from './config';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -22,8 +23,6 @@ export const METRICS_SPLITS = ['train', 'eval'] as const;
 export type MetricsSplit = (typeof METRICS_SPLITS)[number];
 export const RUN_STATUSES = ['running', 'completed', 'stopped', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const ENGINE_NAMES = ['tfjs', 'torch'] as const;
-export type EngineName = (typeof ENGINE_NAMES)[number];
 export const RECORD_KINDS = ['metrics', 'warning', 'status'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

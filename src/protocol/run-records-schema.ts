@@ -4,7 +4,8 @@
 // unit test fails when the checked-in file drifts, and another that the guards agree with it.
 // Writers must match it exactly; the TypeScript readers are lenient (extra fields are ignored).
 import { HEALTH_WARNINGS } from './run';
-import { ENGINE_NAMES, EVAL_PREFIX, METRICS_SPLITS, RUN_STATUSES } from './run-folder';
+import { ENGINE_NAMES } from './config';
+import { EVAL_PREFIX, METRICS_SPLITS, RUN_STATUSES } from './run-folder';
 
 const step = { type: 'integer', minimum: 0 };
 const HEAD = ['kind', 'split', 'step', 'epoch'];

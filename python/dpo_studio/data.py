@@ -1,0 +1,75 @@
+"""Preference JSONL -> rows with their 1-based data-file line, the formats the tfjs engine reads
+(src/protocol/preference-line.ts): text or chat-message prompt/chosen/rejected, TRL's
+prompt-completion lines for SFT, tie/skip labels left out. The line number travels through TRL's
+dataset to pairs.jsonl so drill-down opens the right line."""
+
+import json
+import random
+
+
+class DataError(ValueError):
+    pass
+
+
+def _text_problem(v, response: bool):
+    if v is None:
+        return "missing"
+    if isinstance(v, list):
+        for i, m in enumerate(v):
+            if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+                return f'message {i} is not an object with string "role" and "content"'
+        empty = all(not m["content"].strip() for m in v)
+    elif isinstance(v, str):
+        empty = not v.strip()
+    else:
+        return 'must be a string or a list of {"role", "content"} messages'
+    return "empty response" if response and empty else None
+
+
+def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
+    """(rows, problems, excluded) where a row is {line, prompt, chosen, rejected}."""
+    rows, problems, excluded = [], [], 0
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                o = json.loads(raw)
+            except ValueError as e:
+                problems.append(f"{path}:{n}: not JSON ({e})")
+                continue
+            if not isinstance(o, dict):
+                problems.append(f'{path}:{n}: not a JSON object; expected {{"prompt": …, "chosen": …, "rejected": …}}')
+                continue
+            if o.get("label") in ("tie", "skip") and "chosen" not in o and "rejected" not in o:
+                excluded += 1
+                continue
+            if completions and "completion" in o and "chosen" not in o:
+                o = {"prompt": o.get("prompt"), "chosen": o["completion"], "rejected": o["completion"]}
+                fields = ("prompt", "chosen")
+            else:
+                fields = ("prompt", "chosen", "rejected")
+            bad = [(k, p) for k in fields if (p := _text_problem(o.get(k), k != "prompt"))]
+            if not bad and len({isinstance(o[k], list) for k in fields}) > 1:
+                bad = [("chosen", 'prompt and responses must all be text or all be message lists')]
+            if not bad and not completions and o["chosen"] == o["rejected"]:
+                bad = [("rejected", 'identical to "chosen": the pair carries no preference')]
+            if bad:
+                problems.extend(f"{path}:{n}: field '{k}': {p}" for k, p in bad)
+                continue
+            rows.append({"line": n, "prompt": o["prompt"], "chosen": o["chosen"], "rejected": o["rejected"]})
+    if problems and not skip_bad_lines:
+        shown = "\n".join(problems[:20])
+        raise DataError(f"{path}: {len(problems)} unusable line(s) (set skip_bad_lines to skip them):\n{shown}")
+    return rows, problems, excluded
+
+
+def split_eval(rows: list, fraction: float, seed: int):
+    """A seeded held-out split (Python's RNG: not the same pairs the tfjs engine holds out)."""
+    if fraction <= 0 or len(rows) < 2:
+        return rows, []
+    order = list(range(len(rows)))
+    random.Random(seed ^ 0x5EED).shuffle(order)
+    n_eval = max(1, round(len(rows) * fraction))
+    held = set(order[:n_eval])
+    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]

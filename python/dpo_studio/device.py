@@ -1,0 +1,16 @@
+"""The device the torch engine runs on, as engine/didStart and status records report it."""
+
+
+def describe_device() -> dict:
+    import torch
+
+    if torch.cuda.is_available():
+        from accelerate import PartialState
+
+        i = PartialState().local_process_index % torch.cuda.device_count()
+        gpus = []
+        for k in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(k)
+            gpus.append({"index": k, "name": p.name, "memoryBytes": int(p.total_memory)})
+        return {"device": f"cuda:{i}", "label": f"cuda:{i} {gpus[i]['name']}", "devices": gpus}
+    return {"device": "cpu", "label": f"cpu ({torch.get_num_threads()} threads)", "devices": []}

@@ -1,0 +1,149 @@
+"""probe/* on the torch engine: load a tuned model and its reference, generate with transformers'
+generate (KV cache on) streaming each token as probe/didToken, score a response's implicit reward
+per token, cancel generations in progress."""
+
+import threading
+
+import torch
+
+from .logps import prompt_ids, token_logps
+
+DEFAULTS = {"maxNewTokens": 64, "temperature": 0.0, "topK": 0, "topP": 1.0, "seed": 0, "stop": []}
+
+
+class ProbeSession:
+    def __init__(self, channel):
+        self.ch = channel
+        self.models = {}
+        self.tok = None
+        self.cancelled = set()
+        self.running = set()
+        self.lock = threading.Lock()  # one forward at a time: the models are shared
+        self.threads = []
+
+    def handle(self, type_, id_, p):
+        try:
+            if type_ == "probe/load":
+                return self.ch.reply(id_, self.load(p["policyDir"], p.get("referenceDir")))
+            if type_ == "probe/cancel":
+                n = len(self.running)
+                self.cancelled |= self.running
+                return self.ch.reply(id_, {"cancelled": n})
+            if type_ == "probe/score":
+                return self.ch.reply(id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"]))
+            if type_ == "probe/generate":
+                t = threading.Thread(target=self._generate_reply, args=(id_, p), daemon=True)
+                self.threads = [x for x in self.threads if x.is_alive()] + [t]
+                t.start()
+                return None
+        except Exception as e:
+            return self.ch.error(id_, str(e))
+        return self.ch.error(id_, f"unknown probe request {type_}")
+
+    def load(self, policy_dir, reference_dir=None):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tok = AutoTokenizer.from_pretrained(policy_dir)
+        self.models = {"policy": AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32).eval()}
+        if reference_dir:
+            self.models["reference"] = AutoModelForCausalLM.from_pretrained(reference_dir, dtype=torch.float32).eval()
+        m = self.models["policy"]
+        return {"architecture": (m.config.architectures or [type(m).__name__])[0], "parameters": sum(t.numel() for t in m.parameters()),
+                "hasReference": "reference" in self.models, "chatTemplate": bool(getattr(self.tok, "chat_template", None))}
+
+    def _need(self, which):
+        if which not in self.models:
+            raise ValueError(f"no {'model' if which == 'policy' else 'reference model'} loaded: send probe/load first")
+        return self.models[which]
+
+    def _prompt(self, prompt, chat):
+        return prompt_ids(self.tok, [{"role": "user", "content": prompt}] if chat else prompt, chat)
+
+    def _generate_reply(self, id_, p):
+        try:
+            self.ch.reply(id_, self.generate(id_, p["which"], p["prompt"], p["chat"], p["sampling"]))
+        except Exception as e:
+            self.ch.error(id_, str(e))
+
+    def generate(self, id_, which, prompt, chat, sampling):
+        from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+        from transformers.generation.streamers import BaseStreamer
+
+        model = self._need(which)
+        s = {**DEFAULTS, **sampling}
+        ids = self._prompt(prompt, chat)
+        session, tok = self, self.tok
+        last_logps = {}
+        out_ids, texts = [], []
+
+        class Keep(LogitsProcessor):  # the distribution each new token is drawn from
+            def __call__(self, input_ids, scores):
+                last_logps["v"] = torch.log_softmax(scores.float(), -1)
+                return scores
+
+        class Stream(BaseStreamer):
+            first = True
+
+            def put(self, value):
+                if self.first:  # generate() first hands over the prompt
+                    self.first = False
+                    return
+                t = int(value.reshape(-1)[0])
+                lp = float(last_logps["v"][0, t]) if "v" in last_logps else 0.0
+                out_ids.append(t)
+                full = tok.decode(out_ids)
+                text = full[len("".join(texts)):]
+                texts.append(text)
+                session.ch.event("probe/didToken", {"requestId": id_, "which": which, "text": text, "logprob": lp if lp > -1e30 else -1e30})
+
+            def end(self):
+                pass
+
+        class Cancel(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kw):
+                return torch.full((input_ids.shape[0],), id_ in session.cancelled, dtype=torch.bool)
+
+        torch.manual_seed(int(s["seed"]))
+        greedy = s["temperature"] == 0
+        kwargs = dict(max_new_tokens=int(s["maxNewTokens"]), do_sample=not greedy, use_cache=True,
+                      pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id, eos_token_id=tok.eos_token_id)
+        if not greedy:
+            kwargs.update(temperature=float(s["temperature"]), top_k=int(s["topK"]) or None, top_p=float(s["topP"]))
+        if s["stop"]:
+            kwargs.update(stop_strings=list(s["stop"]), tokenizer=tok)
+        self.running.add(id_)
+        try:
+            with self.lock:
+                model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), streamer=Stream(),
+                               logits_processor=LogitsProcessorList([Keep()]), stopping_criteria=StoppingCriteriaList([Cancel()]), **kwargs)
+            text = "".join(texts)
+            if id_ in self.cancelled:
+                reason = "cancelled"
+            elif out_ids and out_ids[-1] == tok.eos_token_id:
+                reason = "eos"
+            elif any(x in text for x in s["stop"]):
+                reason = "stop"
+                text = text[: min(text.index(x) for x in s["stop"] if x in text)]
+            else:
+                reason = "length"
+            return {"text": text.replace(tok.eos_token or "\0", "") if reason == "eos" else text, "tokens": len(out_ids), "reason": reason}
+        finally:
+            self.running.discard(id_)
+            self.cancelled.discard(id_)
+
+    def score(self, prompt, chat, response, beta):
+        policy, reference = self._need("policy"), self._need("reference")
+        p = self._prompt(prompt, chat)
+        r = self.tok.encode(response, add_special_tokens=False)
+        if not r:
+            return {"tokens": [], "policyLogp": 0.0, "referenceLogp": 0.0, "reward": 0.0}
+        with self.lock:
+            pl = token_logps(policy, p + r, len(p)).tolist()
+            rl = token_logps(reference, p + r, len(p)).tolist()
+        tokens, prev = [], ""
+        for i, t in enumerate(r):
+            up_to = self.tok.decode(r[: i + 1])
+            text = up_to[len(prev):] if up_to.startswith(prev) else self.tok.decode([t])
+            prev = up_to
+            tokens.append({"text": text, "policyLogp": pl[i], "referenceLogp": rl[i], "reward": beta * (pl[i] - rl[i])})
+        return {"tokens": tokens, "policyLogp": sum(pl), "referenceLogp": sum(rl), "reward": beta * (sum(pl) - sum(rl))}

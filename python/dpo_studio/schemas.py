@@ -1,0 +1,81 @@
+"""The run-config and protocol JSON Schemas, generated from src/protocol (the one source of truth) and
+checked in under schemas/. The Python engine validates arriving requests and run configs with them."""
+
+import copy
+import json
+import os
+from functools import lru_cache
+
+import jsonschema
+
+SCHEMA_DIR = os.environ.get("DPO_SCHEMAS") or os.path.join(os.path.dirname(__file__), "..", "..", "schemas")
+ENGINE = "torch"
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    with open(os.path.join(SCHEMA_DIR, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def protocol() -> dict:
+    return load("protocol.schema.json")
+
+
+def config_schema() -> dict:
+    return load("dpo-config.schema.json")
+
+
+def defaults() -> dict:
+    return {k: copy.deepcopy(v["default"]) for k, v in config_schema()["properties"].items() if "default" in v}
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems: list, source: str):
+        self.problems = problems
+        lines = "\n".join(f"  {field}: {message}" for field, message in problems)
+        super().__init__(f"{source}: {len(problems)} invalid field(s):\n{lines}")
+
+
+def resolve_config(partial: dict, source: str = "run config") -> dict:
+    """Defaults filled, the schema checked, and the fields this engine cannot honour refused (the
+    same `x-engines` annotations the TypeScript side reads), every bad field named."""
+    schema = config_schema()
+    c = {**defaults(), **{k: v for k, v in partial.items() if k != "$schema"}}
+    problems = []
+    for e in sorted(jsonschema.Draft7Validator(schema).iter_errors(c), key=lambda e: list(e.path)):
+        field = ".".join(str(p) for p in e.path) or "(root)"
+        if e.validator == "additionalProperties":
+            for extra in sorted(set(c) - set(schema["properties"])):
+                problems.append((extra, "unknown field"))
+        else:
+            problems.append((field, e.message))
+    for f, what in (("model", "the policy model folder"), ("data", "the preference JSONL file")):
+        if not c.get(f):
+            problems.append((f, f"required: {what}"))
+    if problems:
+        raise ConfigError(problems, source)
+    if c["engine"] != ENGINE:
+        problems.append(("engine", f'this is the torch engine; the config says "{c["engine"]}"'))
+    for field, s in schema["properties"].items():
+        engines = s.get("x-engines")
+        if not engines or ENGINE in engines or c.get(field) == s.get("default"):
+            continue
+        why = f" ({s['x-why']})" if s.get("x-why") else ""
+        problems.append((field, f'the torch engine does not honour it{why}; it is for engine "{engines[0]}" only: remove it or set it to {json.dumps(s["default"])}'))
+    if problems:
+        raise ConfigError(problems, source)
+    return c
+
+
+def request_problem(msg: dict) -> str | None:
+    """Why a parsed request cannot be acted on (kind, id and type checked by the caller)."""
+    schema = protocol()["requests"][msg["type"]]
+    params = msg.get("params", {})
+    if not isinstance(params, dict):
+        return f"{msg['type']}: params must be an object"
+    err = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(params))
+    if err is None:
+        return None
+    where = ".".join(str(p) for p in err.path)
+    return f"{msg['type']}: params{'.' + where if where else ''} {err.message}"

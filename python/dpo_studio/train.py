@@ -1,0 +1,309 @@
+"""One training run on TRL (DPOTrainer for mode dpo, SFTTrainer for mode sft) writing the run folder
+of the COMMON contract and reporting through a sink (the engine turns it into protocol events). Rank 0
+alone writes and reports when launched on several processes."""
+
+import math
+import os
+import shutil
+import time
+
+from . import data as data_mod
+from . import trl_map
+from .device import describe_device
+from .health import HealthMonitor
+from .run_folder import RunFolder, now_iso
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+class NullSink:
+    def progress(self, phase, done, total, message=None): ...
+    def metrics(self, record): ...
+    def warning(self, w): ...
+    def checkpoint(self, step, path): ...
+    def log(self, line): ...
+
+
+def _is_main() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def _model_context(model_dir: str):
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(model_dir)
+    for k in ("max_position_embeddings", "n_positions", "n_ctx"):
+        if isinstance(getattr(cfg, k, None), int):
+            return getattr(cfg, k)
+    return None
+
+
+class Run:
+    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False):
+        self.c = config
+        self.sink = sink or NullSink()
+        self.should_stop = should_stop
+        self.resume = resume
+        self.folder = RunFolder(config["output_dir"])
+        self.main = _is_main()
+        self.device = describe_device()
+        self.stopped = False
+        self.total_steps = 0
+        self.step = 0
+        self.pairs = {"train": [], "eval": []}
+        self.health = HealthMonitor(config["stuck_loss_steps"], config["falling_logps_window"], config["loss_type"])
+        self.started = time.time()
+        self.base_elapsed = 0.0
+        self.last_tokens = None
+        self.last_eval_step = None
+
+    # --- reporting (rank 0 only) ---
+    def log(self, line: str) -> None:
+        if self.main:
+            self.folder.log(line)
+            self.sink.log(line)
+
+    def warn(self, code: str, message: str, step: int) -> None:
+        if self.main:
+            self.folder.append("metrics.jsonl", [{"kind": "warning", "step": step, "code": code, "message": message}])
+            self.folder.log(f"warning [{code}] step {step}: {message}")
+            self.sink.warning({"code": code, "message": message, "step": step})
+
+    def status(self, status: str, message: str | None = None) -> None:
+        if self.main:
+            rec = {"kind": "status", "status": status, "step": self.step, "total_steps": self.total_steps, "time": now_iso(), "engine": "torch", "device": self.device["label"]}
+            if message:
+                rec["message"] = message
+            self.folder.append("metrics.jsonl", [rec])
+
+    def on_pairs(self, split: str, rows: list) -> None:
+        if self.main:
+            self.pairs[split].extend(rows)
+
+    def on_log(self, step: int, logs: dict) -> None:
+        if not self.main:
+            return
+        nums = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if "eval_loss" in nums:
+            split = "eval"
+            self.last_eval_step = step
+        elif "loss" in nums:
+            split = "train"
+        else:
+            return  # the end-of-training summary (train_runtime, …)
+        elapsed = self.base_elapsed + time.time() - self.started
+        record = {"step": step, "epoch": nums.pop("epoch", 0.0), **nums}
+        if split == "train":
+            tokens = nums.get("num_tokens")
+            if tokens is not None and self.last_tokens is not None and elapsed > self.last_tokens[1]:
+                record["tokens_per_second"] = (tokens - self.last_tokens[0]) / (elapsed - self.last_tokens[1])
+            if tokens is not None:
+                self.last_tokens = (tokens, elapsed)
+            record["elapsed_seconds"] = elapsed
+        finite = {k: v for k, v in record.items() if math.isfinite(v)}
+        self.folder.append("metrics.jsonl", [{"kind": "metrics", "split": split, **finite}])
+        self.folder.append("pairs.jsonl", [{"step": step, "split": split, **p} for p in self.pairs[split] if all(math.isfinite(p[k]) for k in ("chosen_reward", "rejected_reward", "loss"))])
+        self.pairs[split] = []
+        self.sink.metrics(finite)
+        if split == "train":
+            loss = record.get("loss", float("nan"))
+            if not math.isfinite(loss) or not math.isfinite(record.get("grad_norm", 0.0)):
+                message = f"non-finite loss or grad_norm at step {step}. Lower learning_rate, check the data, or keep max_grad_norm > 0."
+                self.warn("non-finite", message, step)
+                raise TrainingError(message)
+            if self.c["mode"] == "dpo":
+                for w in self.health.observe(record):
+                    self.warn(w["code"], w["message"], w["step"])
+
+    # --- the run ---
+    def prepare(self):
+        c = self.folder, self.c
+        folder, c = c
+        if self.resume:
+            ckpts = folder.checkpoints()
+            if not ckpts:
+                raise TrainingError(f"{folder.root}: no complete checkpoint to resume from (checkpoints/step-N with trainer_state.json)")
+            step, self.resume_dir = ckpts[-1]
+            if self.main:
+                folder.truncate_after(step)
+                self.base_elapsed = _last_elapsed(folder)
+            self.log(f"resumed from {self.resume_dir} (step {step})")
+        else:
+            self.resume_dir = None
+            if self.main:
+                if os.path.exists(folder.path("metrics.jsonl")) or folder.checkpoints():
+                    raise TrainingError(f"{folder.root} already holds a run; resume it (dpo train --resume {folder.root}) or choose another output folder")
+                folder.write_json("config.json", c)
+        if self.main:
+            folder.clean_staging()
+
+    def read_data(self, max_length):
+        c = self.c
+        sft = c["mode"] == "sft"
+
+        def read(path):
+            rows, problems, excluded = data_mod.read_pairs(path, c["skip_bad_lines"], completions=sft)
+            if problems:
+                self.warn("data", f"{path}: skipped {len(problems)} unusable line(s) (skip_bad_lines)", 0)
+            if excluded:
+                self.log(f'data: {path}: left out {excluded} pair(s) labeled "tie" or "skip"')
+            return rows
+
+        train = read(c["data"])
+        if c["eval_data"]:
+            evals = read(c["eval_data"])
+        else:
+            train, evals = data_mod.split_eval(train, c["eval_fraction"], c["seed"])
+        if not train:
+            raise TrainingError(f"{c['data']}: no training pairs left after the eval split")
+        self.log(f"data: {len(train)} training pair(s), {len(evals)} eval pair(s); max_length {max_length}")
+        return train, evals
+
+    def build(self):
+        import torch
+        from datasets import Dataset
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        c = self.c
+        tok = AutoTokenizer.from_pretrained(c["model"])
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        ctx = _model_context(c["model"])
+        max_length = min(c["max_length"], ctx) if ctx else c["max_length"]
+        if max_length < c["max_length"]:
+            self.log(f"max_length {c['max_length']} exceeds the model's {max_length} positions; using {max_length}")
+        train, evals = self.read_data(max_length)
+        has_eval = len(evals) > 0
+        dtype = trl_map.DTYPES[c["dtype"]]
+        peft_config = trl_map.lora_config(c)
+        callbacks = [StudioCallback(self)]
+        if c["mode"] == "sft":
+            from trl import SFTConfig, SFTTrainer
+
+            as_sft = lambda rows: Dataset.from_list([{"prompt": r["prompt"], "completion": r["chosen"]} for r in rows])
+            args = SFTConfig(**trl_map.sft_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
+            return SFTTrainer(model=c["model"], args=args, train_dataset=as_sft(train), eval_dataset=as_sft(evals) if has_eval else None,
+                              processing_class=tok, peft_config=peft_config, callbacks=callbacks)
+        from trl import DPOConfig
+
+        from .pairs import LinedCollator, LinedDPOTrainer
+
+        ref = None
+        if c["reference_model"]:
+            ref = AutoModelForCausalLM.from_pretrained(c["reference_model"], dtype=dtype)
+        args = DPOConfig(**trl_map.dpo_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
+        trainer = LinedDPOTrainer(
+            model=c["model"], ref_model=ref, args=args, train_dataset=Dataset.from_list(train),
+            eval_dataset=Dataset.from_list(evals) if has_eval else None, processing_class=tok, peft_config=peft_config,
+            data_collator=LinedCollator(pad_token_id=tok.pad_token_id, max_length=max_length, truncation_mode="keep_start"),
+            callbacks=callbacks,
+        )
+        trainer.pair_sink = self.on_pairs
+        return trainer
+
+    def run(self) -> dict:
+        c = self.c
+        try:
+            self.prepare()
+            self.log(f"{'resuming' if self.resume else 'starting'} {c['mode']} run in {c['output_dir']}; torch engine on {self.device['label']}")
+            self.sink.progress("loading", 0, 1, f"policy {c['model']}")
+            trainer = self.build()
+            self.trainer = trainer
+            self.status("running")
+            trainer.train(resume_from_checkpoint=self.resume_dir)
+            if self.main:
+                self.folder.clean_staging()  # HF's own leftovers (a model card); checkpoints were moved out
+            if self.stopped:
+                self.log(f"stopped at step {self.step} of {self.total_steps}; resume with: dpo train --resume {c['output_dir']}")
+                self.status("stopped")
+                return {"runDir": c["output_dir"], "reason": "stopped", "step": self.step, "totalSteps": self.total_steps}
+            if trainer.eval_dataset is not None and self.last_eval_step != self.step:
+                trainer.evaluate()
+            final = self.save_final(trainer)
+            self.log(f"done: {self.step} step(s); final model in {final}")
+            self.status("completed")
+            return {"runDir": c["output_dir"], "reason": "completed", "step": self.step, "totalSteps": self.total_steps, "finalDir": final}
+        except Exception as e:
+            self.log(f"error: {e}")
+            self.status("failed", str(e))
+            raise
+
+    def save_final(self, trainer) -> str:
+        self.sink.progress("saving", 0, 1, "final model")
+        final = self.folder.path("final")
+        tmp = final + ".tmp"
+        if self.main:
+            shutil.rmtree(tmp, ignore_errors=True)
+        trainer.save_model(tmp)
+        if self.main:
+            trainer.processing_class.save_pretrained(tmp)
+            if self.c["lora_r"] > 0 and self.c["merge_lora"]:
+                merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
+                merged.save_pretrained(os.path.join(tmp, "merged"))
+                trainer.processing_class.save_pretrained(os.path.join(tmp, "merged"))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        self.sink.progress("saving", 1, 1)
+        return final
+
+
+def _last_elapsed(folder) -> float:
+    import json
+
+    p = folder.path("metrics.jsonl")
+    last = 0.0
+    if os.path.exists(p):
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                last = r.get("elapsed_seconds", last)
+    return last
+
+
+from transformers import TrainerCallback  # noqa: E402  (after the helpers: import cost is paid once)
+
+
+class StudioCallback(TrainerCallback):
+    def __init__(self, run: Run):
+        self.run = run
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.run.total_steps = state.max_steps
+        self.run.step = state.global_step
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        self.run.on_log(state.global_step, logs or {})
+
+    def on_step_end(self, args, state, control, **kw):
+        r = self.run
+        r.step = state.global_step
+        r.sink.progress("training", state.global_step, state.max_steps)
+        stop = bool(r.should_stop())
+        from accelerate import PartialState
+
+        if PartialState().num_processes > 1:  # every rank stops at the same step
+            from accelerate.utils import broadcast_object_list
+
+            flag = [stop]
+            broadcast_object_list(flag, from_process=0)
+            stop = flag[0]
+        if stop and state.global_step < state.max_steps:
+            r.stopped = True
+            control.should_save = True
+            control.should_training_stop = True
+
+    def on_save(self, args, state, control, **kw):
+        from accelerate import PartialState
+
+        PartialState().wait_for_everyone()  # every rank has written its part (rng state) of checkpoint-N
+        r = self.run
+        if r.main:
+            src = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            dest = r.folder.adopt_checkpoint(src, state.global_step, r.c["save_total_limit"])
+            r.log(f"checkpoint: step {state.global_step} -> {dest}")
+            r.sink.checkpoint(state.global_step, dest)
+        PartialState().wait_for_everyone()

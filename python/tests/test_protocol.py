@@ -1,0 +1,82 @@
+"""The engine process over stdio: handshake, bad lines rejected (never a crash), every line it writes a
+protocol message the checked-in schema accepts, clean exit when stdin closes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+
+from dpo_studio import schemas
+
+ENV = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..")}
+
+
+def talk(lines, timeout=120):
+    p = subprocess.run([sys.executable, "-m", "dpo_studio.engine"], input="".join(l + "\n" for l in lines), capture_output=True, text=True, timeout=timeout, env=ENV)
+    out = [json.loads(l) for l in p.stdout.splitlines()]
+    return p.returncode, out
+
+
+def check_messages(msgs):
+    proto = schemas.protocol()
+    for m in msgs:
+        if m["kind"] == "event":
+            jsonschema.validate(m, proto["definitions"]["event"])
+            jsonschema.validate(m["params"], proto["events"][m["type"]])
+        else:
+            jsonschema.validate(m, proto["definitions"]["reply"])
+
+
+def test_handshake_then_bad_lines_each_rejected_and_exit_zero():
+    code, msgs = talk([
+        "not json",
+        "[1,2]",
+        json.dumps({"kind": "reply", "id": 1}),
+        json.dumps({"kind": "request", "id": 1.5, "type": "run/stop"}),
+        json.dumps({"kind": "request", "id": 2, "type": "run/explode", "params": {}}),
+        json.dumps({"kind": "request", "id": 3, "type": "run/start", "params": {"mode": "ppo", "config": {}}}),
+        json.dumps({"kind": "request", "id": 4, "type": "probe/score", "params": {"prompt": "a", "chat": False, "response": "b", "beta": "x"}}),
+        json.dumps({"kind": "request", "id": 5, "type": "run/start", "params": {"mode": "dpo", "config": {"model": "/m", "data": "/d", "output_dir": "/o", "reference_free": True}}}),
+        json.dumps({"kind": "request", "id": 6, "type": "run/stop"}),
+    ])
+    assert code == 0
+    check_messages(msgs)
+    hello = msgs[0]
+    assert hello["type"] == "engine/didStart"
+    assert hello["params"]["engine"] == "torch" and hello["params"]["device"] == "cpu"
+    assert hello["params"]["protocolVersion"] == schemas.protocol()["protocolVersion"]
+    rejects = [m["params"]["message"] for m in msgs if m.get("type") == "engine/didReject"]
+    assert len(rejects) == 7
+    assert rejects[0].startswith("not JSON")
+    assert rejects[1] == "a message must be a JSON object"
+    assert rejects[2] == 'kind must be "request", got "reply"'
+    assert rejects[3] == "id must be an integer"
+    assert rejects[4] == 'unknown request type "run/explode"'
+    assert "params.mode" in rejects[5] and "ppo" in rejects[5]
+    assert "params.beta" in rejects[6]
+    replies = {m["id"]: m for m in msgs if m["kind"] == "reply"}
+    assert not replies[5]["ok"] and "reference_free: the torch engine does not honour it" in replies[5]["error"]
+    assert replies[6] == {"kind": "reply", "id": 6, "ok": True, "result": {"stopping": False}}
+    assert not replies[2]["ok"] and not replies[3]["ok"]
+
+
+def test_probe_load_generate_score(models):
+    code, msgs = talk([
+        json.dumps({"kind": "request", "id": 1, "type": "probe/score", "params": {"prompt": "a", "chat": False, "response": "b", "beta": 0.1}}),
+        json.dumps({"kind": "request", "id": 2, "type": "probe/load", "params": {"policyDir": models["gpt2"], "referenceDir": models["gpt2"]}}),
+        json.dumps({"kind": "request", "id": 3, "type": "probe/score", "params": {"prompt": "Hi", "chat": False, "response": " there", "beta": 0.1}}),
+        json.dumps({"kind": "request", "id": 4, "type": "probe/generate", "params": {"which": "policy", "prompt": "Hi", "chat": True, "sampling": {"maxNewTokens": 4}}}),
+    ])
+    check_messages(msgs)
+    replies = {m["id"]: m for m in msgs if m["kind"] == "reply"}
+    assert "send probe/load first" in replies[1]["error"]
+    assert replies[2]["result"]["architecture"] == "GPT2LMHeadModel" and replies[2]["result"]["hasReference"]
+    s = replies[3]["result"]
+    assert "".join(t["text"] for t in s["tokens"]) == " there"
+    assert abs(s["policyLogp"] - sum(t["policyLogp"] for t in s["tokens"])) < 1e-4 and s["reward"] == 0  # same model: zero reward
+    tokens = [m["params"] for m in msgs if m.get("type") == "probe/didToken"]
+    assert len(tokens) == 4 and all(t["requestId"] == 4 and t["logprob"] <= 0 for t in tokens)
+    assert replies[4]["result"]["tokens"] == 4 and replies[4]["result"]["reason"] == "length"
+    assert replies[4]["result"]["text"] == "".join(t["text"] for t in tokens)
