@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LABEL_VIEW_TYPE, noteOpenRequested } from './labeling/label-editor';
 import { LARGE_LABEL_VIEW_TYPE } from './labeling/large-editor';
-import { TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
+import { TrainingMode, timeStamp } from '../protocol';
+import { readRunConfigFile } from '../node/config-file';
 import { RunError, RunManager, RunSession } from './run-manager';
 import { listRunFolders, metricsCsv, readMetrics } from './run-folders';
 import { readRunConfig, runFile } from '../node/run-folder';
@@ -412,7 +413,7 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   // VS Code gives extensions no TextDocument over 50 MB and takes seconds to load one of 10 MB:
   // files over the threshold open in the editor that reads lines from disk.
   const thresholdMB = readLabelSettings().largeFileThresholdMB;
-  let size = 0;
+  let size: number;
   try {
     size = (await vscode.workspace.fs.stat(uri)).size;
   } catch (err) {

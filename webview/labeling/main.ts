@@ -18,7 +18,7 @@ interface State {
   guidelinesOpen: boolean;
 }
 const saved = vscode.getState() as State | undefined;
-let state: State = saved ?? { line: 0, guidelinesOpen: false };
+const state: State = saved ?? { line: 0, guidelinesOpen: false };
 let init: HostToLabel['host/didInit'] | undefined;
 let blind = false;
 const cache = new Map<number, LabelPairView>();

@@ -32,7 +32,7 @@ interface State {
 
 const WHICH: ProbeWhich[] = ['policy', 'reference'];
 const emptyAnswer = (): Answer => ({ text: '', done: false });
-let state: State = (vscode.getState() as State | undefined) ?? {
+const state: State = (vscode.getState() as State | undefined) ?? {
   prompt: '',
   chat: false,
   sampling: { maxNewTokens: 64, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] },

@@ -2,7 +2,7 @@
 // editor's `$schema` key dropped, relative paths resolved against the file's folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DpoConfig } from './config';
+import { DpoConfig } from '../protocol';
 
 /** Config fields that hold paths, resolved against where they were written. */
 export const CONFIG_PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir'];
@@ -18,7 +18,7 @@ export function readRunConfigFile(file: string): Record<string, unknown> {
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON (${(err as Error).message})`}`);
+    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON (${(err as Error).message})`}`, { cause: err });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: a run config must be a JSON object`);
   const out = { ...(raw as Record<string, unknown>) };
