@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import MarkdownIt from 'markdown-it';
 import { HostToLabel, LabelCountsView, LabelDecision, LabelPairView, LabelText, LabelToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToLabel } from '../../src/protocol/webview';
+import { assertNever } from '../../src/protocol/assert-never';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -425,6 +426,8 @@ window.addEventListener('message', (event) => {
     case 'host/didError':
       status(m.params.message);
       break;
+    default:
+      assertNever(m);
   }
 });
 

@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ProbeSampling, ProbeScore, ProbeWhich } from '../../src/protocol/messages';
 import { HostToProbe, ProbeToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToProbe } from '../../src/protocol/webview';
+import { assertNever } from '../../src/protocol/assert-never';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -279,6 +280,8 @@ window.addEventListener('message', (event) => {
       generating = false;
       setStatus(`Error: ${m.params.message}`);
       break;
+    default:
+      assertNever(m);
   }
   save();
   render();
