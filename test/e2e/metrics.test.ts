@@ -27,6 +27,7 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
 
   after(async () => {
     await close?.();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
   /** Switches the colour theme through the palette's theme picker, as a person would. */
@@ -98,7 +99,7 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
     await view.locator('#export-csv').click();
     const dialogInput = page.locator('.quick-input-widget input.input');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Export metrics as CSV' }).waitFor({ state: 'visible', timeout: 30_000 });
-    for (let i = 0; i < 100 && !(await dialogInput.inputValue()).endsWith('metrics.csv'); i++) await page.waitForTimeout(100);
+    await page.waitForFunction("document.querySelector('.quick-input-widget input.input')?.value.endsWith('metrics.csv')", null, { timeout: 30_000 });
     assert.ok((await dialogInput.inputValue()).endsWith('metrics.csv'), 'the save dialog proposes metrics.csv');
     await page.keyboard.press('Enter');
     try {
