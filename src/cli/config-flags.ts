@@ -1,7 +1,8 @@
 // Every run-config field as a CLI flag (`beta` -> `--beta`, `max_length` -> `--max-length`), made from
 // the one config schema so that help texts, defaults and types cannot drift from the config file's.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CONFIG_FIELDS, DpoConfig, resolveConfigPaths } from '../protocol';
+import { CONFIG_FIELDS, DpoConfig } from '../protocol';
+import { resolveConfigPaths } from '../node/config-file';
 
 /** Fields set by dedicated flags or by the subcommand itself. */
 const NOT_FLAGS = new Set<keyof DpoConfig>(['mode', 'output_dir']);

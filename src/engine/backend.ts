@@ -72,7 +72,7 @@ export async function selectBackend(forced?: BackendName): Promise<BackendReport
     try {
       await tryBackend(name);
     } catch (err) {
-      if (forced) throw new Error(`backend '${name}' was requested but could not load: ${firstLine(err)}`);
+      if (forced) throw new Error(`backend '${name}' was requested but could not load: ${firstLine(err)}`, { cause: err });
       skipped.push({ name, reason: firstLine(err) });
       continue;
     }

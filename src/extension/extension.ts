@@ -2,7 +2,10 @@
 // nothing here loads tfjs. Activation happens on the DPO commands, and stays small.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { COMMANDS, CommandContext, exportMetrics, labelPairs, makeTinyModel, newTrainingRun, openMetrics, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
+import { COMMANDS, CommandContext } from './commands';
+import { newTrainingRun, resumeRun, showRuns, startRunFromConfig, stopRun } from './run-commands';
+import { makeTinyModel, probeModel } from './model-commands';
+import { exportMetrics, labelPairs, openMetrics } from './view-commands';
 import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';

@@ -130,7 +130,7 @@ export class MetricsPanel implements vscode.Disposable {
     const f = this.followed.get(runDir);
     if (!f || !this.ready) return;
     const file = runFile(runDir, 'metrics');
-    let size = 0;
+    let size: number;
     try {
       size = fs.statSync(file).size;
     } catch {

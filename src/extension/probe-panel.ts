@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from './webview-html';
-import { HostToProbe, ProbeWhich, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseProbeToHost } from '../protocol';
+import { HostToProbe, ProbeWhich, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseProbeToHost } from '../protocol';
 import { EngineClient, isEvent } from './engine-client';
 
 export interface ProbeTarget {
@@ -124,6 +124,8 @@ export class ProbePanel implements vscode.Disposable {
           this.post('probe/didPromote', { file: this.target.promoteFile, line });
           return;
         }
+        default:
+          assertNever(m);
       }
     } catch (err) {
       this.post('host/didError', { message: (err as Error).message });

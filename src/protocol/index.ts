@@ -4,7 +4,6 @@ export * from './config';
 export * from './run';
 export * from './messages';
 export * from './webview';
-export * from './config-file';
 export * from './format';
 export * from './preference-line';
 export * from './run-folder';

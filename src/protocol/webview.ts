@@ -71,12 +71,15 @@ export interface HostToMetrics {
 /** A prompt or response as a line holds it: text, or chat messages. */
 export type LabelText = string | { role: string; content: string }[];
 
+/** What a line of a preference file is: still to label (todo), labeled (a, b, tie, skip), blank, or unusable (bad). */
+export const LABEL_LINE_KINDS = ['blank', 'bad', 'todo', 'a', 'b', 'tie', 'skip'] as const;
+export type LabelLineKind = (typeof LABEL_LINE_KINDS)[number];
+
 /** One line of a preference file as the labeling editor shows it. */
 export interface LabelPairView {
   /** 1-based line number. */
   line: number;
-  /** blank | bad | todo | a | b | tie | skip */
-  kind: string;
+  kind: LabelLineKind;
   problems: { field?: string; message: string }[];
   prompt?: LabelText;
   /** [a, b] in file order. */
@@ -216,7 +219,7 @@ const labelText: Check = (v) => str(v) || (Array.isArray(v) && v.every((m) => is
 const optStr: Check = (v) => v === undefined || str(v);
 const lineNo: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
 const pairView: Check = (v) =>
-  isObj(v) && lineNo(v.line) && str(v.kind) && Array.isArray(v.problems) && v.problems.every((p) => isObj(p) && str(p.message) && optStr(p.field)) &&
+  isObj(v) && lineNo(v.line) && (LABEL_LINE_KINDS as readonly unknown[]).includes(v.kind) && Array.isArray(v.problems) && v.problems.every((p) => isObj(p) && str(p.message) && optStr(p.field)) &&
   (v.prompt === undefined || labelText(v.prompt)) && (v.responses === undefined || (Array.isArray(v.responses) && v.responses.length === 2 && v.responses.every(labelText))) &&
   bool(v.swapped) && optStr(v.raw) && optStr(v.annotator) && optStr(v.labeledAt) && lineNo(v.prev) && lineNo(v.next);
 const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k]));

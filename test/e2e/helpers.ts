@@ -19,24 +19,29 @@ export function dpo(...args: string[]): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-/** Runs a palette command, reopening the palette if it closed or its command list was snapshotted too early. */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+/**
+ * Runs a palette command, reopening the palette if it closed or its command list was snapshotted
+ * too early. Retries until a deadline rather than a fixed count, each try waiting longer than the
+ * last, so a loaded machine (slow activation, slow rendering) gets the time it needs.
+ */
+export async function runCommand(page: Page, title: string, deadlineMs = 120_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (let wait = 3000; ; wait = Math.min(wait * 2, 30_000)) {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input.input');
     const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) }).first();
     try {
       // Inside the retry: the palette can close again while the workbench is still settling.
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(`>${title}`, { timeout: 5_000 });
-      await row.waitFor({ state: 'visible', timeout: 3000 });
-      await row.click();
+      await input.waitFor({ state: 'visible', timeout: wait });
+      await input.fill(`>${title}`, { timeout: wait });
+      await row.waitFor({ state: 'visible', timeout: wait });
+      await row.click({ timeout: wait });
       return;
-    } catch {
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`command "${title}" never appeared in the palette: ${(err as Error).message}`, { cause: err });
       await page.keyboard.press('Escape');
     }
   }
-  throw new Error(`command "${title}" never appeared in the palette`);
 }
 
 /** Picks the quick-pick row containing `text`, once the picker titled `title` (if given) is up. */

@@ -32,17 +32,29 @@ const BAD = [
   '{"prompt": "empty", "responses": ["", "b"]}',
 ];
 
+/** Resolves once a hot-exit backup of `name` is on disk under `dir` (polled: no event reaches the test). */
+async function waitForBackup(dir: string, name: string, timeoutMs = 120_000): Promise<void> {
+  const files = (d: string): string[] =>
+    fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)])) : [];
+  const deadline = Date.now() + timeoutMs;
+  while (!files(dir).some((f) => fs.readFileSync(f, 'utf8').includes(name))) {
+    if (Date.now() > deadline) throw new Error(`no backup of ${name} under ${dir} after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function openInLabelEditor(page: Page, file: string): Promise<FrameLocator> {
   // Open the file from the Explorer (retried: a file written during the test appears there once the
   // watcher has seen it, and right after start-up a click can land before the tree is ready).
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${file.replace(/\./g, '\\.')}$`) }).first();
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
     try {
       await row.click({ timeout: 10_000 });
-      await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 10_000 });
+      await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 30_000 });
       break;
     } catch (err) {
-      if (attempt === 5) throw err;
+      if (Date.now() > deadline) throw err;
     }
   }
   await runCommand(page, 'DPO: Label Pairs');
@@ -70,6 +82,7 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
 
   after(async () => {
     await close?.();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
   it('labels with keys (choose, tie, skip, undo, edit), saves, and writes exactly those lines', async () => {
@@ -119,7 +132,7 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
     await view.locator('#counts', { hasText: '3 labeled · 1 tie · 0 skipped · 2 left' }).waitFor({ timeout: 30_000 });
     const slowest = Number(await view.locator('body').getAttribute('data-slowest-key-ms'));
     assert.ok(slowest < 16, `slowest key took ${slowest} ms`);
-    await page.locator('.tab.active.dirty', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 10_000 });
+    await page.locator('.tab.active.dirty', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 30_000 });
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-labeled.png') });
 
     await runCommand(page, 'File: Save');
@@ -222,7 +235,7 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
     await view.locator('#position', { hasText: 'line 2' }).waitFor();
     await page.keyboard.press('2');
     await view.locator('#counts', { hasText: '2 labeled' }).waitFor({ timeout: 30_000 });
-    await page.locator('.tab.active.dirty', { hasText: 'big.jsonl' }).waitFor({ timeout: 10_000 });
+    await page.locator('.tab.active.dirty', { hasText: 'big.jsonl' }).waitFor({ timeout: 30_000 });
     await page.keyboard.press('Control+z'); // VS Code's undo: the custom document's last edit (line 2)
     await view.locator('#counts', { hasText: '1 labeled · 0 tie · 0 skipped · 5,999 left' }).waitFor({ timeout: 30_000 });
     assert.equal(fs.readFileSync(path.join(workspace, 'big.jsonl'), 'utf8'), original, 'nothing is written before save');
@@ -256,8 +269,10 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
         await view.locator('#position', { hasText: 'line 2' }).waitFor();
         await first.page.keyboard.press('2');
         await view.locator('#counts', { hasText: '2 labeled' }).waitFor({ timeout: 30_000 });
-        await first.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 10_000 });
-        await first.page.waitForTimeout(8000); // VS Code backs up a dirty document about a second after the last change; give a loaded machine time
+        await first.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
+        // VS Code backs up a dirty document about a second after the last change, into the server's
+        // user data (User/Backups); wait for that backup rather than a fixed time.
+        await waitForBackup(path.join(userData, 'User', 'Backups'), 'hot.jsonl');
       } finally {
         await first.kill();
       }
@@ -267,7 +282,7 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
         await second.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
         const view = await openInLabelEditor(second.page, 'hot.jsonl');
         await view.locator('#counts', { hasText: '2 labeled · 0 tie · 0 skipped · 3 left' }).waitFor({ timeout: 30_000 });
-        await second.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 10_000 });
+        await second.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
         if (SHOTS) await second.page.screenshot({ path: path.join(SHOTS, 'labeling-hot-exit.png') });
         await runCommand(second.page, 'File: Save');
         await second.page.locator('.tab.active:not(.dirty)', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
@@ -275,7 +290,7 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
         assert.deepEqual(saved, ['a', 'b', undefined, undefined, undefined]);
       } finally {
         await second.close();
-        for (const dir of [userData, browserProfile]) fs.rmSync(dir, { recursive: true, force: true });
+        for (const dir of [folder, userData, browserProfile]) fs.rmSync(dir, { recursive: true, force: true });
       }
     });
   }

@@ -28,6 +28,7 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
 
   after(async () => {
     await close?.();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
   it('generates from both models, shows the heatmaps, and promotes the pair to the file', async () => {

@@ -51,7 +51,9 @@ async function main(): Promise<void> {
     passed += r.passes;
     failed += r.failures;
     console.log(`extension tests (${variant} workspace): ${r.passes} passing, ${r.failures} failing, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    fs.rmSync(workspace, { recursive: true, force: true });
   }
+  fs.rmSync(resultsDir, { recursive: true, force: true });
   console.log(`electron: ${passed} passed, ${failed} failed`);
   if (failed > 0 || passed === 0) process.exitCode = 1;
 }

@@ -5,20 +5,20 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import MarkdownIt from 'markdown-it';
-import { HostToLabel, LabelCountsView, LabelDecision, LabelPairView, LabelText, LabelToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToLabel } from '../../src/protocol/webview';
+import { HostToLabel, LabelCountsView, LabelDecision, LabelLineKind, LabelPairView, LabelToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToLabel } from '../../src/protocol/webview';
+import { assertNever } from '../../src/protocol/assert-never';
+import { PAGE_HTML } from './page';
+import { renderMarkdown, renderText, textOf } from './text';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
-// No raw HTML from the data: the text is rendered as markdown with HTML escaped.
-const md = new MarkdownIt({ html: false, linkify: false, breaks: true });
 
 interface State {
   line: number;
   guidelinesOpen: boolean;
 }
 const saved = vscode.getState() as State | undefined;
-let state: State = saved ?? { line: 0, guidelinesOpen: false };
+const state: State = saved ?? { line: 0, guidelinesOpen: false };
 let init: HostToLabel['host/didInit'] | undefined;
 let blind = false;
 const cache = new Map<number, LabelPairView>();
@@ -33,81 +33,9 @@ function send<K extends keyof LabelToHost>(type: K, params: LabelToHost[K]): voi
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const app = $('app');
-app.innerHTML = `
-  <header>
-    <div class="title"><strong id="file"></strong> <span id="position" class="muted"></span></div>
-    <div id="counts" class="counts"></div>
-    <div class="header-actions">
-      <vscode-button id="blind" secondary title="Blind mode: responses in a random but reproducible order, labels hidden">Blind: off</vscode-button>
-      <vscode-button id="toggle-guidelines" secondary title="Labeling guidelines">Guidelines</vscode-button>
-      <vscode-button id="help-button" secondary title="Keyboard shortcuts (?)">?</vscode-button>
-    </div>
-  </header>
-  <vscode-progress-bar id="progress" value="0" max="1"></vscode-progress-bar>
-  <div class="layout">
-    <main id="pair" tabindex="-1"></main>
-    <aside id="guidelines" hidden></aside>
-  </div>
-  <footer class="actions">
-    <vscode-button id="choose-left" title="1 or A">1 · Left is better</vscode-button>
-    <vscode-button id="choose-right" title="2 or B">2 · Right is better</vscode-button>
-    <vscode-button id="tie" secondary title="T">T · Tie</vscode-button>
-    <vscode-button id="skip" secondary title="S">S · Skip</vscode-button>
-    <vscode-button id="undo" secondary title="Backspace">⌫ Undo</vscode-button>
-    <vscode-button id="prev" secondary title="← or K">← Prev</vscode-button>
-    <vscode-button id="next" secondary title="→ or J">Next →</vscode-button>
-    <vscode-button id="next-todo" secondary title="G">G · Next unlabeled</vscode-button>
-    <vscode-button id="edit" secondary title="E">E · Edit</vscode-button>
-  </footer>
-  <div id="status" class="muted" role="status"></div>
-  <div id="help" class="overlay" hidden>
-    <div class="dialog" role="dialog" aria-label="Keyboard shortcuts">
-      <h2>Keyboard</h2>
-      <table>
-        <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better</td></tr>
-        <tr><td><kbd>2</kbd> <kbd>B</kbd></td><td>right response is better</td></tr>
-        <tr><td><kbd>T</kbd></td><td>tie (no preference; left out of training)</td></tr>
-        <tr><td><kbd>S</kbd></td><td>skip (left out of training)</td></tr>
-        <tr><td><kbd>Backspace</kbd></td><td>undo the last decision made here</td></tr>
-        <tr><td><kbd>→</kbd> <kbd>J</kbd> / <kbd>←</kbd> <kbd>K</kbd></td><td>next / previous line</td></tr>
-        <tr><td><kbd>G</kbd></td><td>next unlabeled pair</td></tr>
-        <tr><td><kbd>P</kbd></td><td>next line with a problem</td></tr>
-        <tr><td><kbd>E</kbd></td><td>edit the responses (<kbd>Ctrl</kbd>+<kbd>Enter</kbd> saves, <kbd>Esc</kbd> cancels)</td></tr>
-        <tr><td><kbd>?</kbd></td><td>this help (<kbd>Esc</kbd> closes)</td></tr>
-      </table>
-      <p class="muted">Ctrl+Z / Ctrl+Y undo and redo any edit, Ctrl+S saves: the file is an ordinary text document.</p>
-      <vscode-button id="help-close">Close</vscode-button>
-    </div>
-  </div>`;
+app.innerHTML = PAGE_HTML;
 
-function textOf(t: LabelText): string {
-  return typeof t === 'string' ? t : t.length ? t[t.length - 1].content : '';
-}
-
-/** Markdown for text; one block per message for a chat list, each headed by its role. */
-function renderText(t: LabelText | undefined): HTMLElement {
-  const div = document.createElement('div');
-  div.className = 'text';
-  if (t === undefined) return div;
-  if (typeof t === 'string') {
-    div.innerHTML = md.render(t);
-    return div;
-  }
-  for (const m of t) {
-    const block = document.createElement('div');
-    block.className = `message role-${m.role.replace(/[^a-z]/gi, '')}`;
-    const role = document.createElement('div');
-    role.className = 'role';
-    role.textContent = m.role;
-    const body = document.createElement('div');
-    body.innerHTML = md.render(m.content);
-    block.append(role, body);
-    div.append(block);
-  }
-  return div;
-}
-
-const KIND_TEXT: Record<string, string> = { todo: 'to label', a: 'labeled', b: 'labeled', tie: 'tie', skip: 'skipped', bad: 'cannot be used for training', blank: 'blank' };
+const KIND_TEXT: Record<LabelLineKind, string> = { todo: 'to label', a: 'labeled', b: 'labeled', tie: 'tie', skip: 'skipped', bad: 'cannot be used for training', blank: 'blank' };
 
 /** Which file response (0 = a) is on the left. */
 const leftIndex = (p: LabelPairView) => (p.swapped ? 1 : 0);
@@ -307,7 +235,7 @@ function renderGuidelines(): void {
   if (!init) return;
   aside.innerHTML = init.guidelines === null
     ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>`
-    : md.render(init.guidelines);
+    : renderMarkdown(init.guidelines);
   const code = aside.querySelector('p.muted code');
   if (code) code.textContent = init.guidelinesFile;
 }
@@ -425,6 +353,8 @@ window.addEventListener('message', (event) => {
     case 'host/didError':
       status(m.params.message);
       break;
+    default:
+      assertNever(m);
   }
 });
 

@@ -21,8 +21,14 @@ export function decimate(x: number[], ys: number[][], lo: number, hi: number, ma
       let iMax = start;
       for (let i = start; i < end; i++) {
         const v = y[i];
-        if (v < min) (min = v), (iMin = i);
-        if (v > max) (max = v), (iMax = i);
+        if (v < min) {
+          min = v;
+          iMin = i;
+        }
+        if (v > max) {
+          max = v;
+          iMax = i;
+        }
       }
       if (min === Infinity) outY[s].push(NaN, NaN);
       else if (iMin <= iMax) outY[s].push(min, max);

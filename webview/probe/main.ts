@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ProbeSampling, ProbeScore, ProbeWhich } from '../../src/protocol/messages';
 import { HostToProbe, ProbeToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToProbe } from '../../src/protocol/webview';
+import { assertNever } from '../../src/protocol/assert-never';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -32,7 +33,7 @@ interface State {
 
 const WHICH: ProbeWhich[] = ['policy', 'reference'];
 const emptyAnswer = (): Answer => ({ text: '', done: false });
-let state: State = (vscode.getState() as State | undefined) ?? {
+const state: State = (vscode.getState() as State | undefined) ?? {
   prompt: '',
   chat: false,
   sampling: { maxNewTokens: 64, temperature: 0, topK: 0, topP: 1, seed: 0, stop: [] },
@@ -279,6 +280,8 @@ window.addEventListener('message', (event) => {
       generating = false;
       setStatus(`Error: ${m.params.message}`);
       break;
+    default:
+      assertNever(m);
   }
   save();
   render();

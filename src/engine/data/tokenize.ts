@@ -69,7 +69,9 @@ export function tokenizePairs(tok: TextTokenizer, pairs: PreferencePair[], opts:
   const dropped: TokenizeResult['dropped'] = [];
   let truncatedCount = 0;
   for (const pair of pairs) {
-    let { promptIds, chosenIds, rejectedIds } = tokenizePair(tok, pair);
+    const tokens = tokenizePair(tok, pair);
+    let { promptIds } = tokens;
+    const { chosenIds, rejectedIds } = tokens;
     if (opts.maxPromptLength !== undefined && promptIds.length > opts.maxPromptLength) {
       promptIds = promptIds.slice(promptIds.length - opts.maxPromptLength);
     }

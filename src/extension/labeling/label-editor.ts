@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from '../webview-html';
 import { readLabelSettings } from '../settings';
-import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, parseLabelToHost } from '../../protocol';
+import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseLabelToHost } from '../../protocol';
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
 
@@ -258,6 +258,8 @@ export class LabelSession implements vscode.Disposable {
         case 'label/setBlind':
           this.settings.blind = m.params.blind;
           break;
+        default:
+          assertNever(m);
       }
     } catch (err) {
       this.send('host/didError', { message: (err as Error).message });

@@ -2,7 +2,7 @@
 // when it is first shown or walked over, and the rest in the background in small slices, so the
 // first pair appears at once and counts and Problems fill in after. Edits re-inspect only the
 // lines they touch. One byte per line (100,000 lines: 100 kB).
-import type { LabelCountsView } from '../../protocol';
+import { LABEL_LINE_KINDS, LabelCountsView } from '../../protocol';
 import { LineKind, inspectLine } from './pair-line';
 
 export interface LineSource {
@@ -11,7 +11,7 @@ export interface LineSource {
   lineAt(i: number): string;
 }
 
-const KINDS: LineKind[] = ['blank', 'bad', 'todo', 'a', 'b', 'tie', 'skip'];
+const KINDS: readonly LineKind[] = LABEL_LINE_KINDS;
 const UNKNOWN = 255;
 const code = (k: LineKind) => KINDS.indexOf(k);
 

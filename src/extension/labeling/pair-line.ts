@@ -4,14 +4,15 @@
 // (a or b) or removes them (tie, skip), keeps "responses" so the choice can be reviewed or flipped,
 // and records "label", "annotator" and "labeled_at". Only those members change; the rest of the
 // line keeps its exact text (json-members.ts).
-import { DataProblem, Text, isMessageList, parsePreferenceLine, sameText, textProblem } from '../../protocol';
+import { DataProblem, LabelLineKind, Text, isMessageList, parsePreferenceLine, sameText, textProblem } from '../../protocol';
 import { deleteMember, setMember } from './json-members';
 
 export const DECISIONS = ['a', 'b', 'tie', 'skip'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
 /** blank | bad (cannot be used for training) | todo (unlabeled) | a | b | tie | skip */
-export type LineKind = 'blank' | 'bad' | 'todo' | Decision;
+/** The protocol's line kinds (the labeling webview shows them). */
+export type LineKind = LabelLineKind;
 
 export interface LineProblem {
   field?: string;

@@ -81,7 +81,7 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
-    const deadline = Date.now() + 30000;
+    const deadline = Date.now() + 120_000; // under a few seconds when idle; generous for a loaded machine
     while (!(await healthy(port))) {
       if (server.exitCode !== null || Date.now() > deadline) throw new Error(`code-server did not start:\n${serverLog.join('')}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -130,6 +130,7 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
       }
       while (await healthy(port)) await new Promise((r) => setTimeout(r, 100));
       if (browser) await browser.close().catch(() => {});
+      fs.rmSync(tmp, { recursive: true, force: true });
     };
     return { page, exited, close, kill, serverLog, port };
   } catch (err) {

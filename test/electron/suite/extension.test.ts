@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DpoExtensionApi } from '../../../src/extension/extension';
 import type { CommandResult } from '../../../src/extension/commands';
-import { waitForExtension } from './wait';
+import { until, waitForExtension } from './wait';
 
 const EXTENSION_ID = 'dpo-studio.dpo-studio';
 const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog', 'dpo.probeModel', 'dpo.openMetrics', 'dpo.exportMetrics', 'dpo.labelPairs'];
@@ -35,14 +35,8 @@ describe('DPO Studio extension', () => {
     const file = path.join(workspace, 'to-label.jsonl');
     fs.writeFileSync(file, ['{"prompt": "p", "responses": ["a", "b"]}', '{"prompt": "p", "responses": ["a", "a"]}', 'nope'].join('\n') + '\n');
     const uri = vscode.Uri.file(file);
-    const opened = new Promise<void>((resolve) => {
-      const sub = vscode.languages.onDidChangeDiagnostics((e) => {
-        if (e.uris.some((u) => u.fsPath === file) && vscode.languages.getDiagnostics(uri).length > 0) {
-          sub.dispose();
-          resolve();
-        }
-      });
-    });
+    // Both bad lines, however the publishing is split up on a loaded machine.
+    const opened = until(vscode.languages.onDidChangeDiagnostics, () => vscode.languages.getDiagnostics(uri).length >= 2);
     const result = (await vscode.commands.executeCommand('dpo.labelPairs', uri)) as CommandResult;
     assert.equal(result.ok, true);
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
@@ -97,14 +91,7 @@ describe('DPO Studio extension', () => {
     });
     assert.ok(r.ok, r.error);
     const session = api.runs.all().find((s) => s.runDir === r.runDir)!;
-    await new Promise<void>((resolve) => {
-      const sub = api.runs.onDidChange((s) => {
-        if (s === session && s.step >= 2) {
-          sub.dispose();
-          resolve();
-        }
-      });
-    });
+    await until(api.runs.onDidChange, () => session.step >= 2);
     const stopped = await vscode.commands.executeCommand<CommandResult>('dpo.stopRun', r.runDir);
     assert.ok(stopped.ok, stopped.error);
     assert.equal(session.status, 'stopped');
@@ -114,14 +101,7 @@ describe('DPO Studio extension', () => {
     assert.ok(resumed.ok, resumed.error);
     const second = api.runs.all().filter((s) => s.runDir === r.runDir).pop()!;
     assert.notEqual(second, session);
-    await new Promise<void>((resolve) => {
-      const sub = api.runs.onDidChange((s) => {
-        if (s === second && s.step > session.step) {
-          sub.dispose();
-          resolve();
-        }
-      });
-    });
+    await until(api.runs.onDidChange, () => second.step > session.step);
     const end = await api.runs.stop(second);
     assert.equal(end.status, 'stopped');
     assert.ok(second.step > session.step, `resumed from ${session.step}, reached ${second.step}`);

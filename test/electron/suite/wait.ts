@@ -23,3 +23,18 @@ export function waitForExtension<T>(id: string, timeoutMs = 30_000): Promise<vsc
   });
 }
 
+
+/**
+ * Resolves once `ready()` holds: checked at once (the event may already have fired before the
+ * caller subscribed) and again on every `event`. No timeout of its own: Mocha's bounds the test.
+ */
+export function until(event: vscode.Event<unknown>, ready: () => boolean): Promise<void> {
+  if (ready()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const sub = event(() => {
+      if (!ready()) return;
+      sub.dispose();
+      resolve();
+    });
+  });
+}

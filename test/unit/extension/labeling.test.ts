@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -153,6 +153,7 @@ describe('labeling: the lazy line index', () => {
 
 describe('labeling: large files read from disk', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-large-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const write = (name: string, text: string) => {
     const f = path.join(dir, name);
     fs.writeFileSync(f, text);

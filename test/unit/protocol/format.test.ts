@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/fixtures';
-import { formatDuration, readRunConfigFile, timeStamp } from '../../../src/protocol';
+import { formatDuration, timeStamp } from '../../../src/protocol';
+import { readRunConfigFile } from '../../../src/node/config-file';
 
 describe('shared formats and the run config file', () => {
   it('durations and time stamps', () => {

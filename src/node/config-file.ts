@@ -1,0 +1,27 @@
+// Reading a run config file (`*.dpo.json`), the same for the CLI and the extension: JSON, the
+// editor's `$schema` key dropped, relative paths resolved against the file's folder.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DpoConfig } from '../protocol';
+
+/** Config fields that hold paths, resolved against where they were written. */
+export const CONFIG_PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir'];
+
+export function resolveConfigPaths(values: Record<string, unknown>, base: string): Record<string, unknown> {
+  const out = { ...values };
+  for (const f of CONFIG_PATH_FIELDS) if (typeof out[f] === 'string' && out[f] !== '') out[f] = path.resolve(base, out[f] as string);
+  return out;
+}
+
+export function readRunConfigFile(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON (${(err as Error).message})`}`, { cause: err });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: a run config must be a JSON object`);
+  const out = { ...(raw as Record<string, unknown>) };
+  delete out.$schema;
+  return resolveConfigPaths(out, path.dirname(path.resolve(file)));
+}
