@@ -214,6 +214,7 @@ export class Trainer {
     const cacheDir = path.join(c.output_dir, RUN_FILES.refCache);
     const key = refCacheKey({
       referenceDir: this.referenceDir(),
+      tokenizerDir: c.model,
       dataFiles: [c.data, ...(c.eval_data ? [c.eval_data] : [])],
       maxLength: Math.min(c.max_length, this.policy!.config.maxPositions),
       maxPromptLength: c.max_prompt_length,
