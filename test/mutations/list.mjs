@@ -65,6 +65,16 @@ export default [
     edits: [{ find: 'tf.sub(tf.minimum(x, 0), tf.log1p(', replace: 'tf.add(tf.minimum(x, 0), tf.log1p(' }],
   },
   {
+    id: 'ipo-target-one-over-beta',
+    why: "IPO's target margin is 1/β instead of 1/(2β)",
+    edits: [{ find: 'tf.sub(logRatioMargin(l), 1 / (2 * beta))', replace: 'tf.sub(logRatioMargin(l), 1 / beta)' }],
+  },
+  {
+    id: 'hinge-without-beta',
+    why: 'the hinge loss drops β: max(0, 1 − h)',
+    edits: [{ find: 'tf.relu(tf.sub(1, tf.mul(logRatioMargin(l), beta)))', replace: 'tf.relu(tf.sub(1, logRatioMargin(l)))' }],
+  },
+  {
     id: 'chosen-reward-wrong-reference',
     why: 'the chosen reward subtracts the rejected response\'s reference log-prob',
     edits: [{ find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));', replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[n + i]));' }],
@@ -137,6 +147,11 @@ export default [
     id: 'accumulation-scales-by-micro-batch',
     why: 'gradient accumulation averages per micro-batch and sums micro-batches (grad × accumulation steps)',
     edits: [{ find: 'stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads)', replace: 'stepPairs.slice(i, i + c.batch_size), c.batch_size, grads)' }],
+  },
+  {
+    id: 'loss-summed-not-averaged',
+    why: 'the step gradient is of the summed, not the mean, per-pair loss (batch_size × too large)',
+    edits: [{ find: 'return tf.div(tf.sum(perPair), stepPairs);', replace: 'return tf.sum(perPair);' }],
   },
   {
     id: 'accumulation-keeps-last',
