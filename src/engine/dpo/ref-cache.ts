@@ -9,11 +9,12 @@ import { TokenizedPair } from '../data/tokenize';
 import { collatePairs } from '../data/batch';
 import { computeSequenceLogps } from './logps';
 import { writeFileAtomic } from '../../node/fs-atomic';
+import { TOKENIZER_FILES } from '../tokenizer/tokenizer';
 
 /** Summed reference log-probs of a pair's chosen and rejected responses, by data line. */
 export type RefLogps = Map<number, [number, number]>;
 
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 function hashFile(h: ReturnType<typeof createHash>, file: string): void {
   h.update(`${path.basename(file)}\0`);
@@ -21,12 +22,14 @@ function hashFile(h: ReturnType<typeof createHash>, file: string): void {
 }
 
 /** The cache key: the bytes of every input that changes a reference log-prob. */
-export function refCacheKey(inputs: { referenceDir: string; dataFiles: string[]; maxLength: number; maxPromptLength: number | null }): string {
+export function refCacheKey(inputs: { referenceDir: string; tokenizerDir: string; dataFiles: string[]; maxLength: number; maxPromptLength: number | null }): string {
   const h = createHash('sha256');
   h.update(`v${CACHE_VERSION}\0`);
   const dir = inputs.referenceDir;
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors') || n === 'config.json').sort()) hashFile(h, path.join(dir, f));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']) if (fs.existsSync(path.join(dir, f))) hashFile(h, path.join(dir, f));
+  // The data is tokenized by the policy's tokenizer (config.model), not by the reference folder's.
+  h.update('tokenizer\0');
+  for (const f of TOKENIZER_FILES) if (fs.existsSync(path.join(inputs.tokenizerDir, f))) hashFile(h, path.join(inputs.tokenizerDir, f));
   for (const f of inputs.dataFiles) hashFile(h, f);
   h.update(`max_length=${inputs.maxLength}\0max_prompt_length=${inputs.maxPromptLength}`);
   return h.digest('hex').slice(0, 32);

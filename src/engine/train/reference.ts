@@ -27,6 +27,7 @@ export class ReferenceLogps {
     const cacheDir = path.join(c.output_dir, RUN_FILES.refCache);
     const key = refCacheKey({
       referenceDir,
+      tokenizerDir: c.model,
       dataFiles: [c.data, ...(c.eval_data ? [c.eval_data] : [])],
       maxLength: effectiveMaxLength(c, maxPositions),
       maxPromptLength: c.max_prompt_length,

@@ -1,0 +1,218 @@
+// Deliberate bugs for `npm run test:mutations` (scripts/mutations.mjs). Each entry is applied to the
+// BUILT engine (out/src/engine/**/*.js), and the unit tests must then fail ("killed").
+// An edit finds its code by a snippet of the compiled JavaScript, searched across every file under
+// out/src/engine, never by path, so it survives code being split or moved between files; a snippet
+// must occur exactly `count` times in all (default 1), or the check stops and names it.
+// Fields: id (short, unique), why (the bug it stands for), edits: [{ find, replace, count? }].
+// Tip: copy `find` from the compiled file (tsc keeps each statement's text, minus types).
+
+/** @type {{ id: string; why: string; edits: { find: string; replace: string; count?: number }[] }[]} */
+export default [
+  // The eight of issue #21 (each left the earlier 162 unit tests green).
+  {
+    id: 'ref-cache-ignores-data',
+    why: 'the reference-cache key leaves out the data files: a resumed run reuses stale log-probs',
+    edits: [{ find: 'for (const f of inputs.dataFiles)', replace: 'for (const f of [])' }],
+  },
+  {
+    id: 'clip-2x',
+    why: 'gradients clipped to 2 × max_grad_norm',
+    edits: [{ find: 'maxNorm / (norm + 1e-6)', replace: '(2 * maxNorm) / (norm + 1e-6)' }],
+  },
+  {
+    id: 'rewards-without-beta',
+    why: 'logged rewards are the log-ratio without β',
+    edits: [
+      { find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));', replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => (x - ref[i]));' },
+      { find: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => c.beta * (x - ref[n + i]));', replace: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => (x - ref[n + i]));' },
+    ],
+  },
+  {
+    id: 'loss-type-ignored',
+    why: 'every loss_type runs the sigmoid loss',
+    edits: [{ find: 'ipo: exports.ipoLoss, hinge: exports.hingeLoss', replace: 'ipo: exports.sigmoidLoss, hinge: exports.sigmoidLoss' }],
+  },
+  {
+    id: 'label-smoothing-ignored',
+    why: 'label_smoothing never reaches the loss (train and eval)',
+    edits: [{ find: '{ beta: c.beta, labelSmoothing: c.label_smoothing }', replace: '{ beta: c.beta, labelSmoothing: 0 }', count: 2 }],
+  },
+  {
+    id: 'sft-weight-ignored',
+    why: 'sft_weight (the RPO NLL term) is dropped from the training loss',
+    edits: [{ find: 'tf.mul(nll, c.sft_weight)', replace: 'tf.mul(nll, 0)' }],
+  },
+  {
+    id: 'reference-free-ignored',
+    why: 'reference_free is ignored: the reference is still used',
+    edits: [{ find: "this.config.mode === 'dpo' && !this.config.reference_free", replace: "this.config.mode === 'dpo'" }],
+  },
+  {
+    id: 'ipo-summed-logps',
+    why: 'IPO is fed summed instead of per-token mean policy log-probs',
+    edits: [{ find: '? tf.div(sums, counts) : sums', replace: '? sums : sums' }],
+  },
+
+  // Sign flips and dropped terms.
+  {
+    id: 'margin-reference-sign',
+    why: 'the reference log-ratio enters the margin h with the wrong sign',
+    edits: [{ find: 'tf.sub(l.referenceChosenLogps, l.referenceRejectedLogps)', replace: 'tf.sub(l.referenceRejectedLogps, l.referenceChosenLogps)' }],
+  },
+  {
+    id: 'log-sigmoid-sign',
+    why: 'log σ(x) = min(x,0) + log1p(e^−|x|) (sign of the correction)',
+    edits: [{ find: 'tf.sub(tf.minimum(x, 0), tf.log1p(', replace: 'tf.add(tf.minimum(x, 0), tf.log1p(' }],
+  },
+  {
+    id: 'ipo-target-one-over-beta',
+    why: "IPO's target margin is 1/β instead of 1/(2β)",
+    edits: [{ find: 'tf.sub(logRatioMargin(l), 1 / (2 * beta))', replace: 'tf.sub(logRatioMargin(l), 1 / beta)' }],
+  },
+  {
+    id: 'hinge-without-beta',
+    why: 'the hinge loss drops β: max(0, 1 − h)',
+    edits: [{ find: 'tf.relu(tf.sub(1, tf.mul(logRatioMargin(l), beta)))', replace: 'tf.relu(tf.sub(1, logRatioMargin(l)))' }],
+  },
+  {
+    id: 'chosen-reward-wrong-reference',
+    why: 'the chosen reward subtracts the rejected response\'s reference log-prob',
+    edits: [{ find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));', replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[n + i]));' }],
+  },
+  {
+    id: 'eval-sft-weight-ignored',
+    why: 'the eval loss leaves out the RPO term',
+    edits: [{ find: '.chosenIds.length)), c.sft_weight)', replace: '.chosenIds.length)), 0)' }],
+  },
+  {
+    id: 'sft-nll-not-token-mean',
+    why: 'the SFT / RPO NLL is the summed, not the token-mean, negative log-likelihood',
+    edits: [{ find: 'tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n)))', replace: 'tf.neg(tf.slice(sums, 0, n))' }],
+  },
+  {
+    id: 'accuracy-counts-ties',
+    why: 'rewards/accuracies counts a tie as a win (TRL: strictly greater)',
+    edits: [{ find: '(c > v.rejectedRewards[i] ? 1 : 0)', replace: '(c >= v.rejectedRewards[i] ? 1 : 0)' }],
+  },
+
+  // Off-by-ones in masks and truncation.
+  {
+    id: 'mask-off-by-one',
+    why: 'the response mask is not shifted: a token is scored from its own position',
+    edits: [{ find: 'tf.slice(responseMask, [0, 1], [B, T - 1])', replace: 'tf.slice(responseMask, [0, 0], [B, T - 1])' }],
+  },
+  {
+    id: 'truncation-room-off-by-one',
+    why: 'a pair whose prompt leaves exactly one token of room is dropped',
+    edits: [{ find: 'if (room < 1) {', replace: 'if (room <= 1) {' }],
+  },
+  {
+    id: 'prompt-keeps-start',
+    why: 'max_prompt_length keeps the start of the prompt instead of its end',
+    edits: [{ find: 'promptIds.slice(promptIds.length - opts.maxPromptLength)', replace: 'promptIds.slice(0, opts.maxPromptLength)' }],
+  },
+  {
+    id: 'pair-lines-zero-based',
+    why: 'data lines are numbered from 0 (pairs.jsonl points at the wrong line)',
+    edits: [{ find: '(value, file, i + 1, problems, options)', replace: '(value, file, i, problems, options)' }],
+  },
+
+  // Schedules and the optimizer.
+  {
+    id: 'warmup-starts-at-zero',
+    why: 'warm-up counts from 0, so the first update has learning rate 0 (a wasted step)',
+    edits: [{ find: '(s.peak * (step + 1)) / (s.warmupSteps + 1)', replace: '(s.peak * step) / s.warmupSteps' }],
+  },
+  {
+    id: 'warmup-ratio-floor',
+    why: 'warmup_ratio rounds down instead of up (transformers: ceil)',
+    edits: [{ find: 'Math.ceil(totalSteps * warmupRatio)', replace: 'Math.floor(totalSteps * warmupRatio)' }],
+  },
+  {
+    id: 'decay-off-by-one',
+    why: 'the decay after warm-up starts one step late',
+    edits: [{ find: '(step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)', replace: '(step - 1 - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)' }],
+  },
+  {
+    id: 'cosine-half-period',
+    why: 'cosine decay over a quarter period',
+    edits: [{ find: '0.5 * (1 + Math.cos(Math.PI * progress))', replace: '0.5 * (1 + Math.cos(Math.PI * progress / 2))' }],
+  },
+  {
+    id: 'learning-rate-ignored',
+    why: 'learning_rate is ignored (the default peak is used)',
+    edits: [{ find: 'peak: c.learning_rate,', replace: 'peak: 1e-6,' }],
+  },
+  {
+    id: 'accumulation-scales-by-micro-batch',
+    why: 'gradient accumulation averages per micro-batch and sums micro-batches (grad × accumulation steps)',
+    edits: [{ find: 'stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads)', replace: 'stepPairs.slice(i, i + c.batch_size), c.batch_size, grads)' }],
+  },
+  {
+    id: 'loss-summed-not-averaged',
+    why: 'the step gradient is of the summed, not the mean, per-pair loss (batch_size × too large)',
+    edits: [{ find: 'return tf.div(tf.sum(perPair), stepPairs);', replace: 'return tf.sum(perPair);' }],
+  },
+  {
+    id: 'accumulation-keeps-last',
+    why: 'gradient accumulation keeps only the last micro-batch',
+    edits: [{ find: 'tf.add(prev, gw)', replace: 'tf.add(tf.mul(prev, 0), gw)' }],
+  },
+  {
+    id: 'grad-norm-logged-after-clip',
+    why: 'grad_norm is logged after clipping',
+    edits: [{ find: 'windowGradNorms.push(gradNorm);', replace: 'windowGradNorms.push(gradNorm * factor);' }],
+  },
+  {
+    id: 'decay-everything',
+    why: 'weight decay also on biases and LayerNorm gains',
+    edits: [{ find: 'weightDecay > 0 && isDecayed(name)', replace: 'weightDecay > 0' }],
+  },
+  {
+    id: 'adam-bias-correction-off-by-one',
+    why: 'the second-moment bias correction uses t + 1',
+    edits: [{ find: 'const bc2 = 1 - beta2 ** this.step;', replace: 'const bc2 = 1 - beta2 ** (this.step + 1);' }],
+  },
+  {
+    id: 'adam-epsilon-inside-sqrt',
+    why: 'ε added under the square root',
+    edits: [{ find: 'tf.add(tf.sqrt(tf.div(v, bc2)), epsilon)', replace: 'tf.sqrt(tf.add(tf.div(v, bc2), epsilon))' }],
+  },
+  {
+    id: 'adam-beta2-ignored',
+    why: 'adam_beta2 is ignored (0.999 always)',
+    edits: [{ find: 'beta2: c.adam_beta2', replace: 'beta2: 0.999' }],
+  },
+
+  // Reference model, reference cache and eval.
+  {
+    id: 'reference-model-ignored',
+    why: 'reference_model is ignored: the reference is the starting policy',
+    edits: [{ find: 'return this.config.reference_model ?? this.config.model;', replace: 'return this.config.model;' }],
+  },
+  {
+    id: 'reference-is-live-policy',
+    why: 'the live reference forward pass runs the policy being trained',
+    edits: [{ find: 'computeSequenceLogps)(this.reference, batch)', replace: 'computeSequenceLogps)(this.policy, batch)' }],
+  },
+  {
+    id: 'ref-cache-swaps-chosen-rejected',
+    why: 'precomputed reference log-probs stored as [rejected, chosen]',
+    edits: [{ find: 'out.set(p.line, [logps[j], logps[chunk.length + j]])', replace: 'out.set(p.line, [logps[chunk.length + j], logps[j]])' }],
+  },
+  {
+    id: 'ref-cache-ignores-max-length',
+    why: 'the reference-cache key leaves out max_length',
+    edits: [{ find: 'max_length=${inputs.maxLength}', replace: 'max_length=' }],
+  },
+  {
+    id: 'ref-cache-ignores-tokenizer',
+    why: 'the reference-cache key hashes the reference folder\'s tokenizer, not the one that tokenizes the data',
+    edits: [{ find: 'tokenizerDir: c.model,', replace: 'tokenizerDir: this.referenceDir(),' }],
+  },
+  {
+    id: 'eval-prefix-dropped',
+    why: 'eval metrics lose their eval_ prefix',
+    edits: [{ find: "pairMetrics(total, 'eval_', c.mode)", replace: "pairMetrics(total, '', c.mode)" }],
+  },
+];
