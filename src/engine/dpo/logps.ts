@@ -17,9 +17,9 @@ export function tokenLogps(model: CausalLM, ids: tf.Tensor2D): tf.Tensor2D {
   const hPrev = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, D]), [B * (T - 1), D]); // [N, D]
   const targets = tf.reshape(tf.slice(ids, [0, 1], [B, T - 1]), [B * (T - 1)]) as tf.Tensor1D; // [N]
   const head = model.headWeight(); // [V, D]
-  const logits = matmulWeightT(hPrev as tf.Tensor2D, head); // [N, V]
+  const logits = model.capLogits(matmulWeightT(hPrev as tf.Tensor2D, head)); // [N, V]
   const lse = logSumExpLast(logits); // [N]
-  const targetLogit = tf.sum(tf.mul(hPrev, gatherRows(head, targets)), 1); // [N]
+  const targetLogit = model.capLogits(tf.sum(tf.mul(hPrev, gatherRows(head, targets)), 1)); // [N]
   return tf.reshape(tf.sub(targetLogit, lse), [B, T - 1]);
 }
 
