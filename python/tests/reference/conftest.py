@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[3]
 BRIDGE = REPO / "test" / "reference" / "engine-bridge.js"
 sys.path.insert(0, str(REPO / "python" / "fixtures"))
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the work tree
 torch.set_num_threads(1)
 
 
