@@ -12,7 +12,7 @@ import { TextTokenizer, loadTokenizer } from '../tokenizer/tokenizer';
 import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { TokenizedPair, tokenizePairs } from '../data/tokenize';
 import { SequenceBatch, collate, collatePairs } from '../data/batch';
-import { batchTensors, computeSequenceLogps, sequenceLogps } from '../dpo/logps';
+import { batchTensors, computeSequenceLogps, sequenceLogpsAndLogits } from '../dpo/logps';
 import { LOSSES, USES_MEAN_LOGPS } from '../dpo/losses';
 import { RefLogps, computeRefLogps, readRefCache, refCacheKey, writeRefCache } from '../dpo/ref-cache';
 import { Rng } from '../rng';
@@ -75,10 +75,19 @@ interface PairValues {
   losses: number[];
   chosenLogps: number[];
   rejectedLogps: number[];
+  /** Per pair: summed logit means over its response positions, and its response tokens (logits/*). */
+  chosenLogitSums: number[];
+  rejectedLogitSums: number[];
+  chosenTokens: number[];
+  rejectedTokens: number[];
   tokens: number;
 }
 
-const emptyValues = (): PairValues => ({ lines: [], chosenRewards: [], rejectedRewards: [], losses: [], chosenLogps: [], rejectedLogps: [], tokens: 0 });
+const emptyValues = (): PairValues => ({
+  lines: [], chosenRewards: [], rejectedRewards: [], losses: [], chosenLogps: [], rejectedLogps: [],
+  chosenLogitSums: [], rejectedLogitSums: [], chosenTokens: [], rejectedTokens: [], tokens: 0,
+});
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 /** TRL's metric names over a set of pairs; `prefix` is '' or 'eval_'. */
@@ -91,6 +100,11 @@ function pairMetrics(v: PairValues, prefix: string, mode: DpoConfig['mode']): Re
   m[`${prefix}rewards/margins`] = mean(v.chosenRewards.map((c, i) => c - v.rejectedRewards[i]));
   // Strictly greater, as TRL: a tie (e.g. policy == reference at step 0) is not a win.
   m[`${prefix}rewards/accuracies`] = mean(v.chosenRewards.map((c, i) => (c > v.rejectedRewards[i] ? 1 : 0)));
+  // TRL's logits/*: the vocabulary-mean logit, averaged over all response tokens of the window.
+  if (v.chosenTokens.length > 0) {
+    m[`${prefix}logits/chosen`] = sum(v.chosenLogitSums) / sum(v.chosenTokens);
+    m[`${prefix}logits/rejected`] = sum(v.rejectedLogitSums) / sum(v.rejectedTokens);
+  }
   return m;
 }
 
@@ -104,7 +118,8 @@ function pairRecords(v: PairValues, step: number, split: PairRecord['split']): s
 }
 
 function appendValues(into: PairValues, from: PairValues): void {
-  for (const k of ['lines', 'chosenRewards', 'rejectedRewards', 'losses', 'chosenLogps', 'rejectedLogps'] as const) into[k].push(...from[k]);
+  const keys = ['lines', 'chosenRewards', 'rejectedRewards', 'losses', 'chosenLogps', 'rejectedLogps', 'chosenLogitSums', 'rejectedLogitSums', 'chosenTokens', 'rejectedTokens'] as const;
+  for (const k of keys) into[k].push(...from[k]);
   into.tokens += from.tokens;
 }
 
@@ -271,7 +286,7 @@ export class Trainer {
     let kept: tf.Tensor[] = [];
     const { value, grads: g } = tf.variableGrads(() => {
       const { ids, mask } = batchTensors(batch);
-      const sums = sequenceLogps(policy, ids, mask); // [rows]
+      const { sums, logitSums } = sequenceLogpsAndLogits(policy, ids, mask); // [rows] each
       const counts = tf.tensor1d(tokenCounts);
       // NLL per pair, token-averaged, on the chosen response: the SFT objective, and RPO's extra term.
       const nll = tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))); // [n]
@@ -291,7 +306,7 @@ export class Trainer {
         );
         if (c.sft_weight > 0) perPair = tf.add(perPair, tf.mul(nll, c.sft_weight)) as tf.Tensor1D;
       }
-      kept = [tf.keep(sums), tf.keep(perPair)];
+      kept = [tf.keep(sums), tf.keep(perPair), tf.keep(logitSums)];
       return tf.div(tf.sum(perPair), stepPairs) as tf.Scalar;
     }, policy.trainableVariables());
     value.dispose();
@@ -304,9 +319,10 @@ export class Trainer {
         gw.dispose();
       }
     }
-    const [sumsT, lossesT] = kept;
+    const [sumsT, lossesT, logitSumsT] = kept;
     const sums = Array.from(await sumsT.data());
     const losses = Array.from(await lossesT.data());
+    const logitSums = Array.from(await logitSumsT.data());
     tf.dispose(kept);
     const v = emptyValues();
     v.lines = pairs.map((p) => p.line);
@@ -318,6 +334,8 @@ export class Trainer {
       v.rejectedLogps = logps.slice(n, 2 * n);
       v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));
       v.rejectedRewards = v.rejectedLogps.map((x, i) => c.beta * (x - ref[n + i]));
+      [v.chosenLogitSums, v.rejectedLogitSums] = [logitSums.slice(0, n), logitSums.slice(n, 2 * n)];
+      [v.chosenTokens, v.rejectedTokens] = [tokenCounts.slice(0, n), tokenCounts.slice(n, 2 * n)];
     }
     return v;
   }
