@@ -52,6 +52,8 @@ export interface ModelConfig {
   eosTokenId?: number;
   /** The config.json as read, written back on save with only what training changes. */
   raw: Record<string, unknown>;
+  /** Keys whose integral values config.json wrote as floats (30.0), kept so on save (config-json.ts). */
+  floatKeys?: string[];
 }
 
 /** Decoder-only families built from the Llama block, by architecture and by model_type. */
