@@ -29,7 +29,7 @@ def base_model(name, tmp_root, **kw):
     tok.add_special_tokens(TEMPLATE_TOKENS)
     eos = tok.token_to_id("<|im_end|>")
     # Room for ChatML's default system prompt in this small vocabulary.
-    kw.setdefault("max_position_embeddings", 256)
+    kw.setdefault("n_positions" if name.startswith("gpt2") else "max_position_embeddings", 256)
     if name == "phi3":
         kw.setdefault("original_max_position_embeddings", 256)
     d = make_model(name, tmp_root / f"export-base-{name}", vocab=tok.get_vocab_size(), eos=eos, bos=eos, **kw)
@@ -78,7 +78,7 @@ def test_sft_then_dpo_exports_load_in_transformers(tmp_root):
     check_export(dpo, base, tmp_root)
 
 
-@pytest.mark.parametrize("name", ["llama3", "phi3", "gemma2", "gemma3"])
+@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen3", "mistral-sliding", "phi3", "gemma2", "gemma3"])
 def test_dpo_export_of_each_family(name, tmp_root):
     base = base_model(name, tmp_root)
     data = tmp_root / "export-conv.jsonl"
