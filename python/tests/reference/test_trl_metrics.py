@@ -71,7 +71,7 @@ def our_two_steps(dirs, data, loss_type, tmp_root) -> dict:
 
 
 @pytest.mark.parametrize("loss_type", ["sigmoid", "hinge", "ipo"])
-def test_first_step_metrics_equal_trl(loss_type, setup, tmp_root, record_property):
+def test_metrics_of_two_steps_equal_trl(loss_type, setup, tmp_root, record_property):
     dirs, data = setup
     theirs_steps = trl_two_steps(dirs, loss_type, tmp_root)
     ours_steps = our_two_steps(dirs, data, loss_type, tmp_root)
