@@ -19,16 +19,25 @@ function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
  * element before the shorter one's end (its loop variable stops at the last index).
  */
 export function extractPrompt<T extends Text>(chosen: T, rejected: T): { prompt: T; chosen: T; rejected: T } {
-  const same = (i: number) =>
-    typeof chosen === 'string' ? chosen[i] === rejected[i] : sameMessage((chosen as ChatMessage[])[i], (rejected as ChatMessage[])[i]);
+  if (typeof chosen === 'string') {
+    // By code points, as Python indexes str: UTF-16 units would split an emoji's surrogate pair.
+    const split = splitAt([...chosen], [...(rejected as string)], (a, b) => a === b, true);
+    return { prompt: split.prompt.join('') as T, chosen: split.chosen.join('') as T, rejected: split.rejected.join('') as T };
+  }
+  return splitAt(chosen as ChatMessage[], rejected as ChatMessage[], sameMessage, false) as unknown as { prompt: T; chosen: T; rejected: T };
+}
+
+function splitAt<E>(chosen: E[], rejected: E[], same: (a: E, b: E) => boolean, text: boolean): { prompt: E[]; chosen: E[]; rejected: E[] } {
   const n = Math.min(chosen.length, rejected.length);
   let idx = 0;
   for (let i = 0; i < n; i++) {
     idx = i;
-    if (!same(i)) {
-      if (typeof chosen === 'string' && chosen[i - 1] === ' ') idx = i - 1;
+    if (!same(chosen[i], rejected[i])) {
+      // TRL reads chosen[-1] (the LAST character) when the very first differs; not copied: that
+      // would make the whole text but one character the prompt.
+      if (text && i > 0 && (chosen[i - 1] as unknown) === ' ') idx = i - 1;
       break;
     }
   }
-  return { prompt: chosen.slice(0, idx) as T, chosen: chosen.slice(idx) as T, rejected: rejected.slice(idx) as T };
+  return { prompt: chosen.slice(0, idx), chosen: chosen.slice(idx), rejected: rejected.slice(idx) };
 }

@@ -27,6 +27,7 @@ describe('preference JSONL', () => {
       { chosen: 'Q: sky? A: blue', rejected: 'Q: sky? A: green' },
       { chosen: [user, msg('assistant', 'Blue.')], rejected: [user, msg('assistant', 'Green.')] },
       { chosen: 'ab ', rejected: 'ab c' },
+      { chosen: 'Hi 😀', rejected: 'Hi 😃' },
     ]);
     const { pairs, problems } = parsePreferences(fs.readFileSync(file, 'utf8'), file);
     // The space before the first difference goes to the responses, as in TRL's extract_prompt.
@@ -34,6 +35,8 @@ describe('preference JSONL', () => {
     assert.deepEqual([pairs[1].prompt, pairs[1].chosen, pairs[1].rejected, pairs[1].conversational], [[user], [msg('assistant', 'Blue.')], [msg('assistant', 'Green.')], true]);
     // One side a prefix of the other: TRL splits one character before its end, leaving "chosen" blank.
     assert.deepEqual(problems.map((p) => [p.line, p.field]), [[3, 'chosen']]);
+    // Split by code points, as Python: the two emoji share their first UTF-16 unit.
+    assert.deepEqual([pairs[2].prompt, pairs[2].chosen, pairs[2].rejected], ['Hi', ' 😀', ' 😃']);
   });
 
   it('lists every bad line with file, line and field, not only the first', () => {
