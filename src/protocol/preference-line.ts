@@ -1,7 +1,8 @@
 // One line of preference JSONL, as the trainer reads it and the labeling editor shows it: the
-// formats TRL users have (standard and conversational; prompt-completion for SFT), and every reason
-// a line cannot be used, with its field. Pure: the engine adds file reading, the extension uses it
-// to report Problems.
+// formats TRL users have (standard, conversational, implicit prompt; prompt-completion for SFT), and
+// every reason a line cannot be used, with its field. Pure: the engine adds file reading, the
+// extension uses it to report Problems.
+import { extractPrompt } from './implicit-prompt';
 
 export interface ChatMessage {
   role: string;
@@ -96,6 +97,7 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
     }
     return { line, prompt: o.prompt as Text, chosen: o.completion as Text, rejected: o.completion as Text, conversational: isMessageList(o.prompt) };
   }
+  if (!('prompt' in o) && 'chosen' in o && 'rejected' in o) return implicitPromptPair(o, file, line, problems);
   if ('responses' in o && !('chosen' in o) && !('rejected' in o)) {
     problem('unlabeled pair ("responses" without "chosen"/"rejected"): label it first (DPO: Label Pairs)');
     return undefined;
@@ -118,6 +120,30 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
   if (sameText(chosen, rejected)) problem('identical to "chosen": the pair carries no preference', 'rejected');
   if (problems.length > before) return undefined;
   return { line, prompt, chosen, rejected, conversational };
+}
+
+/** A line without "prompt": the prompt is what chosen and rejected share (TRL's implicit-prompt format). */
+function implicitPromptPair(o: Record<string, unknown>, file: string, line: number, problems: DataProblem[]): PreferencePair | undefined {
+  const before = problems.length;
+  for (const f of ['chosen', 'rejected'] as const) {
+    const p = textProblem(o[f], true);
+    if (p) problems.push({ file, line, field: f, message: p });
+  }
+  if (problems.length > before) return undefined;
+  if (isMessageList(o.chosen) !== isMessageList(o.rejected)) {
+    problems.push({ file, line, field: 'rejected', message: 'is text but "chosen" is a message list (or the reverse); without "prompt" both must be the same kind' });
+    return undefined;
+  }
+  if (sameText(o.chosen, o.rejected)) {
+    problems.push({ file, line, field: 'rejected', message: 'identical to "chosen": the pair carries no preference' });
+    return undefined;
+  }
+  const { prompt, chosen, rejected } = extractPrompt(o.chosen as Text, o.rejected as Text);
+  for (const [f, v] of [['chosen', chosen], ['rejected', rejected]] as const) {
+    if (isEmptyText(v)) problems.push({ file, line, field: f, message: 'nothing left after the prompt shared with the other response (no "prompt" field, so the shared start is the prompt)' });
+  }
+  if (problems.length > before) return undefined;
+  return { line, prompt, chosen, rejected, conversational: isMessageList(prompt) };
 }
 
 export interface FormatOptions {

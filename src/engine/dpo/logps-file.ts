@@ -42,6 +42,9 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
     if (tokenized.dropped.length > 0) {
       notes.push(`dropped ${tokenized.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${tokenized.dropped.slice(0, 10).map((d) => d.line).join(', ')}${tokenized.dropped.length > 10 ? ', …' : ''})`);
     }
+    if (tokenized.promptMismatches.length > 0) {
+      notes.push(`${tokenized.promptMismatches.length} pair(s) whose prompt tokens are not the start of prompt+response's (TRL warns "Mismatch between tokenized prompt…"; kept as TRL keeps them), e.g. line ${tokenized.promptMismatches[0]}`);
+    }
     if (tokenized.truncatedCount > 0) notes.push(`truncated ${tokenized.truncatedCount} pair(s) to max_length ${maxLength}`);
     const padId = tokenizer.padId ?? 0;
     const tmp = `${job.outFile}.tmp-${process.pid}`;

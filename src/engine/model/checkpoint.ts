@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelConfig, ModelConfigError, expectedWeights, parseModelConfig } from './config';
+import { integralFloatKeys, stringifyKeepingFloats } from './config-json';
 import { SafetensorsFile, encodeSafetensors, readSafetensors, tensorToFloat32 } from './safetensors';
 import { CausalLM, WeightData } from './transformer';
 import { TOKENIZER_FILES } from '../tokenizer/tokenizer';
@@ -30,14 +31,15 @@ export function readModelConfig(dir: string): ModelConfig {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a folder; a model is a folder with config.json and model.safetensors`);
   if (!fs.existsSync(file)) throw new CheckpointError(`${file}: missing; a model folder needs the Hugging Face config.json`);
   let raw: unknown;
+  const text = fs.readFileSync(file, 'utf8');
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
     throw new CheckpointError(`${file}: invalid JSON (${(err as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointError(`${file}: not a JSON object`);
   try {
-    return parseModelConfig(raw as Record<string, unknown>, file);
+    return { ...parseModelConfig(raw as Record<string, unknown>, file), floatKeys: integralFloatKeys(text) };
   } catch (err) {
     if (err instanceof ModelConfigError) throw new CheckpointError(err.message);
     throw err;
@@ -147,7 +149,7 @@ export function configToSave(config: ModelConfig): Record<string, unknown> {
 
 export function saveWeights(dir: string, config: ModelConfig, weights: Map<string, WeightData>, options: SaveOptions = {}): void {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configToSave(config), null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'config.json'), stringifyKeepingFloats(configToSave(config), config.floatKeys ?? []) + '\n');
   const tensors = [...weights].map(([name, w]) => ({ name, shape: w.shape, data: w.data }));
   tensors.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const maxShard = options.maxShardBytes ?? Infinity;

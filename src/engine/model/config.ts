@@ -1,5 +1,7 @@
 // Hugging Face `config.json` -> the normalised architecture description the transformer is built
 // from. Only decoder-only families we implement are accepted; anything else is a clear error.
+// Reads both config layouts: transformers 4's rope_theta/rope_scaling and 5's rope_parameters.
+import { RopeScaling, parseRopeScaling } from './rope';
 
 export type ModelFamily = 'gpt2' | 'llama';
 
@@ -22,14 +24,44 @@ export interface ModelConfig {
   ropeTheta: number;
   /** Llama family: q/k/v projections carry biases (Qwen2, or Llama's `attention_bias`). */
   attentionBias: boolean;
+  /** o_proj carries a bias too (Llama, Qwen3 and Gemma with `attention_bias`; never Qwen2). */
+  outputBias: boolean;
+  /** Llama family: RoPE frequency scaling of the full-attention layers (Llama 3.1's, linear). */
+  ropeScaling?: RopeScaling;
+  /** Gemma 3: RoPE base of the sliding-window layers (they use no scaling). */
+  localRopeTheta?: number;
+  /** Qwen3, Gemma 3: RMSNorm over each head's queries and keys before RoPE (q_norm, k_norm). */
+  qkNorm: boolean;
+  /** Phi-3: q/k/v in one qkv_proj and gate/up in one gate_up_proj. */
+  fusedProjections: boolean;
+  /** Gemma 2/3: norms scale by (1 + w), embeddings are multiplied by √hidden_size. */
+  gemmaNorms: boolean;
+  /** Gemma 2/3: extra norms after attention and around the MLP (post_attention, pre/post_feedforward). */
+  sandwichNorms: boolean;
+  /** The MLP's activation: SiLU (Llama) or tanh-approximated GELU (Gemma's gelu_pytorch_tanh). */
+  hiddenAct: 'silu' | 'gelu_tanh';
+  /** Multiplies q·k: 1/√head_dim, or Gemma's query_pre_attn_scalar^-½. */
+  queryScale: number;
+  /** Gemma 2: attention scores become cap·tanh(s/cap) before the mask. */
+  attnSoftcap?: number;
+  /** Gemma 2: logits become cap·tanh(z/cap). */
+  finalSoftcap?: number;
+  /** Per layer: its sliding window in tokens (a query sees itself and window-1 keys back), or 0 for all. */
+  layerWindows: number[];
   bosTokenId?: number;
   eosTokenId?: number;
   /** The config.json as read, written back on save with only what training changes. */
   raw: Record<string, unknown>;
+  /** Keys whose integral values config.json wrote as floats (30.0), kept so on save (config-json.ts). */
+  floatKeys?: string[];
 }
 
-const LLAMA_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'];
-export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', ...LLAMA_ARCHITECTURES];
+/** Decoder-only families built from the Llama block, by architecture and by model_type. */
+const LLAMA_ARCHITECTURES: Record<string, string> = {
+  LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', Qwen3ForCausalLM: 'qwen3', MistralForCausalLM: 'mistral',
+  Phi3ForCausalLM: 'phi3', Gemma2ForCausalLM: 'gemma2', Gemma3ForCausalLM: 'gemma3_text',
+};
+export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', ...Object.keys(LLAMA_ARCHITECTURES)];
 
 export class ModelConfigError extends Error {}
 
@@ -61,7 +93,8 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
   const arch = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
   const modelType = typeof raw.model_type === 'string' ? raw.model_type : undefined;
   const isGpt2 = arch === 'GPT2LMHeadModel' || (!arch && modelType === 'gpt2');
-  const isLlama = (arch !== undefined && LLAMA_ARCHITECTURES.includes(arch)) || (!arch && ['llama', 'qwen2', 'mistral'].includes(modelType ?? ''));
+  const llamaTypes = Object.values(LLAMA_ARCHITECTURES);
+  const isLlama = (arch !== undefined && arch in LLAMA_ARCHITECTURES) || (!arch && llamaTypes.includes(modelType ?? ''));
   if (!isGpt2 && !isLlama) {
     throw new ModelConfigError(
       `${file}: unsupported architecture ${JSON.stringify(arch ?? modelType ?? null)}; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`,
@@ -91,6 +124,14 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
       tieWordEmbeddings: raw.tie_word_embeddings !== false,
       ropeTheta: 0,
       attentionBias: true,
+      outputBias: true,
+      qkNorm: false,
+      fusedProjections: false,
+      gemmaNorms: false,
+      sandwichNorms: false,
+      hiddenAct: 'silu',
+      queryScale: 1 / Math.sqrt(hiddenSize / numHeads),
+      layerWindows: new Array(posInt(raw, 'n_layer', file)).fill(0),
       bosTokenId: optionalId(raw.bos_token_id),
       eosTokenId: optionalId(raw.eos_token_id),
       raw,
@@ -104,33 +145,95 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
   }
   const headDim = raw.head_dim == null ? hiddenSize / numHeads : posInt(raw, 'head_dim', file);
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new ModelConfigError(`${file}: head dimension ${headDim} must be an even integer for RoPE`);
-  const act = raw.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new ModelConfigError(`${file}: hidden_act ${JSON.stringify(act)} is not supported (only silu)`);
-  const ropeScaling = raw.rope_scaling as { rope_type?: string; type?: string } | null | undefined;
-  if (ropeScaling != null && (ropeScaling.rope_type ?? ropeScaling.type) !== 'default') {
-    throw new ModelConfigError(`${file}: rope_scaling ${JSON.stringify(ropeScaling)} is not supported`);
-  }
+  const architecture = arch ?? Object.keys(LLAMA_ARCHITECTURES).find((a) => LLAMA_ARCHITECTURES[a] === modelType)!;
+  const kind = LLAMA_ARCHITECTURES[architecture];
+  const gemma = kind === 'gemma2' || kind === 'gemma3_text';
+  const act = raw.hidden_activation ?? raw.hidden_act ?? (gemma ? 'gelu_pytorch_tanh' : 'silu');
+  const acts: Record<string, ModelConfig['hiddenAct']> = { silu: 'silu', gelu_pytorch_tanh: 'gelu_tanh', gelu_new: 'gelu_tanh' };
+  if (typeof act !== 'string' || !(act in acts)) throw new ModelConfigError(`${file}: hidden_act ${JSON.stringify(act)} is not supported (only ${Object.keys(acts).join(', ')})`);
   if (raw.mlp_bias === true) throw new ModelConfigError(`${file}: mlp_bias is not supported`);
-  const architecture = arch ?? { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' }[modelType!]!;
+  const numLayers = posInt(raw, 'num_hidden_layers', file);
+  const maxPositions = posInt(raw, 'max_position_embeddings', file, 2048);
+  const rope = readRope(raw, file, maxPositions, kind);
+  const softcap = (key: string) => (raw[key] == null ? undefined : num(raw, key, file));
   return {
     family: 'llama',
     architecture,
     vocabSize: posInt(raw, 'vocab_size', file),
     hiddenSize,
-    numLayers: posInt(raw, 'num_hidden_layers', file),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     intermediateSize: posInt(raw, 'intermediate_size', file),
-    maxPositions: posInt(raw, 'max_position_embeddings', file, 2048),
+    maxPositions,
     normEps: num(raw, 'rms_norm_eps', file, 1e-6),
-    tieWordEmbeddings: raw.tie_word_embeddings === true,
-    ropeTheta: num(raw, 'rope_theta', file, 10000),
-    attentionBias: architecture === 'Qwen2ForCausalLM' || raw.attention_bias === true,
+    // Gemma ties by default (its configs often omit the field); the others untie by default.
+    tieWordEmbeddings: gemma ? raw.tie_word_embeddings !== false : raw.tie_word_embeddings === true,
+    ropeTheta: rope.theta,
+    ropeScaling: rope.scaling,
+    localRopeTheta: rope.localTheta,
+    // Mistral and Phi-3 have no attention biases whatever the config says; Qwen2 always has q/k/v ones.
+    attentionBias: kind === 'qwen2' || (raw.attention_bias === true && kind !== 'mistral' && kind !== 'phi3'),
+    outputBias: raw.attention_bias === true && !['qwen2', 'mistral', 'phi3'].includes(kind),
+    qkNorm: kind === 'qwen3' || kind === 'gemma3_text',
+    fusedProjections: kind === 'phi3',
+    gemmaNorms: gemma,
+    sandwichNorms: gemma,
+    hiddenAct: acts[act],
+    queryScale: gemma ? num(raw, 'query_pre_attn_scalar', file, headDim) ** -0.5 : 1 / Math.sqrt(headDim),
+    attnSoftcap: kind === 'gemma2' ? softcap('attn_logit_softcapping') : undefined,
+    finalSoftcap: kind === 'gemma2' || kind === 'gemma3_text' ? softcap('final_logit_softcapping') : undefined,
+    layerWindows: layerWindows(raw, file, numLayers, kind),
     bosTokenId: optionalId(raw.bos_token_id),
     eosTokenId: optionalId(raw.eos_token_id),
     raw,
   };
+}
+
+/** RoPE base and scaling from transformers 5's rope_parameters (flat, or per layer type) or 4's fields. */
+function readRope(raw: Record<string, unknown>, file: string, maxPositions: number, kind: string): { theta: number; scaling?: RopeScaling; localTheta?: number } {
+  const params = raw.rope_parameters as Record<string, Record<string, unknown>> | null | undefined;
+  const nested = params != null && typeof params.full_attention === 'object';
+  const full = (nested ? params!.full_attention : params) as Record<string, unknown> | null | undefined;
+  const local = nested ? (params!.sliding_attention as Record<string, unknown> | undefined) : undefined;
+  const theta = typeof full?.rope_theta === 'number' ? full.rope_theta : num(raw, 'rope_theta', file, 10000);
+  const partial = full?.partial_rotary_factor ?? raw.partial_rotary_factor;
+  if (partial != null && partial !== 1) throw new ModelConfigError(`${file}: partial_rotary_factor ${JSON.stringify(partial)} is not supported (only 1.0)`);
+  let scaling: RopeScaling | undefined;
+  try {
+    scaling = parseRopeScaling(full ?? (raw.rope_scaling as Record<string, unknown> | null | undefined), maxPositions);
+    if (local && parseRopeScaling(local, maxPositions)) throw new Error('rope scaling on sliding-window layers is not supported');
+  } catch (err) {
+    throw new ModelConfigError(`${file}: ${(err as Error).message}`);
+  }
+  let localTheta: number | undefined;
+  if (kind === 'gemma3_text') localTheta = typeof local?.rope_theta === 'number' ? local.rope_theta : num(raw, 'rope_local_base_freq', file, 10000);
+  return { theta, scaling, localTheta };
+}
+
+/** Sliding windows per layer: layer_types when given, else each family's own rule (as transformers). */
+function layerWindows(raw: Record<string, unknown>, file: string, numLayers: number, kind: string): number[] {
+  const window = raw.sliding_window == null ? 0 : posInt(raw, 'sliding_window', file);
+  const types = raw.layer_types;
+  if (Array.isArray(types)) {
+    if (types.length !== numLayers) throw new ModelConfigError(`${file}: layer_types has ${types.length} entries for ${numLayers} layers`);
+    return types.map((t, i) => {
+      if (t === 'full_attention') return 0;
+      if (t === 'sliding_attention') {
+        if (!window) throw new ModelConfigError(`${file}: layer ${i} is sliding_attention but sliding_window is not set`);
+        return window;
+      }
+      throw new ModelConfigError(`${file}: layer_types[${i}] ${JSON.stringify(t)} is not supported (full_attention, sliding_attention)`);
+    });
+  }
+  if (!window || raw.use_sliding_window === false) return new Array(numLayers).fill(0);
+  if (kind === 'gemma2') return Array.from({ length: numLayers }, (_, i) => (i % 2 === 0 ? window : 0));
+  if (kind === 'gemma3_text') {
+    const pattern = (raw.sliding_window_pattern ?? raw._sliding_window_pattern ?? 6) as number;
+    return Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern === 0 ? 0 : window));
+  }
+  return new Array(numLayers).fill(window);
 }
 
 /** Every weight the model needs, by its Hugging Face name, with its shape. */
@@ -161,16 +264,25 @@ export function expectedWeights(c: ModelConfig): Map<string, number[]> {
     const p = `model.layers.${i}.`;
     w.set(`${p}input_layernorm.weight`, [D]);
     // nn.Linear layout: weight is [out, in], y = x W^T + b.
-    w.set(`${p}self_attn.q_proj.weight`, [qDim, D]);
-    w.set(`${p}self_attn.k_proj.weight`, [kvDim, D]);
-    w.set(`${p}self_attn.v_proj.weight`, [kvDim, D]);
+    if (c.fusedProjections) w.set(`${p}self_attn.qkv_proj.weight`, [qDim + 2 * kvDim, D]);
+    else {
+      w.set(`${p}self_attn.q_proj.weight`, [qDim, D]);
+      w.set(`${p}self_attn.k_proj.weight`, [kvDim, D]);
+      w.set(`${p}self_attn.v_proj.weight`, [kvDim, D]);
+    }
     if (c.attentionBias) {
       w.set(`${p}self_attn.q_proj.bias`, [qDim]).set(`${p}self_attn.k_proj.bias`, [kvDim]).set(`${p}self_attn.v_proj.bias`, [kvDim]);
     }
+    if (c.qkNorm) w.set(`${p}self_attn.q_norm.weight`, [c.headDim]).set(`${p}self_attn.k_norm.weight`, [c.headDim]);
     w.set(`${p}self_attn.o_proj.weight`, [D, qDim]);
+    if (c.outputBias) w.set(`${p}self_attn.o_proj.bias`, [D]);
     w.set(`${p}post_attention_layernorm.weight`, [D]);
-    w.set(`${p}mlp.gate_proj.weight`, [c.intermediateSize, D]);
-    w.set(`${p}mlp.up_proj.weight`, [c.intermediateSize, D]);
+    if (c.sandwichNorms) w.set(`${p}pre_feedforward_layernorm.weight`, [D]).set(`${p}post_feedforward_layernorm.weight`, [D]);
+    if (c.fusedProjections) w.set(`${p}mlp.gate_up_proj.weight`, [2 * c.intermediateSize, D]);
+    else {
+      w.set(`${p}mlp.gate_proj.weight`, [c.intermediateSize, D]);
+      w.set(`${p}mlp.up_proj.weight`, [c.intermediateSize, D]);
+    }
     w.set(`${p}mlp.down_proj.weight`, [D, c.intermediateSize]);
   }
   w.set('model.norm.weight', [D]);

@@ -111,9 +111,15 @@ export function layerNorm(x: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D, eps: num
   return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w), b);
 }
 
-export function rmsNorm(x: tf.Tensor, w: tf.Tensor1D, eps: number): tf.Tensor {
+/** RMSNorm over the last axis; `unitOffset` scales by (1 + w) as Gemma stores its norm weights. */
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor1D, eps: number, unitOffset = false): tf.Tensor {
   const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), unitOffset ? tf.add(w, 1) : w);
+}
+
+/** Gemma 2's soft-capping: cap·tanh(x/cap), a smooth clamp of scores and logits to (−cap, cap). */
+export function softcap(x: tf.Tensor, cap: number | undefined): tf.Tensor {
+  return cap === undefined ? x : tf.mul(tf.tanh(tf.div(x, cap)), cap);
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI);
@@ -137,21 +143,4 @@ export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): t
   const [x1, x2] = tf.split(x, [half, half], 3);
   const rotated = tf.concat([tf.neg(x2), x1], 3);
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
-}
-
-/** cos and sin tables [maxPositions, headDim] for RoPE, computed in float64 then rounded once. */
-export function ropeTables(maxPositions: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
-  const half = headDim / 2;
-  const cos = new Float32Array(maxPositions * headDim);
-  const sin = new Float32Array(maxPositions * headDim);
-  for (let p = 0; p < maxPositions; p++) {
-    for (let i = 0; i < half; i++) {
-      // HF computes inv_freq in float32: 1 / theta^(2i/hd); keep that rounding so angles match.
-      const invFreq = Math.fround(1 / Math.fround(theta ** ((2 * i) / headDim)));
-      const angle = Math.fround(p * invFreq);
-      cos[p * headDim + i] = cos[p * headDim + i + half] = Math.cos(angle);
-      sin[p * headDim + i] = sin[p * headDim + i + half] = Math.sin(angle);
-    }
-  }
-  return { cos, sin };
 }

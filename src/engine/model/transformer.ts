@@ -1,8 +1,10 @@
-// The decoder-only transformer (GPT-2 and Llama families) over weights held by their Hugging Face
-// names. Forward only: losses and log-probs live in dpo/, checkpoint I/O in checkpoint.ts.
+// The decoder-only transformer (GPT-2 and the Llama block with its variants: Qwen2/3, Mistral,
+// Phi-3, Gemma 2/3) over weights held by their Hugging Face names. Forward only: losses and
+// log-probs live in dpo/, checkpoint I/O in checkpoint.ts.
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfig, expectedWeights, embeddingName, headName } from './config';
-import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, matmulWeightT, ropeTables, rmsNorm, silu } from './ops';
+import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, matmulWeightT, rmsNorm, silu, softcap } from './ops';
+import { ropeTablesFor } from './rope';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
 const MASK_VALUE = -1e9;
@@ -20,8 +22,11 @@ interface ForwardContext {
   /** Position of the first input token (the number of cached positions). */
   pos: number;
   mask: tf.Tensor2D;
-  cos?: tf.Tensor2D;
-  sin?: tf.Tensor2D;
+  /** Masks of sliding-window layers, by window size. */
+  windowMasks: Map<number, tf.Tensor2D>;
+  rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+  /** Gemma 3's sliding-window layers rotate with their own base frequency. */
+  localRope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
   past?: LayerCache[];
   /** Filled with each layer's keys and values when the caller wants a cache back. */
   present?: LayerCache[];
@@ -35,8 +40,8 @@ export interface WeightData {
 export class CausalLM {
   /** Weights by Hugging Face name. Variables so that the optimizer can update them in place. */
   readonly weights = new Map<string, tf.Variable>();
-  private readonly ropeCos?: tf.Tensor2D;
-  private readonly ropeSin?: tf.Tensor2D;
+  private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+  private readonly localRope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
   private disposed = false;
 
   constructor(
@@ -55,9 +60,12 @@ export class CausalLM {
       initial.dispose(); // the variable holds its own reference to the data
     }
     if (config.family === 'llama') {
-      const { cos, sin } = ropeTables(config.maxPositions, config.headDim, config.ropeTheta);
-      this.ropeCos = tf.tensor2d(cos, [config.maxPositions, config.headDim]);
-      this.ropeSin = tf.tensor2d(sin, [config.maxPositions, config.headDim]);
+      const tables = (theta: number, scaling = config.ropeScaling) => {
+        const { cos, sin } = ropeTablesFor({ theta, scaling }, config.maxPositions, config.headDim);
+        return { cos: tf.tensor2d(cos, [config.maxPositions, config.headDim]), sin: tf.tensor2d(sin, [config.maxPositions, config.headDim]) };
+      };
+      this.rope = tables(config.ropeTheta);
+      if (config.localRopeTheta !== undefined) this.localRope = tables(config.localRopeTheta, undefined);
     }
   }
 
@@ -82,16 +90,26 @@ export class CausalLM {
     return n;
   }
 
+  /** Logits after Gemma 2's final soft-capping (identity for the other families). */
+  capLogits<T extends tf.Tensor>(logits: T): T {
+    return softcap(logits, this.config.finalSoftcap) as T;
+  }
+
   /**
-   * Additive causal mask [rep*Tq, past+Tq]: query j (at position past+j) sees keys up to past+j.
+   * Additive causal mask [rep*Tq, past+Tq]: query j (at position past+j) sees keys up to past+j,
+   * and with a sliding window only the last `window` of them (transformers: q - k < window).
    * Made per forward pass rather than cached per length, so the tensor count does not grow with
    * every new sequence length (it is rep·Tq·Tk floats, cheap to build).
    */
-  private causalMask(Tq: number, past: number, rep: number): tf.Tensor2D {
+  private causalMask(Tq: number, past: number, rep: number, window = 0): tf.Tensor2D {
     const Tk = past + Tq;
     const data = new Float32Array(rep * Tq * Tk);
     for (let r = 0; r < rep; r++) {
-      for (let j = 0; j < Tq; j++) data.fill(MASK_VALUE, (r * Tq + j) * Tk + past + j + 1, (r * Tq + j + 1) * Tk);
+      for (let j = 0; j < Tq; j++) {
+        const row = (r * Tq + j) * Tk;
+        data.fill(MASK_VALUE, row + past + j + 1, row + Tk);
+        if (window > 0) data.fill(MASK_VALUE, row, row + Math.max(0, past + j - window + 1));
+      }
     }
     return tf.tensor2d(data, [rep * Tq, Tk]);
   }
@@ -107,7 +125,7 @@ export class CausalLM {
     const rep = H / KV;
     const qg = tf.reshape(q, [B, KV, rep * T, hd]); // [B, KV, rep*T, hd]
     let scores = matmul(qg, k, false, true); // [B, KV, rep*T, Tk]
-    scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), mask);
+    scores = tf.add(softcap(tf.mul(scores, this.config.queryScale), this.config.attnSoftcap), mask);
     const probs = tf.softmax(scores, -1);
     const out = matmul(probs, v); // [B, KV, rep*T, hd]
     const heads = tf.transpose(tf.reshape(out, [B, H, T, hd]), [0, 2, 1, 3]); // [B, T, H, hd]
@@ -144,19 +162,53 @@ export class CausalLM {
     return tf.add(x, conv1d(h, this.w(`${p}mlp.c_proj.weight`), this.w(`${p}mlp.c_proj.bias`)));
   }
 
+  private norm(x: tf.Tensor, name: string): tf.Tensor {
+    return rmsNorm(x, this.w(name), this.config.normEps, this.config.gemmaNorms);
+  }
+
+  /** q [B, T, H*hd], k and v [B, T, KV*hd]: separate projections, or Phi-3's fused qkv_proj. */
+  private qkv(a: tf.Tensor, p: string): tf.Tensor[] {
+    const c = this.config;
+    const qDim = c.numHeads * c.headDim;
+    const kvDim = c.numKvHeads * c.headDim;
+    if (c.fusedProjections) return tf.split(linear(a, this.w(`${p}qkv_proj.weight`)), [qDim, kvDim, kvDim], -1);
+    const bias = (n: string) => (c.attentionBias ? this.w<tf.Rank.R1>(`${p}${n}.bias`) : undefined);
+    return ['q_proj', 'k_proj', 'v_proj'].map((n) => linear(a, this.w(`${p}${n}.weight`), bias(n)));
+  }
+
+  /** gate and up [B, T, I]: separate, or Phi-3's fused gate_up_proj (gate first). */
+  private gateUp(m: tf.Tensor, p: string): tf.Tensor[] {
+    if (this.config.fusedProjections) return tf.split(linear(m, this.w(`${p}gate_up_proj.weight`)), 2, -1);
+    return [linear(m, this.w(`${p}gate_proj.weight`)), linear(m, this.w(`${p}up_proj.weight`))];
+  }
+
   private llamaBlock(x: tf.Tensor3D, i: number, ctx: ForwardContext): tf.Tensor3D {
     const c = this.config;
-    const p = `model.layers.${i}.self_attn.`;
-    const bias = (n: string) => (c.attentionBias ? this.w<tf.Rank.R1>(`${p}${n}.bias`) : undefined);
-    const a = rmsNorm(x, this.w(`model.layers.${i}.input_layernorm.weight`), c.normEps);
-    const q = applyRope(this.splitHeads(linear(a, this.w(`${p}q_proj.weight`), bias('q_proj')), c.numHeads), ctx.cos!, ctx.sin!);
-    const kNew = applyRope(this.splitHeads(linear(a, this.w(`${p}k_proj.weight`), bias('k_proj')), c.numKvHeads), ctx.cos!, ctx.sin!);
-    const [k, v] = this.withCache(i, kNew, this.splitHeads(linear(a, this.w(`${p}v_proj.weight`), bias('v_proj')), c.numKvHeads), ctx);
-    x = tf.add(x, linear(this.attend(q, k, v, ctx.mask), this.w(`${p}o_proj.weight`)));
-    const mp = `model.layers.${i}.mlp.`;
-    const m = rmsNorm(x, this.w(`model.layers.${i}.post_attention_layernorm.weight`), c.normEps);
-    const gated = tf.mul(silu(linear(m, this.w(`${mp}gate_proj.weight`))), linear(m, this.w(`${mp}up_proj.weight`)));
-    return tf.add(x, linear(gated, this.w(`${mp}down_proj.weight`)));
+    const l = `model.layers.${i}.`;
+    const p = `${l}self_attn.`;
+    const window = c.layerWindows[i];
+    const rope = window > 0 && ctx.localRope ? ctx.localRope : ctx.rope!;
+    const a = this.norm(x, `${l}input_layernorm.weight`);
+    const [qFlat, kFlat, vFlat] = this.qkv(a, p);
+    let q = this.splitHeads(qFlat, c.numHeads);
+    let k = this.splitHeads(kFlat, c.numKvHeads);
+    if (c.qkNorm) {
+      q = this.norm(q, `${p}q_norm.weight`) as tf.Tensor4D; // over each head's hd values
+      k = this.norm(k, `${p}k_norm.weight`) as tf.Tensor4D;
+    }
+    q = applyRope(q, rope.cos, rope.sin);
+    const [kAll, vAll] = this.withCache(i, applyRope(k, rope.cos, rope.sin), this.splitHeads(vFlat, c.numKvHeads), ctx);
+    const mask = window > 0 ? ctx.windowMasks.get(window)! : ctx.mask;
+    let attnOut = linear(this.attend(q, kAll, vAll, mask), this.w(`${p}o_proj.weight`), c.outputBias ? this.w(`${p}o_proj.bias`) : undefined);
+    // Gemma normalises each sublayer's output too ("sandwich"), and names its norms differently.
+    if (c.sandwichNorms) attnOut = this.norm(attnOut, `${l}post_attention_layernorm.weight`);
+    x = tf.add(x, attnOut);
+    const m = this.norm(x, c.sandwichNorms ? `${l}pre_feedforward_layernorm.weight` : `${l}post_attention_layernorm.weight`);
+    const [gate, up] = this.gateUp(m, `${l}mlp.`);
+    const act = c.hiddenAct === 'silu' ? silu(gate) : geluNew(gate);
+    let mlpOut = linear(tf.mul(act, up), this.w(`${l}mlp.down_proj.weight`));
+    if (c.sandwichNorms) mlpOut = this.norm(mlpOut, `${l}post_feedforward_layernorm.weight`);
+    return tf.add(x, mlpOut);
   }
 
   /** Final hidden states [B, T, D] (after the last norm) for token ids [B, T], positions 0..T-1. */
@@ -183,23 +235,29 @@ export class CausalLM {
     if (pos + T > c.maxPositions) throw new Error(`sequence length ${pos + T} exceeds the model's ${c.maxPositions} positions`);
     const flatIds = tf.reshape(ids, [B * T]) as tf.Tensor1D;
     let x = tf.reshape(gatherRows(this.w(embeddingName(c)), flatIds), [B, T, c.hiddenSize]) as tf.Tensor3D; // [B, T, D]
-    const ctx: ForwardContext = { pos, mask: this.causalMask(T, pos, c.numHeads / c.numKvHeads), past, present };
+    const rep = c.numHeads / c.numKvHeads;
+    const windowMasks = new Map<number, tf.Tensor2D>();
+    for (const w of c.layerWindows) if (w > 0 && !windowMasks.has(w)) windowMasks.set(w, this.causalMask(T, pos, rep, w));
+    const ctx: ForwardContext = { pos, mask: this.causalMask(T, pos, rep), windowMasks, past, present };
     if (c.family === 'gpt2') {
       x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [pos, 0], [T, c.hiddenSize]));
       for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i, ctx);
       return { hidden: layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D };
     }
-    ctx.cos = tf.slice(this.ropeCos!, [pos, 0], [T, c.headDim]);
-    ctx.sin = tf.slice(this.ropeSin!, [pos, 0], [T, c.headDim]);
+    const slice = (r: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => ({ cos: tf.slice(r.cos, [pos, 0], [T, c.headDim]), sin: tf.slice(r.sin, [pos, 0], [T, c.headDim]) });
+    ctx.rope = slice(this.rope!);
+    if (this.localRope) ctx.localRope = slice(this.localRope);
+    // Gemma scales embeddings by √D (in the weights' dtype: float32 here, as transformers).
+    if (c.gemmaNorms) x = tf.mul(x, Math.fround(Math.sqrt(c.hiddenSize)));
     for (let i = 0; i < c.numLayers; i++) x = this.llamaBlock(x, i, ctx);
-    return { hidden: rmsNorm(x, this.w('model.norm.weight'), c.normEps) as tf.Tensor3D };
+    return { hidden: this.norm(x, 'model.norm.weight') as tf.Tensor3D };
   }
 
   /** Logits [B, T, V], for generation and tests (dpo/logps.ts scores targets without the reshape). */
   logits(ids: tf.Tensor2D): tf.Tensor3D {
     const h = this.hidden(ids);
     const [B, T, D] = h.shape;
-    const logits = matmulWeightT(tf.reshape(h, [B * T, D]) as tf.Tensor2D, this.headWeight()); // [B*T, V]
+    const logits = this.capLogits(matmulWeightT(tf.reshape(h, [B * T, D]) as tf.Tensor2D, this.headWeight())); // [B*T, V]
     return tf.reshape(logits, [B, T, this.config.vocabSize]);
   }
 
@@ -214,7 +272,6 @@ export class CausalLM {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.weights.values()) v.dispose();
-    this.ropeCos?.dispose();
-    this.ropeSin?.dispose();
+    tf.dispose([this.rope?.cos, this.rope?.sin, this.localRope?.cos, this.localRope?.sin].filter((t) => t !== undefined));
   }
 }

@@ -39,7 +39,7 @@ export interface Generation {
 function lastLogits(model: CausalLM, hidden: tf.Tensor3D): tf.Tensor2D {
   const [B, T, D] = hidden.shape;
   const last = tf.reshape(tf.slice(hidden, [0, T - 1, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
-  return matmulWeightT(last, model.headWeight());
+  return model.capLogits(matmulWeightT(last, model.headWeight()));
 }
 
 /**

@@ -42,6 +42,8 @@ export class TextTokenizer {
   readonly eosId: number | undefined;
   readonly bosId: number | undefined;
   readonly padId: number | undefined;
+  /** The EOS token's text (TRL appends it to text responses before tokenizing). */
+  readonly eosToken: string | undefined;
   private readonly template: Template | undefined;
 
   constructor(
@@ -56,6 +58,7 @@ export class TextTokenizer {
       return content === undefined ? undefined : tokenizer.token_to_id(content);
     };
     this.eosId = id('eos_token');
+    this.eosToken = tokenContent(config.eos_token);
     this.bosId = id('bos_token');
     this.padId = id('pad_token') ?? this.eosId;
     try {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DpoConfig } from '../../protocol';
 import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
-import { batchTensors, sequenceLogps } from '../dpo/logps';
+import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
 import { objective, pairBatch, readValues } from './objective';
 import { PairValues, appendValues, emptyValues } from './pair-values';
 import { ReferenceLogps } from './reference';
@@ -18,7 +18,7 @@ export async function evaluate(c: DpoConfig, policy: CausalLM, reference: Refere
     const ref = await reference.forBatch(chunk, 'eval', batch, c.mode);
     const t = tf.tidy(() => {
       const { ids, mask } = batchTensors(batch);
-      return objective(sequenceLogps(policy, ids, mask), ref, chunk, c);
+      return objective(sequenceLogpsAndLogits(policy, ids, mask), ref, chunk, c);
     });
     appendValues(total, await readValues(t, chunk, batch.realTokens));
     report.progress('evaluating', Math.min(i + c.batch_size, pairs.length), pairs.length);

@@ -17,6 +17,8 @@ export type ObjectiveTensors = {
   logps: tf.Tensor1D;
   chosenRewards: tf.Tensor1D;
   rejectedRewards: tf.Tensor1D;
+  /** The summed vocabulary-mean logits of pairBatch's rows over their response positions [rows] (TRL's logits/*). */
+  logitSums: tf.Tensor1D;
 };
 
 /** The sequences of a batch: chosen then rejected (one forward pass, as the paper's code), or chosen only for SFT. */
@@ -25,15 +27,17 @@ export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId
 }
 
 /**
- * `sums` are the policy's summed response log-probs of pairBatch's rows; `referenceSums` the
- * reference's, in the same order ([] for SFT, zeros for reference-free DPO).
+ * `forward` holds the policy's summed response log-probs of pairBatch's rows and their summed logit
+ * means (sequenceLogpsAndLogits); `referenceSums` the reference's log-probs, in the same order ([] for
+ * SFT, zeros for reference-free DPO).
  */
-export function objective(sums: tf.Tensor1D, referenceSums: number[], pairs: TokenizedPair[], c: DpoConfig): ObjectiveTensors {
+export function objective(forward: { sums: tf.Tensor1D; logitSums: tf.Tensor1D }, referenceSums: number[], pairs: TokenizedPair[], c: DpoConfig): ObjectiveTensors {
+  const { sums, logitSums } = forward;
   const n = pairs.length;
   const chosenTokens = pairs.map((p) => p.chosenIds.length);
   if (c.mode === 'sft') {
     const nll = tf.neg(tf.div(sums, tf.tensor1d(chosenTokens))) as tf.Tensor1D; // [n], token-averaged
-    return { losses: nll, logps: sums, chosenRewards: tf.zeros([n]), rejectedRewards: tf.zeros([n]) };
+    return { losses: nll, logps: sums, chosenRewards: tf.zeros([n]), rejectedRewards: tf.zeros([n]), logitSums };
   }
   const counts = tf.tensor1d([...chosenTokens, ...pairs.map((p) => p.rejectedIds.length)]); // [2n]
   const perToken = USES_MEAN_LOGPS[c.loss_type];
@@ -55,18 +59,25 @@ export function objective(sums: tf.Tensor1D, referenceSums: number[], pairs: Tok
     const nll = tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))); // [n]
     losses = tf.add(losses, tf.mul(nll, c.sft_weight)) as tf.Tensor1D;
   }
-  return { losses, logps, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards };
+  return { losses, logps, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards, logitSums };
 }
 
 /** Reads an objective's tensors into per-pair values, and disposes them. */
 export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], tokens: number): Promise<PairValues> {
   const n = pairs.length;
   try {
-    const [losses, logps, chosenRewards, rejectedRewards] = await Promise.all([t.losses, t.logps, t.chosenRewards, t.rejectedRewards].map(async (x) => Array.from(await x.data())));
+    const tensors = [t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums];
+    const [losses, logps, chosenRewards, rejectedRewards, logitSums] = await Promise.all(tensors.map(async (x) => Array.from(await x.data())));
+    // SFT rows are the chosen responses only: no rejected side, so no logits/* pair (TRL's SFT logs none).
+    const pairRows = logps.length === 2 * n;
     return {
       lines: pairs.map((p) => p.line), losses, chosenLogps: logps.slice(0, n), rejectedLogps: logps.slice(n, 2 * n), chosenRewards, rejectedRewards, tokens,
+      chosenLogitSums: pairRows ? logitSums.slice(0, n) : [],
+      rejectedLogitSums: pairRows ? logitSums.slice(n, 2 * n) : [],
+      chosenTokens: pairRows ? pairs.map((p) => p.chosenIds.length) : [],
+      rejectedTokens: pairRows ? pairs.map((p) => p.rejectedIds.length) : [],
     };
   } finally {
-    tf.dispose([t.losses, t.logps, t.chosenRewards, t.rejectedRewards]);
+    tf.dispose([t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums]);
   }
 }

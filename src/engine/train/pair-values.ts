@@ -9,14 +9,25 @@ export interface PairValues {
   losses: number[];
   chosenLogps: number[];
   rejectedLogps: number[];
+  /** Per pair: the summed vocabulary-mean logits over its response positions, and its response tokens (TRL's logits/*). */
+  chosenLogitSums: number[];
+  rejectedLogitSums: number[];
+  chosenTokens: number[];
+  rejectedTokens: number[];
   tokens: number;
 }
 
-export const emptyValues = (): PairValues => ({ lines: [], chosenRewards: [], rejectedRewards: [], losses: [], chosenLogps: [], rejectedLogps: [], tokens: 0 });
-export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const LISTS = ['lines', 'chosenRewards', 'rejectedRewards', 'losses', 'chosenLogps', 'rejectedLogps', 'chosenLogitSums', 'rejectedLogitSums', 'chosenTokens', 'rejectedTokens'] as const;
+
+export const emptyValues = (): PairValues => ({
+  lines: [], chosenRewards: [], rejectedRewards: [], losses: [], chosenLogps: [], rejectedLogps: [],
+  chosenLogitSums: [], rejectedLogitSums: [], chosenTokens: [], rejectedTokens: [], tokens: 0,
+});
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+export const mean = (xs: number[]) => (xs.length ? sum(xs) / xs.length : 0);
 
 export function appendValues(into: PairValues, from: PairValues): void {
-  for (const k of ['lines', 'chosenRewards', 'rejectedRewards', 'losses', 'chosenLogps', 'rejectedLogps'] as const) into[k].push(...from[k]);
+  for (const k of LISTS) into[k].push(...from[k]);
   into.tokens += from.tokens;
 }
 
@@ -30,6 +41,11 @@ export function pairMetrics(v: PairValues, split: MetricsSplit, mode: DpoConfig[
     m['rewards/margins'] = mean(v.chosenRewards.map((c, i) => c - v.rejectedRewards[i]));
     // Strictly greater, as TRL: a tie (e.g. policy == reference at step 0) is not a win.
     m['rewards/accuracies'] = mean(v.chosenRewards.map((c, i) => (c > v.rejectedRewards[i] ? 1 : 0)));
+    // TRL's logits/*: the vocabulary-mean logit, averaged over every response token of the window.
+    if (v.chosenTokens.length > 0) {
+      m['logits/chosen'] = sum(v.chosenLogitSums) / sum(v.chosenTokens);
+      m['logits/rejected'] = sum(v.rejectedLogitSums) / sum(v.rejectedTokens);
+    }
   }
   return split === 'eval' ? Object.fromEntries(Object.entries(m).map(([k, x]) => [EVAL_PREFIX + k, x])) : m;
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DpoConfig } from '../../protocol';
 import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
-import { batchTensors, sequenceLogps } from '../dpo/logps';
+import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
 import { AdamW, clipFactor } from './optimizer';
 import { ObjectiveTensors, objective, pairBatch, readValues } from './objective';
 import { PairValues, appendValues, emptyValues, mean } from './pair-values';
@@ -33,8 +33,8 @@ async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: numbe
   let kept: ObjectiveTensors | undefined;
   const { value, grads: g } = tf.variableGrads(() => {
     const { ids, mask } = batchTensors(batch);
-    const o = objective(sequenceLogps(s.policy, ids, mask), ref, pairs, s.config);
-    kept = { losses: tf.keep(o.losses), logps: tf.keep(o.logps), chosenRewards: tf.keep(o.chosenRewards), rejectedRewards: tf.keep(o.rejectedRewards) };
+    const o = objective(sequenceLogpsAndLogits(s.policy, ids, mask), ref, pairs, s.config);
+    kept = { losses: tf.keep(o.losses), logps: tf.keep(o.logps), chosenRewards: tf.keep(o.chosenRewards), rejectedRewards: tf.keep(o.rejectedRewards), logitSums: tf.keep(o.logitSums) };
     return tf.div(tf.sum(o.losses), stepPairs) as tf.Scalar;
   }, s.policy.trainableVariables());
   value.dispose();

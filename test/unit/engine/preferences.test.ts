@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir, writeJsonl } from '../helpers/fixtures';
 import { DataError, formatProblem, parsePreferences, readPreferenceFile } from '../../../src/engine/data/preferences';
@@ -20,13 +21,31 @@ describe('preference JSONL', () => {
     assert.deepEqual([pairs[0].line, pairs[0].conversational, pairs[1].line, pairs[1].conversational], [1, false, 3, true]);
   });
 
+  it('implicit prompt (no "prompt" field): the shared start of chosen and rejected, split as TRL splits it', () => {
+    const user = msg('user', 'Sky colour?');
+    const file = writeJsonl(path.join(root, 'implicit.jsonl'), [
+      { chosen: 'Q: sky? A: blue', rejected: 'Q: sky? A: green' },
+      { chosen: [user, msg('assistant', 'Blue.')], rejected: [user, msg('assistant', 'Green.')] },
+      { chosen: 'ab ', rejected: 'ab c' },
+      { chosen: 'Hi 😀', rejected: 'Hi 😃' },
+    ]);
+    const { pairs, problems } = parsePreferences(fs.readFileSync(file, 'utf8'), file);
+    // The space before the first difference goes to the responses, as in TRL's extract_prompt.
+    assert.deepEqual([pairs[0].prompt, pairs[0].chosen, pairs[0].rejected], ['Q: sky? A:', ' blue', ' green']);
+    assert.deepEqual([pairs[1].prompt, pairs[1].chosen, pairs[1].rejected, pairs[1].conversational], [[user], [msg('assistant', 'Blue.')], [msg('assistant', 'Green.')], true]);
+    // One side a prefix of the other: TRL splits one character before its end, leaving "chosen" blank.
+    assert.deepEqual(problems.map((p) => [p.line, p.field]), [[3, 'chosen']]);
+    // Split by code points, as Python: the two emoji share their first UTF-16 unit.
+    assert.deepEqual([pairs[2].prompt, pairs[2].chosen, pairs[2].rejected], ['Hi', ' 😀', ' 😃']);
+  });
+
   it('lists every bad line with file, line and field, not only the first', () => {
     const file = writeJsonl(path.join(root, 'bad.jsonl'), [
       { prompt: 'ok', chosen: 'a', rejected: 'b' },
       '{"prompt": "x", "chosen": ',
       { prompt: 'x', chosen: 'same', rejected: 'same' },
       { prompt: 'x', chosen: '   ', rejected: 'b' },
-      { chosen: 'a', rejected: 'b' },
+      { prompt: null, chosen: 'a', rejected: 'b' },
       { prompt: 'x', chosen: 5, rejected: 'b' },
       { prompt: [msg('user', 'x')], chosen: 'text', rejected: [msg('assistant', 'b')] },
       { prompt: [{ role: 'user' }], chosen: [msg('assistant', 'a')], rejected: [msg('assistant', 'b')] },
@@ -46,7 +65,7 @@ describe('preference JSONL', () => {
       `${file}:2: not valid JSON (Unexpected end of JSON input)`,
       `${file}:3: field 'rejected': identical to "chosen": the pair carries no preference`,
       `${file}:4: field 'chosen': empty response`,
-      `${file}:5: field 'prompt': missing`,
+      `${file}:5: field 'prompt': must be a string or a list of {"role", "content"} messages, got null`,
       `${file}:6: field 'chosen': must be a string or a list of {"role", "content"} messages, got number`,
       `${file}:7: field 'chosen': is text but "prompt" is a message list; use one format per line`,
       `${file}:8: field 'prompt': message 0 has no string "content"`,
