@@ -27,9 +27,8 @@ class NullSink:
 
 
 def _is_main() -> bool:
-    from accelerate import PartialState
-
-    return PartialState().is_main_process
+    # torchrun/accelerate launch set RANK for every worker; a plain process is rank 0.
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _model_context(model_dir: str):
