@@ -42,8 +42,9 @@ def _model_context(model_dir: str):
 
 
 class Run:
-    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False):
+    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False, extra_callbacks=()):
         self.c = config
+        self.extra_callbacks = list(extra_callbacks)  # e.g. the benchmark's step timer
         self.sink = sink or NullSink()
         self.should_stop = should_stop
         self.resume = resume
@@ -179,7 +180,7 @@ class Run:
         has_eval = len(evals) > 0
         dtype = trl_map.DTYPES[c["dtype"]]
         peft_config = trl_map.lora_config(c)
-        callbacks = [StudioCallback(self)]
+        callbacks = [StudioCallback(self), *self.extra_callbacks]
         if c["mode"] == "sft":
             from trl import SFTConfig, SFTTrainer
 

@@ -7,7 +7,11 @@ import sys
 
 
 def main():
-    spec = json.loads(sys.argv[1])
+    arg = sys.argv[1]
+    if arg.startswith("@"):  # a spec file (dpo export-launch)
+        with open(arg[1:], encoding="utf-8") as f:
+            arg = f.read()
+    spec = json.loads(arg)
     config = spec["config"]
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)

@@ -15,6 +15,7 @@ import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
 import { describeTorch, setupTorch } from './setup-torch';
 import { runTorchModule } from './torch-engine';
+import { exportLaunch } from './export-launch';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -177,6 +178,21 @@ export function buildProgram(): Command {
     .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
     .action((o) => {
       for (const line of describeTorch(setupTorch({ python: o.python, log }))) process.stdout.write(line + '\n');
+    });
+
+  program
+    .command('export-launch')
+    .description('write a standalone, Slurm-ready launch of a torch-engine run: launch.sh, accelerate.yaml and run.json')
+    .argument('<config>', 'JSON run config (output_dir required: rank 0 writes the run folder there)')
+    .option('--out <dir>', 'folder for the files (default: launch/ beside the config)')
+    .option('--nodes <n>', 'machines', positiveInt, 1)
+    .option('--gpus-per-node <n>', 'processes (GPUs) per machine', positiveInt, 8)
+    .option('--port <n>', 'main process port', positiveInt, 29500)
+    .action((configFile: string, o) => {
+      const out = path.resolve(o.out ?? path.join(path.dirname(path.resolve(configFile)), 'launch'));
+      const r = exportLaunch({ configFile, values: readRunConfigFile(configFile), outDir: out, nodes: o.nodes, gpusPerNode: o.gpusPerNode, port: o.port });
+      for (const f of r.files) log(`wrote ${f}`);
+      log(`run folder: ${r.config.output_dir}; submit with: sbatch ${r.files[0]}`);
     });
 
   program
