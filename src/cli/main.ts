@@ -14,7 +14,7 @@ import { DEFAULT_GENERATE } from '../engine/probe/generate';
 import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
 import { describeTorch, setupTorch } from './setup-torch';
-import { runTorchModule } from './torch-engine';
+import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
 
 function positiveInt(value: string): number {
@@ -140,7 +140,12 @@ export function buildProgram(): Command {
     .option('--beta <b>', 'β of the implicit reward β·log(πθ/πref)', nonNegativeNumber, DEFAULT_CONFIG.beta)
     .option('--no-cache', 'recompute the whole sequence for every token (slower; for comparison)')
     .addOption(backendOption())
+    .addOption(engineOption())
     .action(async (o) => {
+      if (o.engine === 'torch') {
+        const sampling = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [] };
+        return runTorchProbe({ modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta, sampling, write: (t) => process.stdout.write(t) });
+      }
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       await runProbe({
         modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta,
@@ -161,7 +166,15 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
     .option('--skip-bad-lines', 'skip unusable lines (and report how many) instead of stopping', false)
     .addOption(backendOption())
+    .addOption(engineOption())
     .action(async (o) => {
+      if (o.engine === 'torch') {
+        const args = ['--model', path.resolve(o.model), '--ref', path.resolve(o.ref), '--data', path.resolve(o.data), '--beta', String(o.beta)];
+        if (o.out) args.push('--out', path.resolve(o.out));
+        if (o.maxLength) args.push('--max-length', String(o.maxLength));
+        if (o.skipBadLines) args.push('--skip-bad-lines');
+        return runTorchModule('dpo_studio.reward', args);
+      }
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       const r = await pairRewards({
         modelDir: path.resolve(o.model), refDir: path.resolve(o.ref), dataFile: path.resolve(o.data), outFile: o.out ? path.resolve(o.out) : undefined,
