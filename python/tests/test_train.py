@@ -110,3 +110,32 @@ def test_lora_run_adapter_and_merged_model_load(models, tmp_path):
 
     x = torch.tensor([[1, 2, 3, 4]])
     assert torch.allclose(peft_model(input_ids=x).logits, merged(input_ids=x).logits, atol=1e-5)
+
+
+def test_kill_9_mid_run_leaves_only_complete_checkpoints_and_resumes(models, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT, dpo
+
+    c = config(models, tmp_path, "killed", max_steps=6, save_steps=1, eval_fraction=0)
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
+    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    p.stdin.write(json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": c}}) + "\n")
+    p.stdin.flush()
+    for line in p.stdout:
+        m = json.loads(line)
+        if m.get("type") == "run/didCheckpoint" and m["params"]["step"] == 2:
+            break
+    p.send_signal(signal.SIGKILL)  # while step 3 runs or checkpoint 3 is being written
+    p.wait()
+    run = tmp_path / "killed"
+    for d in os.listdir(run / "checkpoints"):
+        assert (run / "checkpoints" / d / "trainer_state.json").exists(), f"{d} is incomplete"
+    r = dpo("train", "--resume", run)
+    assert "done: 6 steps" in r.stderr
+    steps = [x["step"] for x in read_jsonl(run / "metrics.jsonl") if x.get("split") == "train"]
+    assert steps == [1, 2, 3, 4, 5, 6], "records after the checkpoint were dropped and logged again, once"
+    assert read_jsonl(run / "metrics.jsonl")[-1]["status"] == "completed"
