@@ -274,6 +274,8 @@ class StudioCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kw):
         self.run.total_steps = state.max_steps
         self.run.step = state.global_step
+        # TRL counts num_tokens from 0 in each process (a resumed one too): the first window's rate.
+        self.run.last_tokens = (0.0, self.run.base_elapsed + time.time() - self.run.started)
 
     def on_log(self, args, state, control, logs=None, **kw):
         self.run.on_log(state.global_step, logs or {})

@@ -11,7 +11,7 @@ from conftest import read_jsonl, write_pairs
 from dpo_studio.schemas import resolve_config
 from dpo_studio.train import Run
 
-TRAIN_KEYS = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected", "grad_norm", "learning_rate", "elapsed_seconds"}
+TRAIN_KEYS = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected", "grad_norm", "learning_rate", "tokens_per_second", "elapsed_seconds"}
 
 
 def config(models, tmp_path, name, **over):
