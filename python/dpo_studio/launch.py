@@ -22,9 +22,9 @@ def launch_args(config: dict, cpu: bool) -> list:
     preset = config["accelerate_config"]
     if preset and preset not in PRESETS:
         return ["--config_file", preset, *args]
-    if cpu:
-        return [*args, "--cpu", *(["--multi_gpu"] if n > 1 else [])]
-    return [*args, *(["--multi_gpu"] if n > 1 else [])]
+    # On CPU too: accelerate's --multi_gpu launcher is torchrun; without CUDA each rank joins a gloo
+    # process group (MULTI_CPU). --cpu would select the single-process launcher.
+    return [*args, *(["--multi_gpu"] if n > 1 else ["--cpu"] if cpu else [])]
 
 
 def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
@@ -35,7 +35,7 @@ def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
         os.remove(stop_file)
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *launch_args(config, not torch.cuda.is_available()),
            "-m", "dpo_studio.worker", json.dumps({"config": config, "resume": resume})]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"ACCELERATE_USE_CPU": "true"} if not torch.cuda.is_available() else {})}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
 
     def watch_stop():

@@ -44,9 +44,34 @@ def token_logps(model, ids: list, start: int) -> torch.Tensor:
     return torch.log_softmax(logits, -1).gather(-1, x[0, start:, None])[:, 0]
 
 
-def main(argv=None):
+def pair_logps(model, tok, rows, max_length, max_prompt_length=None):
+    """Yields (row, {chosen_logp, rejected_logp, chosen_tokens, rejected_tokens}) and counts drops."""
+    for r in rows:
+        conv = isinstance(r["prompt"], list)
+        p = prompt_ids(tok, r["prompt"], conv)
+        if max_prompt_length and len(p) > max_prompt_length:
+            p = p[-max_prompt_length:]
+        room = max_length - len(p)
+        if room < 1:
+            yield r, None
+            continue
+        out = {}
+        for k in ("chosen", "rejected"):
+            resp = response_ids(tok, r["prompt"], r[k], conv)[:room]
+            out[f"{k}_logp"] = float(token_logps(model, p + resp, len(p)).sum())
+            out[f"{k}_tokens"] = len(resp)
+        yield r, out
+
+
+def load(model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    ctx = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+    return AutoTokenizer.from_pretrained(model_dir), model, ctx
+
+
+def main(argv=None):
     a = argparse.ArgumentParser(prog="dpo logps --engine torch")
     a.add_argument("--model", required=True)
     a.add_argument("--data", required=True)
@@ -55,9 +80,7 @@ def main(argv=None):
     a.add_argument("--max-prompt-length", type=int)
     a.add_argument("--skip-bad-lines", action="store_true")
     o = a.parse_args(argv)
-    tok = AutoTokenizer.from_pretrained(o.model)
-    model = AutoModelForCausalLM.from_pretrained(o.model, dtype=torch.float32).eval()
-    ctx = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+    tok, model, ctx = load(o.model)
     max_length = min(o.max_length or ctx, ctx)
     rows, problems, _ = read_pairs(o.data, o.skip_bad_lines, completions=False)
     if problems:
@@ -65,21 +88,11 @@ def main(argv=None):
     tmp = f"{o.out}.tmp-{os.getpid()}"
     written = dropped = 0
     with open(tmp, "w", encoding="utf-8") as f:
-        for r in rows:
-            conv = isinstance(r["prompt"], list)
-            p = prompt_ids(tok, r["prompt"], conv)
-            if o.max_prompt_length and len(p) > o.max_prompt_length:
-                p = p[-o.max_prompt_length:]
-            room = max_length - len(p)
-            if room < 1:
+        for r, out in pair_logps(model, tok, rows, max_length, o.max_prompt_length):
+            if out is None:
                 dropped += 1
                 continue
-            out = {"line": r["line"]}
-            for k in ("chosen", "rejected"):
-                resp = response_ids(tok, r["prompt"], r[k], conv)[:room]
-                out[f"{k}_logp"] = float(token_logps(model, p + resp, len(p)).sum())
-                out[f"{k}_tokens"] = len(resp)
-            f.write(json.dumps({k: out[k] for k in ("line", "chosen_logp", "rejected_logp", "chosen_tokens", "rejected_tokens")}) + "\n")
+            f.write(json.dumps({"line": r["line"], **{k: out[k] for k in ("chosen_logp", "rejected_logp", "chosen_tokens", "rejected_tokens")}}) + "\n")
             written += 1
     os.replace(tmp, o.out)
     if dropped:

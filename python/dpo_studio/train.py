@@ -27,9 +27,8 @@ class NullSink:
 
 
 def _is_main() -> bool:
-    from accelerate import PartialState
-
-    return PartialState().is_main_process
+    # torchrun/accelerate launch set RANK for every worker; a plain process is rank 0.
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _model_context(model_dir: str):
@@ -43,8 +42,9 @@ def _model_context(model_dir: str):
 
 
 class Run:
-    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False):
+    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False, extra_callbacks=()):
         self.c = config
+        self.extra_callbacks = list(extra_callbacks)  # e.g. the benchmark's step timer
         self.sink = sink or NullSink()
         self.should_stop = should_stop
         self.resume = resume
@@ -180,7 +180,7 @@ class Run:
         has_eval = len(evals) > 0
         dtype = trl_map.DTYPES[c["dtype"]]
         peft_config = trl_map.lora_config(c)
-        callbacks = [StudioCallback(self)]
+        callbacks = [StudioCallback(self), *self.extra_callbacks]
         if c["mode"] == "sft":
             from trl import SFTConfig, SFTTrainer
 
@@ -274,6 +274,8 @@ class StudioCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kw):
         self.run.total_steps = state.max_steps
         self.run.step = state.global_step
+        # TRL counts num_tokens from 0 in each process (a resumed one too): the first window's rate.
+        self.run.last_tokens = (0.0, self.run.base_elapsed + time.time() - self.run.started)
 
     def on_log(self, args, state, control, logs=None, **kw):
         self.run.on_log(state.global_step, logs or {})

@@ -7,14 +7,19 @@ import sys
 
 
 def main():
-    spec = json.loads(sys.argv[1])
+    arg = sys.argv[1]
+    if arg.startswith("@"):  # a spec file (dpo export-launch)
+        with open(arg[1:], encoding="utf-8") as f:
+            arg = f.read()
+    spec = json.loads(arg)
     config = spec["config"]
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()  # initialises the process group (gloo on CPU)
+    state = PartialState(cpu=not torch.cuda.is_available())  # the process group (gloo on CPU), before the Trainer's
     from .engine import Engine
     from .protocol import Channel
     from .train import NullSink, Run

@@ -48,3 +48,18 @@ def test_one_dpo_step_agrees(models, tmp_path, family):
     assert moved > 5e-4, "the step changed the weights (lr 1e-3)"
     worst = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
     assert worst < 1e-4, f"weights differ by {worst}"
+
+
+def test_reward_agrees_and_probe_runs_on_torch(models, tmp_path):
+    other = tmp_path / "other"
+    dpo("make-tiny-model", "--out", other, "--max-positions", 128, "--seed", 1)
+    data = write_pairs(tmp_path / "pairs.jsonl", 6)
+    for engine in ("tfjs", "torch"):
+        dpo("reward", "--engine", engine, "--model", models["gpt2"], "--ref", other, "--data", data, "--out", tmp_path / f"{engine}.jsonl")
+    a, b = read_jsonl(tmp_path / "tfjs.jsonl"), read_jsonl(tmp_path / "torch.jsonl")
+    assert [x["line"] for x in a] == [x["line"] for x in b] == list(range(1, 7))
+    for x, y in zip(a, b):
+        assert abs(x["margin"] - y["margin"]) < 1e-4 * max(1.0, abs(x["margin"])) and abs(x["margin"]) > 1e-3
+    r = dpo("probe", "--engine", "torch", "--model", models["gpt2"], "--ref", other, "--prompt", "Q: sky?", "--max-new-tokens", 4)
+    assert r.stdout.startswith("policy: ") and "reference: " in r.stdout and "σ(margin) = " in r.stdout
+    assert "[length, 4 tokens]" in r.stdout

@@ -80,3 +80,27 @@ def test_probe_load_generate_score(models):
     assert len(tokens) == 4 and all(t["requestId"] == 4 and t["logprob"] <= 0 for t in tokens)
     assert replies[4]["result"]["tokens"] == 4 and replies[4]["result"]["reason"] == "length"
     assert replies[4]["result"]["text"] == "".join(t["text"] for t in tokens)
+
+
+def test_sigterm_during_a_run_finishes_the_step_checkpoints_and_exits_zero(models, tmp_path):
+    import signal
+
+    from conftest import write_pairs
+
+    data = write_pairs(tmp_path / "pairs.jsonl", 40)
+    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
+    config = {"model": models["gpt2"], "data": data, "output_dir": str(tmp_path / "run"), "max_steps": 200, "batch_size": 2, "eval_fraction": 0, "max_length": 96}
+    p.stdin.write(json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": config}}) + "\n")
+    p.stdin.flush()
+    msgs = []
+    for line in p.stdout:
+        msgs.append(json.loads(line))
+        m = msgs[-1]
+        if m.get("type") == "run/didProgress" and m["params"]["phase"] == "training" and m["params"]["done"] == 2:
+            p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=120) == 0
+    check_messages(msgs)
+    finish = next(m["params"] for m in msgs if m.get("type") == "run/didFinish")
+    assert finish["reason"] == "stopped" and 2 <= finish["step"] < 200
+    assert (tmp_path / "run" / "checkpoints" / f"step-{finish['step']}" / "trainer_state.json").exists()
+    assert any(m.get("type") == "run/didCheckpoint" for m in msgs)

@@ -2,16 +2,19 @@
 pairs.jsonl whose lines and rewards are the data's and TRL's, complete checkpoints, final/ in HF
 layout; a stopped run resumes to the same numbers as an uninterrupted one; SFT and LoRA runs."""
 
+import json
 import math
 import os
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from conftest import read_jsonl, write_pairs
 from dpo_studio.schemas import resolve_config
 from dpo_studio.train import Run
 
-TRAIN_KEYS = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected", "grad_norm", "learning_rate", "elapsed_seconds"}
+TRAIN_KEYS = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected", "grad_norm", "learning_rate", "tokens_per_second", "elapsed_seconds"}
 
 
 def config(models, tmp_path, name, **over):
@@ -45,6 +48,12 @@ def test_dpo_run_writes_the_contract(models, tmp_path):
     assert all(TRAIN_KEYS <= set(x) for x in train)
     assert [x["step"] for x in evals] == [0, 2, 4] and all("eval_loss" in x and "eval_rewards/margins" in x for x in evals)
     assert evals[-1]["eval_loss"] < evals[0]["eval_loss"], "lr 1e-3 for 4 steps moves the held-out loss"
+    # Every line is a record of the contract's generated schema (the one the embedded engine writes).
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "run-records.schema.json").read_text())
+    for rec in recs:
+        jsonschema.validate(rec, schema)
+    for p in read_jsonl(run / "pairs.jsonl"):
+        jsonschema.validate(p, {"definitions": schema["definitions"], "$ref": "#/definitions/pair"})
     # pairs.jsonl: the data's lines; per step, the mean of the rewards is TRL's logged mean.
     pairs = read_jsonl(run / "pairs.jsonl")
     lines = {int(x) for x in range(1, 25)}
@@ -110,3 +119,32 @@ def test_lora_run_adapter_and_merged_model_load(models, tmp_path):
 
     x = torch.tensor([[1, 2, 3, 4]])
     assert torch.allclose(peft_model(input_ids=x).logits, merged(input_ids=x).logits, atol=1e-5)
+
+
+def test_kill_9_mid_run_leaves_only_complete_checkpoints_and_resumes(models, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT, dpo
+
+    c = config(models, tmp_path, "killed", max_steps=6, save_steps=1, eval_fraction=0)
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
+    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    p.stdin.write(json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": c}}) + "\n")
+    p.stdin.flush()
+    for line in p.stdout:
+        m = json.loads(line)
+        if m.get("type") == "run/didCheckpoint" and m["params"]["step"] == 2:
+            break
+    p.send_signal(signal.SIGKILL)  # while step 3 runs or checkpoint 3 is being written
+    p.wait()
+    run = tmp_path / "killed"
+    for d in os.listdir(run / "checkpoints"):
+        assert (run / "checkpoints" / d / "trainer_state.json").exists(), f"{d} is incomplete"
+    r = dpo("train", "--resume", run)
+    assert "done: 6 steps" in r.stderr
+    steps = [x["step"] for x in read_jsonl(run / "metrics.jsonl") if x.get("split") == "train"]
+    assert steps == [1, 2, 3, 4, 5, 6], "records after the checkpoint were dropped and logged again, once"
+    assert read_jsonl(run / "metrics.jsonl")[-1]["status"] == "completed"

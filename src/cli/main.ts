@@ -15,7 +15,8 @@ import { DEFAULT_GENERATE } from '../engine/probe/generate';
 import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
 import { describeTorch, setupTorch } from './setup-torch';
-import { runTorchModule } from './torch-engine';
+import { runTorchModule, runTorchProbe } from './torch-engine';
+import { exportLaunch } from './export-launch';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -140,7 +141,12 @@ export function buildProgram(): Command {
     .option('--beta <b>', 'β of the implicit reward β·log(πθ/πref)', nonNegativeNumber, DEFAULT_CONFIG.beta)
     .option('--no-cache', 'recompute the whole sequence for every token (slower; for comparison)')
     .addOption(backendOption())
+    .addOption(engineOption())
     .action(async (o) => {
+      if (o.engine === 'torch') {
+        const sampling = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [] };
+        return runTorchProbe({ modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta, sampling, write: (t) => process.stdout.write(t) });
+      }
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       await runProbe({
         modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta,
@@ -161,7 +167,15 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
     .option('--skip-bad-lines', 'skip unusable lines (and report how many) instead of stopping', false)
     .addOption(backendOption())
+    .addOption(engineOption())
     .action(async (o) => {
+      if (o.engine === 'torch') {
+        const args = ['--model', path.resolve(o.model), '--ref', path.resolve(o.ref), '--data', path.resolve(o.data), '--beta', String(o.beta)];
+        if (o.out) args.push('--out', path.resolve(o.out));
+        if (o.maxLength) args.push('--max-length', String(o.maxLength));
+        if (o.skipBadLines) args.push('--skip-bad-lines');
+        return runTorchModule('dpo_studio.reward', args);
+      }
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       const r = await pairRewards({
         modelDir: path.resolve(o.model), refDir: path.resolve(o.ref), dataFile: path.resolve(o.data), outFile: o.out ? path.resolve(o.out) : undefined,
@@ -178,6 +192,21 @@ export function buildProgram(): Command {
     .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
     .action((o) => {
       for (const line of describeTorch(setupTorch({ python: o.python, log }))) process.stdout.write(line + '\n');
+    });
+
+  program
+    .command('export-launch')
+    .description('write a standalone, Slurm-ready launch of a torch-engine run: launch.sh, accelerate.yaml and run.json')
+    .argument('<config>', 'JSON run config (output_dir required: rank 0 writes the run folder there)')
+    .option('--out <dir>', 'folder for the files (default: launch/ beside the config)')
+    .option('--nodes <n>', 'machines', positiveInt, 1)
+    .option('--gpus-per-node <n>', 'processes (GPUs) per machine', positiveInt, 8)
+    .option('--port <n>', 'main process port', positiveInt, 29500)
+    .action((configFile: string, o) => {
+      const out = path.resolve(o.out ?? path.join(path.dirname(path.resolve(configFile)), 'launch'));
+      const r = exportLaunch({ configFile, values: readRunConfigFile(configFile), outDir: out, nodes: o.nodes, gpusPerNode: o.gpusPerNode, port: o.port });
+      for (const f of r.files) log(`wrote ${f}`);
+      log(`run folder: ${r.config.output_dir}; submit with: sbatch ${r.files[0]}`);
     });
 
   program

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TORCH_REQUIREMENTS, TORCH_STAMP, torchEnvDir, torchProcessEnv, torchPython } from '../protocol/torch-env';
+import { TORCH_REQUIREMENTS, TORCH_STAMP, torchEnvDir, torchProcessEnv, torchPython } from '../node/torch-env';
 
 export interface TorchReport {
   python: string;

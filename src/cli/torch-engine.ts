@@ -4,7 +4,7 @@
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import * as readline from 'node:readline';
 import { EngineEvents, EngineMessage, EventType, RequestType, EngineRequests, parseEngineMessage, requestLine } from '../protocol';
-import { requireTorchPython, torchProcessEnv } from '../protocol/torch-env';
+import { requireTorchPython, torchProcessEnv } from '../node/torch-env';
 
 type EventOf<T extends EventType> = { kind: 'event'; type: T; params: EngineEvents[T] };
 
@@ -66,4 +66,32 @@ export function runTorchModule(module: string, args: string[]): void {
   const r = spawnSync(requireTorchPython(), ['-m', module, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: torchProcessEnv() });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`the torch engine's ${module} failed (exit ${r.status})`);
+}
+
+/** `dpo probe --engine torch`: the same terminal output as the tfjs probe, through probe/* requests. */
+export async function runTorchProbe(job: { modelDir: string; refDir?: string; prompt: string; chat: boolean; beta: number; sampling: Record<string, unknown>; write: (t: string) => void }): Promise<void> {
+  const engine = new TorchEngine();
+  try {
+    await engine.ready;
+    await engine.request('probe/load', { policyDir: job.modelDir, ...(job.refDir ? { referenceDir: job.refDir } : {}) });
+    engine.on((m) => m.kind === 'event' && m.type === 'probe/didToken' && job.write(m.params.text));
+    const answers: { name: 'policy' | 'reference'; text: string }[] = [];
+    for (const which of job.refDir ? (['policy', 'reference'] as const) : (['policy'] as const)) {
+      job.write(`${which}: `);
+      const g = await engine.request('probe/generate', { which, prompt: job.prompt, chat: job.chat, sampling: job.sampling });
+      job.write(`\n  [${g.reason}, ${g.tokens} tokens]\n`);
+      answers.push({ name: which, text: g.text });
+    }
+    if (!job.refDir) return;
+    const rewards: number[] = [];
+    for (const a of answers) {
+      const s = await engine.request('probe/score', { prompt: job.prompt, chat: job.chat, response: a.text, beta: job.beta });
+      rewards.push(s.reward);
+      job.write(`implicit reward of the ${a.name} answer: ${s.reward.toFixed(4)} (log πθ ${s.policyLogp.toFixed(3)}, log πref ${s.referenceLogp.toFixed(3)}, β ${job.beta})\n`);
+    }
+    const margin = rewards[0] - rewards[1];
+    job.write(`margin (policy answer − reference answer): ${margin.toFixed(4)}; σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}\n`);
+  } finally {
+    engine.close();
+  }
 }

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The package root (holding package.json and python/), from out/src/protocol. */
+/** The package root (holding package.json and python/), from out/src/node. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export const TORCH_REQUIREMENTS = path.join(PACKAGE_ROOT, 'python', 'requirements.txt');

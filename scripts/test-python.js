@@ -1,0 +1,25 @@
+// The torch engine's tests (pytest under python/tests) in the environment `dpo setup-torch` makes:
+// set up first when missing or when python/requirements.txt changed (offline wheels here, PyPI for
+// users), then run pytest with its temp folders outside the work tree, removed afterwards.
+// Needs the compiled CLI (out/): `npm run test:python` builds first.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const root = path.resolve(__dirname, '..');
+const { setupTorch, describeTorch } = require(path.join(root, 'out/src/cli/setup-torch.js'));
+const { torchProcessEnv } = require(path.join(root, 'out/src/node/torch-env.js'));
+
+const setup = setupTorch({ log: (l) => console.log(l) });
+for (const line of describeTorch(setup)) console.log(line);
+const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-pytest-'));
+let status;
+try {
+  const r = spawnSync(setup.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--basetemp=${base}`, 'python/tests', ...process.argv.slice(2)], {
+    cwd: root, stdio: 'inherit', env: { ...torchProcessEnv(), DPO_TORCH_ENV: setup.envDir },
+  });
+  status = r.status ?? 1;
+} finally {
+  fs.rmSync(base, { recursive: true, force: true });
+}
+process.exit(status);
