@@ -38,6 +38,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     progress.message('stopping after this step (a checkpoint will be written); press Ctrl-C again to quit at once');
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint); // a service manager's or `kill`'s stop: the same graceful stop as Ctrl-C
   try {
     const options = {
       backend,
@@ -57,5 +58,6 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     return await trainer.run();
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }

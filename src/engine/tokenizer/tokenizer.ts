@@ -119,6 +119,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
   const model = json.model as { vocab?: Record<string, number> | unknown[] } | undefined;
   let vocabSize = Array.isArray(model?.vocab) ? model.vocab.length : Object.keys(model?.vocab ?? {}).length;
   for (const t of (json.added_tokens as { id: number }[] | undefined) ?? []) vocabSize = Math.max(vocabSize, t.id + 1);
+  if (vocabSize === 0) throw new TokenizerError(`${tokenizerFile}: the vocabulary is empty (model.vocab has no tokens); every text would encode to nothing`);
   // Newer checkpoints keep the template in chat_template.jinja beside tokenizer_config.json.
   const jinjaFile = path.join(dir, 'chat_template.jinja');
   let chatTemplate = typeof config.chat_template === 'string' ? config.chat_template : undefined;

@@ -21,6 +21,10 @@ import { learningRateAt, warmupSteps } from './schedule';
 import { HealthMonitor } from './health';
 import { RUN_FILES, RunFolder, TRAINER_STATE } from './run-folder';
 import { describeBackend } from '../backend';
+import { nonFiniteWeight } from '../model/finite';
+import { acquireRunLock } from './run-lock';
+import { checkNewRunDir } from './output-dir';
+import { checkTokenIds, pathError, withPath } from './input-checks';
 
 export interface TrainerEvents {
   onProgress?(phase: RunPhase, done: number, total: number, message?: string): void;
@@ -116,6 +120,8 @@ export class Trainer {
   private tokenizer!: TextTokenizer;
   private refLogps?: { train: RefLogps; eval: RefLogps };
   private readonly folder: RunFolder;
+  private releaseLock?: () => void;
+  private restartNote?: string;
 
   private constructor(readonly config: DpoConfig, private readonly options: RunOptions, private readonly resumeFrom?: { step: number; dir: string }) {
     this.events = options.events ?? {};
@@ -124,12 +130,16 @@ export class Trainer {
 
   /** A new run in config.output_dir (which must not hold a run already). */
   static create(config: DpoConfig, options: RunOptions): Trainer {
-    const folder = new RunFolder(config.output_dir);
-    if (fs.existsSync(folder.file('metrics')) || folder.checkpoints().length > 0) {
-      throw new TrainingError(`${config.output_dir} already holds a run; resume it (dpo train --resume ${config.output_dir}) or choose another output folder`);
+    checkNewRunDir(config.output_dir); // before anything is written: never into a model or project folder
+    const folder = withPath(config.output_dir, () => new RunFolder(config.output_dir));
+    const release = acquireRunLock(config.output_dir);
+    try {
+      withPath(folder.file('config'), () => folder.writeJson('config', config));
+      return Object.assign(new Trainer(config, options), { releaseLock: release });
+    } catch (err) {
+      release();
+      throw err;
     }
-    folder.writeJson('config', config);
-    return new Trainer(config, options);
   }
 
   /** Continues the run in `runDir` from its newest complete checkpoint. */
@@ -137,9 +147,20 @@ export class Trainer {
     const file = path.join(runDir, RUN_FILES.config);
     if (!fs.existsSync(file)) throw new TrainingError(`${runDir}: not a run folder (no ${RUN_FILES.config})`);
     const config = resolve({ ...JSON.parse(fs.readFileSync(file, 'utf8')), output_dir: runDir });
-    const latest = new RunFolder(runDir).checkpoints().pop();
-    if (!latest) throw new TrainingError(`${runDir}: no complete checkpoint to resume from (checkpoints/step-N with ${TRAINER_STATE})`);
-    return new Trainer(config, options, latest);
+    const release = acquireRunLock(runDir);
+    try {
+      const folder = new RunFolder(runDir);
+      const latest = folder.checkpoints().pop();
+      if (latest) return Object.assign(new Trainer(config, options, latest), { releaseLock: release });
+      // Killed (or out of disk) before its first checkpoint: nothing to continue, so start over.
+      if (fs.existsSync(folder.file('final'))) throw new TrainingError(`${runDir}: the run has finished (final/ exists) and kept no checkpoint to resume from`);
+      folder.truncateAfter(-1);
+      const restartNote = `resumed: no complete checkpoint in ${runDir} (checkpoints/step-N with ${TRAINER_STATE}); restarting from step 0`;
+      return Object.assign(new Trainer(config, options), { releaseLock: release, restartNote });
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   private log(line: string): void {
@@ -174,7 +195,7 @@ export class Trainer {
         this.warn({ code: 'data', step: 0, message: `${file}: dropped ${t.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${t.dropped.slice(0, 10).map((d) => d.line).join(', ')}${t.dropped.length > 10 ? ', …' : ''})` });
       }
       if (t.truncatedCount) this.log(`${file}: truncated ${t.truncatedCount} pair(s) to max_length ${maxLength}`);
-      return t.pairs;
+      return checkTokenIds(t.pairs, this.policy!.config.vocabSize, file, c.model, this.tokenizer.vocabSize);
     };
     this.progress('tokenizing', 0, 1);
     let train = tokenize(c.data, read(c.data));
@@ -400,6 +421,7 @@ export class Trainer {
     const c = this.config;
     const started = Date.now();
     try {
+      if (this.restartNote) this.log(this.restartNote);
       this.log(`${this.resumeFrom ? 'resuming' : 'starting'} ${c.mode} run in ${c.output_dir}; ${describeBackend(this.options.backend)}`);
       const b = this.options.backend;
       if (b.name === 'cpu' && !b.forced) {
@@ -423,7 +445,10 @@ export class Trainer {
       let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, optimizerStep: 0, elapsedSeconds: 0, seed: c.seed };
       if (this.resumeFrom) state = this.restore();
       const baseElapsed = state.elapsedSeconds;
-      const health = new HealthMonitor({ stuckSteps: c.stuck_loss_steps, fallingWindow: c.falling_logps_window, lossType: c.loss_type });
+      const health = new HealthMonitor({
+        stuckSteps: c.stuck_loss_steps, fallingWindow: c.falling_logps_window, lossType: c.loss_type,
+        hasEval: split.eval.length > 0, learningRate: c.learning_rate, beta: c.beta, sftWeight: c.sft_weight,
+      });
       const result: RunResult = { runDir: c.output_dir, reason: 'completed', step: state.step, totalSteps };
       this.log(`steps: ${totalSteps} (${stepsPerEpoch} per epoch, ${perStep} pair(s) per step), warm-up ${schedule.warmupSteps}`);
 
@@ -434,6 +459,7 @@ export class Trainer {
         this.folder.append('metrics', [JSON.stringify(record)]);
         this.folder.append('pairs', pairRecords(values, step, 'eval'));
         this.events.onMetrics?.(record);
+        if (c.mode === 'dpo') for (const w of health.observeEval(record)) this.warn(w);
         result.firstEval ??= record;
         result.lastEval = record;
       };
@@ -475,6 +501,12 @@ export class Trainer {
           const update = factor === 1 ? grads : new Map([...grads].map(([k, g]) => [k, tf.mul(g, factor)] as const));
           this.optimizer.apply(update, lr);
           if (update !== grads) for (const t of update.values()) t.dispose();
+          const badWeight = await nonFiniteWeight(this.policy.weights);
+          if (badWeight) {
+            const message = `non-finite weight '${badWeight}' after the update of step ${state.step + 1} (learning_rate ${lr}): the update overflowed. Lower learning_rate; nothing was saved from this step (the last checkpoint stands).`;
+            this.warn({ code: 'non-finite', step: state.step + 1, message });
+            throw new TrainingError(message);
+          }
           windowGradNorms.push(gradNorm);
           state.step++;
           state.optimizerStep = this.optimizer.step;
@@ -542,6 +574,7 @@ export class Trainer {
   /** emscripten's "Aborted()" from the wasm backend means its heap (at most 4 GiB) is exhausted. */
   private explain(err: unknown): unknown {
     const message = err instanceof Error ? err.message : String(err);
+    if ((err as NodeJS.ErrnoException).code) return pathError(err, this.config.output_dir);
     if (this.options.backend.name !== 'wasm' || !/^Aborted\(/.test(message)) return err;
     const params = this.policy?.numParameters();
     const text =
@@ -557,6 +590,8 @@ export class Trainer {
     this.reference?.dispose();
     this.optimizer?.dispose();
     this.policy = this.reference = this.optimizer = undefined;
+    this.releaseLock?.();
+    this.releaseLock = undefined;
   }
 }
 
