@@ -68,6 +68,7 @@ export function readPreferenceFile(file: string, options: LoadOptions = {}): Rea
   const decoded = decodeUtf8Lines(bytes, file);
   const result = parsePreferences(decoded.text, file, options);
   result.problems.unshift(...decoded.problems);
+  result.problems.sort((a, b) => a.line - b.line);
   if (result.problems.length > 0 && !options.skipBadLines) {
     throw new DataError(result.problems, `${file}: ${badLineCount(result.problems)} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
   }

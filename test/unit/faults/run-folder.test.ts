@@ -1,6 +1,6 @@
 // Faults around the run folder (issue #17): never overwrite other files, one writer at a time, no
 // dead end after a kill before the first checkpoint, and no NaN model saved.
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ const data = makePairs(path.join(root, 'pairs.jsonl'), 24);
 const snapshot = (dir: string) => fs.readdirSync(dir).sort().map((f) => `${f}:${fs.readFileSync(path.join(dir, f)).toString('base64').slice(0, 64)}`);
 
 describe('run folder faults', () => {
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
   before(useTestBackend);
 
   it('refuses a model folder or a project folder as output, and writes nothing there', async () => {
