@@ -7,8 +7,10 @@
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 
-/** Seconds one encode or render may take: real ones take milliseconds. */
+/** Time one encode or render may take (real ones take milliseconds), plus PER_CHAR_MS per character. */
 export const CALL_TIMEOUT_MS = 10_000;
+/** Tokenizers here do ~2-3 µs per character (10 MB in ~30 s): a long text gets 10x that on top. */
+const PER_CHAR_MS = 0.02;
 /** Heap of the worker: a tokenizer.json of a large vocabulary needs ~100s of MB, not GBs. */
 const WORKER_HEAP_MB = 1024;
 
@@ -49,13 +51,14 @@ export class UntrustedTokenizer {
     if (!this.worker) this.start();
     Atomics.store(this.flag, 0, 0);
     this.port!.postMessage(c);
-    const waited = Atomics.wait(this.flag, 0, 0, this.timeoutMs);
+    const limit = this.timeoutMs + (c.op === 'render' ? 0 : c.text.length * PER_CHAR_MS);
+    const waited = Atomics.wait(this.flag, 0, 0, limit);
     const got = receiveMessageOnPort(this.port!);
     if (waited === 'timed-out' || !got) {
       this.dispose();
       const what = c.op === 'render' ? `rendering the chat template of ${this.source.template?.file}` : `tokenizing a ${c.text.length}-character text with ${this.source.tokenizerFile}`;
       const why = c.op === 'render' ? 'the template loops too long or runs out of memory' : 'a pre-tokenizer or normalizer pattern backtracks catastrophically, or the tokenizer ran out of memory';
-      throw new UntrustedInputError(`${what} did not finish within ${this.timeoutMs / 1000} s: ${why}. Fix or replace that file.`);
+      throw new UntrustedInputError(`${what} did not finish within ${Math.round(limit / 100) / 10} s: ${why}. Fix or replace that file.`);
     }
     const a = got.message as Answer;
     if (a.ok) return a.value;

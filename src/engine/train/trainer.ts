@@ -23,7 +23,7 @@ import { RUN_FILES, RunFolder, TRAINER_STATE } from './run-folder';
 import { describeBackend } from '../backend';
 import { nonFiniteWeight } from '../model/finite';
 import { acquireRunLock } from './run-lock';
-import { checkNewRunDir } from './output-dir';
+import { checkNewRunDir, createRunDir } from './output-dir';
 import { checkTokenIds, pathError, withPath } from './input-checks';
 
 export interface TrainerEvents {
@@ -131,6 +131,7 @@ export class Trainer {
   /** A new run in config.output_dir (which must not hold a run already). */
   static create(config: DpoConfig, options: RunOptions): Trainer {
     checkNewRunDir(config.output_dir); // before anything is written: never into a model or project folder
+    createRunDir(config.output_dir);
     const folder = withPath(config.output_dir, () => new RunFolder(config.output_dir));
     const release = acquireRunLock(config.output_dir);
     try {
