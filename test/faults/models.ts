@@ -66,7 +66,7 @@ const CASES: [string, Edit, RegExp, boolean?, boolean?][] = [
   ['normalizer regex with catastrophic backtracking', editJson('tokenizer.json', (j) => (j.normalizer = { type: 'Replace', pattern: { Regex: '(a+)+$' }, content: 'x' })), /tokenizer\.json did not finish within/],
   ['template range(1000000000)', template('{% for i in range(1000000000) %}x{% endfor %}'), /tokenizer_config\.json: chat template: range\(\)/, true],
   ['template nested range loops', template('{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}'), /tokenizer_config\.json: chat template: range\(\)/, true],
-  ['template nested loops over messages', template('{% for a in messages %}{% for i in range(90000) %}{% for b in messages %}{{ b.content }}{% endfor %}{% endfor %}{% endfor %}'), /tokenizer_config\.json: chat template/, true],
+  ['template nested loops over messages', template('{% for a in messages %}{% for i in range(90000) %}{% for b in messages %}{{ b.content }}{% endfor %}{% endfor %}{% endfor %}'), /tokenizer_config\.json(: chat template| did not finish within)/, true],
   ['template string doubling', template("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}"), /tokenizer_config\.json: chat template/, true],
   ['template raise_exception', template("{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"), /tokenizer_config\.json: chat template: Conversation roles must alternate/, true],
   ['template unknown filter', template('{{ messages|shuffle }}'), /tokenizer_config\.json: chat template: .*shuffle/, true],

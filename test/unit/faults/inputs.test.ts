@@ -14,6 +14,8 @@ import { encodeSafetensors, readSafetensors } from '../../../src/engine/model/sa
 import { loadTokenizer } from '../../../src/engine/tokenizer/tokenizer';
 import { UntrustedTokenizer } from '../../../src/engine/tokenizer/untrusted';
 import { HealthMonitor } from '../../../src/engine/train/health';
+import { Command } from 'commander';
+import { addConfigFlags, flagValues } from '../../../src/cli/config-flags';
 
 const root = tempDir('faults-inputs');
 const model = tinyModel(path.join(root, 'model'), { layers: 1, dModel: 16, heads: 2, maxPositions: 32 });
@@ -34,6 +36,14 @@ describe('hostile inputs', () => {
     const raw = JSON.parse('{"model": "m", "data": "d", "learning_rate": 1e400, "max_steps": 1e400, "batch_size": -1e400}');
     assert.throws(() => resolveConfig(raw, 'run.json'), (e: Error) =>
       /run\.json/.test(e.message) && /learning_rate: must be a finite number, got Infinity/.test(e.message) && /max_steps: must be a finite number/.test(e.message) && /batch_size: must be a finite number, got -Infinity/.test(e.message));
+  });
+
+  it('--max-steps null and --reference-model null are accepted, as the help shows null as their default', () => {
+    const cmd = addConfigFlags(new Command('train')).exitOverride();
+    cmd.parse(['--max-steps', 'null', '--reference-model', 'null', '--max-prompt-length', '8'], { from: 'user' });
+    const v = flagValues(cmd.opts());
+    assert.deepEqual(v, { reference_model: null, max_steps: null, max_prompt_length: 8 });
+    assert.equal(resolveConfig({ model: '/m', data: '/d', ...v }).max_steps, null);
   });
 
   it('request types named like Object.prototype members are rejected, not executed', () => {
