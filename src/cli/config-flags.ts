@@ -7,6 +7,9 @@ import { resolveConfigPaths } from '../node/config-file';
 /** Fields set by dedicated flags or by the subcommand itself. */
 const NOT_FLAGS = new Set<keyof DpoConfig>(['mode', 'output_dir']);
 
+/** commander turns a parser's null into '' (an empty value); a marker carries "null" through it. */
+const NULL_FLAG = Symbol('null');
+
 const flagName = (field: string) => `--${field.replace(/_/g, '-')}`;
 const camel = (field: string) => field.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
 
@@ -14,7 +17,7 @@ function parser(field: keyof DpoConfig): (raw: string) => unknown {
   const schema = CONFIG_FIELDS[field] as { type?: string | string[]; enum?: unknown[] };
   const types = schema.enum ? ['enum'] : Array.isArray(schema.type) ? schema.type : [schema.type];
   return (raw: string) => {
-    if (types.includes('null') && raw === 'null') return null;
+    if (types.includes('null') && raw === 'null') return NULL_FLAG;
     if (types.includes('integer') || types.includes('number')) {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
@@ -48,7 +51,7 @@ export function flagValues(opts: Record<string, unknown>): Record<string, unknow
   const out: Record<string, unknown> = {};
   for (const field of Object.keys(CONFIG_FIELDS)) {
     const v = opts[camel(field)];
-    if (v !== undefined && !NOT_FLAGS.has(field as keyof DpoConfig)) out[field] = v;
+    if (v !== undefined && !NOT_FLAGS.has(field as keyof DpoConfig)) out[field] = v === NULL_FLAG ? null : v;
   }
   return resolveConfigPaths(out, process.cwd());
 }

@@ -50,6 +50,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     progress.message('stopping after this step (a checkpoint will be written); press Ctrl-C again to quit at once');
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint); // a service manager's or `kill`'s stop: the same graceful stop as Ctrl-C
   try {
     const options = {
       backend,
@@ -69,6 +70,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     return await trainer.run();
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 

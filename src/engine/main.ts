@@ -1,13 +1,14 @@
 // The engine process: reads requests as JSON lines on stdin, writes replies and events as JSON lines
 // on stdout (nothing else goes to stdout; diagnostics go to stderr). One run at a time. SIGTERM, a
 // stop request, or stdin closing stop a run gracefully: the step finishes and a checkpoint is written.
-import * as readline from 'node:readline';
 import {
   BackendName, EngineEvents, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
 } from '../protocol';
 import { selectBackend } from './backend';
 import { RunOptions, Trainer } from './train/trainer';
 import { ProbeSession } from './probe/session';
+import { MAX_LINE_BYTES, readLines } from './line-reader';
+import { withDefaultOutputDir } from './train/output-dir';
 
 function send<T extends EventType>(type: T, params: EngineEvents[T]): void {
   process.stdout.write(eventLine(type, params));
@@ -66,7 +67,7 @@ export async function runEngine(forced?: BackendName): Promise<void> {
       case 'run/start': {
         if (active) return replyError(req.id, 'a run is already active in this engine; stop it first');
         try {
-          const config = resolveConfig({ ...req.params.config, mode: req.params.mode }, 'run config');
+          const config = resolveConfig(withDefaultOutputDir({ ...req.params.config, mode: req.params.mode }, req.params.mode), 'run config');
           if (config.backend && config.backend !== backend.name) {
             return replyError(req.id, `backend: the engine runs on ${backend.name}; start the engine with --backend ${config.backend} to use it`);
           }
@@ -116,19 +117,30 @@ export async function runEngine(forced?: BackendName): Promise<void> {
     }
   };
 
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  rl.on('line', (line) => {
-    if (line.trim() === '') return;
-    const parsed = parseRequest(line);
-    if (!parsed.ok) {
-      if (parsed.id !== undefined) replyError(parsed.id, parsed.error);
-      send('engine/didReject', { message: parsed.error, line: line.slice(0, 500) });
-      return;
-    }
-    handle(parsed.value);
+  let closed = false;
+  readLines(process.stdin, {
+    line: (line) => {
+      if (line.trim() === '') return;
+      const parsed = parseRequest(line);
+      if (!parsed.ok) {
+        if (parsed.id !== undefined) replyError(parsed.id, parsed.error);
+        send('engine/didReject', { message: parsed.error, line: line.slice(0, 500) });
+        return;
+      }
+      try {
+        handle(parsed.value);
+      } catch (err) {
+        // "An error, never a crash": whatever slipped past the guard is answered, the run goes on.
+        replyError(parsed.value.id, `internal error: ${(err as Error).message}`);
+      }
+    },
+    tooLong: (head, bytes) => send('engine/didReject', { message: `line of ${bytes} bytes is longer than the limit of ${MAX_LINE_BYTES} bytes; dropped`, line: head }),
+    // The host went away: finish the step, checkpoint, leave.
+    close: () => {
+      if (!closed) shutdown();
+      closed = true;
+    },
   });
-  // The host went away: finish the step, checkpoint, leave.
-  rl.on('close', shutdown);
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 }

@@ -115,7 +115,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
   backend: { enum: [...BACKEND_NAMES, null], default: null, 'x-engines': ['tfjs'], 'x-why': 'it picks a TensorFlow.js backend', description: 'tfjs engine only: force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > tfjs-node > wasm > cpu).' },
   stuck_loss_steps: { type: 'integer', minimum: 1, default: 10, description: 'Warn when the loss stays at log 2 with zero rewards for this many logged steps.' },
-  falling_logps_window: { type: 'integer', minimum: 2, default: 20, description: 'Warn when logps/chosen falls steadily over this many logged steps.' },
+  falling_logps_window: { type: 'integer', minimum: 2, default: 20, description: 'Without held-out pairs: warn when logps/chosen, averaged over each half of this many logged steps, falls by over 1 nat beyond batch noise. With held-out pairs the eval values decide (a fall over 3 evaluations).' },
   engine: { enum: [...ENGINE_NAMES], default: 'tfjs', description: 'Which engine trains: "tfjs" (embedded TensorFlow.js, small models, no set-up) or "torch" (PyTorch + TRL + accelerate in the environment `dpo setup-torch` makes; CPU, GPUs, LoRA).' },
   dtype: { 'x-engines': ['torch'], enum: [...DTYPE_NAMES], default: 'fp32', description: 'torch engine only: weight and compute dtype (bf16/fp16 train in mixed precision on GPUs). The tfjs engine computes in fp32.' },
   gradient_checkpointing: { 'x-engines': ['torch'], type: 'boolean', default: false, description: 'torch engine only: recompute activations in the backward pass to save memory (slower).' },
@@ -152,6 +152,17 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * JSON Schema cannot tell Infinity from a number, and JSON.parse turns 1e400 into Infinity: every
+ * numeric field is checked to be finite here (an infinite learning rate gives a NaN model, an
+ * infinite max_steps never ends).
+ */
+function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
+  return Object.entries(candidate)
+    .filter(([, v]) => typeof v === 'number' && !Number.isFinite(v))
+    .map(([field, v]) => ({ field, message: `must be a finite number, got ${v} (a literal such as 1e400 overflows)` }));
+}
+
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /**
@@ -170,6 +181,7 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
       if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
     }
   }
+  problems.push(...nonFiniteFields(candidate));
   const c = candidate as unknown as DpoConfig;
   if (!c.model) problems.push({ field: 'model', message: 'required: the policy model folder' });
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });

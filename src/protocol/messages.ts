@@ -98,12 +98,33 @@ const oneOf = (values: readonly unknown[]) =>
   check({ enum: [...values] }, (v) => (values.includes(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`));
 const optional = (c: Check): Check => Object.assign((v: unknown) => (v === undefined ? undefined : c(v)), { schema: c.schema, optional: true });
 const empty: Record<string, Check> = {};
+/** Own keys only: a type such as "toString" or "__proto__" must not find Object.prototype's members. */
+const has = (table: object, key: string) => Object.prototype.hasOwnProperty.call(table, key);
+const int = (min: number): Check => check({ type: 'integer', minimum: min }, (v) => (Number.isInteger(v) && (v as number) >= min ? undefined : `must be an integer >= ${min}`));
+const range = (min: number, max: number): Check =>
+  check({ type: 'number', minimum: min, maximum: max }, (v) => (typeof v === 'number' && v >= min && v <= max ? undefined : `must be a number from ${min} to ${max}`));
+const strings = check({ type: 'array', items: { type: 'string' } }, (v) => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'must be a list of strings'));
+/** Probe sampling settings: each optional, each checked (a string "stop" or a negative topK is refused). */
+const SAMPLING_FIELDS: Record<keyof ProbeSampling, Check> = {
+  maxNewTokens: int(1), temperature: range(0, 1e6), topK: int(0), topP: range(0, 1), seed: int(0), stop: strings,
+};
+const sampling = check(
+  { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(SAMPLING_FIELDS).map(([k, c]) => [k, c.schema])) },
+  (v) => {
+    if (!isObj(v)) return 'must be an object';
+    for (const [k, c] of Object.entries(v)) {
+      const e = has(SAMPLING_FIELDS, k) ? SAMPLING_FIELDS[k as keyof ProbeSampling](c) : `is not a sampling setting (${Object.keys(SAMPLING_FIELDS).join(', ')})`;
+      if (e) return `.${k} ${e}`;
+    }
+    return undefined;
+  },
+);
 
 function checkFields(params: unknown, fields: Record<string, Check>): string | undefined {
   if (!isObj(params)) return 'params must be an object';
   for (const [k, c] of Object.entries(fields)) {
     const e = c(params[k]);
-    if (e) return `params.${k} ${e}`;
+    if (e) return `params.${k}${e.startsWith('.') ? '' : ' '}${e}`;
   }
   return undefined;
 }
@@ -114,7 +135,7 @@ export const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'run/stop': empty,
   'engine/shutdown': empty,
   'probe/load': { policyDir: str, referenceDir: optional(str) },
-  'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling: obj },
+  'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling },
   'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num },
   'probe/cancel': empty,
 };
@@ -167,7 +188,7 @@ export function parseRequest(line: string): Guarded<Request> & { id?: number } {
   const id = typeof m.id === 'number' ? m.id : undefined;
   if (m.kind !== 'request') return { ok: false, error: `kind must be "request", got ${JSON.stringify(m.kind)}`, id };
   if (id === undefined || !Number.isInteger(id)) return { ok: false, error: 'id must be an integer' };
-  if (typeof m.type !== 'string' || !(m.type in REQUEST_PARAMS)) return { ok: false, error: `unknown request type ${JSON.stringify(m.type)}`, id };
+  if (typeof m.type !== 'string' || !has(REQUEST_PARAMS, m.type)) return { ok: false, error: `unknown request type ${JSON.stringify(m.type)}`, id };
   const e = checkFields(m.params ?? {}, REQUEST_PARAMS[m.type as RequestType]);
   if (e) return { ok: false, error: `${m.type}: ${e}`, id };
   return { ok: true, value: { kind: 'request', id, type: m.type, params: m.params ?? {} } as Request, id };
@@ -184,7 +205,7 @@ export function parseEngineMessage(line: string): Guarded<EngineMessage> {
     return { ok: true, value: m as unknown as Reply };
   }
   if (m.kind !== 'event') return { ok: false, error: `kind must be "reply" or "event", got ${JSON.stringify(m.kind)}` };
-  if (typeof m.type !== 'string' || !(m.type in EVENT_PARAMS)) return { ok: false, error: `unknown event type ${JSON.stringify(m.type)}` };
+  if (typeof m.type !== 'string' || !has(EVENT_PARAMS, m.type)) return { ok: false, error: `unknown event type ${JSON.stringify(m.type)}` };
   const e = checkFields(m.params, EVENT_PARAMS[m.type as EventType]);
   if (e) return { ok: false, error: `${m.type}: ${e}` };
   return { ok: true, value: m as unknown as Event };

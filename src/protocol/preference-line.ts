@@ -97,6 +97,16 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
     }
     return { line, prompt: o.prompt as Text, chosen: o.completion as Text, rejected: o.completion as Text, conversational: isMessageList(o.prompt) };
   }
+  const depth = nestingProblem(o);
+  if (depth) {
+    problem(depth);
+    return undefined;
+  }
+  if ((o.label === 'tie' || o.label === 'skip') && ('chosen' in o || 'rejected' in o)) {
+    // As the labeling editor says: the labeler withdrew the preference, so the pair is not trained on.
+    problem(`"${o.label}" but "chosen"/"rejected" are set; label the pair again`, 'label');
+    return undefined;
+  }
   if (!('prompt' in o) && 'chosen' in o && 'rejected' in o) return implicitPromptPair(o, file, line, problems);
   if ('responses' in o && !('chosen' in o) && !('rejected' in o)) {
     problem('unlabeled pair ("responses" without "chosen"/"rejected"): label it first (DPO: Label Pairs)');
@@ -118,6 +128,11 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
   }
   if (problems.length > before) return undefined;
   if (sameText(chosen, rejected)) problem('identical to "chosen": the pair carries no preference', 'rejected');
+  const r = o.responses;
+  if ((o.label === 'a' || o.label === 'b') && Array.isArray(r) && r.length === 2) {
+    const [w, l] = o.label === 'a' ? [r[0], r[1]] : [r[1], r[0]];
+    if (!sameText(chosen, w) || !sameText(rejected, l)) problem('"chosen"/"rejected" are not the two "responses" in the order the label says; label the pair again', 'chosen');
+  }
   if (problems.length > before) return undefined;
   return { line, prompt, chosen, rejected, conversational };
 }
@@ -144,6 +159,20 @@ function implicitPromptPair(o: Record<string, unknown>, file: string, line: numb
   }
   if (problems.length > before) return undefined;
   return { line, prompt, chosen, rejected, conversational: isMessageList(prompt) };
+}
+
+/** Deeper values than this are refused (recursive checks and JSON.stringify would overflow the stack). */
+export const MAX_NESTING = 64;
+
+/** Iterative, so that a 100,000-deep value is measured without recursion. */
+function nestingProblem(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (d > MAX_NESTING) return `a value is nested more than ${MAX_NESTING} levels deep`;
+    if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) stack.push([x, d + 1]);
+  }
+  return undefined;
 }
 
 export interface FormatOptions {

@@ -2,6 +2,7 @@
 // file, line number and field. Nothing is skipped silently: the caller decides, from the list,
 // whether to stop (the default) or skip bad lines and report how many.
 import * as fs from 'node:fs';
+import { decodeUtf8Lines } from './utf8-lines';
 import { DataProblem, FormatOptions, PreferencePair, badLineCount, formatProblem, isExcludedLine, parsePreferenceLine } from '../../protocol/preference-line';
 
 export * from '../../protocol/preference-line';
@@ -40,8 +41,13 @@ export function parsePreferences(text: string, file: string, options: FormatOpti
       excluded.push(i + 1);
       continue;
     }
-    const pair = parsePreferenceLine(value, file, i + 1, problems, options);
-    if (pair) pairs.push(pair);
+    try {
+      const pair = parsePreferenceLine(value, file, i + 1, problems, options);
+      if (pair) pairs.push(pair);
+    } catch (err) {
+      // e.g. a 100,000-deep JSON value overflows the stack in a recursive check: a bad line, not a crash.
+      problems.push({ file, line: i + 1, message: `cannot be read (${(err as Error).message}); is a value nested too deeply?` });
+    }
   }
   return { pairs, problems, excluded };
 }
@@ -53,13 +59,16 @@ export interface LoadOptions extends FormatOptions {
 
 /** Reads a preference file; throws DataError listing every problem unless skipBadLines. */
 export function readPreferenceFile(file: string, options: LoadOptions = {}): ReadResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
     throw new DataError([], `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const result = parsePreferences(text, file, options);
+  const decoded = decodeUtf8Lines(bytes, file);
+  const result = parsePreferences(decoded.text, file, options);
+  result.problems.unshift(...decoded.problems);
+  result.problems.sort((a, b) => a.line - b.line);
   if (result.problems.length > 0 && !options.skipBadLines) {
     throw new DataError(result.problems, `${file}: ${badLineCount(result.problems)} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
   }

@@ -3,6 +3,7 @@
 // transformers' from_pretrained loads it. Pickle weights are refused: unpickling executes code.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { firstNonFinite } from './finite';
 import { ModelConfig, ModelConfigError, expectedWeights, parseModelConfig } from './config';
 import { integralFloatKeys, stringifyKeepingFloats } from './config-json';
 import { SafetensorsFile, encodeSafetensors, readSafetensors, tensorToFloat32 } from './safetensors';
@@ -114,6 +115,8 @@ export function readModelWeights(dir: string): LoadedWeights {
       if (where.has(name)) throw new CheckpointError(`${file}: tensor '${rawName}' also appears in ${where.get(name)}`);
       try {
         const t = tensorToFloat32(st, rawName);
+        const bad = firstNonFinite(t.data);
+        if (bad >= 0) throw new CheckpointError(`${file}: tensor '${rawName}' holds ${t.data[bad]} at index ${bad}: the weights are corrupt (NaN/Inf); use another copy of the model`);
         weights.set(name, { shape: t.shape, data: t.data });
         dtypes.set(name, t.dtype);
       } catch (err) {

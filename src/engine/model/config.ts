@@ -75,6 +75,13 @@ function num(raw: Record<string, unknown>, key: string, file: string, fallback?:
   return v;
 }
 
+/** Norm epsilons and RoPE's base must be > 0: 0 or -1 gives NaN activations that look like bad data. */
+function positive(raw: Record<string, unknown>, key: string, file: string, fallback: number): number {
+  const v = num(raw, key, file, fallback);
+  if (v <= 0) throw new ModelConfigError(`${file}: field '${key}' must be > 0, got ${v}`);
+  return v;
+}
+
 function posInt(raw: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = num(raw, key, file, fallback);
   if (!Number.isInteger(v) || v <= 0) throw new ModelConfigError(`${file}: field '${key}' must be a positive integer, got ${v}`);
@@ -120,7 +127,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
       headDim: hiddenSize / numHeads,
       intermediateSize: raw.n_inner == null ? 4 * hiddenSize : posInt(raw, 'n_inner', file),
       maxPositions: posInt(raw, 'n_positions', file, 1024),
-      normEps: num(raw, 'layer_norm_epsilon', file, 1e-5),
+      normEps: positive(raw, 'layer_norm_epsilon', file, 1e-5),
       tieWordEmbeddings: raw.tie_word_embeddings !== false,
       ropeTheta: 0,
       attentionBias: true,
@@ -155,6 +162,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
   const numLayers = posInt(raw, 'num_hidden_layers', file);
   const maxPositions = posInt(raw, 'max_position_embeddings', file, 2048);
   const rope = readRope(raw, file, maxPositions, kind);
+  if (!(rope.theta > 0)) throw new ModelConfigError(`${file}: field 'rope_theta' must be > 0, got ${rope.theta}`);
   const softcap = (key: string) => (raw[key] == null ? undefined : num(raw, key, file));
   return {
     family: 'llama',
@@ -167,7 +175,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
     headDim,
     intermediateSize: posInt(raw, 'intermediate_size', file),
     maxPositions,
-    normEps: num(raw, 'rms_norm_eps', file, 1e-6),
+    normEps: positive(raw, 'rms_norm_eps', file, 1e-6),
     // Gemma ties by default (its configs often omit the field); the others untie by default.
     tieWordEmbeddings: gemma ? raw.tie_word_embeddings !== false : raw.tie_word_embeddings === true,
     ropeTheta: rope.theta,

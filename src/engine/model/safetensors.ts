@@ -73,6 +73,13 @@ export function readSafetensors(path: string): SafetensorsFile {
     if (end > dataLen) fail(path, `tensor '${name}': data ends at byte ${end} but the data section has ${dataLen} bytes (truncated file?)`);
     tensors.set(name, { dtype, shape: shape as number[], dataOffsets: [begin, end] });
   }
+  // Two tensors sharing bytes would alias each other's weights: the reference reader refuses it too.
+  const spans = [...tensors].filter(([, t]) => t.dataOffsets[1] > t.dataOffsets[0]).sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
+  for (let i = 1; i < spans.length; i++) {
+    const [prevName, prev] = spans[i - 1];
+    const [name, t] = spans[i];
+    if (t.dataOffsets[0] < prev.dataOffsets[1]) fail(path, `tensors '${prevName}' [${prev.dataOffsets}] and '${name}' [${t.dataOffsets}] overlap in the data section (corrupt header)`);
+  }
   return { path, tensors, metadata, dataStart, bytes };
 }
 

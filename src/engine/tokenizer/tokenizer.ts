@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
+import { UntrustedTokenizer } from './untrusted';
+import { renderBounded } from './bounded-template';
 
 import type { ChatMessage } from '../../protocol/preference-line';
 
@@ -52,6 +54,8 @@ export class TextTokenizer {
     readonly vocabSize: number,
     chatTemplate: string | undefined,
     private readonly source: string,
+    /** Where encode and render run, bounded in time (see untrusted.ts); in-process when absent. */
+    private readonly bounded?: UntrustedTokenizer,
   ) {
     const id = (key: string) => {
       const content = tokenContent(config[key]);
@@ -74,10 +78,12 @@ export class TextTokenizer {
 
   /** Token ids; `addSpecialTokens` runs the post-processor (e.g. a Llama BOS), as HF's default does. */
   encode(text: string, addSpecialTokens = false): number[] {
+    if (this.bounded) return this.bounded.call({ op: 'encode', text, addSpecialTokens }) as number[];
     return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
   }
 
   tokens(text: string): string[] {
+    if (this.bounded) return this.bounded.call({ op: 'tokens', text }) as string[];
     return this.tokenizer.encode(text, { add_special_tokens: false }).tokens;
   }
 
@@ -90,14 +96,20 @@ export class TextTokenizer {
     if (!this.template) {
       throw new TokenizerError(`${this.source}: the tokenizer has no chat_template, so conversational data cannot be rendered`);
     }
-    return this.template.render({
+    const items = {
       messages,
       add_generation_prompt: addGenerationPrompt,
       bos_token: tokenContent(this.config.bos_token) ?? '',
       eos_token: tokenContent(this.config.eos_token) ?? '',
       pad_token: tokenContent(this.config.pad_token) ?? '',
       unk_token: tokenContent(this.config.unk_token) ?? '',
-    });
+    };
+    if (this.bounded) return this.bounded.call({ op: 'render', items }) as string;
+    try {
+      return renderBounded(this.template, items);
+    } catch (err) {
+      throw new TokenizerError(`${this.source}: chat template: ${(err as Error).message}`);
+    }
   }
 }
 
@@ -120,11 +132,20 @@ export function loadTokenizer(dir: string): TextTokenizer {
     throw new TokenizerError(`${tokenizerFile}: cannot build the tokenizer: ${(err as Error).message}`);
   }
   const model = json.model as { vocab?: Record<string, number> | unknown[] } | undefined;
-  let vocabSize = Array.isArray(model?.vocab) ? model.vocab.length : Object.keys(model?.vocab ?? {}).length;
+  // Ids, not entries: a vocab whose ids skip the added tokens' (as the tiny model's do) ends higher.
+  let vocabSize = Array.isArray(model?.vocab) ? model.vocab.length : Object.values(model?.vocab ?? {}).reduce<number>((n, id) => (typeof id === 'number' ? Math.max(n, id + 1) : n), 0);
   for (const t of (json.added_tokens as { id: number }[] | undefined) ?? []) vocabSize = Math.max(vocabSize, t.id + 1);
+  if (vocabSize === 0) throw new TokenizerError(`${tokenizerFile}: the vocabulary is empty (model.vocab has no tokens); every text would encode to nothing`);
   // Newer checkpoints keep the template in chat_template.jinja beside tokenizer_config.json.
   const jinjaFile = path.join(dir, 'chat_template.jinja');
   let chatTemplate = typeof config.chat_template === 'string' ? config.chat_template : undefined;
-  if (fs.existsSync(jinjaFile)) chatTemplate = fs.readFileSync(jinjaFile, 'utf8');
-  return new TextTokenizer(tokenizer, config, vocabSize, chatTemplate, tokenizerFile);
+  let templateFile = configFile;
+  if (fs.existsSync(jinjaFile)) {
+    chatTemplate = fs.readFileSync(jinjaFile, 'utf8');
+    templateFile = jinjaFile;
+  }
+  const bounded = new UntrustedTokenizer({
+    tokenizerFile, configFile: fs.existsSync(configFile) ? configFile : undefined, template: chatTemplate === undefined ? undefined : { text: chatTemplate, file: templateFile },
+  });
+  return new TextTokenizer(tokenizer, config, vocabSize, chatTemplate, chatTemplate === undefined ? tokenizerFile : templateFile, bounded);
 }

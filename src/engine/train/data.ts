@@ -17,7 +17,11 @@ export function effectiveMaxLength(c: DpoConfig, maxPositions: number): number {
   return Math.min(c.max_length, maxPositions);
 }
 
-export function prepareData(c: DpoConfig, tokenizer: TextTokenizer, maxPositions: number, report: Report): Split {
+/**
+ * `checkIds` vets each file's tokenized pairs against the model (token ids within its vocabulary)
+ * and names the file and line of the first that is not.
+ */
+export function prepareData(c: DpoConfig, tokenizer: TextTokenizer, maxPositions: number, report: Report, checkIds: (pairs: TokenizedPair[], file: string) => TokenizedPair[] = (p) => p): Split {
   const maxLength = effectiveMaxLength(c, maxPositions);
   if (maxLength < c.max_length) report.log(`max_length ${c.max_length} exceeds the model's ${maxLength} positions; using ${maxLength}`);
   const load = (file: string): TokenizedPair[] => {
@@ -30,7 +34,7 @@ export function prepareData(c: DpoConfig, tokenizer: TextTokenizer, maxPositions
       report.warn({ code: 'data', step: 0, message: `${file}: dropped ${t.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${lines})` });
     }
     if (t.truncatedCount) report.log(`${file}: truncated ${t.truncatedCount} pair(s) to max_length ${maxLength}`);
-    return t.pairs;
+    return checkIds(t.pairs, file);
   };
   report.progress('tokenizing', 0, 1);
   let train = load(c.data);

@@ -23,6 +23,9 @@ import { evaluate } from './evaluate';
 import { TrainerState, restoreCheckpoint, saveCheckpoint, saveFinal } from './checkpoints';
 import { PairValues, appendValues, emptyValues, mean, pairMetrics, pairRecords } from './pair-values';
 import { Report, TrainingError } from './report';
+import { acquireRunLock } from './run-lock';
+import { checkNewRunDir, createRunDir } from './output-dir';
+import { checkTokenIds, pathError, withPath } from './input-checks';
 
 export { TrainingError };
 
@@ -69,6 +72,10 @@ export class Trainer implements Report {
   private readonly folder: RunFolder;
   private step = 0;
   private totalSteps = 0;
+  /** Releases run.lock (one writer per run folder); called once the run ends. */
+  private releaseLock?: () => void;
+  /** Said in the log when a resume found no checkpoint and starts over. */
+  private restartNote?: string;
 
   private constructor(readonly config: DpoConfig, private readonly options: RunOptions, private readonly resumeFrom?: { step: number; dir: string }) {
     this.events = options.events ?? {};
@@ -77,12 +84,17 @@ export class Trainer implements Report {
 
   /** A new run in config.output_dir (which must not hold a run already). */
   static create(config: DpoConfig, options: RunOptions): Trainer {
-    const folder = new RunFolder(config.output_dir);
-    if (fs.existsSync(folder.file('metrics')) || folder.checkpoints().length > 0) {
-      throw new TrainingError(`${config.output_dir} already holds a run; resume it (dpo train --resume ${config.output_dir}) or choose another output folder`);
+    checkNewRunDir(config.output_dir); // before anything is written: never into a model or project folder
+    createRunDir(config.output_dir);
+    const folder = withPath(config.output_dir, () => new RunFolder(config.output_dir));
+    const release = acquireRunLock(config.output_dir);
+    try {
+      withPath(folder.file('config'), () => folder.writeJson('config', config));
+      return Object.assign(new Trainer(config, options), { releaseLock: release });
+    } catch (err) {
+      release();
+      throw err;
     }
-    folder.writeJson('config', config);
-    return new Trainer(config, options);
   }
 
   /** Continues the run in `runDir` from its newest complete checkpoint. */
@@ -90,9 +102,20 @@ export class Trainer implements Report {
     const file = path.join(runDir, RUN_FILES.config);
     if (!fs.existsSync(file)) throw new TrainingError(`${runDir}: not a run folder (no ${RUN_FILES.config})`);
     const config = resolve({ ...JSON.parse(fs.readFileSync(file, 'utf8')), output_dir: runDir });
-    const latest = new RunFolder(runDir).checkpoints().pop();
-    if (!latest) throw new TrainingError(`${runDir}: no complete checkpoint to resume from (checkpoints/step-N with ${TRAINER_STATE})`);
-    return new Trainer(config, options, latest);
+    const release = acquireRunLock(runDir);
+    try {
+      const folder = new RunFolder(runDir);
+      const latest = folder.checkpoints().pop();
+      if (latest) return Object.assign(new Trainer(config, options, latest), { releaseLock: release });
+      // Killed (or out of disk) before its first checkpoint: nothing to continue, so start over.
+      if (fs.existsSync(folder.file('final'))) throw new TrainingError(`${runDir}: the run has finished (final/ exists) and kept no checkpoint to resume from`);
+      folder.truncateAfter(-1);
+      const restartNote = `resumed: no complete checkpoint in ${runDir} (checkpoints/step-N with ${TRAINER_STATE}); restarting from step 0`;
+      return Object.assign(new Trainer(config, options), { releaseLock: release, restartNote });
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   log(line: string): void {
@@ -123,6 +146,7 @@ export class Trainer implements Report {
 
   private async load(): Promise<{ split: Split; padId: number }> {
     const c = this.config;
+    if (this.restartNote) this.log(this.restartNote);
     this.log(`${this.resumeFrom ? 'resuming' : 'starting'} ${c.mode} run in ${c.output_dir}; ${describeBackend(this.options.backend)}`);
     const b = this.options.backend;
     if (b.name === 'cpu' && !b.forced) {
@@ -136,7 +160,8 @@ export class Trainer implements Report {
     for (const w of loaded.warnings) this.log(w);
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
     const padId = tokenizer.padId ?? 0;
-    const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this);
+    const { vocabSize } = this.policy.config;
+    const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this, (pairs, file) => checkTokenIds(pairs, vocabSize, file, c.model, tokenizer.vocabSize));
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
     this.optimizer = new AdamW(this.policy.weights, { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay });
     return { split, padId };
@@ -164,7 +189,10 @@ export class Trainer implements Report {
       this.totalSteps = totalSteps;
       this.status('running');
       const baseElapsed = state.elapsedSeconds;
-      const health = new HealthMonitor({ stuckSteps: c.stuck_loss_steps, fallingWindow: c.falling_logps_window, lossType: c.loss_type });
+      const health = new HealthMonitor({
+        stuckSteps: c.stuck_loss_steps, fallingWindow: c.falling_logps_window, lossType: c.loss_type,
+        hasEval: split.eval.length > 0, learningRate: c.learning_rate, beta: c.beta, sftWeight: c.sft_weight,
+      });
       const result: RunResult = { runDir: c.output_dir, reason: 'completed', step: state.step, totalSteps };
       this.log(`steps: ${totalSteps} (${stepsPerEpoch} per epoch, ${perStep} pair(s) per step), warm-up ${schedule.warmupSteps}`);
       const stepInputs = { config: c, policy, optimizer, reference, padId };
@@ -174,6 +202,7 @@ export class Trainer implements Report {
         const values = await evaluate(c, policy, reference, split.eval, padId, this);
         const record = this.metrics('eval', this.step / stepsPerEpoch, pairMetrics(values, 'eval', c.mode));
         this.folder.pairs(pairRecords(values, this.step, 'eval'));
+        if (c.mode === 'dpo') for (const w of health.observeEval(record)) this.warn(w);
         result.firstEval ??= record;
         result.lastEval = record;
       };
@@ -268,6 +297,7 @@ export class Trainer implements Report {
   /** emscripten's "Aborted()" from the wasm backend means its heap (at most 4 GiB) is exhausted. */
   private explain(err: unknown): unknown {
     const message = err instanceof Error ? err.message : String(err);
+    if ((err as NodeJS.ErrnoException).code) return pathError(err, this.config.output_dir);
     if (this.options.backend.name !== 'wasm' || !/^Aborted\(/.test(message)) return err;
     const params = this.policy?.numParameters();
     const text =
@@ -283,5 +313,7 @@ export class Trainer implements Report {
     this.reference?.dispose();
     this.optimizer?.dispose();
     this.policy = this.reference = this.optimizer = undefined;
+    this.releaseLock?.();
+    this.releaseLock = undefined;
   }
 }

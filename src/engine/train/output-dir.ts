@@ -1,0 +1,65 @@
+// Where a run may be written: a folder that is new (absent or empty) or a run to resume, never a
+// folder holding other files (a model folder, a project with its own config.json). An empty
+// output_dir means `.dpo/runs/<mode>-<time>` beside the data file, never the engine's working folder.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RUN_FILES, timeStamp } from '../../protocol';
+import { LOCK_FILE } from './run-lock';
+
+export class OutputDirError extends Error {}
+
+/** The default run folder for a config without output_dir: `<data's folder>/.dpo/runs/<mode>-<time>`. */
+export function withDefaultOutputDir(values: Record<string, unknown>, mode: string): Record<string, unknown> {
+  if (typeof values.output_dir === 'string' && values.output_dir !== '') return values;
+  if (typeof values.data !== 'string' || values.data === '') return values; // resolveConfig names the missing data
+  return { ...values, output_dir: path.join(path.dirname(path.resolve(values.data)), '.dpo', 'runs', `${mode}-${timeStamp()}`) };
+}
+
+/** True when the folder holds a run config (what every run writes first, and what resume needs). */
+export function looksLikeRun(dir: string): boolean {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.config), 'utf8')) as Record<string, unknown>;
+    return typeof c.mode === 'string' && typeof c.output_dir === 'string'; // a resolved run config, not a model's config.json
+  } catch {
+    return false;
+  }
+}
+
+/** Throws unless `dir` may hold a new run; writes nothing. */
+export function checkNewRunDir(dir: string): void {
+  let entries: string[];
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new OutputDirError(`${dir}: output_dir is a file, not a folder; choose a new folder for the run`);
+    // A start killed before it wrote config.json leaves only these: nothing to keep.
+    entries = fs.readdirSync(dir).filter((e) => e !== LOCK_FILE && !/^config\.json\.tmp-\d+$/.test(e) && !(e === RUN_FILES.checkpoints && fs.readdirSync(path.join(dir, e)).length === 0));
+  } catch (err) {
+    if (err instanceof OutputDirError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // new
+    throw new OutputDirError(`${dir}: cannot use as output_dir (${code ?? (err as Error).message})`);
+  }
+  if (entries.length === 0) return;
+  if (looksLikeRun(dir)) throw new OutputDirError(`${dir} already holds a run; resume it (dpo train --resume ${dir}) or choose another output folder`);
+  const shown = entries.slice(0, 5).join(', ') + (entries.length > 5 ? ', …' : '');
+  throw new OutputDirError(`${dir} holds other files (${shown}): a run folder must be new or empty, so that nothing in it is overwritten; choose another --out / output_dir`);
+}
+
+/**
+ * Creates the run folder. Node reports a recursive mkdir on a read-only file system as ENOENT; this
+ * names the folder that refused and why (read-only, no permission, disk full).
+ */
+export function createRunDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    let ancestor = path.dirname(dir);
+    while (!fs.existsSync(ancestor) && path.dirname(ancestor) !== ancestor) ancestor = path.dirname(ancestor);
+    let why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    try {
+      fs.accessSync(ancestor, fs.constants.W_OK);
+    } catch (e) {
+      why = (e as NodeJS.ErrnoException).code === 'EROFS' ? `${ancestor} is on a read-only file system (EROFS)` : `${ancestor} is not writable (${(e as NodeJS.ErrnoException).code})`;
+    }
+    throw new OutputDirError(`${dir}: cannot create the run folder: ${why}; choose another --out / output_dir`);
+  }
+}
