@@ -11,6 +11,7 @@ import { AdamW, clipFactor } from './optimizer';
 import { ObjectiveTensors, objective, pairBatch, readValues } from './objective';
 import { PairValues, appendValues, emptyValues, mean } from './pair-values';
 import { ReferenceLogps } from './reference';
+import { nonFiniteWeight } from '../model/finite';
 
 export interface StepInputs {
   config: DpoConfig;
@@ -73,6 +74,14 @@ export async function trainStep(s: StepInputs, stepPairs: TokenizedPair[], lr: n
     const update = factor === 1 ? grads : new Map([...grads].map(([k, g]) => [k, tf.mul(g, factor)] as const));
     s.optimizer.apply(update, lr);
     if (update !== grads) for (const t of update.values()) t.dispose();
+    // A finite gradient can still overflow the weights (e.g. learning_rate 1e300): never go on, or
+    // save a checkpoint or final/, with a NaN model.
+    const badWeight = await nonFiniteWeight(s.policy.weights);
+    if (badWeight) {
+      throw new NonFiniteError(
+        `non-finite weight '${badWeight}' after the update of step ${stepNumber} (learning_rate ${lr}): the update overflowed. Lower learning_rate; nothing was saved from this step (the last checkpoint stands).`,
+      );
+    }
     return { values, gradNorm };
   } finally {
     for (const g of grads.values()) g.dispose();
