@@ -15,6 +15,7 @@ import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
 import { describeTorch, setupTorch } from './setup-torch';
 import { runTorchModule } from './torch-engine';
+import { addDataCommands } from './data-commands';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -170,6 +171,8 @@ export function buildProgram(): Command {
       if (!o.out) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
       log(`${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`);
     });
+
+  addDataCommands(program);
 
   program
     .command('setup-torch')

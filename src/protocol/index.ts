@@ -11,3 +11,4 @@ export * from './run-folder';
 export * from './run-records-schema';
 export * from './assert-never';
 export * from './protocol-schema';
+export * from './token-preview';
