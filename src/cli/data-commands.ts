@@ -3,10 +3,11 @@
 // `dpo convert` (between the preference formats). Registered on the program by main.ts.
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES, BackendName, ENGINE_NAMES } from '../protocol';
+import { BACKEND_NAMES, BackendName, ENGINE_NAMES, PREFERENCE_FORMATS } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { runTriage } from './triage';
 import { formatTokenPreview, tokenPreview } from './tokens';
+import { convertPreferences } from './convert';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -59,5 +60,17 @@ export function addDataCommands(program: Command): void {
     .action((o) => {
       const p = tokenPreview({ modelDir: path.resolve(o.model), dataFile: path.resolve(o.data), line: o.line, maxLength: o.maxLength, maxPromptLength: o.maxPromptLength });
       process.stdout.write((o.json ? JSON.stringify(p) : formatTokenPreview(p)) + '\n');
+    });
+
+  program
+    .command('convert')
+    .description('convert preference data between formats (reads TRL, chat-completions and HH JSONL; Parquet/Arrow/datasets folders through the torch environment)')
+    .argument('<in>', 'input: JSONL, .parquet, .arrow, or a Hugging Face datasets folder')
+    .argument('<out>', 'output JSONL')
+    .addOption(new Option('--to <format>', 'output format').choices(PREFERENCE_FORMATS).makeOptionMandatory())
+    .option('--split <name>', 'split of a datasets folder', 'train')
+    .action((input: string, output: string, o) => {
+      const r = convertPreferences({ input: path.resolve(input), output: path.resolve(output), to: o.to, split: o.split });
+      log(`wrote ${r.written} pair(s) as ${o.to} to ${path.resolve(output)}`);
     });
 }
