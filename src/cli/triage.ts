@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { EngineName, RUN_FILES } from '../protocol';
 import { writeLogps } from '../engine/dpo/logps-file';
 import { implicitMargins, readLogpsFile } from '../engine/triage/margins';
-import { ModelMargins, TriageRow, rankPairs } from '../engine/triage/rank';
+import { ModelMargins, TriageRow, rankPairs } from '../protocol/triage-rank';
 import { writeFileAtomic } from '../node/fs-atomic';
 import { readRunConfig } from '../node/run-folder';
 import { runTorchModule } from './torch-engine';

@@ -58,6 +58,7 @@ app.innerHTML = `
     <vscode-button id="next" secondary title="→ or J">Next →</vscode-button>
     <vscode-button id="next-todo" secondary title="G">G · Next unlabeled</vscode-button>
     <vscode-button id="edit" secondary title="E">E · Edit</vscode-button>
+    <vscode-button id="preview-tokens" secondary title="V: the tokens this pair becomes for training (masked prompt, trained response, truncation)">V · Tokens</vscode-button>
   </footer>
   <div id="status" class="muted" role="status"></div>
   <div id="help" class="overlay" hidden>
@@ -66,6 +67,7 @@ app.innerHTML = `
       <table>
         <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better</td></tr>
         <tr><td><kbd>2</kbd> <kbd>B</kbd></td><td>right response is better</td></tr>
+        <tr><td><kbd>V</kbd></td><td>token preview: what the pair becomes for training</td></tr>
         <tr><td><kbd>T</kbd></td><td>tie (no preference; left out of training)</td></tr>
         <tr><td><kbd>S</kbd></td><td>skip (left out of training)</td></tr>
         <tr><td><kbd>Backspace</kbd></td><td>undo the last decision made here</td></tr>
@@ -322,6 +324,7 @@ const ACTIONS: Record<string, () => void> = {
   next: () => move(1),
   'next-todo': () => current && send('label/show', { direction: 'todo', line: current.line }),
   edit: startEdit,
+  'preview-tokens': () => current && send('label/previewTokens', { line: current.line }),
   blind: () => setBlind(!blind),
   'toggle-guidelines': () => {
     state.guidelinesOpen = !state.guidelinesOpen;
@@ -342,7 +345,7 @@ for (const [id, fn] of Object.entries(ACTIONS)) {
 const KEYS: Record<string, () => void> = {
   '1': ACTIONS['choose-left'], a: ACTIONS['choose-left'], '2': ACTIONS['choose-right'], b: ACTIONS['choose-right'],
   t: ACTIONS.tie, s: ACTIONS.skip, Backspace: ACTIONS.undo, ArrowRight: ACTIONS.next, j: ACTIONS.next, ArrowLeft: ACTIONS.prev, k: ACTIONS.prev,
-  g: ACTIONS['next-todo'], e: startEdit, '?': () => toggleHelp(),
+  g: ACTIONS['next-todo'], e: startEdit, v: ACTIONS['preview-tokens'], '?': () => toggleHelp(),
   p: () => current && send('label/show', { direction: 'bad', line: current.line }),
 };
 

@@ -1,3 +1,4 @@
+// Pure (in src/protocol so the engine, the CLI and the extension share it).
 // The triage ranking: which preference pairs does a DPO-tuned model most disagree with? Pure, so
 // it is unit-tested on constructed margins. The rule is documented in README.md (`dpo triage`).
 //
@@ -79,4 +80,14 @@ export function noiseEstimate(flips: number, reviewed: number, total: number): {
   const remainingRate = total > 0 ? (reviewedRate * Math.max(0, total - reviewed)) / total : 0;
   // label_smoothing must stay below 0.5 (at 0.5 the labels carry no information).
   return { reviewedRate, remainingRate, labelSmoothing: Math.min(0.49, Math.round(remainingRate * 100) / 100) };
+}
+
+/** Rows of a triage file, in file order; a line that is not a row is an error naming it. */
+export function parseTriageRows(text: string): TriageRow[] {
+  return text.split('\n').flatMap((raw, i) => {
+    if (raw.trim() === '') return [];
+    const o = JSON.parse(raw) as Partial<TriageRow>;
+    if (typeof o.line !== 'number' || typeof o.margin !== 'number' || typeof o.score !== 'number') throw new Error(`triage line ${i + 1}: expected {"line", "margin", "score"} numbers`);
+    return [o as TriageRow];
+  });
 }
