@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { flaggedPrecisionRecall, flipProbability, noiseEstimate, rankPairs } from '../../../src/engine/triage/rank';
+import { flaggedPrecisionRecall, flipProbability, noiseEstimate, rankPairs } from '../../../src/protocol/triage-rank';
 import { implicitMargins } from '../../../src/engine/triage/margins';
 import { runTriage, runOfModel } from '../../../src/cli/triage';
 import { tempDir, tinyModel, useTestBackend, writeJsonl } from '../helpers/fixtures';
