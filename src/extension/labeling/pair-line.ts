@@ -145,6 +145,7 @@ function decideInPlace(text: string, format: Exclude<PreferenceFormat, 'trl'>, d
 export function editResponse(text: string, index: 0 | 1, value: string): string {
   const line = inspectLine(text);
   if (!line.responses) throw new Error(`cannot edit this line: ${line.problems.map((p) => p.message).join('; ') || 'it is blank'}`);
+  if (line.format && line.format !== 'trl') throw new Error(`this line is in the ${line.format} format: edit its responses in the text editor`);
   const old = line.responses[index];
   const next: Text = typeof old === 'string' ? value : old.map((m, i) => (i === old.length - 1 ? { ...m, content: value } : m));
   if (line.review) return setMember(text, index === 0 ? 'chosen' : 'rejected', next);

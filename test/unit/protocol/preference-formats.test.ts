@@ -7,7 +7,7 @@ import { DataProblem, detectFormat, fromTrlFields, parsePreferenceLine, splitHh 
 import { parsePreferences } from '../../../src/engine/data/preferences';
 import { convertPreferences } from '../../../src/cli/convert';
 import { torchProcessEnv, torchPython } from '../../../src/protocol/torch-env';
-import { applyDecision, inspectLine } from '../../../src/extension/labeling/pair-line';
+import { applyDecision, editResponse, inspectLine } from '../../../src/extension/labeling/pair-line';
 import { tempDir, writeJsonl } from '../helpers/fixtures';
 
 const root = tempDir('formats');
@@ -87,5 +87,6 @@ describe('preference formats', () => {
     assert.equal('chosen' in flipped, false, 'the line keeps its format');
     const h = JSON.parse(applyDecision(JSON.stringify(hh), 'b', { annotator: 'ann', time: 't' }));
     assert.deepEqual([h.chosen, h.rejected], [hh.rejected, hh.chosen]);
+    assert.throws(() => editResponse(cc, 0, 'hi'), /chat-completions format: edit its responses in the text editor/);
   });
 });
