@@ -6,6 +6,7 @@ import { flaggedPrecisionRecall, flipProbability, noiseEstimate, rankPairs } fro
 import { implicitMargins } from '../../../src/engine/triage/margins';
 import { runTriage, runOfModel } from '../../../src/cli/triage';
 import { tempDir, tinyModel, useTestBackend, writeJsonl } from '../helpers/fixtures';
+import { torchPython } from '../../../src/protocol/torch-env';
 
 const root = tempDir('triage');
 const margins = (entries: [number, number][]) => new Map(entries);
@@ -69,5 +70,20 @@ describe('dpo triage on a model and its reference', () => {
     assert.deepEqual(r.rows.map((row) => [row.line, row.margin, row.score]), [[1, 0, 0.5], [2, 0, 0.5]]);
     const written = fs.readFileSync(path.join(root, 'o.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(written.map((w) => w.line), [1, 2]);
+  });
+
+  it('--engine torch ranks the same pairs with the same margins as the embedded engine (or says how to set it up)', async () => {
+    const policy = tinyModel(path.join(root, 'p'), { layers: 1, dModel: 16, heads: 2, seed: 5 });
+    const reference = tinyModel(path.join(root, 'r'), { layers: 1, dModel: 16, heads: 2, seed: 6 });
+    const data = writeJsonl(path.join(root, 'd3.jsonl'), [{ prompt: 'the plot was', chosen: ' great.', rejected: ' dull.' }, { prompt: 'a', chosen: ' b', rejected: ' c' }, { prompt: 'x', chosen: ' yy', rejected: ' z' }]);
+    const job = { modelDir: policy, referenceDir: reference, dataFile: data, checkpointDirs: [], batchSize: 4, log: () => undefined };
+    if (!fs.existsSync(torchPython())) {
+      await assert.rejects(runTriage({ ...job, outFile: path.join(root, 't.jsonl'), engine: 'torch' }), /dpo setup-torch/);
+      return;
+    }
+    const tfjs = await runTriage({ ...job, outFile: path.join(root, 'tf.jsonl'), engine: 'tfjs' });
+    const torch = await runTriage({ ...job, outFile: path.join(root, 'pt.jsonl'), engine: 'torch' });
+    assert.deepEqual(torch.rows.map((r) => r.line), tfjs.rows.map((r) => r.line));
+    torch.rows.forEach((r, i) => assert.ok(Math.abs(r.margin - tfjs.rows[i].margin) < 1e-4, `line ${r.line}: torch ${r.margin}, tfjs ${tfjs.rows[i].margin}`));
   });
 });
