@@ -68,9 +68,8 @@ export async function runTriage(job: TriageJob): Promise<{ rows: TriageRow[]; re
     const reference = await logpsOf(job, referenceDir, tmp, 'reference');
     const models: ModelMargins[] = [];
     for (const [i, dir] of [job.modelDir, ...job.checkpointDirs].entries()) {
-      const name = i === 0 ? path.basename(dir) : `${path.basename(dir)}`;
       job.log(`scoring ${dir}`);
-      models.push({ model: name, margins: implicitMargins(await logpsOf(job, dir, tmp, `model-${i}`), reference, beta) });
+      models.push({ model: path.basename(dir), margins: implicitMargins(await logpsOf(job, dir, tmp, `model-${i}`), reference, beta) });
     }
     const rows = rankPairs(models);
     writeFileAtomic(job.outFile, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
