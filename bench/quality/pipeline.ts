@@ -83,7 +83,11 @@ const meanSe = (xs: number[]) => {
 const writeJsonl = (file: string, rows: object[]) => fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 /** Trains; returns the model folder at the end of each epoch (checkpoints, then final). */
-async function train(o: QualityOptions, values: Record<string, unknown>, examples: number): Promise<{ epochDirs: string[]; seconds: number }> {
+/** What training and evaluation read of the options (the triage benchmark reuses both). */
+export type TrainOptions = Pick<QualityOptions, 'seed' | 'backend'>;
+export type EvalOptions = Pick<QualityOptions, 'seed' | 'evalPrompts' | 'samplesPerPrompt' | 'maxNewTokens'>;
+
+export async function train(o: TrainOptions, values: Record<string, unknown>, examples: number): Promise<{ epochDirs: string[]; seconds: number }> {
   const started = Date.now();
   const raw: Record<string, unknown> = { seed: o.seed, max_length: 64, eval_fraction: 0, eval_steps: 100000, logging_steps: 10, save_total_limit: null, ...values };
   const stepsPerEpoch = Math.ceil(examples / Number(raw.batch_size ?? 8));
@@ -99,7 +103,7 @@ function withModel<T>(dir: string, use: (model: CausalLM) => Promise<T>): Promis
   return use(model).finally(() => model.dispose());
 }
 
-const sampling = (o: QualityOptions, seed: number) => ({ temperature: 1, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed });
+const sampling = (o: Pick<QualityOptions, 'maxNewTokens'>, seed: number) => ({ temperature: 1, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed });
 
 /** Two samples per prompt from the SFT model, labeled by a Bradley–Terry draw on the true reward. */
 async function samplePairs(o: QualityOptions, sft: CausalLM, tok: TextTokenizer, file: string): Promise<PairStats> {
@@ -129,7 +133,7 @@ async function samplePairs(o: QualityOptions, sft: CausalLM, tok: TextTokenizer,
 
 /** Mean true reward and KL to the reference of samples from `policyDir` on held-out prompts. */
 export async function evaluatePolicy(
-  o: QualityOptions,
+  o: EvalOptions,
   policyDir: string,
   reference: CausalLM,
   tok: TextTokenizer,

@@ -6,6 +6,8 @@ dataset to pairs.jsonl so drill-down opens the right line."""
 import json
 import random
 
+from .formats import to_trl_fields
+
 
 class DataError(ValueError):
     pass
@@ -43,6 +45,10 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
                 continue
             if o.get("label") in ("tie", "skip") and "chosen" not in o and "rejected" not in o:
                 excluded += 1
+                continue
+            o, problem = to_trl_fields(o)
+            if problem:
+                problems.append(f"{path}:{n}: field '{problem[0]}': {problem[1]}")
                 continue
             if completions and "completion" in o and "chosen" not in o:
                 o = {"prompt": o.get("prompt"), "chosen": o["completion"], "rejected": o["completion"]}

@@ -17,6 +17,7 @@ import { runProbe } from './probe';
 import { describeTorch, setupTorch } from './setup-torch';
 import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
+import { addDataCommands } from './data-commands';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -185,6 +186,8 @@ export function buildProgram(): Command {
       if (!o.out) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
       log(`${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`);
     });
+
+  addDataCommands(program);
 
   program
     .command('setup-torch')

@@ -14,6 +14,8 @@ import { watchRuns } from './notifications';
 import { readSettings } from './settings';
 import { LABEL_VIEW_TYPE, LabelEditorProvider } from './labeling/label-editor';
 import { LARGE_LABEL_VIEW_TYPE, LargeLabelEditorProvider } from './labeling/large-editor';
+import { REVIEW_COMMAND, reviewSuspiciousPairs, writeNoiseAwareConfig } from './review-command';
+import { SUGGEST_CONFIG_COMMAND } from './labeling/review-queue';
 
 export interface DpoExtensionApi {
   runs: RunManager;
@@ -57,6 +59,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.openMetrics, (args?: Parameters<typeof openMetrics>[1]) => openMetrics(ctx, args)),
     register(COMMANDS.exportMetrics, (args?: Parameters<typeof exportMetrics>[1]) => exportMetrics(ctx, args)),
     register(COMMANDS.labelPairs, (target?: vscode.Uri | string) => labelPairs(target)),
+    register(REVIEW_COMMAND, (args?: Parameters<typeof reviewSuspiciousPairs>[2]) => reviewSuspiciousPairs(ctx.cliPath, (l) => output.appendLine(l), args)),
+    register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),
     labelProblems,
     // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {

@@ -47,8 +47,11 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
       const name = path.basename(session.runDir);
       output.appendLine(`run ${name}: ${end.status}${end.message ? `: ${end.message}` : ''}`);
       if (end.status === 'completed') {
-        void vscode.window.showInformationMessage(`DPO: ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir}`, 'Reveal').then((a) => {
-          if (a && end.finalDir) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(end.finalDir));
+        const review = session.mode === 'dpo' ? ['Review Suspicious Pairs'] : [];
+        void vscode.window.showInformationMessage(`DPO: ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir}`, 'Reveal', ...review).then((a) => {
+          if (a === 'Reveal' && end.finalDir) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(end.finalDir));
+          // The pairs the tuned model disagrees with, as a review queue (review-command.ts).
+          if (a === 'Review Suspicious Pairs' && end.finalDir) void vscode.commands.executeCommand('dpo.reviewSuspiciousPairs', { modelDir: end.finalDir });
         });
       } else if (end.status === 'stopped') {
         void vscode.window.showInformationMessage(`DPO: ${name} stopped at step ${session.step} with a checkpoint; "DPO: Resume Run" continues it.`);

@@ -1,8 +1,10 @@
 // One line of preference JSONL, as the trainer reads it and the labeling editor shows it: the
 // formats TRL users have (standard, conversational, implicit prompt; prompt-completion for SFT), and
 // every reason a line cannot be used, with its field. Pure: the engine adds file reading, the
-// extension uses it to report Problems.
+// extension uses it to report Problems. The chat-completions and HH formats are read through
+// preference-formats.ts.
 import { extractPrompt } from './implicit-prompt';
+import { toTrlFields } from './preference-formats';
 
 export interface ChatMessage {
   role: string;
@@ -82,7 +84,8 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
     problem('not a JSON object; expected {"prompt": …, "chosen": …, "rejected": …}');
     return undefined;
   }
-  const o = value as Record<string, unknown>;
+  const o = toTrlFields(value as Record<string, unknown>, problem);
+  if (!o) return undefined;
   if (options.completions && 'completion' in o && !('chosen' in o)) {
     // TRL's prompt-completion format, for SFT: the completion stands in for "chosen" (and, unused, "rejected").
     const before = problems.length;

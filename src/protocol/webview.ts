@@ -127,6 +127,8 @@ export interface LabelToHost {
   'label/edit': { line: number; texts: (string | null)[] };
   'label/openText': { line: number };
   'label/setBlind': { blind: boolean };
+  /** Show the tokens this line becomes for training (dpo tokens). */
+  'label/previewTokens': { line: number };
 }
 
 export interface HostToLabel {
@@ -233,6 +235,7 @@ const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {
   'label/edit': { line: lineNo, texts: (v) => Array.isArray(v) && v.length === 2 && v.every((t) => t === null || str(t)) },
   'label/openText': { line: lineNo },
   'label/setBlind': { blind: bool },
+  'label/previewTokens': { line: lineNo },
 };
 
 const HOST_TO_LABEL: { [K in keyof HostToLabel]: Record<string, Check> } = {

@@ -250,6 +250,7 @@ const ACTIONS: Record<string, () => void> = {
   next: () => move(1),
   'next-todo': () => current && send('label/show', { direction: 'todo', line: current.line }),
   edit: startEdit,
+  'preview-tokens': () => current && send('label/previewTokens', { line: current.line }),
   blind: () => setBlind(!blind),
   'toggle-guidelines': () => {
     state.guidelinesOpen = !state.guidelinesOpen;
@@ -270,7 +271,7 @@ for (const [id, fn] of Object.entries(ACTIONS)) {
 const KEYS: Record<string, () => void> = {
   '1': ACTIONS['choose-left'], a: ACTIONS['choose-left'], '2': ACTIONS['choose-right'], b: ACTIONS['choose-right'],
   t: ACTIONS.tie, s: ACTIONS.skip, Backspace: ACTIONS.undo, ArrowRight: ACTIONS.next, j: ACTIONS.next, ArrowLeft: ACTIONS.prev, k: ACTIONS.prev,
-  g: ACTIONS['next-todo'], e: startEdit, '?': () => toggleHelp(),
+  g: ACTIONS['next-todo'], e: startEdit, v: ACTIONS['preview-tokens'], '?': () => toggleHelp(),
   p: () => current && send('label/show', { direction: 'bad', line: current.line }),
 };
 

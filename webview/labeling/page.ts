@@ -25,6 +25,7 @@ export const PAGE_HTML = `
     <vscode-button id="next" secondary title="→ or J">Next →</vscode-button>
     <vscode-button id="next-todo" secondary title="G">G · Next unlabeled</vscode-button>
     <vscode-button id="edit" secondary title="E">E · Edit</vscode-button>
+    <vscode-button id="preview-tokens" secondary title="V: the tokens this pair becomes for training (masked prompt, trained response, truncation)">V · Tokens</vscode-button>
   </footer>
   <div id="status" class="muted" role="status"></div>
   <div id="help" class="overlay" hidden>
@@ -33,6 +34,7 @@ export const PAGE_HTML = `
       <table>
         <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better</td></tr>
         <tr><td><kbd>2</kbd> <kbd>B</kbd></td><td>right response is better</td></tr>
+        <tr><td><kbd>V</kbd></td><td>token preview: what the pair becomes for training</td></tr>
         <tr><td><kbd>T</kbd></td><td>tie (no preference; left out of training)</td></tr>
         <tr><td><kbd>S</kbd></td><td>skip (left out of training)</td></tr>
         <tr><td><kbd>Backspace</kbd></td><td>undo the last decision made here</td></tr>

@@ -11,6 +11,8 @@ import { readLabelSettings } from '../settings';
 import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseLabelToHost } from '../../protocol';
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
+import { ReviewQueue, takeReviewQueue } from './review-queue';
+import { cliPathOf, previewModel, runTokens, showPreview } from './token-preview';
 
 export const LABEL_VIEW_TYPE = 'dpo.labelPairs';
 const RAW_LIMIT = 4000;
@@ -119,14 +121,20 @@ export class LabelSession implements vscode.Disposable {
   private readonly opened = openRequestedAt ?? performance.now();
   private readonly sessionMs = performance.now() - this.opened;
   private readyMs = 0;
+  /** Set by DPO: Review Suspicious Pairs: the lines in triage order, walked instead of the file. */
+  readonly review?: ReviewQueue;
+  /** Warnings of the token previews shown, by 0-based line (Problems). */
+  private readonly previewWarnings = new Map<number, vscode.Diagnostic[]>();
 
   constructor(
     readonly document: LineStore,
     private readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
+    private readonly extensionUri: vscode.Uri,
     private readonly diagnostics: vscode.DiagnosticCollection,
   ) {
     this.index = new LineIndex(document);
+    this.review = takeReviewQueue(document.uri);
+    if (this.review) this.disposables.push(this.review);
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')] };
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'labeling', 'Label pairs');
     this.disposables.push(
@@ -155,8 +163,9 @@ export class LabelSession implements vscode.Disposable {
   view(i: number): LabelPairView {
     const text = this.document.lineAt(i);
     const line = inspectLine(text);
-    const prev = this.index.find(i, -1, isPairLine);
-    const next = this.index.find(i, 1, isPairLine);
+    const queued = this.review?.neighbours(i);
+    const prev = queued ? queued.prev - 1 : this.index.find(i, -1, isPairLine);
+    const next = queued ? queued.next - 1 : this.index.find(i, 1, isPairLine);
     return {
       line: i + 1,
       kind: line.kind,
@@ -166,7 +175,7 @@ export class LabelSession implements vscode.Disposable {
       review: line.review,
       annotator: line.annotator,
       labeledAt: line.labeledAt,
-      swapped: this.settings.blind && blindSwap(this.settings.blindSeed, i + 1),
+      swapped: !this.review && this.settings.blind && blindSwap(this.settings.blindSeed, i + 1),
       raw: line.responses ? undefined : text.slice(0, RAW_LIMIT),
       prev: prev + 1,
       next: next + 1,
@@ -221,7 +230,8 @@ export class LabelSession implements vscode.Disposable {
             protocolVersion: WEBVIEW_PROTOCOL_VERSION, file: path.basename(file), guidelinesFile: path.basename(guide),
             guidelines: fs.existsSync(guide) ? fs.readFileSync(guide, 'utf8') : null, blind: this.settings.blind, annotator: this.settings.annotator,
           });
-          if (this.document.lineCount > 0) {
+          if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
+          else if (this.document.lineCount > 0) {
             const first = this.index.find(-1, 1, (k) => k === 'todo');
             this.show(first >= 0 ? first : this.nearestPair(0));
           }
@@ -258,6 +268,9 @@ export class LabelSession implements vscode.Disposable {
         case 'label/setBlind':
           this.settings.blind = m.params.blind;
           break;
+        case 'label/previewTokens':
+          await this.previewTokens(m.params.line);
+          break;
         default:
           assertNever(m);
       }
@@ -266,10 +279,29 @@ export class LabelSession implements vscode.Disposable {
     }
   }
 
+  /** V: the tokens of a line; its warnings also go to Problems until the line changes. */
+  async previewTokens(line: number): Promise<void> {
+    const dataFile = this.document.uri.fsPath;
+    const model = await previewModel(dataFile, this.review?.spec.runDir);
+    if (!model) return;
+    const p = await runTokens(cliPathOf(this.extensionUri), dataFile, line, model);
+    showPreview(p, model.modelDir);
+    const text = this.document.lineAt(line - 1);
+    this.previewWarnings.set(line - 1, p.warnings.map((w) => {
+      const d = new vscode.Diagnostic(new vscode.Range(line - 1, 0, line - 1, text.length), `${w.code}: ${w.message}`, vscode.DiagnosticSeverity.Warning);
+      d.source = 'DPO tokens';
+      return d;
+    }));
+    this.publishDiagnostics();
+  }
+
   async decide(i: number, decision: Decision): Promise<void> {
     const before = this.document.lineAt(i);
     const after = applyDecision(before, decision, { annotator: this.settings.annotator, time: new Date().toISOString() });
-    if (await this.document.replaceLine(i, before, after)) this.undoStack.push({ line: i, before, after });
+    if (await this.document.replaceLine(i, before, after)) {
+      this.undoStack.push({ line: i, before, after });
+      this.review?.record(i, decision);
+    }
   }
 
   /** Backspace: restores the line of the newest decision made here whose text is still what it wrote. */
@@ -302,6 +334,9 @@ export class LabelSession implements vscode.Disposable {
       this.index.splice(e.splice);
       moved = e.splice.added !== e.splice.removed;
     } else for (const l of e.lines) this.index.splice({ start: l, removed: 1, added: 1 });
+    // A preview's warnings describe the line as it was.
+    if ('lines' in e && !moved) for (const l of e.lines) this.previewWarnings.delete(l);
+    else this.previewWarnings.clear();
     // Inspect the changed lines now, so that the counts sent below are already right.
     if ('lines' in e) for (const l of e.lines) if (l < this.index.lineCount) this.index.kind(l);
     if (moved) this.send('label/didReset', {});
@@ -351,6 +386,7 @@ export class LabelSession implements vscode.Disposable {
         list.push(d);
       }
     }
+    for (const ds of this.previewWarnings.values()) list.push(...ds);
     this.diagnostics.set(this.document.uri, list);
   }
 }

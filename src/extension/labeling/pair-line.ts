@@ -4,7 +4,7 @@
 // (a or b) or removes them (tie, skip), keeps "responses" so the choice can be reviewed or flipped,
 // and records "label", "annotator" and "labeled_at". Only those members change; the rest of the
 // line keeps its exact text (json-members.ts).
-import { DataProblem, LabelLineKind, Text, isMessageList, parsePreferenceLine, sameText, textProblem } from '../../protocol';
+import { DataProblem, LabelLineKind, PreferenceFormat, Text, detectFormat, isMessageList, parsePreferenceLine, sameText, textProblem } from '../../protocol';
 import { deleteMember, setMember } from './json-members';
 
 export const DECISIONS = ['a', 'b', 'tie', 'skip'] as const;
@@ -27,6 +27,8 @@ export interface InspectedLine {
   responses?: [Text, Text];
   /** True when the line has no "responses" and shows chosen/rejected. */
   review?: boolean;
+  /** A review line's format: chat-completions and HH lines are flipped in their own fields. */
+  format?: PreferenceFormat;
   annotator?: string;
   labeledAt?: string;
 }
@@ -60,10 +62,10 @@ export function inspectLine(text: string): InspectedLine {
   if (!('responses' in o)) {
     // A review line: the trainer's own checks decide whether it is usable.
     const found: DataProblem[] = [];
-    parsePreferenceLine(o, '', 0, found);
+    const pair = parsePreferenceLine(o, '', 0, found);
     problems.push(...found.map((p) => ({ field: p.field, message: p.message })));
-    if (problems.length > 0) return { kind: 'bad', problems };
-    return { kind: 'a', problems, prompt: o.prompt as Text, responses: [o.chosen as Text, o.rejected as Text], review: true, ...meta };
+    if (problems.length > 0 || !pair) return { kind: 'bad', problems };
+    return { kind: 'a', problems, prompt: pair.prompt, responses: [pair.chosen, pair.rejected], review: true, format: detectFormat(o), ...meta };
   }
 
   const r = o.responses;
@@ -110,6 +112,7 @@ export interface LabelMeta {
 export function applyDecision(text: string, decision: Decision, meta: LabelMeta): string {
   const line = inspectLine(text);
   if (!line.responses) throw new Error(`cannot label this line: ${line.problems.map((p) => p.message).join('; ') || 'it is blank'}`);
+  if (line.review && line.format && line.format !== 'trl') return decideInPlace(text, line.format, decision, meta);
   let out = text;
   if (line.review) out = setMember(out, 'responses', line.responses); // keep the original order before "chosen" changes
   if (decision === 'a' || decision === 'b') {
@@ -124,12 +127,26 @@ export function applyDecision(text: string, decision: Decision, meta: LabelMeta)
 }
 
 /**
+ * A decision on a chat-completions or HH review line: "b" swaps the line's own chosen/rejected
+ * fields (so the line keeps its format), "a" confirms; tie and skip only record the label.
+ */
+function decideInPlace(text: string, format: Exclude<PreferenceFormat, 'trl'>, decision: Decision, meta: LabelMeta): string {
+  const o = JSON.parse(text) as Record<string, unknown>;
+  const [first, second] = format === 'chat-completions' ? ['preferred_output', 'non_preferred_output'] : ['chosen', 'rejected'];
+  let out = decision === 'b' ? setMember(setMember(text, first, o[second]), second, o[first]) : text;
+  out = setMember(out, 'label', decision);
+  out = setMember(out, 'annotator', meta.annotator);
+  return setMember(out, 'labeled_at', meta.time);
+}
+
+/**
  * The line with response `index` (0 = a) replaced by `value`: a string, or for a message list the
  * content of its last message. A chosen/rejected already derived from it follows the edit.
  */
 export function editResponse(text: string, index: 0 | 1, value: string): string {
   const line = inspectLine(text);
   if (!line.responses) throw new Error(`cannot edit this line: ${line.problems.map((p) => p.message).join('; ') || 'it is blank'}`);
+  if (line.format && line.format !== 'trl') throw new Error(`this line is in the ${line.format} format: edit its responses in the text editor`);
   const old = line.responses[index];
   const next: Text = typeof old === 'string' ? value : old.map((m, i) => (i === old.length - 1 ? { ...m, content: value } : m));
   if (line.review) return setMember(text, index === 0 ? 'chosen' : 'rejected', next);

@@ -1,0 +1,109 @@
+// DPO: Review Suspicious Pairs: `dpo triage` on a run's final model (or a checkpoint) in its own
+// Node process, then the run's data file in the labeling editor as a review queue in triage order
+// (labeling/review-queue.ts). And the suggestion that follows a review: a new run config with
+// conservative DPO at the estimated noise rate.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { RUN_FILES, parseTriageRows } from '../protocol';
+import { readRunConfig, runFile } from '../node/run-folder';
+import { listRunFolders } from './run-folders';
+import { readSettings, runsRoot } from './settings';
+import { LABEL_VIEW_TYPE } from './labeling/label-editor';
+import { activeReviewQueue, setReviewQueue } from './labeling/review-queue';
+
+export const REVIEW_COMMAND = 'dpo.reviewSuspiciousPairs';
+
+export interface ReviewArgs {
+  /** A run's final/ or checkpoints/step-N folder. */
+  modelDir?: string;
+}
+
+export interface ReviewResult {
+  ok: boolean;
+  error?: string;
+  /** The triage file written. */
+  path?: string;
+  /** 1-based lines in queue order. */
+  lines?: number[];
+}
+
+function runDirOf(modelDir: string): string | undefined {
+  const parent = path.dirname(modelDir);
+  if (path.basename(modelDir) === RUN_FILES.final) return parent;
+  if (path.basename(parent) === RUN_FILES.checkpoints) return path.dirname(parent);
+  return undefined;
+}
+
+async function pickModel(): Promise<string | undefined> {
+  const items = listRunFolders(runsRoot(readSettings()))
+    .filter((r) => r.mode === 'dpo')
+    .flatMap((r) => [
+      ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
+      ...r.checkpoints.slice().reverse().map((step) => ({ label: `$(history) ${path.basename(r.dir)}`, description: `checkpoint step ${step}`, dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`) })),
+    ]);
+  if (items.length === 0) {
+    void vscode.window.showWarningMessage('DPO: no DPO run with a final model or checkpoint in the runs folder yet.');
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title: 'DPO: Review Suspicious Pairs', placeHolder: 'the tuned model whose disagreements to review' }))?.dir;
+}
+
+function runTriage(cliPath: string, args: string[], log: (l: string) => void): Promise<void> {
+  const settings = readSettings();
+  return new Promise((resolve, reject) => {
+    const child = spawn(settings.nodePath || process.execPath, [cliPath, 'triage', ...args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+      log(String(d).trimEnd());
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`dpo triage failed (exit ${code}): ${stderr.trim().split('\n').pop()}`))));
+  });
+}
+
+export async function reviewSuspiciousPairs(cliPath: string, log: (l: string) => void, args: ReviewArgs = {}): Promise<ReviewResult> {
+  if (!vscode.workspace.isTrusted) return { ok: false, error: 'DPO: loading models is disabled in Restricted Mode; trust the workspace to review pairs.' };
+  const modelDir = args.modelDir ?? (await pickModel());
+  if (!modelDir) return { ok: false, error: 'cancelled' };
+  const runDir = runDirOf(modelDir);
+  const read = runDir ? readRunConfig(runDir) : undefined;
+  if (!runDir || !read?.ok) return { ok: false, error: `${modelDir}: not a run's final/ or checkpoint folder${read && !read.ok ? ` (${read.error})` : ''}` };
+  const dataFile = read.config.data;
+  const out = path.join(runDir, `triage-${path.basename(modelDir)}.jsonl`);
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DPO: scoring the pairs of ${path.basename(dataFile)} under ${path.basename(runDir)}` }, () =>
+      runTriage(cliPath, ['--model', modelDir, '--data', dataFile, '--out', out], log),
+    );
+  } catch (err) {
+    void vscode.window.showErrorMessage((err as Error).message);
+    return { ok: false, error: (err as Error).message };
+  }
+  const rows = parseTriageRows(fs.readFileSync(out, 'utf8'));
+  const uri = vscode.Uri.file(dataFile);
+  setReviewQueue(uri, { lines: rows.map((r) => r.line - 1), total: rows.length, runDir });
+  await vscode.commands.executeCommand('vscode.openWith', uri, LABEL_VIEW_TYPE);
+  return { ok: true, path: out, lines: rows.map((r) => r.line) };
+}
+
+/** The run config of the reviewed run with conservative DPO at the estimated remaining noise rate, opened. */
+export async function writeNoiseAwareConfig(args: { file?: string } = {}): Promise<{ ok: boolean; error?: string; path?: string; labelSmoothing?: number }> {
+  const queue = activeReviewQueue();
+  const runDir = queue?.spec.runDir;
+  const read = runDir ? readRunConfig(runDir) : undefined;
+  if (!queue || !runDir || !read?.ok) return { ok: false, error: 'no review in progress (DPO: Review Suspicious Pairs)' };
+  const s = queue.summary();
+  const config: Record<string, unknown> = JSON.parse(fs.readFileSync(runFile(runDir, 'config'), 'utf8'));
+  delete config.output_dir;
+  // label_smoothing is conservative DPO on the embedded engine's sigmoid loss (see the config schema).
+  Object.assign(config, { engine: 'tfjs', loss_type: 'sigmoid', label_smoothing: s.labelSmoothing });
+  const file = args.file ?? path.join(path.dirname(read.config.data), `${path.basename(runDir)}-cdpo.config.json`);
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
+  if (!args.file) {
+    await vscode.window.showTextDocument(vscode.Uri.file(file));
+    void vscode.window.showInformationMessage(`DPO: ${s.flips} of ${s.reviewed} reviewed pairs flipped; at most ≈ ${(s.remainingRate * 100).toFixed(1)}% left mislabeled: run config with label_smoothing ${s.labelSmoothing} written (start it with DPO: Start Run From Config).`);
+  }
+  return { ok: true, path: file, labelSmoothing: s.labelSmoothing };
+}

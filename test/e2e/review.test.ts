@@ -1,0 +1,103 @@
+// The data loop in a real VS Code (code-server in headless Chromium): DPO: Review Suspicious Pairs on
+// a tiny trained run opens the labeling editor as a queue in `dpo triage` order, a flip is written
+// to the file with annotator and time; V shows the tokens of a chat-format pair, masked vs trained.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+
+const SHOTS = process.env.DPO_SCREENSHOTS;
+const msg = (role: string, content: string) => [{ role, content }];
+const PAIRS = [
+  ['Hi!', 'Hello! How can I help?', 'What.'],
+  ['Name a colour.', 'Blue.', 'Seven.'],
+  ['2+2?', '4', '5'],
+  ['Capital of France?', 'Paris.', 'Lyon.'],
+  ['Say thanks.', 'Thank you!', 'No.'],
+  ['Greet me.', 'Good morning!', 'Go away.'],
+].map(([p, c, r]) => ({ prompt: msg('user', p), chosen: msg('assistant', c), rejected: msg('assistant', r) }));
+
+/** The webview whose document holds `text` (the labeling editor and the preview are both visible). */
+async function webviewWith(page: Page, selector: string): Promise<FrameLocator> {
+  for (let tries = 0; tries < 60; tries++) {
+    const n = await page.locator('iframe.webview.ready').count();
+    for (let i = 0; i < n; i++) {
+      const f = page.frameLocator('iframe.webview.ready').nth(i).frameLocator('#active-frame');
+      if ((await f.locator(selector).count()) > 0) return f;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`no webview shows ${selector}`);
+}
+
+describe('review queue and token preview in a real VS Code', { timeout: 300_000 }, () => {
+  let page: Page;
+  let close: () => Promise<void>;
+  let workspace: string;
+  const logs: string[] = [];
+  const data = () => path.join(workspace, 'pairs.jsonl');
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-review-'));
+    fs.writeFileSync(data(), PAIRS.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    fs.mkdirSync(path.join(workspace, '.vscode'));
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dpo.labeling.annotator': 'reviewer' }));
+    dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '128');
+    dpo('train', '--model', path.join(workspace, 'models', 'tiny'), '--data', data(), '--out', path.join(workspace, '.dpo', 'runs', 'review-run'),
+      '--max-steps', '3', '--batch-size', '2', '--learning-rate', '0.01', '--eval-fraction', '0', '--max-length', '96');
+    ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT, onLog: (_t, text) => logs.push(text) }));
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  });
+
+  after(async () => {
+    await close?.();
+    fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('opens the queue in triage order, and a flip (2) is written to the file with annotator and time', async () => {
+    await runCommand(page, 'DPO: Review Suspicious Pairs');
+    await pickRow(page, 'review-run', 'DPO: Review Suspicious Pairs');
+    const view = activeWebview(page);
+    await view.locator('#position').waitFor({ timeout: 120_000 });
+    const triage = path.join(workspace, '.dpo', 'runs', 'review-run', 'triage-final.jsonl');
+    const order = fs.readFileSync(triage, 'utf8').trim().split('\n').map((l) => JSON.parse(l).line as number);
+    assert.equal(order.length, PAIRS.length);
+    const position = view.locator('#position');
+    await position.filter({ hasText: new RegExp(`^line ${order[0]}$`) }).waitFor({ timeout: 30_000 });
+    await page.keyboard.press('ArrowRight');
+    await position.filter({ hasText: new RegExp(`^line ${order[1]}$`) }).waitFor();
+    await page.keyboard.press('1'); // confirm the second pair of the queue
+    await position.filter({ hasText: new RegExp(`^line ${order[2]}$`) }).waitFor();
+    await page.keyboard.press('2'); // flip the third
+    await position.filter({ hasText: new RegExp(`^line ${order[3]}$`) }).waitFor();
+    await page.locator('.statusbar-item', { hasText: 'Review: 1 flipped, 1 confirmed of 2/6' }).waitFor({ timeout: 30_000 });
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'review-queue.png') });
+    await runCommand(page, 'File: Save');
+    await page.locator('.tab.active:not(.dirty)', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 30_000 });
+    const lines = fs.readFileSync(data(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const flipped = lines[order[2] - 1];
+    const original = PAIRS[order[2] - 1];
+    assert.deepEqual([flipped.chosen, flipped.rejected, flipped.label, flipped.annotator], [original.rejected, original.chosen, 'b', 'reviewer']);
+    assert.match(flipped.labeled_at, /^\d{4}-\d{2}-\d{2}T/);
+    const confirmed = lines[order[1] - 1];
+    assert.deepEqual([confirmed.chosen, confirmed.label], [PAIRS[order[1] - 1].chosen, 'a']);
+    for (const l of order.slice(3)) assert.deepEqual(lines[l - 1], PAIRS[l - 1], `line ${l} was not reviewed`);
+  });
+
+  it('V shows the tokens of a chat-format pair: the prompt masked, the response trained, EOS marked', async () => {
+    const view = activeWebview(page);
+    await view.locator('#pair').focus();
+    await page.keyboard.press('v');
+    const preview = await webviewWith(page, '.side[data-side="chosen"]');
+    const prompt = await preview.locator('.side[data-side="chosen"] .tok.prompt').allInnerTexts();
+    const response = await preview.locator('.side[data-side="chosen"] .tok.response').allInnerTexts();
+    assert.ok(prompt.join('').startsWith('<|im_start|>user'), prompt.join(''));
+    assert.ok(prompt.join('').endsWith('<|im_start|>assistant\\n'), prompt.join(''));
+    assert.ok(response.join('').includes('<|im_end|>'), response.join(''));
+    assert.match(await preview.locator('.side[data-side="chosen"] .counts').innerText(), /prompt \d+\/\d+ tokens \(masked\) · response \d+\/\d+ tokens \(trained\)/);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'token-preview.png') });
+  });
+});
