@@ -3,7 +3,7 @@
 // stop request, or stdin closing stop a run gracefully: the step finishes and a checkpoint is written.
 import * as readline from 'node:readline';
 import {
-  BackendName, EngineEvents, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
+  BackendName, EngineEvents, backendLabel, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
 } from '../protocol';
 import { selectBackend } from './backend';
 import { RunOptions, Trainer } from './train/trainer';
@@ -23,7 +23,7 @@ function replyError(id: number, error: string): void {
 
 export async function runEngine(forced?: BackendName): Promise<void> {
   const backend = await selectBackend(forced);
-  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid, engine: 'tfjs', device: backend.name });
+  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid, engine: 'tfjs', device: backendLabel(backend) });
 
   let active: Promise<void> | undefined;
   const probe = new ProbeSession();

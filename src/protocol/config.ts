@@ -113,7 +113,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
-  backend: { enum: [...BACKEND_NAMES, null], default: null, 'x-engines': ['tfjs'], 'x-why': 'it picks a TensorFlow.js backend', description: 'tfjs engine only: force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > tfjs-node > wasm > cpu).' },
+  backend: { enum: [...BACKEND_NAMES, null], default: null, 'x-engines': ['tfjs'], 'x-why': 'it picks a TensorFlow.js backend', description: 'tfjs engine only: force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > webgpu on a hardware GPU adapter > tfjs-node > wasm > cpu).' },
   stuck_loss_steps: { type: 'integer', minimum: 1, default: 10, description: 'Warn when the loss stays at log 2 with zero rewards for this many logged steps.' },
   falling_logps_window: { type: 'integer', minimum: 2, default: 20, description: 'Warn when logps/chosen falls steadily over this many logged steps.' },
   engine: { enum: [...ENGINE_NAMES], default: 'tfjs', description: 'Which engine trains: "tfjs" (embedded TensorFlow.js, small models, no set-up) or "torch" (PyTorch + TRL + accelerate in the environment `dpo setup-torch` makes; CPU, GPUs, LoRA).' },

@@ -6,13 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendReport, DpoConfig, FinishReason, HealthWarning, MetricsRecord, MetricsSplit, RUN_FILES, RunPhase, RunStatus, TRAINER_STATE } from '../../protocol';
+import { BackendReport, backendLabel, DpoConfig, FinishReason, HealthWarning, MetricsRecord, MetricsSplit, RUN_FILES, RunPhase, RunStatus, TRAINER_STATE } from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
 import { loadModel } from '../model/checkpoint';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
+import { checkDeviceLimits } from '../device-limits';
 import { AdamW } from './optimizer';
 import { learningRateAt, warmupSteps } from './schedule';
 import { HealthMonitor } from './health';
@@ -111,7 +112,7 @@ export class Trainer implements Report {
   }
 
   private status(status: RunStatus, message?: string): void {
-    this.folder.status({ status, step: this.step, total_steps: this.totalSteps, engine: 'tfjs', device: this.options.backend.name, ...(message ? { message } : {}) });
+    this.folder.status({ status, step: this.step, total_steps: this.totalSteps, engine: 'tfjs', device: backendLabel(this.options.backend), ...(message ? { message } : {}) });
   }
 
   private metrics(split: MetricsSplit, epoch: number, values: Record<string, number>): MetricsRecord {
@@ -135,6 +136,7 @@ export class Trainer implements Report {
     this.policy = loaded.model;
     for (const w of loaded.warnings) this.log(w);
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
+    checkDeviceLimits(this.options.backend, this.policy.config, c); // webgpu: refuse before any step
     const padId = tokenizer.padId ?? 0;
     const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this);
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
