@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GpuAdapterReport } from '../protocol';
 
 /** The slice of the WebGPU API used here (the `webgpu` package's own types may be absent). */
-interface GpuAdapterInfo {
+export interface GpuAdapterInfo {
   vendor: string;
   architecture: string;
   device: string;
@@ -41,6 +41,11 @@ const DRIVER_TIMEOUT_MS = 20_000;
  * fallback as isFallbackAdapter): Mesa's llvmpipe/lavapipe/softpipe, SwiftShader, Windows' WARP.
  */
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b/i;
+
+/** Whether an adapter renders on the CPU: Dawn's fallback, or a software rasteriser by name. */
+export function isSoftwareAdapter(info: Partial<GpuAdapterInfo>): boolean {
+  return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`);
+}
 
 /** The limits a tfjs kernel needs above WebGPU's defaults: asked for at the adapter's maximum. */
 const REQUIRED_LIMITS = [
@@ -82,7 +87,7 @@ function describe(adapter: GpuAdapter, featureLevel: 'core' | 'compatibility'): 
   const l = adapter.limits;
   return {
     vendor, architecture, device, description, featureLevel,
-    software: isFallbackAdapter || SOFTWARE_ADAPTER.test(`${vendor} ${architecture} ${device} ${description}`),
+    software: isSoftwareAdapter({ vendor, architecture, device, description, isFallbackAdapter }),
     limits: {
       maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
