@@ -31,6 +31,13 @@ export function largestTensors(model: ModelConfig, config: Pick<DpoConfig, 'mode
   return needs.sort((a, b) => b.bytes - a.bytes);
 }
 
+/** The longest prompt + response of the data: batches are padded to their longest row, no further. */
+export function longestSequence(pairs: { promptIds: number[]; chosenIds: number[]; rejectedIds: number[] }[]): number {
+  let longest = 2;
+  for (const p of pairs) longest = Math.max(longest, p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length));
+  return longest;
+}
+
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;
 
 /** Throws DeviceLimitError, naming the tensor, the limit and what to change, when a run cannot fit. */

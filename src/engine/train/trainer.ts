@@ -13,7 +13,7 @@ import { loadModel } from '../model/checkpoint';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
-import { checkDeviceLimits } from '../device-limits';
+import { checkDeviceLimits, longestSequence } from '../device-limits';
 import { AdamW } from './optimizer';
 import { learningRateAt, warmupSteps } from './schedule';
 import { HealthMonitor } from './health';
@@ -136,9 +136,10 @@ export class Trainer implements Report {
     this.policy = loaded.model;
     for (const w of loaded.warnings) this.log(w);
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
-    checkDeviceLimits(this.options.backend, this.policy.config, c); // webgpu: refuse before any step
     const padId = tokenizer.padId ?? 0;
     const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this);
+    // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
+    checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longestSequence([...split.train, ...split.eval]) });
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
     this.optimizer = new AdamW(this.policy.weights, { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay });
     return { split, padId };
