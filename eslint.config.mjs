@@ -24,7 +24,7 @@ export default tseslint.config(
       // `_name` marks a value left out on purpose (destructuring to drop a field).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       // The engine loads its optional native backends lazily: absent packages throw at require().
-      '@typescript-eslint/no-require-imports': ['error', { allow: ['^@tensorflow/tfjs-(node|node-gpu|backend-wasm)$'] }],
+      '@typescript-eslint/no-require-imports': ['error', { allow: ['^@tensorflow/tfjs-(node|node-gpu|backend-wasm|backend-webgpu)$'] }],
     },
   },
   { files: ['**/*.js', '**/*.mjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },

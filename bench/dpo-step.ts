@@ -1,13 +1,13 @@
 // A full DPO training step (policy forward+backward on chosen and rejected, reference log-probs,
 // loss, AdamW) through the real Trainer, with the reference computed live and from the precomputed
 // cache, each variant in its own process. Step time is the gap between consecutive metrics lines.
-// Usage: node out/bench/dpo-step.js [--shape small] [--pairs 4] [--seq 128] [--steps 5]
+// Usage: node out/bench/dpo-step.js [--shape small] [--pairs 4] [--seq 128] [--steps 5] [--backend NAME]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/protocol';
+import { BackendName, resolveConfig } from '../src/protocol';
 import { describeBackend, selectBackend } from '../src/engine/backend';
 import { makeTinyModel } from '../src/engine/model/tiny';
 import { Trainer } from '../src/engine/train/trainer';
@@ -34,8 +34,8 @@ export function writePairs(file: string, n: number, seq: number, identical = fal
   fs.writeFileSync(file, rows.join('\n') + '\n');
 }
 
-export async function worker(dir: string, precompute: boolean, pairs: number, steps: number): Promise<Record<string, unknown>> {
-  const backend = await selectBackend();
+export async function worker(dir: string, precompute: boolean, pairs: number, steps: number, backendName?: BackendName): Promise<Record<string, unknown>> {
+  const backend = await selectBackend(backendName);
   const times: number[] = [];
   let last: number | undefined;
   let tokens = 0;
@@ -71,12 +71,12 @@ async function main() {
   const { values } = parseArgs({
     options: {
       shape: { type: 'string', default: 'small' }, pairs: { type: 'string', default: '4' }, seq: { type: 'string', default: '128' },
-      steps: { type: 'string', default: '5' }, worker: { type: 'string' }, dir: { type: 'string' },
+      steps: { type: 'string', default: '5' }, worker: { type: 'string' }, dir: { type: 'string' }, backend: { type: 'string' },
     },
   });
   const [pairs, seq, steps] = [Number(values.pairs), Number(values.seq), Number(values.steps)];
   if (values.worker) {
-    process.stdout.write(JSON.stringify(await worker(values.dir!, values.worker === 'cached', pairs, steps)) + '\n');
+    process.stdout.write(JSON.stringify(await worker(values.dir!, values.worker === 'cached', pairs, steps, values.backend as BackendName | undefined)) + '\n');
     return;
   }
   const shape = SHAPES[values.shape!];
@@ -86,7 +86,7 @@ async function main() {
   writePairs(path.join(dir, 'pairs.jsonl'), pairs * (steps + 1), seq);
   const rows: Record<string, unknown>[] = [];
   for (const variant of ['live', 'cached']) {
-    const child = spawnSync(process.execPath, [__filename, '--worker', variant, '--dir', dir, '--pairs', String(pairs), '--steps', String(steps), '--seq', String(seq)], {
+    const child = spawnSync(process.execPath, [__filename, '--worker', variant, '--dir', dir, '--pairs', String(pairs), '--steps', String(steps), '--seq', String(seq), ...(values.backend ? ['--backend', values.backend] : [])], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
     });
     if (child.status !== 0) {

@@ -1,12 +1,15 @@
-// Picks the TensorFlow.js backend before any tensor exists: tfjs-node-gpu > tfjs-node > wasm > cpu.
-// Never falls back silently: the report names the backend and why each faster one was not used.
+// Picks the TensorFlow.js backend before any tensor exists: tfjs-node-gpu > webgpu (hardware
+// adapters only) > tfjs-node > wasm > cpu. Never falls back silently: the report names the backend
+// and why each faster one was not used.
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_NAMES, BackendName, BackendReport } from '../protocol';
+import { BACKEND_NAMES, BackendName, BackendReport, GpuAdapterReport } from '../protocol';
+import { setUpWebGpu } from './webgpu';
 
 /** The tfjs backend that a name registers (both native packages register 'tensorflow'). */
 const TFJS_BACKEND: Record<BackendName, string> = {
   'tfjs-node-gpu': 'tensorflow',
   'tfjs-node': 'tensorflow',
+  webgpu: 'webgpu',
   wasm: 'wasm',
   cpu: 'cpu',
 };
@@ -31,7 +34,9 @@ function shareBuffersInWasmIdentity(): void {
   });
 }
 
-async function tryBackend(name: BackendName): Promise<void> {
+/** Loads and initialises one backend; returns the GPU adapter for webgpu. */
+async function tryBackend(name: BackendName, forced: boolean): Promise<GpuAdapterReport | undefined> {
+  let adapter: GpuAdapterReport | undefined;
   switch (name) {
     case 'tfjs-node-gpu':
       // The native packages are optionalDependencies: absent on machines where libtensorflow
@@ -40,6 +45,10 @@ async function tryBackend(name: BackendName): Promise<void> {
       break;
     case 'tfjs-node':
       require('@tensorflow/tfjs-node');
+      break;
+    case 'webgpu':
+      // Software adapters (Mesa's llvmpipe, SwiftShader) are slower than wasm: only when forced.
+      adapter = await setUpWebGpu(forced);
       break;
     case 'wasm':
       require('@tensorflow/tfjs-backend-wasm');
@@ -51,6 +60,7 @@ async function tryBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(TFJS_BACKEND[name]);
   if (!ok) throw new Error(`tf.setBackend('${TFJS_BACKEND[name]}') returned false`);
   await tf.ready();
+  return adapter;
 }
 
 function firstLine(err: unknown): string {
@@ -69,8 +79,9 @@ export async function selectBackend(forced?: BackendName): Promise<BackendReport
   const candidates: readonly BackendName[] = forced ? [forced] : BACKEND_NAMES;
   const skipped: BackendReport['skipped'] = [];
   for (const name of candidates) {
+    let adapter: GpuAdapterReport | undefined;
     try {
-      await tryBackend(name);
+      adapter = await tryBackend(name, forced !== undefined);
     } catch (err) {
       if (forced) throw new Error(`backend '${name}' was requested but could not load: ${firstLine(err)}`, { cause: err });
       skipped.push({ name, reason: firstLine(err) });
@@ -81,6 +92,7 @@ export async function selectBackend(forced?: BackendName): Promise<BackendReport
       report.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
       report.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
     }
+    if (adapter) report.adapter = adapter;
     return report;
   }
   throw new Error(`no TensorFlow.js backend could load: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
@@ -90,6 +102,12 @@ export async function selectBackend(forced?: BackendName): Promise<BackendReport
 export function describeBackend(report: BackendReport): string {
   let text = `backend ${report.name}`;
   if (report.name === 'wasm') text += ` (${report.simd ? 'SIMD' : 'no SIMD'}, ${report.threads ? 'threads' : '1 thread'})`;
+  const a = report.adapter;
+  if (a) {
+    const mib = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;
+    text += ` (${[a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unknown'}; ${a.description}; ${a.featureLevel}${a.software ? ', SOFTWARE' : ''};`;
+    text += ` max buffer ${mib(a.limits.maxBufferSize)}, max binding ${mib(a.limits.maxStorageBufferBindingSize)})`;
+  }
   if (report.forced) text += ' [forced]';
   for (const s of report.skipped) text += `; not ${s.name}: ${s.reason}`;
   if (report.name === 'cpu' && !report.forced) {

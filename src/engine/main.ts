@@ -2,7 +2,7 @@
 // on stdout (nothing else goes to stdout; diagnostics go to stderr). One run at a time. SIGTERM, a
 // stop request, or stdin closing stop a run gracefully: the step finishes and a checkpoint is written.
 import {
-  BackendName, EngineEvents, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
+  BackendName, EngineEvents, backendLabel, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
 } from '../protocol';
 import { selectBackend } from './backend';
 import { RunOptions, Trainer } from './train/trainer';
@@ -24,7 +24,7 @@ function replyError(id: number, error: string): void {
 
 export async function runEngine(forced?: BackendName): Promise<void> {
   const backend = await selectBackend(forced);
-  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid, engine: 'tfjs', device: backend.name });
+  send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid, engine: 'tfjs', device: backendLabel(backend) });
 
   let active: Promise<void> | undefined;
   const probe = new ProbeSession();

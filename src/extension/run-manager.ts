@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import {
   BackendName, DpoConfig, HealthWarning, MetricsRecord, RunPhase, TrainingMode, assertNever, parseMetricsRecord, resolveConfig,
+  backendLabel,
 } from '../protocol';
 import { EngineClient, EngineExit, describeExit } from './engine-client';
 
@@ -110,7 +111,7 @@ export class RunManager implements vscode.Disposable {
     this.wire(session);
     try {
       const hello = await engine.ready;
-      session.backend = hello.backend?.name ?? hello.device;
+      session.backend = hello.backend ? backendLabel(hello.backend) : hello.device;
       await send(engine);
     } catch (err) {
       const message = engine.exited ? this.crashMessage(engine.exited) : (err as Error).message;

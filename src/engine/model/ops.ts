@@ -6,8 +6,11 @@ import * as tf from '@tensorflow/tfjs';
  * Rows of `table` [V, D] at `ids` [N] -> [N, D]. tf.gather's gradient needs the
  * UnsortedSegmentSum kernel, which the wasm backend lacks; scatterND sums duplicate indices on
  * every backend, so it computes the same scatter-add of the incoming gradient into [V, D].
+ * WebGPU has UnsortedSegmentSum, so there tf.gather keeps its own gradient (tfjs's tested path;
+ * both kernels add floats on the GPU with a compare-exchange loop, as WGSL has no float atomics).
  */
 export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (tf.getBackend() === 'webgpu') return tf.gather(table, ids) as tf.Tensor2D;
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const t = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;

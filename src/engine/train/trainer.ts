@@ -6,13 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendReport, DpoConfig, FinishReason, HealthWarning, MetricsRecord, MetricsSplit, RUN_FILES, RunPhase, RunStatus, TRAINER_STATE } from '../../protocol';
+import { BackendReport, backendLabel, DpoConfig, FinishReason, HealthWarning, MetricsRecord, MetricsSplit, RUN_FILES, RunPhase, RunStatus, TRAINER_STATE } from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
 import { loadModel } from '../model/checkpoint';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
+import { checkDeviceLimits, longestSequence } from '../device-limits';
 import { AdamW } from './optimizer';
 import { learningRateAt, warmupSteps } from './schedule';
 import { HealthMonitor } from './health';
@@ -134,7 +135,7 @@ export class Trainer implements Report {
   }
 
   private status(status: RunStatus, message?: string): void {
-    this.folder.status({ status, step: this.step, total_steps: this.totalSteps, engine: 'tfjs', device: this.options.backend.name, ...(message ? { message } : {}) });
+    this.folder.status({ status, step: this.step, total_steps: this.totalSteps, engine: 'tfjs', device: backendLabel(this.options.backend), ...(message ? { message } : {}) });
   }
 
   private metrics(split: MetricsSplit, epoch: number, values: Record<string, number>): MetricsRecord {
@@ -162,6 +163,8 @@ export class Trainer implements Report {
     const padId = tokenizer.padId ?? 0;
     const { vocabSize } = this.policy.config;
     const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this, (pairs, file) => checkTokenIds(pairs, vocabSize, file, c.model, tokenizer.vocabSize));
+    // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
+    checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longestSequence([...split.train, ...split.eval]) });
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
     this.optimizer = new AdamW(this.policy.weights, { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay });
     return { split, padId };

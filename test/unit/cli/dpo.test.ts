@@ -31,7 +31,7 @@ describe('dpo CLI', () => {
     assert.match(make.stdout, /--layers <n>\s+transformer blocks \(default: 2\)/);
     const logps = dpo('logps', '--help').stdout.replace(/\s+/g, ' ');
     assert.match(logps, /--batch-size <n> pairs per forward pass \(default: 8\)/);
-    assert.match(logps, /--backend <name> force a TensorFlow\.js backend \(default: the fastest that loads\) \(choices: "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"\)/);
+    assert.match(logps, /--backend <name> force a TensorFlow\.js backend \(default: the fastest that loads\) \(choices: "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"\)/);
   });
 
   it('bad flags exit 2 with the usage', () => {

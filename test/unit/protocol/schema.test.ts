@@ -44,6 +44,9 @@ describe('generated schemas', () => {
     assert.ok(hello({ protocolVersion: 1, pid: 1, engine: 'torch', device: 'cuda:0', devices: [{ index: 0, name: 'H100', memoryBytes: 8e10 }] }));
     assert.ok(!hello({ protocolVersion: 1, pid: 1, engine: 'jax', device: 'cpu' }));
     assert.ok(!hello({ protocolVersion: 1, pid: 1, engine: 'torch', devices: [{ index: 0 }] }));
+    // The webgpu report carries its adapter (an optional field: older hosts ignore it).
+    const adapter = { vendor: 'apple', architecture: 'metal-3', device: '', description: 'Apple M2', software: false, featureLevel: 'core', limits: { maxBufferSize: 4e9, maxStorageBufferBindingSize: 4e9, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 } };
+    assert.ok(hello({ protocolVersion: 1, pid: 1, engine: 'tfjs', device: 'webgpu (Apple M2)', backend: { name: 'webgpu', skipped: [], forced: false, adapter } }));
   });
 });
 
