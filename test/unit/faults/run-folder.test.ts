@@ -65,8 +65,11 @@ describe('run folder faults', () => {
     assert.equal(again.result.reason, 'completed');
     assert.equal(again.result.step, 2);
     assert.match(fs.readFileSync(path.join(run.dir, 'log.txt'), 'utf8'), /no complete checkpoint .*restarting from step 0/);
-    const steps = readJsonl(path.join(run.dir, 'metrics.jsonl')).map((m) => m.step);
+    const records = readJsonl<Record<string, unknown>>(path.join(run.dir, 'metrics.jsonl'));
+    const steps = records.filter((m) => m.kind === 'metrics').map((m) => m.step);
     assert.deepEqual(steps, [0, 1, 2, 2], 'the first attempt\'s records are replaced, not doubled');
+    const statuses = records.filter((m) => m.kind === 'status').map((m) => m.status);
+    assert.deepEqual(statuses, ['running', 'completed'], 'one attempt\'s status records: the killed one\'s are dropped');
   });
 
   it('a learning rate that overflows the weights stops the run: no final model, no checkpoint', async () => {
