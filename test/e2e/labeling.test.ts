@@ -32,13 +32,30 @@ const BAD = [
   '{"prompt": "empty", "responses": ["", "b"]}',
 ];
 
-/** Resolves once a hot-exit backup of `name` is on disk under `dir` (polled: no event reaches the test). */
-async function waitForBackup(dir: string, name: string, timeoutMs = 120_000): Promise<void> {
+/** `"label": "a"` or "b" as a line holds it, or escaped inside a JSON string (a custom editor's backup). */
+const LABEL = /\\?"label\\?"\s*:\s*\\?"[ab]\\?"/g;
+const labelCount = (text: string) => (text.match(LABEL) ?? []).length;
+
+/**
+ * Resolves once the hot-exit backup of `name` under `backups` (the server's User/Backups) holds
+ * `labels` labels: a text document's backup holds the text; a custom editor's holds the id of the
+ * extension's own backup file, whose content must hold them. Polled: no event reaches the test, and
+ * a backup of an earlier edit must not count.
+ */
+async function waitForBackup(backups: string, name: string, labels: number, timeoutMs = 120_000): Promise<void> {
   const files = (d: string): string[] =>
     fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)])) : [];
+  const complete = (file: string) => {
+    const text = fs.readFileSync(file, 'utf8');
+    if (!text.includes(name)) return false;
+    if (labelCount(text) >= labels) return true;
+    const id = /"backupId":"([^"]+)"/.exec(text)?.[1];
+    const own = id ? decodeURIComponent(new URL(id).pathname) : undefined;
+    return own !== undefined && fs.existsSync(own) && labelCount(fs.readFileSync(own, 'utf8')) >= labels;
+  };
   const deadline = Date.now() + timeoutMs;
-  while (!files(dir).some((f) => fs.readFileSync(f, 'utf8').includes(name))) {
-    if (Date.now() > deadline) throw new Error(`no backup of ${name} under ${dir} after ${timeoutMs / 1000} s`);
+  while (!files(backups).some(complete)) {
+    if (Date.now() > deadline) throw new Error(`no backup of ${name} with ${labels} labels under ${backups} after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -63,7 +80,7 @@ async function openInLabelEditor(page: Page, file: string): Promise<FrameLocator
   return view;
 }
 
-describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
+describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
   let page: Page;
   let close: () => Promise<void>;
   let workspace: string;
@@ -272,7 +289,7 @@ describe('labeling editor in a real VS Code', { timeout: 300_000 }, () => {
         await first.page.locator('.tab.active.dirty', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
         // VS Code backs up a dirty document about a second after the last change, into the server's
         // user data (User/Backups); wait for that backup rather than a fixed time.
-        await waitForBackup(path.join(userData, 'User', 'Backups'), 'hot.jsonl');
+        await waitForBackup(path.join(userData, 'User', 'Backups'), 'hot.jsonl', 2);
       } finally {
         await first.kill();
       }
