@@ -2,6 +2,8 @@
 // nothing here loads tfjs. Activation happens on the DPO commands, and stays small.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { setUpTorch } from './setup-torch-command';
+import { exportLaunchScript } from './export-launch-command';
 import { COMMANDS, CommandContext, exportMetrics, labelPairs, makeTinyModel, newTrainingRun, openMetrics, probeModel, resumeRun, showRuns, startRunFromConfig, stopRun } from './commands';
 import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
@@ -29,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     log: (line) => output.appendLine(line),
     settings: () => {
       const s = readSettings();
-      return { nodePath: s.nodePath, backend: s.backend, stopTimeoutSeconds: s.stopTimeoutSeconds };
+      return { nodePath: s.nodePath, backend: s.backend, stopTimeoutSeconds: s.stopTimeoutSeconds, engine: s.engine };
     },
   });
   // The status bar opens the metrics of the run it shows.
@@ -54,6 +56,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.openMetrics, (args?: Parameters<typeof openMetrics>[1]) => openMetrics(ctx, args)),
     register(COMMANDS.exportMetrics, (args?: Parameters<typeof exportMetrics>[1]) => exportMetrics(ctx, args)),
     register(COMMANDS.labelPairs, (target?: vscode.Uri | string) => labelPairs(target)),
+    register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
+    register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
     labelProblems,
     // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {

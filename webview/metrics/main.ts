@@ -98,7 +98,7 @@ const app = document.getElementById('app')!;
 app.innerHTML = `
   <header>
     <div id="runs" class="runs"></div>
-    <vscode-button id="add-run" secondary>Add run…</vscode-button>
+    <vscode-button id="add-run" secondary title="Add any run folder to the charts, e.g. one a cluster job writes on a shared disk">Open Run Folder…</vscode-button>
     <label>x axis <vscode-single-select id="x-axis"><vscode-option value="step">step</vscode-option><vscode-option value="time">wall time (s)</vscode-option></vscode-single-select></label>
     <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothing-value"></span></label>
     <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
@@ -167,7 +167,7 @@ function appendRecords(run: RunData, lines: RecordLine[]): boolean {
         warned = true;
         break;
       case 'status':
-        run.meta.backend ??= r.device;
+        run.meta.backend ??= `${r.engine} · ${r.device}`;
         break;
       default:
         assertNever(r);
