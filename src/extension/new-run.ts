@@ -5,11 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineName, TrainingMode, readRunConfigFile, timeStamp } from '../protocol';
-import { CommandContext, CommandResult, confirmAnother, fail, requireTrust, startRun } from './command-helpers';
+import { CommandContext, CommandResult, confirmAnother, fail, offerTorchSetup, requireTrust, startRun } from './command-helpers';
+import { TorchEnvMissingError } from './run-manager';
+import { torchEnvDir } from '../protocol/torch-env';
 import { makeTinyModel } from './commands';
 import { readSettings } from './settings';
 import { askEngine, askTorchOptions } from './new-run-engine';
-import { chooseEngine } from '../node/engine-choice';
+import { chooseEngine, torchInstalled } from '../node/engine-choice';
 
 export interface NewRunArgs {
   model?: string;
@@ -72,6 +74,8 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   // Scripted runs (with a config) are not asked: their config's engine, else the setting's.
   const engine = args.engine ?? (args.config ? chooseEngine(args.config, settings.engine) : await askEngine(settings.engine));
   if (!engine) return { ok: false, error: 'cancelled' };
+  // Offer the set-up now rather than after the remaining questions.
+  if (engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
   let engineFields: Record<string, unknown> = { engine };
   if (engine === 'torch' && !args.config) {
     const torch = await askTorchOptions(model);

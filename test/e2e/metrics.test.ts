@@ -39,10 +39,12 @@ describe('metrics panel in a real VS Code', { timeout: 300_000 }, () => {
 
   it('follows a run live, reads out, drills down, exports CSV, and survives a window reload', async () => {
     await theme('Dark Modern', true);
-    // Start a run from the palette: model, data, then β, learning rate and epochs.
+    // Start a run from the palette: model, data, the embedded engine (asked when the PyTorch engine
+    // is set up too), then β, learning rate and epochs.
     await runCommand(page, 'DPO: New Training Run');
     await pickRow(page, 'models/tiny', '(1/3)');
     await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'Embedded engine', '— engine');
     const input = page.locator('.quick-input-widget input.input');
     for (const [value, title] of [['0.1', 'β'], ['0.001', 'learning rate'], ['3', 'epochs']]) {
       await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });

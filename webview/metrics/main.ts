@@ -536,6 +536,10 @@ xAxis.addEventListener('change', () => {
 $('add-run').addEventListener('click', () => send('metrics/addRun', {}));
 $('export-csv').addEventListener('click', () => send('metrics/exportCsv', { runDirs: [...runs.keys()] }));
 window.addEventListener('resize', () => rebuildCharts());
+// Chart colours are read from the theme's CSS variables when the charts are built: rebuild them when
+// VS Code switches theme (it changes the body's vscode-light/vscode-dark class), or a light theme
+// keeps the dark theme's pale labels and dark grid.
+new MutationObserver(() => rebuildCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 document.addEventListener('dblclick', () => {
   zoomRange.clear();
   for (const c of CHARTS) dirty.add(c.id);
