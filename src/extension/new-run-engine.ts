@@ -57,7 +57,8 @@ export async function askTorchOptions(model: string): Promise<TorchChoices | und
     { label: 'fp16', description: 'mixed precision (older GPUs)', value: 'fp16' },
     { label: 'fp32', description: gpus ? 'full precision' : 'full precision (the choice on CPU)', value: 'fp32' },
   ];
-  if (!gpus) dtypes.unshift(dtypes.pop()!);
+  // On the CPU: fp32 first, and no fp16 (mixed fp16 needs a GPU).
+  if (!gpus) dtypes.splice(0, dtypes.length, dtypes[2], dtypes[0]);
   const dtype = await pick('precision', gpus ? `${gpus} GPU(s) found at set-up` : 'No GPU was found at set-up: training runs on the CPU', dtypes);
   if (dtype === undefined) return undefined;
 

@@ -20,7 +20,9 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
   before(async () => {
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-torch-'));
     dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '128');
-    fs.copyFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), path.join(workspace, 'pairs.jsonl'));
+    // 24 pairs: a few optimizer steps, so the run ends quickly even on a busy machine.
+    const pairs = fs.readFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), 'utf8').trim().split('\n').slice(0, 24);
+    fs.writeFileSync(path.join(workspace, 'pairs.jsonl'), pairs.join('\n') + '\n');
     ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT }));
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
   });
@@ -95,6 +97,33 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     await theme('Light Modern', false);
     await view.locator('.run-summary', { hasText: 'torch · cpu' }).waitFor({ timeout: 30_000 });
     await shot('torch-metrics-light.png');
+    // A run folder from elsewhere (as a cluster job writes it on a shared disk, here on an H100):
+    // "Open Run Folder…" adds it, and its status records say the engine and device.
+    const runDir = path.join(workspace, '.dpo', 'runs', fs.readdirSync(path.join(workspace, '.dpo', 'runs'))[0]);
+    const cluster = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-shared-disk-')), 'cluster-run');
+    fs.mkdirSync(cluster);
+    fs.copyFileSync(path.join(runDir, 'config.json'), path.join(cluster, 'config.json'));
+    const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    fs.writeFileSync(path.join(cluster, 'metrics.jsonl'), lines.map((r) => JSON.stringify(r.kind === 'status' ? { ...r, device: 'cuda:0 NVIDIA H100 80GB HBM3' } : r)).join('\n') + '\n');
+    await view.locator('#add-run').click();
+    await title('Open Run Folder');
+    const dialog = page.locator('.quick-input-widget input.input');
+    // The dialog fills in its starting folder after it opens: type the path only once it has.
+    for (let i = 0; i < 100 && !(await dialog.inputValue()); i++) await page.waitForTimeout(100);
+    await dialog.fill(cluster);
+    const added = view.locator('.run-summary', { hasText: 'torch · cuda:0 NVIDIA H100 80GB HBM3' });
+    for (let i = 0; i < 3 && !(await added.isVisible()); i++) {
+      await page.keyboard.press('Enter');
+      await added.waitFor({ timeout: 5_000 }).catch(() => undefined);
+    }
+    await added.waitFor({ timeout: 10_000 }).catch(async (err) => {
+      await shot('torch-open-run-folder-failure.png');
+      console.log('panel status:', await view.locator('#status').innerText(), 'summary:', await view.locator('#summary').innerText());
+      throw err;
+    });
+    await shot('torch-metrics-cluster-run-light.png');
+    fs.rmSync(path.dirname(cluster), { recursive: true, force: true });
+
     const configs = fs.readdirSync(path.join(workspace, '.dpo', 'configs'));
     const written = JSON.parse(fs.readFileSync(path.join(workspace, '.dpo', 'configs', configs[0]), 'utf8'));
     assert.deepEqual([written.engine, written.lora_r, written.dtype, written.num_processes], ['torch', 0, 'fp32', 1]);
