@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { ACCELERATE_PRESETS, DtypeName, EngineName } from '../protocol';
 import { EngineSetting, chooseEngine, torchInstalled } from '../node/engine-choice';
 import { LORA_DEFAULT_ABOVE, countParameters, formatParameters } from '../node/model-size';
-import { TorchReport, describeDevices, torchEnvState } from '../node/torch-setup';
+import { TorchReport, summarizeDevices, torchEnvState } from '../node/torch-setup';
 
 const TITLE = 'DPO: New Training Run';
 /** The LoRA rank and α the flow writes when LoRA is chosen (α = 2r, the common choice). */
@@ -23,7 +23,7 @@ export async function askEngine(setting: EngineSetting): Promise<EngineName | un
   if (!torchInstalled()) return preferred;
   const report = torchEnvState().report;
   const items: Pick<EngineName>[] = [
-    { label: '$(flame) PyTorch engine', description: `torch · ${report ? describeDevices(report) : 'set up'}`, detail: 'PyTorch + TRL + accelerate: real models, GPUs, LoRA', value: 'torch' },
+    { label: '$(flame) PyTorch engine', description: `torch · ${report ? summarizeDevices(report) : 'set up'}`, detail: 'PyTorch + TRL + accelerate: real models, GPUs, LoRA', value: 'torch' },
     { label: '$(package) Embedded engine', description: 'tfjs · TensorFlow.js in the engine process', detail: 'no set-up; small models', value: 'tfjs' },
   ];
   items.sort((a, b) => Number(b.value === preferred) - Number(a.value === preferred));

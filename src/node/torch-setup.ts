@@ -193,6 +193,14 @@ export function describeDevices(t: TorchReport): string {
     : `CPU only (${t.cpuThreads} threads; no CUDA device)`;
 }
 
+/** A short form for pickers: "2× NVIDIA H100 80GB HBM3, CUDA 12.8" or "CPU only (2 threads)". */
+export function summarizeDevices(t: TorchReport): string {
+  if (t.gpus.length === 0) return `CPU only (${t.cpuThreads} threads)`;
+  const counts = new Map<string, number>();
+  for (const g of t.gpus) counts.set(g.name, (counts.get(g.name) ?? 0) + 1);
+  return `${[...counts].map(([name, n]) => `${n}× ${name}`).join(' + ')}, CUDA ${t.cuda}`;
+}
+
 export function describeTorch(r: SetupResult): string[] {
   const t = r.report;
   return [

@@ -34,7 +34,8 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
 
   async function theme(name: string, dark: boolean): Promise<void> {
     await runCommand(page, 'Preferences: Color Theme');
-    await page.keyboard.type(name);
+    // fill, not type: keys typed while the picker is still opening are lost.
+    await page.locator('.quick-input-widget input.input').fill(name);
     await pickRow(page, name);
     await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor({ timeout: 30_000 });
   }

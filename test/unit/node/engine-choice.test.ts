@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { autoEngine, chooseEngine, engineLabel } from '../../../src/node/engine-choice';
 import { countParameters, formatParameters } from '../../../src/node/model-size';
 import { TORCH_STAMP } from '../../../src/protocol/torch-env';
-import { requirementsHash } from '../../../src/node/torch-setup';
+import { requirementsHash, summarizeDevices } from '../../../src/node/torch-setup';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 
 function fakeEnv(gpus: number): string {
@@ -31,6 +31,13 @@ describe('engine choice', () => {
     assert.equal(autoEngine(none), 'tfjs');
     fs.writeFileSync(path.join(withGpu, TORCH_STAMP), 'stale\n');
     assert.equal(autoEngine(withGpu), 'tfjs', 'an environment from other pins is not "set up"');
+  });
+
+  it('summarises the devices of a set-up for the engine picker', () => {
+    const base = { python: '3.11', torch: '2.13.0', transformers: '', trl: '', accelerate: '', peft: '', cpuThreads: 2 };
+    const h100 = { name: 'NVIDIA H100 80GB HBM3', memoryBytes: 8e10 };
+    assert.equal(summarizeDevices({ ...base, cuda: '12.8', gpus: [{ index: 0, ...h100 }, { index: 1, ...h100 }, { index: 2, name: 'NVIDIA A10', memoryBytes: 2e10 }] }), '2× NVIDIA H100 80GB HBM3 + 1× NVIDIA A10, CUDA 12.8');
+    assert.equal(summarizeDevices({ ...base, cuda: null, gpus: [] }), 'CPU only (2 threads)');
   });
 
   it('labels the engine and device from the handshake', () => {
