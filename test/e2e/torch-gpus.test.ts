@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { ROOT, pickRow, runCommand, startWorkbench } from './helpers';
+import { ROOT, pickRow, runCommand, setTheme, startWorkbench } from './helpers';
 import { requirementsHash } from '../../src/node/torch-setup';
 import { TORCH_STAMP, torchPython } from '../../src/protocol/torch-env';
 
@@ -67,9 +67,7 @@ describe('New Training Run with two GPUs found at set-up', { timeout: 300_000 },
   const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).waitFor({ state: 'visible', timeout: 30_000 });
 
   it('asks engine (torch first), LoRA (first for 6.7B), precision, GPUs and the accelerate preset', async () => {
-    await runCommand(page, 'Preferences: Color Theme');
-    await page.locator('.quick-input-widget input.input').fill('Light Modern');
-    await pickRow(page, 'Light Modern');
+    await setTheme(page, 'Light Modern', false);
     await runCommand(page, 'DPO: New Training Run');
     await pickRow(page, 'models/llama-7b', '(1/3)');
     await pickRow(page, 'pairs.jsonl', '(2/3)');

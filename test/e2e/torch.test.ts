@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+import { ROOT, activeWebview, dpo, pickRow, runCommand, setTheme, startWorkbench } from './helpers';
 
 const SHOTS = process.env.DPO_SCREENSHOTS;
 
@@ -32,13 +32,7 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     fs.rmSync(workspace, { recursive: true, force: true });
   });
 
-  async function theme(name: string, dark: boolean): Promise<void> {
-    await runCommand(page, 'Preferences: Color Theme');
-    // fill, not type: keys typed while the picker is still opening are lost.
-    await page.locator('.quick-input-widget input.input').fill(name);
-    await pickRow(page, name);
-    await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor({ timeout: 30_000 });
-  }
+  const theme = (name: string, dark: boolean) => setTheme(page, name, dark);
 
   const shot = async (name: string) => SHOTS && page.screenshot({ path: path.join(SHOTS, name) });
   const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).waitFor({ state: 'visible', timeout: 30_000 });
@@ -110,8 +104,13 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     await title('Open Run Folder');
     const dialog = page.locator('.quick-input-widget input.input');
     // The dialog fills in its starting folder after it opens: type the path only once it has.
+    // (it can also rewrite the value once more while settling, so check that the path stuck).
     for (let i = 0; i < 100 && !(await dialog.inputValue()); i++) await page.waitForTimeout(100);
-    await dialog.fill(cluster);
+    for (let i = 0; i < 20; i++) {
+      await dialog.fill(cluster);
+      await page.waitForTimeout(300);
+      if ((await dialog.inputValue()) === cluster) break;
+    }
     const added = view.locator('.run-summary', { hasText: 'torch · cuda:0 NVIDIA H100 80GB HBM3' });
     for (let i = 0; i < 3 && !(await added.isVisible()); i++) {
       await page.keyboard.press('Enter');
@@ -119,7 +118,6 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     }
     await added.waitFor({ timeout: 10_000 }).catch(async (err) => {
       await shot('torch-open-run-folder-failure.png');
-      console.log('panel status:', await view.locator('#status').innerText(), 'summary:', await view.locator('#summary').innerText());
       throw err;
     });
     await shot('torch-metrics-cluster-run-light.png');
