@@ -16,6 +16,7 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
   let page: Page;
   let close: () => Promise<void>;
   let workspace: string;
+  let sharedDisk: string | undefined;
 
   before(async () => {
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-torch-'));
@@ -30,6 +31,7 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
   after(async () => {
     await close?.();
     fs.rmSync(workspace, { recursive: true, force: true });
+    if (sharedDisk) fs.rmSync(sharedDisk, { recursive: true, force: true });
   });
 
   const theme = (name: string, dark: boolean) => setTheme(page, name, dark);
@@ -95,7 +97,8 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     // A run folder from elsewhere (as a cluster job writes it on a shared disk, here on an H100):
     // "Open Run Folder…" adds it, and its status records say the engine and device.
     const runDir = path.join(workspace, '.dpo', 'runs', fs.readdirSync(path.join(workspace, '.dpo', 'runs'))[0]);
-    const cluster = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-shared-disk-')), 'cluster-run');
+    sharedDisk = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-shared-disk-'));
+    const cluster = path.join(sharedDisk, 'cluster-run');
     fs.mkdirSync(cluster);
     fs.copyFileSync(path.join(runDir, 'config.json'), path.join(cluster, 'config.json'));
     const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -121,7 +124,6 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
       throw err;
     });
     await shot('torch-metrics-cluster-run-light.png');
-    fs.rmSync(path.dirname(cluster), { recursive: true, force: true });
 
     const configs = fs.readdirSync(path.join(workspace, '.dpo', 'configs'));
     const written = JSON.parse(fs.readFileSync(path.join(workspace, '.dpo', 'configs', configs[0]), 'utf8'));
