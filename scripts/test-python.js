@@ -7,19 +7,29 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..');
-const { setupTorch, describeTorch } = require(path.join(root, 'out/src/cli/setup-torch.js'));
+const { setupTorch, describeTorch } = require(path.join(root, 'out/src/node/torch-setup.js'));
 const { torchProcessEnv } = require(path.join(root, 'out/src/node/torch-env.js'));
 
-const setup = setupTorch({ log: (l) => console.log(l) });
-for (const line of describeTorch(setup)) console.log(line);
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-pytest-'));
-let status;
-try {
-  const r = spawnSync(setup.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--basetemp=${base}`, 'python/tests', ...process.argv.slice(2)], {
-    cwd: root, stdio: 'inherit', env: { ...torchProcessEnv(), DPO_TORCH_ENV: setup.envDir },
-  });
-  status = r.status ?? 1;
-} finally {
-  fs.rmSync(base, { recursive: true, force: true });
+async function main() {
+  const setup = await setupTorch({ log: (l) => console.log(l) });
+  for (const line of describeTorch(setup)) console.log(line);
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-pytest-'));
+  try {
+    const r = spawnSync(setup.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--basetemp=${base}`, 'python/tests', ...process.argv.slice(2)], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...torchProcessEnv(), DPO_TORCH_ENV: setup.envDir },
+    });
+    return r.status ?? 1;
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
 }
-process.exit(status);
+
+main().then(
+  (status) => process.exit(status),
+  (err) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

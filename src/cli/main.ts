@@ -14,10 +14,10 @@ import { readRunConfigFile } from '../node/config-file';
 import { DEFAULT_GENERATE } from '../engine/probe/generate';
 import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
-import { describeTorch, setupTorch } from './setup-torch';
 import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
 import { addDataCommands } from './data-commands';
+import { describeTorch, setupTorch } from '../node/torch-setup';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -193,8 +193,8 @@ export function buildProgram(): Command {
     .command('setup-torch')
     .description('create or update the PyTorch engine\'s Python environment (.cache/torch-env, or $DPO_TORCH_ENV) with the pins of python/requirements.txt; rebuilt only when they change')
     .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
-    .action((o) => {
-      for (const line of describeTorch(setupTorch({ python: o.python, log }))) process.stdout.write(line + '\n');
+    .action(async (o) => {
+      for (const line of describeTorch(await setupTorch({ python: o.python, log, fresh: true }))) process.stdout.write(line + '\n');
     });
 
   program

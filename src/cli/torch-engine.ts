@@ -5,6 +5,7 @@ import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_pro
 import * as readline from 'node:readline';
 import { EngineEvents, EngineMessage, EventType, RequestType, EngineRequests, parseEngineMessage, requestLine } from '../protocol';
 import { requireTorchPython, torchProcessEnv } from '../node/torch-env';
+import { torchEngineCommand } from '../node/engine-command';
 
 type EventOf<T extends EventType> = { kind: 'event'; type: T; params: EngineEvents[T] };
 
@@ -17,7 +18,8 @@ export class TorchEngine {
   readonly ready: Promise<EngineEvents['engine/didStart']>;
 
   constructor(onStderr: (line: string) => void = () => undefined) {
-    this.child = spawn(requireTorchPython(), ['-m', 'dpo_studio.engine'], { stdio: ['pipe', 'pipe', 'pipe'], env: torchProcessEnv() });
+    const cmd = torchEngineCommand();
+    this.child = spawn(cmd.command, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env: cmd.env });
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
     this.ready = new Promise((resolve, reject) => {
       this.on((m) => m.kind === 'event' && m.type === 'engine/didStart' && resolve(m.params as EngineEvents['engine/didStart']));

@@ -1,7 +1,8 @@
 // What every command handler shares: the command ids, the result each returns (so commands can be
 // scripted and tested through vscode.commands.executeCommand with arguments that skip the
 // pickers), the context they run in, and the two ways they refuse (Restricted Mode, an error).
-// The handlers are in run-commands.ts, model-commands.ts and view-commands.ts.
+// The handlers are in run-commands.ts (with command-helpers.ts and new-run.ts), model-commands.ts,
+// view-commands.ts, setup-torch-command.ts and export-launch-command.ts.
 import * as vscode from 'vscode';
 import { RunManager } from './run-manager';
 import { ProbePanel } from './probe-panel';
@@ -18,6 +19,8 @@ export const COMMANDS = {
   openMetrics: 'dpo.openMetrics',
   exportMetrics: 'dpo.exportMetrics',
   labelPairs: 'dpo.labelPairs',
+  setupTorch: 'dpo.setupTorch',
+  exportLaunchScript: 'dpo.exportLaunchScript',
 } as const;
 
 export interface CommandResult {
@@ -25,6 +28,8 @@ export interface CommandResult {
   error?: string;
   runDir?: string;
   path?: string;
+  /** A command offered to the user instead of failing (the PyTorch engine's set-up). */
+  offered?: string;
 }
 
 export interface CommandContext {

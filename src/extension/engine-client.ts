@@ -1,18 +1,17 @@
-// One engine child process (Node, not the extension host's thread) spoken to in the typed JSON-lines
-// protocol. Every line from the child passes the protocol guard; anything else is reported, never
+// One engine child process (the embedded Node engine or the PyTorch engine, never the extension
+// host's thread) spoken to in the typed JSON-lines protocol. Every line from the child passes the protocol guard; anything else is reported, never
 // acted on. Keeps the last stderr lines so a crash can be explained.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import * as vscode from 'vscode';
+import { EngineCommand } from '../node/engine-command';
 import {
-  BackendName, EngineEvents, EngineRequests, Event, EventType, PROTOCOL_VERSION, RequestType, parseEngineMessage, requestLine,
+  EngineEvents, EngineRequests, Event, EventType, PROTOCOL_VERSION, RequestType, parseEngineMessage, requestLine,
 } from '../protocol';
 
 export interface EngineLaunch {
-  /** The Node executable; the extension host's own runtime when empty. */
-  nodePath: string;
-  enginePath: string;
-  backend?: BackendName;
+  /** What to start (src/node/engine-command.ts). */
+  command: EngineCommand;
   log: (line: string) => void;
 }
 
@@ -39,12 +38,9 @@ export class EngineClient implements vscode.Disposable {
   exited: EngineExit | undefined;
 
   constructor(private readonly launch: EngineLaunch) {
-    const args = [launch.enginePath, ...(launch.backend ? ['--backend', launch.backend] : [])];
-    const nodePath = launch.nodePath || process.execPath;
-    // Inside Electron, process.execPath is Electron itself: this makes it behave as Node.
-    const env = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
-    launch.log(`starting engine: ${nodePath} ${args.join(' ')}`);
-    this.child = spawn(nodePath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const { command, args, env, engine } = launch.command;
+    launch.log(`starting the ${engine} engine: ${command} ${args.join(' ')}`);
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.ready = new Promise((resolve, reject) => {
       const sub = this.onEvent((e) => {
         if (e.type !== 'engine/didStart') return;

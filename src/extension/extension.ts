@@ -6,6 +6,8 @@ import { COMMANDS, CommandContext } from './commands';
 import { newTrainingRun, resumeRun, showRuns, startRunFromConfig, stopRun } from './run-commands';
 import { makeTinyModel, probeModel } from './model-commands';
 import { exportMetrics, labelPairs, openMetrics } from './view-commands';
+import { setUpTorch } from './setup-torch-command';
+import { exportLaunchScript } from './export-launch-command';
 import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
@@ -34,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     log: (line) => output.appendLine(line),
     settings: () => {
       const s = readSettings();
-      return { nodePath: s.nodePath, backend: s.backend, stopTimeoutSeconds: s.stopTimeoutSeconds };
+      return { nodePath: s.nodePath, backend: s.backend, stopTimeoutSeconds: s.stopTimeoutSeconds, engine: s.engine };
     },
   });
   // The status bar opens the metrics of the run it shows.
@@ -61,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.labelPairs, (target?: vscode.Uri | string) => labelPairs(target)),
     register(REVIEW_COMMAND, (args?: Parameters<typeof reviewSuspiciousPairs>[2]) => reviewSuspiciousPairs(ctx.cliPath, (l) => output.appendLine(l), args)),
     register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),
+    register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
+    register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
     labelProblems,
     // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {

@@ -94,7 +94,7 @@ export class MetricsPanel implements vscode.Disposable {
       status: this.statusOf(runDir, f),
       records: records.map(toRecordLine),
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
-      backend: session?.backend ?? f.lastStatus?.device,
+      backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
     };
     this.post('metrics/didLoadRun', { run });
   }
@@ -212,9 +212,12 @@ export class MetricsPanel implements vscode.Disposable {
           this.post('metrics/didSave', { file: target.fsPath });
           return;
         }
-        case 'metrics/addRun':
-          await vscode.commands.executeCommand('dpo.openMetrics');
+        case 'metrics/addRun': {
+          // Any folder: a run started elsewhere (a terminal, a cluster job on a shared disk) opens too.
+          const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: true, openLabel: 'Open Run Folder', title: 'DPO: Open Run Folder', defaultUri: this.defaultUri('.dpo') });
+          for (const u of picked ?? []) this.addRun(u.fsPath);
           return;
+        }
         case 'metrics/removeRun':
           this.followed.delete(m.params.runDir);
           return;

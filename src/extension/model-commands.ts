@@ -9,6 +9,7 @@ import { readRunConfig, runFile } from '../node/run-folder';
 import { readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
 import { EngineClient } from './engine-client';
+import { nodeEngineCommand } from '../node/engine-command';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 
 export async function makeTinyModel(ctx: CommandContext, args: { out?: string; family?: 'gpt2' | 'llama' } = {}): Promise<CommandResult> {
@@ -84,7 +85,8 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   const promoteSetting = vscode.workspace.getConfiguration('dpo').get<string>('probe.promoteFile', '.dpo/probe-pairs.jsonl');
   const promoteFile = args.promoteFile ?? (path.isAbsolute(promoteSetting) || !ws ? promoteSetting : path.join(ws, promoteSetting));
   const target: ProbeTarget = { policyDir, referenceDir, beta: args.beta ?? run?.beta ?? settings.beta, promoteFile, dataFile: args.dataFile ?? run?.dataFile };
-  const engine = new EngineClient({ nodePath: settings.nodePath, enginePath: ctx.enginePath, backend: settings.backend ?? undefined, log: (l) => ctx.output.appendLine(l) });
+  const command = nodeEngineCommand({ nodePath: settings.nodePath, enginePath: ctx.enginePath, backend: settings.backend ?? undefined });
+  const engine = new EngineClient({ command, log: (l) => ctx.output.appendLine(l) });
   const panel = new ProbePanel(ctx.extensionUri, target, engine, (l) => ctx.output.appendLine(l));
   ctx.probePanels.push(panel);
   panel.webviewPanel.onDidDispose(() => ctx.probePanels.splice(ctx.probePanels.indexOf(panel), 1));

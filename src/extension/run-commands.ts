@@ -1,46 +1,16 @@
 // The run commands: start a run (from the palette's questions or a config file), stop it, resume
 // it from its newest checkpoint, and list the runs folder.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { TrainingMode, timeStamp } from '../protocol';
+import { TrainingMode } from '../protocol';
 import { readRunConfigFile } from '../node/config-file';
-import { RunError, RunSession } from './run-manager';
+import { RunSession, TorchEnvMissingError } from './run-manager';
 import { listRunFolders } from './run-folders';
 import { runFile } from '../node/run-folder';
-import { newRunDir, readSettings, runsRoot } from './settings';
+import { readSettings, runsRoot } from './settings';
 import { COMMANDS, CommandContext, CommandResult, fail, requireTrust } from './commands';
-import { makeTinyModel } from './model-commands';
-
-async function confirmAnother(ctx: CommandContext, startAnother: boolean | undefined): Promise<boolean> {
-  const active = ctx.runs.active();
-  if (active.length === 0 || startAnother) return true;
-  const pick = await vscode.window.showWarningMessage(
-    `A DPO run is active (${path.basename(active[0].runDir)}). Start another one alongside it? Both share this machine's CPU or GPU.`,
-    { modal: true },
-    'Start Another',
-  );
-  return pick === 'Start Another';
-}
-
-async function startRun(ctx: CommandContext, mode: TrainingMode, config: Record<string, unknown>, source: string): Promise<CommandResult> {
-  const root = runsRoot(readSettings());
-  if (!config.output_dir) {
-    if (!root) return fail('open a folder first: runs are written to its .dpo/runs folder (setting dpo.runsFolder)', ctx);
-    config = { ...config, output_dir: newRunDir(root, mode) };
-  }
-  let session: RunSession;
-  try {
-    session = await ctx.runs.start(mode, config, source);
-  } catch (err) {
-    return fail(err instanceof RunError ? err.message : String(err), ctx);
-  }
-  void vscode.window.showInformationMessage(`DPO: ${mode.toUpperCase()} run started in ${session.runDir}`, 'Open Metrics', 'Stop').then((a) => {
-    if (a === 'Stop') void vscode.commands.executeCommand(COMMANDS.stopRun, session.runDir);
-    if (a === 'Open Metrics') void vscode.commands.executeCommand(COMMANDS.openMetrics, { runDirs: [session.runDir] });
-  });
-  return { ok: true, runDir: session.runDir };
-}
+import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
+export { newTrainingRun } from './new-run';
 
 export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Uri | string): Promise<CommandResult> {
   const untrusted = await requireTrust();
@@ -62,90 +32,6 @@ export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Ur
   if (!(await confirmAnother(ctx, false))) return { ok: false, error: 'cancelled' };
   const mode = (config.mode === 'sft' ? 'sft' : 'dpo') as TrainingMode;
   return startRun(ctx, mode, config, path.basename(file));
-}
-
-interface NewRunArgs {
-  model?: string;
-  data?: string;
-  mode?: TrainingMode;
-  config?: Record<string, unknown>;
-  startAnother?: boolean;
-}
-
-export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {}): Promise<CommandResult> {
-  const untrusted = await requireTrust();
-  if (untrusted) return untrusted;
-  if (!(await confirmAnother(ctx, args.startAnother))) return { ok: false, error: 'cancelled' };
-  const ws = vscode.workspace.workspaceFolders?.[0];
-  if (!ws) return fail('open a folder first: a run writes its config and run folder inside it', ctx);
-  const settings = readSettings();
-
-  let model = args.model;
-  if (!model) {
-    const found = (await vscode.workspace.findFiles('**/config.json', '{**/node_modules/**,**/.dpo/runs/**}', 50))
-      .map((u) => path.dirname(u.fsPath))
-      .filter((d) => fs.existsSync(path.join(d, 'model.safetensors')) || fs.existsSync(path.join(d, 'model.safetensors.index.json')));
-    const pick = await vscode.window.showQuickPick(
-      [
-        { label: '$(sparkle) Make a tiny model', description: 'a small random GPT-2 with a byte-level tokenizer', value: 'tiny' },
-        { label: '$(folder-opened) Choose a model folder…', description: 'config.json + model.safetensors + tokenizer.json', value: 'browse' },
-        ...found.map((d) => ({ label: `$(file-directory) ${vscode.workspace.asRelativePath(d)}`, description: d, value: d })),
-      ],
-      { title: 'DPO: New Training Run (1/3) — policy model', placeHolder: 'The model to tune; its frozen copy is the reference' },
-    );
-    if (!pick) return { ok: false, error: 'cancelled' };
-    if (pick.value === 'tiny') {
-      const made = await makeTinyModel(ctx, { out: path.join(ws.uri.fsPath, '.dpo', 'models', `tiny-${Date.now()}`) });
-      if (!made.ok) return made;
-      model = made.path;
-    } else if (pick.value === 'browse') {
-      model = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use Model' }))?.[0]?.fsPath;
-    } else model = pick.value;
-    if (!model) return { ok: false, error: 'cancelled' };
-  }
-
-  let data = args.data;
-  if (!data) {
-    const files = await vscode.workspace.findFiles('**/*.jsonl', '{**/node_modules/**,**/.dpo/**}', 100);
-    const pick = await vscode.window.showQuickPick(
-      [
-        { label: '$(folder-opened) Choose a file…', description: '', value: 'browse' },
-        ...files.map((u) => ({ label: `$(file) ${vscode.workspace.asRelativePath(u)}`, description: '', value: u.fsPath })),
-      ],
-      { title: 'DPO: New Training Run (2/3) — preference pairs', placeHolder: 'JSONL with prompt, chosen and rejected' },
-    );
-    if (!pick) return { ok: false, error: 'cancelled' };
-    data = pick.value === 'browse' ? (await vscode.window.showOpenDialog({ filters: { 'Preference JSONL': ['jsonl'] }, openLabel: 'Use Data' }))?.[0]?.fsPath : pick.value;
-    if (!data) return { ok: false, error: 'cancelled' };
-  }
-
-  let config: Record<string, unknown> = { beta: settings.beta, ...args.config };
-  if (!args.config) {
-    const ask = async (title: string, value: string, check: (v: number) => string | undefined) => {
-      const v = await vscode.window.showInputBox({
-        title: `DPO: New Training Run (3/3) — ${title}`, value, prompt: 'Enter to keep the default',
-        validateInput: (s) => (s.trim() === '' || !Number.isFinite(Number(s)) ? 'a number' : check(Number(s))),
-      });
-      return v === undefined ? undefined : Number(v);
-    };
-    const beta = await ask('β (KL strength; rewards are β·log πθ/πref)', String(settings.beta), (v) => (v > 0 ? undefined : 'must be > 0'));
-    if (beta === undefined) return { ok: false, error: 'cancelled' };
-    const lr = await ask('learning rate', '1e-6', (v) => (v > 0 ? undefined : 'must be > 0'));
-    if (lr === undefined) return { ok: false, error: 'cancelled' };
-    const epochs = await ask('epochs', '1', (v) => (v > 0 ? undefined : 'must be > 0'));
-    if (epochs === undefined) return { ok: false, error: 'cancelled' };
-    config = { ...config, beta, learning_rate: lr, num_train_epochs: epochs };
-  }
-  // The run config is written as a file first, so the run can be repeated and edited (with
-  // completion from the schema) and started again with "DPO: Start Run From Config".
-  const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');
-  fs.mkdirSync(configDir, { recursive: true });
-  const configFile = path.join(configDir, `run-${timeStamp()}.dpo.json`);
-  const body = { mode: args.mode ?? 'dpo', model, data, ...config };
-  fs.writeFileSync(configFile, JSON.stringify(body, null, 2) + '\n');
-  ctx.output.appendLine(`wrote run config ${configFile}`);
-  const result = await startRun(ctx, body.mode as TrainingMode, readRunConfigFile(configFile), path.basename(configFile));
-  return { ...result, path: configFile };
 }
 
 function pickRun(runs: RunSession[], title: string): Thenable<RunSession | undefined> {
@@ -192,6 +78,7 @@ export async function resumeRun(ctx: CommandContext, runDir?: string): Promise<C
     void vscode.window.showInformationMessage(`DPO: resumed ${path.basename(session.runDir)}`);
     return { ok: true, runDir: session.runDir };
   } catch (err) {
+    if (err instanceof TorchEnvMissingError) return offerTorchSetup(err, ctx);
     return fail((err as Error).message, ctx);
   }
 }

@@ -1,12 +1,17 @@
 // Owns training runs: one engine child process per run, started from a config, stopped gracefully
 // (the engine finishes its step and checkpoints), killed after a timeout, and explained when it
-// exits badly. The run folder keeps everything up to the last checkpoint whatever happens.
+// exits badly. The run folder keeps everything up to the last checkpoint whatever happens. The engine
+// is the embedded Node one or the PyTorch one (src/node/engine-choice.ts), the same protocol either way.
 import * as vscode from 'vscode';
 import {
-  BackendName, DpoConfig, HealthWarning, MetricsRecord, RunPhase, TrainingMode, assertNever, parseMetricsRecord, resolveConfig,
+  BackendName, DpoConfig, EngineName, HealthWarning, MetricsRecord, RunPhase, TrainingMode, assertNever, parseMetricsRecord, resolveConfig,
   backendLabel,
 } from '../protocol';
 import { EngineClient, EngineExit, describeExit } from './engine-client';
+import { EngineSetting, chooseEngine, engineLabel, torchInstalled } from '../node/engine-choice';
+import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
+import { readRunConfig } from '../node/run-folder';
+import { torchEnvDir } from '../node/torch-env';
 
 /** A session's state in this window (the run folder's status records say what the engine did). */
 export type SessionStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed' | 'killed';
@@ -27,12 +32,15 @@ export class RunSession {
   readonly startedAt = Date.now();
   firstTrainingStepAt?: { time: number; step: number };
   readonly mutedWarnings = new Set<string>();
+  /** What the engine computes on, from its handshake ("wasm", "cuda:0"). */
   backend?: string;
+  /** "torch · cuda:0 NVIDIA H100 80GB" or "tfjs · wasm", once the engine has started. */
+  engineLabel?: string;
   config?: DpoConfig;
   readonly ended: Promise<RunEnd>;
   private settle!: (end: RunEnd) => void;
 
-  constructor(readonly runDir: string, readonly mode: TrainingMode, readonly engine: EngineClient) {
+  constructor(readonly runDir: string, readonly mode: TrainingMode, readonly engine: EngineClient, readonly engineName: EngineName = 'tfjs') {
     this.ended = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -57,10 +65,17 @@ export class RunSession {
 export interface RunManagerOptions {
   enginePath: string;
   log: (line: string) => void;
-  settings: () => { nodePath: string; backend: BackendName | null; stopTimeoutSeconds: number };
+  settings: () => { nodePath: string; backend: BackendName | null; stopTimeoutSeconds: number; engine?: EngineSetting };
 }
 
 export class RunError extends Error {}
+
+/** A torch run was asked for and the PyTorch engine's environment does not exist yet. */
+export class TorchEnvMissingError extends RunError {
+  constructor(readonly envDir: string) {
+    super(`the PyTorch engine is not set up (no environment at ${envDir}): run "DPO: Set Up PyTorch Engine" first`);
+  }
+}
 
 export class RunManager implements vscode.Disposable {
   private readonly sessions: RunSession[] = [];
@@ -81,9 +96,17 @@ export class RunManager implements vscode.Disposable {
     return this.sessions;
   }
 
-  private launch(): EngineClient {
+  private command(engine: EngineName): EngineCommand {
     const s = this.options.settings();
-    return new EngineClient({ nodePath: s.nodePath, enginePath: this.options.enginePath, backend: s.backend ?? undefined, log: this.options.log });
+    if (engine === 'tfjs') return nodeEngineCommand({ nodePath: s.nodePath, enginePath: this.options.enginePath, backend: s.backend ?? undefined });
+    const envDir = torchEnvDir();
+    if (!torchInstalled(envDir)) throw new TorchEnvMissingError(envDir);
+    return torchEngineCommand(envDir);
+  }
+
+  /** The engine a new run of this config uses (the config's `engine`, else the dpo.engine setting). */
+  engineFor(config: Record<string, unknown>): EngineName {
+    return chooseEngine(config, this.options.settings().engine ?? 'tfjs');
   }
 
   /**
@@ -92,26 +115,32 @@ export class RunManager implements vscode.Disposable {
    */
   async start(mode: TrainingMode, config: Record<string, unknown>, source = 'run config'): Promise<RunSession> {
     let resolved: DpoConfig;
+    const full = { ...config, mode, engine: this.engineFor(config) };
     try {
-      resolved = resolveConfig({ ...config, mode }, source);
+      resolved = resolveConfig(full, source);
     } catch (err) {
       throw new RunError((err as Error).message);
     }
-    return this.begin(resolved.output_dir, mode, (engine) => engine.request('run/start', { mode, config: { ...config, mode } }));
+    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }));
   }
 
+  /** Resumes with the engine that wrote the run (its config.json says which). */
   async resume(runDir: string): Promise<RunSession> {
-    return this.begin(runDir, 'dpo', (engine) => engine.request('run/resume', { runDir }));
+    const read = readRunConfig(runDir);
+    const engine = read.ok ? read.config.engine : 'tfjs';
+    return this.begin(runDir, read.ok ? read.config.mode : 'dpo', engine, (client) => client.request('run/resume', { runDir }));
   }
 
-  private async begin(runDir: string, mode: TrainingMode, send: (engine: EngineClient) => Promise<unknown>): Promise<RunSession> {
-    const engine = this.launch();
-    const session = new RunSession(runDir, mode, engine);
+  private async begin(runDir: string, mode: TrainingMode, engineName: EngineName, send: (engine: EngineClient) => Promise<unknown>): Promise<RunSession> {
+    const engine = new EngineClient({ command: this.command(engineName), log: this.options.log });
+    const session = new RunSession(runDir, mode, engine, engineName);
     this.sessions.push(session);
     this.wire(session);
     try {
       const hello = await engine.ready;
       session.backend = hello.backend ? backendLabel(hello.backend) : hello.device;
+      session.engineLabel = engineLabel(hello);
+      this.options.log(`engine: ${session.engineLabel} (pid ${hello.pid}) for ${runDir}`);
       await send(engine);
     } catch (err) {
       const message = engine.exited ? this.crashMessage(engine.exited) : (err as Error).message;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackendName, isBackendName, timeStamp } from '../protocol';
+import { ENGINE_SETTINGS, EngineSetting } from '../node/engine-choice';
 
 export interface DpoSettings {
   backend: BackendName | null;
@@ -10,17 +11,23 @@ export interface DpoSettings {
   runsFolder: string;
   nodePath: string;
   stopTimeoutSeconds: number;
+  engine: EngineSetting;
+  /** Base interpreter for setting up the PyTorch engine; empty: the Python extension's, else python3. */
+  pythonPath: string;
 }
 
 export function readSettings(): DpoSettings {
   const c = vscode.workspace.getConfiguration('dpo');
   const backend = c.get<string>('backend', 'auto');
+  const engine = c.get<string>('engine', 'auto');
   return {
     backend: isBackendName(backend) ? backend : null,
     beta: c.get<number>('beta', 0.1),
     runsFolder: c.get<string>('runsFolder', '.dpo/runs'),
-    nodePath: c.get<string>('engine.nodePath', ''),
+    nodePath: c.get<string>('node.path', ''),
     stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 120),
+    engine: (ENGINE_SETTINGS as readonly string[]).includes(engine) ? (engine as EngineSetting) : 'auto',
+    pythonPath: c.get<string>('python.path', ''),
   };
 }
 

@@ -32,6 +32,10 @@ export class RunStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  get tooltip(): string {
+    return typeof this.item.tooltip === 'string' ? this.item.tooltip : '';
+  }
+
   private update(): void {
     const active = this.runs.active();
     const s = active[active.length - 1];
@@ -40,7 +44,8 @@ export class RunStatusBar implements vscode.Disposable {
       return;
     }
     this.item.text = `$(pulse) ${describeSession(s)}`;
-    this.item.tooltip = `${s.mode.toUpperCase()} run in ${s.runDir}${s.backend ? ` on ${s.backend}` : ''}${active.length > 1 ? ` (+${active.length - 1} more)` : ''}`;
+    const on = s.engineLabel ?? s.engineName;
+    this.item.tooltip = `${s.mode.toUpperCase()} run in ${s.runDir} · ${on}${active.length > 1 ? ` (+${active.length - 1} more)` : ''}`;
     this.item.show();
   }
 

@@ -45,14 +45,33 @@ export async function runCommand(page: Page, title: string, deadlineMs = 120_000
 }
 
 /** Picks the quick-pick row containing `text`, once the picker titled `title` (if given) is up. */
-export async function pickRow(page: Page, text: string, title?: string): Promise<void> {
+export async function pickRow(page: Page, text: string, title?: string, timeout = 30_000): Promise<void> {
   if (title) await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.waitFor({ state: 'visible', timeout });
   await row.click();
 }
 
 /** The DOM of the active webview: the same two-level frame nesting as desktop VS Code. */
 export function activeWebview(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('#active-frame');
+}
+
+/**
+ * Switches the colour theme through the palette's theme picker, as a person would. Right after
+ * start-up the picker can open before the built-in themes are registered: then close it and retry.
+ */
+export async function setTheme(page: Page, name: string, dark: boolean): Promise<void> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    await runCommand(page, 'Preferences: Color Theme');
+    await page.locator('.quick-input-widget input.input[placeholder*="Color Theme"]').fill(name);
+    try {
+      await pickRow(page, name, undefined, 5_000);
+      await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor({ timeout: 30_000 });
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+    }
+  }
+  throw new Error(`the colour theme "${name}" never appeared in the theme picker`);
 }

@@ -52,9 +52,12 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     await theme('Dark Modern', true);
     // Start a run from the palette: model, data, then β, learning rate and epochs (one: ~30 steps,
     // enough to watch it move, short enough for a loaded machine).
+    // Start a run from the palette: model, data, the embedded engine (asked when the PyTorch engine
+    // is set up too), then β, learning rate and epochs.
     await runCommand(page, 'DPO: New Training Run');
     await pickRow(page, 'models/tiny', '(1/3)');
     await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'Embedded engine', '— engine');
     const input = page.locator('.quick-input-widget input.input');
     for (const [value, title] of [['0.1', 'β'], ['0.001', 'learning rate'], ['1', 'epochs']]) {
       await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });

@@ -50,7 +50,7 @@ export function appendRecords(run: RunData, lines: RecordLine[]): boolean {
         warned = true;
         break;
       case 'status':
-        run.meta.backend ??= r.device;
+        run.meta.backend ??= `${r.engine} · ${r.device}`;
         break;
       default:
         assertNever(r);

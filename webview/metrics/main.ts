@@ -18,7 +18,7 @@ const app = document.getElementById('app')!;
 app.innerHTML = `
   <header>
     <div id="runs" class="runs"></div>
-    <vscode-button id="add-run" secondary>Add run…</vscode-button>
+    <vscode-button id="add-run" secondary title="Add any run folder to the charts, e.g. one a cluster job writes on a shared disk">Open Run Folder…</vscode-button>
     <label>x axis <vscode-single-select id="x-axis"><vscode-option value="step">step</vscode-option><vscode-option value="time">wall time (s)</vscode-option></vscode-single-select></label>
     <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothing-value"></span></label>
     <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
@@ -78,6 +78,10 @@ xAxis.addEventListener('change', () => {
 $('add-run').addEventListener('click', () => send('metrics/addRun', {}));
 $('export-csv').addEventListener('click', () => send('metrics/exportCsv', { runDirs: [...runs.keys()] }));
 window.addEventListener('resize', () => rebuildCharts());
+// Chart colours are read from the theme's CSS variables when the charts are built: rebuild them when
+// VS Code switches theme (it changes the body's vscode-light/vscode-dark class), or a light theme
+// keeps the dark theme's pale labels and dark grid.
+new MutationObserver(() => rebuildCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 document.addEventListener('dblclick', () => {
   zoomRange.clear();
   for (const c of CHARTS) dirty.add(c.id);

@@ -10,7 +10,7 @@ import type { CommandResult } from '../../../src/extension/commands';
 import { until, waitForExtension } from './wait';
 
 const EXTENSION_ID = 'dpo-studio.dpo-studio';
-const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog', 'dpo.probeModel', 'dpo.openMetrics', 'dpo.exportMetrics', 'dpo.labelPairs', 'dpo.reviewSuspiciousPairs', 'dpo.writeNoiseAwareConfig'];
+const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog', 'dpo.probeModel', 'dpo.openMetrics', 'dpo.exportMetrics', 'dpo.labelPairs', 'dpo.reviewSuspiciousPairs', 'dpo.writeNoiseAwareConfig', 'dpo.setupTorch', 'dpo.exportLaunchScript'];
 
 describe('DPO Studio extension', () => {
   let api: DpoExtensionApi;

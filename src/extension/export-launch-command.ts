@@ -1,0 +1,73 @@
+// "DPO: Export Launch Script": the cluster launch of a run config (launch.sh, accelerate.yaml,
+// run.json; see `dpo export-launch`), written by the CLI in its own process so the logic lives in one
+// place. A config without output_dir gets one in the runs folder: rank 0 of the job writes it there,
+// and the metrics panel's "Open Run Folder…" follows it (on a shared disk) while the job runs.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readRunConfigFile } from '../node/config-file';
+import { CommandContext, CommandResult, fail } from './commands';
+import { newRunDir, readSettings, runsRoot } from './settings';
+
+export interface ExportLaunchArgs {
+  config?: string;
+  nodes?: number;
+  gpusPerNode?: number;
+}
+
+const isRunConfig = (f: string | undefined) => !!f && /\.dpo\.json$|(^|[\\/])dpo\.config\.json$/.test(f);
+
+async function askCount(title: string, value: string): Promise<number | undefined> {
+  const v = await vscode.window.showInputBox({
+    title: `DPO: Export Launch Script — ${title}`, value, ignoreFocusOut: true,
+    validateInput: (s) => (/^[1-9]\d*$/.test(s.trim()) ? undefined : 'a whole number ≥ 1'),
+  });
+  return v === undefined ? undefined : Number(v);
+}
+
+export async function exportLaunchScript(ctx: CommandContext, args: ExportLaunchArgs = {}): Promise<CommandResult & { files?: string[] }> {
+  let file = args.config ?? vscode.window.activeTextEditor?.document.uri.fsPath;
+  if (!isRunConfig(file)) {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'DPO run config': ['json'] }, openLabel: 'Export Launch Script' });
+    file = picked?.[0]?.fsPath;
+    if (!file) return { ok: false, error: 'cancelled' };
+  }
+  let values: Record<string, unknown>;
+  try {
+    values = readRunConfigFile(file!);
+  } catch (err) {
+    return fail((err as Error).message, ctx);
+  }
+  const nodes = args.nodes ?? (await askCount('machines (nodes)', '1'));
+  if (nodes === undefined) return { ok: false, error: 'cancelled' };
+  const gpus = args.gpusPerNode ?? (await askCount('GPUs per machine', '8'));
+  if (gpus === undefined) return { ok: false, error: 'cancelled' };
+  const outDir = path.join(path.dirname(file!), `launch-${path.basename(file!).replace(/\.json$/, '')}`);
+  fs.mkdirSync(outDir, { recursive: true });
+  if (!values.output_dir) {
+    const root = runsRoot(readSettings()) ?? path.dirname(file!);
+    values = { ...values, output_dir: newRunDir(root, String(values.mode ?? 'dpo')) };
+  }
+  // The config as the job will run it (absolute paths, output_dir set), beside the launch files.
+  const jobConfig = path.join(outDir, 'job.dpo.json');
+  fs.writeFileSync(jobConfig, JSON.stringify({ ...values, engine: 'torch' }, null, 2) + '\n');
+  const cli = [ctx.cliPath, 'export-launch', jobConfig, '--out', outDir, '--nodes', String(nodes), '--gpus-per-node', String(gpus)];
+  ctx.output.appendLine(`$ dpo ${cli.slice(1).join(' ')}`);
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(readSettings().nodePath || process.execPath, cli, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('error', (err) => resolve({ code: -1, stderr: err.message }));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  ctx.output.appendLine(r.stderr.trim());
+  if (r.code !== 0) return fail(`export-launch failed: ${r.stderr.trim()}`, ctx);
+  const files = [...r.stderr.matchAll(/^wrote (.+)$/gm)].map((m) => m[1]);
+  const script = files.find((f) => f.endsWith('launch.sh')) ?? path.join(outDir, 'launch.sh');
+  if (!args.config) {
+    void vscode.window.showTextDocument(vscode.Uri.file(script));
+    void vscode.window.showInformationMessage(`DPO: launch script written to ${script}; the job writes its run folder at ${values.output_dir}.`);
+  }
+  return { ok: true, path: script, files, runDir: String(values.output_dir) };
+}

@@ -1,0 +1,27 @@
+// How an engine process is started, shared by the CLI and the extension: the embedded engine is a
+// Node script (the editor's own runtime made to behave as Node), the PyTorch engine is
+// `python -m dpo_studio.engine` from the environment that set-up made. Both speak the same protocol.
+import { BackendName, EngineName } from '../protocol';
+import { requireTorchPython, torchEnvDir, torchProcessEnv } from './torch-env';
+
+export interface EngineCommand {
+  engine: EngineName;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export function nodeEngineCommand(o: { nodePath?: string; enginePath: string; backend?: BackendName }): EngineCommand {
+  return {
+    engine: 'tfjs',
+    command: o.nodePath || process.execPath,
+    args: [o.enginePath, ...(o.backend ? ['--backend', o.backend] : [])],
+    // Inside Electron, process.execPath is Electron itself: this makes it behave as Node.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+  };
+}
+
+/** Throws (saying how to set it up) when the environment has no interpreter. */
+export function torchEngineCommand(envDir = torchEnvDir()): EngineCommand {
+  return { engine: 'torch', command: requireTorchPython(envDir), args: ['-m', 'dpo_studio.engine'], env: torchProcessEnv() };
+}

@@ -1,0 +1,54 @@
+// How many parameters a Hugging Face model folder holds, without loading it: the safetensors headers
+// (8-byte little-endian length, then JSON with each tensor's shape) are read, not the weights; a
+// folder without them falls back to an estimate from config.json. Used to default LoRA on for big models.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+function headerParameters(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    fs.readSync(fd, len, 0, 8, 0);
+    const n = Number(len.readBigUInt64LE(0));
+    if (n <= 0 || n > 100 * 2 ** 20) throw new Error(`${file}: not a safetensors file (header length ${n})`);
+    const header = Buffer.alloc(n);
+    fs.readSync(fd, header, 0, n, 8);
+    let total = 0;
+    for (const [name, t] of Object.entries(JSON.parse(header.toString('utf8')) as Record<string, { shape?: number[] }>)) {
+      if (name !== '__metadata__' && t.shape) total += t.shape.reduce((a, b) => a * b, 1);
+    }
+    return total;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** From config.json: embeddings plus ~12·d² per layer (attention 4d², MLP 8d²); GPT-2 and Llama names. */
+function configEstimate(dir: string): number | undefined {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return undefined;
+  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number | undefined>;
+  const d = c.hidden_size ?? c.n_embd;
+  const layers = c.num_hidden_layers ?? c.n_layer;
+  const vocab = c.vocab_size ?? 0;
+  if (!d || !layers) return undefined;
+  const mlp = c.intermediate_size ? 3 * d * c.intermediate_size : 8 * d * d;
+  return vocab * d + layers * (4 * d * d + mlp);
+}
+
+export function countParameters(dir: string): number | undefined {
+  const shards = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')) : [];
+  try {
+    if (shards.length > 0) return shards.reduce((sum, f) => sum + headerParameters(path.join(dir, f)), 0);
+  } catch {
+    // an unreadable header: fall back to the config's estimate
+  }
+  return configEstimate(dir);
+}
+
+/** Above this, LoRA is the default on the torch engine (full fine-tuning needs ~16 bytes a parameter). */
+export const LORA_DEFAULT_ABOVE = 1e9;
+
+export function formatParameters(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${Math.round(n / 1e3)}K`;
+}
