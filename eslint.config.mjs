@@ -19,7 +19,25 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: { console: 'readonly', process: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', performance: 'readonly' } },
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        __dirname: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+      },
+    },
     rules: {
       // `_name` marks a value left out on purpose (destructuring to drop a field).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
@@ -29,8 +47,16 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   boundary(['src/engine/**', 'src/cli/**'], [vscode], []),
-  boundary(['src/node/**'], [vscode], [tfjs, outside(['engine', 'extension', 'cli'], 'src/node is shared by every Node process: it imports only the protocol.')]),
+  boundary(
+    ['src/node/**'],
+    [vscode],
+    [tfjs, outside(['engine', 'extension', 'cli'], 'src/node is shared by every Node process: it imports only the protocol.')],
+  ),
   boundary(['src/extension/**'], [], [tfjs, outside(['engine', 'cli'], 'The extension host never loads engine code in-process: it spawns the engine.')]),
   boundary(['src/protocol/**'], [vscode, ...node], [tfjs, { group: ['../*'], message: 'The protocol is a leaf: it imports only itself.' }]),
-  boundary(['webview/**'], [vscode, ...node], [tfjs, outside(['src/engine', 'src/extension', 'src/node', 'src/cli'], 'A webview shares only src/protocol with the host.')]),
+  boundary(
+    ['webview/**'],
+    [vscode, ...node],
+    [tfjs, outside(['src/engine', 'src/extension', 'src/node', 'src/cli'], 'A webview shares only src/protocol with the host.')],
+  ),
 );

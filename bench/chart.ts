@@ -17,9 +17,19 @@ const ROOT = path.resolve(__dirname, '../..');
 function record(step: number): Record<string, number> {
   const x = step / 1000;
   return {
-    step, epoch: step / 5000, loss: 0.69 * Math.exp(-x / 30) + 0.05 * Math.sin(step), 'rewards/chosen': x / 20 + 0.1 * Math.cos(step), 'rewards/rejected': -x / 15 + 0.1 * Math.sin(step * 1.3),
-    'rewards/margins': x / 8, 'rewards/accuracies': Math.min(1, 0.5 + x / 200), 'logps/chosen': -50 + x / 10, 'logps/rejected': -55 - x / 5, grad_norm: 1 + Math.abs(Math.sin(step / 7)),
-    learning_rate: 1e-6, tokens_per_second: 500 + (step % 50), elapsed_seconds: step * 0.2,
+    step,
+    epoch: step / 5000,
+    loss: 0.69 * Math.exp(-x / 30) + 0.05 * Math.sin(step),
+    'rewards/chosen': x / 20 + 0.1 * Math.cos(step),
+    'rewards/rejected': -x / 15 + 0.1 * Math.sin(step * 1.3),
+    'rewards/margins': x / 8,
+    'rewards/accuracies': Math.min(1, 0.5 + x / 200),
+    'logps/chosen': -50 + x / 10,
+    'logps/rejected': -55 - x / 5,
+    grad_norm: 1 + Math.abs(Math.sin(step / 7)),
+    learning_rate: 1e-6,
+    tokens_per_second: 500 + (step % 50),
+    elapsed_seconds: step * 0.2,
   };
 }
 
@@ -32,11 +42,18 @@ async function main() {
   fs.copyFileSync(path.join(ROOT, 'out', 'webview', 'metrics-bench.js'), path.join(dir, 'metrics.js'));
   fs.copyFileSync(path.join(ROOT, 'out', 'webview', 'metrics.css'), path.join(dir, 'metrics.css'));
   // The host's side of the protocol is played by the page itself; acquireVsCodeApi is a stub.
-  fs.writeFileSync(path.join(dir, 'index.html'), `<!DOCTYPE html><html><head><link rel="stylesheet" href="metrics.css">
+  fs.writeFileSync(
+    path.join(dir, 'index.html'),
+    `<!DOCTYPE html><html><head><link rel="stylesheet" href="metrics.css">
 <style>body{--vscode-foreground:#ccc;--vscode-editor-background:#1e1e1e;background:#1e1e1e;width:1400px}</style></head>
 <body><div id="app"></div><script>window.acquireVsCodeApi=()=>({postMessage(){},getState(){return undefined},setState(){}});</script>
-<script src="metrics.js"></script></body></html>`);
-  const browser = await chromium.launch({ executablePath: process.env.DPO_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+<script src="metrics.js"></script></body></html>`,
+  );
+  const browser = await chromium.launch({
+    executablePath: process.env.DPO_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(`file://${path.join(dir, 'index.html')}`);
   await page.waitForFunction(() => (window as unknown as { dpoMetricsStats?: unknown }).dpoMetricsStats !== undefined);
@@ -44,7 +61,10 @@ async function main() {
   // Time to first paint: a finished run with n points per series arrives in one message.
   const firstPaint = await page.evaluate((records) => {
     const t0 = performance.now();
-    window.postMessage({ type: 'metrics/didLoadRun', params: { run: { runDir: '/bench/run', name: 'bench', mode: 'dpo', status: 'running', records, warnings: [] } } }, '*');
+    window.postMessage(
+      { type: 'metrics/didLoadRun', params: { run: { runDir: '/bench/run', name: 'bench', mode: 'dpo', status: 'running', records, warnings: [] } } },
+      '*',
+    );
     return new Promise<number>((resolve) => {
       const check = () => {
         const s = (window as unknown as { dpoMetricsStats: { firstPaintMs: number } }).dpoMetricsStats;
@@ -55,35 +75,59 @@ async function main() {
     });
   }, initial);
   // Streaming: n more points in batches, one batch per animation frame, counting frames drawn.
-  const streamed = await page.evaluate(async ({ start, total, size }) => {
-    const rec = (step: number) => ({ step, epoch: step / 5000, loss: 0.3 + 0.05 * Math.sin(step), 'rewards/chosen': 1, 'rewards/rejected': -1, 'rewards/margins': 2, 'rewards/accuracies': 0.9, 'logps/chosen': -40, 'logps/rejected': -60, grad_norm: 1, learning_rate: 1e-6, tokens_per_second: 500, elapsed_seconds: step * 0.2 });
-    const stats = (window as unknown as { dpoMetricsStats: { frames: number } }).dpoMetricsStats;
-    const frames0 = stats.frames;
-    const t0 = performance.now();
-    let next = start;
-    const frameTimes: number[] = [];
-    let last = performance.now();
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const now = performance.now();
-        frameTimes.push(now - last);
-        last = now;
-        if (next >= start + total) return resolve();
-        const records = [];
-        for (let i = 0; i < size; i++) records.push(rec(next++));
-        window.postMessage({ type: 'metrics/didAppend', params: { runDir: '/bench/run', records, status: 'running' } }, '*');
+  const streamed = await page.evaluate(
+    async ({ start, total, size }) => {
+      const rec = (step: number) => ({
+        step,
+        epoch: step / 5000,
+        loss: 0.3 + 0.05 * Math.sin(step),
+        'rewards/chosen': 1,
+        'rewards/rejected': -1,
+        'rewards/margins': 2,
+        'rewards/accuracies': 0.9,
+        'logps/chosen': -40,
+        'logps/rejected': -60,
+        grad_norm: 1,
+        learning_rate: 1e-6,
+        tokens_per_second: 500,
+        elapsed_seconds: step * 0.2,
+      });
+      const stats = (window as unknown as { dpoMetricsStats: { frames: number } }).dpoMetricsStats;
+      const frames0 = stats.frames;
+      const t0 = performance.now();
+      let next = start;
+      const frameTimes: number[] = [];
+      let last = performance.now();
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          const now = performance.now();
+          frameTimes.push(now - last);
+          last = now;
+          if (next >= start + total) return resolve();
+          const records = [];
+          for (let i = 0; i < size; i++) records.push(rec(next++));
+          window.postMessage({ type: 'metrics/didAppend', params: { runDir: '/bench/run', records, status: 'running' } }, '*');
+          requestAnimationFrame(tick);
+        };
         requestAnimationFrame(tick);
+      });
+      await new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
+      const seconds = (performance.now() - t0) / 1000;
+      frameTimes.sort((a, b) => a - b);
+      return {
+        seconds,
+        chartFrames: stats.frames - frames0,
+        p50: frameTimes[Math.floor(frameTimes.length / 2)],
+        p95: frameTimes[Math.floor(frameTimes.length * 0.95)],
       };
-      requestAnimationFrame(tick);
-    });
-    await new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
-    const seconds = (performance.now() - t0) / 1000;
-    frameTimes.sort((a, b) => a - b);
-    return { seconds, chartFrames: stats.frames - frames0, p50: frameTimes[Math.floor(frameTimes.length / 2)], p95: frameTimes[Math.floor(frameTimes.length * 0.95)] };
-  }, { start: n + 1, total: n, size: batch });
+    },
+    { start: n + 1, total: n, size: batch },
+  );
   await browser.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(`metrics chart, ${n.toLocaleString('en-US')} points per series then ${n.toLocaleString('en-US')} more in batches of ${batch}, 8 charts, headless Chromium (software rendering), ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `metrics chart, ${n.toLocaleString('en-US')} points per series then ${n.toLocaleString('en-US')} more in batches of ${batch}, 8 charts, headless Chromium (software rendering), ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log('| measure | value |\n|---|---|');
   console.log(`| time to first paint (${n.toLocaleString('en-US')} points per series) | ${firstPaint.toFixed(0)} ms |`);
   console.log(`| frames per second while appending | ${(streamed.chartFrames / streamed.seconds).toFixed(1)} |`);

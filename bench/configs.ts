@@ -18,8 +18,15 @@ export const BENCH_SHAPES: Record<string, () => BenchShape> = {
   'gpt2-small': () => ({ config: gpt2(12, 768, 12, 50257, 1024), batch: 1, seq: 256 }),
   'llama-gqa-small': () => ({
     config: parseModelConfig({
-      architectures: ['LlamaForCausalLM'], hidden_size: 256, intermediate_size: 688, num_hidden_layers: 4, num_attention_heads: 8,
-      num_key_value_heads: 2, vocab_size: 8192, max_position_embeddings: 256, tie_word_embeddings: true,
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: 256,
+      intermediate_size: 688,
+      num_hidden_layers: 4,
+      num_attention_heads: 8,
+      num_key_value_heads: 2,
+      vocab_size: 8192,
+      max_position_embeddings: 256,
+      tie_word_embeddings: true,
     }),
     batch: 8,
     seq: 128,

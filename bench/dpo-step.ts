@@ -42,9 +42,17 @@ export async function worker(dir: string, precompute: boolean, pairs: number, st
   const losses: number[] = [];
   let firstLogps: number[] | undefined;
   const config = resolveConfig({
-    model: path.join(dir, 'model'), data: path.join(dir, 'pairs.jsonl'), output_dir: path.join(dir, `run-${precompute ? 'cached' : 'live'}-${process.pid}`),
-    batch_size: pairs, max_steps: steps + 1, eval_fraction: 0, save_steps: 100000, learning_rate: 1e-5, warmup_ratio: 0,
-    precompute_ref_log_probs: precompute, max_length: 2048,
+    model: path.join(dir, 'model'),
+    data: path.join(dir, 'pairs.jsonl'),
+    output_dir: path.join(dir, `run-${precompute ? 'cached' : 'live'}-${process.pid}`),
+    batch_size: pairs,
+    max_steps: steps + 1,
+    eval_fraction: 0,
+    save_steps: 100000,
+    learning_rate: 1e-5,
+    warmup_ratio: 0,
+    precompute_ref_log_probs: precompute,
+    max_length: 2048,
   });
   const trainer = Trainer.create(config, {
     backend,
@@ -61,17 +69,28 @@ export async function worker(dir: string, precompute: boolean, pairs: number, st
   await trainer.run();
   const med = median(times);
   return {
-    variant: precompute ? 'cached reference' : 'live reference', backend: describeBackend(backend), medianSeconds: med,
-    spread: [Math.min(...times), Math.max(...times)], lastTokensPerSecond: tokens, peakRssMiB: process.resourceUsage().maxRSS / 1024,
-    stepSeconds: times, losses, firstLogps,
+    variant: precompute ? 'cached reference' : 'live reference',
+    backend: describeBackend(backend),
+    medianSeconds: med,
+    spread: [Math.min(...times), Math.max(...times)],
+    lastTokensPerSecond: tokens,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    stepSeconds: times,
+    losses,
+    firstLogps,
   };
 }
 
 async function main() {
   const { values } = parseArgs({
     options: {
-      shape: { type: 'string', default: 'small' }, pairs: { type: 'string', default: '4' }, seq: { type: 'string', default: '128' },
-      steps: { type: 'string', default: '5' }, worker: { type: 'string' }, dir: { type: 'string' }, backend: { type: 'string' },
+      shape: { type: 'string', default: 'small' },
+      pairs: { type: 'string', default: '4' },
+      seq: { type: 'string', default: '128' },
+      steps: { type: 'string', default: '5' },
+      worker: { type: 'string' },
+      dir: { type: 'string' },
+      backend: { type: 'string' },
     },
   });
   const [pairs, seq, steps] = [Number(values.pairs), Number(values.seq), Number(values.steps)];
@@ -86,9 +105,27 @@ async function main() {
   writePairs(path.join(dir, 'pairs.jsonl'), pairs * (steps + 1), seq);
   const rows: Record<string, unknown>[] = [];
   for (const variant of ['live', 'cached']) {
-    const child = spawnSync(process.execPath, [__filename, '--worker', variant, '--dir', dir, '--pairs', String(pairs), '--steps', String(steps), '--seq', String(seq), ...(values.backend ? ['--backend', values.backend] : [])], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        __filename,
+        '--worker',
+        variant,
+        '--dir',
+        dir,
+        '--pairs',
+        String(pairs),
+        '--steps',
+        String(steps),
+        '--seq',
+        String(seq),
+        ...(values.backend ? ['--backend', values.backend] : []),
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     if (child.status !== 0) {
       console.log(`${variant}: failed (exit ${child.status}${child.signal ? `, ${child.signal}` : ''})`);
       continue;
@@ -97,18 +134,23 @@ async function main() {
   }
   fs.rmSync(dir, { recursive: true, force: true });
   const tokensPerStep = pairs * 2 * seq;
-  console.log(`\nDPO step, shape ${values.shape}, ${pairs} pairs x 2 x ${seq} tokens, ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `\nDPO step, shape ${values.shape}, ${pairs} pairs x 2 x ${seq} tokens, ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log('| reference | median step (s) | spread (s) | policy tokens/s | peak RSS (MiB) |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) {
     const [lo, hi] = r.spread as number[];
-    console.log(`| ${r.variant} | ${(r.medianSeconds as number).toFixed(3)} | ${lo.toFixed(3)}–${hi.toFixed(3)} | ${(tokensPerStep / (r.medianSeconds as number)).toFixed(1)} | ${(r.peakRssMiB as number).toFixed(0)} |`);
+    console.log(
+      `| ${r.variant} | ${(r.medianSeconds as number).toFixed(3)} | ${lo.toFixed(3)}–${hi.toFixed(3)} | ${(tokensPerStep / (r.medianSeconds as number)).toFixed(1)} | ${(r.peakRssMiB as number).toFixed(0)} |`,
+    );
   }
   if (rows.length) console.log(rows[0].backend);
   if (rows.length === 2) console.log(`cached / live step time: ${((rows[1].medianSeconds as number) / (rows[0].medianSeconds as number)).toFixed(2)}`);
 }
 
-if (require.main === module) main().catch((err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module)
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exitCode = 1;
+  });

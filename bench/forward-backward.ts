@@ -33,9 +33,16 @@ async function worker(backend: BackendName, shapeName: string, steps: number, se
   if (seq) shape.seq = seq;
   const model = new CausalLM(shape.config, initWeights(shape.config, 0).weights);
   const rng = new Rng(1);
-  const ids = tf.tensor2d(Int32Array.from({ length: shape.batch * shape.seq }, () => rng.nextUint32() % shape.config.vocabSize), [shape.batch, shape.seq], 'int32');
+  const ids = tf.tensor2d(
+    Int32Array.from({ length: shape.batch * shape.seq }, () => rng.nextUint32() % shape.config.vocabSize),
+    [shape.batch, shape.seq],
+    'int32',
+  );
   // Score the second half of each row, as a response after a prompt.
-  const mask = tf.tensor2d(Float32Array.from({ length: shape.batch * shape.seq }, (_, i) => (i % shape.seq >= shape.seq / 2 ? 1 : 0)), [shape.batch, shape.seq]);
+  const mask = tf.tensor2d(
+    Float32Array.from({ length: shape.batch * shape.seq }, (_, i) => (i % shape.seq >= shape.seq / 2 ? 1 : 0)),
+    [shape.batch, shape.seq],
+  );
   const times: number[] = [];
   const tensorsAfter: number[] = [];
   for (let s = 0; s < steps + 1; s++) {
@@ -51,8 +58,15 @@ async function worker(backend: BackendName, shapeName: string, steps: number, se
   const tokensPerStep = shape.batch * shape.seq;
   const med = median(times);
   return {
-    backend, detail: describeBackend(report), shape: shapeName, tokensPerStep, stepSeconds: times, medianSeconds: med,
-    tokensPerSecond: tokensPerStep / med, peakRssMiB: process.resourceUsage().maxRSS / 1024, tensorsAfter,
+    backend,
+    detail: describeBackend(report),
+    shape: shapeName,
+    tokensPerStep,
+    stepSeconds: times,
+    medianSeconds: med,
+    tokensPerSecond: tokensPerStep / med,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    tensorsAfter,
   };
 }
 
@@ -75,21 +89,31 @@ async function main() {
   }
   const results: WorkerResult[] = [];
   for (const backend of values.backends!.split(',') as BackendName[]) {
-    const child = spawnSync(process.execPath, [__filename, '--worker', backend, '--shape', values.shape!, '--steps', String(steps), ...(values.seq ? ['--seq', values.seq] : [])], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [__filename, '--worker', backend, '--shape', values.shape!, '--steps', String(steps), ...(values.seq ? ['--seq', values.seq] : [])],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      },
+    );
     if (child.status !== 0) {
       console.log(`${backend}: did not run (${child.stdout.trim().split('\n').pop() || `exit ${child.status}`})`);
       continue;
     }
     results.push(JSON.parse(child.stdout.trim().split('\n').pop()!));
   }
-  console.log(`\nforward+backward of summed response log-probs, shape ${values.shape}${values.seq ? ` (seq ${values.seq})` : ''}, ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `\nforward+backward of summed response log-probs, shape ${values.shape}${values.seq ? ` (seq ${values.seq})` : ''}, ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log('| backend | tokens/step | median step (s) | spread (s) | tokens/s | peak RSS (MiB) |');
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
     const spread = `${Math.min(...r.stepSeconds).toFixed(3)}–${Math.max(...r.stepSeconds).toFixed(3)}`;
-    console.log(`| ${r.backend} | ${r.tokensPerStep} | ${r.medianSeconds.toFixed(3)} | ${spread} | ${r.tokensPerSecond.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
+    console.log(
+      `| ${r.backend} | ${r.tokensPerStep} | ${r.medianSeconds.toFixed(3)} | ${spread} | ${r.tokensPerSecond.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`,
+    );
   }
   for (const r of results) console.log(`${r.backend}: ${r.detail}; tensors after each step ${r.tensorsAfter.join(',')}`);
   if (results.length > 1) {

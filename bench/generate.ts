@@ -10,7 +10,9 @@ import { TextTokenizer } from '../src/engine/tokenizer/tokenizer';
 import { BENCH_SHAPES } from './configs';
 
 async function main() {
-  const { values } = parseArgs({ options: { shape: { type: 'string', default: 'gpt2-small' }, prompt: { type: 'string', default: '32' }, new: { type: 'string', default: '32' } } });
+  const { values } = parseArgs({
+    options: { shape: { type: 'string', default: 'gpt2-small' }, prompt: { type: 'string', default: '32' }, new: { type: 'string', default: '32' } },
+  });
   const backend = await selectBackend();
   const shape = BENCH_SHAPES[values.shape!]();
   const model = new CausalLM(shape.config, initWeights(shape.config, 0).weights, false);
@@ -29,7 +31,9 @@ async function main() {
     first = g.ids;
     rows.push(`| ${useCache ? 'KV cache' : 'full forward per token'} | ${n} | ${s.toFixed(2)} | ${(n / s).toFixed(2)} |`);
   }
-  console.log(`generation, shape ${values.shape}, prompt ${values.prompt} tokens, ${n} new tokens (greedy), ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `generation, shape ${values.shape}, prompt ${values.prompt} tokens, ${n} new tokens (greedy), ${os.cpus()[0].model}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log(describeBackend(backend));
   console.log('| mode | new tokens | seconds | tokens/s |\n|---|---|---|---|');
   for (const r of rows) console.log(r);

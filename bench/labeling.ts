@@ -51,7 +51,13 @@ async function main(): Promise<void> {
       for (let attempt = 0; ; attempt++) {
         // Right after start-up the extension's menu items may not be registered yet.
         await page.locator('.explorer-folders-view .monaco-list-row', { hasText: f.name }).first().click({ button: 'right' });
-        if (await item.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+        if (
+          await item.waitFor({ timeout: 5_000 }).then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
         await page.keyboard.press('Escape');
         if (attempt === 10) throw new Error('"Label Pairs" never appeared in the Explorer menu');
       }
@@ -61,7 +67,10 @@ async function main(): Promise<void> {
       const view = activeWebview(page);
       const refused = page.locator('.notifications-toasts .notification-toast', { hasText: 'DPO' }).first();
       const shown = await Promise.race([
-        view.locator('#kind').waitFor({ timeout: 180_000 }).then(() => 'shown'),
+        view
+          .locator('#kind')
+          .waitFor({ timeout: 180_000 })
+          .then(() => 'shown'),
         refused.waitFor({ timeout: 180_000 }).then(() => 'refused'),
       ]);
       if (shown !== 'shown') {
@@ -99,8 +108,12 @@ async function main(): Promise<void> {
     await wb.close();
     fs.rmSync(folder, { recursive: true, force: true });
   }
-  console.log(`${os.cpus()[0].model}, ${os.cpus().length} cores; code-server 4.100.3 (VS Code 1.100.3), headless Chromium; ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log('| pairs | file | editor | after the command: editor created / webview loaded / first pair sent | first pair seen by the test | all lines indexed | key press answered in the webview, median / slowest of 30 |');
+  console.log(
+    `${os.cpus()[0].model}, ${os.cpus().length} cores; code-server 4.100.3 (VS Code 1.100.3), headless Chromium; ${new Date().toISOString().slice(0, 10)}\n`,
+  );
+  console.log(
+    '| pairs | file | editor | after the command: editor created / webview loaded / first pair sent | first pair seen by the test | all lines indexed | key press answered in the webview, median / slowest of 30 |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   console.log(rows.join('\n'));
 }

@@ -27,9 +27,12 @@ export const QUALITY: Omit<QualityOptions, 'outDir' | 'backend' | 'log'> = {
 
 export function resultTable(r: QualityResult): string {
   const rows = r.policies.map(
-    (p) => `| ${p.name} | ${p.epoch} | ${p.reward.toFixed(3)} ± ${p.rewardSe.toFixed(3)} | ${p.kl.toFixed(3)} ± ${p.klSe.toFixed(3)} | ${p.tokens.toFixed(1)} | ${(p.finished * 100).toFixed(0)}% | ${p.trainSeconds.toFixed(0)} s |`,
+    (p) =>
+      `| ${p.name} | ${p.epoch} | ${p.reward.toFixed(3)} ± ${p.rewardSe.toFixed(3)} | ${p.kl.toFixed(3)} ± ${p.klSe.toFixed(3)} | ${p.tokens.toFixed(1)} | ${(p.finished * 100).toFixed(0)}% | ${p.trainSeconds.toFixed(0)} s |`,
   );
-  return ['| policy | epoch | mean true reward | KL to SFT (nats/seq) | tokens/sample | ended | run time |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+  return ['| policy | epoch | mean true reward | KL to SFT (nats/seq) | tokens/sample | ended | run time |', '|---|---|---|---|---|---|---|', ...rows].join(
+    '\n',
+  );
 }
 
 async function main(): Promise<void> {
@@ -43,7 +46,9 @@ async function main(): Promise<void> {
   console.log(describeBackend(backend));
   const outDir = path.resolve('bench/out', `quality-${timeStamp()}`);
   const result = await runQuality({ ...QUALITY, outDir, backend, log: (l) => console.log(l) });
-  console.log(`\n${os.cpus()[0].model}, ${os.cpus().length} cores, ${backend.name}; ${new Date().toISOString().slice(0, 10)}; ${result.seconds.toFixed(0)} s in all`);
+  console.log(
+    `\n${os.cpus()[0].model}, ${os.cpus().length} cores, ${backend.name}; ${new Date().toISOString().slice(0, 10)}; ${result.seconds.toFixed(0)} s in all`,
+  );
   console.log(`pairs: ${result.pairs.written} (${result.pairs.flipped} labeled against the true reward, ${result.pairs.tied} ties)\n`);
   console.log(resultTable(result));
   fs.writeFileSync(path.join(outDir, 'result.json'), JSON.stringify(result, null, 2));

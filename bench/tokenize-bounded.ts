@@ -17,9 +17,18 @@ try {
   makeTinyModel(path.join(dir, 'model'), { ...TINY_MODEL_DEFAULTS, layers: 1, dModel: 16, heads: 2 });
   const text = readPreferenceFile(EXAMPLE_DATA).pairs;
   const msg = (role: string, content: unknown) => [{ role, content: String(content) }];
-  const chat = text.map((p) => ({ ...p, prompt: msg('user', p.prompt), chosen: msg('assistant', p.chosen), rejected: msg('assistant', p.rejected), conversational: true }));
+  const chat = text.map((p) => ({
+    ...p,
+    prompt: msg('user', p.prompt),
+    chosen: msg('assistant', p.chosen),
+    rejected: msg('assistant', p.rejected),
+    conversational: true,
+  }));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  for (const [name, pairs] of [['text', text], ['chat', chat]] as const) {
+  for (const [name, pairs] of [
+    ['text', text],
+    ['chat', chat],
+  ] as const) {
     const times = { worker: [] as number[], inProcess: [] as number[], firstCall: [] as number[] };
     for (let r = 0; r < reps; r++) {
       for (const mode of ['worker', 'inProcess'] as const) {
@@ -35,7 +44,9 @@ try {
         times[mode].push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
     }
-    console.log(`${name}: ${pairs.length} pairs; worker ${median(times.worker).toFixed(1)} ms, in-process ${median(times.inProcess).toFixed(1)} ms (median of ${reps}); worker start + first call ${median(times.firstCall).toFixed(1)} ms`);
+    console.log(
+      `${name}: ${pairs.length} pairs; worker ${median(times.worker).toFixed(1)} ms, in-process ${median(times.inProcess).toFixed(1)} ms (median of ${reps}); worker start + first call ${median(times.firstCall).toFixed(1)} ms`,
+    );
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

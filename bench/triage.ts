@@ -33,11 +33,16 @@ export function triageTable(r: TriageBenchResult): string {
     '| triage | precision in top 20% | recall in top 20% |',
     '|---|---|---|',
     `| final model | ${r.precision.toFixed(3)} | ${r.recall.toFixed(3)} |`,
-    ...(r.withCheckpoints ? [`| final + per-epoch checkpoints (mean σ(−margin)) | ${r.withCheckpoints.precision.toFixed(3)} | ${r.withCheckpoints.recall.toFixed(3)} |`] : []),
+    ...(r.withCheckpoints
+      ? [`| final + per-epoch checkpoints (mean σ(−margin)) | ${r.withCheckpoints.precision.toFixed(3)} | ${r.withCheckpoints.recall.toFixed(3)} |`]
+      : []),
     '',
     '| policy | label noise of its data | mean true reward | KL to SFT (nats/seq) |',
     '|---|---|---|---|',
-    ...r.policies.map((p) => `| ${p.name} | ${(p.labelNoise * 100).toFixed(1)}% | ${p.reward.toFixed(3)} ± ${p.rewardSe.toFixed(3)} | ${p.kl.toFixed(3)} ± ${p.klSe.toFixed(3)} |`),
+    ...r.policies.map(
+      (p) =>
+        `| ${p.name} | ${(p.labelNoise * 100).toFixed(1)}% | ${p.reward.toFixed(3)} ± ${p.rewardSe.toFixed(3)} | ${p.kl.toFixed(3)} ± ${p.klSe.toFixed(3)} |`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -47,7 +52,9 @@ async function main(): Promise<void> {
   console.log(describeBackend(backend));
   const outDir = path.resolve('bench/out', `triage-${timeStamp()}`);
   const result = await runTriageBench({ ...TRIAGE_BENCH, outDir, backend, log: (l) => console.log(l) });
-  console.log(`\n${os.cpus()[0].model}, ${os.cpus().length} cores, ${backend.name}; ${new Date().toISOString().slice(0, 10)}; ${result.seconds.toFixed(0)} s in all\n`);
+  console.log(
+    `\n${os.cpus()[0].model}, ${os.cpus().length} cores, ${backend.name}; ${new Date().toISOString().slice(0, 10)}; ${result.seconds.toFixed(0)} s in all\n`,
+  );
   console.log(triageTable(result));
   fs.writeFileSync(path.join(outDir, 'result.json'), JSON.stringify(result, null, 2));
 }

@@ -23,4 +23,7 @@ await build({
 await build({ ...common, entryPoints: { 'metrics-bench': 'webview/metrics/main.ts' }, define: { __DPO_BENCH__: 'true' } });
 writeFileSync('out/webview/labeling.css', readFileSync('webview/labeling/labeling.css'));
 writeFileSync('out/webview/probe.css', readFileSync('webview/probe/probe.css'));
-writeFileSync('out/webview/metrics.css', readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/metrics/metrics.css', 'utf8'));
+writeFileSync(
+  'out/webview/metrics.css',
+  readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/metrics/metrics.css', 'utf8'),
+);

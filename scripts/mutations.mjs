@@ -36,10 +36,15 @@ function countOf(text, snippet) {
 /** Runs the engine test files one by one; returns the first failing file and test, or undefined. */
 function runTests(files) {
   for (const file of files) {
-    const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: repo, encoding: 'utf8', timeout: TEST_TIMEOUT_MS, maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', file], {
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: TEST_TIMEOUT_MS,
+      maxBuffer: 64 << 20,
+    });
     if (r.status !== 0) {
       const failed = [...(r.stdout ?? '').matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((m) => m[1]);
-      const why = r.error ? String(r.error.message) : failed[0] ?? `exit ${r.status ?? r.signal}`;
+      const why = r.error ? String(r.error.message) : (failed[0] ?? `exit ${r.status ?? r.signal}`);
       return { file: path.basename(file), test: why };
     }
   }
@@ -49,7 +54,8 @@ function runTests(files) {
 const mutations = (await import(path.join(repo, 'test', 'mutations', 'list.mjs'))).default;
 const ids = new Set();
 for (const m of mutations) {
-  if (!m.id || !m.why || !Array.isArray(m.edits) || m.edits.length === 0) throw new Error(`test/mutations/list.mjs: entry ${JSON.stringify(m.id)} needs id, why and edits`);
+  if (!m.id || !m.why || !Array.isArray(m.edits) || m.edits.length === 0)
+    throw new Error(`test/mutations/list.mjs: entry ${JSON.stringify(m.id)} needs id, why and edits`);
   if (ids.has(m.id)) throw new Error(`test/mutations/list.mjs: duplicate id ${m.id}`);
   ids.add(m.id);
 }
@@ -62,7 +68,9 @@ if (!args.includes('--no-build')) {
   if (b.status !== 0) process.exit(1);
 }
 
-const testFiles = fs.readdirSync(testsOut).filter((f) => f.endsWith('.test.js'))
+const testFiles = fs
+  .readdirSync(testsOut)
+  .filter((f) => f.endsWith('.test.js'))
   .map((f) => [FIRST.includes(f) ? FIRST.indexOf(f) : FIRST.length, f])
   .sort(([ra, a], [rb, b]) => ra - rb || a.localeCompare(b))
   .map(([, f]) => f)
@@ -78,7 +86,11 @@ const originals = new Map(walk(engineOut).map((f) => [f, fs.readFileSync(f, 'utf
 const restore = () => {
   for (const [f, text] of originals) if (fs.readFileSync(f, 'utf8') !== text) fs.writeFileSync(f, text);
 };
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { restore(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    restore();
+    process.exit(130);
+  });
 
 const results = [];
 for (const m of mutations) {
@@ -118,6 +130,8 @@ for (const m of mutations) {
 
 const count = (s) => results.filter((r) => r.status === s).length;
 const minutes = ((Date.now() - started) / 60000).toFixed(1);
-console.log(`\nmutations: ${results.length}, killed ${count('killed')}, survived ${count('survived')}, snippet not found ${count('not-found')} (${minutes} min)`);
+console.log(
+  `\nmutations: ${results.length}, killed ${count('killed')}, survived ${count('survived')}, snippet not found ${count('not-found')} (${minutes} min)`,
+);
 for (const r of results.filter((x) => x.status !== 'killed')) console.log(`  ${r.status}: ${r.id}: ${r.detail}`);
 process.exit(count('survived') + count('not-found') > 0 ? 1 : 0);

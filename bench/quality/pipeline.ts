@@ -89,7 +89,15 @@ export type EvalOptions = Pick<QualityOptions, 'seed' | 'evalPrompts' | 'samples
 
 export async function train(o: TrainOptions, values: Record<string, unknown>, examples: number): Promise<{ epochDirs: string[]; seconds: number }> {
   const started = Date.now();
-  const raw: Record<string, unknown> = { seed: o.seed, max_length: 64, eval_fraction: 0, eval_steps: 100000, logging_steps: 10, save_total_limit: null, ...values };
+  const raw: Record<string, unknown> = {
+    seed: o.seed,
+    max_length: 64,
+    eval_fraction: 0,
+    eval_steps: 100000,
+    logging_steps: 10,
+    save_total_limit: null,
+    ...values,
+  };
   const stepsPerEpoch = Math.ceil(examples / Number(raw.batch_size ?? 8));
   const config = resolveConfig({ ...raw, save_steps: stepsPerEpoch }, 'quality bench');
   const result = await Trainer.create(config, { backend: o.backend }).run();
@@ -147,7 +155,13 @@ export async function evaluatePolicy(
     for (let i = 0; i < prompts.length; i++) {
       const promptIds = tok.encode(prompts[i], true);
       const samples = await sampleCompletions(policy, tok, promptIds, o.samplesPerPrompt, sampling(o, o.seed * 104729 + i));
-      const refLogps = await computeSequenceLogps(reference, collate(samples.map((s) => ({ promptIds, responseIds: s.ids })), tok.padId ?? 0));
+      const refLogps = await computeSequenceLogps(
+        reference,
+        collate(
+          samples.map((s) => ({ promptIds, responseIds: s.ids })),
+          tok.padId ?? 0,
+        ),
+      );
       samples.forEach((s, j) => {
         rewards.push(trueReward(s.text));
         kls.push(s.logprob - refLogps[j]);
@@ -192,7 +206,11 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
     policies.push({ method: 'SFT', name: 'SFT', epoch: 0, trainSeconds: sftRun.seconds, ...(await evaluatePolicy(o, sftDir, reference, tok)) });
     for (const beta of o.betas) {
       o.log(`DPO β = ${beta}`);
-      const run = await train(o, { mode: 'dpo', model: sftDir, data: dir('pairs.jsonl'), output_dir: dir(`dpo-beta-${beta}`), beta, precompute_ref_log_probs: true, ...o.dpo }, pairs.written);
+      const run = await train(
+        o,
+        { mode: 'dpo', model: sftDir, data: dir('pairs.jsonl'), output_dir: dir(`dpo-beta-${beta}`), beta, precompute_ref_log_probs: true, ...o.dpo },
+        pairs.written,
+      );
       await evaluate('DPO', `DPO β=${beta}`, run.epochDirs, run.seconds, beta);
     }
     o.log('preferred-FT (SFT on the chosen responses)');

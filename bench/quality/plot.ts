@@ -25,8 +25,14 @@ export function frontierSvg(r: QualityResult, width = 720, height = 480): string
     return out;
   };
   const el: string[] = [];
-  for (const t of ticks(x0, x1)) el.push(`<line x1="${X(t)}" x2="${X(t)}" y1="${m.top}" y2="${height - m.bottom}" class="grid"/><text x="${X(t)}" y="${height - m.bottom + 18}" text-anchor="middle">${t}</text>`);
-  for (const t of ticks(y0, y1)) el.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${Y(t)}" y2="${Y(t)}" class="grid"/><text x="${m.left - 8}" y="${Y(t) + 4}" text-anchor="end">${t}</text>`);
+  for (const t of ticks(x0, x1))
+    el.push(
+      `<line x1="${X(t)}" x2="${X(t)}" y1="${m.top}" y2="${height - m.bottom}" class="grid"/><text x="${X(t)}" y="${height - m.bottom + 18}" text-anchor="middle">${t}</text>`,
+    );
+  for (const t of ticks(y0, y1))
+    el.push(
+      `<line x1="${m.left}" x2="${width - m.right}" y1="${Y(t)}" y2="${Y(t)}" class="grid"/><text x="${m.left - 8}" y="${Y(t) + 4}" text-anchor="end">${t}</text>`,
+    );
   // One path per run: from the SFT model through the end of each epoch; the last point is labeled.
   const sft = ps.find((p) => p.method === 'SFT');
   const runs = [...new Set(ps.filter((p) => p.method !== 'SFT').map((p) => p.name))];
@@ -34,11 +40,17 @@ export function frontierSvg(r: QualityResult, width = 720, height = 480): string
   runs.forEach((name, i) => {
     const points = [...(sft ? [sft] : []), ...ps.filter((p) => p.name === name)];
     const c = colour(name, i);
-    el.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5" stroke-opacity="0.7" points="${points.map((p) => `${X(p.kl)},${Y(p.reward)}`).join(' ')}"/>`);
+    el.push(
+      `<polyline fill="none" stroke="${c}" stroke-width="1.5" stroke-opacity="0.7" points="${points.map((p) => `${X(p.kl)},${Y(p.reward)}`).join(' ')}"/>`,
+    );
     for (const p of points.slice(sft ? 1 : 0)) {
       el.push(`<line class="err" x1="${X(p.kl - p.klSe)}" x2="${X(p.kl + p.klSe)}" y1="${Y(p.reward)}" y2="${Y(p.reward)}"/>`);
       el.push(`<line class="err" x1="${X(p.kl)}" x2="${X(p.kl)}" y1="${Y(p.reward - p.rewardSe)}" y2="${Y(p.reward + p.rewardSe)}"/>`);
-      el.push(p.method === 'DPO' ? `<circle fill="${c}" cx="${X(p.kl)}" cy="${Y(p.reward)}" r="5"/>` : `<rect fill="${c}" x="${X(p.kl) - 5}" y="${Y(p.reward) - 5}" width="10" height="10"/>`);
+      el.push(
+        p.method === 'DPO'
+          ? `<circle fill="${c}" cx="${X(p.kl)}" cy="${Y(p.reward)}" r="5"/>`
+          : `<rect fill="${c}" x="${X(p.kl) - 5}" y="${Y(p.reward) - 5}" width="10" height="10"/>`,
+      );
     }
     const last = points[points.length - 1];
     const below = last.method !== 'DPO'; // preferred-FT sits among the low-KL DPO points: label it underneath
@@ -64,7 +76,11 @@ ${el.join('\n')}
 export async function renderFrontier(r: QualityResult, pngFile: string): Promise<void> {
   const svg = frontierSvg(r);
   fs.writeFileSync(pngFile.replace(/\.png$/, '.svg'), svg);
-  const browser = await chromium.launch({ executablePath: process.env.DPO_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.DPO_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 720, height: 480 } });
     await page.setContent(`<body style="margin:0">${svg}</body>`);

@@ -8,9 +8,20 @@ import { Rng } from '../../src/engine/rng';
  * r(text) = Σ over the words of the text of LEXICON[word].
  */
 export const LEXICON: Readonly<Record<string, number>> = {
-  superb: 2, great: 2, good: 1, fun: 1, nice: 1,
-  long: 0, odd: 0, loud: 0, plain: 0,
-  dull: -1, weak: -1, poor: -1, awful: -2, bad: -2,
+  superb: 2,
+  great: 2,
+  good: 1,
+  fun: 1,
+  nice: 1,
+  long: 0,
+  odd: 0,
+  loud: 0,
+  plain: 0,
+  dull: -1,
+  weak: -1,
+  poor: -1,
+  awful: -2,
+  bad: -2,
 };
 
 const NOUNS = ['film', 'plot', 'cast', 'music', 'story', 'ending', 'acting', 'script'];

@@ -95,7 +95,17 @@ export async function runTriageBench(o: TriageBenchOptions): Promise<TriageBench
   const finalDir = noisyRun.epochDirs[noisyRun.epochDirs.length - 1];
 
   const triage = async (checkpointDirs: string[], out: string) =>
-    (await runTriage({ modelDir: finalDir, dataFile: dir('noisy.jsonl'), outFile: dir(out), checkpointDirs, engine: 'tfjs', batchSize: 16, log: () => undefined })).rows;
+    (
+      await runTriage({
+        modelDir: finalDir,
+        dataFile: dir('noisy.jsonl'),
+        outFile: dir(out),
+        checkpointDirs,
+        engine: 'tfjs',
+        batchSize: 16,
+        log: () => undefined,
+      })
+    ).rows;
   const flaggedCount = Math.round(o.flipRate * clean.length);
   const rows = await triage([], 'triage.jsonl');
   const pr = flaggedPrecisionRecall(rows, flipped, flaggedCount);
@@ -134,5 +144,15 @@ export async function runTriageBench(o: TriageBenchOptions): Promise<TriageBench
     reference.dispose();
   }
   const fixed = [...flagged].filter((l) => flipped.has(l)).length;
-  return { pairs: clean.length, flipped: flipped.size, flagged: flaggedCount, precision: pr.precision, recall: pr.recall, withCheckpoints, fixed, policies, seconds: (Date.now() - started) / 1000 };
+  return {
+    pairs: clean.length,
+    flipped: flipped.size,
+    flagged: flaggedCount,
+    precision: pr.precision,
+    recall: pr.recall,
+    withCheckpoints,
+    fixed,
+    policies,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

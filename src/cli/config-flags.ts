@@ -39,8 +39,9 @@ export function addConfigFlags(cmd: Command): Command {
     const isBool = (schema as { type?: unknown }).type === 'boolean';
     // The default is shown, not applied here: a config file given with --config may set the field.
     const shown = schema.default === '' ? 'required' : `default: ${JSON.stringify(schema.default)}`;
-    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, `${schema.description} (${shown})`)
-      .argParser(isBool ? (raw: string | undefined) => (raw === undefined ? true : parser(field)(raw)) : parser(field));
+    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, `${schema.description} (${shown})`).argParser(
+      isBool ? (raw: string | undefined) => (raw === undefined ? true : parser(field)(raw)) : parser(field),
+    );
     cmd.addOption(opt);
   }
   return cmd;

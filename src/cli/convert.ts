@@ -25,7 +25,9 @@ export function convertPreferences(job: ConvertJob): { written: number } {
   let tmp: string | undefined;
   if (isDatasetInput(job.input)) {
     if (!fs.existsSync(torchPython())) {
-      throw new Error(`${job.input}: Parquet/Arrow files and datasets folders are read with the torch engine's environment (${torchEnvDir()}), which is not set up; run: npx dpo setup-torch (or export the data as JSONL)`);
+      throw new Error(
+        `${job.input}: Parquet/Arrow files and datasets folders are read with the torch engine's environment (${torchEnvDir()}), which is not set up; run: npx dpo setup-torch (or export the data as JSONL)`,
+      );
     }
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-convert-'));
     source = path.join(tmp, 'rows.jsonl');

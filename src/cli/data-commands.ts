@@ -27,11 +27,11 @@ export function addDataCommands(program: Command): void {
   program
     .command('triage')
     .description('rank preference pairs by how strongly a DPO-tuned model disagrees with their label (likely mislabeled first)')
-    .requiredOption('--model <dir>', 'the tuned model (a run\'s final/ or checkpoints/step-N)')
-    .option('--reference <dir>', 'the reference model (default: the run\'s reference_model, else its starting model)')
+    .requiredOption('--model <dir>', "the tuned model (a run's final/ or checkpoints/step-N)")
+    .option('--reference <dir>', "the reference model (default: the run's reference_model, else its starting model)")
     .requiredOption('--data <file>', 'preference JSONL the model was trained on')
     .requiredOption('--out <file>', 'output JSONL, one line per pair, most suspicious first: {line, margin, score, agreement, checkpoints?}')
-    .option('--beta <b>', 'β of the implicit reward (default: the run\'s β, else 0.1)', positiveNumber)
+    .option('--beta <b>', "β of the implicit reward (default: the run's β, else 0.1)", positiveNumber)
     .option('--checkpoints <dir...>', 'more model folders (e.g. earlier checkpoints): the score averages over all')
     .option('--max-length <n>', 'longest prompt+response in tokens (default: the model context)', positiveInt)
     .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
@@ -40,9 +40,16 @@ export function addDataCommands(program: Command): void {
     .action(async (o) => {
       if (o.engine === 'tfjs') log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       const r = await runTriage({
-        modelDir: path.resolve(o.model), referenceDir: o.reference ? path.resolve(o.reference) : undefined, dataFile: path.resolve(o.data),
-        outFile: path.resolve(o.out), beta: o.beta, checkpointDirs: (o.checkpoints ?? []).map((d: string) => path.resolve(d)),
-        engine: o.engine, maxLength: o.maxLength, batchSize: o.batchSize, log,
+        modelDir: path.resolve(o.model),
+        referenceDir: o.reference ? path.resolve(o.reference) : undefined,
+        dataFile: path.resolve(o.data),
+        outFile: path.resolve(o.out),
+        beta: o.beta,
+        checkpointDirs: (o.checkpoints ?? []).map((d: string) => path.resolve(d)),
+        engine: o.engine,
+        maxLength: o.maxLength,
+        batchSize: o.batchSize,
+        log,
       });
       const against = r.rows.filter((row) => row.margin < 0).length;
       log(`${r.rows.length} pair(s) ranked; ${against} with a negative margin (the model prefers the rejected response); wrote ${path.resolve(o.out)}`);
@@ -53,18 +60,26 @@ export function addDataCommands(program: Command): void {
     .description('show the tokens one pair becomes after the chat template: prompt (masked) vs response (trained), EOS, truncation cuts, warnings')
     .requiredOption('--model <dir>', 'model folder (its tokenizer and context length)')
     .requiredOption('--data <file>', 'preference JSONL')
-    .requiredOption('--line <n>', 'the pair\'s line (1-based)', positiveInt)
+    .requiredOption('--line <n>', "the pair's line (1-based)", positiveInt)
     .option('--max-length <n>', 'longest prompt+response in tokens (default: the model context)', positiveInt)
     .option('--max-prompt-length <n>', 'longest prompt in tokens; longer prompts keep their end', positiveInt)
     .option('--json', 'print the preview as JSON (what the labeling editor reads)', false)
     .action((o) => {
-      const p = tokenPreview({ modelDir: path.resolve(o.model), dataFile: path.resolve(o.data), line: o.line, maxLength: o.maxLength, maxPromptLength: o.maxPromptLength });
+      const p = tokenPreview({
+        modelDir: path.resolve(o.model),
+        dataFile: path.resolve(o.data),
+        line: o.line,
+        maxLength: o.maxLength,
+        maxPromptLength: o.maxPromptLength,
+      });
       process.stdout.write((o.json ? JSON.stringify(p) : formatTokenPreview(p)) + '\n');
     });
 
   program
     .command('convert')
-    .description('convert preference data between formats (reads TRL, chat-completions and HH JSONL; Parquet/Arrow/datasets folders through the torch environment)')
+    .description(
+      'convert preference data between formats (reads TRL, chat-completions and HH JSONL; Parquet/Arrow/datasets folders through the torch environment)',
+    )
     .argument('<in>', 'input: JSONL, .parquet, .arrow, or a Hugging Face datasets folder')
     .argument('<out>', 'output JSONL')
     .addOption(new Option('--to <format>', 'output format').choices(PREFERENCE_FORMATS).makeOptionMandatory())

@@ -13,8 +13,28 @@ export const EXAMPLE_DATA = path.resolve(__dirname, '../../../examples/preferenc
 /** The demo's settings, in one place: small enough for 2 CPU cores in well under 3 minutes. */
 export const DEMO = {
   model: { ...TINY_MODEL_DEFAULTS, family: 'gpt2' as const, layers: 2, dModel: 64, heads: 4, maxPositions: 128, seed: 0 },
-  sft: { learning_rate: 3e-3, num_train_epochs: 4, batch_size: 8, lr_scheduler_type: 'cosine', warmup_ratio: 0.05, eval_steps: 1000, save_steps: 1000, logging_steps: 5 },
-  dpo: { learning_rate: 5e-4, num_train_epochs: 3, batch_size: 8, beta: 0.1, lr_scheduler_type: 'cosine', warmup_ratio: 0.1, precompute_ref_log_probs: true, eval_steps: 10, save_steps: 1000, logging_steps: 1 },
+  sft: {
+    learning_rate: 3e-3,
+    num_train_epochs: 4,
+    batch_size: 8,
+    lr_scheduler_type: 'cosine',
+    warmup_ratio: 0.05,
+    eval_steps: 1000,
+    save_steps: 1000,
+    logging_steps: 5,
+  },
+  dpo: {
+    learning_rate: 5e-4,
+    num_train_epochs: 3,
+    batch_size: 8,
+    beta: 0.1,
+    lr_scheduler_type: 'cosine',
+    warmup_ratio: 0.1,
+    precompute_ref_log_probs: true,
+    eval_steps: 10,
+    save_steps: 1000,
+    logging_steps: 1,
+  },
   common: { eval_fraction: 0.1, seed: 42, max_length: 128 },
 };
 
@@ -27,13 +47,17 @@ export async function runDemo(outArg: string | undefined, log: (line: string) =>
   log(`1/3 made a tiny GPT-2 (${DEMO.model.layers} layers, d ${DEMO.model.dModel}) in ${base}`);
   log(`2/3 SFT on the chosen answers of ${EXAMPLE_DATA} (this model becomes the reference)`);
   const sft = await runTraining({
-    mode: 'sft', source: 'demo', quiet: false,
+    mode: 'sft',
+    source: 'demo',
+    quiet: false,
     values: { ...DEMO.common, ...DEMO.sft, model: base, data: EXAMPLE_DATA, output_dir: path.join(out, 'sft') },
   });
   log(`3/3 DPO from the SFT model (β = ${DEMO.dpo.beta}, reference log-probs precomputed)`);
   const evals: MetricsRecord[] = [];
   const dpo = await runTraining({
-    mode: 'dpo', source: 'demo', quiet: false,
+    mode: 'dpo',
+    source: 'demo',
+    quiet: false,
     values: { ...DEMO.common, ...DEMO.dpo, model: sft.finalDir!, data: EXAMPLE_DATA, output_dir: path.join(out, 'dpo') },
     onMetrics: (m) => {
       if (m.split === 'eval') evals.push(m);

@@ -20,7 +20,13 @@ const DISTRIBUTED: Record<string, string[]> = {
   ddp: ['distributed_type: MULTI_GPU'],
   deepspeed_zero2: ['distributed_type: DEEPSPEED', 'deepspeed_config:', '  zero_stage: 2', '  offload_optimizer_device: none', '  offload_param_device: none'],
   deepspeed_zero3: ['distributed_type: DEEPSPEED', 'deepspeed_config:', '  zero_stage: 3', '  zero3_init_flag: true', '  zero3_save_16bit_model: true'],
-  fsdp: ['distributed_type: FSDP', 'fsdp_config:', '  fsdp_version: 2', '  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP', '  fsdp_state_dict_type: FULL_STATE_DICT'],
+  fsdp: [
+    'distributed_type: FSDP',
+    'fsdp_config:',
+    '  fsdp_version: 2',
+    '  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP',
+    '  fsdp_state_dict_type: FULL_STATE_DICT',
+  ],
 };
 
 function accelerateYaml(c: DpoConfig, o: ExportOptions): string {

@@ -70,8 +70,16 @@ export function buildProgram(): Command {
     .action((o) => {
       const out = path.resolve(o.out);
       const r = makeTinyModel(out, {
-        family: o.family, layers: o.layers, dModel: o.dModel, heads: o.heads, kvHeads: o.kvHeads, vocab: o.vocab,
-        maxPositions: o.maxPositions, seed: o.seed, untiedHead: o.untiedHead, qkvBias: o.qkvBias,
+        family: o.family,
+        layers: o.layers,
+        dModel: o.dModel,
+        heads: o.heads,
+        kvHeads: o.kvHeads,
+        vocab: o.vocab,
+        maxPositions: o.maxPositions,
+        seed: o.seed,
+        untiedHead: o.untiedHead,
+        qkvBias: o.qkvBias,
       });
       log(`wrote ${o.family} model with ${r.parameters.toLocaleString('en-US')} parameters (vocab ${r.vocabSize}) to ${out}`);
     });
@@ -99,8 +107,13 @@ export function buildProgram(): Command {
       const report = await selectBackend(o.backend as BackendName | undefined);
       log(describeBackend(report));
       const summary = await writeLogps({
-        modelDir: path.resolve(o.model), dataFile: path.resolve(o.data), outFile: path.resolve(o.out),
-        maxLength: o.maxLength, maxPromptLength: o.maxPromptLength, batchSize: o.batchSize, skipBadLines: o.skipBadLines,
+        modelDir: path.resolve(o.model),
+        dataFile: path.resolve(o.data),
+        outFile: path.resolve(o.out),
+        maxLength: o.maxLength,
+        maxPromptLength: o.maxPromptLength,
+        batchSize: o.batchSize,
+        skipBadLines: o.skipBadLines,
         onProgress: (done, total) => process.stderr.write(`\rlogps ${done}/${total} pairs`),
       });
       process.stderr.write('\n');
@@ -112,9 +125,11 @@ export function buildProgram(): Command {
     const trainingMode: TrainingMode = mode === 'train' ? 'dpo' : 'sft';
     const cmd = program
       .command(mode)
-      .description(mode === 'train'
-        ? 'DPO training run: policy vs a frozen reference on preference pairs (Ctrl-C stops after the step, with a checkpoint)'
-        : 'supervised fine-tuning on the chosen responses (prompt masked), to make a reference model')
+      .description(
+        mode === 'train'
+          ? 'DPO training run: policy vs a frozen reference on preference pairs (Ctrl-C stops after the step, with a checkpoint)'
+          : 'supervised fine-tuning on the chosen responses (prompt masked), to make a reference model',
+      )
       .option('--config <file>', 'JSON run config (flags override it; relative paths resolve against its folder)')
       .option('--out <dir>', 'run folder (default: .dpo/runs/<mode>-<time> in the current folder)')
       .option('--resume <run-dir>', 'continue a stopped or crashed run from its newest complete checkpoint');
@@ -122,17 +137,21 @@ export function buildProgram(): Command {
       const values = { ...(o.config ? readRunConfigFile(o.config) : {}), ...flagValues(o) };
       if (o.out) values.output_dir = path.resolve(o.out);
       const r = await runTraining({ mode: trainingMode, values, resume: o.resume, source: o.config ?? 'flags' });
-      log(r.reason === 'stopped' ? `stopped at step ${r.step}/${r.totalSteps}; resume: dpo ${mode} --resume ${r.runDir}` : `done: ${r.step} steps; final model in ${r.finalDir}`);
+      log(
+        r.reason === 'stopped'
+          ? `stopped at step ${r.step}/${r.totalSteps}; resume: dpo ${mode} --resume ${r.runDir}`
+          : `done: ${r.step} steps; final model in ${r.finalDir}`,
+      );
     });
   }
 
   program
     .command('probe')
     .description('generate from a tuned model (and its reference), streamed, with the implicit reward of each answer')
-    .requiredOption('--model <dir>', 'the tuned model folder (e.g. a run\'s final/)')
+    .requiredOption('--model <dir>', "the tuned model folder (e.g. a run's final/)")
     .option('--ref <dir>', 'the reference model folder: also generate from it, and score both answers')
     .requiredOption('--prompt <text>', 'the prompt')
-    .option('--chat', 'wrap the prompt as a user message with the tokenizer\'s chat template', false)
+    .option('--chat', "wrap the prompt as a user message with the tokenizer's chat template", false)
     .option('--max-new-tokens <n>', 'tokens to generate at most', positiveInt, DEFAULT_GENERATE.maxNewTokens)
     .option('--temperature <t>', 'sampling temperature; 0 is greedy', nonNegativeNumber, DEFAULT_GENERATE.temperature)
     .option('--top-k <k>', 'keep the k most likely tokens; 0 keeps all', nonNegativeInt, DEFAULT_GENERATE.topK)
@@ -146,11 +165,23 @@ export function buildProgram(): Command {
     .action(async (o) => {
       if (o.engine === 'torch') {
         const sampling = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [] };
-        return runTorchProbe({ modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta, sampling, write: (t) => process.stdout.write(t) });
+        return runTorchProbe({
+          modelDir: path.resolve(o.model),
+          refDir: o.ref ? path.resolve(o.ref) : undefined,
+          prompt: o.prompt,
+          chat: o.chat,
+          beta: o.beta,
+          sampling,
+          write: (t) => process.stdout.write(t),
+        });
       }
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       await runProbe({
-        modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta,
+        modelDir: path.resolve(o.model),
+        refDir: o.ref ? path.resolve(o.ref) : undefined,
+        prompt: o.prompt,
+        chat: o.chat,
+        beta: o.beta,
         generate: { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [], useCache: o.cache },
         write: (text) => process.stdout.write(text),
       });
@@ -179,19 +210,29 @@ export function buildProgram(): Command {
       }
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       const r = await pairRewards({
-        modelDir: path.resolve(o.model), refDir: path.resolve(o.ref), dataFile: path.resolve(o.data), outFile: o.out ? path.resolve(o.out) : undefined,
-        beta: o.beta, maxLength: o.maxLength, batchSize: o.batchSize, skipBadLines: o.skipBadLines,
+        modelDir: path.resolve(o.model),
+        refDir: path.resolve(o.ref),
+        dataFile: path.resolve(o.data),
+        outFile: o.out ? path.resolve(o.out) : undefined,
+        beta: o.beta,
+        maxLength: o.maxLength,
+        batchSize: o.batchSize,
+        skipBadLines: o.skipBadLines,
       });
       for (const n of r.notes) log(n);
       if (!o.out) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
-      log(`${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`);
+      log(
+        `${r.rows.length} pair(s): reward accuracy ${r.accuracy.toFixed(3)}, mean margin ${r.meanMargin.toFixed(4)}${o.out ? `; wrote ${path.resolve(o.out)}` : ''}`,
+      );
     });
 
   addDataCommands(program);
 
   program
     .command('setup-torch')
-    .description('create or update the PyTorch engine\'s Python environment (.cache/torch-env, or $DPO_TORCH_ENV) with the pins of python/requirements.txt; rebuilt only when they change')
+    .description(
+      "create or update the PyTorch engine's Python environment (.cache/torch-env, or $DPO_TORCH_ENV) with the pins of python/requirements.txt; rebuilt only when they change",
+    )
     .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
     .action(async (o) => {
       for (const line of describeTorch(await setupTorch({ python: o.python, log, fresh: true }))) process.stdout.write(line + '\n');
@@ -242,4 +283,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

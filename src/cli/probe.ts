@@ -24,7 +24,10 @@ export async function runProbe(job: ProbeJob): Promise<void> {
   const reference = job.refDir ? loadModel(job.refDir, { trainable: false }).model : undefined;
   try {
     const answers: { name: string; ids: number[] }[] = [];
-    for (const [name, model] of [['policy', policy], ['reference', reference]] as const) {
+    for (const [name, model] of [
+      ['policy', policy],
+      ['reference', reference],
+    ] as const) {
       if (!model) continue;
       job.write(`${name}: `);
       const g = await generate(model, tokenizer, promptIds, job.generate, { onToken: (t) => job.write(t.text) });
@@ -36,7 +39,9 @@ export async function runProbe(job: ProbeJob): Promise<void> {
     for (const a of answers) {
       const s = await scoreResponse(policy, reference, promptIds, a.ids, job.beta);
       scores.push(s);
-      job.write(`implicit reward of the ${a.name} answer: ${s.reward.toFixed(4)} (log πθ ${s.policyLogp.toFixed(3)}, log πref ${s.referenceLogp.toFixed(3)}, β ${job.beta})\n`);
+      job.write(
+        `implicit reward of the ${a.name} answer: ${s.reward.toFixed(4)} (log πθ ${s.policyLogp.toFixed(3)}, log πref ${s.referenceLogp.toFixed(3)}, β ${job.beta})\n`,
+      );
     }
     const margin = scores[0].reward - scores[1].reward;
     job.write(`margin (policy answer − reference answer): ${margin.toFixed(4)}; σ(margin) = ${preferenceProbability(margin).toFixed(4)}\n`);

@@ -18,7 +18,8 @@ export interface TokensJob {
 
 export function tokenPreview(job: TokensJob): TokenPreview {
   const lines = fs.readFileSync(job.dataFile, 'utf8').split('\n');
-  if (job.line > lines.length || lines[job.line - 1].trim() === '') throw new Error(`${job.dataFile}:${job.line}: no pair on this line (the file has ${lines.length} line(s))`);
+  if (job.line > lines.length || lines[job.line - 1].trim() === '')
+    throw new Error(`${job.dataFile}:${job.line}: no pair on this line (the file has ${lines.length} line(s))`);
   let value: unknown;
   try {
     value = JSON.parse(lines[job.line - 1]);

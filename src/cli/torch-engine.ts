@@ -71,7 +71,15 @@ export function runTorchModule(module: string, args: string[]): void {
 }
 
 /** `dpo probe --engine torch`: the same terminal output as the tfjs probe, through probe/* requests. */
-export async function runTorchProbe(job: { modelDir: string; refDir?: string; prompt: string; chat: boolean; beta: number; sampling: Record<string, unknown>; write: (t: string) => void }): Promise<void> {
+export async function runTorchProbe(job: {
+  modelDir: string;
+  refDir?: string;
+  prompt: string;
+  chat: boolean;
+  beta: number;
+  sampling: Record<string, unknown>;
+  write: (t: string) => void;
+}): Promise<void> {
   const engine = new TorchEngine();
   try {
     await engine.ready;
@@ -89,7 +97,9 @@ export async function runTorchProbe(job: { modelDir: string; refDir?: string; pr
     for (const a of answers) {
       const s = await engine.request('probe/score', { prompt: job.prompt, chat: job.chat, response: a.text, beta: job.beta });
       rewards.push(s.reward);
-      job.write(`implicit reward of the ${a.name} answer: ${s.reward.toFixed(4)} (log πθ ${s.policyLogp.toFixed(3)}, log πref ${s.referenceLogp.toFixed(3)}, β ${job.beta})\n`);
+      job.write(
+        `implicit reward of the ${a.name} answer: ${s.reward.toFixed(4)} (log πθ ${s.policyLogp.toFixed(3)}, log πref ${s.referenceLogp.toFixed(3)}, β ${job.beta})\n`,
+      );
     }
     const margin = rewards[0] - rewards[1];
     job.write(`margin (policy answer − reference answer): ${margin.toFixed(4)}; σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}\n`);

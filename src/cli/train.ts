@@ -56,7 +56,8 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
       backend,
       shouldStop: () => stopRequested,
       events: {
-        onProgress: (phase: Parameters<ProgressLine['phase']>[0], done: number, total: number, message?: string) => !inv.quiet && progress.phase(phase, done, total, message),
+        onProgress: (phase: Parameters<ProgressLine['phase']>[0], done: number, total: number, message?: string) =>
+          !inv.quiet && progress.phase(phase, done, total, message),
         onMetrics: (m: MetricsRecord) => {
           progress.metrics(m);
           inv.onMetrics?.(m);
@@ -117,7 +118,9 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
   try {
     const finished = engine.event('run/didFinish');
     const failed = engine.event('run/didFail');
-    const r = inv.resume ? await engine.request('run/resume', { runDir: path.resolve(inv.resume) }) : await engine.request('run/start', { mode: inv.mode, config: config as unknown as Record<string, unknown> });
+    const r = inv.resume
+      ? await engine.request('run/resume', { runDir: path.resolve(inv.resume) })
+      : await engine.request('run/start', { mode: inv.mode, config: config as unknown as Record<string, unknown> });
     if (!inv.quiet) progress.message(`run folder: ${r.runDir}`);
     const end = await Promise.race([finished, failed, engine.exited.then((code) => ({ type: 'exit' as const, code }))]);
     if (end.type === 'exit') throw new Error(`the torch engine exited (code ${end.code}) during the run; resume with --resume ${r.runDir}`);

@@ -23,10 +23,22 @@ export function largestTensors(model: ModelConfig, config: Pick<DpoConfig, 'mode
   const rows = `${config.batch_size} pair(s) x ${sequences / config.batch_size} sequence(s)`;
   const activation = 'Lower batch_size or max_length';
   const needs: Need[] = [
-    { what: `the logits [${sequences * (T - 1)}, ${model.vocabSize}] (${rows} x ${T - 1} tokens x vocab ${model.vocabSize})`, bytes: sequences * (T - 1) * model.vocabSize * FLOAT_BYTES, fix: activation },
-    { what: `the attention scores [${sequences}, ${model.numHeads}, ${T}, ${T}] (${rows}, ${model.numHeads} heads, ${T} tokens)`, bytes: sequences * model.numHeads * T * T * FLOAT_BYTES, fix: activation },
+    {
+      what: `the logits [${sequences * (T - 1)}, ${model.vocabSize}] (${rows} x ${T - 1} tokens x vocab ${model.vocabSize})`,
+      bytes: sequences * (T - 1) * model.vocabSize * FLOAT_BYTES,
+      fix: activation,
+    },
+    {
+      what: `the attention scores [${sequences}, ${model.numHeads}, ${T}, ${T}] (${rows}, ${model.numHeads} heads, ${T} tokens)`,
+      bytes: sequences * model.numHeads * T * T * FLOAT_BYTES,
+      fix: activation,
+    },
     { what: `the MLP activations [${sequences * T}, ${model.intermediateSize}]`, bytes: sequences * T * model.intermediateSize * FLOAT_BYTES, fix: activation },
-    { what: `the embedding matrix [${model.vocabSize}, ${model.hiddenSize}] (and its gradient and AdamW moments)`, bytes: model.vocabSize * model.hiddenSize * FLOAT_BYTES, fix: 'This model is too large for this adapter' },
+    {
+      what: `the embedding matrix [${model.vocabSize}, ${model.hiddenSize}] (and its gradient and AdamW moments)`,
+      bytes: model.vocabSize * model.hiddenSize * FLOAT_BYTES,
+      fix: 'This model is too large for this adapter',
+    },
   ];
   return needs.sort((a, b) => b.bytes - a.bytes);
 }

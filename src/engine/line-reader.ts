@@ -39,7 +39,9 @@ export function readLines(input: Readable, h: LineHandlers, maxBytes = MAX_LINE_
       size += piece.length;
       if (!dropping && size > maxBytes) {
         dropping = true;
-        head = Buffer.concat([...parts, piece]).subarray(0, 500).toString('utf8');
+        head = Buffer.concat([...parts, piece])
+          .subarray(0, 500)
+          .toString('utf8');
         parts = [];
       } else if (!dropping) parts.push(Buffer.from(piece));
       if (nl < 0) break;

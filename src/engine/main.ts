@@ -2,7 +2,18 @@
 // on stdout (nothing else goes to stdout; diagnostics go to stderr). One run at a time. SIGTERM, a
 // stop request, or stdin closing stop a run gracefully: the step finishes and a checkpoint is written.
 import {
-  BackendName, EngineEvents, backendLabel, EventType, PROTOCOL_VERSION, Request, assertNever, eventLine, flatMetrics, isBackendName, parseRequest, resolveConfig,
+  BackendName,
+  EngineEvents,
+  backendLabel,
+  EventType,
+  PROTOCOL_VERSION,
+  Request,
+  assertNever,
+  eventLine,
+  flatMetrics,
+  isBackendName,
+  parseRequest,
+  resolveConfig,
 } from '../protocol';
 import { selectBackend } from './backend';
 import { RunOptions, Trainer } from './train/trainer';
@@ -48,7 +59,9 @@ export async function runEngine(forced?: BackendName): Promise<void> {
     send('run/didStart', { runDir: trainer.config.output_dir, config: trainer.config });
     active = trainer
       .run()
-      .then((r) => send('run/didFinish', { runDir: r.runDir, reason: r.reason, step: r.step, totalSteps: r.totalSteps, ...(r.finalDir ? { finalDir: r.finalDir } : {}) }))
+      .then((r) =>
+        send('run/didFinish', { runDir: r.runDir, reason: r.reason, step: r.step, totalSteps: r.totalSteps, ...(r.finalDir ? { finalDir: r.finalDir } : {}) }),
+      )
       .catch((err: Error) => send('run/didFail', { runDir: trainer.config.output_dir, message: err.message }))
       .finally(() => {
         active = undefined;
@@ -104,11 +117,17 @@ export async function runEngine(forced?: BackendName): Promise<void> {
         const { which, prompt, chat, sampling } = req.params;
         probe
           .generate(req.id, which, prompt, chat, sampling, (text, logprob) => send('probe/didToken', { requestId: req.id, which, text, logprob }))
-          .then((r) => reply(req.id, r), (err: Error) => replyError(req.id, err.message));
+          .then(
+            (r) => reply(req.id, r),
+            (err: Error) => replyError(req.id, err.message),
+          );
         return;
       }
       case 'probe/score':
-        probe.score(req.params.prompt, req.params.chat, req.params.response, req.params.beta).then((r) => reply(req.id, r), (err: Error) => replyError(req.id, err.message));
+        probe.score(req.params.prompt, req.params.chat, req.params.response, req.params.beta).then(
+          (r) => reply(req.id, r),
+          (err: Error) => replyError(req.id, err.message),
+        );
         return;
       case 'probe/cancel':
         return reply(req.id, { cancelled: probe.cancel() });
@@ -134,7 +153,8 @@ export async function runEngine(forced?: BackendName): Promise<void> {
         replyError(parsed.value.id, `internal error: ${(err as Error).message}`);
       }
     },
-    tooLong: (head, bytes) => send('engine/didReject', { message: `line of ${bytes} bytes is longer than the limit of ${MAX_LINE_BYTES} bytes; dropped`, line: head }),
+    tooLong: (head, bytes) =>
+      send('engine/didReject', { message: `line of ${bytes} bytes is longer than the limit of ${MAX_LINE_BYTES} bytes; dropped`, line: head }),
     // The host went away: finish the step, checkpoint, leave.
     close: () => {
       if (!closed) shutdown();

@@ -44,13 +44,21 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic
 
 /** Whether an adapter renders on the CPU: Dawn's fallback, or a software rasteriser by name. */
 export function isSoftwareAdapter(info: Partial<GpuAdapterInfo>): boolean {
-  return info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`);
+  return (
+    info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`)
+  );
 }
 
 /** The limits a tfjs kernel needs above WebGPU's defaults: asked for at the adapter's maximum. */
 const REQUIRED_LIMITS = [
-  'maxBufferSize', 'maxStorageBufferBindingSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ',
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
   'maxComputeWorkgroupsPerDimension',
 ];
 
@@ -86,11 +94,17 @@ function describe(adapter: GpuAdapter, featureLevel: 'core' | 'compatibility'): 
   const { vendor = '', architecture = '', device = '', description = '', isFallbackAdapter = false } = adapter.info;
   const l = adapter.limits;
   return {
-    vendor, architecture, device, description, featureLevel,
+    vendor,
+    architecture,
+    device,
+    description,
+    featureLevel,
     software: isSoftwareAdapter({ vendor, architecture, device, description, isFallbackAdapter }),
     limits: {
-      maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     },
   };
 }
@@ -113,7 +127,10 @@ async function pickAdapter(dawn: Dawn, allowSoftware: boolean): Promise<{ gpu: G
   process.env.EGL_PLATFORM ??= 'surfaceless'; // read by libEGL when Dawn opens the display
   const gles = dawn.create(['backend=opengles']);
   const compat = await withTimeout('an OpenGL ES adapter request', gles.requestAdapter({ featureLevel: 'compatibility' }));
-  if (!compat) throw new WebGpuUnavailable('Dawn found no adapter: no Metal, Direct3D 12 or Vulkan driver, and no OpenGL ES through EGL (on Debian: apt-get install libegl1 libgles2 libegl-mesa0)');
+  if (!compat)
+    throw new WebGpuUnavailable(
+      'Dawn found no adapter: no Metal, Direct3D 12 or Vulkan driver, and no OpenGL ES through EGL (on Debian: apt-get install libegl1 libgles2 libegl-mesa0)',
+    );
   return { gpu: gles, adapter: compat, report: describe(compat, 'compatibility') };
 }
 
@@ -146,7 +163,9 @@ export async function setUpWebGpu(allowSoftware: boolean): Promise<GpuAdapterRep
     backendModule = require('@tensorflow/tfjs-backend-webgpu');
   } catch (err) {
     device.destroy();
-    throw new WebGpuUnavailable(`@tensorflow/tfjs-backend-webgpu did not load (an optional dependency): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    throw new WebGpuUnavailable(
+      `@tensorflow/tfjs-backend-webgpu did not load (an optional dependency): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    );
   }
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => failLoudly(new backendModule.WebGPUBackend(device, adapter.info), () => firstError), 0);

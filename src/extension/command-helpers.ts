@@ -44,8 +44,13 @@ export const SET_UP_TORCH = 'Set Up PyTorch Engine';
 /** A torch run without an environment: offer the set-up (which the user may then rerun the run after). */
 export function offerTorchSetup(err: TorchEnvMissingError, ctx: CommandContext): CommandResult {
   ctx.output.appendLine(`error: ${err.message}`);
-  void vscode.window.showWarningMessage(`DPO: this run uses the PyTorch engine, which is not set up yet (${err.envDir}). Set it up now? It installs the pinned PyTorch, Transformers and TRL into that folder.`, SET_UP_TORCH).then((a) => {
-    if (a === SET_UP_TORCH) void vscode.commands.executeCommand(COMMANDS.setupTorch);
-  });
+  void vscode.window
+    .showWarningMessage(
+      `DPO: this run uses the PyTorch engine, which is not set up yet (${err.envDir}). Set it up now? It installs the pinned PyTorch, Transformers and TRL into that folder.`,
+      SET_UP_TORCH,
+    )
+    .then((a) => {
+      if (a === SET_UP_TORCH) void vscode.commands.executeCommand(COMMANDS.setupTorch);
+    });
   return { ok: false, error: err.message, offered: COMMANDS.setupTorch };
 }

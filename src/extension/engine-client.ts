@@ -5,9 +5,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import * as vscode from 'vscode';
 import { EngineCommand } from '../node/engine-command';
-import {
-  EngineEvents, EngineRequests, Event, EventType, PROTOCOL_VERSION, RequestType, parseEngineMessage, requestLine,
-} from '../protocol';
+import { EngineEvents, EngineRequests, Event, EventType, PROTOCOL_VERSION, RequestType, parseEngineMessage, requestLine } from '../protocol';
 
 export interface EngineLaunch {
   /** What to start (src/node/engine-command.ts). */
@@ -46,7 +44,8 @@ export class EngineClient implements vscode.Disposable {
         if (e.type !== 'engine/didStart') return;
         sub.dispose();
         const p = e.params as EngineEvents['engine/didStart'];
-        if (p.protocolVersion !== PROTOCOL_VERSION) reject(new Error(`engine speaks protocol ${p.protocolVersion}, this extension ${PROTOCOL_VERSION}: rebuild the extension (npm run build)`));
+        if (p.protocolVersion !== PROTOCOL_VERSION)
+          reject(new Error(`engine speaks protocol ${p.protocolVersion}, this extension ${PROTOCOL_VERSION}: rebuild the extension (npm run build)`));
         else resolve(p);
       });
       this.onExit((x) => reject(new Error(`the engine exited before its handshake (${describeExit(x)})`)));

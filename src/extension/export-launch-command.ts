@@ -20,7 +20,9 @@ const isRunConfig = (f: string | undefined) => !!f && /\.dpo\.json$|(^|[\\/])dpo
 
 async function askCount(title: string, value: string): Promise<number | undefined> {
   const v = await vscode.window.showInputBox({
-    title: `DPO: Export Launch Script — ${title}`, value, ignoreFocusOut: true,
+    title: `DPO: Export Launch Script — ${title}`,
+    value,
+    ignoreFocusOut: true,
     validateInput: (s) => (/^[1-9]\d*$/.test(s.trim()) ? undefined : 'a whole number ≥ 1'),
   });
   return v === undefined ? undefined : Number(v);

@@ -42,7 +42,14 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
   // The status bar opens the metrics of the run it shows.
   const statusBar = new RunStatusBar(runs, COMMANDS.openMetrics);
   const probePanels: ProbePanel[] = [];
-  const ctx: CommandContext = { runs, output, cliPath: path.join(context.extensionPath, 'bin', 'dpo.js'), extensionUri: context.extensionUri, enginePath, probePanels };
+  const ctx: CommandContext = {
+    runs,
+    output,
+    cliPath: path.join(context.extensionPath, 'bin', 'dpo.js'),
+    extensionUri: context.extensionUri,
+    enginePath,
+    probePanels,
+  };
   const labelProblems = vscode.languages.createDiagnosticCollection('dpo-labeling');
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
   context.subscriptions.push(

@@ -7,8 +7,19 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from './webview-html';
 import {
-  HostToMetrics, MetricsRun, MetricsToHost, PanelRunStatus, RunRecord, StatusRecord, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseLines, parseMetricsToHost,
-  parseRunRecord, toRecordLine,
+  HostToMetrics,
+  MetricsRun,
+  MetricsToHost,
+  PanelRunStatus,
+  RunRecord,
+  StatusRecord,
+  WEBVIEW_PROTOCOL_VERSION,
+  WebviewMessage,
+  assertNever,
+  parseLines,
+  parseMetricsToHost,
+  parseRunRecord,
+  toRecordLine,
 } from '../protocol';
 import { readPairs, runFile } from '../node/run-folder';
 import { RunManager } from './run-manager';
@@ -48,7 +59,12 @@ export class MetricsPanel implements vscode.Disposable {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')] };
   }
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly runs: RunManager, private readonly log: (l: string) => void) {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly runs: RunManager,
+    private readonly log: (l: string) => void,
+  ) {
     MetricsPanel.current = this;
     panel.webview.options = MetricsPanel.options(extensionUri);
     panel.webview.html = this.html();
@@ -118,7 +134,10 @@ export class MetricsPanel implements vscode.Disposable {
   }
 
   private session(runDir: string) {
-    return this.runs.all().filter((s) => s.runDir === runDir).pop();
+    return this.runs
+      .all()
+      .filter((s) => s.runDir === runDir)
+      .pop();
   }
 
   private pollAll(): void {
@@ -199,14 +218,22 @@ export class MetricsPanel implements vscode.Disposable {
           return;
         }
         case 'metrics/exportCsv': {
-          const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri('metrics.csv'), filters: { CSV: ['csv'] }, title: 'Export metrics as CSV' });
+          const target = await vscode.window.showSaveDialog({
+            defaultUri: this.defaultUri('metrics.csv'),
+            filters: { CSV: ['csv'] },
+            title: 'Export metrics as CSV',
+          });
           if (!target) return;
           fs.writeFileSync(target.fsPath, metricsCsv(m.params.runDirs.map((d) => ({ name: path.basename(d), records: readMetrics(d) }))));
           this.post('metrics/didSave', { file: target.fsPath });
           return;
         }
         case 'metrics/savePng': {
-          const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${m.params.name}.png`), filters: { PNG: ['png'] }, title: 'Save chart as PNG' });
+          const target = await vscode.window.showSaveDialog({
+            defaultUri: this.defaultUri(`${m.params.name}.png`),
+            filters: { PNG: ['png'] },
+            title: 'Save chart as PNG',
+          });
           if (!target) return;
           fs.writeFileSync(target.fsPath, Buffer.from(m.params.dataUrl.slice('data:image/png;base64,'.length), 'base64'));
           this.post('metrics/didSave', { file: target.fsPath });
@@ -214,7 +241,14 @@ export class MetricsPanel implements vscode.Disposable {
         }
         case 'metrics/addRun': {
           // Any folder: a run started elsewhere (a terminal, a cluster job on a shared disk) opens too.
-          const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: true, openLabel: 'Open Run Folder', title: 'DPO: Open Run Folder', defaultUri: this.defaultUri('.dpo') });
+          const picked = await vscode.window.showOpenDialog({
+            canSelectFolders: true,
+            canSelectFiles: false,
+            canSelectMany: true,
+            openLabel: 'Open Run Folder',
+            title: 'DPO: Open Run Folder',
+            defaultUri: this.defaultUri('.dpo'),
+          });
           for (const u of picked ?? []) this.addRun(u.fsPath);
           return;
         }

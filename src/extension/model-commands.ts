@@ -29,16 +29,18 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
   const family = args.family ?? 'gpt2';
   const settings = readSettings();
   // The CLI runs in its own Node process: the extension host never loads the engine.
-  const code = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DPO: making a tiny ${family} model` }, () =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(settings.nodePath || process.execPath, [ctx.cliPath, 'make-tiny-model', '--out', out!, '--family', family], {
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += String(d)));
-      child.on('error', (err) => resolve({ code: -1, stderr: err.message }));
-      child.on('exit', (c) => resolve({ code: c, stderr }));
-    }),
+  const code = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `DPO: making a tiny ${family} model` },
+    () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(settings.nodePath || process.execPath, [ctx.cliPath, 'make-tiny-model', '--out', out!, '--family', family], {
+          env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += String(d)));
+        child.on('error', (err) => resolve({ code: -1, stderr: err.message }));
+        child.on('exit', (c) => resolve({ code: c, stderr }));
+      }),
   );
   ctx.output.appendLine(code.stderr.trim());
   if (code.code !== 0) return fail(`make-tiny-model failed: ${code.stderr.trim()}`, ctx);
@@ -66,10 +68,18 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   if (!policyDir) {
     const items = listRunFolders(runsRoot(settings)).flatMap((r) => [
       ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
-      ...r.checkpoints.slice().reverse().map((step) => ({ label: `$(history) ${path.basename(r.dir)}`, description: `checkpoint step ${step}`, dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`) })),
+      ...r.checkpoints
+        .slice()
+        .reverse()
+        .map((step) => ({
+          label: `$(history) ${path.basename(r.dir)}`,
+          description: `checkpoint step ${step}`,
+          dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`),
+        })),
     ]);
     const pick = await vscode.window.showQuickPick([...items, { label: '$(folder-opened) Choose a model folder…', description: '', dir: '' }], {
-      title: 'DPO: Probe Model', placeHolder: 'the tuned model to compare with its reference',
+      title: 'DPO: Probe Model',
+      placeHolder: 'the tuned model to compare with its reference',
     });
     if (!pick) return { ok: false, error: 'cancelled' };
     policyDir = pick.dir || (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Probe This Model' }))?.[0]?.fsPath;
@@ -78,7 +88,9 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   const run = runOfModel(policyDir);
   let referenceDir = args.referenceDir ?? run?.referenceDir;
   if (!referenceDir) {
-    referenceDir = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use as Reference', title: 'The reference model' }))?.[0]?.fsPath;
+    referenceDir = (
+      await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use as Reference', title: 'The reference model' })
+    )?.[0]?.fsPath;
     if (!referenceDir) return { ok: false, error: 'cancelled' };
   }
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -92,4 +104,3 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   panel.webviewPanel.onDidDispose(() => ctx.probePanels.splice(ctx.probePanels.indexOf(panel), 1));
   return { ok: true, path: policyDir };
 }
-

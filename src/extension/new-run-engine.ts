@@ -23,7 +23,12 @@ export async function askEngine(setting: EngineSetting): Promise<EngineName | un
   if (!torchInstalled()) return preferred;
   const report = torchEnvState().report;
   const items: Pick<EngineName>[] = [
-    { label: '$(flame) PyTorch engine', description: `torch · ${report ? summarizeDevices(report) : 'set up'}`, detail: 'PyTorch + TRL + accelerate: real models, GPUs, LoRA', value: 'torch' },
+    {
+      label: '$(flame) PyTorch engine',
+      description: `torch · ${report ? summarizeDevices(report) : 'set up'}`,
+      detail: 'PyTorch + TRL + accelerate: real models, GPUs, LoRA',
+      value: 'torch',
+    },
     { label: '$(package) Embedded engine', description: 'tfjs · TensorFlow.js in the engine process', detail: 'no set-up; small models', value: 'tfjs' },
   ];
   items.sort((a, b) => Number(b.value === preferred) - Number(a.value === preferred));
@@ -45,8 +50,18 @@ export async function askTorchOptions(model: string): Promise<TorchChoices | und
   const size = params !== undefined ? `${formatParameters(params)} parameters` : 'size unknown';
   const loraFirst = (params ?? 0) > LORA_DEFAULT_ABOVE;
   const lora: Pick<boolean>[] = [
-    { label: `LoRA (rank ${LORA_R})`, description: loraFirst ? `recommended for ${size}` : size, detail: 'trains small adapters; the reference is the base model with adapters off', value: true },
-    { label: 'Full fine-tuning', description: loraFirst ? size : `recommended for ${size}`, detail: 'trains every weight; needs ~16 bytes of GPU memory per parameter', value: false },
+    {
+      label: `LoRA (rank ${LORA_R})`,
+      description: loraFirst ? `recommended for ${size}` : size,
+      detail: 'trains small adapters; the reference is the base model with adapters off',
+      value: true,
+    },
+    {
+      label: 'Full fine-tuning',
+      description: loraFirst ? size : `recommended for ${size}`,
+      detail: 'trains every weight; needs ~16 bytes of GPU memory per parameter',
+      value: false,
+    },
   ];
   if (!loraFirst) lora.reverse();
   const useLora = await pick('LoRA', `The model has ${size}`, lora);
@@ -65,7 +80,11 @@ export async function askTorchOptions(model: string): Promise<TorchChoices | und
   let numProcesses = 1;
   let preset: string | undefined;
   if (gpus > 1) {
-    const counts = Array.from({ length: gpus }, (_, i) => gpus - i).map((n) => ({ label: `${n} GPU${n > 1 ? 's' : ''}`, description: n === gpus ? 'all found' : '', value: n }));
+    const counts = Array.from({ length: gpus }, (_, i) => gpus - i).map((n) => ({
+      label: `${n} GPU${n > 1 ? 's' : ''}`,
+      description: n === gpus ? 'all found' : '',
+      value: n,
+    }));
     const n = await pick('GPUs', `${report!.gpus.map((g) => g.name).join(', ')}`, counts);
     if (n === undefined) return undefined;
     numProcesses = n;
@@ -76,7 +95,11 @@ export async function askTorchOptions(model: string): Promise<TorchChoices | und
         deepspeed_zero3: 'also shards the weights (largest models)',
         fsdp: 'PyTorch FSDP: shards weights, gradients and optimizer state',
       };
-      preset = await pick('accelerate preset', 'How the GPUs share the work', ACCELERATE_PRESETS.map((p) => ({ label: p, description: why[p], value: p })));
+      preset = await pick(
+        'accelerate preset',
+        'How the GPUs share the work',
+        ACCELERATE_PRESETS.map((p) => ({ label: p, description: why[p], value: p })),
+      );
       if (preset === undefined) return undefined;
     }
   }

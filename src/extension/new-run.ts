@@ -69,7 +69,10 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
       { title: 'DPO: New Training Run (2/3) — preference pairs', placeHolder: 'JSONL with prompt, chosen and rejected' },
     );
     if (!pick) return { ok: false, error: 'cancelled' };
-    data = pick.value === 'browse' ? (await vscode.window.showOpenDialog({ filters: { 'Preference JSONL': ['jsonl'] }, openLabel: 'Use Data' }))?.[0]?.fsPath : pick.value;
+    data =
+      pick.value === 'browse'
+        ? (await vscode.window.showOpenDialog({ filters: { 'Preference JSONL': ['jsonl'] }, openLabel: 'Use Data' }))?.[0]?.fsPath
+        : pick.value;
     if (!data) return { ok: false, error: 'cancelled' };
   }
 
@@ -89,7 +92,9 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   if (!args.config) {
     const ask = async (title: string, value: string, check: (v: number) => string | undefined) => {
       const v = await vscode.window.showInputBox({
-        title: `DPO: New Training Run (3/3) — ${title}`, value, prompt: 'Enter to keep the default',
+        title: `DPO: New Training Run (3/3) — ${title}`,
+        value,
+        prompt: 'Enter to keep the default',
         validateInput: (s) => (s.trim() === '' || !Number.isFinite(Number(s)) ? 'a number' : check(Number(s))),
       });
       return v === undefined ? undefined : Number(v);

@@ -48,15 +48,23 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
       output.appendLine(`run ${name}: ${end.status}${end.message ? `: ${end.message}` : ''}`);
       if (end.status === 'completed') {
         const review = session.mode === 'dpo' ? ['Review Suspicious Pairs'] : [];
-        void vscode.window.showInformationMessage(`DPO: ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir}`, 'Reveal', ...review).then((a) => {
-          if (a === 'Reveal' && end.finalDir) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(end.finalDir));
-          // The pairs the tuned model disagrees with, as a review queue (review-command.ts).
-          if (a === 'Review Suspicious Pairs' && end.finalDir) void vscode.commands.executeCommand('dpo.reviewSuspiciousPairs', { modelDir: end.finalDir });
-        });
+        void vscode.window
+          .showInformationMessage(`DPO: ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir}`, 'Reveal', ...review)
+          .then((a) => {
+            if (a === 'Reveal' && end.finalDir) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(end.finalDir));
+            // The pairs the tuned model disagrees with, as a review queue (review-command.ts).
+            if (a === 'Review Suspicious Pairs' && end.finalDir) void vscode.commands.executeCommand('dpo.reviewSuspiciousPairs', { modelDir: end.finalDir });
+          });
       } else if (end.status === 'stopped') {
         void vscode.window.showInformationMessage(`DPO: ${name} stopped at step ${session.step} with a checkpoint; "DPO: Resume Run" continues it.`);
       } else {
-        void vscode.window.showErrorMessage(`DPO: ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}: ${end.message ?? ''}`.slice(0, 600) + ' The run folder keeps everything up to its last checkpoint.', 'Open Engine Log').then((a) => a && output.show(true));
+        void vscode.window
+          .showErrorMessage(
+            `DPO: ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}: ${end.message ?? ''}`.slice(0, 600) +
+              ' The run folder keeps everything up to its last checkpoint.',
+            'Open Engine Log',
+          )
+          .then((a) => a && output.show(true));
       }
     });
   });

@@ -27,7 +27,8 @@ export function readDataPairs(file: string | undefined): HostToProbe['host/didIn
   for (let i = 0; i < lines.length && out.length < MAX_DATA_PAIRS; i++) {
     try {
       const o = JSON.parse(lines[i]) as Record<string, unknown>;
-      if (typeof o.prompt === 'string' && typeof o.chosen === 'string' && typeof o.rejected === 'string') out.push({ line: i + 1, prompt: o.prompt, chosen: o.chosen, rejected: o.rejected });
+      if (typeof o.prompt === 'string' && typeof o.chosen === 'string' && typeof o.rejected === 'string')
+        out.push({ line: i + 1, prompt: o.prompt, chosen: o.chosen, rejected: o.rejected });
     } catch {
       // blank or bad lines are not offered
     }
@@ -50,12 +51,17 @@ export class ProbePanel implements vscode.Disposable {
     private readonly engine: EngineClient,
     private readonly log: (line: string) => void,
   ) {
-    this.panel = vscode.window.createWebviewPanel(ProbePanel.viewType, `Probe: ${path.basename(path.dirname(target.policyDir))}/${path.basename(target.policyDir)}`, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      // The panel holds streamed answers and scores that are not cheap to recompute.
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')],
-    });
+    this.panel = vscode.window.createWebviewPanel(
+      ProbePanel.viewType,
+      `Probe: ${path.basename(path.dirname(target.policyDir))}/${path.basename(target.policyDir)}`,
+      vscode.ViewColumn.Active,
+      {
+        enableScripts: true,
+        // The panel holds streamed answers and scores that are not cheap to recompute.
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')],
+      },
+    );
     this.panel.webview.html = this.html();
     this.loaded = engine.ready.then(() => engine.request('probe/load', { policyDir: target.policyDir, referenceDir: target.referenceDir }));
     this.loaded.catch((err: Error) => this.post('host/didError', { message: `could not load the models: ${err.message}` }));
@@ -87,12 +93,18 @@ export class ProbePanel implements vscode.Disposable {
     try {
       switch (m.type) {
         case 'webview/ready': {
-          if (m.params.protocolVersion !== WEBVIEW_PROTOCOL_VERSION) throw new Error(`webview protocol ${m.params.protocolVersion}, host ${WEBVIEW_PROTOCOL_VERSION}: reload the window`);
+          if (m.params.protocolVersion !== WEBVIEW_PROTOCOL_VERSION)
+            throw new Error(`webview protocol ${m.params.protocolVersion}, host ${WEBVIEW_PROTOCOL_VERSION}: reload the window`);
           this.ready = true;
           const info = await this.loaded;
           this.post('host/didInit', {
-            protocolVersion: WEBVIEW_PROTOCOL_VERSION, policyDir: this.target.policyDir, referenceDir: this.target.referenceDir, beta: this.target.beta,
-            chatTemplate: info.chatTemplate, promoteFile: this.target.promoteFile, dataPairs: readDataPairs(this.target.dataFile),
+            protocolVersion: WEBVIEW_PROTOCOL_VERSION,
+            policyDir: this.target.policyDir,
+            referenceDir: this.target.referenceDir,
+            beta: this.target.beta,
+            chatTemplate: info.chatTemplate,
+            promoteFile: this.target.promoteFile,
+            dataPairs: readDataPairs(this.target.dataFile),
           });
           return;
         }
@@ -111,7 +123,12 @@ export class ProbePanel implements vscode.Disposable {
           return;
         case 'probe/score': {
           await this.loaded;
-          const score = await this.engine.request('probe/score', { prompt: m.params.prompt, chat: m.params.chat, response: m.params.response, beta: this.target.beta });
+          const score = await this.engine.request('probe/score', {
+            prompt: m.params.prompt,
+            chat: m.params.chat,
+            response: m.params.response,
+            beta: this.target.beta,
+          });
           this.post('probe/didScore', { which: m.params.which, score });
           return;
         }

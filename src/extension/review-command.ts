@@ -41,13 +41,21 @@ async function pickModel(): Promise<string | undefined> {
     .filter((r) => r.mode === 'dpo')
     .flatMap((r) => [
       ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
-      ...r.checkpoints.slice().reverse().map((step) => ({ label: `$(history) ${path.basename(r.dir)}`, description: `checkpoint step ${step}`, dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`) })),
+      ...r.checkpoints
+        .slice()
+        .reverse()
+        .map((step) => ({
+          label: `$(history) ${path.basename(r.dir)}`,
+          description: `checkpoint step ${step}`,
+          dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`),
+        })),
     ]);
   if (items.length === 0) {
     void vscode.window.showWarningMessage('DPO: no DPO run with a final model or checkpoint in the runs folder yet.');
     return undefined;
   }
-  return (await vscode.window.showQuickPick(items, { title: 'DPO: Review Suspicious Pairs', placeHolder: 'the tuned model whose disagreements to review' }))?.dir;
+  return (await vscode.window.showQuickPick(items, { title: 'DPO: Review Suspicious Pairs', placeHolder: 'the tuned model whose disagreements to review' }))
+    ?.dir;
 }
 
 function runTriage(cliPath: string, args: string[], log: (l: string) => void): Promise<void> {
@@ -74,8 +82,9 @@ export async function reviewSuspiciousPairs(cliPath: string, log: (l: string) =>
   const dataFile = read.config.data;
   const out = path.join(runDir, `triage-${path.basename(modelDir)}.jsonl`);
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DPO: scoring the pairs of ${path.basename(dataFile)} under ${path.basename(runDir)}` }, () =>
-      runTriage(cliPath, ['--model', modelDir, '--data', dataFile, '--out', out], log),
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `DPO: scoring the pairs of ${path.basename(dataFile)} under ${path.basename(runDir)}` },
+      () => runTriage(cliPath, ['--model', modelDir, '--data', dataFile, '--out', out], log),
     );
   } catch (err) {
     void vscode.window.showErrorMessage((err as Error).message);
@@ -103,7 +112,9 @@ export async function writeNoiseAwareConfig(args: { file?: string } = {}): Promi
   fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
   if (!args.file) {
     await vscode.window.showTextDocument(vscode.Uri.file(file));
-    void vscode.window.showInformationMessage(`DPO: ${s.flips} of ${s.reviewed} reviewed pairs flipped; at most ≈ ${(s.remainingRate * 100).toFixed(1)}% left mislabeled: run config with label_smoothing ${s.labelSmoothing} written (start it with DPO: Start Run From Config).`);
+    void vscode.window.showInformationMessage(
+      `DPO: ${s.flips} of ${s.reviewed} reviewed pairs flipped; at most ≈ ${(s.remainingRate * 100).toFixed(1)}% left mislabeled: run config with label_smoothing ${s.labelSmoothing} written (start it with DPO: Start Run From Config).`,
+    );
   }
   return { ok: true, path: file, labelSmoothing: s.labelSmoothing };
 }

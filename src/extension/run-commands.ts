@@ -15,7 +15,7 @@ export { newTrainingRun } from './new-run';
 export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Uri | string): Promise<CommandResult> {
   const untrusted = await requireTrust();
   if (untrusted) return untrusted;
-  let file = typeof target === 'string' ? target : target?.fsPath ?? vscode.window.activeTextEditor?.document.uri.fsPath;
+  let file = typeof target === 'string' ? target : (target?.fsPath ?? vscode.window.activeTextEditor?.document.uri.fsPath);
   if (!file || !/\.dpo\.json$|(^|[\\/])dpo\.config\.json$/.test(file)) {
     const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'DPO run config': ['json'] }, openLabel: 'Start Run' });
     file = picked?.[0]?.fsPath;
@@ -37,7 +37,10 @@ export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Ur
 function pickRun(runs: RunSession[], title: string): Thenable<RunSession | undefined> {
   if (runs.length <= 1) return Promise.resolve(runs[0]);
   return vscode.window
-    .showQuickPick(runs.map((s) => ({ label: path.basename(s.runDir), description: `${s.step}/${s.totalSteps}`, session: s })), { title })
+    .showQuickPick(
+      runs.map((s) => ({ label: path.basename(s.runDir), description: `${s.step}/${s.totalSteps}`, session: s })),
+      { title },
+    )
     .then((p) => p?.session);
 }
 
@@ -50,7 +53,10 @@ export async function stopRun(ctx: CommandContext, runDir?: string): Promise<Com
   const session = runDir ? active.find((s) => s.runDir === runDir) : await pickRun(active, 'DPO: Stop Run');
   if (!session) return { ok: false, error: runDir ? `no active run in ${runDir}` : 'cancelled' };
   const end = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `DPO: stopping after the current step and writing a checkpoint (${path.basename(session.runDir)})` },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `DPO: stopping after the current step and writing a checkpoint (${path.basename(session.runDir)})`,
+    },
     () => ctx.runs.stop(session),
   );
   return { ok: end.status === 'stopped' || end.status === 'completed', runDir: session.runDir, error: end.message };
@@ -66,7 +72,11 @@ export async function resumeRun(ctx: CommandContext, runDir?: string): Promise<C
       return { ok: false, error: 'nothing to resume' };
     }
     const pick = await vscode.window.showQuickPick(
-      resumable.map((r) => ({ label: path.basename(r.dir), description: `step ${r.lastStep}, checkpoint ${r.checkpoints[r.checkpoints.length - 1]}${r.finished ? ', finished' : ''}`, dir: r.dir })),
+      resumable.map((r) => ({
+        label: path.basename(r.dir),
+        description: `step ${r.lastStep}, checkpoint ${r.checkpoints[r.checkpoints.length - 1]}${r.finished ? ', finished' : ''}`,
+        dir: r.dir,
+      })),
       { title: 'DPO: Resume Run', placeHolder: 'continues from the newest complete checkpoint' },
     );
     runDir = pick?.dir;
@@ -88,8 +98,19 @@ export async function showRuns(ctx: CommandContext): Promise<CommandResult & { r
   const active = new Map(ctx.runs.active().map((s) => [s.runDir, s]));
   const items = runs.map((r) => {
     const live = active.get(r.dir);
-    const state = live ? `running ${live.step}/${live.totalSteps}` : r.finished ? 'finished' : r.checkpoints.length ? `stopped at ${r.lastStep} (resumable)` : `ended at ${r.lastStep}`;
-    return { label: path.basename(r.dir), description: `${r.mode} · ${state}${r.lastLoss !== undefined ? ` · loss ${r.lastLoss.toFixed(4)}` : ''}`, dir: r.dir, resumable: !live && r.checkpoints.length > 0 };
+    const state = live
+      ? `running ${live.step}/${live.totalSteps}`
+      : r.finished
+        ? 'finished'
+        : r.checkpoints.length
+          ? `stopped at ${r.lastStep} (resumable)`
+          : `ended at ${r.lastStep}`;
+    return {
+      label: path.basename(r.dir),
+      description: `${r.mode} · ${state}${r.lastLoss !== undefined ? ` · loss ${r.lastLoss.toFixed(4)}` : ''}`,
+      dir: r.dir,
+      resumable: !live && r.checkpoints.length > 0,
+    };
   });
   if (items.length === 0) {
     void vscode.window.showInformationMessage('DPO: no runs yet in the runs folder (setting dpo.runsFolder).');
@@ -97,7 +118,9 @@ export async function showRuns(ctx: CommandContext): Promise<CommandResult & { r
   }
   void vscode.window.showQuickPick(items, { title: 'DPO: Runs', placeHolder: 'pick a run to open its log' }).then(async (pick) => {
     if (!pick) return;
-    const action = await vscode.window.showQuickPick(['Open Log', 'Open Config', ...(pick.resumable ? ['Resume'] : []), 'Reveal Folder'], { title: pick.label });
+    const action = await vscode.window.showQuickPick(['Open Log', 'Open Config', ...(pick.resumable ? ['Resume'] : []), 'Reveal Folder'], {
+      title: pick.label,
+    });
     if (action === 'Open Log') void vscode.window.showTextDocument(vscode.Uri.file(runFile(pick.dir, 'log')));
     if (action === 'Open Config') void vscode.window.showTextDocument(vscode.Uri.file(runFile(pick.dir, 'config')));
     if (action === 'Resume') void vscode.commands.executeCommand(COMMANDS.resumeRun, pick.dir);

@@ -62,7 +62,9 @@ export function metricsCsv(runs: { name: string; records: MetricsRecord[] }[]): 
   const header = ['run', 'split', 'step', 'epoch', ...rest];
   const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const rows = runs.flatMap((r) =>
-    r.records.map((rec) => [esc(r.name), rec.split, String(rec.step), String(rec.epoch), ...rest.map((k) => (rec.values[k] === undefined ? '' : String(rec.values[k])))].join(',')),
+    r.records.map((rec) =>
+      [esc(r.name), rec.split, String(rec.step), String(rec.epoch), ...rest.map((k) => (rec.values[k] === undefined ? '' : String(rec.values[k])))].join(','),
+    ),
   );
   return [header.join(','), ...rows].join('\n') + '\n';
 }

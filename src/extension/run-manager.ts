@@ -4,7 +4,16 @@
 // is the embedded Node one or the PyTorch one (src/node/engine-choice.ts), the same protocol either way.
 import * as vscode from 'vscode';
 import {
-  BackendName, DpoConfig, EngineName, HealthWarning, MetricsRecord, RunPhase, TrainingMode, assertNever, parseMetricsRecord, resolveConfig,
+  BackendName,
+  DpoConfig,
+  EngineName,
+  HealthWarning,
+  MetricsRecord,
+  RunPhase,
+  TrainingMode,
+  assertNever,
+  parseMetricsRecord,
+  resolveConfig,
   backendLabel,
 } from '../protocol';
 import { EngineClient, EngineExit, describeExit } from './engine-client';
@@ -40,7 +49,12 @@ export class RunSession {
   readonly ended: Promise<RunEnd>;
   private settle!: (end: RunEnd) => void;
 
-  constructor(readonly runDir: string, readonly mode: TrainingMode, readonly engine: EngineClient, readonly engineName: EngineName = 'tfjs') {
+  constructor(
+    readonly runDir: string,
+    readonly mode: TrainingMode,
+    readonly engine: EngineClient,
+    readonly engineName: EngineName = 'tfjs',
+  ) {
     this.ended = new Promise((resolve) => (this.settle = resolve));
   }
 

@@ -57,7 +57,9 @@ export async function setUpTorch(ctx: CommandContext, args: { python?: string } 
     );
     for (const line of describeTorch(setup)) ctx.output.appendLine(line);
     const t = setup.report;
-    void vscode.window.showInformationMessage(`DPO: PyTorch engine ${setup.installed ? 'installed' : 'ready'}: torch ${t.torch} on ${describeDevices(t)}.`, 'Show Log').then((a) => a && ctx.output.show(true));
+    void vscode.window
+      .showInformationMessage(`DPO: PyTorch engine ${setup.installed ? 'installed' : 'ready'}: torch ${t.torch} on ${describeDevices(t)}.`, 'Show Log')
+      .then((a) => a && ctx.output.show(true));
     return { ok: true, setup, path: setup.envDir };
   } catch (err) {
     if (err instanceof SetupError && err.problem === 'cancelled') {

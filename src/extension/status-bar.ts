@@ -21,7 +21,10 @@ export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('dpo.run', vscode.StatusBarAlignment.Left, 50);
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly runs: RunManager, clickCommand: string) {
+  constructor(
+    private readonly runs: RunManager,
+    clickCommand: string,
+  ) {
     this.item.name = 'DPO run';
     this.item.command = clickCommand;
     this.sub = runs.onDidChange(() => this.update());

@@ -14,7 +14,10 @@ async function pickRunDirs(ctx: CommandContext, title: string): Promise<string[]
   const active = new Set(ctx.runs.active().map((s) => s.runDir));
   const found = listRunFolders(runsRoot(readSettings()));
   const items = found.map((r) => ({
-    label: path.basename(r.dir), description: `${r.mode} · step ${r.lastStep}${r.finished ? ' · finished' : ''}`, dir: r.dir, picked: active.has(r.dir),
+    label: path.basename(r.dir),
+    description: `${r.mode} · step ${r.lastStep}${r.finished ? ' · finished' : ''}`,
+    dir: r.dir,
+    picked: active.has(r.dir),
   }));
   const browse = { label: '$(folder-opened) Choose a run folder…', description: '', dir: '', picked: false };
   const picks = await vscode.window.showQuickPick([...items, browse], { title, canPickMany: true, placeHolder: 'runs to overlay' });
@@ -58,7 +61,7 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   // and a large one becomes one only after it has been sent to the extension host.
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   const tabUri = tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom ? tab.uri : undefined;
-  let uri = typeof target === 'string' ? vscode.Uri.file(target) : target ?? tabUri ?? vscode.window.activeTextEditor?.document.uri;
+  let uri = typeof target === 'string' ? vscode.Uri.file(target) : (target ?? tabUri ?? vscode.window.activeTextEditor?.document.uri);
   if (!uri || !/\.jsonl$/i.test(uri.path)) {
     const picked = await vscode.window.showOpenDialog({ title: 'Preference file to label', canSelectMany: false, filters: { 'Preference JSONL': ['jsonl'] } });
     if (!picked?.[0]) return { ok: false, error: 'no file chosen' };
@@ -77,4 +80,3 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   await vscode.commands.executeCommand('vscode.openWith', uri, size > thresholdMB * 1024 * 1024 ? LARGE_LABEL_VIEW_TYPE : LABEL_VIEW_TYPE);
   return { ok: true };
 }
-

@@ -4,7 +4,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  DpoConfig, MetricsSplit, PairRecord, ParsedLines, RUN_FILES, RunRecord, StatusRecord, TRAINER_STATE, pairRecordLine, parseLines, parsePairRecord, parseRunRecord, resolveConfig,
+  DpoConfig,
+  MetricsSplit,
+  PairRecord,
+  ParsedLines,
+  RUN_FILES,
+  RunRecord,
+  StatusRecord,
+  TRAINER_STATE,
+  pairRecordLine,
+  parseLines,
+  parsePairRecord,
+  parseRunRecord,
+  resolveConfig,
   runRecordLine,
 } from '../protocol';
 import { appendLinesSync, writeFileAtomic } from './fs-atomic';

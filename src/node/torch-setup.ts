@@ -41,7 +41,10 @@ export type SetupProblem = 'no-python' | 'bad-python' | 'python-too-old' | 'no-d
 
 /** A set-up that could not finish, with which kind of problem (so callers can say what to do). */
 export class SetupError extends Error {
-  constructor(readonly problem: SetupProblem, message: string) {
+  constructor(
+    readonly problem: SetupProblem,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -104,7 +107,8 @@ export async function checkPython(python: string, o: Exec): Promise<string> {
   }
   const version = out.trim().split('\n').pop() ?? '';
   const [major, minor] = version.split('.').map(Number);
-  if (!Number.isFinite(major) || !Number.isFinite(minor)) throw new SetupError('bad-python', `${python} printed "${version.slice(0, 80)}" instead of a Python version`);
+  if (!Number.isFinite(major) || !Number.isFinite(minor))
+    throw new SetupError('bad-python', `${python} printed "${version.slice(0, 80)}" instead of a Python version`);
   if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
     throw new SetupError('python-too-old', `${python} is Python ${version}; the PyTorch engine needs Python ${MIN_PYTHON.join('.')} or newer`);
   }
@@ -165,8 +169,9 @@ export async function setupTorch(o: SetupOptions): Promise<SetupResult> {
       fs.mkdirSync(path.dirname(envDir), { recursive: true });
       await exec(base, ['-m', 'venv', envDir], exe).catch((err) => rethrow(err, 'install-failed', `creating the environment failed`));
     } else checkSpace(envDir, o.minFreeBytes ?? MIN_FREE_BYTES);
-    await exec(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--retries', '0', '--timeout', '5', '-r', TORCH_REQUIREMENTS], exe)
-      .catch((err) => rethrow(err, 'install-failed', 'installing python/requirements.txt failed'));
+    await exec(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--retries', '0', '--timeout', '5', '-r', TORCH_REQUIREMENTS], exe).catch(
+      (err) => rethrow(err, 'install-failed', 'installing python/requirements.txt failed'),
+    );
     fs.writeFileSync(path.join(envDir, TORCH_STAMP), requirementsHash() + '\n');
   }
   const report = await torchReport(python, exe).catch((err) => rethrow(err, 'install-failed', 'the environment does not import torch'));
@@ -177,7 +182,10 @@ export async function setupTorch(o: SetupOptions): Promise<SetupResult> {
 function checkSpace(envDir: string, need: number): void {
   const free = freeBytes(envDir);
   if (free < need) {
-    throw new SetupError('no-disk-space', `only ${(free / 2 ** 30).toFixed(1)} GiB free at ${envDir}; the PyTorch engine's packages need about ${(need / 2 ** 30).toFixed(0)} GiB. Free some space, or set DPO_TORCH_ENV to a folder on a larger disk`);
+    throw new SetupError(
+      'no-disk-space',
+      `only ${(free / 2 ** 30).toFixed(1)} GiB free at ${envDir}; the PyTorch engine's packages need about ${(need / 2 ** 30).toFixed(0)} GiB. Free some space, or set DPO_TORCH_ENV to a folder on a larger disk`,
+    );
   }
 }
 

@@ -79,20 +79,74 @@ const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Every field: its JSON Schema, description and default. */
 export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
-  mode: { enum: [...TRAINING_MODES], default: 'dpo', description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.' },
-  model: { type: 'string', default: '', description: 'Policy model folder (Hugging Face layout: config.json, model.safetensors, tokenizer.json). Relative paths are resolved against the config file.' },
-  reference_model: { ...nullable('string'), default: null, description: 'Reference model folder; null means a frozen copy of the starting policy (the paper\'s setting).' },
+  mode: {
+    enum: [...TRAINING_MODES],
+    default: 'dpo',
+    description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.',
+  },
+  model: {
+    type: 'string',
+    default: '',
+    description:
+      'Policy model folder (Hugging Face layout: config.json, model.safetensors, tokenizer.json). Relative paths are resolved against the config file.',
+  },
+  reference_model: {
+    ...nullable('string'),
+    default: null,
+    description: "Reference model folder; null means a frozen copy of the starting policy (the paper's setting).",
+  },
   data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists.' },
   eval_data: { ...nullable('string'), default: null, description: 'Held-out preference JSONL; when null, eval_fraction of data is held out.' },
-  eval_fraction: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1, description: 'Fraction of data held out for evaluation (seeded) when eval_data is null; 0 disables evaluation.' },
-  output_dir: { type: 'string', default: '', description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: .dpo/runs/<time> beside the data.' },
-  loss_type: { enum: [...LOSS_TYPES], default: 'sigmoid', description: 'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC).' },
+  eval_fraction: {
+    type: 'number',
+    minimum: 0,
+    maximum: 0.5,
+    default: 0.1,
+    description: 'Fraction of data held out for evaluation (seeded) when eval_data is null; 0 disables evaluation.',
+  },
+  output_dir: {
+    type: 'string',
+    default: '',
+    description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: .dpo/runs/<time> beside the data.',
+  },
+  loss_type: {
+    enum: [...LOSS_TYPES],
+    default: 'sigmoid',
+    description:
+      'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC).',
+  },
   beta: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'β: strength of the KL penalty toward the reference; rewards are β·log(πθ/πref).' },
-  label_smoothing: { type: 'number', minimum: 0, maximum: 0.5, exclusiveMaximum: 0.5, default: 0, 'x-engines': ['tfjs'], 'x-why': 'TRL 1.13 reads label_smoothing only for its robust/exo_pair/aot losses; its sigmoid loss has no cDPO term', description: 'tfjs engine only: ε of conservative DPO (sigmoid loss only): the probability that a label is flipped.' },
-  reference_free: { type: 'boolean', default: false, 'x-engines': ['tfjs'], 'x-why': 'TRL 1.13 removed reference_free from DPOConfig', description: 'tfjs engine only: ignore the reference model (its log-probs count as 0).' },
-  sft_weight: { type: 'number', minimum: 0, default: 0, 'x-engines': ['tfjs'], 'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective', description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.' },
-  precompute_ref_log_probs: { type: 'boolean', default: false, description: 'Compute reference log-probs once for all pairs, cache them in the run folder, and free the reference weights during training.' },
-  learning_rate: { type: 'number', exclusiveMinimum: 0, default: 1e-6, description: 'Peak AdamW learning rate (TRL\'s DPO default).' },
+  label_smoothing: {
+    type: 'number',
+    minimum: 0,
+    maximum: 0.5,
+    exclusiveMaximum: 0.5,
+    default: 0,
+    'x-engines': ['tfjs'],
+    'x-why': 'TRL 1.13 reads label_smoothing only for its robust/exo_pair/aot losses; its sigmoid loss has no cDPO term',
+    description: 'tfjs engine only: ε of conservative DPO (sigmoid loss only): the probability that a label is flipped.',
+  },
+  reference_free: {
+    type: 'boolean',
+    default: false,
+    'x-engines': ['tfjs'],
+    'x-why': 'TRL 1.13 removed reference_free from DPOConfig',
+    description: 'tfjs engine only: ignore the reference model (its log-probs count as 0).',
+  },
+  sft_weight: {
+    type: 'number',
+    minimum: 0,
+    default: 0,
+    'x-engines': ['tfjs'],
+    'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective',
+    description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
+  },
+  precompute_ref_log_probs: {
+    type: 'boolean',
+    default: false,
+    description: 'Compute reference log-probs once for all pairs, cache them in the run folder, and free the reference weights during training.',
+  },
+  learning_rate: { type: 'number', exclusiveMinimum: 0, default: 1e-6, description: "Peak AdamW learning rate (TRL's DPO default)." },
   lr_scheduler_type: { enum: [...SCHEDULER_TYPES], default: 'linear', description: 'Decay after warm-up: linear to 0, cosine to 0, or constant.' },
   warmup_steps: { type: 'integer', minimum: 0, default: 0, description: 'Linear warm-up steps; overrides warmup_ratio when > 0.' },
   warmup_ratio: { type: 'number', minimum: 0, maximum: 1, default: 0.1, description: 'Warm-up as a fraction of the total optimizer steps.' },
@@ -102,30 +156,117 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   adam_epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-8, description: 'AdamW ε, added to the denominator for stability.' },
   max_grad_norm: { type: 'number', minimum: 0, default: 1, description: 'Clip gradients to this global L2 norm; 0 disables clipping.' },
   batch_size: { type: 'integer', minimum: 1, default: 4, description: 'Pairs per forward pass (each pair is two sequences).' },
-  gradient_accumulation_steps: { type: 'integer', minimum: 1, default: 1, description: 'Forward passes per optimizer step; the effective batch is batch_size × this.' },
+  gradient_accumulation_steps: {
+    type: 'integer',
+    minimum: 1,
+    default: 1,
+    description: 'Forward passes per optimizer step; the effective batch is batch_size × this.',
+  },
   num_train_epochs: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'Passes over the training pairs (ignored when max_steps is set).' },
   max_steps: { ...nullable('integer'), minimum: 1, default: null, description: 'Optimizer steps to run; null: num_train_epochs decides.' },
-  max_length: { type: 'integer', minimum: 2, default: 512, description: 'Longest prompt + response in tokens (capped at the model context); responses are cut at the end, pairs whose prompt fills it are dropped and counted.' },
-  max_prompt_length: { ...nullable('integer'), minimum: 1, default: null, 'x-engines': ['tfjs'], 'x-why': 'TRL 1.13 has only max_length', description: 'tfjs engine only: longest prompt in tokens; longer prompts keep their end. null: no separate limit.' },
+  max_length: {
+    type: 'integer',
+    minimum: 2,
+    default: 512,
+    description:
+      'Longest prompt + response in tokens (capped at the model context); responses are cut at the end, pairs whose prompt fills it are dropped and counted.',
+  },
+  max_prompt_length: {
+    ...nullable('integer'),
+    minimum: 1,
+    default: null,
+    'x-engines': ['tfjs'],
+    'x-why': 'TRL 1.13 has only max_length',
+    description: 'tfjs engine only: longest prompt in tokens; longer prompts keep their end. null: no separate limit.',
+  },
   seed: { type: 'integer', minimum: 0, default: 42, description: 'Seed for shuffling and the eval split; the same seed gives the same run.' },
   logging_steps: { type: 'integer', minimum: 1, default: 1, description: 'Write a metrics line every N optimizer steps.' },
   eval_steps: { type: 'integer', minimum: 1, default: 50, description: 'Evaluate on the held-out pairs every N steps (and at the start and the end).' },
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
-  backend: { enum: [...BACKEND_NAMES, null], default: null, 'x-engines': ['tfjs'], 'x-why': 'it picks a TensorFlow.js backend', description: 'tfjs engine only: force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > webgpu on a hardware GPU adapter > tfjs-node > wasm > cpu).' },
-  stuck_loss_steps: { type: 'integer', minimum: 1, default: 10, description: 'Warn when the loss stays at log 2 with zero rewards for this many logged steps.' },
-  falling_logps_window: { type: 'integer', minimum: 2, default: 20, description: 'Without held-out pairs: warn when logps/chosen, averaged over each half of this many logged steps, falls by over 1 nat beyond batch noise. With held-out pairs the eval values decide (a fall over 3 evaluations).' },
-  engine: { enum: [...ENGINE_NAMES], default: 'tfjs', description: 'Which engine trains: "tfjs" (embedded TensorFlow.js, small models, no set-up) or "torch" (PyTorch + TRL + accelerate in the environment `dpo setup-torch` makes; CPU, GPUs, LoRA).' },
-  dtype: { 'x-engines': ['torch'], enum: [...DTYPE_NAMES], default: 'fp32', description: 'torch engine only: weight and compute dtype (bf16/fp16 train in mixed precision on GPUs). The tfjs engine computes in fp32.' },
-  gradient_checkpointing: { 'x-engines': ['torch'], type: 'boolean', default: false, description: 'torch engine only: recompute activations in the backward pass to save memory (slower).' },
-  lora_r: { 'x-engines': ['torch'], type: 'integer', minimum: 0, default: 0, description: 'torch engine only: LoRA rank through PEFT; 0 trains all weights. With LoRA the reference is the base model (adapters off) and final/ holds the adapter.' },
-  lora_alpha: { 'x-engines': ['torch'], type: 'number', exclusiveMinimum: 0, default: 16, description: 'torch engine only: LoRA scaling α (the update is scaled by α/r).' },
+  backend: {
+    enum: [...BACKEND_NAMES, null],
+    default: null,
+    'x-engines': ['tfjs'],
+    'x-why': 'it picks a TensorFlow.js backend',
+    description:
+      'tfjs engine only: force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > webgpu on a hardware GPU adapter > tfjs-node > wasm > cpu).',
+  },
+  stuck_loss_steps: {
+    type: 'integer',
+    minimum: 1,
+    default: 10,
+    description: 'Warn when the loss stays at log 2 with zero rewards for this many logged steps.',
+  },
+  falling_logps_window: {
+    type: 'integer',
+    minimum: 2,
+    default: 20,
+    description:
+      'Without held-out pairs: warn when logps/chosen, averaged over each half of this many logged steps, falls by over 1 nat beyond batch noise. With held-out pairs the eval values decide (a fall over 3 evaluations).',
+  },
+  engine: {
+    enum: [...ENGINE_NAMES],
+    default: 'tfjs',
+    description:
+      'Which engine trains: "tfjs" (embedded TensorFlow.js, small models, no set-up) or "torch" (PyTorch + TRL + accelerate in the environment `dpo setup-torch` makes; CPU, GPUs, LoRA).',
+  },
+  dtype: {
+    'x-engines': ['torch'],
+    enum: [...DTYPE_NAMES],
+    default: 'fp32',
+    description: 'torch engine only: weight and compute dtype (bf16/fp16 train in mixed precision on GPUs). The tfjs engine computes in fp32.',
+  },
+  gradient_checkpointing: {
+    'x-engines': ['torch'],
+    type: 'boolean',
+    default: false,
+    description: 'torch engine only: recompute activations in the backward pass to save memory (slower).',
+  },
+  lora_r: {
+    'x-engines': ['torch'],
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    description:
+      'torch engine only: LoRA rank through PEFT; 0 trains all weights. With LoRA the reference is the base model (adapters off) and final/ holds the adapter.',
+  },
+  lora_alpha: {
+    'x-engines': ['torch'],
+    type: 'number',
+    exclusiveMinimum: 0,
+    default: 16,
+    description: 'torch engine only: LoRA scaling α (the update is scaled by α/r).',
+  },
   lora_dropout: { 'x-engines': ['torch'], type: 'number', minimum: 0, maximum: 1, default: 0, description: 'torch engine only: dropout on the LoRA input.' },
-  lora_target_modules: { 'x-engines': ['torch'], type: ['array', 'string'], items: { type: 'string' }, default: 'all-linear', description: 'torch engine only: modules that get LoRA adapters: a list of module names, or "all-linear".' },
-  merge_lora: { 'x-engines': ['torch'], type: 'boolean', default: false, description: 'torch engine only, with lora_r > 0: also write final/merged/, the base model with the adapter merged in (loads without PEFT).' },
-  num_processes: { 'x-engines': ['torch'], type: 'integer', minimum: 1, default: 1, description: 'torch engine only: training processes (data parallel, one per GPU; gloo on CPU) launched through `accelerate launch`; the batch is per process.' },
-  accelerate_config: { 'x-engines': ['torch'], ...nullable('string'), default: null, description: `torch engine only: an accelerate config: a preset (${ACCELERATE_PRESETS.map((p) => `"${p}"`).join(', ')}) or a YAML file path; null: plain data parallel over num_processes.` },
+  lora_target_modules: {
+    'x-engines': ['torch'],
+    type: ['array', 'string'],
+    items: { type: 'string' },
+    default: 'all-linear',
+    description: 'torch engine only: modules that get LoRA adapters: a list of module names, or "all-linear".',
+  },
+  merge_lora: {
+    'x-engines': ['torch'],
+    type: 'boolean',
+    default: false,
+    description: 'torch engine only, with lora_r > 0: also write final/merged/, the base model with the adapter merged in (loads without PEFT).',
+  },
+  num_processes: {
+    'x-engines': ['torch'],
+    type: 'integer',
+    minimum: 1,
+    default: 1,
+    description:
+      'torch engine only: training processes (data parallel, one per GPU; gloo on CPU) launched through `accelerate launch`; the batch is per process.',
+  },
+  accelerate_config: {
+    'x-engines': ['torch'],
+    ...nullable('string'),
+    default: null,
+    description: `torch engine only: an accelerate config: a preset (${ACCELERATE_PRESETS.map((p) => `"${p}"`).join(', ')}) or a YAML file path; null: plain data parallel over num_processes.`,
+  },
 };
 
 export const DEFAULT_CONFIG: DpoConfig = Object.fromEntries(Object.entries(CONFIG_FIELDS).map(([k, f]) => [k, f.default])) as unknown as DpoConfig;
@@ -147,7 +288,10 @@ export interface ConfigProblem {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: ConfigProblem[], source = 'config') {
+  constructor(
+    readonly problems: ConfigProblem[],
+    source = 'config',
+  ) {
     super(`${source}: ${problems.length} invalid field(s):\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
   }
 }
@@ -176,8 +320,17 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   const problems: ConfigProblem[] = [];
   if (!validator(candidate)) {
     for (const e of validator.errors ?? []) {
-      const field = e.instancePath.replace(/^\//, '') || (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty || (e.params as { additionalProperty?: string }).additionalProperty || '(root)';
-      const message = e.keyword === 'additionalProperties' ? 'unknown field' : e.keyword === 'enum' ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}` : e.message ?? 'invalid';
+      const field =
+        e.instancePath.replace(/^\//, '') ||
+        (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ||
+        (e.params as { additionalProperty?: string }).additionalProperty ||
+        '(root)';
+      const message =
+        e.keyword === 'additionalProperties'
+          ? 'unknown field'
+          : e.keyword === 'enum'
+            ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`
+            : (e.message ?? 'invalid');
       if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
     }
   }
@@ -187,9 +340,11 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
   if (problems.length > 0) throw new ConfigError(problems, source);
   // Rules across fields, once each field is valid on its own.
-  if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid') problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
+  if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid')
+    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
   problems.push(...engineProblems(c));
-  if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length) problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
+  if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
+    problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
   if (problems.length > 0) throw new ConfigError(problems, source);
   return c;
 }
@@ -202,7 +357,10 @@ export function engineProblems(c: DpoConfig): ConfigProblem[] {
     if (!engines || engines.includes(c.engine)) continue;
     if (JSON.stringify(c[field as keyof DpoConfig]) === JSON.stringify(schema.default)) continue;
     const why = schema['x-why'] ? ` (${schema['x-why']})` : '';
-    out.push({ field, message: `the ${c.engine} engine does not honour it${why}; it is for engine "${engines.join('" or "')}" only: remove it or set it to ${JSON.stringify(schema.default)}` });
+    out.push({
+      field,
+      message: `the ${c.engine} engine does not honour it${why}; it is for engine "${engines.join('" or "')}" only: remove it or set it to ${JSON.stringify(schema.default)}`,
+    });
   }
   return out;
 }

@@ -37,9 +37,15 @@ export interface EngineRequests {
   /** Finish the current step, write a checkpoint, and end the run ('stopped'). */
   'run/stop': { params: Record<string, never>; result: { stopping: boolean } };
   /** Load a tuned model (and its reference) for probing; replaces what was loaded. */
-  'probe/load': { params: { policyDir: string; referenceDir?: string }; result: { architecture: string; parameters: number; hasReference: boolean; chatTemplate: boolean } };
+  'probe/load': {
+    params: { policyDir: string; referenceDir?: string };
+    result: { architecture: string; parameters: number; hasReference: boolean; chatTemplate: boolean };
+  };
   /** Generate from one model; tokens stream as probe/didToken events carrying this request's id. */
-  'probe/generate': { params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling> }; result: { text: string; tokens: number; reason: string } };
+  'probe/generate': {
+    params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling> };
+    result: { text: string; tokens: number; reason: string };
+  };
   /** The implicit reward of a response, per token. */
   'probe/score': { params: { prompt: string; chat: boolean; response: string; beta: number }; result: ProbeScore };
   /** Cancel the generations in progress (they finish with reason "cancelled"). */
@@ -53,7 +59,14 @@ export interface EngineEvents {
    * The handshake. `backend` is the tfjs engine's backend report (absent on the torch engine);
    * `engine` and `device` ("wasm", "cpu", "cuda:0") say what runs, `devices` lists GPUs with memory.
    */
-  'engine/didStart': { protocolVersion: number; backend?: BackendReport; pid: number; engine?: EngineName; device?: string; devices?: { index: number; name: string; memoryBytes: number }[] };
+  'engine/didStart': {
+    protocolVersion: number;
+    backend?: BackendReport;
+    pid: number;
+    engine?: EngineName;
+    device?: string;
+    devices?: { index: number; name: string; memoryBytes: number }[];
+  };
   'run/didStart': { runDir: string; config: DpoConfig };
   'run/didProgress': { phase: RunPhase; done: number; total: number; message?: string };
   /** The metrics line exactly as metrics.jsonl holds it (read it with parseMetricsRecord). */
@@ -100,20 +113,32 @@ const optional = (c: Check): Check => Object.assign((v: unknown) => (v === undef
 const empty: Record<string, Check> = {};
 /** Own keys only: a type such as "toString" or "__proto__" must not find Object.prototype's members. */
 const has = (table: object, key: string) => Object.prototype.hasOwnProperty.call(table, key);
-const int = (min: number): Check => check({ type: 'integer', minimum: min }, (v) => (Number.isInteger(v) && (v as number) >= min ? undefined : `must be an integer >= ${min}`));
+const int = (min: number): Check =>
+  check({ type: 'integer', minimum: min }, (v) => (Number.isInteger(v) && (v as number) >= min ? undefined : `must be an integer >= ${min}`));
 const range = (min: number, max: number): Check =>
-  check({ type: 'number', minimum: min, maximum: max }, (v) => (typeof v === 'number' && v >= min && v <= max ? undefined : `must be a number from ${min} to ${max}`));
-const strings = check({ type: 'array', items: { type: 'string' } }, (v) => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'must be a list of strings'));
+  check({ type: 'number', minimum: min, maximum: max }, (v) =>
+    typeof v === 'number' && v >= min && v <= max ? undefined : `must be a number from ${min} to ${max}`,
+  );
+const strings = check({ type: 'array', items: { type: 'string' } }, (v) =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'must be a list of strings',
+);
 /** Probe sampling settings: each optional, each checked (a string "stop" or a negative topK is refused). */
 const SAMPLING_FIELDS: Record<keyof ProbeSampling, Check> = {
-  maxNewTokens: int(1), temperature: range(0, 1e6), topK: int(0), topP: range(0, 1), seed: int(0), stop: strings,
+  maxNewTokens: int(1),
+  temperature: range(0, 1e6),
+  topK: int(0),
+  topP: range(0, 1),
+  seed: int(0),
+  stop: strings,
 };
 const sampling = check(
   { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(SAMPLING_FIELDS).map(([k, c]) => [k, c.schema])) },
   (v) => {
     if (!isObj(v)) return 'must be an object';
     for (const [k, c] of Object.entries(v)) {
-      const e = has(SAMPLING_FIELDS, k) ? SAMPLING_FIELDS[k as keyof ProbeSampling](c) : `is not a sampling setting (${Object.keys(SAMPLING_FIELDS).join(', ')})`;
+      const e = has(SAMPLING_FIELDS, k)
+        ? SAMPLING_FIELDS[k as keyof ProbeSampling](c)
+        : `is not a sampling setting (${Object.keys(SAMPLING_FIELDS).join(', ')})`;
       if (e) return `.${k} ${e}`;
     }
     return undefined;
@@ -150,13 +175,30 @@ const metricsRecord = check({ type: 'object', required: ['step'] }, (v) => {
   return r.ok ? undefined : `must be a record of numbers with a step (a metrics.jsonl line): ${r.error}`;
 });
 const deviceList = check(
-  { type: 'array', items: { type: 'object', required: ['index', 'name', 'memoryBytes'], properties: { index: { type: 'integer' }, name: { type: 'string' }, memoryBytes: { type: 'number' } } } },
-  (v) => (Array.isArray(v) && v.every((d) => isObj(d) && typeof d.index === 'number' && typeof d.name === 'string' && typeof d.memoryBytes === 'number') ? undefined : 'must be a list of {index, name, memoryBytes}'),
+  {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['index', 'name', 'memoryBytes'],
+      properties: { index: { type: 'integer' }, name: { type: 'string' }, memoryBytes: { type: 'number' } },
+    },
+  },
+  (v) =>
+    Array.isArray(v) && v.every((d) => isObj(d) && typeof d.index === 'number' && typeof d.name === 'string' && typeof d.memoryBytes === 'number')
+      ? undefined
+      : 'must be a list of {index, name, memoryBytes}',
 );
 
 export const EVENT_PARAMS: { [K in EventType]: Record<string, Check> } = {
   // backend is the tfjs engine's; engine/device/devices were added later (optional: older engines omit them).
-  'engine/didStart': { protocolVersion: num, backend: optional(backendReport), pid: num, engine: optional(oneOf(ENGINE_NAMES)), device: optional(str), devices: optional(deviceList) },
+  'engine/didStart': {
+    protocolVersion: num,
+    backend: optional(backendReport),
+    pid: num,
+    engine: optional(oneOf(ENGINE_NAMES)),
+    device: optional(str),
+    devices: optional(deviceList),
+  },
   'run/didStart': { runDir: str, config: obj },
   'run/didProgress': { phase: oneOf(RUN_PHASES), done: num, total: num, message: optional(str) },
   'run/didLogMetrics': { record: metricsRecord },

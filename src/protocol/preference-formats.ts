@@ -55,7 +55,10 @@ export function toTrlFields(o: Record<string, unknown>, problem: FieldProblem): 
     case 'hh': {
       const split = splitHh(o.chosen as string, o.rejected as string);
       if (!split) {
-        problem(`HH format: "chosen" and "rejected" share no prompt ending in "${JSON.stringify(HH_ASSISTANT).slice(1, -1)}" (add "prompt" to use TRL's format)`, 'chosen');
+        problem(
+          `HH format: "chosen" and "rejected" share no prompt ending in "${JSON.stringify(HH_ASSISTANT).slice(1, -1)}" (add "prompt" to use TRL's format)`,
+          'chosen',
+        );
         return undefined;
       }
       return split;
@@ -70,9 +73,16 @@ export function fromTrlFields(pair: { prompt: Text; chosen: Text; rejected: Text
     case 'trl':
       return { prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected };
     case 'chat-completions':
-      return { input: { messages: messages(pair.prompt, 'user') }, preferred_output: messages(pair.chosen, 'assistant'), non_preferred_output: messages(pair.rejected, 'assistant') };
+      return {
+        input: { messages: messages(pair.prompt, 'user') },
+        preferred_output: messages(pair.chosen, 'assistant'),
+        non_preferred_output: messages(pair.rejected, 'assistant'),
+      };
     case 'hh': {
-      const transcript = (t: Text) => (typeof t === 'string' ? t : t.map((m) => `${m.role === 'user' ? HH_HUMAN : m.role === 'assistant' ? HH_ASSISTANT : `\n\n${m.role}:`} ${m.content}`).join(''));
+      const transcript = (t: Text) =>
+        typeof t === 'string'
+          ? t
+          : t.map((m) => `${m.role === 'user' ? HH_HUMAN : m.role === 'assistant' ? HH_ASSISTANT : `\n\n${m.role}:`} ${m.content}`).join('');
       const prompt = typeof pair.prompt === 'string' ? pair.prompt : transcript(pair.prompt) + HH_ASSISTANT;
       const response = (t: Text) => (typeof t === 'string' ? t : ' ' + t.map((m) => m.content).join('\n\n'));
       return { chosen: prompt + response(pair.chosen), rejected: prompt + response(pair.rejected) };

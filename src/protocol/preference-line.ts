@@ -78,7 +78,13 @@ export function textProblem(v: unknown, response: boolean, emptyMessage = 'empty
 }
 
 /** Validates one parsed line; pushes problems and returns the pair when it is usable. */
-export function parsePreferenceLine(value: unknown, file: string, line: number, problems: DataProblem[], options: FormatOptions = {}): PreferencePair | undefined {
+export function parsePreferenceLine(
+  value: unknown,
+  file: string,
+  line: number,
+  problems: DataProblem[],
+  options: FormatOptions = {},
+): PreferencePair | undefined {
   const problem = (message: string, field?: string) => problems.push({ file, line, field, message });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     problem('not a JSON object; expected {"prompt": …, "chosen": …, "rejected": …}');
@@ -134,7 +140,8 @@ export function parsePreferenceLine(value: unknown, file: string, line: number, 
   const r = o.responses;
   if ((o.label === 'a' || o.label === 'b') && Array.isArray(r) && r.length === 2) {
     const [w, l] = o.label === 'a' ? [r[0], r[1]] : [r[1], r[0]];
-    if (!sameText(chosen, w) || !sameText(rejected, l)) problem('"chosen"/"rejected" are not the two "responses" in the order the label says; label the pair again', 'chosen');
+    if (!sameText(chosen, w) || !sameText(rejected, l))
+      problem('"chosen"/"rejected" are not the two "responses" in the order the label says; label the pair again', 'chosen');
   }
   if (problems.length > before) return undefined;
   return { line, prompt, chosen, rejected, conversational };
@@ -149,7 +156,12 @@ function implicitPromptPair(o: Record<string, unknown>, file: string, line: numb
   }
   if (problems.length > before) return undefined;
   if (isMessageList(o.chosen) !== isMessageList(o.rejected)) {
-    problems.push({ file, line, field: 'rejected', message: 'is text but "chosen" is a message list (or the reverse); without "prompt" both must be the same kind' });
+    problems.push({
+      file,
+      line,
+      field: 'rejected',
+      message: 'is text but "chosen" is a message list (or the reverse); without "prompt" both must be the same kind',
+    });
     return undefined;
   }
   if (sameText(o.chosen, o.rejected)) {
@@ -157,8 +169,17 @@ function implicitPromptPair(o: Record<string, unknown>, file: string, line: numb
     return undefined;
   }
   const { prompt, chosen, rejected } = extractPrompt(o.chosen as Text, o.rejected as Text);
-  for (const [f, v] of [['chosen', chosen], ['rejected', rejected]] as const) {
-    if (isEmptyText(v)) problems.push({ file, line, field: f, message: 'nothing left after the prompt shared with the other response (no "prompt" field, so the shared start is the prompt)' });
+  for (const [f, v] of [
+    ['chosen', chosen],
+    ['rejected', rejected],
+  ] as const) {
+    if (isEmptyText(v))
+      problems.push({
+        file,
+        line,
+        field: f,
+        message: 'nothing left after the prompt shared with the other response (no "prompt" field, so the shared start is the prompt)',
+      });
   }
   if (problems.length > before) return undefined;
   return { line, prompt, chosen, rejected, conversational: isMessageList(prompt) };
@@ -188,4 +209,3 @@ export function isExcludedLine(value: unknown): boolean {
   const o = value as Record<string, unknown>;
   return typeof o === 'object' && o !== null && (o.label === 'tie' || o.label === 'skip') && !('chosen' in o) && !('rejected' in o);
 }
-

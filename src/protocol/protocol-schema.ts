@@ -5,7 +5,9 @@ import { Check, EVENT_PARAMS, PROTOCOL_VERSION, REQUEST_PARAMS } from './message
 
 function paramsSchema(fields: Record<string, Check>): Record<string, unknown> {
   const properties = Object.fromEntries(Object.entries(fields).map(([k, c]) => [k, c.schema]));
-  const required = Object.entries(fields).filter(([, c]) => !c.optional).map(([k]) => k);
+  const required = Object.entries(fields)
+    .filter(([, c]) => !c.optional)
+    .map(([k]) => k);
   return { type: 'object', properties, ...(required.length ? { required } : {}) };
 }
 

@@ -98,7 +98,8 @@ function metrics(o: Record<string, unknown>, split: unknown): Parsed<MetricsReco
   for (const [k, v] of Object.entries(o)) {
     if (HEAD.has(k)) continue;
     if (typeof v !== 'number') return { ok: false, error: `metrics: ${k} must be a number` };
-    if ((split === 'eval') !== k.startsWith(EVAL_PREFIX)) return { ok: false, error: `metrics: ${k} in a ${split} record (eval names, and only they, start with "${EVAL_PREFIX}")` };
+    if ((split === 'eval') !== k.startsWith(EVAL_PREFIX))
+      return { ok: false, error: `metrics: ${k} in a ${split} record (eval names, and only they, start with "${EVAL_PREFIX}")` };
     values[k] = v;
   }
   return { ok: true, value: { kind: 'metrics', split, step: o.step, epoch: (o.epoch as number | undefined) ?? 0, values } };
@@ -113,12 +114,23 @@ export function parseRunRecord(raw: unknown): Parsed<RunRecord> {
     case 'metrics':
       return metrics(raw, raw.split);
     case 'warning':
-      if (!isStep(raw.step) || !oneOf(HEALTH_WARNINGS, raw.code) || typeof raw.message !== 'string') return { ok: false, error: `warning: needs step, code (one of ${HEALTH_WARNINGS.join(', ')}) and message` };
+      if (!isStep(raw.step) || !oneOf(HEALTH_WARNINGS, raw.code) || typeof raw.message !== 'string')
+        return { ok: false, error: `warning: needs step, code (one of ${HEALTH_WARNINGS.join(', ')}) and message` };
       return { ok: true, value: { kind: 'warning', step: raw.step, code: raw.code, message: raw.message } };
     case 'status': {
       const { status, step, total_steps, time, engine, device, message } = raw;
-      if (!oneOf(RUN_STATUSES, status) || !isStep(step) || !isStep(total_steps) || typeof time !== 'string' || !oneOf(ENGINE_NAMES, engine) || typeof device !== 'string') {
-        return { ok: false, error: `status: needs status (${RUN_STATUSES.join(', ')}), step, total_steps, time, engine (${ENGINE_NAMES.join(', ')}) and device` };
+      if (
+        !oneOf(RUN_STATUSES, status) ||
+        !isStep(step) ||
+        !isStep(total_steps) ||
+        typeof time !== 'string' ||
+        !oneOf(ENGINE_NAMES, engine) ||
+        typeof device !== 'string'
+      ) {
+        return {
+          ok: false,
+          error: `status: needs status (${RUN_STATUSES.join(', ')}), step, total_steps, time, engine (${ENGINE_NAMES.join(', ')}) and device`,
+        };
       }
       if (message !== undefined && typeof message !== 'string') return { ok: false, error: 'status: message must be a string' };
       return { ok: true, value: { kind: 'status', status, step, total_steps, time, engine, device, ...(message !== undefined ? { message } : {}) } };

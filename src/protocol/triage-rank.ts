@@ -87,7 +87,8 @@ export function parseTriageRows(text: string): TriageRow[] {
   return text.split('\n').flatMap((raw, i) => {
     if (raw.trim() === '') return [];
     const o = JSON.parse(raw) as Partial<TriageRow>;
-    if (typeof o.line !== 'number' || typeof o.margin !== 'number' || typeof o.score !== 'number') throw new Error(`triage line ${i + 1}: expected {"line", "margin", "score"} numbers`);
+    if (typeof o.line !== 'number' || typeof o.margin !== 'number' || typeof o.score !== 'number')
+      throw new Error(`triage line ${i + 1}: expected {"line", "margin", "score"} numbers`);
     return [o as TriageRow];
   });
 }

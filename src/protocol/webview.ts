@@ -18,7 +18,12 @@ export interface ProbeToHost {
 
 export interface HostToProbe {
   'host/didInit': {
-    protocolVersion: number; policyDir: string; referenceDir: string; beta: number; chatTemplate: boolean; promoteFile: string;
+    protocolVersion: number;
+    policyDir: string;
+    referenceDir: string;
+    beta: number;
+    chatTemplate: boolean;
+    promoteFile: string;
     /** Text pairs from the run's data file (the first 200), to probe with a prompt or score a pair from it. */
     dataPairs: { line: number; prompt: string; chosen: string; rejected: string }[];
   };
@@ -169,7 +174,12 @@ const TO_HOST: { [K in keyof ProbeToHost]: Record<string, Check> } = {
 
 const TO_PROBE: { [K in keyof HostToProbe]: Record<string, Check> } = {
   'host/didInit': {
-    protocolVersion: num, policyDir: str, referenceDir: str, beta: num, chatTemplate: bool, promoteFile: str,
+    protocolVersion: num,
+    policyDir: str,
+    referenceDir: str,
+    beta: num,
+    chatTemplate: bool,
+    promoteFile: str,
     dataPairs: (v) => Array.isArray(v) && v.every((p) => isObj(p) && num(p.line) && str(p.prompt) && str(p.chosen) && str(p.rejected)),
   },
   'probe/didToken': { which, text: str },
@@ -207,7 +217,9 @@ const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
 
 const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
   'host/didInit': { protocolVersion: num },
-  'metrics/didLoadRun': { run: (v) => isObj(v) && str(v.runDir) && str(v.name) && (v.mode === 'dpo' || v.mode === 'sft') && runStatus(v.status) && records(v.records) },
+  'metrics/didLoadRun': {
+    run: (v) => isObj(v) && str(v.runDir) && str(v.name) && (v.mode === 'dpo' || v.mode === 'sft') && runStatus(v.status) && records(v.records),
+  },
   'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum },
   'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok) },
   'metrics/didSave': { file: str },
@@ -221,9 +233,19 @@ const labelText: Check = (v) => str(v) || (Array.isArray(v) && v.every((m) => is
 const optStr: Check = (v) => v === undefined || str(v);
 const lineNo: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
 const pairView: Check = (v) =>
-  isObj(v) && lineNo(v.line) && (LABEL_LINE_KINDS as readonly unknown[]).includes(v.kind) && Array.isArray(v.problems) && v.problems.every((p) => isObj(p) && str(p.message) && optStr(p.field)) &&
-  (v.prompt === undefined || labelText(v.prompt)) && (v.responses === undefined || (Array.isArray(v.responses) && v.responses.length === 2 && v.responses.every(labelText))) &&
-  bool(v.swapped) && optStr(v.raw) && optStr(v.annotator) && optStr(v.labeledAt) && lineNo(v.prev) && lineNo(v.next);
+  isObj(v) &&
+  lineNo(v.line) &&
+  (LABEL_LINE_KINDS as readonly unknown[]).includes(v.kind) &&
+  Array.isArray(v.problems) &&
+  v.problems.every((p) => isObj(p) && str(p.message) && optStr(p.field)) &&
+  (v.prompt === undefined || labelText(v.prompt)) &&
+  (v.responses === undefined || (Array.isArray(v.responses) && v.responses.length === 2 && v.responses.every(labelText))) &&
+  bool(v.swapped) &&
+  optStr(v.raw) &&
+  optStr(v.annotator) &&
+  optStr(v.labeledAt) &&
+  lineNo(v.prev) &&
+  lineNo(v.next);
 const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k]));
 
 const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {

@@ -10,7 +10,12 @@ const BIN = path.join(ROOT, 'bin', 'dpo.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const { startWorkbench } = require('../../../test/electron/launcher/workbench.js') as {
   startWorkbench(o: {
-    folder: string; dev: string; userData?: string; onLog?: (type: string, text: string) => void; port?: number; browserProfile?: string;
+    folder: string;
+    dev: string;
+    userData?: string;
+    onLog?: (type: string, text: string) => void;
+    port?: number;
+    browserProfile?: string;
   }): Promise<{ page: Page; close(): Promise<void>; kill(): Promise<void>; port: number }>;
 };
 
@@ -29,7 +34,11 @@ export async function runCommand(page: Page, title: string, deadlineMs = 120_000
   for (let wait = 3000; ; wait = Math.min(wait * 2, 30_000)) {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input.input');
-    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) }).first();
+    const row = page
+      .locator('.quick-input-list .monaco-list-row', {
+        has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+      })
+      .first();
     try {
       // Inside the retry: the palette can close again while the workbench is still settling.
       await input.waitFor({ state: 'visible', timeout: wait });

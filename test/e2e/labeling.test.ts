@@ -17,7 +17,10 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UNLABELED = [
   '{"id": 12345678901234567890, "prompt": "Write a haiku about rain.", "responses": ["Soft rain on the roof", "Rain is water that falls."], "meta": {"source": "demo", "score": 1.50}}',
   '{"prompt": "Show a Python loop.", "responses": ["```python\\nfor i in range(3):\\n    print(i)\\n```", "Use a loop."], "id": 2}',
-  JSON.stringify({ prompt: [{ role: 'user', content: 'Hi!' }], responses: [[{ role: 'assistant', content: 'Hello! How can I help?' }], [{ role: 'assistant', content: 'What.' }]] }),
+  JSON.stringify({
+    prompt: [{ role: 'user', content: 'Hi!' }],
+    responses: [[{ role: 'assistant', content: 'Hello! How can I help?' }], [{ role: 'assistant', content: 'What.' }]],
+  }),
   '{"prompt": "2+2?", "responses": ["4", "5"]}',
   '{"prompt": "Capital of France?", "responses": ["Paris", "Lyon"]}',
   '',
@@ -171,9 +174,15 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
     assert.equal(lines[6], UNLABELED[6]);
     // What the trainer makes of it: three pairs, the tie left out, the rest still to label.
     const read = parsePreferences(lines.join('\n'), 'pairs.jsonl');
-    assert.deepEqual(read.pairs.map((p) => p.line), [1, 2, 4]);
+    assert.deepEqual(
+      read.pairs.map((p) => p.line),
+      [1, 2, 4],
+    );
     assert.deepEqual(read.excluded, [3]);
-    assert.deepEqual(read.problems.map((p) => p.line), [5, 7]);
+    assert.deepEqual(
+      read.problems.map((p) => p.line),
+      [5, 7],
+    );
   });
 
   it('shows the unusable lines of a file in Problems, and labels the rest', async () => {
@@ -183,7 +192,12 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
     const rows = page.locator('.markers-panel .monaco-tl-row');
     await rows.filter({ hasText: 'not valid JSON' }).first().waitFor({ timeout: 30_000 });
     const text = (await rows.allInnerTexts()).join('\n');
-    for (const [line, message] of [[2, 'not valid JSON'], [3, 'identical'], [4, 'prompt: missing'], [5, 'empty response']] as const) {
+    for (const [line, message] of [
+      [2, 'not valid JSON'],
+      [3, 'identical'],
+      [4, 'prompt: missing'],
+      [5, 'empty response'],
+    ] as const) {
       assert.match(text, new RegExp(`${message}[^[]*\\[Ln ${line},`), `line ${line}: ${message}\n${text}`);
     }
     // The bad lines are shown (not dropped), and 'p' walks to them; the good line is labeled.
@@ -240,7 +254,9 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
   });
 
   it('a file over dpo.labeling.largeFileThresholdMB opens in the editor that reads from disk: keys, Ctrl+Z, save', async () => {
-    const lines = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ id: i, prompt: `p${i} `.padEnd(400, 'x'), responses: [`a${i} `.padEnd(300, 'y'), `b${i} `.padEnd(300, 'z')] }));
+    const lines = Array.from({ length: 6000 }, (_, i) =>
+      JSON.stringify({ id: i, prompt: `p${i} `.padEnd(400, 'x'), responses: [`a${i} `.padEnd(300, 'y'), `b${i} `.padEnd(300, 'z')] }),
+    );
     const original = lines.join('\n') + '\n';
     fs.writeFileSync(path.join(workspace, 'big.jsonl'), original);
     assert.ok(original.length > 5 * 1024 * 1024);
@@ -266,7 +282,10 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
     await runCommand(page, 'View: Close All Editors');
   });
 
-  for (const [editor, threshold] of [['text-document editor', 5], ['large-file editor', 0]] as const) {
+  for (const [editor, threshold] of [
+    ['text-document editor', 5],
+    ['large-file editor', 0],
+  ] as const) {
     it(`${editor}: keeps unsaved labels when the VS Code server is killed (hot exit), and never touches the saved file`, async () => {
       const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-'));
       const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-hot-user-'));
@@ -276,7 +295,10 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
       // VS Code in a browser auto-saves after a second by default; desktop VS Code does not. Turn it
       // off so that the labels are unsaved when the server dies, as on the desktop.
       fs.mkdirSync(path.join(folder, '.vscode'));
-      fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'files.autoSave': 'off', 'dpo.labeling.largeFileThresholdMB': threshold }));
+      fs.writeFileSync(
+        path.join(folder, '.vscode', 'settings.json'),
+        JSON.stringify({ 'files.autoSave': 'off', 'dpo.labeling.largeFileThresholdMB': threshold }),
+      );
       const first = await startWorkbench({ folder, dev: ROOT, userData, browserProfile, onLog: (_t, text) => logs.push(text) });
       try {
         await first.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
@@ -303,7 +325,11 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
         if (SHOTS) await second.page.screenshot({ path: path.join(SHOTS, 'labeling-hot-exit.png') });
         await runCommand(second.page, 'File: Save');
         await second.page.locator('.tab.active:not(.dirty)', { hasText: 'hot.jsonl' }).waitFor({ timeout: 30_000 });
-        const saved = fs.readFileSync(path.join(folder, 'hot.jsonl'), 'utf8').split('\n').slice(0, 5).map((l) => JSON.parse(l).label);
+        const saved = fs
+          .readFileSync(path.join(folder, 'hot.jsonl'), 'utf8')
+          .split('\n')
+          .slice(0, 5)
+          .map((l) => JSON.parse(l).label);
         assert.deepEqual(saved, ['a', 'b', undefined, undefined, undefined]);
       } finally {
         await second.close();

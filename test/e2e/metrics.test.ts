@@ -59,13 +59,20 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     await pickRow(page, 'pairs.jsonl', '(2/3)');
     await pickRow(page, 'Embedded engine', '— engine');
     const input = page.locator('.quick-input-widget input.input');
-    for (const [value, title] of [['0.1', 'β'], ['0.001', 'learning rate'], ['1', 'epochs']]) {
+    for (const [value, title] of [
+      ['0.1', 'β'],
+      ['0.001', 'learning rate'],
+      ['1', 'epochs'],
+    ]) {
       await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });
       await input.fill(value);
       await page.keyboard.press('Enter');
     }
     // The status bar shows the run once the engine is training; then Open Metrics opens its panel.
-    await page.locator('.statusbar-item', { hasText: /DPO \d+\/\d+/ }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('.statusbar-item', { hasText: /DPO \d+\/\d+/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     await runCommand(page, 'DPO: Open Metrics');
     const view = activeWebview(page);
     const step = view.locator('.run-summary .step').first();
@@ -87,7 +94,12 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
       });
     const runDir = fs.readdirSync(path.join(workspace, '.dpo', 'runs')).map((d) => path.join(workspace, '.dpo', 'runs', d))[0];
     // The metrics records (metrics.jsonl holds status and warning records too).
-    const metricsLines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.kind === 'metrics');
+    const metricsLines = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.kind === 'metrics');
 
     // Hover: uPlot's legend reads out the point under the cursor.
     const over = lossChart.locator('.u-over');
@@ -103,14 +115,21 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     assert.ok(m, title);
     const margins = await view.locator('#pairs-body tr td:nth-child(4)').allInnerTexts();
     const nums = margins.map(Number);
-    assert.deepEqual(nums, [...nums].sort((a, b) => a - b), 'sorted by margin');
+    assert.deepEqual(
+      nums,
+      [...nums].sort((a, b) => a - b),
+      'sorted by margin',
+    );
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-pairs.png') });
     // A pair opens its line of the data file in an editor beside the panel.
     const firstLine = Number(await view.locator('#pairs-body tr td:nth-child(1)').first().innerText());
     await view.locator('#pairs-body tr').first().click();
     await page.locator('.tab', { hasText: 'pairs.jsonl' }).first().waitFor({ timeout: 30_000 });
     await page.locator('.editor-instance .monaco-editor .current-line').first().waitFor();
-    const status = await page.locator('.statusbar-item', { hasText: /Ln \d+/ }).first().innerText();
+    const status = await page
+      .locator('.statusbar-item', { hasText: /Ln \d+/ })
+      .first()
+      .innerText();
     assert.match(status, new RegExp(`Ln ${firstLine},`), `the cursor is on line ${firstLine}: ${status}`);
 
     // Export CSV through the save dialog (VS Code's own file dialog in the browser).

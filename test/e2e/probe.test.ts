@@ -20,8 +20,25 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
   before(async () => {
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-'));
     dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '128');
-    dpo('train', '--model', path.join(workspace, 'models', 'tiny'), '--data', path.join(ROOT, 'examples', 'preferences.jsonl'),
-      '--out', path.join(workspace, '.dpo', 'runs', 'probe-run'), '--max-steps', '3', '--batch-size', '4', '--learning-rate', '0.001', '--eval-fraction', '0', '--max-length', '96');
+    dpo(
+      'train',
+      '--model',
+      path.join(workspace, 'models', 'tiny'),
+      '--data',
+      path.join(ROOT, 'examples', 'preferences.jsonl'),
+      '--out',
+      path.join(workspace, '.dpo', 'runs', 'probe-run'),
+      '--max-steps',
+      '3',
+      '--batch-size',
+      '4',
+      '--learning-rate',
+      '0.001',
+      '--eval-fraction',
+      '0',
+      '--max-length',
+      '96',
+    );
     ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT, onLog: (_t, text) => logs.push(text) }));
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
   });
@@ -44,7 +61,10 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
     await view.locator('#maxNewTokens input').dispatchEvent('change');
     await view.locator('#generate').click();
     for (const w of ['policy', 'reference']) {
-      await view.locator(`#reason-${w}`).filter({ hasText: /^finished: / }).waitFor({ timeout: 60_000 });
+      await view
+        .locator(`#reason-${w}`)
+        .filter({ hasText: /^finished: / })
+        .waitFor({ timeout: 60_000 });
       await view.locator(`#text-${w} .token`).first().waitFor({ timeout: 30_000 });
     }
     const tokens = await view.locator('#text-policy .token').count();
@@ -57,7 +77,11 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'probe-answers.png') });
     await view.locator('#promote-policy').click();
     await view.locator('#status').filter({ hasText: 'Added the pair as line 1' }).waitFor({ timeout: 30_000 });
-    const lines = fs.readFileSync(path.join(workspace, '.dpo', 'probe-pairs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(workspace, '.dpo', 'probe-pairs.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 1);
     assert.equal(lines[0].prompt, 'Q: What color is the sky?\nA:');
     assert.equal(lines[0].chosen, policyText);

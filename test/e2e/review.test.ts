@@ -46,8 +46,25 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     fs.mkdirSync(path.join(workspace, '.vscode'));
     fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dpo.labeling.annotator': 'reviewer' }));
     dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '128');
-    dpo('train', '--model', path.join(workspace, 'models', 'tiny'), '--data', data(), '--out', path.join(workspace, '.dpo', 'runs', 'review-run'),
-      '--max-steps', '3', '--batch-size', '2', '--learning-rate', '0.01', '--eval-fraction', '0', '--max-length', '96');
+    dpo(
+      'train',
+      '--model',
+      path.join(workspace, 'models', 'tiny'),
+      '--data',
+      data(),
+      '--out',
+      path.join(workspace, '.dpo', 'runs', 'review-run'),
+      '--max-steps',
+      '3',
+      '--batch-size',
+      '2',
+      '--learning-rate',
+      '0.01',
+      '--eval-fraction',
+      '0',
+      '--max-length',
+      '96',
+    );
     ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT, onLog: (_t, text) => logs.push(text) }));
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
   });
@@ -63,7 +80,11 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     const view = activeWebview(page);
     await view.locator('#position').waitFor({ timeout: 120_000 });
     const triage = path.join(workspace, '.dpo', 'runs', 'review-run', 'triage-final.jsonl');
-    const order = fs.readFileSync(triage, 'utf8').trim().split('\n').map((l) => JSON.parse(l).line as number);
+    const order = fs
+      .readFileSync(triage, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).line as number);
     assert.equal(order.length, PAIRS.length);
     const position = view.locator('#position');
     await position.filter({ hasText: new RegExp(`^line ${order[0]}$`) }).waitFor({ timeout: 30_000 });
@@ -77,7 +98,11 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'review-queue.png') });
     await runCommand(page, 'File: Save');
     await page.locator('.tab.active:not(.dirty)', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 30_000 });
-    const lines = fs.readFileSync(data(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(data(), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const flipped = lines[order[2] - 1];
     const original = PAIRS[order[2] - 1];
     assert.deepEqual([flipped.chosen, flipped.rejected, flipped.label, flipped.annotator], [original.rejected, original.chosen, 'b', 'reviewer']);
@@ -97,7 +122,10 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     assert.ok(prompt.join('').startsWith('<|im_start|>user'), prompt.join(''));
     assert.ok(prompt.join('').endsWith('<|im_start|>assistant\\n'), prompt.join(''));
     assert.ok(response.join('').includes('<|im_end|>'), response.join(''));
-    assert.match(await preview.locator('.side[data-side="chosen"] .counts').innerText(), /prompt \d+\/\d+ tokens \(masked\) · response \d+\/\d+ tokens \(trained\)/);
+    assert.match(
+      await preview.locator('.side[data-side="chosen"] .counts').innerText(),
+      /prompt \d+\/\d+ tokens \(masked\) · response \d+\/\d+ tokens \(trained\)/,
+    );
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'token-preview.png') });
   });
 });

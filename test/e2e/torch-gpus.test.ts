@@ -42,10 +42,29 @@ describe('New Training Run with two GPUs found at set-up', { timeout: 300_000 },
     fs.symlinkSync(torchPython(path.join(ROOT, '.cache', 'torch-env')), torchPython(env));
     fs.writeFileSync(path.join(env, TORCH_STAMP), requirementsHash() + '\n');
     const gpus = [0, 1].map((index) => ({ index, name: 'NVIDIA H100 80GB HBM3', memoryBytes: 85_520_809_984 }));
-    fs.writeFileSync(path.join(env, '.dpo-report.json'), JSON.stringify({ hash: requirementsHash(), report: { python: '3.11.7', torch: '2.13.0', transformers: '5.18.0', trl: '1.13.0', accelerate: '1.15.0', peft: '0.21.0', cuda: '12.8', gpus, cpuThreads: 32 } }));
+    fs.writeFileSync(
+      path.join(env, '.dpo-report.json'),
+      JSON.stringify({
+        hash: requirementsHash(),
+        report: {
+          python: '3.11.7',
+          torch: '2.13.0',
+          transformers: '5.18.0',
+          trl: '1.13.0',
+          accelerate: '1.15.0',
+          peft: '0.21.0',
+          cuda: '12.8',
+          gpus,
+          cpuThreads: 32,
+        },
+      }),
+    );
     const model = path.join(workspace, 'models', 'llama-7b');
     fs.mkdirSync(model, { recursive: true });
-    fs.writeFileSync(path.join(model, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, intermediate_size: 11008, vocab_size: 32000 }));
+    fs.writeFileSync(
+      path.join(model, 'config.json'),
+      JSON.stringify({ model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, intermediate_size: 11008, vocab_size: 32000 }),
+    );
     headerOnlySafetensors(path.join(model, 'model.safetensors'));
     fs.copyFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), path.join(workspace, 'pairs.jsonl'));
     process.env.DPO_TORCH_ENV = env; // inherited by code-server and its extension host
@@ -63,7 +82,8 @@ describe('New Training Run with two GPUs found at set-up', { timeout: 300_000 },
   const shot = async (name: string) => SHOTS && page.screenshot({ path: path.join(SHOTS, name) });
   const rows = () => page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
   // Each row's first label (a row's detail line is a label too, hence not all .label-name).
-  const labels = () => page.locator('.quick-input-list .monaco-list-row').evaluateAll((els) => els.map((e) => e.querySelector('.label-name')?.textContent?.trim() ?? ''));
+  const labels = () =>
+    page.locator('.quick-input-list .monaco-list-row').evaluateAll((els) => els.map((e) => e.querySelector('.label-name')?.textContent?.trim() ?? ''));
   const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).waitFor({ state: 'visible', timeout: 30_000 });
 
   it('asks engine (torch first), LoRA (first for 6.7B), precision, GPUs and the accelerate preset', async () => {

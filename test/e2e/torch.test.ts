@@ -22,7 +22,11 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-torch-'));
     dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '128');
     // 24 pairs: a few optimizer steps, so the run ends quickly even on a busy machine.
-    const pairs = fs.readFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), 'utf8').trim().split('\n').slice(0, 24);
+    const pairs = fs
+      .readFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 24);
     fs.writeFileSync(path.join(workspace, 'pairs.jsonl'), pairs.join('\n') + '\n');
     ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT }));
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
@@ -47,8 +51,14 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     await pickRow(page, 'pairs.jsonl', '(2/3)');
     await title('— engine');
     const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
-    assert.ok(rows.some((r) => /PyTorch engine/.test(r) && /torch · CPU only/.test(r)), rows.join(' | '));
-    assert.ok(rows.some((r) => /Embedded engine/.test(r)), rows.join(' | '));
+    assert.ok(
+      rows.some((r) => /PyTorch engine/.test(r) && /torch · CPU only/.test(r)),
+      rows.join(' | '),
+    );
+    assert.ok(
+      rows.some((r) => /Embedded engine/.test(r)),
+      rows.join(' | '),
+    );
     await shot('new-run-engine-light.png');
     await pickRow(page, 'PyTorch engine');
     await title('— LoRA');
@@ -76,7 +86,11 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     await shot('new-run-precision-dark.png');
     await pickRow(page, 'fp32');
     const input = page.locator('.quick-input-widget input.input');
-    for (const [value, t] of [['0.1', 'β'], ['0.001', 'learning rate'], ['1', 'epochs']]) {
+    for (const [value, t] of [
+      ['0.1', 'β'],
+      ['0.001', 'learning rate'],
+      ['1', 'epochs'],
+    ]) {
       await title(t);
       await input.fill(value);
       await page.keyboard.press('Enter');
@@ -101,8 +115,15 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     const cluster = path.join(sharedDisk, 'cluster-run');
     fs.mkdirSync(cluster);
     fs.copyFileSync(path.join(runDir, 'config.json'), path.join(cluster, 'config.json'));
-    const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    fs.writeFileSync(path.join(cluster, 'metrics.jsonl'), lines.map((r) => JSON.stringify(r.kind === 'status' ? { ...r, device: 'cuda:0 NVIDIA H100 80GB HBM3' } : r)).join('\n') + '\n');
+    const lines = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    fs.writeFileSync(
+      path.join(cluster, 'metrics.jsonl'),
+      lines.map((r) => JSON.stringify(r.kind === 'status' ? { ...r, device: 'cuda:0 NVIDIA H100 80GB HBM3' } : r)).join('\n') + '\n',
+    );
     await view.locator('#add-run').click();
     await title('Open Run Folder');
     const dialog = page.locator('.quick-input-widget input.input');

@@ -13,7 +13,8 @@ const ROOT = path.resolve(__dirname, '../../..');
 function checkPrerequisites(): string | undefined {
   const codeServer = process.env.DPO_CODE_SERVER ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
   const chromium = process.env.DPO_CHROMIUM ?? '/usr/bin/chromium';
-  if (!fs.existsSync(codeServer)) return `${codeServer} is missing: run \`bash scripts/install-code-server.sh\` (or \`bash .ci/run\`, which installs everything)`;
+  if (!fs.existsSync(codeServer))
+    return `${codeServer} is missing: run \`bash scripts/install-code-server.sh\` (or \`bash .ci/run\`, which installs everything)`;
   if (!fs.existsSync(chromium)) return `${chromium} is missing: \`apt-get install chromium\` (or set DPO_CHROMIUM to a Chromium binary)`;
   return undefined;
 }

@@ -58,7 +58,8 @@ export function judgeError(group: string, name: string, c: Child, names: RegExp)
   const detail = (c.stderr.split('\n').find((l) => l.startsWith('dpo: ')) ?? c.stderr.trim().split('\n').pop() ?? '').slice(0, 300);
   const base = { group, name, seconds: c.seconds };
   if (c.timedOut) return { ...base, verdict: 'hang', detail: `no answer in ${c.seconds.toFixed(0)} s` };
-  if (c.signal || (c.code !== 0 && c.code !== 1 && c.code !== 2) || CRASH_SIGNS.test(c.stderr)) return { ...base, verdict: 'crash', detail: `exit ${c.code ?? c.signal}: ${c.stderr.slice(-300)}` };
+  if (c.signal || (c.code !== 0 && c.code !== 1 && c.code !== 2) || CRASH_SIGNS.test(c.stderr))
+    return { ...base, verdict: 'crash', detail: `exit ${c.code ?? c.signal}: ${c.stderr.slice(-300)}` };
   if (c.code === 0) return { ...base, verdict: 'accepted', detail: 'exit 0: the bad input was accepted' };
   return { ...base, verdict: names.test(c.stderr) ? 'clear' : 'unclear', detail };
 }

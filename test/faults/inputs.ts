@@ -27,7 +27,21 @@ export function makeFixture(root: string): Fixture {
 
 let runCount = 0;
 const freshOut = (f: Fixture) => path.join(f.root, 'runs', `r${++runCount}`);
-const trainArgs = (f: Fixture, extra: string[]) => [DPO, 'train', '--out', freshOut(f), '--max-steps', '1', '--eval-fraction', '0', '--batch-size', '2', '--backend', 'wasm', ...extra];
+const trainArgs = (f: Fixture, extra: string[]) => [
+  DPO,
+  'train',
+  '--out',
+  freshOut(f),
+  '--max-steps',
+  '1',
+  '--eval-fraction',
+  '0',
+  '--batch-size',
+  '2',
+  '--backend',
+  'wasm',
+  ...extra,
+];
 
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
@@ -46,7 +60,10 @@ export const BAD_LINES: [string, unknown][] = [
   ['identical responses', { prompt: 'p', chosen: ' a', rejected: ' a' }],
   ['text prompt, message responses', { prompt: 'p', chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }] }],
   ['message without role', { prompt: [{ content: 'p' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }] }],
-  ['message content a number', { prompt: [{ role: 'user', content: 1 }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }] }],
+  [
+    'message content a number',
+    { prompt: [{ role: 'user', content: 1 }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }] },
+  ],
   ['100,000-deep JSON in an extra field', `{"prompt": "p", "chosen": " a", "rejected": " b", "meta": ${deep(100000)}}`],
   ['100,000-deep JSON as the prompt', `{"prompt": ${deep(100000)}, "chosen": " a", "rejected": " b"}`],
   ['label "a" contradicts chosen/rejected', { prompt: 'p', responses: [' a', ' b'], chosen: ' b', rejected: ' a', label: 'a' }],
@@ -69,11 +86,19 @@ function dataFile(f: Fixture, name: string, bad: unknown): string {
 export async function dataCases(f: Fixture, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
   for (const [name, bad] of BAD_LINES) {
     const file = dataFile(f, name, bad);
-    await run(async () => judgeError('data lines', name, await runNode(trainArgs(f, ['--model', f.model, '--data', file]), 60_000), new RegExp(`${escape(path.basename(file))}:3\\b`)));
+    await run(async () =>
+      judgeError(
+        'data lines',
+        name,
+        await runNode(trainArgs(f, ['--model', f.model, '--data', file]), 60_000),
+        new RegExp(`${escape(path.basename(file))}:3\\b`),
+      ),
+    );
     await run(async () => {
       const c = await runNode(trainArgs(f, ['--model', f.model, '--data', file, '--skip-bad-lines']), 60_000);
       const o = judgeError('data lines (--skip-bad-lines)', name, c, /$^/);
-      if (o.verdict === 'accepted') return { ...o, verdict: /skipped 1 unusable line/.test(c.stderr) ? 'ok' : 'unclear', detail: 'trained on the 5 good lines' };
+      if (o.verdict === 'accepted')
+        return { ...o, verdict: /skipped 1 unusable line/.test(c.stderr) ? 'ok' : 'unclear', detail: 'trained on the 5 good lines' };
       return { ...o, verdict: o.verdict === 'unclear' ? 'unclear' : o.verdict };
     });
   }
@@ -98,17 +123,38 @@ export async function configCases(f: Fixture, run: (c: () => Promise<Outcome>) =
     else if (types.includes('enum')) cases.push([`${field} = "nope"`, field, '"nope"']);
     else if (types.includes('string') && field !== 'model' && field !== 'data') cases.push([`${field} = 5`, field, '5']);
   }
-  cases.push(['unknown field lerning_rate', 'lerning_rate', '1e-5'], ['label_smoothing with ipo', 'label_smoothing', '0.1, "loss_type": "ipo"'], ['max_prompt_length >= max_length', 'max_prompt_length', '64, "max_length": 32']);
+  cases.push(
+    ['unknown field lerning_rate', 'lerning_rate', '1e-5'],
+    ['label_smoothing with ipo', 'label_smoothing', '0.1, "loss_type": "ipo"'],
+    ['max_prompt_length >= max_length', 'max_prompt_length', '64, "max_length": 32'],
+  );
   for (const [name, field, value] of cases) {
     const file = path.join(f.root, 'configs', `${name.replace(/[^a-z0-9]+/gi, '-')}.json`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `{"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}, "${field}": ${value}}`);
     // No flags beside --config: a flag would override the field under test. Run where a default run folder may go.
-    await run(async () => judgeError('run configs', name, await runNode([DPO, 'train', '--config', file], 60_000, { cwd: f.root }), new RegExp(`${escape(path.basename(file))}[\\s\\S]*${field}`)));
+    await run(async () =>
+      judgeError(
+        'run configs',
+        name,
+        await runNode([DPO, 'train', '--config', file], 60_000, { cwd: f.root }),
+        new RegExp(`${escape(path.basename(file))}[\\s\\S]*${field}`),
+      ),
+    );
   }
-  for (const [name, text] of [['config not JSON', '{"model": '], ['config an array', '[]']] as const) {
+  for (const [name, text] of [
+    ['config not JSON', '{"model": '],
+    ['config an array', '[]'],
+  ] as const) {
     const file = path.join(f.root, 'configs', `${name.replace(/ /g, '-')}.json`);
     fs.writeFileSync(file, text);
-    await run(async () => judgeError('run configs', name, await runNode([DPO, 'train', '--config', file, '--out', freshOut(f), '--backend', 'wasm'], 60_000), new RegExp(escape(path.basename(file)))));
+    await run(async () =>
+      judgeError(
+        'run configs',
+        name,
+        await runNode([DPO, 'train', '--config', file, '--out', freshOut(f), '--backend', 'wasm'], 60_000),
+        new RegExp(escape(path.basename(file))),
+      ),
+    );
   }
 }

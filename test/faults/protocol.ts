@@ -12,22 +12,50 @@ export function badMessages(f: Fixture): [string, string | Buffer][] {
   const req = (type: string, params: unknown, id = 7) => JSON.stringify({ kind: 'request', id, type, params });
   const gen = (sampling: unknown) => req('probe/generate', { which: 'policy', prompt: 'hi', chat: false, sampling });
   return [
-    ['empty object', '{}'], ['not JSON', '{"kind": "request", '], ['a JSON array', '[1]'], ['null', 'null'], ['a number', '7'], ['a string', '"request"'],
-    ['kind "reply"', '{"kind": "reply", "id": 1, "ok": true}'], ['no id', '{"kind": "request", "type": "run/stop", "params": {}}'], ['id a string', '{"kind": "request", "id": "1", "type": "run/stop"}'],
-    ['id 1.5', '{"kind": "request", "id": 1.5, "type": "run/stop"}'], ['type a number', '{"kind": "request", "id": 1, "type": 5}'],
-    ...['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'run/explode', ''].map((t) => [`type ${JSON.stringify(t)}`, req(t, {})] as [string, string]),
-    ['run/start without params', req('run/start', undefined)], ['run/start params an array', req('run/start', [])], ['run/start mode "rlhf"', req('run/start', { mode: 'rlhf', config: {} })],
-    ['run/start config a string', req('run/start', { mode: 'dpo', config: 'x' })], ['run/start config without model', req('run/start', { mode: 'dpo', config: { data: f.data } })],
-    ['run/start learning_rate 1e400', `{"kind": "request", "id": 7, "type": "run/start", "params": {"mode": "dpo", "config": {"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}, "learning_rate": 1e400}}}`],
+    ['empty object', '{}'],
+    ['not JSON', '{"kind": "request", '],
+    ['a JSON array', '[1]'],
+    ['null', 'null'],
+    ['a number', '7'],
+    ['a string', '"request"'],
+    ['kind "reply"', '{"kind": "reply", "id": 1, "ok": true}'],
+    ['no id', '{"kind": "request", "type": "run/stop", "params": {}}'],
+    ['id a string', '{"kind": "request", "id": "1", "type": "run/stop"}'],
+    ['id 1.5', '{"kind": "request", "id": 1.5, "type": "run/stop"}'],
+    ['type a number', '{"kind": "request", "id": 1, "type": 5}'],
+    ...['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'run/explode', ''].map(
+      (t) => [`type ${JSON.stringify(t)}`, req(t, {})] as [string, string],
+    ),
+    ['run/start without params', req('run/start', undefined)],
+    ['run/start params an array', req('run/start', [])],
+    ['run/start mode "rlhf"', req('run/start', { mode: 'rlhf', config: {} })],
+    ['run/start config a string', req('run/start', { mode: 'dpo', config: 'x' })],
+    ['run/start config without model', req('run/start', { mode: 'dpo', config: { data: f.data } })],
+    [
+      'run/start learning_rate 1e400',
+      `{"kind": "request", "id": 7, "type": "run/start", "params": {"mode": "dpo", "config": {"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}, "learning_rate": 1e400}}}`,
+    ],
     ['run/start output_dir = the model folder', req('run/start', { mode: 'dpo', config: { model: f.model, data: f.data, output_dir: f.model } })],
-    ['run/start model folder missing', req('run/start', { mode: 'dpo', config: { model: '/nonexistent/m', data: f.data, output_dir: path.join(f.root, 'runs', 'proto-missing') } })],
-    ['run/resume runDir a number', req('run/resume', { runDir: 5 })], ['run/resume of a folder that is not a run', req('run/resume', { runDir: f.root + '/nowhere' })],
-    ['probe/load policyDir missing', req('probe/load', {})], ['probe/load of a missing folder', req('probe/load', { policyDir: '/nonexistent' })],
-    ['probe/generate before probe/load', gen({})], ['probe/generate which "both"', req('probe/generate', { which: 'both', prompt: 'hi', chat: false, sampling: {} })],
-    ['probe/generate stop "x"', gen({ stop: 'x' })], ['probe/generate topK -1', gen({ topK: -1 })], ['probe/generate temperature -1', gen({ temperature: -1 })],
-    ['probe/generate topP 2', gen({ topP: 2 })], ['probe/generate maxNewTokens 0', gen({ maxNewTokens: 0 })], ['probe/generate sampling null', gen(null)],
-    ['probe/generate unknown sampling key', gen({ beam: 4 })], ['probe/score beta "x"', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 'x' })],
-    ['probe/score before probe/load', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 0.1 })], ['probe/score chat "yes"', req('probe/score', { prompt: 'a', chat: 'yes', response: 'b', beta: 0.1 })],
+    [
+      'run/start model folder missing',
+      req('run/start', { mode: 'dpo', config: { model: '/nonexistent/m', data: f.data, output_dir: path.join(f.root, 'runs', 'proto-missing') } }),
+    ],
+    ['run/resume runDir a number', req('run/resume', { runDir: 5 })],
+    ['run/resume of a folder that is not a run', req('run/resume', { runDir: f.root + '/nowhere' })],
+    ['probe/load policyDir missing', req('probe/load', {})],
+    ['probe/load of a missing folder', req('probe/load', { policyDir: '/nonexistent' })],
+    ['probe/generate before probe/load', gen({})],
+    ['probe/generate which "both"', req('probe/generate', { which: 'both', prompt: 'hi', chat: false, sampling: {} })],
+    ['probe/generate stop "x"', gen({ stop: 'x' })],
+    ['probe/generate topK -1', gen({ topK: -1 })],
+    ['probe/generate temperature -1', gen({ temperature: -1 })],
+    ['probe/generate topP 2', gen({ topP: 2 })],
+    ['probe/generate maxNewTokens 0', gen({ maxNewTokens: 0 })],
+    ['probe/generate sampling null', gen(null)],
+    ['probe/generate unknown sampling key', gen({ beam: 4 })],
+    ['probe/score beta "x"', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 'x' })],
+    ['probe/score before probe/load', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 0.1 })],
+    ['probe/score chat "yes"', req('probe/score', { prompt: 'a', chat: 'yes', response: 'b', beta: 0.1 })],
     ['100,000-deep JSON', `{"kind": "request", "id": 7, "type": "run/stop", "params": ${'['.repeat(100000)}${']'.repeat(100000)}}`],
     ['a 1,000,000-element params array', req('run/start', new Array(1_000_000).fill(0))],
     ['a 20 MB line', req('run/stop', { pad: 'x'.repeat(20 * 1024 * 1024) })],
@@ -47,11 +75,15 @@ export async function protocolCases(f: Fixture, record: (o: Outcome) => void): P
     lines.push(l);
     wake();
   });
-  const next = (ms: number) => new Promise<string | undefined>((resolve) => {
-    if (lines.length) return resolve(lines.shift());
-    const t = setTimeout(() => resolve(undefined), ms);
-    wake = () => { clearTimeout(t); resolve(lines.shift()); };
-  });
+  const next = (ms: number) =>
+    new Promise<string | undefined>((resolve) => {
+      if (lines.length) return resolve(lines.shift());
+      const t = setTimeout(() => resolve(undefined), ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve(lines.shift());
+      };
+    });
   await next(30_000); // engine/didStart
   for (const [name, text] of badMessages(f)) {
     const started = Date.now();
@@ -81,5 +113,11 @@ export async function protocolCases(f: Fixture, record: (o: Outcome) => void): P
   }
   child.stdin.write(JSON.stringify({ kind: 'request', id: 99, type: 'engine/shutdown', params: {} }) + '\n');
   const code = await new Promise<number | null>((resolve) => (exited ? resolve(0) : child.on('exit', resolve)));
-  record({ group: 'protocol messages', name: 'engine still serves, then shuts down cleanly', seconds: 0, verdict: code === 0 ? 'ok' : 'crash', detail: `exit ${code}` });
+  record({
+    group: 'protocol messages',
+    name: 'engine still serves, then shuts down cleanly',
+    seconds: 0,
+    verdict: code === 0 ? 'ok' : 'crash',
+    detail: `exit ${code}`,
+  });
 }

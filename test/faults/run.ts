@@ -28,7 +28,9 @@ async function main(): Promise<number> {
   const pending: Promise<void>[] = [];
   const run = async (c: () => Promise<Outcome>) => {
     if (pending.length >= 2) await Promise.race(pending);
-    const p: Promise<void> = c().then(add).finally(() => pending.splice(pending.indexOf(p), 1));
+    const p: Promise<void> = c()
+      .then(add)
+      .finally(() => pending.splice(pending.indexOf(p), 1));
     pending.push(p);
   };
   const started = Date.now();
@@ -54,12 +56,17 @@ async function main(): Promise<number> {
     return `| ${g} | ${os.length} | ${count(os, ['clear'])} | ${count(os, ['ok'])} | ${count(os, ['unclear', 'accepted'])} | ${count(os, ['hang'])} | ${count(os, ['crash'])} | ${count(os, ['lost'])} |`;
   });
   const all = `| **all** | **${outcomes.length}** | **${count(outcomes, ['clear'])}** | **${count(outcomes, ['ok'])}** | **${count(outcomes, ['unclear', 'accepted'])}** | **${count(outcomes, ['hang'])}** | **${count(outcomes, ['crash'])}** | **${count(outcomes, ['lost'])}** |`;
-  process.stdout.write(`\n| group | cases | clear errors | recovered / handled | unclear or accepted | hangs | crashes | data lost |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n${all}\n\n${((Date.now() - started) / 1000).toFixed(0)} s, ${os.cpus().length} cores\n`);
+  process.stdout.write(
+    `\n| group | cases | clear errors | recovered / handled | unclear or accepted | hangs | crashes | data lost |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n${all}\n\n${((Date.now() - started) / 1000).toFixed(0)} s, ${os.cpus().length} cores\n`,
+  );
   if (jsonAt > 0) fs.writeFileSync(process.argv[jsonAt + 1], JSON.stringify(outcomes, null, 2) + '\n');
   return count(outcomes, ['unclear', 'accepted', 'hang', 'crash', 'lost']) > 0 ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (err: Error) => {
-  process.stderr.write(`fault suite: ${err.stack ?? err.message}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`fault suite: ${err.stack ?? err.message}\n`);
+    process.exit(2);
+  },
+);

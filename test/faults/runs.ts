@@ -15,15 +15,38 @@ function mount(dir: string, options: string): boolean {
   return spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
 }
 
-const RUN = ['--max-steps', '12', '--save-steps', '3', '--eval-steps', '4', '--eval-fraction', '0.25', '--batch-size', '2', '--learning-rate', '1e-3', '--warmup-ratio', '0', '--seed', '3', '--backend', 'wasm'];
+const RUN = [
+  '--max-steps',
+  '12',
+  '--save-steps',
+  '3',
+  '--eval-steps',
+  '4',
+  '--eval-fraction',
+  '0.25',
+  '--batch-size',
+  '2',
+  '--learning-rate',
+  '1e-3',
+  '--warmup-ratio',
+  '0',
+  '--seed',
+  '3',
+  '--backend',
+  'wasm',
+];
 const trainArgs = (f: Fixture, out: string) => [DPO, 'train', '--model', f.model, '--data', f.data, '--out', out, ...RUN];
 
 /** Metrics without wall-clock fields, as text: what an interrupted run must reproduce. */
 function record(dir: string): string {
-  const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
-    const { tokens_per_second: _a, elapsed_seconds: _b, 'memory/num_tensors': _c, ...rest } = JSON.parse(l) as Record<string, number>;
-    return JSON.stringify(rest);
-  });
+  const lines = fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { tokens_per_second: _a, elapsed_seconds: _b, 'memory/num_tensors': _c, ...rest } = JSON.parse(l) as Record<string, number>;
+      return JSON.stringify(rest);
+    });
   return lines.join('\n') + '\n' + fs.readFileSync(path.join(dir, 'final', 'model.safetensors')).toString('base64');
 }
 
@@ -54,7 +77,13 @@ export async function killCases(f: Fixture, kills: number, ckptKills: number, ad
   const compare = async (group: string, name: string, out: string, started: number) => {
     const failed = await finish(f, out);
     const same = !failed && record(out) === expected;
-    add({ group, name, seconds: (Date.now() - started) / 1000, verdict: failed ? 'unclear' : same ? 'ok' : 'lost', detail: failed ?? (same ? 'metrics and final weights identical to the uninterrupted run' : 'differs from the uninterrupted run') });
+    add({
+      group,
+      name,
+      seconds: (Date.now() - started) / 1000,
+      verdict: failed ? 'unclear' : same ? 'ok' : 'lost',
+      detail: failed ?? (same ? 'metrics and final weights identical to the uninterrupted run' : 'differs from the uninterrupted run'),
+    });
   };
   for (let k = 0; k < kills; k++) {
     const out = path.join(f.root, 'runs', `kill-${k}`);
@@ -92,7 +121,14 @@ export async function killCases(f: Fixture, kills: number, ckptKills: number, ad
   term.child.kill('SIGTERM');
   await term.exited;
   const graceful = term.child.exitCode === 0 && fs.readdirSync(path.join(termed, 'checkpoints')).some((d) => d.startsWith('step-'));
-  if (!graceful) add({ group: 'kill -9 and resume', name: 'SIGTERM', seconds: 0, verdict: 'crash', detail: `exit ${term.child.exitCode ?? term.child.signalCode}, no checkpoint` });
+  if (!graceful)
+    add({
+      group: 'kill -9 and resume',
+      name: 'SIGTERM',
+      seconds: 0,
+      verdict: 'crash',
+      detail: `exit ${term.child.exitCode ?? term.child.signalCode}, no checkpoint`,
+    });
   else await compare('kill -9 and resume', 'SIGTERM mid-run (exit 0 with a checkpoint), then resume', termed, tStarted);
 
   // Three writers resume one stopped run at once: one runs, the others are refused by the lock.
@@ -106,7 +142,13 @@ export async function killCases(f: Fixture, kills: number, ckptKills: number, ad
   const won = writers.filter((w) => w.code === 0).length;
   const refused = writers.filter((w) => w.code === 1 && /is in use by another run \(pid \d+ on /.test(w.stderr)).length;
   const same = won === 1 && record(shared) === expected;
-  add({ group: 'concurrent writers', name: '3 × dpo train --resume D at once', seconds: (Date.now() - started) / 1000, verdict: same && refused === 2 ? 'ok' : won === 1 ? 'unclear' : 'lost', detail: `${won} ran, ${refused} refused with the lock holder named; result ${same ? 'identical to' : 'differs from'} the uninterrupted run` });
+  add({
+    group: 'concurrent writers',
+    name: '3 × dpo train --resume D at once',
+    seconds: (Date.now() - started) / 1000,
+    verdict: same && refused === 2 ? 'ok' : won === 1 ? 'unclear' : 'lost',
+    detail: `${won} ran, ${refused} refused with the lock holder named; result ${same ? 'identical to' : 'differs from'} the uninterrupted run`,
+  });
 }
 
 export async function filesystemCases(f: Fixture, add: (o: Outcome) => void): Promise<void> {
@@ -133,13 +175,21 @@ export async function filesystemCases(f: Fixture, add: (o: Outcome) => void): Pr
     fs.rmSync(log);
     fs.symlinkSync('/dev/full', log);
     const c = await runNode([DPO, 'train', '--resume', full, '--backend', 'wasm'], 120_000);
-    add(judgeError('file system', 'disk full (log.txt on /dev/full) during a resumed run', c, new RegExp(`ENOSPC.*${escapeRe(full)}|${escapeRe(full)}.*ENOSPC`)));
+    add(
+      judgeError('file system', 'disk full (log.txt on /dev/full) during a resumed run', c, new RegExp(`ENOSPC.*${escapeRe(full)}|${escapeRe(full)}.*ENOSPC`)),
+    );
     fs.rmSync(log);
     fs.writeFileSync(log, saved);
   }
   const resumed = await runNode([DPO, 'train', '--resume', full, '--backend', 'wasm'], 120_000);
   const same = resumed.code === 0 && fs.existsSync(expected) && record(full) === record(expected);
-  add({ group: 'file system', name: 'after space is freed, the run resumes and matches the uninterrupted run', seconds: resumed.seconds, verdict: same ? 'ok' : 'lost', detail: resumed.code === 0 ? (same ? 'identical' : 'differs') : resumed.stderr.slice(-200) });
+  add({
+    group: 'file system',
+    name: 'after space is freed, the run resumes and matches the uninterrupted run',
+    seconds: resumed.seconds,
+    verdict: same ? 'ok' : 'lost',
+    detail: resumed.code === 0 ? (same ? 'identical' : 'differs') : resumed.stderr.slice(-200),
+  });
   if (mounted) spawnSync('umount', [small]);
 
   // Read-only: a tmpfs remounted read-only (EROFS), else (not root) a folder without write permission.
@@ -148,13 +198,31 @@ export async function filesystemCases(f: Fixture, add: (o: Outcome) => void): Pr
   const roMounted = mount(ro, 'size=1m') && spawnSync('mount', ['-o', 'remount,ro', ro]).status === 0;
   if (!roMounted && process.getuid?.() !== 0) fs.chmodSync(ro, 0o555);
   if (roMounted || process.getuid?.() !== 0) {
-    add(judgeError('file system', `--out on a read-only ${roMounted ? 'file system' : 'folder'}`, await runNode(trainArgs(f, path.join(ro, 'run')), 60_000), new RegExp(escapeRe(path.join(ro, 'run')))));
+    add(
+      judgeError(
+        'file system',
+        `--out on a read-only ${roMounted ? 'file system' : 'folder'}`,
+        await runNode(trainArgs(f, path.join(ro, 'run')), 60_000),
+        new RegExp(escapeRe(path.join(ro, 'run'))),
+      ),
+    );
   }
   if (roMounted) spawnSync('umount', [ro]);
 
-  add(judgeError('file system', '--out in a folder the kernel refuses (/sys)', await runNode(trainArgs(f, '/sys/dpo-fault-run'), 60_000), /\/sys\/dpo-fault-run/));
-  add(judgeError('file system', '--data is a directory', await runNode([DPO, 'train', '--model', f.model, '--data', runs, '--out', path.join(runs, 'isdir'), '--backend', 'wasm'], 60_000), new RegExp(`${runs}: cannot read \\(EISDIR\\)`)));
-  add(judgeError('file system', '--config is a directory', await runNode([DPO, 'train', '--config', runs, '--backend', 'wasm'], 60_000), new RegExp(`${runs}: `)));
+  add(
+    judgeError('file system', '--out in a folder the kernel refuses (/sys)', await runNode(trainArgs(f, '/sys/dpo-fault-run'), 60_000), /\/sys\/dpo-fault-run/),
+  );
+  add(
+    judgeError(
+      'file system',
+      '--data is a directory',
+      await runNode([DPO, 'train', '--model', f.model, '--data', runs, '--out', path.join(runs, 'isdir'), '--backend', 'wasm'], 60_000),
+      new RegExp(`${runs}: cannot read \\(EISDIR\\)`),
+    ),
+  );
+  add(
+    judgeError('file system', '--config is a directory', await runNode([DPO, 'train', '--config', runs, '--backend', 'wasm'], 60_000), new RegExp(`${runs}: `)),
+  );
   fs.writeFileSync(path.join(runs, 'a-file'), 'x');
   add(judgeError('file system', '--out under a file (ENOTDIR)', await runNode(trainArgs(f, path.join(runs, 'a-file', 'run')), 60_000), /a-file/));
 
@@ -162,9 +230,18 @@ export async function filesystemCases(f: Fixture, add: (o: Outcome) => void): Pr
   const project = path.join(f.root, 'project');
   fs.mkdirSync(project, { recursive: true });
   fs.writeFileSync(path.join(project, 'config.json'), '{"name": "my project"}\n');
-  for (const [name, dir] of [['--out is the model folder', f.model], ['--out is a project holding config.json', project], ['--out is a file', path.join(runs, 'a-file')]] as const) {
+  for (const [name, dir] of [
+    ['--out is the model folder', f.model],
+    ['--out is a project holding config.json', project],
+    ['--out is a file', path.join(runs, 'a-file')],
+  ] as const) {
     const before = fs.statSync(dir).isDirectory() ? digest(dir) : fs.readFileSync(dir, 'utf8');
-    const o = judgeError('output folders', name, await runNode(trainArgs(f, dir), 60_000), new RegExp(`${dir.replace(/[/.]/g, '\\$&')}.*(holds other files|is a file)`));
+    const o = judgeError(
+      'output folders',
+      name,
+      await runNode(trainArgs(f, dir), 60_000),
+      new RegExp(`${dir.replace(/[/.]/g, '\\$&')}.*(holds other files|is a file)`),
+    );
     const after = fs.statSync(dir).isDirectory() ? digest(dir) : fs.readFileSync(dir, 'utf8');
     add(before === after ? o : { ...o, verdict: 'lost', detail: `files in ${dir} changed` });
   }

@@ -23,8 +23,14 @@ export default [
     id: 'rewards-without-beta',
     why: 'logged rewards are the log-ratio without β',
     edits: [
-      { find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));', replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => (x - ref[i]));' },
-      { find: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => c.beta * (x - ref[n + i]));', replace: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => (x - ref[n + i]));' },
+      {
+        find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));',
+        replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => (x - ref[i]));',
+      },
+      {
+        find: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => c.beta * (x - ref[n + i]));',
+        replace: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => (x - ref[n + i]));',
+      },
     ],
   },
   {
@@ -76,8 +82,13 @@ export default [
   },
   {
     id: 'chosen-reward-wrong-reference',
-    why: 'the chosen reward subtracts the rejected response\'s reference log-prob',
-    edits: [{ find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));', replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[n + i]));' }],
+    why: "the chosen reward subtracts the rejected response's reference log-prob",
+    edits: [
+      {
+        find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));',
+        replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[n + i]));',
+      },
+    ],
   },
   {
     id: 'eval-sft-weight-ignored',
@@ -131,7 +142,12 @@ export default [
   {
     id: 'decay-off-by-one',
     why: 'the decay after warm-up starts one step late',
-    edits: [{ find: '(step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)', replace: '(step - 1 - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)' }],
+    edits: [
+      {
+        find: '(step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)',
+        replace: '(step - 1 - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)',
+      },
+    ],
   },
   {
     id: 'cosine-half-period',
@@ -207,7 +223,7 @@ export default [
   },
   {
     id: 'ref-cache-ignores-tokenizer',
-    why: 'the reference-cache key hashes the reference folder\'s tokenizer, not the one that tokenizes the data',
+    why: "the reference-cache key hashes the reference folder's tokenizer, not the one that tokenizes the data",
     edits: [{ find: 'tokenizerDir: c.model,', replace: 'tokenizerDir: this.referenceDir(),' }],
   },
   {

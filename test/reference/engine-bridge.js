@@ -14,9 +14,7 @@ const { tokenizePairs } = require(path.join(out, 'data', 'tokenize'));
 
 /** Per-token log-probs of each row: entry t of a row is log p(row[t+1] | row[..t]). */
 function rowLogps(model, rows) {
-  return rows.map((row) =>
-    tf.tidy(() => Array.from(tokenLogps(model, tf.tensor2d([row], [1, row.length], 'int32')).dataSync())),
-  );
+  return rows.map((row) => tf.tidy(() => Array.from(tokenLogps(model, tf.tensor2d([row], [1, row.length], 'int32')).dataSync())));
 }
 
 const handlers = {

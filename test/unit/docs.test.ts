@@ -10,10 +10,17 @@ const README = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'u
 
 describe('README', () => {
   it('starts with the two set-up commands, and .ci/run runs exactly the test one', () => {
-    const block = /```sh\n([\s\S]*?)```/.exec(README)![1].split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+    const block = /```sh\n([\s\S]*?)```/
+      .exec(README)![1]
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter(Boolean);
     assert.deepEqual(block, ['npm ci && npm run demo', 'npm ci && npm test']);
     const ci = fs.readFileSync(path.resolve(__dirname, '../../../.ci/run'), 'utf8');
-    assert.ok(ci.split('\n').some((l) => l.trim() === 'npm ci && npm test'), '.ci/run calls the README test command');
+    assert.ok(
+      ci.split('\n').some((l) => l.trim() === 'npm ci && npm test'),
+      '.ci/run calls the README test command',
+    );
   });
 
   it('documents every run-config field', () => {

@@ -19,13 +19,15 @@ describe('lint: process boundaries', () => {
   });
 
   it('a webview imports neither vscode nor Node nor host code', async () => {
-    const code = "import * as fs from 'node:fs';\nimport * as p from 'path';\nimport * as vscode from 'vscode';\nimport { RunFolder } from '../../src/node/run-folder';\nexport const v = [fs, p, vscode, RunFolder];\n";
+    const code =
+      "import * as fs from 'node:fs';\nimport * as p from 'path';\nimport * as vscode from 'vscode';\nimport { RunFolder } from '../../src/node/run-folder';\nexport const v = [fs, p, vscode, RunFolder];\n";
     const messages = await restricted('webview/metrics/violation.ts', code);
     assert.equal(messages.length, 4, messages.join('\n'));
   });
 
   it('the protocol imports neither vscode, tfjs, Node nor other folders', async () => {
-    const code = "import * as tf from '@tensorflow/tfjs';\nimport * as fs from 'node:fs';\nimport * as vscode from 'vscode';\nimport { Trainer } from '../engine/train/trainer';\nexport const v = [tf, fs, vscode, Trainer];\n";
+    const code =
+      "import * as tf from '@tensorflow/tfjs';\nimport * as fs from 'node:fs';\nimport * as vscode from 'vscode';\nimport { Trainer } from '../engine/train/trainer';\nexport const v = [tf, fs, vscode, Trainer];\n";
     assert.equal((await restricted('src/protocol/violation.ts', code)).length, 4);
   });
 
@@ -35,7 +37,16 @@ describe('lint: process boundaries', () => {
   });
 
   it('the same imports are fine where they belong (the rules are per folder)', async () => {
-    assert.deepEqual(await restricted('src/engine/ok.ts', "import * as tf from '@tensorflow/tfjs';\nimport * as fs from 'node:fs';\nexport const v = [tf, fs];\n"), []);
-    assert.deepEqual(await restricted('src/extension/ok.ts', "import * as vscode from 'vscode';\nimport { RunFolder } from '../node/run-folder';\nexport const v = [vscode, RunFolder];\n"), []);
+    assert.deepEqual(
+      await restricted('src/engine/ok.ts', "import * as tf from '@tensorflow/tfjs';\nimport * as fs from 'node:fs';\nexport const v = [tf, fs];\n"),
+      [],
+    );
+    assert.deepEqual(
+      await restricted(
+        'src/extension/ok.ts',
+        "import * as vscode from 'vscode';\nimport { RunFolder } from '../node/run-folder';\nexport const v = [vscode, RunFolder];\n",
+      ),
+      [],
+    );
   });
 });

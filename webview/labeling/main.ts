@@ -5,7 +5,16 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import { HostToLabel, LabelCountsView, LabelDecision, LabelLineKind, LabelPairView, LabelToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToLabel } from '../../src/protocol/webview';
+import {
+  HostToLabel,
+  LabelCountsView,
+  LabelDecision,
+  LabelLineKind,
+  LabelPairView,
+  LabelToHost,
+  WEBVIEW_PROTOCOL_VERSION,
+  parseHostToLabel,
+} from '../../src/protocol/webview';
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderMarkdown, renderText, textOf } from './text';
@@ -35,7 +44,15 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const app = $('app');
 app.innerHTML = PAGE_HTML;
 
-const KIND_TEXT: Record<LabelLineKind, string> = { todo: 'to label', a: 'labeled', b: 'labeled', tie: 'tie', skip: 'skipped', bad: 'cannot be used for training', blank: 'blank' };
+const KIND_TEXT: Record<LabelLineKind, string> = {
+  todo: 'to label',
+  a: 'labeled',
+  b: 'labeled',
+  tie: 'tie',
+  skip: 'skipped',
+  bad: 'cannot be used for training',
+  blank: 'blank',
+};
 
 /** Which file response (0 = a) is on the left. */
 const leftIndex = (p: LabelPairView) => (p.swapped ? 1 : 0);
@@ -55,7 +72,7 @@ function renderPair(): void {
   head.className = 'pair-head';
   const badge = document.createElement('vscode-badge');
   const decided = p.kind === 'a' || p.kind === 'b' || p.kind === 'tie' || p.kind === 'skip';
-  badge.textContent = blind && decided ? 'decided' : KIND_TEXT[p.kind] ?? p.kind;
+  badge.textContent = blind && decided ? 'decided' : (KIND_TEXT[p.kind] ?? p.kind);
   badge.id = 'kind';
   badge.dataset.kind = p.kind;
   head.append(badge);
@@ -141,7 +158,8 @@ function renderCounts(): void {
   const pending = c.pending > 0 ? ` · indexing… ${c.pending.toLocaleString()} lines to go` : '';
   $('counts').textContent =
     `${c.labeled.toLocaleString()} labeled · ${c.tie.toLocaleString()} tie · ${c.skip.toLocaleString()} skipped · ${c.left.toLocaleString()} left` +
-    (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') + pending;
+    (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') +
+    pending;
   const bar = $('progress') as HTMLElement & { value: number; max: number };
   const total = c.labeled + c.tie + c.skip + c.left;
   bar.max = Math.max(1, total);
@@ -233,9 +251,8 @@ function renderGuidelines(): void {
   const aside = $('guidelines');
   aside.hidden = !state.guidelinesOpen;
   if (!init) return;
-  aside.innerHTML = init.guidelines === null
-    ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>`
-    : renderMarkdown(init.guidelines);
+  aside.innerHTML =
+    init.guidelines === null ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>` : renderMarkdown(init.guidelines);
   const code = aside.querySelector('p.muted code');
   if (code) code.textContent = init.guidelinesFile;
 }
@@ -269,9 +286,21 @@ for (const [id, fn] of Object.entries(ACTIONS)) {
 }
 
 const KEYS: Record<string, () => void> = {
-  '1': ACTIONS['choose-left'], a: ACTIONS['choose-left'], '2': ACTIONS['choose-right'], b: ACTIONS['choose-right'],
-  t: ACTIONS.tie, s: ACTIONS.skip, Backspace: ACTIONS.undo, ArrowRight: ACTIONS.next, j: ACTIONS.next, ArrowLeft: ACTIONS.prev, k: ACTIONS.prev,
-  g: ACTIONS['next-todo'], e: startEdit, v: ACTIONS['preview-tokens'], '?': () => toggleHelp(),
+  '1': ACTIONS['choose-left'],
+  a: ACTIONS['choose-left'],
+  '2': ACTIONS['choose-right'],
+  b: ACTIONS['choose-right'],
+  t: ACTIONS.tie,
+  s: ACTIONS.skip,
+  Backspace: ACTIONS.undo,
+  ArrowRight: ACTIONS.next,
+  j: ACTIONS.next,
+  ArrowLeft: ACTIONS.prev,
+  k: ACTIONS.prev,
+  g: ACTIONS['next-todo'],
+  e: startEdit,
+  v: ACTIONS['preview-tokens'],
+  '?': () => toggleHelp(),
   p: () => current && send('label/show', { direction: 'bad', line: current.line }),
 };
 

@@ -8,14 +8,13 @@ import { $, CHARTS, ChartDef, RunData, alpha, charts, colorFor, cssVar, dirty, l
 
 let frameRequested = false;
 
-
 /** The x value of a train step in the current x mode (wall time maps eval steps to train times). */
 export function xOf(run: RunData, steps: number[], isEvalSeries: boolean): number[] {
   if (ui.xAxis === 'step') return steps;
   if (!isEvalSeries) return run.times;
   return steps.map((s) => {
     const i = lowerBound(run.steps, s);
-    return i < run.steps.length ? run.times[i] : run.times[run.times.length - 1] ?? 0;
+    return i < run.steps.length ? run.times[i] : (run.times[run.times.length - 1] ?? 0);
   });
 }
 
@@ -143,7 +142,10 @@ export function rebuildCharts(): void {
       width,
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ ...axis, label: ui.xAxis === 'step' ? 'step' : 'seconds' }, { ...axis, size: 60 }],
+      axes: [
+        { ...axis, label: ui.xAxis === 'step' ? 'step' : 'seconds' },
+        { ...axis, size: 60 },
+      ],
       series: [{ label: ui.xAxis }, ...specs.map(seriesOptions)],
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       legend: { live: true },
@@ -234,4 +236,3 @@ export function savePng(id: string): void {
   ctx.drawImage(src, 0, 0);
   send('metrics/savePng', { name: id, dataUrl: out.toDataURL('image/png') });
 }
-

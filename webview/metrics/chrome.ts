@@ -35,13 +35,17 @@ export function renderSummary(): void {
     const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
     const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
     const name = escapeHtml(run.meta.name);
-    parts.push(`<span class="run-summary" data-run="${name}"><b>${name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${escapeHtml(backend)}</span>`);
+    parts.push(
+      `<span class="run-summary" data-run="${name}"><b>${name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${escapeHtml(backend)}</span>`,
+    );
   }
   $('summary').innerHTML = parts.join('');
 }
 
 export function renderWarnings(): void {
-  const items = [...runs.values()].flatMap((r) => r.warnings.map((w) => `<li><b>${escapeHtml(r.meta.name)}</b> step ${w.step} [${w.code}] ${escapeHtml(w.message)}</li>`));
+  const items = [...runs.values()].flatMap((r) =>
+    r.warnings.map((w) => `<li><b>${escapeHtml(r.meta.name)}</b> step ${w.step} [${w.code}] ${escapeHtml(w.message)}</li>`),
+  );
   $('warnings').innerHTML = items.length ? `<ul>${items.join('')}</ul>` : '';
 }
 
@@ -66,4 +70,3 @@ export function renderPairs(p: HostToMetrics['metrics/didPairs']): void {
     body.append(tr);
   }
 }
-

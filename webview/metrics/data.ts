@@ -9,25 +9,27 @@ export function appendMetrics(run: RunData, r: MetricsRecord): void {
   switch (r.split) {
     case 'eval':
       run.evalSteps.push(r.step);
-      for (const c of CHARTS) for (const m of c.metrics) {
-        if (!run.evalCols.has(m)) run.evalCols.set(m, []);
-        const v = metricValue(r, m) ?? NaN;
-        run.evalCols.get(m)!.push(v);
-        if (Number.isFinite(v)) run.seenEval.add(m);
-      }
+      for (const c of CHARTS)
+        for (const m of c.metrics) {
+          if (!run.evalCols.has(m)) run.evalCols.set(m, []);
+          const v = metricValue(r, m) ?? NaN;
+          run.evalCols.get(m)!.push(v);
+          if (Number.isFinite(v)) run.seenEval.add(m);
+        }
       return;
     case 'train':
       run.steps.push(r.step);
       run.times.push(r.values.elapsed_seconds ?? NaN);
-      for (const c of CHARTS) for (const m of c.metrics) {
-        if (!run.cols.has(m)) run.cols.set(m, []);
-        const v = metricValue(r, m) ?? NaN;
-        run.cols.get(m)!.push(v);
-        if (Number.isFinite(v)) run.seen.add(m);
-        let s = run.smooth.get(m);
-        if (!s) run.smooth.set(m, (s = { ema: new Ema(ui.smoothing), values: [] }));
-        s.values.push(s.ema.next(v));
-      }
+      for (const c of CHARTS)
+        for (const m of c.metrics) {
+          if (!run.cols.has(m)) run.cols.set(m, []);
+          const v = metricValue(r, m) ?? NaN;
+          run.cols.get(m)!.push(v);
+          if (Number.isFinite(v)) run.seen.add(m);
+          let s = run.smooth.get(m);
+          if (!s) run.smooth.set(m, (s = { ema: new Ema(ui.smoothing), values: [] }));
+          s.values.push(s.ema.next(v));
+        }
       return;
     default:
       assertNever(r.split);

@@ -37,4 +37,3 @@ export function decimate(x: number[], ys: number[][], lo: number, hi: number, ma
   }
   return { x: outX, ys: outY };
 }
-

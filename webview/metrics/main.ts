@@ -32,13 +32,23 @@ app.innerHTML = `
   </section>
   <div id="status" class="muted"></div>`;
 
-
 function addRun(meta: MetricsRun): void {
   const existing = runs.get(meta.runDir);
   const color = existing?.color ?? colorFor(runs.size);
   const run: RunData = {
-    meta, color, steps: [], times: [], cols: new Map(), evalSteps: [], evalCols: new Map(), smooth: new Map(), seen: new Set(), seenEval: new Set(),
-    warnings: [], status: meta.status, totalSteps: meta.totalSteps,
+    meta,
+    color,
+    steps: [],
+    times: [],
+    cols: new Map(),
+    evalSteps: [],
+    evalCols: new Map(),
+    smooth: new Map(),
+    seen: new Set(),
+    seenEval: new Set(),
+    warnings: [],
+    status: meta.status,
+    totalSteps: meta.totalSteps,
   };
   appendRecords(run, meta.records);
   runs.set(meta.runDir, run);

@@ -79,7 +79,8 @@ app.innerHTML = `
     </div>
   </section>
   <section class="answers">
-    ${WHICH.map((w) => `
+    ${WHICH.map(
+      (w) => `
       <div class="answer" id="answer-${w}">
         <h2><span id="title-${w}">${w === 'policy' ? 'Policy (tuned)' : 'Reference'}</span> <span class="reward" id="reward-${w}"></span></h2>
         <div class="text" id="text-${w}" tabindex="0"></div>
@@ -90,7 +91,8 @@ app.innerHTML = `
           <vscode-button class="score" id="score-${w}" secondary hidden>Score</vscode-button>
         </div>
         <vscode-button class="promote" id="promote-${w}" secondary disabled>${w === 'policy' ? 'Policy answer is better' : 'Reference answer is better'}</vscode-button>
-      </div>`).join('')}
+      </div>`,
+    ).join('')}
   </section>
   <section class="summary" id="summary"></section>
   <div id="status" role="status" class="muted"></div>
@@ -108,7 +110,14 @@ function readControls(): void {
     return Number.isFinite(v) && field(id).value !== '' ? v : fallback;
   };
   const stop = field('stop').value.replace(/\\n/g, '\n');
-  state.sampling = { maxNewTokens: Math.max(1, n('maxNewTokens', 64)), temperature: Math.max(0, n('temperature', 0)), topK: Math.max(0, n('topK', 0)), topP: Math.min(1, Math.max(0, n('topP', 1))), seed: Math.max(0, n('seed', 0)), stop: stop ? [stop] : [] };
+  state.sampling = {
+    maxNewTokens: Math.max(1, n('maxNewTokens', 64)),
+    temperature: Math.max(0, n('temperature', 0)),
+    topK: Math.max(0, n('topK', 0)),
+    topP: Math.min(1, Math.max(0, n('topP', 1))),
+    seed: Math.max(0, n('seed', 0)),
+    stop: stop ? [stop] : [],
+  };
   save();
 }
 
@@ -136,7 +145,14 @@ function renderAnswer(w: ProbeWhich): void {
   if (a.score) {
     const maxAbs = Math.max(...a.score.tokens.map((t) => Math.abs(t.reward)), 1e-9);
     for (const t of a.score.tokens) {
-      const span = el('span', { class: 'token', title: `β·(log πθ − log πref) = ${t.reward.toFixed(4)}\nlog πθ = ${t.policyLogp.toFixed(4)}\nlog πref = ${t.referenceLogp.toFixed(4)}` }, t.text);
+      const span = el(
+        'span',
+        {
+          class: 'token',
+          title: `β·(log πθ − log πref) = ${t.reward.toFixed(4)}\nlog πθ = ${t.policyLogp.toFixed(4)}\nlog πref = ${t.referenceLogp.toFixed(4)}`,
+        },
+        t.text,
+      );
       span.style.background = heat(t.reward, maxAbs);
       span.dataset.reward = String(t.reward);
       box.append(span);
@@ -246,7 +262,7 @@ window.addEventListener('message', (event) => {
       select.replaceChildren();
       const none = document.createElement('vscode-option');
       none.setAttribute('value', '');
-      none.textContent = m.params.dataPairs.length ? '(type a prompt, or pick a pair)' : '(no text pairs in the run\'s data)';
+      none.textContent = m.params.dataPairs.length ? '(type a prompt, or pick a pair)' : "(no text pairs in the run's data)";
       select.append(none);
       for (const p of m.params.dataPairs) {
         const o = document.createElement('vscode-option');

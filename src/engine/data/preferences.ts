@@ -8,8 +8,14 @@ import { DataProblem, FormatOptions, PreferencePair, badLineCount, formatProblem
 export * from '../../protocol/preference-line';
 
 export class DataError extends Error {
-  constructor(readonly problems: DataProblem[], summary: string) {
-    const shown = problems.slice(0, 50).map((p) => '\n  ' + formatProblem(p)).join('');
+  constructor(
+    readonly problems: DataProblem[],
+    summary: string,
+  ) {
+    const shown = problems
+      .slice(0, 50)
+      .map((p) => '\n  ' + formatProblem(p))
+      .join('');
     super(summary + shown + (problems.length > 50 ? `\n  … and ${problems.length - 50} more` : ''));
   }
 }
@@ -70,7 +76,10 @@ export function readPreferenceFile(file: string, options: LoadOptions = {}): Rea
   result.problems.unshift(...decoded.problems);
   result.problems.sort((a, b) => a.line - b.line);
   if (result.problems.length > 0 && !options.skipBadLines) {
-    throw new DataError(result.problems, `${file}: ${badLineCount(result.problems)} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`);
+    throw new DataError(
+      result.problems,
+      `${file}: ${badLineCount(result.problems)} line(s) cannot be used for training (fix them, or pass --skip-bad-lines to skip them):`,
+    );
   }
   if (result.pairs.length === 0) {
     throw new DataError(result.problems, `${file}: no usable preference pairs`);

@@ -37,8 +37,15 @@ export function previewPair(tok: TextTokenizer, pair: PreferencePair, opts: Trun
   const room = Math.max(0, opts.maxLength - keptPrompt);
   const warnings: PreviewWarning[] = [];
   const dropped = room < 1;
-  if (dropped) warnings.push({ code: 'dropped', message: `the prompt alone (${keptPrompt} tokens) fills max_length ${opts.maxLength}: the pair is dropped from training` });
-  for (const [name, response] of [['chosen', pair.chosen], ['rejected', pair.rejected]] as const) {
+  if (dropped)
+    warnings.push({
+      code: 'dropped',
+      message: `the prompt alone (${keptPrompt} tokens) fills max_length ${opts.maxLength}: the pair is dropped from training`,
+    });
+  for (const [name, response] of [
+    ['chosen', pair.chosen],
+    ['rejected', pair.rejected],
+  ] as const) {
     // TRL tokenizes the prompt and prompt+response separately and takes the suffix; when the
     // tokenizer merges across the boundary the prompt's tokens are not a prefix and the split moves.
     const r = rendered(tok, pair, response);
@@ -46,13 +53,19 @@ export function previewPair(tok: TextTokenizer, pair: PreferencePair, opts: Trun
     const p = tok.encode(r.prompt, special);
     const full = tok.encode(r.full, special);
     if (!startsWith(full, p)) {
-      warnings.push({ code: 'prompt-not-prefix', message: `${name}: the prompt's tokens are not a prefix of prompt+${name}'s tokens (the tokenizer merges across the boundary); trainers that tokenize them together mask a different split` });
+      warnings.push({
+        code: 'prompt-not-prefix',
+        message: `${name}: the prompt's tokens are not a prefix of prompt+${name}'s tokens (the tokenizer merges across the boundary); trainers that tokenize them together mask a different split`,
+      });
     }
   }
   const chosenKept = chosenIds.slice(0, room);
   const rejectedKept = rejectedIds.slice(0, room);
   if (!dropped && chosenKept.length === rejectedKept.length && chosenKept.every((id, i) => rejectedKept[i] === id)) {
-    warnings.push({ code: 'truncated-equal', message: `after truncation to max_length ${opts.maxLength} (${room} response tokens) chosen and rejected are the same tokens: the pair carries no preference; raise max_length or shorten the prompt` });
+    warnings.push({
+      code: 'truncated-equal',
+      message: `after truncation to max_length ${opts.maxLength} (${room} response tokens) chosen and rejected are the same tokens: the pair carries no preference; raise max_length or shorten the prompt`,
+    });
   }
   return {
     line: pair.line,

@@ -48,7 +48,9 @@ function renderFull(tok: TextTokenizer, pair: PreferencePair, prompt: string, re
   }
   const full = tok.applyChatTemplate([...(pair.prompt as Exclude<Text, string>), ...(response as Exclude<Text, string>)], false);
   if (!full.startsWith(prompt)) {
-    throw new TokenizeError(`line ${pair.line}: the chat template renders the prompt differently with and without the response, so the response cannot be split off`);
+    throw new TokenizeError(
+      `line ${pair.line}: the chat template renders the prompt differently with and without the response, so the response cannot be split off`,
+    );
   }
   return full;
 }

@@ -22,7 +22,11 @@ export function decodeUtf8Lines(bytes: Uint8Array, file: string): { text: string
       lines.push(strict.decode(slice));
     } catch {
       const at = firstBadByte(slice);
-      problems.push({ file, line, message: `not valid UTF-8 (byte ${at + 1} of the line, 0x${slice[at].toString(16).padStart(2, '0')}); save the file as UTF-8` });
+      problems.push({
+        file,
+        line,
+        message: `not valid UTF-8 (byte ${at + 1} of the line, 0x${slice[at].toString(16).padStart(2, '0')}); save the file as UTF-8`,
+      });
       lines.push('');
     }
     start = end + 1;

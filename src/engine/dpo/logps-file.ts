@@ -40,10 +40,17 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
     const tokenized = tokenizePairs(tokenizer, data.pairs, { maxLength, maxPromptLength: job.maxPromptLength });
     if (data.problems.length > 0) notes.push(`skipped ${badLineCount(data.problems)} unusable line(s) (--skip-bad-lines)`);
     if (tokenized.dropped.length > 0) {
-      notes.push(`dropped ${tokenized.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${tokenized.dropped.slice(0, 10).map((d) => d.line).join(', ')}${tokenized.dropped.length > 10 ? ', …' : ''})`);
+      notes.push(
+        `dropped ${tokenized.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${tokenized.dropped
+          .slice(0, 10)
+          .map((d) => d.line)
+          .join(', ')}${tokenized.dropped.length > 10 ? ', …' : ''})`,
+      );
     }
     if (tokenized.promptMismatches.length > 0) {
-      notes.push(`${tokenized.promptMismatches.length} pair(s) whose prompt tokens are not the start of prompt+response's (TRL warns "Mismatch between tokenized prompt…"; kept as TRL keeps them), e.g. line ${tokenized.promptMismatches[0]}`);
+      notes.push(
+        `${tokenized.promptMismatches.length} pair(s) whose prompt tokens are not the start of prompt+response's (TRL warns "Mismatch between tokenized prompt…"; kept as TRL keeps them), e.g. line ${tokenized.promptMismatches[0]}`,
+      );
     }
     if (tokenized.truncatedCount > 0) notes.push(`truncated ${tokenized.truncatedCount} pair(s) to max_length ${maxLength}`);
     const padId = tokenizer.padId ?? 0;
@@ -59,8 +66,11 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
         let text = '';
         chunk.forEach((p, i) => {
           const row: LogpsLine = {
-            line: p.line, chosen_logp: logps[i], rejected_logp: logps[n + i],
-            chosen_tokens: p.chosenIds.length, rejected_tokens: p.rejectedIds.length,
+            line: p.line,
+            chosen_logp: logps[i],
+            rejected_logp: logps[n + i],
+            chosen_tokens: p.chosenIds.length,
+            rejected_tokens: p.rejectedIds.length,
           };
           text += JSON.stringify(row) + '\n';
         });

@@ -22,11 +22,21 @@ function hashFile(h: ReturnType<typeof createHash>, file: string): void {
 }
 
 /** The cache key: the bytes of every input that changes a reference log-prob. */
-export function refCacheKey(inputs: { referenceDir: string; tokenizerDir: string; dataFiles: string[]; maxLength: number; maxPromptLength: number | null }): string {
+export function refCacheKey(inputs: {
+  referenceDir: string;
+  tokenizerDir: string;
+  dataFiles: string[];
+  maxLength: number;
+  maxPromptLength: number | null;
+}): string {
   const h = createHash('sha256');
   h.update(`v${CACHE_VERSION}\0`);
   const dir = inputs.referenceDir;
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors') || n === 'config.json').sort()) hashFile(h, path.join(dir, f));
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.safetensors') || n === 'config.json')
+    .sort())
+    hashFile(h, path.join(dir, f));
   // The data is tokenized by the policy's tokenizer (config.model), not by the reference folder's.
   h.update('tokenizer\0');
   for (const f of TOKENIZER_FILES) if (fs.existsSync(path.join(inputs.tokenizerDir, f))) hashFile(h, path.join(inputs.tokenizerDir, f));

@@ -29,7 +29,8 @@ function canonicalName(config: ModelConfig, name: string): string {
 
 export function readModelConfig(dir: string): ModelConfig {
   const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a folder; a model is a folder with config.json and model.safetensors`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new CheckpointError(`${dir}: not a folder; a model is a folder with config.json and model.safetensors`);
   if (!fs.existsSync(file)) throw new CheckpointError(`${file}: missing; a model folder needs the Hugging Face config.json`);
   let raw: unknown;
   const text = fs.readFileSync(file, 'utf8');
@@ -116,7 +117,10 @@ export function readModelWeights(dir: string): LoadedWeights {
       try {
         const t = tensorToFloat32(st, rawName);
         const bad = firstNonFinite(t.data);
-        if (bad >= 0) throw new CheckpointError(`${file}: tensor '${rawName}' holds ${t.data[bad]} at index ${bad}: the weights are corrupt (NaN/Inf); use another copy of the model`);
+        if (bad >= 0)
+          throw new CheckpointError(
+            `${file}: tensor '${rawName}' holds ${t.data[bad]} at index ${bad}: the weights are corrupt (NaN/Inf); use another copy of the model`,
+          );
         weights.set(name, { shape: t.shape, data: t.data });
         dtypes.set(name, t.dtype);
       } catch (err) {
@@ -127,8 +131,13 @@ export function readModelWeights(dir: string): LoadedWeights {
   }
   const missing = [...expected.keys()].filter((n) => !weights.has(n));
   if (missing.length > 0) {
-    const shown = missing.slice(0, 5).map((n) => `'${n}'`).join(', ');
-    throw new CheckpointError(`${files.join(', ')}: missing ${missing.length} tensor(s) that ${config.architecture} needs: ${shown}${missing.length > 5 ? ', …' : ''}`);
+    const shown = missing
+      .slice(0, 5)
+      .map((n) => `'${n}'`)
+      .join(', ');
+    throw new CheckpointError(
+      `${files.join(', ')}: missing ${missing.length} tensor(s) that ${config.architecture} needs: ${shown}${missing.length > 5 ? ', …' : ''}`,
+    );
   }
   return { config, weights, dtypes, warnings };
 }

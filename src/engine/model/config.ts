@@ -58,8 +58,13 @@ export interface ModelConfig {
 
 /** Decoder-only families built from the Llama block, by architecture and by model_type. */
 const LLAMA_ARCHITECTURES: Record<string, string> = {
-  LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', Qwen3ForCausalLM: 'qwen3', MistralForCausalLM: 'mistral',
-  Phi3ForCausalLM: 'phi3', Gemma2ForCausalLM: 'gemma2', Gemma3ForCausalLM: 'gemma3_text',
+  LlamaForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+  MistralForCausalLM: 'mistral',
+  Phi3ForCausalLM: 'phi3',
+  Gemma2ForCausalLM: 'gemma2',
+  Gemma3ForCausalLM: 'gemma3_text',
 };
 export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', ...Object.keys(LLAMA_ARCHITECTURES)];
 
@@ -157,7 +162,8 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
   const gemma = kind === 'gemma2' || kind === 'gemma3_text';
   const act = raw.hidden_activation ?? raw.hidden_act ?? (gemma ? 'gelu_pytorch_tanh' : 'silu');
   const acts: Record<string, ModelConfig['hiddenAct']> = { silu: 'silu', gelu_pytorch_tanh: 'gelu_tanh', gelu_new: 'gelu_tanh' };
-  if (typeof act !== 'string' || !(act in acts)) throw new ModelConfigError(`${file}: hidden_act ${JSON.stringify(act)} is not supported (only ${Object.keys(acts).join(', ')})`);
+  if (typeof act !== 'string' || !(act in acts))
+    throw new ModelConfigError(`${file}: hidden_act ${JSON.stringify(act)} is not supported (only ${Object.keys(acts).join(', ')})`);
   if (raw.mlp_bias === true) throw new ModelConfigError(`${file}: mlp_bias is not supported`);
   const numLayers = posInt(raw, 'num_hidden_layers', file);
   const maxPositions = posInt(raw, 'max_position_embeddings', file, 2048);
@@ -200,7 +206,12 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
 }
 
 /** RoPE base and scaling from transformers 5's rope_parameters (flat, or per layer type) or 4's fields. */
-function readRope(raw: Record<string, unknown>, file: string, maxPositions: number, kind: string): { theta: number; scaling?: RopeScaling; localTheta?: number } {
+function readRope(
+  raw: Record<string, unknown>,
+  file: string,
+  maxPositions: number,
+  kind: string,
+): { theta: number; scaling?: RopeScaling; localTheta?: number } {
   const params = raw.rope_parameters as Record<string, Record<string, unknown>> | null | undefined;
   const nested = params != null && typeof params.full_attention === 'object';
   const full = (nested ? params!.full_attention : params) as Record<string, unknown> | null | undefined;

@@ -3,8 +3,7 @@
 // config.ts rather than approximated: a wrong frequency silently shifts every log-prob.
 
 export type RopeScaling =
-  | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  { type: 'linear'; factor: number } | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 export interface RopeSpec {
   theta: number;
@@ -57,14 +56,18 @@ export function parseRopeScaling(v: Record<string, unknown> | null | undefined, 
   const type = (v.rope_type ?? v.type ?? 'default') as string;
   const n = (key: string): number => {
     const x = v[key];
-    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new Error(`rope scaling '${type}' needs a positive number '${key}', got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0)
+      throw new Error(`rope scaling '${type}' needs a positive number '${key}', got ${JSON.stringify(x)}`);
     return x;
   };
   if (type === 'default') return undefined;
   if (type === 'linear') return { type, factor: n('factor') };
   if (type === 'llama3') {
     return {
-      type, factor: n('factor'), lowFreqFactor: n('low_freq_factor'), highFreqFactor: n('high_freq_factor'),
+      type,
+      factor: n('factor'),
+      lowFreqFactor: n('low_freq_factor'),
+      highFreqFactor: n('high_freq_factor'),
       originalMaxPositions: typeof v.original_max_position_embeddings === 'number' ? v.original_max_position_embeddings : maxPositions,
     };
   }

@@ -78,7 +78,8 @@ export function readSafetensors(path: string): SafetensorsFile {
   for (let i = 1; i < spans.length; i++) {
     const [prevName, prev] = spans[i - 1];
     const [name, t] = spans[i];
-    if (t.dataOffsets[0] < prev.dataOffsets[1]) fail(path, `tensors '${prevName}' [${prev.dataOffsets}] and '${name}' [${t.dataOffsets}] overlap in the data section (corrupt header)`);
+    if (t.dataOffsets[0] < prev.dataOffsets[1])
+      fail(path, `tensors '${prevName}' [${prev.dataOffsets}] and '${name}' [${t.dataOffsets}] overlap in the data section (corrupt header)`);
   }
   return { path, tensors, metadata, dataStart, bytes };
 }

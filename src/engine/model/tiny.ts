@@ -34,24 +34,54 @@ export function tinyModelConfig(o: TinyModelOptions, vocabSize: number): Record<
   if (o.dModel % o.heads !== 0) throw new Error(`--d-model ${o.dModel} must be divisible by --heads ${o.heads}`);
   const eos = 256;
   if (o.family === 'gpt2') {
-    if (o.kvHeads !== undefined && o.kvHeads !== o.heads) throw new Error('--kv-heads applies to the llama family only (GPT-2 has one key/value head per head)');
+    if (o.kvHeads !== undefined && o.kvHeads !== o.heads)
+      throw new Error('--kv-heads applies to the llama family only (GPT-2 has one key/value head per head)');
     if (o.untiedHead || o.qkvBias) throw new Error('--untied-head and --qkv-bias apply to the llama family only');
     return {
-      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: vocabSize, n_positions: o.maxPositions,
-      n_embd: o.dModel, n_layer: o.layers, n_head: o.heads, n_inner: null, activation_function: 'gelu_new',
-      resid_pdrop: 0.0, embd_pdrop: 0.0, attn_pdrop: 0.0, layer_norm_epsilon: 1e-5, initializer_range: 0.02,
-      scale_attn_weights: true, use_cache: true, bos_token_id: eos, eos_token_id: eos, tie_word_embeddings: true,
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      vocab_size: vocabSize,
+      n_positions: o.maxPositions,
+      n_embd: o.dModel,
+      n_layer: o.layers,
+      n_head: o.heads,
+      n_inner: null,
+      activation_function: 'gelu_new',
+      resid_pdrop: 0.0,
+      embd_pdrop: 0.0,
+      attn_pdrop: 0.0,
+      layer_norm_epsilon: 1e-5,
+      initializer_range: 0.02,
+      scale_attn_weights: true,
+      use_cache: true,
+      bos_token_id: eos,
+      eos_token_id: eos,
+      tie_word_embeddings: true,
     };
   }
   const kvHeads = o.kvHeads ?? o.heads;
   if (o.heads % kvHeads !== 0) throw new Error(`--heads ${o.heads} must be a multiple of --kv-heads ${kvHeads}`);
   return {
-    architectures: [o.qkvBias ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'], model_type: o.qkvBias ? 'qwen2' : 'llama',
-    vocab_size: vocabSize, hidden_size: o.dModel, intermediate_size: Math.ceil((o.dModel * 8) / 3 / 8) * 8,
-    num_hidden_layers: o.layers, num_attention_heads: o.heads, num_key_value_heads: kvHeads,
-    max_position_embeddings: o.maxPositions, rms_norm_eps: 1e-6, rope_theta: 10000.0, rope_scaling: null,
-    hidden_act: 'silu', initializer_range: 0.02, attention_bias: false, attention_dropout: 0.0,
-    bos_token_id: eos, eos_token_id: eos, tie_word_embeddings: !o.untiedHead, use_cache: true,
+    architectures: [o.qkvBias ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
+    model_type: o.qkvBias ? 'qwen2' : 'llama',
+    vocab_size: vocabSize,
+    hidden_size: o.dModel,
+    intermediate_size: Math.ceil((o.dModel * 8) / 3 / 8) * 8,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    num_key_value_heads: kvHeads,
+    max_position_embeddings: o.maxPositions,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000.0,
+    rope_scaling: null,
+    hidden_act: 'silu',
+    initializer_range: 0.02,
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: eos,
+    eos_token_id: eos,
+    tie_word_embeddings: !o.untiedHead,
+    use_cache: true,
   };
 }
 

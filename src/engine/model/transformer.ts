@@ -244,7 +244,10 @@ export class CausalLM {
       for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i, ctx);
       return { hidden: layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D };
     }
-    const slice = (r: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => ({ cos: tf.slice(r.cos, [pos, 0], [T, c.headDim]), sin: tf.slice(r.sin, [pos, 0], [T, c.headDim]) });
+    const slice = (r: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => ({
+      cos: tf.slice(r.cos, [pos, 0], [T, c.headDim]),
+      sin: tf.slice(r.sin, [pos, 0], [T, c.headDim]),
+    });
     ctx.rope = slice(this.rope!);
     if (this.localRope) ctx.localRope = slice(this.localRope);
     // Gemma scales embeddings by √D (in the weights' dtype: float32 here, as transformers).

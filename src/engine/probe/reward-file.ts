@@ -51,7 +51,13 @@ export async function pairRewards(job: RewardJob): Promise<{ rows: RewardLine[];
       chunk.forEach((pair, j) => {
         const chosen = job.beta * (p[j] - r[j]);
         const rejected = job.beta * (p[n + j] - r[n + j]);
-        rows.push({ line: pair.line, chosen_reward: chosen, rejected_reward: rejected, margin: chosen - rejected, preference_probability: preferenceProbability(chosen - rejected) });
+        rows.push({
+          line: pair.line,
+          chosen_reward: chosen,
+          rejected_reward: rejected,
+          margin: chosen - rejected,
+          preference_probability: preferenceProbability(chosen - rejected),
+        });
       });
       job.onProgress?.(Math.min(i + job.batchSize, tokenized.pairs.length), tokenized.pairs.length);
     }
@@ -64,4 +70,3 @@ export async function pairRewards(job: RewardJob): Promise<{ rows: RewardLine[];
     reference.dispose();
   }
 }
-

@@ -26,13 +26,7 @@ export interface Sample {
 }
 
 /** `n` samples of `promptIds`, each row with its own draw from one seeded stream. */
-export async function sampleCompletions(
-  model: CausalLM,
-  tokenizer: TextTokenizer,
-  promptIds: number[],
-  n: number,
-  o: BatchSampleOptions,
-): Promise<Sample[]> {
+export async function sampleCompletions(model: CausalLM, tokenizer: TextTokenizer, promptIds: number[], n: number, o: BatchSampleOptions): Promise<Sample[]> {
   if (promptIds.length === 0) throw new Error('the prompt is empty: sampling needs at least one token to start from');
   const V = model.config.vocabSize;
   const steps = Math.min(o.maxNewTokens, model.config.maxPositions - promptIds.length);
@@ -43,7 +37,14 @@ export async function sampleCompletions(
   try {
     for (let step = 0; step < steps && rows.some((r) => !r.finished); step++) {
       const logitsT = tf.tidy(() => {
-        const input = step === 0 ? tf.tensor2d(Array.from({ length: n }, () => promptIds), [n, promptIds.length], 'int32') : tf.tensor2d(last, [n, 1], 'int32');
+        const input =
+          step === 0
+            ? tf.tensor2d(
+                Array.from({ length: n }, () => promptIds),
+                [n, promptIds.length],
+                'int32',
+              )
+            : tf.tensor2d(last, [n, 1], 'int32');
         const r = cachedStep(model, input, cache);
         cache = r.cache;
         return r.logits; // [n, V]

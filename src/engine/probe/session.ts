@@ -19,7 +19,12 @@ export class ProbeSession {
     this.tokenizer = loadTokenizer(policyDir);
     this.policy = loadModel(policyDir, { trainable: false }).model;
     if (referenceDir) this.reference = loadModel(referenceDir, { trainable: false }).model;
-    return { architecture: this.policy.config.architecture, parameters: this.policy.numParameters(), hasReference: !!this.reference, chatTemplate: this.tokenizer.hasChatTemplate };
+    return {
+      architecture: this.policy.config.architecture,
+      parameters: this.policy.numParameters(),
+      hasReference: !!this.reference,
+      chatTemplate: this.tokenizer.hasChatTemplate,
+    };
   }
 
   private promptIds(prompt: string, chat: boolean): number[] {
@@ -37,7 +42,14 @@ export class ProbeSession {
     return x;
   }
 
-  async generate(requestId: number, which: ProbeWhich, prompt: string, chat: boolean, sampling: Partial<ProbeSampling>, onToken: (text: string, logprob: number) => void) {
+  async generate(
+    requestId: number,
+    which: ProbeWhich,
+    prompt: string,
+    chat: boolean,
+    sampling: Partial<ProbeSampling>,
+    onToken: (text: string, logprob: number) => void,
+  ) {
     const model = this.need(which === 'policy' ? this.policy : this.reference, which === 'policy' ? 'model' : 'reference model');
     this.running.add(requestId);
     try {

@@ -17,7 +17,8 @@ export function renderBounded(template: Template, items: Record<string, unknown>
     if (stop === undefined) [start, stop] = [0, start];
     const n = step === 0 ? 0 : Math.max(0, Math.ceil((stop - start) / step));
     used += n;
-    if (!Number.isFinite(n) || used > RANGE_BUDGET) throw new TemplateBudgetError(`range() would make over ${RANGE_BUDGET.toLocaleString('en-US')} elements in one render`);
+    if (!Number.isFinite(n) || used > RANGE_BUDGET)
+      throw new TemplateBudgetError(`range() would make over ${RANGE_BUDGET.toLocaleString('en-US')} elements in one render`);
     if (step === 0) throw new Error('range() step must not be zero');
     return Array.from({ length: n }, (_, i) => start + i * step);
   };

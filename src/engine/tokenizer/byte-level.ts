@@ -57,7 +57,13 @@ export function byteLevelTokenizerFiles(words: string[] = []): { tokenizer: Reco
   const merges = wordMerges(words);
   merges.forEach((m, i) => (vocab[m.replace(' ', '')] = 256 + specials.length + i));
   const addedTokens = specials.map((content, i) => ({
-    id: 256 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id: 256 + i,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   const tokenizer = {
@@ -70,12 +76,21 @@ export function byteLevelTokenizerFiles(words: string[] = []): { tokenizer: Reco
     post_processor: byteLevel,
     decoder: byteLevel,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
     },
   };
   const addedTokensDecoder: Record<string, unknown> = {};
-  for (const t of addedTokens) addedTokensDecoder[String(t.id)] = { content: t.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
+  for (const t of addedTokens)
+    addedTokensDecoder[String(t.id)] = { content: t.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
   const config = {
     tokenizer_class: 'PreTrainedTokenizerFast',
     added_tokens_decoder: addedTokensDecoder,

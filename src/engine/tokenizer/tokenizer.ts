@@ -133,7 +133,9 @@ export function loadTokenizer(dir: string): TextTokenizer {
   }
   const model = json.model as { vocab?: Record<string, number> | unknown[] } | undefined;
   // Ids, not entries: a vocab whose ids skip the added tokens' (as the tiny model's do) ends higher.
-  let vocabSize = Array.isArray(model?.vocab) ? model.vocab.length : Object.values(model?.vocab ?? {}).reduce<number>((n, id) => (typeof id === 'number' ? Math.max(n, id + 1) : n), 0);
+  let vocabSize = Array.isArray(model?.vocab)
+    ? model.vocab.length
+    : Object.values(model?.vocab ?? {}).reduce<number>((n, id) => (typeof id === 'number' ? Math.max(n, id + 1) : n), 0);
   for (const t of (json.added_tokens as { id: number }[] | undefined) ?? []) vocabSize = Math.max(vocabSize, t.id + 1);
   if (vocabSize === 0) throw new TokenizerError(`${tokenizerFile}: the vocabulary is empty (model.vocab has no tokens); every text would encode to nothing`);
   // Newer checkpoints keep the template in chat_template.jinja beside tokenizer_config.json.
@@ -145,7 +147,9 @@ export function loadTokenizer(dir: string): TextTokenizer {
     templateFile = jinjaFile;
   }
   const bounded = new UntrustedTokenizer({
-    tokenizerFile, configFile: fs.existsSync(configFile) ? configFile : undefined, template: chatTemplate === undefined ? undefined : { text: chatTemplate, file: templateFile },
+    tokenizerFile,
+    configFile: fs.existsSync(configFile) ? configFile : undefined,
+    template: chatTemplate === undefined ? undefined : { text: chatTemplate, file: templateFile },
   });
   return new TextTokenizer(tokenizer, config, vocabSize, chatTemplate, chatTemplate === undefined ? tokenizerFile : templateFile, bounded);
 }

@@ -23,7 +23,8 @@ export interface WorkerSource {
   template?: { text: string; file: string };
 }
 
-export type Call = { op: 'encode'; text: string; addSpecialTokens: boolean } | { op: 'tokens'; text: string } | { op: 'render'; items: Record<string, unknown> };
+export type Call =
+  { op: 'encode'; text: string; addSpecialTokens: boolean } | { op: 'tokens'; text: string } | { op: 'render'; items: Record<string, unknown> };
 export type Answer = { ok: true; value: unknown } | { ok: false; error: string; file: 'tokenizer' | 'template' };
 
 export class UntrustedTokenizer {
@@ -31,7 +32,10 @@ export class UntrustedTokenizer {
   private port?: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly source: WorkerSource, private readonly timeoutMs = CALL_TIMEOUT_MS) {}
+  constructor(
+    private readonly source: WorkerSource,
+    private readonly timeoutMs = CALL_TIMEOUT_MS,
+  ) {}
 
   private start(): void {
     const { port1, port2 } = new MessageChannel();
@@ -56,8 +60,14 @@ export class UntrustedTokenizer {
     const got = receiveMessageOnPort(this.port!);
     if (waited === 'timed-out' || !got) {
       this.dispose();
-      const what = c.op === 'render' ? `rendering the chat template of ${this.source.template?.file}` : `tokenizing a ${c.text.length}-character text with ${this.source.tokenizerFile}`;
-      const why = c.op === 'render' ? 'the template loops too long or runs out of memory' : 'a pre-tokenizer or normalizer pattern backtracks catastrophically, or the tokenizer ran out of memory';
+      const what =
+        c.op === 'render'
+          ? `rendering the chat template of ${this.source.template?.file}`
+          : `tokenizing a ${c.text.length}-character text with ${this.source.tokenizerFile}`;
+      const why =
+        c.op === 'render'
+          ? 'the template loops too long or runs out of memory'
+          : 'a pre-tokenizer or normalizer pattern backtracks catastrophically, or the tokenizer ran out of memory';
       throw new UntrustedInputError(`${what} did not finish within ${Math.round(limit / 100) / 10} s: ${why}. Fix or replace that file.`);
     }
     const a = got.message as Answer;

@@ -24,7 +24,14 @@ export interface TrainerState {
   seed: number;
 }
 
-export async function saveCheckpoint(folder: RunFolder, policy: CausalLM, optimizer: AdamW, tokenizerFrom: string, state: TrainerState, keep: number | null): Promise<string> {
+export async function saveCheckpoint(
+  folder: RunFolder,
+  policy: CausalLM,
+  optimizer: AdamW,
+  tokenizerFrom: string,
+  state: TrainerState,
+  keep: number | null,
+): Promise<string> {
   return folder.writeCheckpoint(
     state.step,
     async (tmp) => {

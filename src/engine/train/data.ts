@@ -21,17 +21,32 @@ export function effectiveMaxLength(c: DpoConfig, maxPositions: number): number {
  * `checkIds` vets each file's tokenized pairs against the model (token ids within its vocabulary)
  * and names the file and line of the first that is not.
  */
-export function prepareData(c: DpoConfig, tokenizer: TextTokenizer, maxPositions: number, report: Report, checkIds: (pairs: TokenizedPair[], file: string) => TokenizedPair[] = (p) => p): Split {
+export function prepareData(
+  c: DpoConfig,
+  tokenizer: TextTokenizer,
+  maxPositions: number,
+  report: Report,
+  checkIds: (pairs: TokenizedPair[], file: string) => TokenizedPair[] = (p) => p,
+): Split {
   const maxLength = effectiveMaxLength(c, maxPositions);
   if (maxLength < c.max_length) report.log(`max_length ${c.max_length} exceeds the model's ${maxLength} positions; using ${maxLength}`);
   const load = (file: string): TokenizedPair[] => {
     const r = readPreferenceFile(file, { skipBadLines: c.skip_bad_lines, completions: c.mode === 'sft' });
-    if (r.problems.length > 0) report.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
+    if (r.problems.length > 0)
+      report.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
     if (r.excluded.length > 0) report.log(`data: ${file}: left out ${r.excluded.length} pair(s) labeled "tie" or "skip"`);
     const t = tokenizePairs(tokenizer, r.pairs, { maxLength, maxPromptLength: c.max_prompt_length ?? undefined });
     if (t.dropped.length) {
-      const lines = t.dropped.slice(0, 10).map((d) => d.line).join(', ') + (t.dropped.length > 10 ? ', …' : '');
-      report.warn({ code: 'data', step: 0, message: `${file}: dropped ${t.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${lines})` });
+      const lines =
+        t.dropped
+          .slice(0, 10)
+          .map((d) => d.line)
+          .join(', ') + (t.dropped.length > 10 ? ', …' : '');
+      report.warn({
+        code: 'data',
+        step: 0,
+        message: `${file}: dropped ${t.dropped.length} pair(s) whose prompt alone fills max_length ${maxLength} (lines ${lines})`,
+      });
     }
     if (t.truncatedCount) report.log(`${file}: truncated ${t.truncatedCount} pair(s) to max_length ${maxLength}`);
     return checkIds(t.pairs, file);

@@ -10,7 +10,14 @@ import { PairValues, appendValues, emptyValues } from './pair-values';
 import { ReferenceLogps } from './reference';
 import { Report } from './report';
 
-export async function evaluate(c: DpoConfig, policy: CausalLM, reference: ReferenceLogps, pairs: TokenizedPair[], padId: number, report: Report): Promise<PairValues> {
+export async function evaluate(
+  c: DpoConfig,
+  policy: CausalLM,
+  reference: ReferenceLogps,
+  pairs: TokenizedPair[],
+  padId: number,
+  report: Report,
+): Promise<PairValues> {
   const total = emptyValues();
   for (let i = 0; i < pairs.length; i += c.batch_size) {
     const chunk = pairs.slice(i, i + c.batch_size);

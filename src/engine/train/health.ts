@@ -46,7 +46,12 @@ export class HealthMonitor {
     else this.stuck = 0;
     if (this.stuck >= this.s.stuckSteps) {
       const at = this.s.lossType === 'sigmoid' ? `at log 2 ≈ 0.6931 (${m.loss.toFixed(4)})` : `at ${m.loss.toFixed(4)}`;
-      this.fire(out, 'stuck-loss', `loss stuck ${at} with zero rewards for ${this.stuck} logged steps: the policy equals the reference. Check that beta > 0 and the learning rate is not too small, and that the policy is not frozen.`, record.step);
+      this.fire(
+        out,
+        'stuck-loss',
+        `loss stuck ${at} with zero rewards for ${this.stuck} logged steps: the policy equals the reference. Check that beta > 0 and the learning rate is not too small, and that the policy is not frozen.`,
+        record.step,
+      );
     }
     const lc = m['logps/chosen'];
     if (lc !== undefined && !this.s.hasEval) {
@@ -61,7 +66,12 @@ export class HealthMonitor {
         const drop = mean(a) - mean(b);
         const noise = Math.sqrt(variance(a) / a.length + variance(b) / b.length);
         if (drop > MIN_DROP && drop > 3 * noise) {
-          this.fire(out, 'falling-chosen-logps', `logps/chosen (train, averaged over ${half} logged steps) fell from ${mean(a).toFixed(2)} to ${mean(b).toFixed(2)}: ${this.advice()}`, record.step);
+          this.fire(
+            out,
+            'falling-chosen-logps',
+            `logps/chosen (train, averaged over ${half} logged steps) fell from ${mean(a).toFixed(2)} to ${mean(b).toFixed(2)}: ${this.advice()}`,
+            record.step,
+          );
         }
       }
     }
@@ -82,7 +92,12 @@ export class HealthMonitor {
     if (n >= MIN_EVALS && e[n - 1] < e[n - 2] && e[n - 2] < e[n - 3] && e[0] - e[n - 1] > MIN_DROP) {
       const margins = this.evalMargins;
       const marginNote = margins[n - 1] > margins[0] ? ' while the reward margin rose (the rejected responses fell faster)' : '';
-      this.fire(out, 'falling-chosen-logps', `held-out logps/chosen fell over ${n} evaluations (${e[0].toFixed(2)} → ${e[n - 1].toFixed(2)})${marginNote}: ${this.advice()}`, record.step);
+      this.fire(
+        out,
+        'falling-chosen-logps',
+        `held-out logps/chosen fell over ${n} evaluations (${e[0].toFixed(2)} → ${e[n - 1].toFixed(2)})${marginNote}: ${this.advice()}`,
+        record.step,
+      );
     }
     return out;
   }

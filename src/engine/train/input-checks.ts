@@ -27,7 +27,12 @@ export function checkTokenIds(pairs: TokenizedPair[], vocabSize: number, dataFil
 export function pathError(err: unknown, where: string): Error {
   const e = err as NodeJS.ErrnoException;
   if (!(err instanceof Error) || e.code === undefined || e.path !== undefined || e.message.includes(where)) return err as Error;
-  const hint = e.code === 'ENOSPC' ? ' (the disk is full: free space, then resume the run)' : e.code === 'EROFS' || e.code === 'EACCES' ? ' (not writable: choose another folder)' : '';
+  const hint =
+    e.code === 'ENOSPC'
+      ? ' (the disk is full: free space, then resume the run)'
+      : e.code === 'EROFS' || e.code === 'EACCES'
+        ? ' (not writable: choose another folder)'
+        : '';
   const out = new Error(`${where}: ${e.message}${hint}`) as NodeJS.ErrnoException;
   out.code = e.code;
   out.path = where;

@@ -23,7 +23,12 @@ export type ObjectiveTensors = {
 
 /** The sequences of a batch: chosen then rejected (one forward pass, as the paper's code), or chosen only for SFT. */
 export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId: number): SequenceBatch {
-  return mode === 'sft' ? collate(pairs.map((p) => ({ promptIds: p.promptIds, responseIds: p.chosenIds })), padId) : collatePairs(pairs, padId);
+  return mode === 'sft'
+    ? collate(
+        pairs.map((p) => ({ promptIds: p.promptIds, responseIds: p.chosenIds })),
+        padId,
+      )
+    : collatePairs(pairs, padId);
 }
 
 /**
@@ -31,7 +36,12 @@ export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId
  * means (sequenceLogpsAndLogits); `referenceSums` the reference's log-probs, in the same order ([] for
  * SFT, zeros for reference-free DPO).
  */
-export function objective(forward: { sums: tf.Tensor1D; logitSums: tf.Tensor1D }, referenceSums: number[], pairs: TokenizedPair[], c: DpoConfig): ObjectiveTensors {
+export function objective(
+  forward: { sums: tf.Tensor1D; logitSums: tf.Tensor1D },
+  referenceSums: number[],
+  pairs: TokenizedPair[],
+  c: DpoConfig,
+): ObjectiveTensors {
   const { sums, logitSums } = forward;
   const n = pairs.length;
   const chosenTokens = pairs.map((p) => p.chosenIds.length);
@@ -71,7 +81,13 @@ export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], to
     // SFT rows are the chosen responses only: no rejected side, so no logits/* pair (TRL's SFT logs none).
     const pairRows = logps.length === 2 * n;
     return {
-      lines: pairs.map((p) => p.line), losses, chosenLogps: logps.slice(0, n), rejectedLogps: logps.slice(n, 2 * n), chosenRewards, rejectedRewards, tokens,
+      lines: pairs.map((p) => p.line),
+      losses,
+      chosenLogps: logps.slice(0, n),
+      rejectedLogps: logps.slice(n, 2 * n),
+      chosenRewards,
+      rejectedRewards,
+      tokens,
       chosenLogitSums: pairRows ? logitSums.slice(0, n) : [],
       rejectedLogitSums: pairRows ? logitSums.slice(n, 2 * n) : [],
       chosenTokens: pairRows ? pairs.map((p) => p.chosenIds.length) : [],

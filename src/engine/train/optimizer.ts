@@ -22,7 +22,10 @@ export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
-  constructor(private readonly weights: Map<string, tf.Variable>, private readonly p: AdamWParams) {
+  constructor(
+    private readonly weights: Map<string, tf.Variable>,
+    private readonly p: AdamWParams,
+  ) {
     // tf.variable keeps its own reference to the data; tidy disposes the initial handles.
     tf.tidy(() => {
       for (const [name, w] of weights) {
@@ -64,7 +67,10 @@ export class AdamW {
   }
 
   importState(state: Map<string, WeightData>, step: number): void {
-    for (const [prefix, vars] of [['exp_avg', this.m], ['exp_avg_sq', this.v]] as const) {
+    for (const [prefix, vars] of [
+      ['exp_avg', this.m],
+      ['exp_avg_sq', this.v],
+    ] as const) {
       for (const [name, variable] of vars) {
         const s = state.get(`${prefix}.${name}`);
         if (!s) throw new Error(`optimizer state has no ${prefix}.${name}`);

@@ -31,7 +31,9 @@ export function checkNewRunDir(dir: string): void {
   try {
     if (!fs.statSync(dir).isDirectory()) throw new OutputDirError(`${dir}: output_dir is a file, not a folder; choose a new folder for the run`);
     // A start killed before it wrote config.json leaves only these: nothing to keep.
-    entries = fs.readdirSync(dir).filter((e) => e !== LOCK_FILE && !/^config\.json\.tmp-\d+$/.test(e) && !(e === RUN_FILES.checkpoints && fs.readdirSync(path.join(dir, e)).length === 0));
+    entries = fs
+      .readdirSync(dir)
+      .filter((e) => e !== LOCK_FILE && !/^config\.json\.tmp-\d+$/.test(e) && !(e === RUN_FILES.checkpoints && fs.readdirSync(path.join(dir, e)).length === 0));
   } catch (err) {
     if (err instanceof OutputDirError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -41,7 +43,9 @@ export function checkNewRunDir(dir: string): void {
   if (entries.length === 0) return;
   if (looksLikeRun(dir)) throw new OutputDirError(`${dir} already holds a run; resume it (dpo train --resume ${dir}) or choose another output folder`);
   const shown = entries.slice(0, 5).join(', ') + (entries.length > 5 ? ', …' : '');
-  throw new OutputDirError(`${dir} holds other files (${shown}): a run folder must be new or empty, so that nothing in it is overwritten; choose another --out / output_dir`);
+  throw new OutputDirError(
+    `${dir} holds other files (${shown}): a run folder must be new or empty, so that nothing in it is overwritten; choose another --out / output_dir`,
+  );
 }
 
 /**
@@ -58,7 +62,10 @@ export function createRunDir(dir: string): void {
     try {
       fs.accessSync(ancestor, fs.constants.W_OK);
     } catch (e) {
-      why = (e as NodeJS.ErrnoException).code === 'EROFS' ? `${ancestor} is on a read-only file system (EROFS)` : `${ancestor} is not writable (${(e as NodeJS.ErrnoException).code})`;
+      why =
+        (e as NodeJS.ErrnoException).code === 'EROFS'
+          ? `${ancestor} is on a read-only file system (EROFS)`
+          : `${ancestor} is not writable (${(e as NodeJS.ErrnoException).code})`;
     }
     throw new OutputDirError(`${dir}: cannot create the run folder: ${why}; choose another --out / output_dir`);
   }

@@ -17,11 +17,31 @@ export interface PairValues {
   tokens: number;
 }
 
-const LISTS = ['lines', 'chosenRewards', 'rejectedRewards', 'losses', 'chosenLogps', 'rejectedLogps', 'chosenLogitSums', 'rejectedLogitSums', 'chosenTokens', 'rejectedTokens'] as const;
+const LISTS = [
+  'lines',
+  'chosenRewards',
+  'rejectedRewards',
+  'losses',
+  'chosenLogps',
+  'rejectedLogps',
+  'chosenLogitSums',
+  'rejectedLogitSums',
+  'chosenTokens',
+  'rejectedTokens',
+] as const;
 
 export const emptyValues = (): PairValues => ({
-  lines: [], chosenRewards: [], rejectedRewards: [], losses: [], chosenLogps: [], rejectedLogps: [],
-  chosenLogitSums: [], rejectedLogitSums: [], chosenTokens: [], rejectedTokens: [], tokens: 0,
+  lines: [],
+  chosenRewards: [],
+  rejectedRewards: [],
+  losses: [],
+  chosenLogps: [],
+  rejectedLogps: [],
+  chosenLogitSums: [],
+  rejectedLogitSums: [],
+  chosenTokens: [],
+  rejectedTokens: [],
+  tokens: 0,
 });
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 export const mean = (xs: number[]) => (xs.length ? sum(xs) / xs.length : 0);

@@ -35,7 +35,13 @@ async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: numbe
   const { value, grads: g } = tf.variableGrads(() => {
     const { ids, mask } = batchTensors(batch);
     const o = objective(sequenceLogpsAndLogits(s.policy, ids, mask), ref, pairs, s.config);
-    kept = { losses: tf.keep(o.losses), logps: tf.keep(o.logps), chosenRewards: tf.keep(o.chosenRewards), rejectedRewards: tf.keep(o.rejectedRewards), logitSums: tf.keep(o.logitSums) };
+    kept = {
+      losses: tf.keep(o.losses),
+      logps: tf.keep(o.logps),
+      chosenRewards: tf.keep(o.chosenRewards),
+      rejectedRewards: tf.keep(o.rejectedRewards),
+      logitSums: tf.keep(o.logitSums),
+    };
     return tf.div(tf.sum(o.losses), stepPairs) as tf.Scalar;
   }, s.policy.trainableVariables());
   value.dispose();

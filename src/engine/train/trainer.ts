@@ -6,7 +6,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendReport, backendLabel, DpoConfig, FinishReason, HealthWarning, MetricsRecord, MetricsSplit, RUN_FILES, RunPhase, RunStatus, TRAINER_STATE } from '../../protocol';
+import {
+  BackendReport,
+  backendLabel,
+  DpoConfig,
+  FinishReason,
+  HealthWarning,
+  MetricsRecord,
+  MetricsSplit,
+  RUN_FILES,
+  RunPhase,
+  RunStatus,
+  TRAINER_STATE,
+} from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
 import { loadModel } from '../model/checkpoint';
@@ -78,7 +90,11 @@ export class Trainer implements Report {
   /** Said in the log when a resume found no checkpoint and starts over. */
   private restartNote?: string;
 
-  private constructor(readonly config: DpoConfig, private readonly options: RunOptions, private readonly resumeFrom?: { step: number; dir: string }) {
+  private constructor(
+    readonly config: DpoConfig,
+    private readonly options: RunOptions,
+    private readonly resumeFrom?: { step: number; dir: string },
+  ) {
     this.events = options.events ?? {};
     this.folder = new RunFolder(config.output_dir);
   }
@@ -135,7 +151,14 @@ export class Trainer implements Report {
   }
 
   private status(status: RunStatus, message?: string): void {
-    this.folder.status({ status, step: this.step, total_steps: this.totalSteps, engine: 'tfjs', device: backendLabel(this.options.backend), ...(message ? { message } : {}) });
+    this.folder.status({
+      status,
+      step: this.step,
+      total_steps: this.totalSteps,
+      engine: 'tfjs',
+      device: backendLabel(this.options.backend),
+      ...(message ? { message } : {}),
+    });
   }
 
   private metrics(split: MetricsSplit, epoch: number, values: Record<string, number>): MetricsRecord {
@@ -152,7 +175,11 @@ export class Trainer implements Report {
     const b = this.options.backend;
     if (b.name === 'cpu' && !b.forced) {
       const why = b.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-      this.warn({ code: 'slow-backend', step: 0, message: `running on the cpu backend (about 50x slower than wasm) because the faster backends did not load: ${why}` });
+      this.warn({
+        code: 'slow-backend',
+        step: 0,
+        message: `running on the cpu backend (about 50x slower than wasm) because the faster backends did not load: ${why}`,
+      });
     }
     this.progress('loading', 0, 1, `policy ${this.resumeFrom?.dir ?? c.model}`);
     const tokenizer = loadTokenizer(c.model);
@@ -162,7 +189,9 @@ export class Trainer implements Report {
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
     const padId = tokenizer.padId ?? 0;
     const { vocabSize } = this.policy.config;
-    const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this, (pairs, file) => checkTokenIds(pairs, vocabSize, file, c.model, tokenizer.vocabSize));
+    const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this, (pairs, file) =>
+      checkTokenIds(pairs, vocabSize, file, c.model, tokenizer.vocabSize),
+    );
     // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
     checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longestSequence([...split.train, ...split.eval]) });
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
@@ -193,8 +222,13 @@ export class Trainer implements Report {
       this.status('running');
       const baseElapsed = state.elapsedSeconds;
       const health = new HealthMonitor({
-        stuckSteps: c.stuck_loss_steps, fallingWindow: c.falling_logps_window, lossType: c.loss_type,
-        hasEval: split.eval.length > 0, learningRate: c.learning_rate, beta: c.beta, sftWeight: c.sft_weight,
+        stuckSteps: c.stuck_loss_steps,
+        fallingWindow: c.falling_logps_window,
+        lossType: c.loss_type,
+        hasEval: split.eval.length > 0,
+        learningRate: c.learning_rate,
+        beta: c.beta,
+        sftWeight: c.sft_weight,
       });
       const result: RunResult = { runDir: c.output_dir, reason: 'completed', step: state.step, totalSteps };
       this.log(`steps: ${totalSteps} (${stepsPerEpoch} per epoch, ${perStep} pair(s) per step), warm-up ${schedule.warmupSteps}`);

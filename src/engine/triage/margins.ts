@@ -10,14 +10,16 @@ export interface PairLogps {
 /** Reads a logps JSONL (line, chosen_logp, rejected_logp, ...) into a map by data line. */
 export function readLogpsFile(file: string): Map<number, PairLogps> {
   const out = new Map<number, PairLogps>();
-  fs.readFileSync(file, 'utf8').split('\n').forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    const o = JSON.parse(raw) as { line?: unknown; chosen_logp?: unknown; rejected_logp?: unknown };
-    if (typeof o.line !== 'number' || typeof o.chosen_logp !== 'number' || typeof o.rejected_logp !== 'number') {
-      throw new Error(`${file}:${i + 1}: expected {"line", "chosen_logp", "rejected_logp"} numbers`);
-    }
-    out.set(o.line, { chosen_logp: o.chosen_logp, rejected_logp: o.rejected_logp });
-  });
+  fs.readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      if (raw.trim() === '') return;
+      const o = JSON.parse(raw) as { line?: unknown; chosen_logp?: unknown; rejected_logp?: unknown };
+      if (typeof o.line !== 'number' || typeof o.chosen_logp !== 'number' || typeof o.rejected_logp !== 'number') {
+        throw new Error(`${file}:${i + 1}: expected {"line", "chosen_logp", "rejected_logp"} numbers`);
+      }
+      out.set(o.line, { chosen_logp: o.chosen_logp, rejected_logp: o.rejected_logp });
+    });
   return out;
 }
 

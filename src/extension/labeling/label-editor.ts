@@ -89,7 +89,10 @@ export function noteOpenRequested(): void {
 }
 
 export class LabelEditorProvider implements vscode.CustomTextEditorProvider {
-  constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: vscode.DiagnosticCollection) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly diagnostics: vscode.DiagnosticCollection,
+  ) {}
 
   resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): void {
     openSession(new TextDocumentStore(document), panel, this.extensionUri, this.diagnostics);
@@ -227,8 +230,12 @@ export class LabelSession implements vscode.Disposable {
           const file = this.document.uri.fsPath;
           const guide = guidelinesFile(file);
           this.send('host/didInit', {
-            protocolVersion: WEBVIEW_PROTOCOL_VERSION, file: path.basename(file), guidelinesFile: path.basename(guide),
-            guidelines: fs.existsSync(guide) ? fs.readFileSync(guide, 'utf8') : null, blind: this.settings.blind, annotator: this.settings.annotator,
+            protocolVersion: WEBVIEW_PROTOCOL_VERSION,
+            file: path.basename(file),
+            guidelinesFile: path.basename(guide),
+            guidelines: fs.existsSync(guide) ? fs.readFileSync(guide, 'utf8') : null,
+            blind: this.settings.blind,
+            annotator: this.settings.annotator,
           });
           if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
           else if (this.document.lineCount > 0) {
@@ -262,7 +269,10 @@ export class LabelSession implements vscode.Disposable {
           break;
         case 'label/openText': {
           const pos = new vscode.Position(Math.max(0, m.params.line - 1), 0);
-          await vscode.commands.executeCommand('vscode.openWith', this.document.uri, 'default', { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.Beside });
+          await vscode.commands.executeCommand('vscode.openWith', this.document.uri, 'default', {
+            selection: new vscode.Range(pos, pos),
+            viewColumn: vscode.ViewColumn.Beside,
+          });
           break;
         }
         case 'label/setBlind':
@@ -287,11 +297,14 @@ export class LabelSession implements vscode.Disposable {
     const p = await runTokens(cliPathOf(this.extensionUri), dataFile, line, model);
     showPreview(p, model.modelDir);
     const text = this.document.lineAt(line - 1);
-    this.previewWarnings.set(line - 1, p.warnings.map((w) => {
-      const d = new vscode.Diagnostic(new vscode.Range(line - 1, 0, line - 1, text.length), `${w.code}: ${w.message}`, vscode.DiagnosticSeverity.Warning);
-      d.source = 'DPO tokens';
-      return d;
-    }));
+    this.previewWarnings.set(
+      line - 1,
+      p.warnings.map((w) => {
+        const d = new vscode.Diagnostic(new vscode.Range(line - 1, 0, line - 1, text.length), `${w.code}: ${w.message}`, vscode.DiagnosticSeverity.Warning);
+        d.source = 'DPO tokens';
+        return d;
+      }),
+    );
     this.publishDiagnostics();
   }
 
@@ -381,7 +394,11 @@ export class LabelSession implements vscode.Disposable {
     for (const i of this.index.badLines()) {
       const text = this.document.lineAt(i);
       for (const p of inspectLine(text).problems) {
-        const d = new vscode.Diagnostic(new vscode.Range(i, 0, i, text.length), `${p.field ? `${p.field}: ` : ''}${p.message}`, vscode.DiagnosticSeverity.Error);
+        const d = new vscode.Diagnostic(
+          new vscode.Range(i, 0, i, text.length),
+          `${p.field ? `${p.field}: ` : ''}${p.message}`,
+          vscode.DiagnosticSeverity.Error,
+        );
         d.source = 'DPO labeling';
         list.push(d);
       }

@@ -19,7 +19,10 @@ interface Backup {
 export class LargeLabelDocument implements vscode.CustomDocument {
   readonly changes = new vscode.EventEmitter<LinesChange>();
 
-  constructor(readonly uri: vscode.Uri, readonly file: LargeLineFile) {}
+  constructor(
+    readonly uri: vscode.Uri,
+    readonly file: LargeLineFile,
+  ) {}
 
   dispose(): void {
     this.changes.dispose();
@@ -30,7 +33,10 @@ export class LargeLabelDocument implements vscode.CustomDocument {
 class LargeStore implements LineStore {
   readonly onDidChange: vscode.Event<LinesChange>;
 
-  constructor(private readonly doc: LargeLabelDocument, private readonly edited: (e: vscode.CustomDocumentEditEvent<LargeLabelDocument>) => void) {
+  constructor(
+    private readonly doc: LargeLabelDocument,
+    private readonly edited: (e: vscode.CustomDocumentEditEvent<LargeLabelDocument>) => void,
+  ) {
     this.onDidChange = doc.changes.event;
   }
 
@@ -66,7 +72,10 @@ export class LargeLabelEditorProvider implements vscode.CustomEditorProvider<Lar
   private readonly emitter = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<LargeLabelDocument>>();
   readonly onDidChangeCustomDocument = this.emitter.event;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly diagnostics: vscode.DiagnosticCollection) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly diagnostics: vscode.DiagnosticCollection,
+  ) {}
 
   async openCustomDocument(uri: vscode.Uri, context: vscode.CustomDocumentOpenContext): Promise<LargeLabelDocument> {
     const doc = new LargeLabelDocument(uri, new LargeLineFile(uri.fsPath));

@@ -29,7 +29,7 @@ export function indexLines(fd: number, size: number): LineOffsets {
   };
   push(0);
   const buf = Buffer.allocUnsafe(CHUNK);
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const read = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos), pos);
     if (read <= 0) break;
     for (let i = buf.indexOf(10, 0); i >= 0 && i < read; i = buf.indexOf(10, i + 1)) push(pos + i + 1);

@@ -33,7 +33,6 @@ export interface InspectedLine {
   labeledAt?: string;
 }
 
-
 function parseObject(text: string): { value?: Record<string, unknown>; problem?: string } {
   let value: unknown;
   try {
@@ -57,7 +56,8 @@ export function inspectLine(text: string): InspectedLine {
     labeledAt: typeof o.labeled_at === 'string' ? o.labeled_at : undefined,
   };
   const label = o.label;
-  if (label !== undefined && !(DECISIONS as readonly unknown[]).includes(label)) problems.push({ field: 'label', message: `must be one of ${DECISIONS.map((d) => `"${d}"`).join(', ')}` });
+  if (label !== undefined && !(DECISIONS as readonly unknown[]).includes(label))
+    problems.push({ field: 'label', message: `must be one of ${DECISIONS.map((d) => `"${d}"`).join(', ')}` });
 
   if (!('responses' in o)) {
     // A review line: the trainer's own checks decide whether it is usable.
@@ -77,7 +77,8 @@ export function inspectLine(text: string): InspectedLine {
       const p = textProblem(x, true);
       if (p) problems.push({ field: `responses[${i}]`, message: p });
     });
-    if (problems.length === 0 && sameText(r[0], r[1])) problems.push({ field: 'responses', message: 'the two responses are identical: the pair carries no preference' });
+    if (problems.length === 0 && sameText(r[0], r[1]))
+      problems.push({ field: 'responses', message: 'the two responses are identical: the pair carries no preference' });
     if (problems.length === 0 && r.some((x) => isMessageList(x) !== isMessageList(o.prompt))) {
       problems.push({ field: 'responses', message: 'use one format per line: all text, or all message lists' });
     }
@@ -91,13 +92,18 @@ export function inspectLine(text: string): InspectedLine {
     return { ...base, kind: label };
   }
   if (!hasChoice) {
-    if (label === 'a' || label === 'b') return { ...base, kind: 'bad', problems: [{ field: 'label', message: `"${label}" but "chosen"/"rejected" are missing; label the pair again` }] };
+    if (label === 'a' || label === 'b')
+      return { ...base, kind: 'bad', problems: [{ field: 'label', message: `"${label}" but "chosen"/"rejected" are missing; label the pair again` }] };
     return { ...base, kind: 'todo' };
   }
   const matches = (d: 'a' | 'b') => sameText(o.chosen, responses[d === 'a' ? 0 : 1]) && sameText(o.rejected, responses[d === 'a' ? 1 : 0]);
   const decided = label === 'a' || label === 'b' ? label : matches('a') ? 'a' : matches('b') ? 'b' : undefined;
   if (!decided || !matches(decided)) {
-    return { ...base, kind: 'bad', problems: [{ field: 'chosen', message: '"chosen"/"rejected" are not the two "responses" in the order the label says; label the pair again' }] };
+    return {
+      ...base,
+      kind: 'bad',
+      problems: [{ field: 'chosen', message: '"chosen"/"rejected" are not the two "responses" in the order the label says; label the pair again' }],
+    };
   }
   return { ...base, kind: decided };
 }

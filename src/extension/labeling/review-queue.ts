@@ -76,8 +76,9 @@ export class ReviewQueue implements vscode.Disposable {
 
   private render(): void {
     const s = this.summary();
-    this.item.text = `$(checklist) Review: ${s.flips} flipped, ${s.confirmed} confirmed of ${s.reviewed}/${this.spec.lines.length}`
-      + (s.reviewed ? ` · noise ≈ ${(s.reviewedRate * 100).toFixed(0)}% of reviewed` : '');
+    this.item.text =
+      `$(checklist) Review: ${s.flips} flipped, ${s.confirmed} confirmed of ${s.reviewed}/${this.spec.lines.length}` +
+      (s.reviewed ? ` · noise ≈ ${(s.reviewedRate * 100).toFixed(0)}% of reviewed` : '');
     this.item.tooltip = s.reviewed
       ? `${s.flips} of the ${s.reviewed} reviewed pairs were mislabeled. Left in the file: at most ≈ ${(s.remainingRate * 100).toFixed(1)}% (the unreviewed pairs ranked lower, so their rate is taken as at most the reviewed rate). Click to write a new run config with conservative DPO, label_smoothing ${s.labelSmoothing}.`
       : 'Flip (2/B) or confirm (1/A) each pair, most suspicious first.';

@@ -28,7 +28,14 @@ export async function previewModel(dataFile: string, runDir?: string): Promise<P
   const run = listRunFolders(runsRoot(readSettings())).find((r) => path.resolve(r.config.data) === path.resolve(dataFile));
   if (run) return fromRun(run.dir);
   if (picked) return picked;
-  const dir = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use This Tokenizer', title: 'DPO: the model whose tokenizer and chat template to preview with' }))?.[0]?.fsPath;
+  const dir = (
+    await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      openLabel: 'Use This Tokenizer',
+      title: 'DPO: the model whose tokenizer and chat template to preview with',
+    })
+  )?.[0]?.fsPath;
   return dir ? (picked = { modelDir: dir }) : undefined;
 }
 
@@ -43,7 +50,9 @@ export function runTokens(cliPath: string, dataFile: string, line: number, m: Pr
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (err += String(d)));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as TokenPreview) : reject(new Error(err.trim().replace(/^dpo: /, '') || `dpo tokens exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as TokenPreview) : reject(new Error(err.trim().replace(/^dpo: /, '') || `dpo tokens exited with ${code}`)),
+    );
   });
 }
 
@@ -51,7 +60,10 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 
 function sideHtml(name: string, s: PreviewSide): string {
   const tokens = s.tokens
-    .map((t) => `<span class="tok ${t.role}${t.cut ? ' cut' : ''}${t.eos ? ' eos' : ''}" title="id ${t.id}${t.role === 'prompt' ? ', masked' : ', trained'}${t.cut ? ', cut by truncation' : ''}">${esc(JSON.stringify(t.text).slice(1, -1))}</span>`)
+    .map(
+      (t) =>
+        `<span class="tok ${t.role}${t.cut ? ' cut' : ''}${t.eos ? ' eos' : ''}" title="id ${t.id}${t.role === 'prompt' ? ', masked' : ', trained'}${t.cut ? ', cut by truncation' : ''}">${esc(JSON.stringify(t.text).slice(1, -1))}</span>`,
+    )
     .join('');
   return `<section class="side" data-side="${name}"><h2>${name}</h2>
 <p class="counts">prompt <b>${s.keptPromptTokens}</b>/${s.promptTokens} tokens (masked) · response <b>${s.keptResponseTokens}</b>/${s.responseTokens} tokens (trained) · kept/total</p>
@@ -86,7 +98,12 @@ let panel: vscode.WebviewPanel | undefined;
 
 /** Shows (or refreshes) the one preview panel beside the labeling editor. */
 export function showPreview(p: TokenPreview, modelDir: string): vscode.WebviewPanel {
-  panel ??= vscode.window.createWebviewPanel('dpo.tokenPreview', 'Tokens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: false });
+  panel ??= vscode.window.createWebviewPanel(
+    'dpo.tokenPreview',
+    'Tokens',
+    { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+    { enableScripts: false },
+  );
   panel.onDidDispose(() => (panel = undefined));
   panel.title = `Tokens · line ${p.line}`;
   panel.webview.html = previewHtml(panel.webview, p, modelDir);

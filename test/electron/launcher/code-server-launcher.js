@@ -15,7 +15,14 @@ async function main() {
   const tests = args.extensionTestsPath;
   if (!dev || !tests) throw new Error('expected --extensionDevelopmentPath=… and --extensionTestsPath=…');
   const folder = args.positional[0] || fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-ws-'));
-  const wb = await startWorkbench({ folder, dev, tests, userData: args['user-data-dir'], extensions: args['extensions-dir'], trust: !process.env.DPO_TEST_UNTRUSTED });
+  const wb = await startWorkbench({
+    folder,
+    dev,
+    tests,
+    userData: args['user-data-dir'],
+    extensions: args['extensions-dir'],
+    trust: !process.env.DPO_TEST_UNTRUSTED,
+  });
   const code = await Promise.race([wb.exited, new Promise((r) => setTimeout(() => r('timeout'), TIMEOUT_MS))]);
   if (code === 'timeout') process.stderr.write(`launcher: the test run did not finish within ${TIMEOUT_MS / 1000} s\n${wb.serverLog.join('').slice(-4000)}\n`);
   await wb.close();

@@ -50,7 +50,6 @@ function healthy(port) {
   });
 }
 
-
 /**
  * Opens `folder` in a fresh code-server with the extension at `dev` loaded. Returns the page, a
  * promise of the exit code the test runner reports (when `tests` is given), and close().
@@ -66,9 +65,23 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
   fs.writeFileSync(path.join(tmp, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const server = spawn(
     CODE_SERVER,
-    ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--config', path.join(tmp, 'config.yaml'), '--user-data-dir', userData || path.join(tmp, 'user-data'),
-      '--extensions-dir', extensions || path.join(tmp, 'extensions'), '--disable-telemetry', '--disable-update-check', ...(trust ? ['--disable-workspace-trust'] : []),
-      '--disable-getting-started-override', '--ignore-last-opened'],
+    [
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--config',
+      path.join(tmp, 'config.yaml'),
+      '--user-data-dir',
+      userData || path.join(tmp, 'user-data'),
+      '--extensions-dir',
+      extensions || path.join(tmp, 'extensions'),
+      '--disable-telemetry',
+      '--disable-update-check',
+      ...(trust ? ['--disable-workspace-trust'] : []),
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+    ],
     { env: { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const serverLog = [];
@@ -90,7 +103,16 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
     const launchOptions = {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     };
     let page;
     if (browserProfile) {
@@ -119,7 +141,12 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
       const tree = [server.pid];
       for (let i = 0; i < tree.length; i++) {
         const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' });
-        tree.push(...r.stdout.split('\n').map(Number).filter((p) => p > 0));
+        tree.push(
+          ...r.stdout
+            .split('\n')
+            .map(Number)
+            .filter((p) => p > 0),
+        );
       }
       for (const pid of tree) {
         try {

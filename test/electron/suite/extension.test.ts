@@ -10,7 +10,23 @@ import type { CommandResult } from '../../../src/extension/commands';
 import { until, waitForExtension } from './wait';
 
 const EXTENSION_ID = 'dpo-studio.dpo-studio';
-const COMMAND_IDS = ['dpo.newTrainingRun', 'dpo.startRunFromConfig', 'dpo.stopRun', 'dpo.resumeRun', 'dpo.showRuns', 'dpo.makeTinyModel', 'dpo.openEngineLog', 'dpo.probeModel', 'dpo.openMetrics', 'dpo.exportMetrics', 'dpo.labelPairs', 'dpo.reviewSuspiciousPairs', 'dpo.writeNoiseAwareConfig', 'dpo.setupTorch', 'dpo.exportLaunchScript'];
+const COMMAND_IDS = [
+  'dpo.newTrainingRun',
+  'dpo.startRunFromConfig',
+  'dpo.stopRun',
+  'dpo.resumeRun',
+  'dpo.showRuns',
+  'dpo.makeTinyModel',
+  'dpo.openEngineLog',
+  'dpo.probeModel',
+  'dpo.openMetrics',
+  'dpo.exportMetrics',
+  'dpo.labelPairs',
+  'dpo.reviewSuspiciousPairs',
+  'dpo.writeNoiseAwareConfig',
+  'dpo.setupTorch',
+  'dpo.exportLaunchScript',
+];
 
 describe('DPO Studio extension', () => {
   let api: DpoExtensionApi;
@@ -43,7 +59,10 @@ describe('DPO Studio extension', () => {
     assert.ok(tab instanceof vscode.TabInputCustom && tab.viewType === 'dpo.labelPairs' && tab.uri.fsPath === file, 'the labeling editor is the active tab');
     await opened;
     const diagnostics = vscode.languages.getDiagnostics(uri).map((d) => [d.range.start.line + 1, d.message, d.severity]);
-    assert.deepEqual(diagnostics.map(([line]) => line), [2, 3]);
+    assert.deepEqual(
+      diagnostics.map(([line]) => line),
+      [2, 3],
+    );
     assert.match(String(diagnostics[0][1]), /identical/);
     assert.match(String(diagnostics[1][1]), /not valid JSON/);
     assert.ok(diagnostics.every(([, , severity]) => severity === vscode.DiagnosticSeverity.Error));
@@ -53,9 +72,15 @@ describe('DPO Studio extension', () => {
   it('registers the DPO commands, in the DPO category, activated by them only', async () => {
     const all = await vscode.commands.getCommands(true);
     for (const id of COMMAND_IDS) assert.ok(all.includes(id), id);
-    const pkg = ext.packageJSON as { activationEvents: string[]; contributes: { commands: { command: string; category: string }[]; jsonValidation: { fileMatch: string[] }[] } };
+    const pkg = ext.packageJSON as {
+      activationEvents: string[];
+      contributes: { commands: { command: string; category: string }[]; jsonValidation: { fileMatch: string[] }[] };
+    };
     assert.ok(!pkg.activationEvents.includes('*'));
-    assert.deepEqual(pkg.contributes.commands.map((c) => c.category), COMMAND_IDS.map(() => 'DPO'));
+    assert.deepEqual(
+      pkg.contributes.commands.map((c) => c.category),
+      COMMAND_IDS.map(() => 'DPO'),
+    );
     assert.deepEqual(pkg.contributes.jsonValidation[0].fileMatch, ['*.dpo.json', 'dpo.config.json']);
   });
 
@@ -70,7 +95,9 @@ describe('DPO Studio extension', () => {
     const seen: string[] = [];
     const sub = api.runs.onDidChange(() => seen.push(api.statusBar.text));
     const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
-      model, data, config: { max_steps: 4, batch_size: 4, learning_rate: 1e-3, eval_steps: 2 },
+      model,
+      data,
+      config: { max_steps: 4, batch_size: 4, learning_rate: 1e-3, eval_steps: 2 },
     });
     assert.ok(r.ok, r.error);
     assert.match(r.path!, /\.dpo\/configs\/run-.*\.dpo\.json$/);
@@ -79,15 +106,27 @@ describe('DPO Studio extension', () => {
     sub.dispose();
     assert.equal(end.status, 'completed', end.message);
     assert.ok(fs.existsSync(path.join(r.runDir!, 'final', 'model.safetensors')));
-    const metrics = fs.readFileSync(path.join(r.runDir!, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.step), [1, 2, 3, 4]);
-    assert.ok(seen.some((t) => /^\$\(pulse\) DPO \d\/4 loss \d\.\d{4}/.test(t)), `status bar showed: ${seen.join(' | ')}`);
+    const metrics = fs
+      .readFileSync(path.join(r.runDir!, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      metrics.filter((m) => 'loss' in m).map((m) => m.step),
+      [1, 2, 3, 4],
+    );
+    assert.ok(
+      seen.some((t) => /^\$\(pulse\) DPO \d\/4 loss \d\.\d{4}/.test(t)),
+      `status bar showed: ${seen.join(' | ')}`,
+    );
     assert.ok(r.runDir!.startsWith(path.join(workspace, '.dpo', 'runs')), 'runs go to dpo.runsFolder');
   });
 
   it('Stop Run stops after the step with a checkpoint; Resume Run continues it', async () => {
     const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
-      model, data, config: { max_steps: 400, batch_size: 2, learning_rate: 1e-3, eval_fraction: 0, save_steps: 1000 },
+      model,
+      data,
+      config: { max_steps: 400, batch_size: 2, learning_rate: 1e-3, eval_fraction: 0, save_steps: 1000 },
     });
     assert.ok(r.ok, r.error);
     const session = api.runs.all().find((s) => s.runDir === r.runDir)!;
@@ -99,7 +138,10 @@ describe('DPO Studio extension', () => {
     assert.deepEqual(ckpts, [`step-${session.step}`]);
     const resumed = await vscode.commands.executeCommand<CommandResult>('dpo.resumeRun', r.runDir);
     assert.ok(resumed.ok, resumed.error);
-    const second = api.runs.all().filter((s) => s.runDir === r.runDir).pop()!;
+    const second = api.runs
+      .all()
+      .filter((s) => s.runDir === r.runDir)
+      .pop()!;
     assert.notEqual(second, session);
     await until(api.runs.onDidChange, () => second.step > session.step);
     const end = await api.runs.stop(second);

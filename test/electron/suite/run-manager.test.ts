@@ -33,7 +33,10 @@ describe('run manager with a misbehaving engine', () => {
     const s = await runs.start('dpo', config);
     const end = await s.ended;
     assert.equal(end.status, 'completed');
-    assert.ok(log.some((l) => /ignored a malformed line from the engine \(not JSON/.test(l)), log.join('\n'));
+    assert.ok(
+      log.some((l) => /ignored a malformed line from the engine \(not JSON/.test(l)),
+      log.join('\n'),
+    );
     assert.ok(log.some((l) => /unknown event type "run\/didExplode"/.test(l)));
     assert.ok(log.some((l) => /run\/didLogMetrics: params\.record must be a record of numbers/.test(l)));
     assert.equal(s.lastMetrics?.values.loss, 0.69, 'the well-formed metrics line was used');

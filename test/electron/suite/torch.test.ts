@@ -23,7 +23,11 @@ function untilStep(api: DpoExtensionApi, session: RunSession, step: number): Pro
 }
 
 function records(runDir: string): Record<string, unknown>[] {
-  return fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 describe('the PyTorch engine from the extension', () => {
@@ -66,7 +70,10 @@ describe('the PyTorch engine from the extension', () => {
     const tooltips: string[] = [];
     const sub = api.runs.onDidChange(() => tooltips.push(api.statusBar.tooltip));
     const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
-      model, data, engine: 'torch', config: { max_steps: 3, batch_size: 2, learning_rate: 1e-3, eval_fraction: 0, max_length: 64 },
+      model,
+      data,
+      engine: 'torch',
+      config: { max_steps: 3, batch_size: 2, learning_rate: 1e-3, eval_fraction: 0, max_length: 64 },
     });
     assert.ok(r.ok, r.error);
     const written = JSON.parse(fs.readFileSync(r.path!, 'utf8'));
@@ -77,9 +84,15 @@ describe('the PyTorch engine from the extension', () => {
     assert.equal(end.status, 'completed', end.message);
     assert.equal(session.engineName, 'torch');
     assert.equal(session.engineLabel, 'torch · cpu');
-    assert.ok(tooltips.some((t) => t.includes('torch · cpu')), `tooltips: ${tooltips.join(' | ')}`);
+    assert.ok(
+      tooltips.some((t) => t.includes('torch · cpu')),
+      `tooltips: ${tooltips.join(' | ')}`,
+    );
     const rs = records(r.runDir!);
-    assert.deepEqual(rs.filter((m) => m.kind === 'metrics' && m.split === 'train').map((m) => m.step), [1, 2, 3]);
+    assert.deepEqual(
+      rs.filter((m) => m.kind === 'metrics' && m.split === 'train').map((m) => m.step),
+      [1, 2, 3],
+    );
     assert.ok(rs.filter((m) => m.kind === 'metrics').every((m) => Number.isFinite(m.loss)));
     const last = rs.filter((m) => m.kind === 'status').pop()!;
     assert.deepEqual([last.status, last.engine], ['completed', 'torch']);
@@ -89,7 +102,11 @@ describe('the PyTorch engine from the extension', () => {
 
   it('Stop then Resume a torch run: a checkpoint, then the same engine continues past it', async () => {
     const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
-      model, data, engine: 'torch', startAnother: true, config: { max_steps: 500, batch_size: 1, learning_rate: 1e-3, eval_fraction: 0, save_steps: 1000, max_length: 64 },
+      model,
+      data,
+      engine: 'torch',
+      startAnother: true,
+      config: { max_steps: 500, batch_size: 1, learning_rate: 1e-3, eval_fraction: 0, save_steps: 1000, max_length: 64 },
     });
     assert.ok(r.ok, r.error);
     const session = api.runs.all().find((s) => s.runDir === r.runDir)!;
@@ -101,7 +118,10 @@ describe('the PyTorch engine from the extension', () => {
     assert.ok(ckpts.length >= 1, 'a checkpoint was written at the stop');
     const resumed = await vscode.commands.executeCommand<CommandResult>('dpo.resumeRun', r.runDir);
     assert.ok(resumed.ok, resumed.error);
-    const second = api.runs.all().filter((s) => s.runDir === r.runDir).pop()!;
+    const second = api.runs
+      .all()
+      .filter((s) => s.runDir === r.runDir)
+      .pop()!;
     assert.notEqual(second, session);
     assert.equal(second.engineName, 'torch', 'resumed on the engine that wrote the run');
     await untilStep(api, second, session.step + 1);
@@ -112,7 +132,13 @@ describe('the PyTorch engine from the extension', () => {
 
   it('a torch run without the environment offers the set-up instead of failing', async () => {
     process.env.DPO_TORCH_ENV = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-no-env-'));
-    const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', { model, data, engine: 'torch', startAnother: true, config: { max_steps: 1 } });
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
+      model,
+      data,
+      engine: 'torch',
+      startAnother: true,
+      config: { max_steps: 1 },
+    });
     assert.equal(r.ok, false);
     assert.equal(r.offered, 'dpo.setupTorch');
     assert.match(r.error!, /not set up .*Set Up PyTorch Engine/);

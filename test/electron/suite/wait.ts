@@ -23,7 +23,6 @@ export function waitForExtension<T>(id: string, timeoutMs = 30_000): Promise<vsc
   });
 }
 
-
 /**
  * Resolves once `ready()` holds: checked at once (the event may already have fired before the
  * caller subscribed) and again on every `event`. No timeout of its own: Mocha's bounds the test.

@@ -47,9 +47,19 @@ describe('quality benchmark task', () => {
     const samples = await sampleCompletions(model, tok, promptIds, 6, { temperature: 1, topK: 0, topP: 1, maxNewTokens: 12, seed: 9 });
     assert.equal(tf.memory().numTensors, before);
     const again = await sampleCompletions(model, tok, promptIds, 6, { temperature: 1, topK: 0, topP: 1, maxNewTokens: 12, seed: 9 });
-    assert.deepEqual(again.map((s) => s.ids), samples.map((s) => s.ids), 'a seed reproduces the samples');
+    assert.deepEqual(
+      again.map((s) => s.ids),
+      samples.map((s) => s.ids),
+      'a seed reproduces the samples',
+    );
     assert.ok(new Set(samples.map((s) => s.ids.join(','))).size > 1, 'rows draw separately');
-    const scored = await computeSequenceLogps(model, collate(samples.map((s) => ({ promptIds, responseIds: s.ids })), tok.padId!));
+    const scored = await computeSequenceLogps(
+      model,
+      collate(
+        samples.map((s) => ({ promptIds, responseIds: s.ids })),
+        tok.padId!,
+      ),
+    );
     samples.forEach((s, i) => {
       assert.ok(Math.abs(s.logprob - scored[i]) < 1e-3 * Math.max(1, Math.abs(scored[i])), `row ${i}: ${s.logprob} vs ${scored[i]}`);
       assert.equal(s.finished, s.ids[s.ids.length - 1] === tok.eosId);

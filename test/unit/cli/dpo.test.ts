@@ -27,11 +27,15 @@ describe('dpo CLI', () => {
     assert.match(top.stdout, /make-tiny-model/);
     assert.match(top.stdout, /logps/);
     const make = dpo('make-tiny-model', '--help');
-    for (const flag of ['--out', '--family', '--layers', '--d-model', '--heads', '--kv-heads', '--vocab', '--seed']) assert.match(make.stdout, new RegExp(flag));
+    for (const flag of ['--out', '--family', '--layers', '--d-model', '--heads', '--kv-heads', '--vocab', '--seed'])
+      assert.match(make.stdout, new RegExp(flag));
     assert.match(make.stdout, /--layers <n>\s+transformer blocks \(default: 2\)/);
     const logps = dpo('logps', '--help').stdout.replace(/\s+/g, ' ');
     assert.match(logps, /--batch-size <n> pairs per forward pass \(default: 8\)/);
-    assert.match(logps, /--backend <name> force a TensorFlow\.js backend \(default: the fastest that loads\) \(choices: "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"\)/);
+    assert.match(
+      logps,
+      /--backend <name> force a TensorFlow\.js backend \(default: the fastest that loads\) \(choices: "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"\)/,
+    );
   });
 
   it('bad flags exit 2 with the usage', () => {
@@ -53,9 +57,22 @@ describe('dpo CLI', () => {
     const r = dpo('logps', '--model', model, '--data', data, '--out', out, '--batch-size', '1');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^backend wasm/m);
-    const rows = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(rows.map((x) => Object.keys(x)), Array(2).fill(['line', 'chosen_logp', 'rejected_logp', 'chosen_tokens', 'rejected_tokens']));
-    assert.deepEqual(rows.map((x) => [x.line, x.chosen_tokens, x.rejected_tokens]), [[1, 7, 8], [2, 3, 3]]);
+    const rows = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((x) => Object.keys(x)),
+      Array(2).fill(['line', 'chosen_logp', 'rejected_logp', 'chosen_tokens', 'rejected_tokens']),
+    );
+    assert.deepEqual(
+      rows.map((x) => [x.line, x.chosen_tokens, x.rejected_tokens]),
+      [
+        [1, 7, 8],
+        [2, 3, 3],
+      ],
+    );
     const { config, weights } = readModelWeights(model);
     const naive = new NaiveLM(config, weights);
     const tok = loadTokenizer(model);
@@ -82,7 +99,10 @@ describe('dpo CLI', () => {
   });
 
   it('train: flags and a config file (relative paths resolve against it), progress, metrics, final model', () => {
-    const data = writeJsonl(path.join(root, 'train.jsonl'), Array.from({ length: 12 }, (_, i) => ({ prompt: `p${i}`, chosen: ' good', rejected: ' bad' })));
+    const data = writeJsonl(
+      path.join(root, 'train.jsonl'),
+      Array.from({ length: 12 }, (_, i) => ({ prompt: `p${i}`, chosen: ' good', rejected: ' bad' })),
+    );
     const cfgFile = path.join(root, 'run.dpo.json');
     fs.writeFileSync(cfgFile, JSON.stringify({ $schema: 'x', model: 'model', data: 'train.jsonl', max_steps: 3, batch_size: 2, beta: 0.2 }));
     const out = path.join(root, 'run1');
@@ -93,13 +113,35 @@ describe('dpo CLI', () => {
     const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.beta, 0.3, 'flags override the file');
     assert.equal(cfg.data, data, 'relative to the config file');
-    const records = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(records.filter((r) => r.kind === 'metrics').map((r) => `${r.split}@${r.step}`), ['train@1', 'train@2', 'train@3']);
-    assert.deepEqual(records.filter((r) => r.kind === 'status').map((r) => `${r.status}@${r.step}/${r.total_steps} ${r.engine}`), ['running@0/3 tfjs', 'completed@3/3 tfjs']);
+    const records = fs
+      .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      records.filter((r) => r.kind === 'metrics').map((r) => `${r.split}@${r.step}`),
+      ['train@1', 'train@2', 'train@3'],
+    );
+    assert.deepEqual(
+      records.filter((r) => r.kind === 'status').map((r) => `${r.status}@${r.step}/${r.total_steps} ${r.engine}`),
+      ['running@0/3 tfjs', 'completed@3/3 tfjs'],
+    );
   });
 
   it('train: a bad config names every bad field and exits 1', () => {
-    const r = dpo('train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--beta', '0', '--loss-type', 'kto', '--out', path.join(root, 'bad-run'));
+    const r = dpo(
+      'train',
+      '--model',
+      path.join(root, 'model'),
+      '--data',
+      path.join(root, 'train.jsonl'),
+      '--beta',
+      '0',
+      '--loss-type',
+      'kto',
+      '--out',
+      path.join(root, 'bad-run'),
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /flags: 2 invalid field\(s\):/);
     assert.match(r.stderr, /beta: must be > 0/);

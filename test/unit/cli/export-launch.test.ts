@@ -15,7 +15,18 @@ const dpo = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], {
 describe('dpo export-launch', () => {
   it('writes launch.sh (valid bash, SBATCH shape, per-node rank and main address), accelerate.yaml and run.json', () => {
     const cfg = path.join(root, 'run.dpo.json');
-    fs.writeFileSync(cfg, JSON.stringify({ model: 'model', data: 'pairs.jsonl', output_dir: 'runs/big', engine: 'torch', dtype: 'bf16', accelerate_config: 'deepspeed_zero3', lora_r: 16 }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({
+        model: 'model',
+        data: 'pairs.jsonl',
+        output_dir: 'runs/big',
+        engine: 'torch',
+        dtype: 'bf16',
+        accelerate_config: 'deepspeed_zero3',
+        lora_r: 16,
+      }),
+    );
     const r = dpo('export-launch', cfg, '--nodes', '2', '--gpus-per-node', '4');
     assert.equal(r.status, 0, r.stderr);
     const dir = path.join(root, 'launch');

@@ -19,7 +19,10 @@ describe('backend selection', () => {
     if (!installed('@tensorflow/tfjs-node-gpu') && !installed('@tensorflow/tfjs-node')) {
       // These machines: the native packages' install cannot download libtensorflow.
       assert.equal(report.name, 'wasm');
-      assert.deepEqual(report.skipped.map((s) => s.name), ['tfjs-node-gpu', 'webgpu', 'tfjs-node']);
+      assert.deepEqual(
+        report.skipped.map((s) => s.name),
+        ['tfjs-node-gpu', 'webgpu', 'tfjs-node'],
+      );
       assert.match(report.skipped[0].reason, /not installed \(an optional dependency/);
       // No GPU here: Dawn finds no adapter, or only a software one, and auto never takes that.
       assert.match(report.skipped[1].reason, /no GPU adapter|only a software adapter|not installed/);

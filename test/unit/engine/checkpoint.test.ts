@@ -90,7 +90,10 @@ describe('model checkpoints', () => {
     const { model } = loadModel(base, { trainable: false });
     const out = path.join(root, 'sharded');
     await saveModel(model, out, { tokenizerFrom: base, maxShardBytes: 100_000 });
-    const files = fs.readdirSync(out).filter((f) => f.endsWith('.safetensors')).sort();
+    const files = fs
+      .readdirSync(out)
+      .filter((f) => f.endsWith('.safetensors'))
+      .sort();
     assert.ok(files.length >= 3, `expected several shards, got ${files}`);
     assert.match(files[0], /^model-00001-of-000\d\d\.safetensors$/);
     assert.ok(!fs.existsSync(path.join(out, 'model.safetensors')));
@@ -129,18 +132,50 @@ describe('model checkpoints', () => {
   });
 
   const bad: [string, (dir: string) => void, RegExp][] = [
-    ['an unknown architecture', (d) => editConfig(d, (c) => { c.architectures = ['BertForMaskedLM']; c.model_type = 'bert'; }),
-      /config\.json: unsupported architecture "BertForMaskedLM"; supported: GPT2LMHeadModel, LlamaForCausalLM/],
-    ['pickle .bin weights only', (d) => { fs.rmSync(path.join(d, 'model.safetensors')); fs.writeFileSync(path.join(d, 'pytorch_model.bin'), 'x'); },
-      /pytorch_model\.bin: only non-safetensors weights found; pickle\/\.bin weights are refused because loading them can execute code/],
-    ['a missing tensor', (d) => editWeights(d, (t) => t.filter((x) => x.name !== 'model.layers.1.mlp.up_proj.weight')),
-      /model\.safetensors: missing 1 tensor\(s\) that LlamaForCausalLM needs: 'model\.layers\.1\.mlp\.up_proj\.weight'/],
-    ['a mis-shaped tensor', (d) => editWeights(d, (t) => t.map((x) => (x.name === 'model.layers.0.self_attn.k_proj.weight' ? { ...x, shape: [x.shape[1], x.shape[0]] } : x))),
-      /model\.safetensors: tensor 'model\.layers\.0\.self_attn\.k_proj\.weight' has shape \[64,32\] but LlamaForCausalLM with this config\.json needs \[32,64\]/],
-    ['a corrupt header', (d) => { const f = path.join(d, 'model.safetensors'); const b = fs.readFileSync(f); b.write('{{{{', 8); fs.writeFileSync(f, b); },
-      /model\.safetensors: corrupt safetensors header: not JSON/],
-    ['a missing shard', (d) => { fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors' } })); },
-      /model-00001-of-00002\.safetensors: shard listed in model\.safetensors\.index\.json is missing/],
+    [
+      'an unknown architecture',
+      (d) =>
+        editConfig(d, (c) => {
+          c.architectures = ['BertForMaskedLM'];
+          c.model_type = 'bert';
+        }),
+      /config\.json: unsupported architecture "BertForMaskedLM"; supported: GPT2LMHeadModel, LlamaForCausalLM/,
+    ],
+    [
+      'pickle .bin weights only',
+      (d) => {
+        fs.rmSync(path.join(d, 'model.safetensors'));
+        fs.writeFileSync(path.join(d, 'pytorch_model.bin'), 'x');
+      },
+      /pytorch_model\.bin: only non-safetensors weights found; pickle\/\.bin weights are refused because loading them can execute code/,
+    ],
+    [
+      'a missing tensor',
+      (d) => editWeights(d, (t) => t.filter((x) => x.name !== 'model.layers.1.mlp.up_proj.weight')),
+      /model\.safetensors: missing 1 tensor\(s\) that LlamaForCausalLM needs: 'model\.layers\.1\.mlp\.up_proj\.weight'/,
+    ],
+    [
+      'a mis-shaped tensor',
+      (d) => editWeights(d, (t) => t.map((x) => (x.name === 'model.layers.0.self_attn.k_proj.weight' ? { ...x, shape: [x.shape[1], x.shape[0]] } : x))),
+      /model\.safetensors: tensor 'model\.layers\.0\.self_attn\.k_proj\.weight' has shape \[64,32\] but LlamaForCausalLM with this config\.json needs \[32,64\]/,
+    ],
+    [
+      'a corrupt header',
+      (d) => {
+        const f = path.join(d, 'model.safetensors');
+        const b = fs.readFileSync(f);
+        b.write('{{{{', 8);
+        fs.writeFileSync(f, b);
+      },
+      /model\.safetensors: corrupt safetensors header: not JSON/,
+    ],
+    [
+      'a missing shard',
+      (d) => {
+        fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors' } }));
+      },
+      /model-00001-of-00002\.safetensors: shard listed in model\.safetensors\.index\.json is missing/,
+    ],
     ['no config.json', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json: missing; a model folder needs the Hugging Face config\.json/],
   ];
   for (const [what, breakIt, message] of bad) {

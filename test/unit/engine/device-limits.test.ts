@@ -9,14 +9,34 @@ import { tempDir } from '../helpers/fixtures';
 import { readJsonl, testRun } from '../helpers/runs';
 
 // GPT-2 small's shape (vocab 50,257, d 768, 12 heads, 1,024 positions).
-const gpt2Small = parseModelConfig({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
+const gpt2Small = parseModelConfig({
+  architectures: ['GPT2LMHeadModel'],
+  model_type: 'gpt2',
+  vocab_size: 50257,
+  n_positions: 1024,
+  n_embd: 768,
+  n_layer: 12,
+  n_head: 12,
+});
 
 const MiB = 2 ** 20;
 const adapter = (bindingMiB: number): BackendReport => ({
-  name: 'webgpu', skipped: [], forced: true,
+  name: 'webgpu',
+  skipped: [],
+  forced: true,
   adapter: {
-    vendor: '', architecture: '', device: 'llvmpipe', description: 'OpenGL ES 3.2 Mesa', software: true, featureLevel: 'compatibility',
-    limits: { maxBufferSize: 2048 * MiB, maxStorageBufferBindingSize: bindingMiB * MiB, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 },
+    vendor: '',
+    architecture: '',
+    device: 'llvmpipe',
+    description: 'OpenGL ES 3.2 Mesa',
+    software: true,
+    featureLevel: 'compatibility',
+    limits: {
+      maxBufferSize: 2048 * MiB,
+      maxStorageBufferBindingSize: bindingMiB * MiB,
+      maxComputeWorkgroupStorageSize: 32768,
+      maxComputeInvocationsPerWorkgroup: 1024,
+    },
   },
 });
 
@@ -33,25 +53,45 @@ describe('webgpu buffer limits', () => {
   it('refuses a run that cannot fit, naming the tensor, the limit and what to do', () => {
     assert.throws(
       () => checkDeviceLimits(adapter(128), gpt2Small, { mode: 'dpo', batch_size: 4, max_length: 512 }),
-      (err: Error) => err instanceof DeviceLimitError
-        && /the logits \[4088, 50257\] .* need 784 MiB in one GPU buffer, but the webgpu \(OpenGL ES 3\.2 Mesa, software\) adapter allows at most 128 MiB \(maxStorageBufferBindingSize\)\. Lower batch_size or max_length/.test(err.message),
+      (err: Error) =>
+        err instanceof DeviceLimitError &&
+        /the logits \[4088, 50257\] .* need 784 MiB in one GPU buffer, but the webgpu \(OpenGL ES 3\.2 Mesa, software\) adapter allows at most 128 MiB \(maxStorageBufferBindingSize\)\. Lower batch_size or max_length/.test(
+          err.message,
+        ),
     );
     checkDeviceLimits(adapter(1024), gpt2Small, { mode: 'dpo', batch_size: 4, max_length: 512 }); // fits in 1 GiB
     // GPT-2 small's embedding alone (147 MiB) is over llvmpipe's 128 MiB binding limit.
-    assert.throws(() => checkDeviceLimits(adapter(128), gpt2Small, { mode: 'dpo', batch_size: 1, max_length: 64 }), /need 147 MiB .* This model is too large for this adapter, or run on another backend/);
+    assert.throws(
+      () => checkDeviceLimits(adapter(128), gpt2Small, { mode: 'dpo', batch_size: 1, max_length: 64 }),
+      /need 147 MiB .* This model is too large for this adapter, or run on another backend/,
+    );
     checkDeviceLimits(adapter(256), gpt2Small, { mode: 'dpo', batch_size: 1, max_length: 64 });
   });
 
   it('sizes by the longest tokenized pair (batches pad to their longest row), not by max_length', () => {
-    assert.equal(longestSequence([{ promptIds: [1, 2, 3], chosenIds: [4], rejectedIds: [5, 6] }, { promptIds: [1], chosenIds: [2, 3, 4], rejectedIds: [] }]), 5);
+    assert.equal(
+      longestSequence([
+        { promptIds: [1, 2, 3], chosenIds: [4], rejectedIds: [5, 6] },
+        { promptIds: [1], chosenIds: [2, 3, 4], rejectedIds: [] },
+      ]),
+      5,
+    );
   });
 
   it('the trainer refuses such a run before its first step, and records why', async () => {
     // The tensors run on wasm; only the report says webgpu, with a 50 KiB binding limit.
     const root = tempDir('device-limits');
-    await assert.rejects(testRun(root, 'too-big', { batch_size: 8 }, { backend: adapter(0.05) }), /the logits \[\d+, 259\] \(8 pair\(s\) x 2 sequence\(s\) x \d+ tokens x vocab 259\) need 0\.\d+ MiB .* allows at most 0\.05 MiB/);
-    const status = readJsonl<{ kind: string; status?: string; step?: number; device?: string }>(`${root}/too-big/metrics.jsonl`).filter((r) => r.kind === 'status');
-    assert.deepEqual(status.map((s) => [s.status, s.step, s.device]), [['failed', 0, 'webgpu (OpenGL ES 3.2 Mesa, software)']]);
+    await assert.rejects(
+      testRun(root, 'too-big', { batch_size: 8 }, { backend: adapter(0.05) }),
+      /the logits \[\d+, 259\] \(8 pair\(s\) x 2 sequence\(s\) x \d+ tokens x vocab 259\) need 0\.\d+ MiB .* allows at most 0\.05 MiB/,
+    );
+    const status = readJsonl<{ kind: string; status?: string; step?: number; device?: string }>(`${root}/too-big/metrics.jsonl`).filter(
+      (r) => r.kind === 'status',
+    );
+    assert.deepEqual(
+      status.map((s) => [s.status, s.step, s.device]),
+      [['failed', 0, 'webgpu (OpenGL ES 3.2 Mesa, software)']],
+    );
   });
 
   it('checks nothing on backends without an adapter', () => {

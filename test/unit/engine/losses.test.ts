@@ -60,7 +60,14 @@ describe('DPO losses', () => {
   });
 
   it('at policy == reference every pair costs log 2 (sigmoid)', async () => {
-    const losses = await lossAt(LOSSES.sigmoid, [[-5, -7, -5, -7], [-40, -3, -40, -3]], beta);
+    const losses = await lossAt(
+      LOSSES.sigmoid,
+      [
+        [-5, -7, -5, -7],
+        [-40, -3, -40, -3],
+      ],
+      beta,
+    );
     for (const l of losses) close(l, Math.LN2);
   });
 
@@ -73,12 +80,30 @@ describe('DPO losses', () => {
     assert.equal(v[4], 0);
   });
 
-  for (const [name, eps] of [['sigmoid', 0], ['sigmoid', 0.2], ['ipo', 0], ['hinge', 0]] as const) {
+  for (const [name, eps] of [
+    ['sigmoid', 0],
+    ['sigmoid', 0.2],
+    ['ipo', 0],
+    ['hinge', 0],
+  ] as const) {
     it(`${name}${eps ? ` (ε=${eps})` : ''}: gradient w.r.t. the four log-probs matches finite differences`, async () => {
       const fn = LOSSES[name];
-      const point: Four[] = [[-10, -12, -11, -11.5], [-3, -2, -4, -1]];
+      const point: Four[] = [
+        [-10, -12, -11, -11.5],
+        [-3, -2, -4, -1],
+      ];
       const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
-        tf.sum(fn({ policyChosenLogps: a as tf.Tensor1D, policyRejectedLogps: b as tf.Tensor1D, referenceChosenLogps: c as tf.Tensor1D, referenceRejectedLogps: d as tf.Tensor1D }, { beta, labelSmoothing: eps })),
+        tf.sum(
+          fn(
+            {
+              policyChosenLogps: a as tf.Tensor1D,
+              policyRejectedLogps: b as tf.Tensor1D,
+              referenceChosenLogps: c as tf.Tensor1D,
+              referenceRejectedLogps: d as tf.Tensor1D,
+            },
+            { beta, labelSmoothing: eps },
+          ),
+        ),
       );
       const cols = [0, 1, 2, 3].map((i) => tf.tensor1d(point.map((r) => r[i])));
       const analytic = await Promise.all(grads(cols).map((g) => g.data()));
@@ -88,7 +113,10 @@ describe('DPO losses', () => {
           const shifted = (delta: number) => point.map((r, i) => r.map((x, j) => (i === row && j === arg ? x + delta : x)) as Four);
           const [plus, minus] = [await lossAt(fn, shifted(h), beta, eps), await lossAt(fn, shifted(-h), beta, eps)];
           const numeric = (plus[row] - minus[row]) / (2 * h);
-          assert.ok(Math.abs(analytic[arg][row] - numeric) < 2e-3 * Math.max(1, Math.abs(numeric)), `${name} d/d arg${arg} row${row}: ${analytic[arg][row]} vs ${numeric}`);
+          assert.ok(
+            Math.abs(analytic[arg][row] - numeric) < 2e-3 * Math.max(1, Math.abs(numeric)),
+            `${name} d/d arg${arg} row${row}: ${analytic[arg][row]} vs ${numeric}`,
+          );
         }
       }
       // The signs the paper's gradient analysis predicts: raise the chosen, lower the rejected.

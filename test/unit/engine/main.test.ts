@@ -61,7 +61,15 @@ const start = () => {
   return e;
 };
 const config = (name: string, extra: Record<string, unknown> = {}) => ({
-  model, data, output_dir: path.join(root, name), batch_size: 2, learning_rate: 1e-3, max_steps: 4, eval_fraction: 0, warmup_ratio: 0, ...extra,
+  model,
+  data,
+  output_dir: path.join(root, name),
+  batch_size: 2,
+  learning_rate: 1e-3,
+  max_steps: 4,
+  eval_fraction: 0,
+  warmup_ratio: 0,
+  ...extra,
 });
 
 describe('engine process', () => {
@@ -145,7 +153,12 @@ describe('engine process', () => {
     engine.send(requestLine(40, 'probe/load', { policyDir: model, referenceDir: model }));
     const loaded = await engine.reply(40);
     assert.ok(loaded.ok, JSON.stringify(loaded));
-    assert.deepEqual(loaded.ok && { ...(loaded.result as object), parameters: 0 }, { architecture: 'GPT2LMHeadModel', parameters: 0, hasReference: true, chatTemplate: true });
+    assert.deepEqual(loaded.ok && { ...(loaded.result as object), parameters: 0 }, {
+      architecture: 'GPT2LMHeadModel',
+      parameters: 0,
+      hasReference: true,
+      chatTemplate: true,
+    });
     engine.send(requestLine(41, 'probe/generate', { which: 'policy', prompt: 'Hi', chat: false, sampling: { maxNewTokens: 6, temperature: 1, seed: 2 } }));
     const done = await engine.reply(41);
     assert.ok(done.ok);
@@ -160,7 +173,9 @@ describe('engine process', () => {
     const score = (scored as { result: { tokens: { text: string; reward: number }[]; reward: number } }).result;
     assert.equal(score.tokens.map((t) => t.text).join(''), ' there');
     assert.equal(score.reward, 0, 'policy == reference: zero reward');
-    engine.send(JSON.stringify({ kind: 'request', id: 43, type: 'probe/generate', params: { which: 'reference', prompt: 'Hi', chat: 'yes', sampling: {} } }) + '\n');
+    engine.send(
+      JSON.stringify({ kind: 'request', id: 43, type: 'probe/generate', params: { which: 'reference', prompt: 'Hi', chat: 'yes', sampling: {} } }) + '\n',
+    );
     const bad = await engine.reply(43);
     assert.equal(bad.ok, false);
   });

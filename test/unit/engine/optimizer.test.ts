@@ -17,7 +17,10 @@ describe('optimizer and schedule', () => {
     let p = [1, -2];
     let m = [0, 0];
     let v = [0, 0];
-    const gs = [[0.5, -1], [0.25, 3]];
+    const gs = [
+      [0.5, -1],
+      [0.25, 3],
+    ];
     for (let t = 1; t <= 2; t++) {
       const g = gs[t - 1];
       opt.apply(new Map([['h.0.mlp.weight', tf.tensor1d(g)]]), lr);
@@ -50,11 +53,14 @@ describe('optimizer and schedule', () => {
     const s = { peak: 1, warmupSteps: 4, totalSteps: 14 };
     assert.equal(warmupSteps(100, 0, 0.1), 10);
     assert.equal(warmupSteps(100, 7, 0.1), 7);
-    assert.deepEqual([0, 1, 2, 3].map((t) => learningRateAt(t, { ...s, type: 'linear' })), [0.2, 0.4, 0.6, 0.8]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((t) => learningRateAt(t, { ...s, type: 'linear' })),
+      [0.2, 0.4, 0.6, 0.8],
+    );
     assert.equal(learningRateAt(4, { ...s, type: 'linear' }), 1);
     assert.equal(learningRateAt(9, { ...s, type: 'linear' }), 0.5);
     assert.ok(Math.abs(learningRateAt(9, { ...s, type: 'cosine' }) - 0.5) < 1e-12);
-    assert.ok(Math.abs(learningRateAt(6, { ...s, type: 'cosine' }) - (0.5 * (1 + Math.cos(Math.PI * 0.2)))) < 1e-12);
+    assert.ok(Math.abs(learningRateAt(6, { ...s, type: 'cosine' }) - 0.5 * (1 + Math.cos(Math.PI * 0.2))) < 1e-12);
     assert.equal(learningRateAt(13, { ...s, type: 'constant' }), 1);
   });
 });

@@ -32,9 +32,15 @@ describe('preference JSONL', () => {
     const { pairs, problems } = parsePreferences(fs.readFileSync(file, 'utf8'), file);
     // The space before the first difference goes to the responses, as in TRL's extract_prompt.
     assert.deepEqual([pairs[0].prompt, pairs[0].chosen, pairs[0].rejected], ['Q: sky? A:', ' blue', ' green']);
-    assert.deepEqual([pairs[1].prompt, pairs[1].chosen, pairs[1].rejected, pairs[1].conversational], [[user], [msg('assistant', 'Blue.')], [msg('assistant', 'Green.')], true]);
+    assert.deepEqual(
+      [pairs[1].prompt, pairs[1].chosen, pairs[1].rejected, pairs[1].conversational],
+      [[user], [msg('assistant', 'Blue.')], [msg('assistant', 'Green.')], true],
+    );
     // One side a prefix of the other: TRL splits one character before its end, leaving "chosen" blank.
-    assert.deepEqual(problems.map((p) => [p.line, p.field]), [[3, 'chosen']]);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field]),
+      [[3, 'chosen']],
+    );
     // Split by code points, as Python: the two emoji share their first UTF-16 unit.
     assert.deepEqual([pairs[2].prompt, pairs[2].chosen, pairs[2].rejected], ['Hi', ' 😀', ' 😃']);
   });
@@ -81,7 +87,10 @@ describe('preference JSONL', () => {
     const file = writeJsonl(path.join(root, 'skip.jsonl'), [{ prompt: 'x', chosen: 'a', rejected: 'b' }, 'nope', { prompt: 'y', chosen: 'c', rejected: 'd' }]);
     assert.throws(() => readPreferenceFile(file), DataError);
     const { pairs, problems } = readPreferenceFile(file, { skipBadLines: true });
-    assert.deepEqual(pairs.map((p) => p.line), [1, 3]);
+    assert.deepEqual(
+      pairs.map((p) => p.line),
+      [1, 3],
+    );
     assert.equal(problems.length, 1);
   });
 
@@ -98,13 +107,16 @@ describe('preference JSONL', () => {
       JSON.stringify({ prompt: 'x', completion: [{ role: 'assistant', content: 'a' }] }),
     ].join('\n');
     const sft = parsePreferences(text, 'f.jsonl', { completions: true });
-    assert.deepEqual(sft.pairs.map((p) => [p.line, p.chosen, p.conversational]), [
-      [1, ' good.', false],
-      [2, [{ role: 'assistant', content: 'hello' }], true],
-    ]);
+    assert.deepEqual(
+      sft.pairs.map((p) => [p.line, p.chosen, p.conversational]),
+      [
+        [1, ' good.', false],
+        [2, [{ role: 'assistant', content: 'hello' }], true],
+      ],
+    );
     assert.deepEqual(sft.problems.map(formatProblem), [
       "f.jsonl:3: field 'completion': empty completion",
-      "f.jsonl:4: field 'completion': \"prompt\" and \"completion\" must both be text or both be message lists",
+      'f.jsonl:4: field \'completion\': "prompt" and "completion" must both be text or both be message lists',
     ]);
     const dpo = parsePreferences(text, 'f.jsonl');
     assert.equal(dpo.pairs.length, 0);

@@ -31,11 +31,25 @@ interface Setup {
 /** Fresh model and data folders (the tests change them), and a run stopped after step 1. */
 async function stoppedRun(name: string): Promise<Setup> {
   const base = path.join(root, name);
-  const s: Setup = { policy: sharpModel(path.join(base, 'policy'), 1), reference: sharpModel(path.join(base, 'reference'), 2), data: writePairs(path.join(base, 'pairs.jsonl')), dir: path.join(base, 'run') };
+  const s: Setup = {
+    policy: sharpModel(path.join(base, 'policy'), 1),
+    reference: sharpModel(path.join(base, 'reference'), 2),
+    data: writePairs(path.join(base, 'pairs.jsonl')),
+    dir: path.join(base, 'run'),
+  };
   let steps = 0;
-  const run = await wiringRun(s.dir, {
-    model: s.policy, reference_model: s.reference, data: s.data, beta: BETA, precompute_ref_log_probs: true, max_steps: 2,
-  }, { shouldStop: () => ++steps === 1 });
+  const run = await wiringRun(
+    s.dir,
+    {
+      model: s.policy,
+      reference_model: s.reference,
+      data: s.data,
+      beta: BETA,
+      precompute_ref_log_probs: true,
+      max_steps: 2,
+    },
+    { shouldStop: () => ++steps === 1 },
+  );
   assert.equal(run.result!.reason, 'stopped');
   return s;
 }

@@ -22,7 +22,10 @@ describe('safetensors', () => {
   it('round-trips float32 tensors bit for bit, names sorted, header 8-byte aligned', () => {
     const a = new Float32Array([1.5, -0, NaN, Infinity, 3.4028234663852886e38, 1e-45]);
     const b = new Float32Array([7, 8, 9, 10]);
-    const bytes = encodeSafetensors([{ name: 'z.weight', shape: [2, 3], data: a }, { name: 'a.bias', shape: [4], data: b }]);
+    const bytes = encodeSafetensors([
+      { name: 'z.weight', shape: [2, 3], data: a },
+      { name: 'a.bias', shape: [4], data: b },
+    ]);
     const headerLen = Number(bytes.readBigUInt64LE(0));
     assert.equal(headerLen % 8, 0);
     const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString());
@@ -52,12 +55,36 @@ describe('safetensors', () => {
   });
 
   const corrupt: [string, () => string, RegExp][] = [
-    ['too short', () => { const f = path.join(root, 'short.safetensors'); fs.writeFileSync(f, Buffer.from([1, 2, 3])); return f; }, /short\.safetensors: corrupt safetensors file: 3 bytes/],
-    ['header length past the end', () => rawFile('len.safetensors', {}, Buffer.alloc(0), 1000n), /len\.safetensors: corrupt safetensors header: header length 1000/],
+    [
+      'too short',
+      () => {
+        const f = path.join(root, 'short.safetensors');
+        fs.writeFileSync(f, Buffer.from([1, 2, 3]));
+        return f;
+      },
+      /short\.safetensors: corrupt safetensors file: 3 bytes/,
+    ],
+    [
+      'header length past the end',
+      () => rawFile('len.safetensors', {}, Buffer.alloc(0), 1000n),
+      /len\.safetensors: corrupt safetensors header: header length 1000/,
+    ],
     ['header not JSON', () => rawFile('json.safetensors', '{"a": nope}'), /json\.safetensors: corrupt safetensors header: not JSON/],
-    ['offsets disagree with the shape', () => rawFile('off.safetensors', { w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 8] } }, Buffer.alloc(8)), /off\.safetensors: tensor 'w': data_offsets \[0, 8\] hold 8 bytes but F32\[2,2\] needs 16/],
-    ['data truncated', () => rawFile('trunc.safetensors', { w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(8)), /trunc\.safetensors: tensor 'w': data ends at byte 16 but the data section has 8 bytes/],
-    ['unknown dtype', () => rawFile('dtype.safetensors', { w: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, Buffer.alloc(16)), /tensor 'w': unknown dtype "F128"/],
+    [
+      'offsets disagree with the shape',
+      () => rawFile('off.safetensors', { w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 8] } }, Buffer.alloc(8)),
+      /off\.safetensors: tensor 'w': data_offsets \[0, 8\] hold 8 bytes but F32\[2,2\] needs 16/,
+    ],
+    [
+      'data truncated',
+      () => rawFile('trunc.safetensors', { w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(8)),
+      /trunc\.safetensors: tensor 'w': data ends at byte 16 but the data section has 8 bytes/,
+    ],
+    [
+      'unknown dtype',
+      () => rawFile('dtype.safetensors', { w: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, Buffer.alloc(16)),
+      /tensor 'w': unknown dtype "F128"/,
+    ],
   ];
   for (const [what, make, message] of corrupt) {
     it(`refuses a corrupt file (${what}) naming the file and tensor`, () => {

@@ -21,18 +21,24 @@ describe('tokenizing pairs', () => {
 
   it('conversational: rendered with the chat template, the response is what follows the generation prompt, no extra EOS', () => {
     const m = (role: string, content: string) => ({ role, content });
-    const { pairs } = tokenizePairs(tok, pairsOf([{ prompt: [m('user', 'Hi')], chosen: [m('assistant', 'Yo')], rejected: [m('assistant', 'No')] }]), { maxLength: 64 });
+    const { pairs } = tokenizePairs(tok, pairsOf([{ prompt: [m('user', 'Hi')], chosen: [m('assistant', 'Yo')], rejected: [m('assistant', 'No')] }]), {
+      maxLength: 64,
+    });
     assert.deepEqual(pairs[0].promptIds, tok.encode('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'));
     assert.deepEqual(pairs[0].chosenIds, [...bytes('Yo'), 258, 10]);
     assert.ok(!pairs[0].chosenIds.includes(256));
   });
 
   it('truncates to max_length keeping the start; drops and counts pairs whose prompt alone does not fit', () => {
-    const r = tokenizePairs(tok, pairsOf([
-      { prompt: 'abcd', chosen: 'efghij', rejected: 'k' },
-      { prompt: 'abcdefghij', chosen: 'x', rejected: 'y' },
-      { prompt: 'ab', chosen: 'c', rejected: 'd' },
-    ]), { maxLength: 8 });
+    const r = tokenizePairs(
+      tok,
+      pairsOf([
+        { prompt: 'abcd', chosen: 'efghij', rejected: 'k' },
+        { prompt: 'abcdefghij', chosen: 'x', rejected: 'y' },
+        { prompt: 'ab', chosen: 'c', rejected: 'd' },
+      ]),
+      { maxLength: 8 },
+    );
     assert.deepEqual(r.dropped, [{ line: 2, promptTokens: 10 }]);
     assert.equal(r.truncatedCount, 1);
     assert.deepEqual(r.pairs[0].chosenIds, bytes('efgh'));

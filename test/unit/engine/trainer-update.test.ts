@@ -28,10 +28,13 @@ function recoverGrad(w0: Map<string, WeightData>, w1: Map<string, WeightData>, l
   const g: Grad = new Map();
   for (const [name, a] of w0) {
     const b = w1.get(name)!.data;
-    g.set(name, Float64Array.from(a.data, (x, i) => {
-      const u = -(b[i] - x) / lr;
-      return (eps * u) / (1 - Math.abs(u));
-    }));
+    g.set(
+      name,
+      Float64Array.from(a.data, (x, i) => {
+        const u = -(b[i] - x) / lr;
+        return (eps * u) / (1 - Math.abs(u));
+      }),
+    );
   }
   return g;
 }
@@ -109,7 +112,10 @@ describe('trainer wiring: the update (gradient, clipping, accumulation, AdamW, s
   });
 
   it('gradient_accumulation_steps: 1×4 and 2×2 apply the gradient of one batch of 4', async () => {
-    for (const [batch, accum] of [[1, 4], [2, 2]]) {
+    for (const [batch, accum] of [
+      [1, 4],
+      [2, 2],
+    ]) {
       const run = await wiringRun(path.join(root, `accum-${batch}x${accum}`), { ...base(), batch_size: batch, gradient_accumulation_steps: accum });
       close(`${batch}×${accum} grad_norm`, gradNorm(run), gradNorm(plain), 1e-4);
       close(`${batch}×${accum} loss`, run.train.get(1)!.loss, plain.train.get(1)!.loss, 1e-5);
@@ -169,10 +175,19 @@ describe('trainer wiring: the update (gradient, clipping, accumulation, AdamW, s
         return type === 'constant' ? peak : type === 'linear' ? peak * (1 - p) : peak * 0.5 * (1 + Math.cos(Math.PI * p));
       });
     for (const [type, fields, W] of [
-      ['linear', { warmup_steps: 2 }, 2], ['cosine', { warmup_ratio: 0.3 }, 2], ['constant', { warmup_steps: 1 }, 1], ['cosine', {}, 0],
+      ['linear', { warmup_steps: 2 }, 2],
+      ['cosine', { warmup_ratio: 0.3 }, 2],
+      ['constant', { warmup_steps: 1 }, 1],
+      ['cosine', {}, 0],
     ] as const) {
       const run = await wiringRun(path.join(root, `lr-${type}-${W}-${Object.keys(fields).join('')}`), {
-        ...base(), learning_rate: peak, lr_scheduler_type: type, max_steps: T, save_steps: 1, save_total_limit: null, ...fields,
+        ...base(),
+        learning_rate: peak,
+        lr_scheduler_type: type,
+        max_steps: T,
+        save_steps: 1,
+        save_total_limit: null,
+        ...fields,
       });
       const want = expected(type, W);
       for (let s = 1; s <= T; s++) close(`${type} W=${W} learning_rate at step ${s}`, run.train.get(s)!.learning_rate, want[s - 1], 1e-9);

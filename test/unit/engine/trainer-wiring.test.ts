@@ -56,16 +56,29 @@ const cases: Case[] = [
   { name: 'reference_free: the reference counts as 0', fields: { beta: 0.3, reference_free: true }, oracle: { beta: 0.3, referenceFree: true } },
   { name: 'sft_weight adds the chosen NLL (RPO)', fields: { beta: 0.3, sft_weight: 0.5 }, oracle: { beta: 0.3, sftWeight: 0.5 } },
   { name: 'precompute_ref_log_probs gives the live reference numbers', fields: { beta: 0.3, precompute_ref_log_probs: true }, oracle: { beta: 0.3 } },
-  { name: 'ipo with precomputed reference means', fields: { beta: 0.3, loss_type: 'ipo', precompute_ref_log_probs: true }, oracle: { beta: 0.3, lossType: 'ipo' } },
-  { name: 'reference_model null: a frozen copy of the starting policy', fields: { beta: 0.3, reference_model: null }, oracle: { beta: 0.3 }, selfReference: true },
+  {
+    name: 'ipo with precomputed reference means',
+    fields: { beta: 0.3, loss_type: 'ipo', precompute_ref_log_probs: true },
+    oracle: { beta: 0.3, lossType: 'ipo' },
+  },
+  {
+    name: 'reference_model null: a frozen copy of the starting policy',
+    fields: { beta: 0.3, reference_model: null },
+    oracle: { beta: 0.3 },
+    selfReference: true,
+  },
   { name: 'mode sft: token-mean NLL of the chosen responses', fields: { mode: 'sft', reference_model: null }, oracle: { beta: 0.1, mode: 'sft' } },
   {
     name: 'max_length and max_prompt_length: prompt keeps its end, responses their start',
-    fields: { beta: 0.3, max_length: 14, max_prompt_length: 8 }, oracle: { beta: 0.3 }, truncation: { maxLength: 14, maxPromptLength: 8 },
+    fields: { beta: 0.3, max_length: 14, max_prompt_length: 8 },
+    oracle: { beta: 0.3 },
+    truncation: { maxLength: 14, maxPromptLength: 8 },
   },
   {
     name: 'max_length alone: a prompt that fills it drops the pair; one token of room keeps it',
-    fields: { beta: 0.3, max_length: 20 }, oracle: { beta: 0.3 }, truncation: { maxLength: 20 },
+    fields: { beta: 0.3, max_length: 20 },
+    oracle: { beta: 0.3 },
+    truncation: { maxLength: 20 },
   },
 ];
 

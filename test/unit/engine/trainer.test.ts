@@ -34,9 +34,29 @@ describe('DPO trainer', () => {
     const metrics = readJsonl(path.join(dir, 'metrics.jsonl'));
     const train = metrics.filter((m) => 'loss' in m);
     const evals = metrics.filter((m) => 'eval_loss' in m);
-    assert.deepEqual(train.map((m) => m.step), [1, 2, 3, 4]);
-    assert.deepEqual(evals.map((m) => m.step), [0, 2, 4]);
-    for (const k of ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'logps/chosen', 'logps/rejected', 'grad_norm', 'learning_rate', 'epoch', 'step', 'tokens_per_second', 'elapsed_seconds']) {
+    assert.deepEqual(
+      train.map((m) => m.step),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      evals.map((m) => m.step),
+      [0, 2, 4],
+    );
+    for (const k of [
+      'loss',
+      'rewards/chosen',
+      'rewards/rejected',
+      'rewards/margins',
+      'rewards/accuracies',
+      'logps/chosen',
+      'logps/rejected',
+      'grad_norm',
+      'learning_rate',
+      'epoch',
+      'step',
+      'tokens_per_second',
+      'elapsed_seconds',
+    ]) {
       assert.ok(k in train[0], `metric ${k}`);
     }
     assert.ok('eval_rewards/margins' in evals[0] && 'eval_rewards/accuracies' in evals[0]);
@@ -46,7 +66,9 @@ describe('DPO trainer', () => {
     // Rewards are β·(policy − reference) log-probs: margin = chosen − rejected.
     const t = train[3];
     assert.ok(Math.abs(t['rewards/margins'] - (t['rewards/chosen'] - t['rewards/rejected'])) < 1e-9);
-    const pairs = readJsonl<{ step: number; split: string; line: number; margin: number; chosen_reward: number; rejected_reward: number }>(path.join(dir, 'pairs.jsonl'));
+    const pairs = readJsonl<{ step: number; split: string; line: number; margin: number; chosen_reward: number; rejected_reward: number }>(
+      path.join(dir, 'pairs.jsonl'),
+    );
     const step4 = pairs.filter((p) => p.step === 4 && p.split === 'train');
     assert.equal(step4.length, 2, 'batch_size pairs per logged step');
     assert.ok(step4.every((p) => p.line >= 1 && p.line <= 24 && Math.abs(p.margin - (p.chosen_reward - p.rejected_reward)) < 1e-9));
@@ -67,7 +89,10 @@ describe('DPO trainer', () => {
     const r = await testRun(root, 'learns', { max_steps: 12, learning_rate: 3e-3, eval_steps: 12, beta: 0.5 });
     const evals = r.metrics.filter((m) => 'eval_loss' in m);
     const [first, last] = [evals[0], evals[evals.length - 1]];
-    assert.ok(last['eval_rewards/margins'] > first['eval_rewards/margins'] + 0.1, `margins ${first['eval_rewards/margins']} -> ${last['eval_rewards/margins']}`);
+    assert.ok(
+      last['eval_rewards/margins'] > first['eval_rewards/margins'] + 0.1,
+      `margins ${first['eval_rewards/margins']} -> ${last['eval_rewards/margins']}`,
+    );
     assert.ok(last['eval_rewards/accuracies'] > 0.5);
     assert.ok(last.eval_loss < first.eval_loss);
   });
@@ -92,9 +117,14 @@ describe('DPO trainer', () => {
   it('resume: a stopped run continued from its checkpoint matches an uninterrupted run bit for bit', async () => {
     const full = await testRun(root, 'full', { max_steps: 6, save_steps: 100, eval_steps: 2 });
     let steps = 0;
-    const first = await testRun(root, 'interrupted', { max_steps: 6, save_steps: 100, eval_steps: 2 }, {
-      shouldStop: () => ++steps === 3,
-    });
+    const first = await testRun(
+      root,
+      'interrupted',
+      { max_steps: 6, save_steps: 100, eval_steps: 2 },
+      {
+        shouldStop: () => ++steps === 3,
+      },
+    );
     assert.equal(first.result.reason, 'stopped');
     assert.equal(first.result.step, 3);
     assert.ok(fs.existsSync(path.join(first.dir, 'checkpoints', 'step-3', 'trainer_state.json')));
@@ -106,13 +136,13 @@ describe('DPO trainer', () => {
     fs.appendFileSync(path.join(first.dir, 'metrics.jsonl'), JSON.stringify({ step: 4, epoch: 0, loss: 99 }) + '\n{"step": 5, "los');
     const resumed = await resumeRun(first.dir);
     assert.equal(resumed.result.reason, 'completed');
-    assert.deepEqual(
-      deterministicPart(readJsonl(path.join(first.dir, 'metrics.jsonl'))),
-      deterministicPart(readJsonl(path.join(full.dir, 'metrics.jsonl'))),
-    );
+    assert.deepEqual(deterministicPart(readJsonl(path.join(first.dir, 'metrics.jsonl'))), deterministicPart(readJsonl(path.join(full.dir, 'metrics.jsonl'))));
     assert.deepEqual(weightsBytes(resumed.result.finalDir!), weightsBytes(full.result.finalDir!));
     const statuses = readJsonl<{ kind: string; status: string; step: number }>(path.join(first.dir, 'metrics.jsonl')).filter((r) => r.kind === 'status');
-    assert.deepEqual(statuses.map((s) => `${s.status}@${s.step}`), ['running@0', 'stopped@3', 'running@3', 'completed@6']);
+    assert.deepEqual(
+      statuses.map((s) => `${s.status}@${s.step}`),
+      ['running@0', 'stopped@3', 'running@3', 'completed@6'],
+    );
     assert.match(fs.readFileSync(path.join(first.dir, 'log.txt'), 'utf8'), /resumed from .*step-3 \(step 3\)/);
   });
 
@@ -154,23 +184,37 @@ describe('DPO trainer', () => {
       /non-finite (loss|grad_norm) .* at step \d; the batch held data lines \d+, \d+ of .*pairs\.jsonl/,
     );
     // The run folder says so too: a warning record, then a failed status with the message.
-    const records = readJsonl<{ kind: string; code?: string; status?: string; message?: string }>(path.join(root, 'nan', 'metrics.jsonl')).filter((r) => r.kind !== 'metrics');
-    assert.deepEqual(records.map((r) => r.code ?? r.status), ['running', 'non-finite', 'failed']);
+    const records = readJsonl<{ kind: string; code?: string; status?: string; message?: string }>(path.join(root, 'nan', 'metrics.jsonl')).filter(
+      (r) => r.kind !== 'metrics',
+    );
+    assert.deepEqual(
+      records.map((r) => r.code ?? r.status),
+      ['running', 'non-finite', 'failed'],
+    );
     assert.match(records[2].message!, /non-finite/);
   });
 
   it('warns once when the loss is stuck at log 2 with zero rewards', async () => {
     const r = await testRun(root, 'stuck', { max_steps: 5, learning_rate: 1e-30, stuck_loss_steps: 3, eval_fraction: 0 });
-    assert.deepEqual(r.warnings.filter((w) => w === 'stuck-loss'), ['stuck-loss']);
+    assert.deepEqual(
+      r.warnings.filter((w) => w === 'stuck-loss'),
+      ['stuck-loss'],
+    );
   });
 
   it('ipo, hinge, label smoothing, reference-free and RPO runs train and log', async () => {
     for (const [name, o] of [
-      ['ipo', { loss_type: 'ipo' }], ['hinge', { loss_type: 'hinge' }], ['cdpo', { label_smoothing: 0.2 }],
-      ['reffree', { reference_free: true }], ['rpo', { sft_weight: 1 }],
+      ['ipo', { loss_type: 'ipo' }],
+      ['hinge', { loss_type: 'hinge' }],
+      ['cdpo', { label_smoothing: 0.2 }],
+      ['reffree', { reference_free: true }],
+      ['rpo', { sft_weight: 1 }],
     ] as const) {
       const r = await testRun(root, name, { max_steps: 2, eval_fraction: 0, ...o });
-      assert.ok(r.metrics.every((m) => Number.isFinite(m.loss)), name);
+      assert.ok(
+        r.metrics.every((m) => Number.isFinite(m.loss)),
+        name,
+      );
     }
   });
 
@@ -192,7 +236,10 @@ describe('DPO trainer', () => {
     const log = fs.readFileSync(path.join(r.dir, 'log.txt'), 'utf8');
     assert.match(log, /data: 24 training pair\(s\), 5 eval pair\(s\)/);
     const pairs = readJsonl<{ split: string; line: number }>(path.join(r.dir, 'pairs.jsonl')).filter((p) => p.split === 'eval');
-    assert.ok(pairs.every((p) => p.line >= 1 && p.line <= 5), 'eval lines refer to the eval file');
+    assert.ok(
+      pairs.every((p) => p.line >= 1 && p.line <= 5),
+      'eval lines refer to the eval file',
+    );
   });
 
   it('refuses to start a second run in a folder that holds one', async () => {

@@ -32,16 +32,29 @@ describe('forward and backward on the test backend', () => {
   before(useTestBackend);
 
   it('gatherRows: gradient scatter-adds duplicate ids (what tf.gather needs UnsortedSegmentSum for)', async () => {
-    const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const table = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const ids = tf.tensor1d([2, 0, 2], 'int32');
-    const weights = tf.tensor2d([[1, 10], [100, 1000], [2, 20]]);
+    const weights = tf.tensor2d([
+      [1, 10],
+      [100, 1000],
+      [2, 20],
+    ]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gatherRows(t as tf.Tensor2D, ids), weights)))(table);
     assert.deepEqual(Array.from(await g.data()), [100, 1000, 0, 0, 3, 30]);
     tf.dispose([table, ids, weights, g]);
   });
 
   it('matmul and logSumExpLast: same values and gradients as tf.matMul and tf.logSumExp', async () => {
-    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ]) {
       const a = tf.randomNormal(ta ? [2, 5, 3] : [2, 3, 5], 0, 1, 'float32', 1);
       const b = tf.randomNormal(tb ? [2, 4, 5] : [2, 5, 4], 0, 1, 'float32', 2);
       const w = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 3);
@@ -78,7 +91,10 @@ describe('forward and backward on the test backend', () => {
         assert.equal(Object.keys(grads).length, names.length, 'a gradient for every weight');
         const norms = tf.tidy(() => tf.stack(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
         const sq = await norms.data();
-        assert.ok(sq.every((v) => Number.isFinite(v)), 'finite gradients');
+        assert.ok(
+          sq.every((v) => Number.isFinite(v)),
+          'finite gradients',
+        );
         // All weights matter (positions beyond the batch length and unused vocab rows are zero, but
         // every weight matrix has some non-zero gradient).
         assert.ok(sq.filter((v) => v > 0).length === sq.length, `${sq.filter((v) => v === 0).length} weights got an all-zero gradient`);
@@ -99,9 +115,20 @@ describe('forward and backward on the test backend', () => {
       const { model } = loadModel(dir);
       const { grads } = tf.variableGrads(lossOf(model), model.trainableVariables());
       const byName = new Map([...model.weights].map(([n, v]) => [n, grads[v.name]]));
-      const probes = family === 'gpt2'
-        ? [['transformer.h.0.attn.c_attn.weight', 5], ['transformer.h.0.mlp.c_fc.weight', 17], ['transformer.wte.weight', 4 * 16 + 3], ['transformer.wpe.weight', 2 * 16 + 1]]
-        : [['model.layers.0.self_attn.q_proj.weight', 7], ['model.layers.0.mlp.gate_proj.weight', 11], ['model.embed_tokens.weight', 9 * 16 + 2], ['model.norm.weight', 3]];
+      const probes =
+        family === 'gpt2'
+          ? [
+              ['transformer.h.0.attn.c_attn.weight', 5],
+              ['transformer.h.0.mlp.c_fc.weight', 17],
+              ['transformer.wte.weight', 4 * 16 + 3],
+              ['transformer.wpe.weight', 2 * 16 + 1],
+            ]
+          : [
+              ['model.layers.0.self_attn.q_proj.weight', 7],
+              ['model.layers.0.mlp.gate_proj.weight', 11],
+              ['model.embed_tokens.weight', 9 * 16 + 2],
+              ['model.norm.weight', 3],
+            ];
       for (const [name, index] of probes as [string, number][]) {
         const v = model.weights.get(name)!;
         const analytic = (await byName.get(name)!.data())[index];

@@ -13,8 +13,22 @@ const margins = (entries: [number, number][]) => new Map(entries);
 
 describe('triage ranking', () => {
   it('ranks the pairs the model most disagrees with first: σ(−margin), then margin, then line', () => {
-    const rows = rankPairs([{ model: 'final', margins: margins([[1, 2], [2, -3], [3, 0.5], [4, -0.1], [5, -3]]) }]);
-    assert.deepEqual(rows.map((r) => r.line), [2, 5, 4, 3, 1]);
+    const rows = rankPairs([
+      {
+        model: 'final',
+        margins: margins([
+          [1, 2],
+          [2, -3],
+          [3, 0.5],
+          [4, -0.1],
+          [5, -3],
+        ]),
+      },
+    ]);
+    assert.deepEqual(
+      rows.map((r) => r.line),
+      [2, 5, 4, 3, 1],
+    );
     assert.ok(Math.abs(rows[0].score - 1 / (1 + Math.exp(-3))) < 1e-12);
     assert.equal(rows[0].agreement, 1);
     assert.equal(rows[4].agreement, 0);
@@ -23,13 +37,33 @@ describe('triage ranking', () => {
 
   it('averages over checkpoints: a pair flagged at every checkpoint outranks one flagged by the final model only', () => {
     const rows = rankPairs([
-      { model: 'final', margins: margins([[1, -1], [2, -0.8], [3, 1]]) },
-      { model: 'step-10', margins: margins([[1, 3], [2, -0.8], [3, 1]]) },
+      {
+        model: 'final',
+        margins: margins([
+          [1, -1],
+          [2, -0.8],
+          [3, 1],
+        ]),
+      },
+      {
+        model: 'step-10',
+        margins: margins([
+          [1, 3],
+          [2, -0.8],
+          [3, 1],
+        ]),
+      },
     ]);
-    assert.deepEqual(rows.map((r) => r.line), [2, 1, 3]);
+    assert.deepEqual(
+      rows.map((r) => r.line),
+      [2, 1, 3],
+    );
     assert.equal(rows[0].agreement, 1);
     assert.equal(rows[1].agreement, 0.5);
-    assert.deepEqual(rows[1].checkpoints, [{ model: 'final', margin: -1 }, { model: 'step-10', margin: 3 }]);
+    assert.deepEqual(rows[1].checkpoints, [
+      { model: 'final', margin: -1 },
+      { model: 'step-10', margin: 3 },
+    ]);
   });
 
   it('σ(−margin) is stable for large margins and 0.5 at zero', () => {
@@ -46,7 +80,17 @@ describe('triage ranking', () => {
   });
 
   it('precision/recall of the top k and the noise estimate behind the label_smoothing suggestion', () => {
-    const rows = rankPairs([{ model: 'final', margins: margins([[1, -2], [2, -1], [3, 1], [4, 2]]) }]);
+    const rows = rankPairs([
+      {
+        model: 'final',
+        margins: margins([
+          [1, -2],
+          [2, -1],
+          [3, 1],
+          [4, 2],
+        ]),
+      },
+    ]);
     assert.deepEqual(flaggedPrecisionRecall(rows, new Set([1, 3]), 2), { precision: 0.5, recall: 0.5, hits: 1 });
     const n = noiseEstimate(5, 20, 100);
     assert.equal(n.reviewedRate, 0.25);
@@ -59,23 +103,63 @@ describe('triage ranking', () => {
 describe('dpo triage on a model and its reference', () => {
   before(useTestBackend);
 
-  it('finds the reference of a run\'s final/ model, and a model against itself ranks every pair at margin 0', async () => {
+  it("finds the reference of a run's final/ model, and a model against itself ranks every pair at margin 0", async () => {
     assert.equal(runOfModel('/x/run-1/final'), '/x/run-1');
     assert.equal(runOfModel('/x/run-1/checkpoints/step-4'), '/x/run-1');
     assert.equal(runOfModel('/x/model'), undefined);
     const model = tinyModel(path.join(root, 'm'), { layers: 1, dModel: 16, heads: 2 });
-    const data = writeJsonl(path.join(root, 'd.jsonl'), [{ prompt: 'a', chosen: ' b', rejected: ' c' }, { prompt: 'x', chosen: ' yy', rejected: ' z' }]);
-    await assert.rejects(runTriage({ modelDir: model, dataFile: data, outFile: path.join(root, 'o.jsonl'), checkpointDirs: [], engine: 'tfjs', batchSize: 4, log: () => undefined }), /pass --reference/);
-    const r = await runTriage({ modelDir: model, referenceDir: model, dataFile: data, outFile: path.join(root, 'o.jsonl'), checkpointDirs: [], engine: 'tfjs', batchSize: 4, log: () => undefined });
-    assert.deepEqual(r.rows.map((row) => [row.line, row.margin, row.score]), [[1, 0, 0.5], [2, 0, 0.5]]);
-    const written = fs.readFileSync(path.join(root, 'o.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(written.map((w) => w.line), [1, 2]);
+    const data = writeJsonl(path.join(root, 'd.jsonl'), [
+      { prompt: 'a', chosen: ' b', rejected: ' c' },
+      { prompt: 'x', chosen: ' yy', rejected: ' z' },
+    ]);
+    await assert.rejects(
+      runTriage({
+        modelDir: model,
+        dataFile: data,
+        outFile: path.join(root, 'o.jsonl'),
+        checkpointDirs: [],
+        engine: 'tfjs',
+        batchSize: 4,
+        log: () => undefined,
+      }),
+      /pass --reference/,
+    );
+    const r = await runTriage({
+      modelDir: model,
+      referenceDir: model,
+      dataFile: data,
+      outFile: path.join(root, 'o.jsonl'),
+      checkpointDirs: [],
+      engine: 'tfjs',
+      batchSize: 4,
+      log: () => undefined,
+    });
+    assert.deepEqual(
+      r.rows.map((row) => [row.line, row.margin, row.score]),
+      [
+        [1, 0, 0.5],
+        [2, 0, 0.5],
+      ],
+    );
+    const written = fs
+      .readFileSync(path.join(root, 'o.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      written.map((w) => w.line),
+      [1, 2],
+    );
   });
 
   it('--engine torch ranks the same pairs with the same margins as the embedded engine (or says how to set it up)', async () => {
     const policy = tinyModel(path.join(root, 'p'), { layers: 1, dModel: 16, heads: 2, seed: 5 });
     const reference = tinyModel(path.join(root, 'r'), { layers: 1, dModel: 16, heads: 2, seed: 6 });
-    const data = writeJsonl(path.join(root, 'd3.jsonl'), [{ prompt: 'the plot was', chosen: ' great.', rejected: ' dull.' }, { prompt: 'a', chosen: ' b', rejected: ' c' }, { prompt: 'x', chosen: ' yy', rejected: ' z' }]);
+    const data = writeJsonl(path.join(root, 'd3.jsonl'), [
+      { prompt: 'the plot was', chosen: ' great.', rejected: ' dull.' },
+      { prompt: 'a', chosen: ' b', rejected: ' c' },
+      { prompt: 'x', chosen: ' yy', rejected: ' z' },
+    ]);
     const job = { modelDir: policy, referenceDir: reference, dataFile: data, checkpointDirs: [], batchSize: 4, log: () => undefined };
     if (!fs.existsSync(torchPython())) {
       await assert.rejects(runTriage({ ...job, outFile: path.join(root, 't.jsonl'), engine: 'torch' }), /dpo setup-torch/);
@@ -83,7 +167,10 @@ describe('dpo triage on a model and its reference', () => {
     }
     const tfjs = await runTriage({ ...job, outFile: path.join(root, 'tf.jsonl'), engine: 'tfjs' });
     const torch = await runTriage({ ...job, outFile: path.join(root, 'pt.jsonl'), engine: 'torch' });
-    assert.deepEqual(torch.rows.map((r) => r.line), tfjs.rows.map((r) => r.line));
+    assert.deepEqual(
+      torch.rows.map((r) => r.line),
+      tfjs.rows.map((r) => r.line),
+    );
     torch.rows.forEach((r, i) => assert.ok(Math.abs(r.margin - tfjs.rows[i].margin) < 1e-4, `line ${r.line}: torch ${r.margin}, tfjs ${tfjs.rows[i].margin}`));
   });
 });

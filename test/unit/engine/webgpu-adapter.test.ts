@@ -7,7 +7,10 @@ import { isSoftwareAdapter } from '../../../src/engine/webgpu';
 describe('software adapter detection', () => {
   it('knows Mesa llvmpipe/lavapipe, SwiftShader, WARP and Dawn fallbacks as software', () => {
     // What Dawn reports here for Mesa 22.3.6 through OpenGL ES.
-    assert.equal(isSoftwareAdapter({ vendor: '', architecture: '', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6' }), true);
+    assert.equal(
+      isSoftwareAdapter({ vendor: '', architecture: '', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6' }),
+      true,
+    );
     assert.equal(isSoftwareAdapter({ vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: 'lavapipe' }), true);
     assert.equal(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader', device: 'SwiftShader Device (Subzero)' }), true);
     assert.equal(isSoftwareAdapter({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' }), true);

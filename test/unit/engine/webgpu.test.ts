@@ -56,7 +56,24 @@ describe('webgpu backend (software adapter here) matches wasm', () => {
 
   it('every op the models use: forward and gradient within 1e-4 of wasm', () => {
     const names = report.ops.map((o) => o.name);
-    for (const op of ['gatherRows (embedding)', 'matmul batched 4-D ᵀa ᵀb', 'linear (x Wᵀ + b)', 'conv1d (GPT-2 x W + b)', 'logSumExpLast', 'layerNorm', 'rmsNorm', 'geluNew', 'silu', 'applyRope', 'masked softmax (attention)', 'logSigmoid', 'sigmoid loss (label smoothing 0.1)', 'ipo loss', 'hinge loss', 'AdamW update']) {
+    for (const op of [
+      'gatherRows (embedding)',
+      'matmul batched 4-D ᵀa ᵀb',
+      'linear (x Wᵀ + b)',
+      'conv1d (GPT-2 x W + b)',
+      'logSumExpLast',
+      'layerNorm',
+      'rmsNorm',
+      'geluNew',
+      'silu',
+      'applyRope',
+      'masked softmax (attention)',
+      'logSigmoid',
+      'sigmoid loss (label smoothing 0.1)',
+      'ipo loss',
+      'hinge loss',
+      'AdamW update',
+    ]) {
       assert.ok(names.includes(op), `${op} was checked`);
     }
     for (const o of report.ops) {
@@ -73,7 +90,10 @@ describe('webgpu backend (software adapter here) matches wasm', () => {
       assert.ok(s.update.maxAbs > 1e-4, 'the step moved the weights');
       assertClose(s.update, `${family} weight update`);
       assert.equal(s.numTensors.length, 3);
-      assert.ok(s.numTensors.every((n) => n === s.numTensors[0]), `tensor count per step: ${s.numTensors}`);
+      assert.ok(
+        s.numTensors.every((n) => n === s.numTensors[0]),
+        `tensor count per step: ${s.numTensors}`,
+      );
     });
   }
 });

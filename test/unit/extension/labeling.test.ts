@@ -14,16 +14,22 @@ const META = { annotator: 'ann', time: '2026-11-22T10:00:00.000Z' };
 describe('labeling: edits to a line keep everything else', () => {
   it('finds top-level members through nested values, strings with brackets and escapes', () => {
     const line = '{"a": {"x": [1, "}"]}, "b\\"q": "he said \\"{\\"", "c":3e2 ,"d":null}';
-    assert.deepEqual(topLevelMembers(line).map((m) => [m.key, line.slice(m.valueStart, m.end)]), [
-      ['a', '{"x": [1, "}"]}'], ['b"q', '"he said \\"{\\""'], ['c', '3e2'], ['d', 'null'],
-    ]);
+    assert.deepEqual(
+      topLevelMembers(line).map((m) => [m.key, line.slice(m.valueStart, m.end)]),
+      [
+        ['a', '{"x": [1, "}"]}'],
+        ['b"q', '"he said \\"{\\""'],
+        ['c', '3e2'],
+        ['d', 'null'],
+      ],
+    );
   });
 
   it('sets and deletes members without touching the other bytes', () => {
     const line = '{"id": 12345678901234567890, "x": 1.50, "prompt": "p"}';
     assert.equal(setMember(line, 'x', 2), '{"id": 12345678901234567890, "x": 2, "prompt": "p"}');
     assert.equal(setMember(line, 'label', 'a'), '{"id": 12345678901234567890, "x": 1.50, "prompt": "p", "label": "a"}');
-    assert.equal(setMember('{"a":1,"b":2}', 'c', 3), '{"a":1,"b":2,"c":3}', 'the line\'s own separator style');
+    assert.equal(setMember('{"a":1,"b":2}', 'c', 3), '{"a":1,"b":2,"c":3}', "the line's own separator style");
     assert.equal(setMember('{}', 'c', 3), '{"c": 3}');
     assert.equal(deleteMember(line, 'x'), '{"id": 12345678901234567890, "prompt": "p"}');
     assert.equal(deleteMember(line, 'prompt'), '{"id": 12345678901234567890, "x": 1.50}');
@@ -41,7 +47,11 @@ describe('labeling: edits to a line keep everything else', () => {
         '"chosen": "4", "rejected": "5", "label": "a", "annotator": "ann", "labeled_at": "2026-11-22T10:00:00.000Z"}',
     );
     const b = applyDecision(a, 'b', { ...META, time: '2026-11-22T11:00:00.000Z' });
-    assert.deepEqual(topLevelMembers(b).map((m) => m.key), topLevelMembers(a).map((m) => m.key), 'relabeling replaces in place');
+    assert.deepEqual(
+      topLevelMembers(b).map((m) => m.key),
+      topLevelMembers(a).map((m) => m.key),
+      'relabeling replaces in place',
+    );
     assert.deepEqual([JSON.parse(b).chosen, JSON.parse(b).rejected, JSON.parse(b).label], ['5', '4', 'b']);
     const tie = applyDecision(b, 'tie', META);
     assert.equal('chosen' in JSON.parse(tie) || 'rejected' in JSON.parse(tie), false);
@@ -69,7 +79,10 @@ describe('labeling: edits to a line keep everything else', () => {
     const labeled = applyDecision('{"prompt": "p", "responses": ["x", "y"]}', 'b', META);
     const edited = JSON.parse(editResponse(labeled, 1, 'y2'));
     assert.deepEqual([edited.responses, edited.chosen, edited.rejected], [['x', 'y2'], 'y2', 'x']);
-    const chat = JSON.stringify({ prompt: [{ role: 'user', content: 'hi' }], responses: [[{ role: 'assistant', content: 'a' }], [{ role: 'assistant', content: 'b' }]] });
+    const chat = JSON.stringify({
+      prompt: [{ role: 'user', content: 'hi' }],
+      responses: [[{ role: 'assistant', content: 'a' }], [{ role: 'assistant', content: 'b' }]],
+    });
     assert.deepEqual(JSON.parse(editResponse(chat, 0, 'hello')).responses[0], [{ role: 'assistant', content: 'hello' }]);
     assert.equal(JSON.parse(editResponse('{"prompt": "p", "chosen": "c", "rejected": "r"}', 1, 'r2')).rejected, 'r2');
   });
@@ -78,7 +91,10 @@ describe('labeling: edits to a line keep everything else', () => {
     const kinds = (t: string) => [inspectLine(t).kind, inspectLine(t).problems.map((p) => `${p.field ?? ''}: ${p.message}`)];
     assert.deepEqual(kinds('   '), ['blank', []]);
     assert.equal(kinds('{"prompt": "p", "responses": ["a"')[0], 'bad');
-    assert.deepEqual(kinds('{"prompt": "p", "responses": ["a", "a"]}'), ['bad', ['responses: the two responses are identical: the pair carries no preference']]);
+    assert.deepEqual(kinds('{"prompt": "p", "responses": ["a", "a"]}'), [
+      'bad',
+      ['responses: the two responses are identical: the pair carries no preference'],
+    ]);
     assert.deepEqual(kinds('{"prompt": "p", "responses": ["a", " "]}'), ['bad', ['responses[1]: empty response']]);
     assert.deepEqual(kinds('{"responses": ["a", "b"]}'), ['bad', ['prompt: missing']]);
     assert.deepEqual(kinds('{"prompt": "p", "responses": ["a", "b", "c"]}'), ['bad', ['responses: must be a list of exactly two responses']]);
@@ -91,10 +107,16 @@ describe('labeling: edits to a line keep everything else', () => {
 
   it('blind mode order is reproducible and about half the lines are swapped', () => {
     const swaps = Array.from({ length: 1000 }, (_, i) => blindSwap(7, i + 1));
-    assert.deepEqual(swaps, Array.from({ length: 1000 }, (_, i) => blindSwap(7, i + 1)));
+    assert.deepEqual(
+      swaps,
+      Array.from({ length: 1000 }, (_, i) => blindSwap(7, i + 1)),
+    );
     const n = swaps.filter(Boolean).length;
     assert.ok(n > 430 && n < 570, `${n} of 1000 swapped`);
-    assert.notDeepEqual(swaps, Array.from({ length: 1000 }, (_, i) => blindSwap(8, i + 1)));
+    assert.notDeepEqual(
+      swaps,
+      Array.from({ length: 1000 }, (_, i) => blindSwap(8, i + 1)),
+    );
   });
 });
 
@@ -102,7 +124,19 @@ describe('labeling: the lazy line index', () => {
   const pair = (i: number) => `{"prompt": "p${i}", "responses": ["a${i}", "b${i}"]}`;
   function source(lines: string[]) {
     let reads = 0;
-    return { lines, get reads() { return reads; }, lineCount: 0, src: { get lineCount() { return lines.length; }, lineAt: (i: number) => (reads++, lines[i]) } };
+    return {
+      lines,
+      get reads() {
+        return reads;
+      },
+      lineCount: 0,
+      src: {
+        get lineCount() {
+          return lines.length;
+        },
+        lineAt: (i: number) => (reads++, lines[i]),
+      },
+    };
   }
 
   it('inspects only what it is asked for until scanned, then counts every kind', () => {
@@ -113,8 +147,15 @@ describe('labeling: the lazy line index', () => {
     lines[11] = applyDecision(pair(11), 'a', META);
     const s = source(lines);
     const index = new LineIndex(s.src);
-    assert.equal(index.find(3, 1, (k) => k !== 'blank'), 4);
-    assert.equal(index.find(4, 1, (k) => k !== 'blank'), 6, 'blank lines are stepped over');
+    assert.equal(
+      index.find(3, 1, (k) => k !== 'blank'),
+      4,
+    );
+    assert.equal(
+      index.find(4, 1, (k) => k !== 'blank'),
+      6,
+      'blank lines are stepped over',
+    );
     assert.ok(s.reads <= 4, `${s.reads} lines read to find the next pair`);
     assert.equal(index.counts().pending, 10_000 - s.reads);
     while (index.scan(2000) > 0);
@@ -133,7 +174,10 @@ describe('labeling: the lazy line index', () => {
     assert.equal(index.kind(1), 'b');
     lines.splice(2, 0, 'bad line', '');
     index.splice({ start: 2, removed: 1, added: 3 }); // line 2 replaced by three lines (itself last)
-    assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => index.kind(i)), ['todo', 'b', 'bad', 'blank', 'todo', 'todo']);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((i) => index.kind(i)),
+      ['todo', 'b', 'bad', 'blank', 'todo', 'todo'],
+    );
     lines.splice(0, 2);
     index.splice({ start: 0, removed: 3, added: 1 }); // lines 0-2 became one
     index.scan(10);
@@ -168,7 +212,11 @@ describe('labeling: large files read from disk', () => {
       ['só\n', ['só']],
     ] as const) {
       const f = new LargeLineFile(write('idx.jsonl', text));
-      assert.deepEqual(Array.from({ length: f.lineCount }, (_, i) => f.lineAt(i)), lines, JSON.stringify(text));
+      assert.deepEqual(
+        Array.from({ length: f.lineCount }, (_, i) => f.lineAt(i)),
+        lines,
+        JSON.stringify(text),
+      );
       f.close();
     }
   });
@@ -182,12 +230,26 @@ describe('labeling: large files read from disk', () => {
     f.setLine(0, '{"edited": true}');
     assert.equal(f.lineAt(2), labeled);
     assert.equal(fs.readFileSync(file, 'utf8'), original, 'nothing is written before save');
-    assert.deepEqual(f.editedLines().map(([i]) => i).sort(), [0, 2]);
+    assert.deepEqual(
+      f
+        .editedLines()
+        .map(([i]) => i)
+        .sort(),
+      [0, 2],
+    );
     f.setLine(0, '{"prompt": "p0", "responses": ["a", "b"]}');
-    assert.deepEqual(f.editedLines().map(([i]) => i), [2], 'setting a line back forgets the edit');
+    assert.deepEqual(
+      f.editedLines().map(([i]) => i),
+      [2],
+      'setting a line back forgets the edit',
+    );
     f.save();
     assert.equal(fs.readFileSync(file, 'utf8'), original.replace('{"prompt": "p2", "responses": ["ü", "v"]}', labeled));
-    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('dpo-saving')), [], 'no temporary file left');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n.includes('dpo-saving')),
+      [],
+      'no temporary file left',
+    );
     assert.equal(f.dirty, false);
     assert.equal(f.lineAt(2), labeled, 'the saved file is the new original');
     f.setLine(3, 'changed');

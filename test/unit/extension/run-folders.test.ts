@@ -35,21 +35,36 @@ describe('reading run folders (host side, no engine)', () => {
 
   it('summarises a run: last complete metrics line, complete checkpoints only, not finished, its status', () => {
     const info = readRunFolder(dir)!;
-    assert.deepEqual([info.mode, info.lastStep, info.lastLoss, info.checkpoints, info.finished, info.lastStatus?.status], ['dpo', 2, 0.6, [2], false, 'running']);
-    assert.deepEqual(listRunFolders(root).map((r) => r.dir), [dir]);
+    assert.deepEqual(
+      [info.mode, info.lastStep, info.lastLoss, info.checkpoints, info.finished, info.lastStatus?.status],
+      ['dpo', 2, 0.6, [2], false, 'running'],
+    );
+    assert.deepEqual(
+      listRunFolders(root).map((r) => r.dir),
+      [dir],
+    );
     assert.equal(readRunFolder(path.join(root, 'nope')), undefined);
   });
 
   it('reads every kind of record, old lines as metrics with their split, the torn tail dropped quietly', () => {
     const { records, problems } = readRunRecords(dir);
-    assert.deepEqual(records.map((r) => (r.kind === 'metrics' ? `${r.split}@${r.step}` : `${r.kind}@${r.step}`)), ['status@0', 'eval@0', 'train@1', 'train@2', 'warning@2']);
+    assert.deepEqual(
+      records.map((r) => (r.kind === 'metrics' ? `${r.split}@${r.step}` : `${r.kind}@${r.step}`)),
+      ['status@0', 'eval@0', 'train@1', 'train@2', 'warning@2'],
+    );
     assert.deepEqual(problems, []);
     assert.deepEqual(readMetrics(dir)[0].values, { eval_loss: 0.69 });
   });
 
   it('pairs of one step and split, worst margin first, whatever the key order (step 2 is not step 12)', () => {
-    assert.deepEqual(readPairs(dir, 2, 'train').map((p) => p.line), [5, 9]);
-    assert.deepEqual(readPairs(dir, 2, 'eval').map((p) => p.line), [3]);
+    assert.deepEqual(
+      readPairs(dir, 2, 'train').map((p) => p.line),
+      [5, 9],
+    );
+    assert.deepEqual(
+      readPairs(dir, 2, 'eval').map((p) => p.line),
+      [3],
+    );
   });
 
   it('CSV: one row per metrics record, its split, a column per metric, quoted names', () => {

@@ -14,7 +14,11 @@ import { LOCK_FILE, acquireRunLock } from '../../../src/engine/train/run-lock';
 const root = tempDir('faults-run');
 const model = tinyModel(path.join(root, 'model'), { layers: 1, dModel: 32, heads: 2, maxPositions: 64, seed: 1 });
 const data = makePairs(path.join(root, 'pairs.jsonl'), 24);
-const snapshot = (dir: string) => fs.readdirSync(dir).sort().map((f) => `${f}:${fs.readFileSync(path.join(dir, f)).toString('base64').slice(0, 64)}`);
+const snapshot = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .sort()
+    .map((f) => `${f}:${fs.readFileSync(path.join(dir, f)).toString('base64').slice(0, 64)}`);
 
 describe('run folder faults', () => {
   after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -41,7 +45,7 @@ describe('run folder faults', () => {
     assert.equal(withDefaultOutputDir({ data, output_dir: '/x' }, 'dpo').output_dir, '/x');
   });
 
-  it('one writer per run: a live lock refuses, a dead pid\'s lock is taken over', () => {
+  it("one writer per run: a live lock refuses, a dead pid's lock is taken over", () => {
     const dir = path.join(root, 'locked');
     fs.mkdirSync(dir);
     const release = acquireRunLock(dir);
@@ -67,14 +71,17 @@ describe('run folder faults', () => {
     assert.match(fs.readFileSync(path.join(run.dir, 'log.txt'), 'utf8'), /no complete checkpoint .*restarting from step 0/);
     const records = readJsonl<Record<string, unknown>>(path.join(run.dir, 'metrics.jsonl'));
     const steps = records.filter((m) => m.kind === 'metrics').map((m) => m.step);
-    assert.deepEqual(steps, [0, 1, 2, 2], 'the first attempt\'s records are replaced, not doubled');
+    assert.deepEqual(steps, [0, 1, 2, 2], "the first attempt's records are replaced, not doubled");
     const statuses = records.filter((m) => m.kind === 'status').map((m) => m.status);
-    assert.deepEqual(statuses, ['running', 'completed'], 'one attempt\'s status records: the killed one\'s are dropped');
+    assert.deepEqual(statuses, ['running', 'completed'], "one attempt's status records: the killed one's are dropped");
   });
 
   it('a learning rate that overflows the weights stops the run: no final model, no checkpoint', async () => {
     const dir = path.join(root, 'nan');
-    await assert.rejects(testRun(root, 'nan', { learning_rate: 1e300, max_steps: 3, save_steps: 1 }), /non-finite (weight '[^']+' after the update of step 1|loss|grad_norm)/);
+    await assert.rejects(
+      testRun(root, 'nan', { learning_rate: 1e300, max_steps: 3, save_steps: 1 }),
+      /non-finite (weight '[^']+' after the update of step 1|loss|grad_norm)/,
+    );
     assert.ok(!fs.existsSync(path.join(dir, 'final')), 'no final model');
     assert.deepEqual(fs.readdirSync(path.join(dir, 'checkpoints')), [], 'no checkpoint of a NaN model');
     assert.ok(!fs.existsSync(path.join(dir, LOCK_FILE)), 'the lock is released on failure');

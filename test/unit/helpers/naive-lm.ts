@@ -7,7 +7,10 @@ import { WeightData } from '../../../src/engine/model/transformer';
 type Vec = Float64Array;
 
 export class NaiveLM {
-  constructor(private readonly c: ModelConfig, private readonly w: Map<string, WeightData>) {}
+  constructor(
+    private readonly c: ModelConfig,
+    private readonly w: Map<string, WeightData>,
+  ) {}
 
   private get(name: string): Float32Array {
     const t = this.w.get(name);
@@ -120,7 +123,11 @@ export class NaiveLM {
       for (let l = 0; l < c.numLayers; l++) {
         const p = `transformer.h.${l}.`;
         const qkv = x.map((xt) => this.conv1d(this.layerNorm(xt, `${p}ln_1`), `${p}attn.c_attn`, 3 * D));
-        const att = this.attention(qkv.map((a) => a.slice(0, D)), qkv.map((a) => a.slice(D, 2 * D)), qkv.map((a) => a.slice(2 * D)));
+        const att = this.attention(
+          qkv.map((a) => a.slice(0, D)),
+          qkv.map((a) => a.slice(D, 2 * D)),
+          qkv.map((a) => a.slice(2 * D)),
+        );
         x = x.map((xt, t) => {
           const proj = this.conv1d(att[t], `${p}attn.c_proj`, D);
           return xt.map((v, i) => v + proj[i]);

@@ -24,21 +24,39 @@ export interface TestRun {
 }
 
 /** A run with small defaults; `overrides` are config fields. */
-export async function testRun(root: string, name: string, overrides: Partial<DpoConfig> & Record<string, unknown>, opts: Partial<RunOptions> = {}): Promise<TestRun> {
+export async function testRun(
+  root: string,
+  name: string,
+  overrides: Partial<DpoConfig> & Record<string, unknown>,
+  opts: Partial<RunOptions> = {},
+): Promise<TestRun> {
   const model = path.join(root, 'model');
   if (!fs.existsSync(model)) tinyModel(model, { layers: 1, dModel: 32, heads: 2, maxPositions: 64, seed: 1 });
   const data = path.join(root, 'pairs.jsonl');
   if (!fs.existsSync(data)) makePairs(data, 24);
   const dir = path.join(root, name);
   const config = resolveConfig({
-    model, data, output_dir: dir, batch_size: 2, learning_rate: 1e-3, max_steps: 6, eval_fraction: 0.25, eval_steps: 3,
-    save_steps: 100, warmup_ratio: 0, seed: 3, ...overrides,
+    model,
+    data,
+    output_dir: dir,
+    batch_size: 2,
+    learning_rate: 1e-3,
+    max_steps: 6,
+    eval_fraction: 0.25,
+    eval_steps: 3,
+    save_steps: 100,
+    warmup_ratio: 0,
+    seed: 3,
+    ...overrides,
   });
   return runWith(Trainer.create(config, await options(opts)), dir);
 }
 
 export async function resumeRun(dir: string, opts: Partial<RunOptions> = {}): Promise<TestRun> {
-  return runWith(Trainer.resume(dir, await options(opts), (raw) => resolveConfig(raw)), dir);
+  return runWith(
+    Trainer.resume(dir, await options(opts), (raw) => resolveConfig(raw)),
+    dir,
+  );
 }
 
 async function options(opts: Partial<RunOptions>): Promise<RunOptions> {
@@ -55,7 +73,12 @@ async function runWith(trainer: Trainer, dir: string): Promise<TestRun> {
 }
 
 export function readJsonl<T = Record<string, number>>(file: string): T[] {
-  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 }
 
 /**
@@ -63,8 +86,10 @@ export function readJsonl<T = Record<string, number>>(file: string): T[] {
  * and without status records (their time, and a resumed run's extra stopped/running pair).
  */
 export function deterministicPart(records: Record<string, number>[]): Record<string, number>[] {
-  return records.filter((r) => (r.kind as unknown) !== 'status').map((r) => {
-    const { tokens_per_second: _a, elapsed_seconds: _b, 'memory/num_tensors': _c, ...rest } = r;
-    return rest;
-  });
+  return records
+    .filter((r) => (r.kind as unknown) !== 'status')
+    .map((r) => {
+      const { tokens_per_second: _a, elapsed_seconds: _b, 'memory/num_tensors': _c, ...rest } = r;
+      return rest;
+    });
 }

@@ -40,7 +40,12 @@ const ids = () => tf.tensor1d([2, 0, 2, 5, 1], 'int32'); // repeated ids: the gr
 
 const OPS: OpCase[] = [
   { name: 'gatherRows (embedding)', shapes: [[6, 4]], fn: (t) => gatherRows(t as tf.Tensor2D, ids()) },
-  ...[[false, false], [false, true], [true, false], [true, true]].map(([ta, tb]) => ({
+  ...[
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ].map(([ta, tb]) => ({
     name: `matmul batched 4-D${ta ? ' ᵀa' : ''}${tb ? ' ᵀb' : ''}`,
     shapes: [ta ? [2, 3, 5, 6] : [2, 3, 6, 5], tb ? [2, 3, 4, 5] : [2, 3, 5, 4]],
     fn: (a: tf.Tensor, b: tf.Tensor) => matmul(a, b, ta, tb),
@@ -52,7 +57,15 @@ const OPS: OpCase[] = [
   { name: 'rmsNorm', shapes: [[2, 3, 8], [8]], fn: (x, w) => rmsNorm(x, w as tf.Tensor1D, 1e-6) },
   { name: 'geluNew', shapes: [[4, 9]], fn: (x) => geluNew(tf.mul(x, 2)) },
   { name: 'silu', shapes: [[4, 9]], fn: (x) => silu(tf.mul(x, 2)) },
-  { name: 'applyRope', shapes: [[2, 2, 3, 8], [3, 8], [3, 8]], fn: (x, c, s) => applyRope(x as tf.Tensor4D, c as tf.Tensor2D, s as tf.Tensor2D) },
+  {
+    name: 'applyRope',
+    shapes: [
+      [2, 2, 3, 8],
+      [3, 8],
+      [3, 8],
+    ],
+    fn: (x, c, s) => applyRope(x as tf.Tensor4D, c as tf.Tensor2D, s as tf.Tensor2D),
+  },
   {
     name: 'masked softmax (attention)',
     shapes: [[2, 3, 4, 4]],
@@ -65,7 +78,12 @@ const OPS: OpCase[] = [
     shapes: [[5], [5], [5], [5]],
     fn: (pc: tf.Tensor, pr: tf.Tensor, rc: tf.Tensor, rr: tf.Tensor) =>
       LOSSES[lossType](
-        { policyChosenLogps: tf.mul(pc, 5) as tf.Tensor1D, policyRejectedLogps: tf.mul(pr, 5) as tf.Tensor1D, referenceChosenLogps: rc as tf.Tensor1D, referenceRejectedLogps: rr as tf.Tensor1D },
+        {
+          policyChosenLogps: tf.mul(pc, 5) as tf.Tensor1D,
+          policyRejectedLogps: tf.mul(pr, 5) as tf.Tensor1D,
+          referenceChosenLogps: rc as tf.Tensor1D,
+          referenceRejectedLogps: rr as tf.Tensor1D,
+        },
         { beta: 0.5, labelSmoothing: lossType === 'sigmoid' ? 0.1 : 0 },
       ),
   })),
@@ -96,7 +114,10 @@ async function runOp(c: OpCase): Promise<{ forward: Float32Array; grads: Float32
 
 /** AdamW on two weights, one with weight decay: the update of one optimizer step. */
 async function runAdamW(): Promise<{ forward: Float32Array; grads: Float32Array }> {
-  const weights = new Map([['h.0.mlp.weight', tf.variable(tf.randomNormal([4, 5], 0, 1, 'float32', 1))], ['h.0.ln.bias', tf.variable(tf.randomNormal([5], 0, 1, 'float32', 2))]]);
+  const weights = new Map([
+    ['h.0.mlp.weight', tf.variable(tf.randomNormal([4, 5], 0, 1, 'float32', 1))],
+    ['h.0.ln.bias', tf.variable(tf.randomNormal([5], 0, 1, 'float32', 2))],
+  ]);
   const adam = new AdamW(weights, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 });
   for (let step = 0; step < 2; step++) {
     const grads = new Map([...weights].map(([n, w], i) => [n, tf.randomNormal(w.shape, 0, 1, 'float32', 20 + step * 2 + i)] as const));
@@ -119,12 +140,30 @@ interface StepRun {
 async function runSteps(root: string, family: 'gpt2' | 'llama', backend: BackendReport): Promise<StepRun> {
   const model = path.join(root, `${family}-model`);
   if (!fs.existsSync(model)) {
-    tinyModel(model, family === 'gpt2' ? { family, layers: 1, dModel: 32, heads: 4, maxPositions: 64, seed: 5 } : { family, layers: 1, dModel: 32, heads: 4, kvHeads: 2, untiedHead: true, maxPositions: 64, seed: 5 });
+    tinyModel(
+      model,
+      family === 'gpt2'
+        ? { family, layers: 1, dModel: 32, heads: 4, maxPositions: 64, seed: 5 }
+        : { family, layers: 1, dModel: 32, heads: 4, kvHeads: 2, untiedHead: true, maxPositions: 64, seed: 5 },
+    );
   }
   const data = path.join(root, 'pairs.jsonl');
   if (!fs.existsSync(data)) makePairs(data, 6);
   const output_dir = path.join(root, `${family}-${backend.name}`);
-  const config = resolveConfig({ model, data, output_dir, batch_size: 2, max_steps: 3, logging_steps: 1, eval_fraction: 0, learning_rate: 1e-3, warmup_ratio: 0, save_steps: 100, seed: 3, max_length: 32 });
+  const config = resolveConfig({
+    model,
+    data,
+    output_dir,
+    batch_size: 2,
+    max_steps: 3,
+    logging_steps: 1,
+    eval_fraction: 0,
+    learning_rate: 1e-3,
+    warmup_ratio: 0,
+    save_steps: 100,
+    seed: 3,
+    max_length: 32,
+  });
   const metrics: Record<string, number>[] = [];
   const result = await Trainer.create(config, { backend, events: { onMetrics: (m) => metrics.push(m.values) } }).run();
   const { weights } = readModelWeights(result.finalDir!);
@@ -171,12 +210,18 @@ async function main(root: string, outFile: string): Promise<void> {
     const ref = wasmSteps[family];
     const metrics: Record<string, Diff> = {};
     for (const key of ['loss', 'grad_norm', 'logps/chosen', 'logps/rejected', 'rewards/chosen', 'rewards/rejected', 'rewards/margins']) {
-      metrics[key] = diff(mine.metrics.map((m) => m[key]), ref.metrics.map((m) => m[key]));
+      metrics[key] = diff(
+        mine.metrics.map((m) => m[key]),
+        ref.metrics.map((m) => m[key]),
+      );
     }
     const initial = initialWeights(root, family);
     const update = (w: Float32Array) => w.map((v, i) => v - initial[i]);
     report.steps.push({
-      family, metrics, weights: diff(mine.weights, ref.weights), update: diff(update(mine.weights), update(ref.weights)),
+      family,
+      metrics,
+      weights: diff(mine.weights, ref.weights),
+      update: diff(update(mine.weights), update(ref.weights)),
       numTensors: mine.metrics.map((m) => m['memory/num_tensors']),
     });
   }

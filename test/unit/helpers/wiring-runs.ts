@@ -61,7 +61,11 @@ export function readRun(dir: string): RunRead {
     if (r.kind !== 'metrics') continue;
     (r.split === 'eval' ? evals : train).set(r.step, { step: r.step, epoch: r.epoch, ...r.values });
   }
-  const pairs = fs.readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PairRecord);
+  const pairs = fs
+    .readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as PairRecord);
   return { dir, train, evals, pairs };
 }
 
@@ -73,8 +77,16 @@ export interface RunControl {
 /** A new run; fields not given take test defaults (one step, no eval, no warm-up, constant lr). */
 export async function wiringRun(dir: string, fields: Record<string, unknown>, control: RunControl = {}): Promise<RunRead> {
   const config = resolveConfig({
-    batch_size: 4, max_steps: 1, eval_fraction: 0, warmup_ratio: 0, lr_scheduler_type: 'constant', learning_rate: 1e-3,
-    save_steps: 1000, seed: 1, ...fields, output_dir: dir,
+    batch_size: 4,
+    max_steps: 1,
+    eval_fraction: 0,
+    warmup_ratio: 0,
+    lr_scheduler_type: 'constant',
+    learning_rate: 1e-3,
+    save_steps: 1000,
+    seed: 1,
+    ...fields,
+    output_dir: dir,
   });
   const trainer = Trainer.create(config, { backend: await selectBackend(backendName()), shouldStop: control.shouldStop });
   return { ...readRunAfter(await trainer.run()), dir };

@@ -36,12 +36,35 @@ describe('engine choice', () => {
   it('summarises the devices of a set-up for the engine picker', () => {
     const base = { python: '3.11', torch: '2.13.0', transformers: '', trl: '', accelerate: '', peft: '', cpuThreads: 2 };
     const h100 = { name: 'NVIDIA H100 80GB HBM3', memoryBytes: 8e10 };
-    assert.equal(summarizeDevices({ ...base, cuda: '12.8', gpus: [{ index: 0, ...h100 }, { index: 1, ...h100 }, { index: 2, name: 'NVIDIA A10', memoryBytes: 2e10 }] }), '2× NVIDIA H100 80GB HBM3 + 1× NVIDIA A10, CUDA 12.8');
+    assert.equal(
+      summarizeDevices({
+        ...base,
+        cuda: '12.8',
+        gpus: [
+          { index: 0, ...h100 },
+          { index: 1, ...h100 },
+          { index: 2, name: 'NVIDIA A10', memoryBytes: 2e10 },
+        ],
+      }),
+      '2× NVIDIA H100 80GB HBM3 + 1× NVIDIA A10, CUDA 12.8',
+    );
     assert.equal(summarizeDevices({ ...base, cuda: null, gpus: [] }), 'CPU only (2 threads)');
   });
 
   it('labels the engine and device from the handshake', () => {
-    assert.equal(engineLabel({ protocolVersion: 1, pid: 1, engine: 'torch', device: 'cuda:1', devices: [{ index: 0, name: 'A', memoryBytes: 1 }, { index: 1, name: 'NVIDIA H100 80GB', memoryBytes: 1 }] }), 'torch · cuda:1 NVIDIA H100 80GB');
+    assert.equal(
+      engineLabel({
+        protocolVersion: 1,
+        pid: 1,
+        engine: 'torch',
+        device: 'cuda:1',
+        devices: [
+          { index: 0, name: 'A', memoryBytes: 1 },
+          { index: 1, name: 'NVIDIA H100 80GB', memoryBytes: 1 },
+        ],
+      }),
+      'torch · cuda:1 NVIDIA H100 80GB',
+    );
     assert.equal(engineLabel({ protocolVersion: 1, pid: 1, engine: 'torch', device: 'cpu', devices: [] }), 'torch · cpu');
     assert.equal(engineLabel({ protocolVersion: 1, pid: 1, backend: { name: 'wasm', skipped: [], forced: false } }), 'tfjs · wasm');
   });
@@ -53,7 +76,10 @@ describe('engine choice', () => {
     const perLayer = 4 * 64 + 64 * 192 + 192 + 64 * 64 + 64 + 64 * 256 + 256 + 256 * 64 + 64;
     assert.equal(n, 300 * 64 + 32 * 64 + 2 * perLayer + 2 * 64);
     const cfgOnly = tempDir('size-cfg');
-    fs.writeFileSync(path.join(cfgOnly, 'config.json'), JSON.stringify({ hidden_size: 4096, num_hidden_layers: 32, intermediate_size: 11008, vocab_size: 32000 }));
+    fs.writeFileSync(
+      path.join(cfgOnly, 'config.json'),
+      JSON.stringify({ hidden_size: 4096, num_hidden_layers: 32, intermediate_size: 11008, vocab_size: 32000 }),
+    );
     const llama7b = countParameters(cfgOnly)!;
     assert.ok(llama7b > 6.4e9 && llama7b < 7e9, formatParameters(llama7b));
     assert.equal(formatParameters(llama7b), '6.6B');

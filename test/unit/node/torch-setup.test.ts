@@ -29,7 +29,11 @@ describe('PyTorch engine set-up', () => {
     const again = await setupTorch({ envDir, log: (l) => log.push(l), python: '/nonexistent/python' });
     assert.equal(again.cached, true, 'no Python started when nothing changed');
     assert.deepEqual(again.report, first.report);
-    assert.deepEqual(log.filter((l) => l.startsWith('$ ')), [], 'no installer ran');
+    assert.deepEqual(
+      log.filter((l) => l.startsWith('$ ')),
+      [],
+      'no installer ran',
+    );
   });
 
   it('a missing interpreter, a non-Python and an old Python are each named', async () => {
@@ -37,14 +41,20 @@ describe('PyTorch engine set-up', () => {
     await assert.rejects(checkPython(path.join(dir, 'nope'), { log: () => undefined }), problem('no-python'));
     await assert.rejects(checkPython(script(dir, 'false', 'exit 3'), { log: () => undefined }), problem('bad-python'));
     await assert.rejects(checkPython(script(dir, 'liar', 'echo hello'), { log: () => undefined }), problem('bad-python'));
-    await assert.rejects(checkPython(script(dir, 'py38', 'echo 3.8.10'), { log: () => undefined }), (err: Error) => problem('python-too-old')(err) && /3\.8\.10.*3\.10 or newer/.test(err.message));
+    await assert.rejects(
+      checkPython(script(dir, 'py38', 'echo 3.8.10'), { log: () => undefined }),
+      (err: Error) => problem('python-too-old')(err) && /3\.8\.10.*3\.10 or newer/.test(err.message),
+    );
     assert.equal(await checkPython(script(dir, 'py312', 'echo 3.12.1'), { log: () => undefined }), '3.12.1');
   });
 
   it('a new environment on a disk without room stops before creating anything', async () => {
     const envDir = path.join(tempDir('setup-disk'), 'env');
     const py = script(path.dirname(envDir), 'py311', 'echo 3.11.7');
-    await assert.rejects(setupTorch({ envDir, python: py, log: () => undefined, minFreeBytes: 2 ** 60 }), (err: Error) => problem('no-disk-space')(err) && /GiB free/.test(err.message));
+    await assert.rejects(
+      setupTorch({ envDir, python: py, log: () => undefined, minFreeBytes: 2 ** 60 }),
+      (err: Error) => problem('no-disk-space')(err) && /GiB free/.test(err.message),
+    );
     assert.equal(fs.existsSync(envDir), false);
   });
 

@@ -36,7 +36,13 @@ describe('run config', () => {
   });
 
   it('cross-field rules: label smoothing is for the sigmoid loss; the prompt limit is below max_length', () => {
-    assert.throws(() => resolveConfig({ model: '/m', data: '/d', loss_type: 'ipo', label_smoothing: 0.1 }), /label_smoothing: applies to loss_type "sigmoid" only/);
-    assert.throws(() => resolveConfig({ model: '/m', data: '/d', max_length: 64, max_prompt_length: 64 }), /max_prompt_length: must be below max_length \(64\)/);
+    assert.throws(
+      () => resolveConfig({ model: '/m', data: '/d', loss_type: 'ipo', label_smoothing: 0.1 }),
+      /label_smoothing: applies to loss_type "sigmoid" only/,
+    );
+    assert.throws(
+      () => resolveConfig({ model: '/m', data: '/d', max_length: 64, max_prompt_length: 64 }),
+      /max_prompt_length: must be below max_length \(64\)/,
+    );
   });
 });

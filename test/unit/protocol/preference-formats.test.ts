@@ -12,11 +12,17 @@ import { tempDir, writeJsonl } from '../helpers/fixtures';
 
 const root = tempDir('formats');
 const chat = {
-  prompt: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi?' }],
+  prompt: [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: 'hi?' },
+  ],
   chosen: [{ role: 'assistant', content: 'hello' }],
   rejected: [{ role: 'assistant', content: 'go away' }],
 };
-const hh = { chosen: '\n\nHuman: what is 2+2?\n\nAssistant: 4\n\nHuman: and 3+3?\n\nAssistant: 6', rejected: '\n\nHuman: what is 2+2?\n\nAssistant: 4\n\nHuman: and 3+3?\n\nAssistant: no idea' };
+const hh = {
+  chosen: '\n\nHuman: what is 2+2?\n\nAssistant: 4\n\nHuman: and 3+3?\n\nAssistant: 6',
+  rejected: '\n\nHuman: what is 2+2?\n\nAssistant: 4\n\nHuman: and 3+3?\n\nAssistant: no idea',
+};
 const pairOf = (value: unknown) => {
   const problems: DataProblem[] = [];
   const p = parsePreferenceLine(value, 'f.jsonl', 1, problems);
@@ -42,10 +48,13 @@ describe('preference formats', () => {
     assert.equal(splitHh('\n\nHuman: a\n\nAssistant: b', '\n\nHuman: x\n\nAssistant: y'), undefined, 'no shared assistant turn');
   });
 
-  it('reports format errors with the line\'s own field names', () => {
+  it("reports format errors with the line's own field names", () => {
     const problems: DataProblem[] = [];
     parsePreferenceLine({ input: { messages: [] }, preferred_output: 'x', non_preferred_output: [] }, 'f.jsonl', 3, problems);
-    assert.deepEqual(problems.map((p) => [p.line, p.field]), [[3, 'preferred_output']]);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field]),
+      [[3, 'preferred_output']],
+    );
     problems.length = 0;
     parsePreferenceLine({ chosen: '\n\nHuman: a\n\nAssistant: b', rejected: '\n\nHuman: c\n\nAssistant: d' }, 'f.jsonl', 4, problems);
     assert.match(problems[0].message, /HH format/);
@@ -63,7 +72,7 @@ describe('preference formats', () => {
     assert.equal(fs.readFileSync(path.join(root, 'hh-back.jsonl'), 'utf8'), fs.readFileSync(hhFile, 'utf8'));
   });
 
-  it('dpo convert reads Parquet through the torch environment\'s datasets, or says how to set it up', () => {
+  it("dpo convert reads Parquet through the torch environment's datasets, or says how to set it up", () => {
     const parquet = path.join(root, 'd.parquet');
     if (!fs.existsSync(torchPython())) {
       fs.writeFileSync(parquet, '');
@@ -74,7 +83,11 @@ describe('preference formats', () => {
     const r = spawnSync(torchPython(), ['-c', script, parquet], { env: torchProcessEnv(), encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     convertPreferences({ input: parquet, output: path.join(root, 'p.jsonl'), to: 'trl', split: 'train' });
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root, 'p.jsonl'), 'utf8')), { prompt: [{ role: 'user', content: 'hi' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }] });
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(root, 'p.jsonl'), 'utf8')), {
+      prompt: [{ role: 'user', content: 'hi' }],
+      chosen: [{ role: 'assistant', content: 'a' }],
+      rejected: [{ role: 'assistant', content: 'b' }],
+    });
   });
 
   it('the labeling editor shows chat-completions and HH lines for review and flips them in their own fields, recording who and when', () => {

@@ -17,7 +17,16 @@ const GOOD: RunRecord[] = [
   { kind: 'metrics', split: 'eval', step: 0, epoch: 0, values: { eval_loss: 0.69, 'eval_rewards/accuracies': 0 } },
   { kind: 'warning', step: 12, code: 'stuck-loss', message: 'loss stuck' },
   { kind: 'status', status: 'running', step: 0, total_steps: 10, time: '2026-11-26T00:00:00.000Z', engine: 'tfjs', device: 'wasm' },
-  { kind: 'status', status: 'failed', step: 4, total_steps: 10, time: '2026-11-26T00:00:00.000Z', engine: 'torch', device: 'cuda:0 NVIDIA H100', message: 'CUDA out of memory' },
+  {
+    kind: 'status',
+    status: 'failed',
+    step: 4,
+    total_steps: 10,
+    time: '2026-11-26T00:00:00.000Z',
+    engine: 'torch',
+    device: 'cuda:0 NVIDIA H100',
+    message: 'CUDA out of memory',
+  },
 ];
 
 // Each is wrong in one way that both the guard and the schema must catch.
@@ -70,14 +79,18 @@ describe('run-folder records', () => {
   });
 
   it('old kind-less lines: eval when they hold eval_loss, train otherwise; key order never matters', () => {
-    const text = '{"eval_loss":0.69,"epoch":0,"step":0}\n{"loss":0.7,"step":1,"epoch":0.1}\n{"step":2,"split":"train","kind":"metrics","loss":0.6,"epoch":0.2}\n';
+    const text =
+      '{"eval_loss":0.69,"epoch":0,"step":0}\n{"loss":0.7,"step":1,"epoch":0.1}\n{"step":2,"split":"train","kind":"metrics","loss":0.6,"epoch":0.2}\n';
     const { records, problems } = parseLines(text, parseRunRecord, true);
     assert.deepEqual(problems, []);
-    assert.deepEqual(records.map((r) => (r.kind === 'metrics' ? [r.split, r.step, Object.keys(r.values)] : r.kind)), [
-      ['eval', 0, ['eval_loss']],
-      ['train', 1, ['loss']],
-      ['train', 2, ['loss']],
-    ]);
+    assert.deepEqual(
+      records.map((r) => (r.kind === 'metrics' ? [r.split, r.step, Object.keys(r.values)] : r.kind)),
+      [
+        ['eval', 0, ['eval_loss']],
+        ['train', 1, ['loss']],
+        ['train', 2, ['loss']],
+      ],
+    );
   });
 
   it('a torn last line is kept for the next read while following, dropped quietly at the end of a file; a bad line inside is reported', () => {
@@ -85,10 +98,17 @@ describe('run-folder records', () => {
     const following = parseLines(text, parseRunRecord);
     assert.equal(following.records.length, 1);
     assert.equal(following.rest, '{"step":2,"lo');
-    assert.deepEqual(following.problems.map((p) => p.line), [2, 3]);
+    assert.deepEqual(
+      following.problems.map((p) => p.line),
+      [2, 3],
+    );
     assert.match(following.problems[1].error, /unknown record kind "mystery"/);
     const whole = parseLines(text, parseRunRecord, true);
     assert.equal(whole.rest, '');
-    assert.deepEqual(whole.problems.map((p) => p.line), [2, 3], 'the torn tail is no problem');
+    assert.deepEqual(
+      whole.problems.map((p) => p.line),
+      [2, 3],
+      'the torn tail is no problem',
+    );
   });
 });

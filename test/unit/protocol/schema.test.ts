@@ -45,8 +45,18 @@ describe('generated schemas', () => {
     assert.ok(!hello({ protocolVersion: 1, pid: 1, engine: 'jax', device: 'cpu' }));
     assert.ok(!hello({ protocolVersion: 1, pid: 1, engine: 'torch', devices: [{ index: 0 }] }));
     // The webgpu report carries its adapter (an optional field: older hosts ignore it).
-    const adapter = { vendor: 'apple', architecture: 'metal-3', device: '', description: 'Apple M2', software: false, featureLevel: 'core', limits: { maxBufferSize: 4e9, maxStorageBufferBindingSize: 4e9, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 } };
-    assert.ok(hello({ protocolVersion: 1, pid: 1, engine: 'tfjs', device: 'webgpu (Apple M2)', backend: { name: 'webgpu', skipped: [], forced: false, adapter } }));
+    const adapter = {
+      vendor: 'apple',
+      architecture: 'metal-3',
+      device: '',
+      description: 'Apple M2',
+      software: false,
+      featureLevel: 'core',
+      limits: { maxBufferSize: 4e9, maxStorageBufferBindingSize: 4e9, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024 },
+    };
+    assert.ok(
+      hello({ protocolVersion: 1, pid: 1, engine: 'tfjs', device: 'webgpu (Apple M2)', backend: { name: 'webgpu', skipped: [], forced: false, adapter } }),
+    );
   });
 });
 
@@ -59,10 +69,24 @@ describe('engine-specific config fields', () => {
   });
 
   it('the torch engine refuses what TRL 1.13 cannot honour, and takes the torch fields', () => {
-    for (const [field, value] of [['label_smoothing', 0.1], ['reference_free', true], ['sft_weight', 0.5], ['max_prompt_length', 16], ['backend', 'wasm']] as const) {
+    for (const [field, value] of [
+      ['label_smoothing', 0.1],
+      ['reference_free', true],
+      ['sft_weight', 0.5],
+      ['max_prompt_length', 16],
+      ['backend', 'wasm'],
+    ] as const) {
       assert.throws(() => resolveConfig({ ...base, engine: 'torch', [field]: value }), new RegExp(`${field}: the torch engine does not honour it \\(`), field);
     }
-    const c = resolveConfig({ ...base, engine: 'torch', lora_r: 8, lora_target_modules: ['c_attn'], dtype: 'bf16', num_processes: 2, accelerate_config: 'ddp' });
+    const c = resolveConfig({
+      ...base,
+      engine: 'torch',
+      lora_r: 8,
+      lora_target_modules: ['c_attn'],
+      dtype: 'bf16',
+      num_processes: 2,
+      accelerate_config: 'ddp',
+    });
     assert.deepEqual([c.lora_r, c.dtype, c.num_processes], [8, 'bf16', 2]);
   });
 });

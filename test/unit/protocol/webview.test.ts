@@ -12,9 +12,13 @@ describe('webview messages are checked where they arrive', () => {
       { type: 'label/edit', params: { line: 3, texts: [null, 'new b'] } },
       { type: 'label/show', params: { direction: 'todo', line: 0 } },
       { type: 'label/undo', params: {} },
-    ]) assert.equal(parseLabelToHost(m).ok, true, JSON.stringify(m));
+    ])
+      assert.equal(parseLabelToHost(m).ok, true, JSON.stringify(m));
     assert.equal(parseHostToLabel({ type: 'label/didShow', params: { pair } }).ok, true);
-    assert.equal(parseHostToLabel({ type: 'label/didCounts', params: { counts: { pairs: 1, labeled: 0, tie: 0, skip: 0, left: 1, bad: 0, pending: 0 } } }).ok, true);
+    assert.equal(
+      parseHostToLabel({ type: 'label/didCounts', params: { counts: { pairs: 1, labeled: 0, tie: 0, skip: 0, left: 1, bad: 0, pending: 0 } } }).ok,
+      true,
+    );
   });
 
   it('refuses what a page could forge or a bug could send, naming the field', () => {
@@ -44,4 +48,3 @@ describe('webview messages are checked where they arrive', () => {
     assert.equal(parseHostToProbe({ type: 'probe/didToken', params: { which: 'judge', text: 'x' } }).ok, false);
   });
 });
-

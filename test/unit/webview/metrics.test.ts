@@ -14,7 +14,7 @@ describe('metrics chart helpers', () => {
     assert.equal(new Ema(0).next(7), 7, 'weight 0 is no smoothing');
   });
 
-  it('decimation keeps every bucket\'s min and max in order, so spikes survive', () => {
+  it("decimation keeps every bucket's min and max in order, so spikes survive", () => {
     const n = 10_000;
     const x = Array.from({ length: n }, (_, i) => i);
     const y = x.map((i) => (i === 5_123 ? 100 : i === 7_777 ? -50 : Math.sin(i / 100)));
@@ -22,7 +22,11 @@ describe('metrics chart helpers', () => {
     assert.ok(d.x.length <= 404, `${d.x.length} points`);
     assert.equal(Math.max(...d.ys[0]), 100);
     assert.equal(Math.min(...d.ys[0]), -50);
-    assert.deepEqual(d.x, [...d.x].sort((a, b) => a - b), 'x stays sorted');
+    assert.deepEqual(
+      d.x,
+      [...d.x].sort((a, b) => a - b),
+      'x stays sorted',
+    );
     const small = decimate([1, 2, 3], [[4, 5, 6]], 0, 3, 400);
     assert.deepEqual(small, { x: [1, 2, 3], ys: [[4, 5, 6]] }, 'short series are drawn as they are');
     const zoomed = decimate(x, [y], 5_000, 5_200, 400);
