@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRunFolders } from './run-folders';
+import { listRunFolders, modelPickItems } from './run-folders';
 import { readRunConfig, runFile } from '../node/run-folder';
 import { readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
@@ -66,17 +66,7 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   const settings = readSettings();
   let policyDir = args.policyDir;
   if (!policyDir) {
-    const items = listRunFolders(runsRoot(settings)).flatMap((r) => [
-      ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
-      ...r.checkpoints
-        .slice()
-        .reverse()
-        .map((step) => ({
-          label: `$(history) ${path.basename(r.dir)}`,
-          description: `checkpoint step ${step}`,
-          dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`),
-        })),
-    ]);
+    const items = modelPickItems(listRunFolders(runsRoot(settings)));
     const pick = await vscode.window.showQuickPick([...items, { label: '$(folder-opened) Choose a model folder…', description: '', dir: '' }], {
       title: 'DPO: Probe Model',
       placeHolder: 'the tuned model to compare with its reference',

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { RUN_FILES, parseTriageRows } from '../protocol';
 import { readRunConfig, runFile } from '../node/run-folder';
-import { listRunFolders } from './run-folders';
+import { listRunFolders, modelPickItems } from './run-folders';
 import { readSettings, runsRoot } from './settings';
 import { LABEL_VIEW_TYPE } from './labeling/label-editor';
 import { activeReviewQueue, setReviewQueue } from './labeling/review-queue';
@@ -37,19 +37,7 @@ function runDirOf(modelDir: string): string | undefined {
 }
 
 async function pickModel(): Promise<string | undefined> {
-  const items = listRunFolders(runsRoot(readSettings()))
-    .filter((r) => r.mode === 'dpo')
-    .flatMap((r) => [
-      ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
-      ...r.checkpoints
-        .slice()
-        .reverse()
-        .map((step) => ({
-          label: `$(history) ${path.basename(r.dir)}`,
-          description: `checkpoint step ${step}`,
-          dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`),
-        })),
-    ]);
+  const items = modelPickItems(listRunFolders(runsRoot(readSettings())).filter((r) => r.mode === 'dpo'));
   if (items.length === 0) {
     void vscode.window.showWarningMessage('DPO: no DPO run with a final model or checkpoint in the runs folder yet.');
     return undefined;

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DpoConfig, MetricsRecord, MetricsSplit, RUN_FILES, RunRecord, StatusRecord, TrainingMode } from '../protocol';
-import { completeCheckpoints, readRunConfig, readRunRecords } from '../node/run-folder';
+import { completeCheckpoints, readRunConfig, readRunRecords, runFile } from '../node/run-folder';
 
 export interface RunFolderInfo {
   dir: string;
@@ -74,4 +74,19 @@ export function dataFileOf(dir: string, split: MetricsSplit): string | undefined
   const read = readRunConfig(dir);
   if (!read.ok) return undefined;
   return split === 'eval' && read.config.eval_data ? read.config.eval_data : read.config.data;
+}
+
+/** Quick-pick rows for the models runs hold: each run's final model, then its checkpoints, newest first. */
+export function modelPickItems(runs: RunFolderInfo[]): { label: string; description: string; dir: string }[] {
+  return runs.flatMap((r) => [
+    ...(r.finished ? [{ label: `$(package) ${path.basename(r.dir)}`, description: 'final model', dir: runFile(r.dir, 'final') }] : []),
+    ...r.checkpoints
+      .slice()
+      .reverse()
+      .map((step) => ({
+        label: `$(history) ${path.basename(r.dir)}`,
+        description: `checkpoint step ${step}`,
+        dir: path.join(runFile(r.dir, 'checkpoints'), `step-${step}`),
+      })),
+  ]);
 }
