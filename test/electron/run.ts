@@ -36,13 +36,24 @@ async function main(): Promise<void> {
   for (const variant of ['trusted', 'untrusted'] as const) {
     const workspace = fs.mkdtempSync(path.join(os.tmpdir(), `dpo-ws-${variant}-`));
     const results = path.join(resultsDir, `${variant}.json`);
+    // A fresh profile and extensions folder per window, outside the work tree: a clean clone has no
+    // .vscode-test/ (the default), and VS Code wants an extensions.json in the extensions folder.
+    const profile = path.join(resultsDir, `${variant}-profile`);
+    fs.mkdirSync(path.join(profile, 'extensions'), { recursive: true });
+    fs.writeFileSync(path.join(profile, 'extensions', 'extensions.json'), '[]');
     const started = Date.now();
     try {
       await runTests({
         ...(useElectron ? {} : { vscodeExecutablePath: launcher }),
         extensionDevelopmentPath: ROOT,
         extensionTestsPath,
-        launchArgs: [workspace, '--disable-extensions', ...(variant === 'trusted' ? ['--disable-workspace-trust'] : [])],
+        launchArgs: [
+          workspace,
+          '--disable-extensions',
+          `--user-data-dir=${path.join(profile, 'user-data')}`,
+          `--extensions-dir=${path.join(profile, 'extensions')}`,
+          ...(variant === 'trusted' ? ['--disable-workspace-trust'] : []),
+        ],
         extensionTestsEnv: { DPO_TEST_RESULTS: results, ...(variant === 'untrusted' ? { DPO_TEST_UNTRUSTED: '1' } : {}) },
       });
     } catch (err) {

@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
  * In the web workbench the development extension can be registered a moment after the test runner
  * starts (first start of a fresh server): wait for it on the registry's change event.
  */
-export function waitForExtension<T>(id: string, timeoutMs = 30_000): Promise<vscode.Extension<T>> {
+// The first start of a fresh profile on a loaded 2-core machine can take a minute before extensions register.
+export function waitForExtension<T>(id: string, timeoutMs = 180_000): Promise<vscode.Extension<T>> {
   const found = vscode.extensions.getExtension<T>(id);
   if (found) return Promise.resolve(found);
   return new Promise((resolve, reject) => {
