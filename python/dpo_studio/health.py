@@ -1,5 +1,6 @@
 """Training-health warnings over logged train metrics: a port of src/engine/train/health.ts (the
-same rules, thresholds and messages; the two are kept in step by the tests on both sides)."""
+same rules, thresholds and messages, except that the falling-logps advice names only what the torch
+engine accepts: it refuses sft_weight, the embedded engine's RPO term)."""
 
 
 def _slope(ys):
@@ -36,5 +37,5 @@ class HealthMonitor:
             self.chosen = self.chosen[-self.window:]
             w = self.chosen
             if len(w) == self.window and _slope(w) < 0 and w[-1] < w[0] - 1:
-                fire("falling-chosen-logps", f"logps/chosen fell over the last {len(w)} logged steps ({w[0]:.2f} → {w[-1]:.2f}): the policy is making chosen responses less likely too, a known DPO failure. Consider sft_weight > 0 (RPO), a lower learning_rate, or a larger beta.")
+                fire("falling-chosen-logps", f"logps/chosen fell over the last {len(w)} logged steps ({w[0]:.2f} → {w[-1]:.2f}): the policy is making chosen responses less likely too, a known DPO failure. Consider a lower learning_rate or a larger beta, or an SFT pass on the chosen responses first (mode sft, then DPO from its final/). sft_weight (RPO) is an embedded-engine option that the torch engine refuses.")
         return out

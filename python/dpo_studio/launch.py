@@ -6,7 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import re
+import signal
 import threading
+from collections import deque
+
+from .run_folder import RunFolder, now_iso
 
 PRESETS = {
     "ddp": {"distributed_type": "MULTI_GPU"},
@@ -36,7 +41,16 @@ def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *launch_args(config, not torch.cuda.is_available()),
            "-m", "dpo_studio.worker", json.dumps({"config": config, "resume": resume})]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"ACCELERATE_USE_CPU": "true"} if not torch.cuda.is_available() else {})}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
+    tail = deque(maxlen=400)  # the launcher's own stderr, passed through and kept for its failure summary
+
+    def relay_stderr():
+        for line in proc.stderr:
+            tail.append(line)
+            sys.stderr.write(line)
+
+    relayer = threading.Thread(target=relay_stderr, daemon=True)
+    relayer.start()
 
     def watch_stop():
         stop_event.wait()
@@ -58,8 +72,47 @@ def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
         else:
             sys.stderr.write(line)
     code = proc.wait()
+    relayer.join(timeout=5)
     if result is None or code != 0:
-        raise RuntimeError(f"the {config['num_processes']}-process run ended with exit code {code}{': ' + result['error'] if result and 'error' in result else ''}; see log.txt; resume with dpo train --resume {config['output_dir']}")
+        lost = lost_rank("".join(tail))
+        detail = lost or (result or {}).get("error", "")
+        message = f"the {config['num_processes']}-process run ended with exit code {code}{': ' + detail if detail else ''}; see log.txt; resume with dpo train --resume {config['output_dir']}"
+        record_failure(config["output_dir"], message)
+        raise RuntimeError(message)
     if "error" in result:
         raise RuntimeError(result["error"])
     return result
+
+
+_FAILURE = re.compile(r"^\s*rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S | re.M)
+
+
+def lost_rank(launcher_stderr: str) -> str:
+    """The rank that ended the run, from torchrun's failure summary: one killed by SIGKILL (the others
+    then abort or are sent SIGTERM on the broken process group), else the root cause, else the first."""
+    root_at = launcher_stderr.rfind("Root Cause")
+    failures = [(int(m.group(1)), int(m.group(2)), m.start() > root_at >= 0) for m in _FAILURE.finditer(launcher_stderr)]
+    if not failures:
+        return ""
+    rank, code, _ = next((f for f in failures if f[1] == -signal.SIGKILL), next((f for f in failures if f[2]), failures[0]))
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"rank {rank} was killed by {name}; the other ranks stopped with it"
+    return f"rank {rank} failed with exit code {code}"
+
+
+def record_failure(run_dir: str, message: str) -> None:
+    """A failed status naming the lost rank: rank 0 may have been stopped before it could write one."""
+    folder = RunFolder(run_dir)
+    last = None
+    if os.path.exists(folder.path("metrics.jsonl")):
+        with open(folder.path("metrics.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line) if line.strip() else {}
+                last = rec if rec.get("kind") == "status" else last
+    if last is not None:
+        folder.append("metrics.jsonl", [{**last, "status": "failed", "time": now_iso(), "message": message}])
+    folder.log(f"error: {message}")

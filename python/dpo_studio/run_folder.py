@@ -45,6 +45,29 @@ class RunFolder:
         with open(self.path("log.txt"), "a", encoding="utf-8") as f:
             f.write(f"{now_iso()} {line}\n")
 
+    def check_new(self) -> None:
+        """Refuses a folder that is not new or empty (the rule of src/engine/train/output-dir.ts): a run
+        to resume, or other files (a model folder, a project) that a run would overwrite."""
+        if not os.path.exists(self.root):
+            return
+        if not os.path.isdir(self.root):
+            raise ValueError(f"{self.root}: output_dir is a file, not a folder; choose a new folder for the run")
+        # A start killed before it wrote config.json leaves only these: nothing to keep.
+        entries = [e for e in sorted(os.listdir(self.root)) if e not in ("run.lock", ".hf-staging") and not re.match(r"^config\.json\.tmp(-\d+)?$", e)
+                   and not (e == "checkpoints" and not os.listdir(self.checkpoints_dir))]
+        if not entries:
+            return
+        try:
+            with open(self.path("config.json"), encoding="utf-8") as f:
+                c = json.load(f)
+            is_run = isinstance(c, dict) and isinstance(c.get("mode"), str) and isinstance(c.get("output_dir"), str)
+        except (OSError, ValueError):
+            is_run = False
+        if is_run or os.path.exists(self.path("metrics.jsonl")) or self.checkpoints():
+            raise ValueError(f"{self.root} already holds a run; resume it (dpo train --resume {self.root}) or choose another output folder")
+        shown = ", ".join(entries[:5]) + (", …" if len(entries) > 5 else "")
+        raise ValueError(f"{self.root} holds other files ({shown}): a run folder must be new or empty, so that nothing in it is overwritten; choose another --out / output_dir")
+
     def checkpoints(self) -> list:
         """Complete checkpoints, oldest first, as (step, dir)."""
         if not os.path.isdir(self.checkpoints_dir):

@@ -12,6 +12,7 @@ from . import trl_map
 from .device import describe_device
 from .health import HealthMonitor
 from .run_folder import RunFolder, now_iso
+from .run_lock import RunLockError, acquire_run_lock
 
 
 class TrainingError(RuntimeError):
@@ -60,6 +61,8 @@ class Run:
         self.base_elapsed = 0.0
         self.last_tokens = None
         self.last_eval_step = None
+        self.release_lock = lambda: None
+        self.claimed = False
 
     # --- reporting (rank 0 only) ---
     def log(self, line: str) -> None:
@@ -123,6 +126,18 @@ class Run:
     def prepare(self):
         c = self.folder, self.c
         folder, c = c
+        if self.main:
+            if not self.resume:
+                try:
+                    folder.check_new()
+                except ValueError as e:
+                    raise TrainingError(str(e)) from e
+            os.makedirs(folder.root, exist_ok=True)
+            try:  # one writer per folder, either engine (the same run.lock as src/engine/train/run-lock.ts)
+                self.release_lock = acquire_run_lock(folder.root)
+            except RunLockError as e:
+                raise TrainingError(str(e)) from e
+        self.claimed = True
         if self.resume:
             ckpts = folder.checkpoints()
             if not ckpts:
@@ -135,8 +150,6 @@ class Run:
         else:
             self.resume_dir = None
             if self.main:
-                if os.path.exists(folder.path("metrics.jsonl")) or folder.checkpoints():
-                    raise TrainingError(f"{folder.root} already holds a run; resume it (dpo train --resume {folder.root}) or choose another output folder")
                 folder.write_json("config.json", c)
         if self.main:
             folder.clean_staging()
@@ -228,9 +241,12 @@ class Run:
             self.status("completed")
             return {"runDir": c["output_dir"], "reason": "completed", "step": self.step, "totalSteps": self.total_steps, "finalDir": final}
         except Exception as e:
-            self.log(f"error: {e}")
-            self.status("failed", str(e))
+            if self.claimed:  # a folder refused (another run's, other files, locked) is left untouched
+                self.log(f"error: {e}")
+                self.status("failed", str(e))
             raise
+        finally:
+            self.release_lock()
 
     def save_final(self, trainer) -> str:
         self.sink.progress("saving", 0, 1, "final model")

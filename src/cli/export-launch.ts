@@ -84,8 +84,13 @@ export function exportLaunch(o: ExportOptions): { files: string[]; config: DpoCo
   const yaml = path.join(o.outDir, 'accelerate.yaml');
   const spec = path.join(o.outDir, 'run.json');
   const script = path.join(o.outDir, 'launch.sh');
-  if (c.accelerate_config && !(c.accelerate_config in DISTRIBUTED)) fs.copyFileSync(c.accelerate_config, yaml);
-  else fs.writeFileSync(yaml, accelerateYaml(c, o));
+  if (c.accelerate_config && !(c.accelerate_config in DISTRIBUTED)) {
+    if (!fs.existsSync(c.accelerate_config))
+      throw new Error(
+        `${o.configFile}: accelerate_config: ${c.accelerate_config} not found; give a YAML file (relative to the config) or one of ${Object.keys(DISTRIBUTED).join(', ')}`,
+      );
+    fs.copyFileSync(c.accelerate_config, yaml);
+  } else fs.writeFileSync(yaml, accelerateYaml(c, o));
   fs.writeFileSync(spec, JSON.stringify({ config: c, resume: false }, null, 2) + '\n');
   fs.writeFileSync(script, launchScript(c, o, yaml, spec), { mode: 0o755 });
   return { files: [script, yaml, spec], config: c };

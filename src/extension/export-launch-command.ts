@@ -30,7 +30,8 @@ async function askCount(title: string, value: string): Promise<number | undefine
 
 export async function exportLaunchScript(ctx: CommandContext, args: ExportLaunchArgs = {}): Promise<CommandResult & { files?: string[] }> {
   let file = args.config ?? vscode.window.activeTextEditor?.document.uri.fsPath;
-  if (!isRunConfig(file)) {
+  // A config given as an argument is taken whatever its name; only the active editor's file must look like one.
+  if (!args.config && !isRunConfig(file)) {
     const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'DPO run config': ['json'] }, openLabel: 'Export Launch Script' });
     file = picked?.[0]?.fsPath;
     if (!file) return { ok: false, error: 'cancelled' };

@@ -2,7 +2,7 @@
 // editor's `$schema` key dropped, relative paths resolved against the file's folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DpoConfig } from '../protocol';
+import { ACCELERATE_PRESETS, DpoConfig } from '../protocol';
 
 /** Config fields that hold paths, resolved against where they were written. */
 export const CONFIG_PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir'];
@@ -10,6 +10,9 @@ export const CONFIG_PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_mode
 export function resolveConfigPaths(values: Record<string, unknown>, base: string): Record<string, unknown> {
   const out = { ...values };
   for (const f of CONFIG_PATH_FIELDS) if (typeof out[f] === 'string' && out[f] !== '') out[f] = path.resolve(base, out[f] as string);
+  // accelerate_config is a preset name or a YAML file; the file is relative to the config like the others.
+  const acc = out.accelerate_config;
+  if (typeof acc === 'string' && acc !== '' && !(ACCELERATE_PRESETS as readonly string[]).includes(acc)) out.accelerate_config = path.resolve(base, acc);
   return out;
 }
 

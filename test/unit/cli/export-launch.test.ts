@@ -48,6 +48,34 @@ describe('dpo export-launch', () => {
     assert.equal(spec.config.lora_r, 16);
   });
 
+  it('copies a YAML accelerate_config and passes the machine and process counts on the command line (1 node x 8 GPUs by default)', () => {
+    const dir = path.join(root, 'own');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'mine.yaml'), 'distributed_type: MULTI_GPU\nmixed_precision: fp16\n');
+    const cfg = path.join(dir, 'own.dpo.json');
+    fs.writeFileSync(cfg, JSON.stringify({ model: 'm', data: 'd.jsonl', output_dir: 'out', accelerate_config: 'mine.yaml' }));
+    const r = dpo('export-launch', cfg, '--out', path.join(dir, 'files'), '--port', '29611');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(dir, 'files', 'accelerate.yaml'), 'utf8'), 'distributed_type: MULTI_GPU\nmixed_precision: fp16\n');
+    const script = fs.readFileSync(path.join(dir, 'files', 'launch.sh'), 'utf8');
+    assert.match(script, /#SBATCH --nodes=1\n/);
+    assert.match(script, /#SBATCH --gpus-per-node=8\n/);
+    assert.match(script, /--main_process_port 29611/);
+    assert.match(script, /--num_machines 1 --num_processes 8/);
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'files', 'run.json'), 'utf8'));
+    assert.equal(spec.config.accelerate_config, path.join(dir, 'mine.yaml'));
+    assert.equal(spec.resume, false);
+    assert.match(r.stderr, new RegExp(`wrote ${path.join(dir, 'files', 'launch.sh')}`));
+  });
+
+  it('names a missing accelerate_config file', () => {
+    const cfg = path.join(root, 'nofile.dpo.json');
+    fs.writeFileSync(cfg, JSON.stringify({ model: 'm', data: 'd', output_dir: 'o', accelerate_config: 'gone.yaml' }));
+    const r = dpo('export-launch', cfg);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`accelerate_config: ${path.join(root, 'gone.yaml')} not found`));
+  });
+
   it('refuses a config the torch engine cannot run, naming the field', () => {
     const cfg = path.join(root, 'bad.dpo.json');
     fs.writeFileSync(cfg, JSON.stringify({ model: 'm', data: 'd', output_dir: 'o', sft_weight: 1 }));

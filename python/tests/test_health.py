@@ -1,0 +1,23 @@
+"""The torch engine's training-health advice names only settings the torch engine accepts."""
+
+import re
+
+import pytest
+
+from dpo_studio.health import HealthMonitor
+from dpo_studio.schemas import resolve_config
+
+
+def test_falling_logps_advice_fits_the_torch_engine():
+    h = HealthMonitor(stuck_steps=50, falling_window=4, loss_type="sigmoid")
+    out = []
+    for step, lc in enumerate([-40.0, -40.6, -41.3, -42.0], start=1):
+        out += h.observe({"step": step, "loss": 0.6, "rewards/chosen": 0.1, "rewards/rejected": -0.1, "logps/chosen": lc})
+    assert [w["code"] for w in out] == ["falling-chosen-logps"] and out[0]["step"] == 4
+    message = out[0]["message"]
+    assert "learning_rate" in message and "beta" in message
+    assert not re.search(r"sft_weight\s*>\s*0", message), "the torch engine refuses sft_weight; advice must not ask for it"
+    with pytest.raises(ValueError, match="sft_weight"):
+        resolve_config({"engine": "torch", "model": "m", "data": "d", "sft_weight": 0.5})
+    # what the advice does suggest is accepted by the torch engine
+    resolve_config({"engine": "torch", "model": "m", "data": "d", "mode": "sft", "learning_rate": 1e-5, "beta": 0.5})
