@@ -60,7 +60,7 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
   const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs;
   if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
   // Measured (bench/RESULTS.md, 2026-11-26): peak RSS was about twice the parts above (2.19 GiB for
-  // 1.10 itemised, 4.13 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
+  // 1.10 itemised, 4.03 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
   // temporaries and the heap's fragmentation, which never shrinks -- is counted as much again.
   const itemised = parts.reduce((a, p) => a + p.bytes, 0);
   parts.push({ what: 'temporaries and allocator fragmentation (measured: as much again)', bytes: itemised });
