@@ -2,50 +2,85 @@
 // quantity the DPO loss is built on (as in the paper's code, not a per-token mean).
 import * as tf from '@tensorflow/tfjs';
 import { CausalLM } from '../model/transformer';
-import { gatherRows, logSumExpLast, matmulWeightT } from '../model/ops';
+import { headLogps } from './head-logps';
 import { SequenceBatch } from '../data/batch';
 
 /**
- * Per-token log-probs [B, T-1]: entry t is log p(ids[t+1] | ids[..t]). The target logit is a dot
- * product with the target's row of the head (a gather whose gradient works on wasm), so no one-hot
- * [N, V] tensor is built; the normaliser is the log-sum-exp of the full logits.
+ * Per-token log-probs [B, T-1]: entry t is log p(ids[t+1] | ids[..t]), every position scored (the
+ * probe's per-token view); through the chunked head, so no [B*T, V] tensor is built.
  */
-export function tokenLogps(model: CausalLM, ids: tf.Tensor2D): tf.Tensor2D {
-  return tokenLogpsAndLogitMeans(model, ids).logps;
+export function tokenLogps(model: CausalLM, ids: tf.Tensor2D, rowsPerChunk?: number): tf.Tensor2D {
+  const [B, T] = ids.shape;
+  const all = Array.from({ length: B }, () => [0, ...new Array<number>(T - 1).fill(1)]).flat();
+  return tf.tidy(() => {
+    const mask = tf.tensor2d(all, [B, T]);
+    // Every position is scored, in row-major order: the [P] log-probs are the [B, T-1] grid.
+    const { perPosition } = scoredPositions(model, ids, mask, rowsPerChunk);
+    return tf.reshape(tf.slice(perPosition, [0, 0], [B * (T - 1), 1]), [B, T - 1]) as tf.Tensor2D;
+  });
 }
 
 /**
- * tokenLogps, plus the mean over the vocabulary of each position's logits [B, T-1] (TRL's
- * logits/chosen|rejected average these over response tokens; a metric, so no gradient).
+ * The response positions of a batch (mask[b, t] != 0 for t >= 1: token t is scored from the hidden
+ * state at t-1), their log-probs and logit means [P, 2] from the chunked head, and `weights` [B, P],
+ * the mask value of each position in its row, which sums them per sequence.
  */
-export function tokenLogpsAndLogitMeans(model: CausalLM, ids: tf.Tensor2D): { logps: tf.Tensor2D; logitMeans: tf.Tensor2D } {
+function scoredPositions(
+  model: CausalLM,
+  ids: tf.Tensor2D,
+  responseMask: tf.Tensor2D,
+  rowsPerChunk?: number,
+): { perPosition: tf.Tensor2D; weights: tf.Tensor2D } {
   const [B, T] = ids.shape;
   const D = model.config.hiddenSize;
-  const h = model.hidden(ids); // [B, T, D]
-  const hPrev = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, D]), [B * (T - 1), D]); // [N, D]
-  const targets = tf.reshape(tf.slice(ids, [0, 1], [B, T - 1]), [B * (T - 1)]) as tf.Tensor1D; // [N]
-  const head = model.headWeight(); // [V, D]
-  const logits = model.capLogits(matmulWeightT(hPrev as tf.Tensor2D, head)); // [N, V]
-  const lse = logSumExpLast(logits); // [N]
-  const targetLogit = model.capLogits(tf.sum(tf.mul(hPrev, gatherRows(head, targets)), 1)); // [N]
-  const logitMeans = tf.reshape(tf.mean(logits, 1), [B, T - 1]) as tf.Tensor2D;
-  return { logps: tf.reshape(tf.sub(targetLogit, lse), [B, T - 1]), logitMeans };
+  const idData = ids.dataSync();
+  const maskData = responseMask.dataSync();
+  const index: number[] = []; // flat row of the hidden state that scores each position
+  const targets: number[] = [];
+  const owner: number[] = []; // the sequence each position belongs to
+  for (let b = 0; b < B; b++)
+    for (let t = 1; t < T; t++) {
+      if (maskData[b * T + t] === 0) continue;
+      index.push(b * T + t - 1);
+      targets.push(idData[b * T + t]);
+      owner.push(b);
+    }
+  const P = index.length;
+  const weights = new Float32Array(B * P);
+  for (let p = 0; p < P; p++) weights[owner[p] * P + p] = maskData[index[p] + 1];
+  const h = tf.reshape(model.hidden(ids), [B * T, D]) as tf.Tensor2D;
+  const head = model.headWeight();
+  if (P === 0) {
+    // No response token: zero sums that still depend on every weight, so gradients are zeros, not missing.
+    const zero = tf.mul(tf.add(tf.sum(h), tf.sum(head)), 0);
+    return { perPosition: tf.add(tf.zeros([1, 2]), zero) as tf.Tensor2D, weights: tf.zeros([B, 1]) };
+  }
+  const perPosition = headLogps(h, head, tf.tensor1d(index, 'int32'), tf.tensor1d(targets, 'int32'), model.config.finalSoftcap, rowsPerChunk);
+  return { perPosition, weights: tf.tensor2d(weights, [B, P]) };
 }
 
 /** Summed response log-probs [B] for a collated batch (ids and mask as tensors). */
-export function sequenceLogps(model: CausalLM, ids: tf.Tensor2D, responseMask: tf.Tensor2D): tf.Tensor1D {
-  const [B, T] = ids.shape;
-  const perToken = tokenLogps(model, ids); // [B, T-1]
-  const mask = tf.slice(responseMask, [0, 1], [B, T - 1]); // a token at t is scored from position t-1
-  return tf.sum(tf.mul(perToken, mask), 1) as tf.Tensor1D;
+export function sequenceLogps(model: CausalLM, ids: tf.Tensor2D, responseMask: tf.Tensor2D, rowsPerChunk?: number): tf.Tensor1D {
+  return sequenceLogpsAndLogits(model, ids, responseMask, rowsPerChunk).sums;
 }
 
-/** Summed response log-probs [B] and the summed logit means of the response positions [B]. */
-export function sequenceLogpsAndLogits(model: CausalLM, ids: tf.Tensor2D, responseMask: tf.Tensor2D): { sums: tf.Tensor1D; logitSums: tf.Tensor1D } {
-  const [B, T] = ids.shape;
-  const { logps, logitMeans } = tokenLogpsAndLogitMeans(model, ids); // [B, T-1] each
-  const mask = tf.slice(responseMask, [0, 1], [B, T - 1]);
-  return { sums: tf.sum(tf.mul(logps, mask), 1) as tf.Tensor1D, logitSums: tf.sum(tf.mul(logitMeans, mask), 1) as tf.Tensor1D };
+/**
+ * Summed response log-probs [B] and the summed vocabulary-mean logits of the response positions [B]
+ * (TRL's logits/*). Only response positions reach the head, a chunk at a time (head-logps.ts).
+ */
+export function sequenceLogpsAndLogits(
+  model: CausalLM,
+  ids: tf.Tensor2D,
+  responseMask: tf.Tensor2D,
+  rowsPerChunk?: number,
+): { sums: tf.Tensor1D; logitSums: tf.Tensor1D } {
+  const { perPosition, weights } = scoredPositions(model, ids, responseMask, rowsPerChunk);
+  const per = tf.matMul(weights, perPosition); // [B, 2]: per-row weighted sums of both columns
+  const [B] = ids.shape;
+  return {
+    sums: tf.reshape(tf.slice(per, [0, 0], [B, 1]), [B]) as tf.Tensor1D,
+    logitSums: tf.reshape(tf.slice(per, [0, 1], [B, 1]), [B]) as tf.Tensor1D,
+  };
 }
 
 export function batchTensors(batch: SequenceBatch): { ids: tf.Tensor2D; mask: tf.Tensor2D } {

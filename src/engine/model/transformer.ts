@@ -239,9 +239,17 @@ export class CausalLM {
     const windowMasks = new Map<number, tf.Tensor2D>();
     for (const w of c.layerWindows) if (w > 0 && !windowMasks.has(w)) windowMasks.set(w, this.causalMask(T, pos, rep, w));
     const ctx: ForwardContext = { pos, mask: this.causalMask(T, pos, rep), windowMasks, past, present };
+    // Each block in its own tidy: what a block's backward pass needs is kept by the gradient tape
+    // (kernels save kept clones), everything else goes when the block ends, so a forward pass
+    // without gradients holds one block's intermediates, not the whole model's. Not with a KV
+    // cache: the blocks put their keys and values in `present`.
+    const block = (f: () => tf.Tensor3D): tf.Tensor3D => (present ? f() : tf.tidy(f));
     if (c.family === 'gpt2') {
       x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [pos, 0], [T, c.hiddenSize]));
-      for (let i = 0; i < c.numLayers; i++) x = this.gpt2Block(x, i, ctx);
+      for (let i = 0; i < c.numLayers; i++) {
+        const xi = x;
+        x = block(() => this.gpt2Block(xi, i, ctx));
+      }
       return { hidden: layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D };
     }
     const slice = (r: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => ({
@@ -252,7 +260,10 @@ export class CausalLM {
     if (this.localRope) ctx.localRope = slice(this.localRope);
     // Gemma scales embeddings by √D (in the weights' dtype: float32 here, as transformers).
     if (c.gemmaNorms) x = tf.mul(x, Math.fround(Math.sqrt(c.hiddenSize)));
-    for (let i = 0; i < c.numLayers; i++) x = this.llamaBlock(x, i, ctx);
+    for (let i = 0; i < c.numLayers; i++) {
+      const xi = x;
+      x = block(() => this.llamaBlock(xi, i, ctx));
+    }
     return { hidden: this.norm(x, 'model.norm.weight') as tf.Tensor3D };
   }
 

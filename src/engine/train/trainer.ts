@@ -21,7 +21,9 @@ import {
 } from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
-import { loadModel } from '../model/checkpoint';
+import { loadModel, readModelConfig } from '../model/checkpoint';
+import { ModelConfig } from '../model/config';
+import { MemoryEstimate, describeEstimate, estimateTrainingMemory, isAllocatorFailure, outOfMemoryMessage, preflightRefusal } from './memory-plan';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
@@ -81,6 +83,7 @@ export class Trainer implements Report {
   private readonly events: TrainerEvents;
   private policy?: CausalLM;
   private reference?: ReferenceLogps;
+  private memoryEstimate?: MemoryEstimate;
   private optimizer?: AdamW;
   private readonly folder: RunFolder;
   private step = 0;
@@ -181,19 +184,24 @@ export class Trainer implements Report {
         message: `running on the cpu backend (about 50x slower than wasm) because the faster backends did not load: ${why}`,
       });
     }
-    this.progress('loading', 0, 1, `policy ${this.resumeFrom?.dir ?? c.model}`);
+    const modelDir = this.resumeFrom?.dir ?? c.model;
+    // Data first, from config.json and the tokenizer alone: the memory preflight needs the longest
+    // sequence, and a run that cannot fit should stop before its weights are read.
+    const modelConfig = readModelConfig(modelDir);
     const tokenizer = loadTokenizer(c.model);
-    const loaded = loadModel(this.resumeFrom?.dir ?? c.model);
+    const padId = tokenizer.padId ?? 0;
+    const split = prepareData(c, tokenizer, modelConfig.maxPositions, this, (pairs, file) =>
+      checkTokenIds(pairs, modelConfig.vocabSize, file, c.model, tokenizer.vocabSize),
+    );
+    const longest = longestSequence([...split.train, ...split.eval]);
+    this.preflightMemory(modelConfig, longest);
+    this.progress('loading', 0, 1, `policy ${modelDir}`);
+    const loaded = loadModel(modelDir);
     this.policy = loaded.model;
     for (const w of loaded.warnings) this.log(w);
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
-    const padId = tokenizer.padId ?? 0;
-    const { vocabSize } = this.policy.config;
-    const split = prepareData(c, tokenizer, this.policy.config.maxPositions, this, (pairs, file) =>
-      checkTokenIds(pairs, vocabSize, file, c.model, tokenizer.vocabSize),
-    );
     // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
-    checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longestSequence([...split.train, ...split.eval]) });
+    checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longest });
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
     this.optimizer = new AdamW(this.policy.weights, { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay });
     return { split, padId };
@@ -331,18 +339,27 @@ export class Trainer implements Report {
     this.progress('saving', 1, 1);
   }
 
-  /** emscripten's "Aborted()" from the wasm backend means its heap (at most 4 GiB) is exhausted. */
+  /** wasm: the run's peak estimated from config.json before loading; over the 4 GiB heap, a clear stop. */
+  private preflightMemory(model: ModelConfig, longest: number): void {
+    if (this.options.backend.name !== 'wasm') return;
+    const c = this.config;
+    const reference = c.reference_model ? readModelConfig(c.reference_model) : undefined;
+    this.memoryEstimate = estimateTrainingMemory(model, reference, c, longest);
+    this.log(`memory: ${describeEstimate(this.memoryEstimate)}`);
+    const refusal = preflightRefusal(this.memoryEstimate, c, longest);
+    // DPO_MEMORY_PREFLIGHT=warn: log instead of refusing (for measuring where the real limit is).
+    if (refusal && process.env.DPO_MEMORY_PREFLIGHT === 'warn') this.log(`memory: warning: ${refusal}`);
+    else if (refusal) throw new TrainingError(refusal);
+  }
+
+  /** An allocator failure (wasm's "Aborted()", an out-of-bounds trap, a failed ArrayBuffer) becomes what to change. */
   private explain(err: unknown): unknown {
-    const message = err instanceof Error ? err.message : String(err);
     if ((err as NodeJS.ErrnoException).code) return pathError(err, this.config.output_dir);
-    if (this.options.backend.name !== 'wasm' || !/^Aborted\(/.test(message)) return err;
-    const params = this.policy?.numParameters();
-    const text =
-      `the wasm backend ran out of memory (its heap is at most 4 GiB, and training keeps weights, gradients, ` +
-      `AdamW moments and packed matrix copies there${params ? ` for ${params.toLocaleString('en-US')} parameters` : ''}). ` +
-      `Use a smaller batch_size or max_length, precompute_ref_log_probs, or the tfjs-node / tfjs-node-gpu backend. The last checkpoint stands.`;
+    if (!isAllocatorFailure(err)) return err;
+    const c = this.config;
+    const text = outOfMemoryMessage(this.options.backend.name, this.memoryEstimate, c, this.memoryEstimate?.maxLength ?? c.max_length);
     this.log(`error: ${text}`);
-    return new TrainingError(text);
+    return new TrainingError(text, { cause: err });
   }
 
   dispose(): void {

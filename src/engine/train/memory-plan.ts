@@ -1,0 +1,113 @@
+// Preflight for the wasm backend's heap (at most 4 GiB, one WebAssembly memory): an estimate of a
+// training run's peak from config.json alone, made before any weight is loaded, so a run that
+// cannot fit stops at once with the numbers and what to change rather than minutes later with
+// emscripten's "Aborted()". The same message explains an allocator failure that happens anyway.
+import { DpoConfig } from '../../protocol';
+import { ModelConfig, expectedWeights } from '../model/config';
+import { CHUNK_FLOATS } from '../dpo/head-logps';
+
+export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
+
+export interface MemoryPart {
+  what: string;
+  bytes: number;
+}
+
+export interface MemoryEstimate {
+  parts: MemoryPart[];
+  total: number;
+  parameters: number;
+  /** The longest sequence the estimate assumed (rows are padded to it). */
+  maxLength: number;
+}
+
+export type MemoryKnobs = Pick<
+  DpoConfig,
+  'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm'
+>;
+
+export function parameterCount(model: ModelConfig): number {
+  let n = 0;
+  for (const shape of expectedWeights(model).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/**
+ * Peak bytes of one optimizer step, float32 throughout. Per parameter: the weight, the packed copy
+ * XNNPACK keeps of every matrix it multiplies by, the gradient (twice while micro-batches are
+ * summed), the clipped copy, AdamW's two moments. Activations kept for the backward pass, per token
+ * and layer: ~16 hidden-size vectors, ~5 MLP-width vectors, 3 attention rows per head. The head:
+ * one chunk's logits and softmax (dpo/head-logps.ts) and the head's transposed and packed copies.
+ * A live reference adds its weights and their packed copies; a precomputed one adds nothing to the
+ * step (its pass runs before training, with the policy loaded only as weights). The total doubles
+ * the itemised parts, as measured.
+ */
+export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfig | undefined, c: MemoryKnobs, maxLength: number): MemoryEstimate {
+  const F = 4;
+  const n = parameterCount(model);
+  const rows = (c.mode === 'sft' ? 1 : 2) * c.batch_size;
+  const tokens = rows * maxLength;
+  const perTokenLayer = 16 * model.hiddenSize + 5 * model.intermediateSize + 3 * model.numHeads * maxLength;
+  const gradCopies = c.gradient_accumulation_steps > 1 ? 2 : 1;
+  const parts: MemoryPart[] = [
+    { what: 'policy weights and their packed copies', bytes: 2 * F * n },
+    { what: `gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * n },
+    { what: 'AdamW moments', bytes: 2 * F * n },
+    ...(c.max_grad_norm > 0 ? [{ what: 'clipped gradient copy', bytes: F * n }] : []),
+    { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
+    { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
+  ];
+  const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs;
+  if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
+  // Measured (bench/RESULTS.md, 2026-11-26): peak RSS was about twice the parts above (2.19 GiB for
+  // 1.10 itemised, 4.03 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
+  // temporaries and the heap's fragmentation, which never shrinks -- is counted as much again.
+  const itemised = parts.reduce((a, p) => a + p.bytes, 0);
+  parts.push({ what: 'temporaries and allocator fragmentation (measured: as much again)', bytes: itemised });
+  return { parts, total: 2 * itemised, parameters: n, maxLength };
+}
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+
+/** What to change, most effective first, for a run whose estimate is over the heap. */
+function advice(c: MemoryKnobs, maxLength: number): string {
+  const tips: string[] = [];
+  if (c.batch_size > 1)
+    tips.push(`batch_size 1 (with gradient_accumulation_steps ${c.batch_size * c.gradient_accumulation_steps} for the same pairs per step)`);
+  if (maxLength > 128) tips.push(`a smaller max_length (the longest sequence is ${maxLength} tokens)`);
+  if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs)
+    tips.push('precompute_ref_log_probs: true (the reference leaves memory before training)');
+  tips.push('a smaller model', 'the PyTorch engine (engine: torch) or the tfjs-node backend, which are not bound by the 4 GiB heap');
+  return `Try ${tips.join('; ')}.`;
+}
+
+/** The estimate as one line: total, the heap, and the parts largest first. */
+export function describeEstimate(e: MemoryEstimate): string {
+  const parts = [...e.parts].sort((a, b) => b.bytes - a.bytes).map((p) => `${p.what} ${gib(p.bytes)}`);
+  return `estimated peak ${gib(e.total)} for ${e.parameters.toLocaleString('en-US')} parameters (${parts.join(', ')})`;
+}
+
+/** The refusal for a run estimated over the heap, or undefined when it fits. */
+export function preflightRefusal(e: MemoryEstimate, c: MemoryKnobs, maxLength: number, heap = WASM_HEAP_BYTES): string | undefined {
+  if (e.total <= heap) return undefined;
+  return `this run does not fit the wasm backend's memory: ${describeEstimate(e)}, over the ${gib(heap)} heap. ${advice(c, maxLength)}`;
+}
+
+/**
+ * emscripten's abort, V8's failed ArrayBuffer allocation, and the wasm traps seen when a kernel goes
+ * on after a failed allocation (measured at the heap's edge: "memory access out of bounds" for a
+ * 1-layer d-768 model, "table index is out of bounds" for GPT-2-small at 256 tokens).
+ */
+export function isAllocatorFailure(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /^Aborted\(|memory access out of bounds|table index is out of bounds|Array buffer allocation failed|Invalid typed array length|Cannot enlarge memory|Out of memory/i.test(
+    message,
+  );
+}
+
+/** The message an allocator failure becomes, with the preflight's numbers when they were made. */
+export function outOfMemoryMessage(backend: string, e: MemoryEstimate | undefined, c: MemoryKnobs, maxLength: number): string {
+  const limit = backend === 'wasm' ? `its heap is at most ${gib(WASM_HEAP_BYTES)}` : 'an allocation failed';
+  const numbers = e ? ` The ${describeEstimate(e)}.` : '';
+  return `the ${backend} backend ran out of memory (${limit}).${numbers} ${advice(c, maxLength)} The last checkpoint stands.`;
+}

@@ -1,0 +1,120 @@
+// The wasm preflight: the peak estimate from config.json, the refusal of a run over the 4 GiB heap
+// (with its numbers and what to change, before any weight is loaded), and the allocator failures
+// that become the same clear message.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveConfig } from '../../../src/protocol';
+import { parseModelConfig } from '../../../src/engine/model/config';
+import {
+  WASM_HEAP_BYTES,
+  estimateTrainingMemory,
+  isAllocatorFailure,
+  outOfMemoryMessage,
+  parameterCount,
+  preflightRefusal,
+} from '../../../src/engine/train/memory-plan';
+import { Trainer } from '../../../src/engine/train/trainer';
+import { selectBackend } from '../../../src/engine/backend';
+import { tempDir } from '../helpers/fixtures';
+import { sharpModel, writePairs } from '../helpers/wiring-runs';
+
+const root = tempDir('memory-plan');
+
+function gpt2(layers: number, d: number, heads: number) {
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: 50257,
+    n_positions: 1024,
+    n_embd: d,
+    n_layer: layers,
+    n_head: heads,
+    layer_norm_epsilon: 1e-5,
+  };
+}
+
+const knobs = (fields: Record<string, unknown> = {}) => resolveConfig({ model: 'm', data: 'd.jsonl', output_dir: 'o', batch_size: 2, ...fields });
+
+describe('memory preflight', () => {
+  it("counts GPT-2-small's 124,439,808 parameters from config.json alone", () => {
+    assert.equal(parameterCount(parseModelConfig(gpt2(12, 768, 12))), 124_439_808);
+  });
+
+  it('a live reference costs its weights; precomputing removes exactly that; the parts add up', () => {
+    const m = parseModelConfig(gpt2(12, 768, 12));
+    const live = estimateTrainingMemory(m, undefined, knobs(), 256);
+    const cached = estimateTrainingMemory(m, undefined, knobs({ precompute_ref_log_probs: true }), 256);
+    assert.equal(live.total - cached.total, 2 * 8 * 124_439_808); // weights and packed copies, doubled as measured
+    assert.equal(
+      live.total,
+      live.parts.reduce((a, p) => a + p.bytes, 0),
+    );
+    // Longer sequences and more pairs cost more; SFT has no reference and half the rows.
+    assert.ok(estimateTrainingMemory(m, undefined, knobs(), 512).total > live.total);
+    assert.ok(estimateTrainingMemory(m, undefined, knobs({ batch_size: 4 }), 256).total > live.total);
+    assert.ok(estimateTrainingMemory(m, undefined, knobs({ mode: 'sft' }), 256).total < cached.total);
+  });
+
+  it('refuses GPT-2-small with a live reference at 512 x 2 pairs, with the numbers and what to change', () => {
+    const m = parseModelConfig(gpt2(12, 768, 12));
+    const c = knobs();
+    const e = estimateTrainingMemory(m, undefined, c, 512);
+    assert.ok(e.total > WASM_HEAP_BYTES);
+    const text = preflightRefusal(e, c, 512)!;
+    assert.match(text, /does not fit the wasm backend's memory: estimated peak \d+\.\d\d GiB for 124,439,808 parameters/);
+    assert.match(text, /over the 4\.00 GiB heap/);
+    assert.match(text, /batch_size 1 \(with gradient_accumulation_steps 2/);
+    assert.match(text, /precompute_ref_log_probs: true/);
+    assert.match(text, /max_length \(the longest sequence is 512 tokens\)/);
+    // A 2-layer d-128 model fits: no refusal.
+    const small = parseModelConfig(gpt2(2, 128, 2));
+    assert.equal(preflightRefusal(estimateTrainingMemory(small, undefined, c, 512), c, 512), undefined);
+  });
+
+  it('recognises the allocator failures, and only those', () => {
+    for (const m of [
+      'Aborted(). Build with -sASSERTIONS for more info.',
+      'memory access out of bounds',
+      'table index is out of bounds',
+      'Array buffer allocation failed',
+    ]) {
+      assert.ok(isAllocatorFailure(new Error(m)), m);
+    }
+    assert.ok(isAllocatorFailure(new RangeError('Array buffer allocation failed')));
+    assert.ok(!isAllocatorFailure(new Error('data.jsonl line 3: missing "chosen"')));
+    const text = outOfMemoryMessage('wasm', undefined, knobs(), 512);
+    assert.match(text, /the wasm backend ran out of memory \(its heap is at most 4\.00 GiB\)/);
+    assert.match(text, /precompute_ref_log_probs: true/);
+    assert.match(text, /The last checkpoint stands/);
+  });
+
+  it('a run on wasm over the heap stops before loading, and the status record says why', async () => {
+    const model = sharpModel(path.join(root, 'policy'), 1);
+    // The reference is only a config.json (GPT-2-XL's shape): the preflight reads nothing else.
+    const ref = path.join(root, 'xl');
+    fs.mkdirSync(ref, { recursive: true });
+    fs.writeFileSync(path.join(ref, 'config.json'), JSON.stringify(gpt2(48, 1600, 25)));
+    const out = path.join(root, 'run');
+    const config = resolveConfig({
+      model,
+      reference_model: ref,
+      data: writePairs(path.join(root, 'pairs.jsonl')),
+      output_dir: out,
+      max_steps: 1,
+      eval_fraction: 0,
+    });
+    const trainer = Trainer.create(config, { backend: await selectBackend('wasm') });
+    await assert.rejects(trainer.run(), /does not fit the wasm backend's memory: estimated peak .*precompute_ref_log_probs: true/);
+    const status = fs
+      .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind?: string; status?: string; message?: string })
+      .filter((r) => r.kind === 'status')
+      .pop()!;
+    assert.equal(status.status, 'failed');
+    assert.match(status.message!, /live reference weights and their packed copies/);
+  });
+});
