@@ -2,6 +2,7 @@
 // table of a step's pairs. Every run name and message goes into the page escaped.
 import type { HostToMetrics } from '../../src/protocol/webview';
 import { formatDuration } from '../../src/protocol/format';
+import { bestEvalMargin } from './axis-values';
 import { $, escapeHtml, fmt, runs, send } from './state';
 
 /** The run chips; `onRemove` is called after a run is taken off the panel. */
@@ -29,8 +30,7 @@ export function renderSummary(): void {
   const parts: string[] = [];
   for (const run of runs.values()) {
     const step = run.steps[run.steps.length - 1] ?? 0;
-    const margins = run.evalCols.get('rewards/margins') ?? [];
-    const best = margins.length ? Math.max(...margins.filter((v) => !Number.isNaN(v))) : NaN;
+    const best = bestEvalMargin(run.evalSteps, run.evalCols.get('rewards/margins') ?? []);
     const total = run.totalSteps ? `/${run.totalSteps}` : '';
     const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
     const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';

@@ -87,7 +87,7 @@ xAxis.addEventListener('change', () => {
 });
 $('add-run').addEventListener('click', () => send('metrics/addRun', {}));
 $('export-csv').addEventListener('click', () => send('metrics/exportCsv', { runDirs: [...runs.keys()] }));
-window.addEventListener('resize', () => rebuildCharts());
+// Resizes are followed per chart by the ResizeObserver in charts.ts (no rebuild, zoom kept).
 // Chart colours are read from the theme's CSS variables when the charts are built: rebuild them when
 // VS Code switches theme (it changes the body's vscode-light/vscode-dark class), or a light theme
 // keeps the dark theme's pale labels and dark grid.
