@@ -4,7 +4,6 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import {
   HostToLabel,
   LabelCountsView,
@@ -18,6 +17,7 @@ import {
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderMarkdown, renderText, textOf } from './text';
+import { formatTime, progressOf, sideTitle } from './view-text';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -79,7 +79,8 @@ function renderPair(): void {
   if (!blind && decided && p.annotator) {
     const who = document.createElement('span');
     who.className = 'muted';
-    who.textContent = ` by ${p.annotator}${p.labeledAt ? ` at ${p.labeledAt}` : ''}`;
+    who.textContent = ` by ${p.annotator}${p.labeledAt ? `, ${formatTime(p.labeledAt)}` : ''}`;
+    if (p.labeledAt) who.title = p.labeledAt;
     head.append(who);
   }
   if (p.review) {
@@ -89,6 +90,8 @@ function renderPair(): void {
     head.append(note);
   }
   root.append(head);
+  // A line with problems cannot take a decision: its buttons say so by being disabled.
+  for (const id of ['choose-left', 'choose-right', 'tie', 'skip', 'edit', 'preview-tokens']) $(id).toggleAttribute('disabled', !p.responses);
 
   if (!p.responses) {
     const problems = document.createElement('ul');
@@ -126,7 +129,7 @@ function renderPair(): void {
     if (!blind && p.kind === letter) col.classList.add('chosen');
     if (!blind && (p.kind === 'a' || p.kind === 'b') && p.kind !== letter) col.classList.add('rejected');
     const title = document.createElement('h3');
-    title.textContent = `${side === 0 ? '1 · Left' : '2 · Right'}${blind ? '' : ` (${letter})`}`;
+    title.textContent = sideTitle(side as 0 | 1, letter, p.kind, blind);
     col.append(title);
     if (editing) {
       const area = document.createElement('vscode-textarea') as HTMLElement & { value: string };
@@ -160,10 +163,11 @@ function renderCounts(): void {
     `${c.labeled.toLocaleString()} labeled · ${c.tie.toLocaleString()} tie · ${c.skip.toLocaleString()} skipped · ${c.left.toLocaleString()} left` +
     (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') +
     pending;
-  const bar = $('progress') as HTMLElement & { value: number; max: number };
-  const total = c.labeled + c.tie + c.skip + c.left;
-  bar.max = Math.max(1, total);
-  bar.value = c.labeled + c.tie + c.skip;
+  const { done, total, percent } = progressOf(c);
+  $('progress-fill').style.width = `${percent}%`;
+  $('progress').setAttribute('aria-valuenow', String(percent));
+  $('progress').setAttribute('aria-valuetext', `${done} of ${total} decided`);
+  $('progress-text').textContent = `${percent}%`;
 }
 
 function status(text: string): void {

@@ -10,7 +10,12 @@ export const PAGE_HTML = `
       <vscode-button id="help-button" secondary title="Keyboard shortcuts (?)">?</vscode-button>
     </div>
   </header>
-  <vscode-progress-bar id="progress" value="0" max="1"></vscode-progress-bar>
+  <div class="progress-row">
+    <div id="progress" class="progress" role="progressbar" aria-label="Labeling progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+      <div id="progress-fill" class="progress-fill"></div>
+    </div>
+    <span id="progress-text" class="muted">0%</span>
+  </div>
   <div class="layout">
     <main id="pair" tabindex="-1"></main>
     <aside id="guidelines" hidden></aside>
