@@ -8,7 +8,6 @@ import {
   HostToLabel,
   LabelCountsView,
   LabelDecision,
-  LabelLineKind,
   LabelPairView,
   LabelToHost,
   WEBVIEW_PROTOCOL_VERSION,
@@ -17,7 +16,7 @@ import {
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderMarkdown, renderText, textOf } from './text';
-import { formatTime, progressOf, sideTitle } from './view-text';
+import { KIND_TEXT, formatTime, progressOf, sideTitle } from './view-text';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -43,16 +42,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 
 const app = $('app');
 app.innerHTML = PAGE_HTML;
-
-const KIND_TEXT: Record<LabelLineKind, string> = {
-  todo: 'to label',
-  a: 'labeled',
-  b: 'labeled',
-  tie: 'tie',
-  skip: 'skipped',
-  bad: 'cannot be used for training',
-  blank: 'blank',
-};
 
 /** Which file response (0 = a) is on the left. */
 const leftIndex = (p: LabelPairView) => (p.swapped ? 1 : 0);
@@ -240,20 +229,26 @@ function cancelEdit(): void {
 function toggleHelp(open?: boolean): void {
   const help = $('help');
   help.hidden = open === undefined ? !help.hidden : !open;
-  if (help.hidden) $('pair').focus();
+  $(help.hidden ? 'pair' : 'help-dialog').focus();
 }
 
 function setBlind(on: boolean): void {
   blind = on;
-  $('blind').textContent = `Blind: ${on ? 'on' : 'off'}`;
+  renderBlind();
   send('label/setBlind', { blind: on });
   cache.clear();
   if (current) send('label/show', { direction: 'at', line: current.line });
 }
 
+function renderBlind(): void {
+  $('blind').textContent = `Blind: ${blind ? 'on' : 'off'}`;
+  $('blind').setAttribute('aria-pressed', String(blind));
+}
+
 function renderGuidelines(): void {
   const aside = $('guidelines');
   aside.hidden = !state.guidelinesOpen;
+  $('toggle-guidelines').setAttribute('aria-expanded', String(state.guidelinesOpen));
   if (!init) return;
   aside.innerHTML =
     init.guidelines === null ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>` : renderMarkdown(init.guidelines);
@@ -284,8 +279,8 @@ const ACTIONS: Record<string, () => void> = {
 for (const [id, fn] of Object.entries(ACTIONS)) {
   $(id).addEventListener('click', () => {
     fn();
-    // A clicked button keeps no focus that would swallow the next key.
-    if (!editing) $('pair').focus();
+    // A clicked button keeps no focus that would swallow the next key (the open help keeps it).
+    if (!editing && $('help').hidden) $('pair').focus();
   });
 }
 
@@ -347,7 +342,7 @@ window.addEventListener('message', (event) => {
       init = m.params;
       $('file').textContent = init.file;
       blind = init.blind;
-      $('blind').textContent = `Blind: ${blind ? 'on' : 'off'}`;
+      renderBlind();
       renderGuidelines();
       if (saved?.line) send('label/show', { direction: 'at', line: saved.line });
       break;

@@ -2,6 +2,17 @@
 // titles (the choice said in words, not by colour alone) and the progress. Pure, so unit tests load it.
 import type { LabelCountsView, LabelLineKind } from '../../src/protocol/webview';
 
+/** A line's kind in the badge above the pair. */
+export const KIND_TEXT: Record<LabelLineKind, string> = {
+  todo: 'to label',
+  a: 'labeled',
+  b: 'labeled',
+  tie: 'tie',
+  skip: 'skipped',
+  bad: 'cannot be used for training',
+  blank: 'blank',
+};
+
 /** A label's time as people read it ("4 Mar 2026, 05:06"), or the text itself when it is not a date. */
 export function formatTime(iso: string, locale?: string): string {
   const d = new Date(iso);

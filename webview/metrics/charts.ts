@@ -5,7 +5,7 @@ import uPlot from 'uplot';
 import { decimate } from './decimate';
 import { renderSummary } from './chrome';
 import { scientificTicks } from './axis-values';
-import { $, CHARTS, ChartDef, RunData, alpha, charts, colorFor, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
+import { $, CHARTS, ChartDef, RunData, alpha, charts, colorFor, cssVar, dirty, fmt, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
 
@@ -91,6 +91,21 @@ export function seriesOptions(s: SeriesSpec, index: number): uPlot.Series {
   return { label, stroke: base, width: second ? 1.5 : 2, spanGaps: true, points: { show: false } };
 }
 
+/** A chart's text alternative: its title and each run's last train (and eval) value with its step. */
+export function chartLabel(def: ChartDef, specs: SeriesSpec[]): string {
+  const parts: string[] = [];
+  for (const s of specs) {
+    if (s.kind === 'smooth') continue;
+    const steps = s.kind === 'eval' ? s.run.evalSteps : s.run.steps;
+    const col = (s.kind === 'eval' ? s.run.evalCols : s.run.cols).get(s.metric) ?? [];
+    let i = col.length - 1;
+    while (i >= 0 && !Number.isFinite(col[i])) i--;
+    if (i < 0) continue;
+    parts.push(`${s.run.meta.name} ${s.kind === 'eval' ? 'eval ' : ''}${s.metric} ${fmt(col[i])} at step ${steps[i]}`);
+  }
+  return `${def.title} chart${parts.length ? `: last values ${parts.join('; ')}` : ''}`;
+}
+
 /** Vertical marks where warnings happened, drawn over the series. */
 export function warningPlugin(): uPlot.Plugin {
   return {
@@ -144,6 +159,7 @@ export function rebuildCharts(): void {
     png.setAttribute('secondary', '');
     png.className = 'png';
     png.textContent = 'PNG';
+    png.setAttribute('aria-label', `Save the ${def.title} chart as PNG`);
     png.addEventListener('click', () => savePng(def.id));
     head.append(png);
     box.append(head);
@@ -176,6 +192,9 @@ export function rebuildCharts(): void {
       },
     };
     const u = new uPlot(opts, chartData(specs, def.id), box);
+    // The canvas is an image to a screen reader: name it with what it shows (updated as data arrives).
+    u.ctx.canvas.setAttribute('role', 'img');
+    u.ctx.canvas.setAttribute('aria-label', chartLabel(def, specs));
     charts.set(def.id, u);
     observer.observe(box);
     sizer.observe(box);
@@ -200,6 +219,7 @@ export function schedule(): void {
         break;
       }
       u.setData(chartData(specs, id), false);
+      u.ctx.canvas.setAttribute('aria-label', chartLabel(def, specs));
       // Follow the newest point unless the user has zoomed in.
       const xs = u.data[0];
       if (!zoomRange.has(id) && xs.length) u.setScale('x', { min: xs[0] as number, max: xs[xs.length - 1] as number });

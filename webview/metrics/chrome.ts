@@ -14,9 +14,10 @@ export function renderRuns(onRemove: () => void): void {
     chip.className = 'run-chip';
     chip.style.borderColor = run.color;
     chip.title = run.meta.runDir;
-    chip.innerHTML = `<span class="swatch"></span><span class="name"></span><button class="remove" title="Remove from the panel" aria-label="Remove">×</button>`;
+    chip.innerHTML = `<span class="swatch"></span><span class="name"></span><button class="remove" title="Remove from the panel">×</button>`;
     (chip.querySelector('.swatch') as HTMLElement).style.background = run.color;
     chip.querySelector('.name')!.textContent = run.meta.name;
+    chip.querySelector('.remove')!.setAttribute('aria-label', `Remove ${run.meta.name} from the panel`);
     chip.querySelector('.remove')!.addEventListener('click', () => {
       runs.delete(run.meta.runDir);
       send('metrics/removeRun', { runDir: run.meta.runDir });
@@ -25,6 +26,8 @@ export function renderRuns(onRemove: () => void): void {
     box.append(chip);
   }
 }
+
+let lastSummary = '';
 
 export function renderSummary(): void {
   const parts: string[] = [];
@@ -39,7 +42,9 @@ export function renderSummary(): void {
       `<span class="run-summary" data-run="${name}"><b>${name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${escapeHtml(backend)}</span>`,
     );
   }
-  $('summary').innerHTML = parts.join('');
+  // Called every frame while a run streams: touch the DOM only when the text changed.
+  const html = parts.join('');
+  if (html !== lastSummary) $('summary').innerHTML = lastSummary = html;
 }
 
 export function renderWarnings(): void {
