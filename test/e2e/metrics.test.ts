@@ -55,8 +55,8 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     // Start a run from the palette: model, data, the embedded engine (asked when the PyTorch engine
     // is set up too), then β, learning rate and epochs.
     await runCommand(page, 'DPO: New Training Run');
-    await pickRow(page, 'models/tiny', '(1/3)');
-    await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'models/tiny', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
     await pickRow(page, 'Embedded engine', '— engine');
     const input = page.locator('.quick-input-widget input.input');
     for (const [value, title] of [
