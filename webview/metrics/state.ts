@@ -21,7 +21,7 @@ export const CHARTS: ChartDef[] = [
   { id: 'loss', title: 'Loss', metrics: ['loss'], yLabel: 'loss (nats)' },
   { id: 'rewards', title: 'Rewards: chosen / rejected', metrics: ['rewards/chosen', 'rewards/rejected'], yLabel: 'reward β·Δlog p' },
   { id: 'margins', title: 'Reward margin', metrics: ['rewards/margins'], yLabel: 'chosen − rejected' },
-  { id: 'accuracies', title: 'Reward accuracy', metrics: ['rewards/accuracies'], yLabel: 'fraction chosen > rejected' },
+  { id: 'accuracies', title: 'Reward accuracy', metrics: ['rewards/accuracies'], yLabel: 'accuracy (0 to 1)' },
   { id: 'logps', title: 'Log-probs: chosen / rejected', metrics: ['logps/chosen', 'logps/rejected'], yLabel: 'summed log p' },
   { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'], yLabel: 'L2 norm' },
   { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'], yLabel: 'learning rate' },
