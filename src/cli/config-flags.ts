@@ -39,9 +39,17 @@ export function addConfigFlags(cmd: Command): Command {
     const isBool = (schema as { type?: unknown }).type === 'boolean';
     // The default is shown, not applied here: a config file given with --config may set the field.
     const shown = schema.default === '' ? 'required' : `default: ${JSON.stringify(schema.default)}`;
-    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, `${schema.description} (${shown})`).argParser(
-      isBool ? (raw: string | undefined) => (raw === undefined ? true : parser(field)(raw)) : parser(field),
-    );
+    // A flag's path is resolved against the current folder (flagValues), not a config file's.
+    const description = schema.description.replace('resolved against the config file', 'resolved against the current folder (in a config file: its folder)');
+    const opt = new Option(`${flagName(field)} ${isBool ? '[bool]' : '<value>'}`, `${description} (${shown})`);
+    const values = (schema as { enum?: unknown[] }).enum;
+    if (values) {
+      // Enum fields list their values in the help and refuse others at once (commander's choices);
+      // a nullable one also takes "null", carried through as for the other fields.
+      opt.choices(values.map((v) => (v === null ? 'null' : String(v))));
+      const check = opt.parseArg!;
+      opt.argParser((raw: string) => (check(raw, undefined) === 'null' ? NULL_FLAG : raw));
+    } else opt.argParser(isBool ? (raw: string | undefined) => (raw === undefined ? true : parser(field)(raw)) : parser(field));
     cmd.addOption(opt);
   }
   return cmd;

@@ -1,5 +1,6 @@
 // The `dpo` command line: the engine's features for headless use (terminals, ssh, GPU boxes, CI).
 // Each subcommand lists every flag with its default in `dpo <command> --help`.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, BackendName, ENGINE_NAMES } from '../protocol';
@@ -50,6 +51,7 @@ const log = (line: string) => process.stderr.write(line + '\n');
 export function buildProgram(): Command {
   const program = new Command('dpo')
     .description('DPO Studio engine: preference-tune causal language models with Direct Preference Optimization')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -261,7 +263,18 @@ export function buildProgram(): Command {
       if (!(await runDemo(o.out, (line) => process.stdout.write(line + '\n')))) process.exitCode = 3;
     });
 
+  // commander does not mark required options in the help: say it in each one's description.
+  for (const cmd of program.commands) for (const opt of cmd.options) if (opt.mandatory) opt.description = `(required) ${opt.description}`;
   return program;
+}
+
+/** The package's version, from the package.json two folders above the compiled CLI (out/src/cli). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Runs the CLI; resolves to the exit code. Errors print one clear message, not a stack. */

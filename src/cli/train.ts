@@ -31,6 +31,17 @@ function engineOf(inv: TrainInvocation): EngineName {
   return (inv.values.engine as EngineName | undefined) ?? 'tfjs';
 }
 
+/**
+ * The model folders a new run reads, checked before anything is written: a mistyped path says so,
+ * instead of a missing tokenizer.json after an empty run folder was made.
+ */
+export function checkModelFolders(config: DpoConfig): void {
+  for (const dir of [config.model, config.reference_model]) {
+    if (dir && !fs.existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
+    if (dir && !fs.statSync(dir).isDirectory()) throw new Error(`model folder not found: ${dir} is a file; give the folder that holds config.json`);
+  }
+}
+
 export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
   if (engineOf(inv) === 'torch') return runTorchTraining(inv);
   const progress = new ProgressLine();
@@ -40,6 +51,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     const values: Record<string, unknown> = { ...inv.values, mode: inv.mode };
     if (!values.output_dir) values.output_dir = defaultRunDir(process.cwd(), inv.mode);
     config = resolve(values);
+    checkModelFolders(config);
   }
   const backend = await selectBackend((inv.values.backend ?? undefined) as BackendName | undefined);
   progress.message(describeBackend(backend));
@@ -63,7 +75,8 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
           inv.onMetrics?.(m);
         },
         onWarning: (w: { message: string; step: number }) => progress.message(`warning (step ${w.step}): ${w.message}`),
-        onLog: (line: string) => !inv.quiet && /^(data|policy|steps|reference|resumed|stopped|done)/.test(line) && progress.message(line),
+        // Not "done"/"stopped": the command prints its own closing line (with the resume command).
+        onLog: (line: string) => !inv.quiet && /^(data|policy|steps|reference|resumed)/.test(line) && progress.message(line),
       },
     };
     const trainer = inv.resume ? Trainer.resume(path.resolve(inv.resume), options, resolve) : Trainer.create(config!, options);
@@ -83,6 +96,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
     const values: Record<string, unknown> = { ...inv.values, mode: inv.mode };
     if (!values.output_dir) values.output_dir = defaultRunDir(process.cwd(), inv.mode);
     config = resolveConfig(values, inv.source); // the same rules the engine applies, before a Python start-up
+    checkModelFolders(config);
   }
   const engine = new TorchEngine((line) => process.env.DPO_DEBUG && progress.message(`[torch] ${line}`));
   const hello = await engine.ready;
@@ -105,7 +119,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
       inv.onMetrics?.(r);
     }
     if (m.type === 'run/didWarn') progress.message(`warning (step ${m.params.step}): ${m.params.message}`);
-    if (m.type === 'run/didLog' && !inv.quiet && /^(data|resumed|stopped|done|checkpoint)/.test(m.params.line)) progress.message(m.params.line);
+    if (m.type === 'run/didLog' && !inv.quiet && /^(data|resumed|checkpoint)/.test(m.params.line)) progress.message(m.params.line);
   });
   let stopRequested = false;
   const onSigint = () => {

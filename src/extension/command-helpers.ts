@@ -32,7 +32,9 @@ export async function startRun(ctx: CommandContext, mode: TrainingMode, config: 
     if (err instanceof TorchEnvMissingError) return offerTorchSetup(err, ctx);
     return fail(err instanceof RunError ? err.message : String(err), ctx);
   }
-  void vscode.window.showInformationMessage(`DPO: ${mode.toUpperCase()} run started in ${session.runDir}`, 'Open Metrics', 'Stop').then((a) => {
+  // The run's name, not its full path (the Open Metrics button and the Runs view lead to the folder).
+  const name = path.basename(session.runDir);
+  void vscode.window.showInformationMessage(`${mode === 'sft' ? 'SFT' : 'DPO'} run ${name} started`, 'Open Metrics', 'Stop').then((a) => {
     if (a === 'Stop') void vscode.commands.executeCommand(COMMANDS.stopRun, session.runDir);
     if (a === 'Open Metrics') void vscode.commands.executeCommand(COMMANDS.openMetrics, { runDirs: [session.runDir] });
   });

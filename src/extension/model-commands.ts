@@ -44,7 +44,7 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
   );
   ctx.output.appendLine(code.stderr.trim());
   if (code.code !== 0) return fail(`make-tiny-model failed: ${code.stderr.trim()}`, ctx);
-  if (!args.out) void vscode.window.showInformationMessage(`DPO: tiny model written to ${out}`);
+  if (!args.out) void vscode.window.showInformationMessage(`DPO: tiny model written to ${vscode.workspace.asRelativePath(out)}`);
   return { ok: true, path: out };
 }
 

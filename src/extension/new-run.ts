@@ -15,6 +15,8 @@ import { readSettings } from './settings';
 import { askEngine, askTorchOptions } from './new-run-engine';
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 
+const TITLE = 'DPO: New Training Run';
+
 export interface NewRunArgs {
   model?: string;
   data?: string;
@@ -45,7 +47,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
         { label: '$(folder-opened) Choose a model folder…', description: 'config.json + model.safetensors + tokenizer.json', value: 'browse' },
         ...found.map((d) => ({ label: `$(file-directory) ${vscode.workspace.asRelativePath(d)}`, description: d, value: d })),
       ],
-      { title: 'DPO: New Training Run (1/3) — policy model', placeHolder: 'The model to tune; its frozen copy is the reference' },
+      { title: `${TITLE} (1/5) — policy model`, placeHolder: 'The model to tune; its frozen copy is the reference', ignoreFocusOut: true },
     );
     if (!pick) return { ok: false, error: 'cancelled' };
     if (pick.value === 'tiny') {
@@ -66,7 +68,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
         { label: '$(folder-opened) Choose a file…', description: '', value: 'browse' },
         ...files.map((u) => ({ label: `$(file) ${vscode.workspace.asRelativePath(u)}`, description: '', value: u.fsPath })),
       ],
-      { title: 'DPO: New Training Run (2/3) — preference pairs', placeHolder: 'JSONL with prompt, chosen and rejected' },
+      { title: `${TITLE} (2/5) — preference pairs`, placeHolder: 'JSONL with prompt, chosen and rejected', ignoreFocusOut: true },
     );
     if (!pick) return { ok: false, error: 'cancelled' };
     data =
@@ -90,20 +92,22 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
 
   let config: Record<string, unknown> = { beta: settings.beta, ...engineFields, ...args.config };
   if (!args.config) {
-    const ask = async (title: string, value: string, check: (v: number) => string | undefined) => {
+    // Steps 3-5; the engine questions between 2 and 3 are asked only when they apply, so they are not numbered.
+    const ask = async (step: number, title: string, value: string, range: string) => {
       const v = await vscode.window.showInputBox({
-        title: `DPO: New Training Run (3/3) — ${title}`,
+        title: `${TITLE} (${step}/5) — ${title}`,
         value,
-        prompt: 'Enter to keep the default',
-        validateInput: (s) => (s.trim() === '' || !Number.isFinite(Number(s)) ? 'a number' : check(Number(s))),
+        prompt: `${range}. Enter keeps the value shown.`,
+        ignoreFocusOut: true,
+        validateInput: (s) => (s.trim() !== '' && Number(s) > 0 && Number.isFinite(Number(s)) ? undefined : `Enter ${range}`),
       });
       return v === undefined ? undefined : Number(v);
     };
-    const beta = await ask('β (KL strength; rewards are β·log πθ/πref)', String(settings.beta), (v) => (v > 0 ? undefined : 'must be > 0'));
+    const beta = await ask(3, 'β (KL strength; rewards are β·log πθ/πref)', String(settings.beta), 'a number > 0, typically 0.01 to 0.5');
     if (beta === undefined) return { ok: false, error: 'cancelled' };
-    const lr = await ask('learning rate', '1e-6', (v) => (v > 0 ? undefined : 'must be > 0'));
+    const lr = await ask(4, 'learning rate', '1e-6', 'a number > 0, such as 1e-6 (TRL default) to 1e-3 (tiny models)');
     if (lr === undefined) return { ok: false, error: 'cancelled' };
-    const epochs = await ask('epochs', '1', (v) => (v > 0 ? undefined : 'must be > 0'));
+    const epochs = await ask(5, 'epochs', '1', 'a number > 0 of passes over the data (fractions allowed, e.g. 0.5)');
     if (epochs === undefined) return { ok: false, error: 'cancelled' };
     config = { ...config, beta, learning_rate: lr, num_train_epochs: epochs };
   }

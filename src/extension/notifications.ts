@@ -33,7 +33,7 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
   const warnSub = runs.onWarning(({ session, warning }) => {
     output.appendLine(`warning (${path.basename(session.runDir)}, step ${warning.step}): ${warning.message}`);
     if (session.mutedWarnings.has(warning.code)) return;
-    void vscode.window.showWarningMessage(`DPO: ${warning.message}`, "Don't Show Again for This Run").then((a) => {
+    void vscode.window.showWarningMessage(`Run ${path.basename(session.runDir)}: ${warning.message}`, "Don't Show Again for This Run").then((a) => {
       if (a) session.mutedWarnings.add(warning.code);
     });
   });
@@ -49,18 +49,22 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
       if (end.status === 'completed') {
         const review = session.mode === 'dpo' ? ['Review Suspicious Pairs'] : [];
         void vscode.window
-          .showInformationMessage(`DPO: ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir}`, 'Reveal', ...review)
+          .showInformationMessage(
+            `DPO run ${name} finished (${session.step} steps); the tuned model is in ${end.finalDir ? path.relative(path.dirname(session.runDir), end.finalDir) : `${name}/final`}`,
+            'Reveal',
+            ...review,
+          )
           .then((a) => {
             if (a === 'Reveal' && end.finalDir) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(end.finalDir));
             // The pairs the tuned model disagrees with, as a review queue (review-command.ts).
             if (a === 'Review Suspicious Pairs' && end.finalDir) void vscode.commands.executeCommand('dpo.reviewSuspiciousPairs', { modelDir: end.finalDir });
           });
       } else if (end.status === 'stopped') {
-        void vscode.window.showInformationMessage(`DPO: ${name} stopped at step ${session.step} with a checkpoint; "DPO: Resume Run" continues it.`);
+        void vscode.window.showInformationMessage(`Run ${name} stopped at step ${session.step} with a checkpoint; "DPO: Resume Run" continues it.`);
       } else {
         void vscode.window
           .showErrorMessage(
-            `DPO: ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}: ${end.message ?? ''}`.slice(0, 600) +
+            `Run ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}: ${end.message ?? ''}`.slice(0, 600) +
               ' The run folder keeps everything up to its last checkpoint.',
             'Open Engine Log',
           )

@@ -51,7 +51,7 @@ export async function exportMetrics(ctx: CommandContext, args: { runDirs?: strin
     if (!file) return { ok: false, error: 'cancelled' };
   }
   fs.writeFileSync(file, metricsCsv(dirs.map((d) => ({ name: path.basename(d), records: readMetrics(d) }))));
-  if (!args.file) void vscode.window.showInformationMessage(`DPO: metrics of ${dirs.length} run(s) written to ${file}`);
+  if (!args.file) void vscode.window.showInformationMessage(`DPO: metrics of ${dirs.length} run(s) written to ${vscode.workspace.asRelativePath(file)}`);
   return { ok: true, path: file };
 }
 

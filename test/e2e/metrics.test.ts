@@ -55,8 +55,8 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     // Start a run from the palette: model, data, the embedded engine (asked when the PyTorch engine
     // is set up too), then β, learning rate and epochs.
     await runCommand(page, 'DPO: New Training Run');
-    await pickRow(page, 'models/tiny', '(1/3)');
-    await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'models/tiny', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
     await pickRow(page, 'Embedded engine', '— engine');
     const input = page.locator('.quick-input-widget input.input');
     for (const [value, title] of [
@@ -100,6 +100,34 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l))
       .filter((r) => r.kind === 'metrics');
+
+    // Each plot is as wide as its card at any panel width, so the last logged step is inside the
+    // visible plot area: the plot's right edge is inside the card, and a hover there reads it out.
+    const lastStep = metricsLines.filter((r) => r.split !== 'eval' && 'loss' in r).pop()!.step;
+    for (const width of [1600, 700]) {
+      await page.setViewportSize({ width, height: 1000 });
+      const card = lossChart;
+      const plot = lossChart.locator('.u-over');
+      // The ResizeObserver sets the new size on the next frame: wait until the plot fits its card.
+      let cardBox = (await card.boundingBox())!;
+      let plotBox = (await plot.boundingBox())!;
+      for (let i = 0; i < 50 && plotBox.x + plotBox.width > cardBox.x + cardBox.width; i++) {
+        await page.waitForTimeout(100);
+        cardBox = (await card.boundingBox())!;
+        plotBox = (await plot.boundingBox())!;
+      }
+      assert.ok(
+        plotBox.x + plotBox.width <= cardBox.x + cardBox.width,
+        `at ${width} px the plot (right edge ${plotBox.x + plotBox.width}) fits its card (${cardBox.x + cardBox.width})`,
+      );
+      assert.ok(plotBox.width > cardBox.width * 0.5, `at ${width} px the plot fills its card (${plotBox.width} of ${cardBox.width} px)`);
+      await plot.hover({ position: { x: plotBox.width - 1, y: plotBox.height / 2 } });
+      const edge = await lossChart.locator('.u-legend .u-series').nth(0).innerText();
+      assert.equal(Number(/(\d+)\s*$/.exec(edge)?.[1]), lastStep, `at ${width} px the plot's right edge reads the last step: ${edge}`);
+      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `metrics-dark-${width}.png`) });
+    }
+    // Back to the launcher's size for the rest of the test.
+    await page.setViewportSize({ width: 1400, height: 900 });
 
     // Hover: uPlot's legend reads out the point under the cursor.
     const over = lossChart.locator('.u-over');

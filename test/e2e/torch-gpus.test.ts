@@ -89,8 +89,8 @@ describe('New Training Run with two GPUs found at set-up', { timeout: 300_000 },
   it('asks engine (torch first), LoRA (first for 6.7B), precision, GPUs and the accelerate preset', async () => {
     await setTheme(page, 'Light Modern', false);
     await runCommand(page, 'DPO: New Training Run');
-    await pickRow(page, 'models/llama-7b', '(1/3)');
-    await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'models/llama-7b', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
     await title('— engine');
     const engines = await rows();
     assert.match(engines[0], /PyTorch engine/, 'auto prefers the PyTorch engine when it saw a GPU');

@@ -47,8 +47,8 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     // Light theme: the engine and LoRA pickers, then cancel.
     await theme('Light Modern', false);
     await runCommand(page, 'DPO: New Training Run');
-    await pickRow(page, 'models/tiny', '(1/3)');
-    await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'models/tiny', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
     await title('— engine');
     const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
     assert.ok(
@@ -72,8 +72,8 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
     // Dark theme: the whole flow, then the run in the metrics panel.
     await theme('Dark Modern', true);
     await runCommand(page, 'DPO: New Training Run');
-    await pickRow(page, 'models/tiny', '(1/3)');
-    await pickRow(page, 'pairs.jsonl', '(2/3)');
+    await pickRow(page, 'models/tiny', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
     await title('— engine');
     await shot('new-run-engine-dark.png');
     await pickRow(page, 'PyTorch engine');

@@ -4,12 +4,10 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import {
   HostToLabel,
   LabelCountsView,
   LabelDecision,
-  LabelLineKind,
   LabelPairView,
   LabelToHost,
   WEBVIEW_PROTOCOL_VERSION,
@@ -18,6 +16,7 @@ import {
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderMarkdown, renderText, textOf } from './text';
+import { KIND_TEXT, formatTime, progressOf, sideTitle } from './view-text';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -44,16 +43,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const app = $('app');
 app.innerHTML = PAGE_HTML;
 
-const KIND_TEXT: Record<LabelLineKind, string> = {
-  todo: 'to label',
-  a: 'labeled',
-  b: 'labeled',
-  tie: 'tie',
-  skip: 'skipped',
-  bad: 'cannot be used for training',
-  blank: 'blank',
-};
-
 /** Which file response (0 = a) is on the left. */
 const leftIndex = (p: LabelPairView) => (p.swapped ? 1 : 0);
 
@@ -79,7 +68,8 @@ function renderPair(): void {
   if (!blind && decided && p.annotator) {
     const who = document.createElement('span');
     who.className = 'muted';
-    who.textContent = ` by ${p.annotator}${p.labeledAt ? ` at ${p.labeledAt}` : ''}`;
+    who.textContent = ` by ${p.annotator}${p.labeledAt ? `, ${formatTime(p.labeledAt)}` : ''}`;
+    if (p.labeledAt) who.title = p.labeledAt;
     head.append(who);
   }
   if (p.review) {
@@ -89,6 +79,8 @@ function renderPair(): void {
     head.append(note);
   }
   root.append(head);
+  // A line with problems cannot take a decision: its buttons say so by being disabled.
+  for (const id of ['choose-left', 'choose-right', 'tie', 'skip', 'edit', 'preview-tokens']) $(id).toggleAttribute('disabled', !p.responses);
 
   if (!p.responses) {
     const problems = document.createElement('ul');
@@ -126,7 +118,7 @@ function renderPair(): void {
     if (!blind && p.kind === letter) col.classList.add('chosen');
     if (!blind && (p.kind === 'a' || p.kind === 'b') && p.kind !== letter) col.classList.add('rejected');
     const title = document.createElement('h3');
-    title.textContent = `${side === 0 ? '1 · Left' : '2 · Right'}${blind ? '' : ` (${letter})`}`;
+    title.textContent = sideTitle(side as 0 | 1, letter, p.kind, blind);
     col.append(title);
     if (editing) {
       const area = document.createElement('vscode-textarea') as HTMLElement & { value: string };
@@ -160,10 +152,11 @@ function renderCounts(): void {
     `${c.labeled.toLocaleString()} labeled · ${c.tie.toLocaleString()} tie · ${c.skip.toLocaleString()} skipped · ${c.left.toLocaleString()} left` +
     (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') +
     pending;
-  const bar = $('progress') as HTMLElement & { value: number; max: number };
-  const total = c.labeled + c.tie + c.skip + c.left;
-  bar.max = Math.max(1, total);
-  bar.value = c.labeled + c.tie + c.skip;
+  const { done, total, percent } = progressOf(c);
+  $('progress-fill').style.width = `${percent}%`;
+  $('progress').setAttribute('aria-valuenow', String(percent));
+  $('progress').setAttribute('aria-valuetext', `${done} of ${total} decided`);
+  $('progress-text').textContent = `${percent}%`;
 }
 
 function status(text: string): void {
@@ -236,20 +229,26 @@ function cancelEdit(): void {
 function toggleHelp(open?: boolean): void {
   const help = $('help');
   help.hidden = open === undefined ? !help.hidden : !open;
-  if (help.hidden) $('pair').focus();
+  $(help.hidden ? 'pair' : 'help-dialog').focus();
 }
 
 function setBlind(on: boolean): void {
   blind = on;
-  $('blind').textContent = `Blind: ${on ? 'on' : 'off'}`;
+  renderBlind();
   send('label/setBlind', { blind: on });
   cache.clear();
   if (current) send('label/show', { direction: 'at', line: current.line });
 }
 
+function renderBlind(): void {
+  $('blind').textContent = `Blind: ${blind ? 'on' : 'off'}`;
+  $('blind').setAttribute('aria-pressed', String(blind));
+}
+
 function renderGuidelines(): void {
   const aside = $('guidelines');
   aside.hidden = !state.guidelinesOpen;
+  $('toggle-guidelines').setAttribute('aria-expanded', String(state.guidelinesOpen));
   if (!init) return;
   aside.innerHTML =
     init.guidelines === null ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>` : renderMarkdown(init.guidelines);
@@ -280,8 +279,8 @@ const ACTIONS: Record<string, () => void> = {
 for (const [id, fn] of Object.entries(ACTIONS)) {
   $(id).addEventListener('click', () => {
     fn();
-    // A clicked button keeps no focus that would swallow the next key.
-    if (!editing) $('pair').focus();
+    // A clicked button keeps no focus that would swallow the next key (the open help keeps it).
+    if (!editing && $('help').hidden) $('pair').focus();
   });
 }
 
@@ -343,7 +342,7 @@ window.addEventListener('message', (event) => {
       init = m.params;
       $('file').textContent = init.file;
       blind = init.blind;
-      $('blind').textContent = `Blind: ${blind ? 'on' : 'off'}`;
+      renderBlind();
       renderGuidelines();
       if (saved?.line) send('label/show', { direction: 'at', line: saved.line });
       break;

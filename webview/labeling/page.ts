@@ -5,12 +5,17 @@ export const PAGE_HTML = `
     <div class="title"><strong id="file"></strong> <span id="position" class="muted"></span></div>
     <div id="counts" class="counts"></div>
     <div class="header-actions">
-      <vscode-button id="blind" secondary title="Blind mode: responses in a random but reproducible order, labels hidden">Blind: off</vscode-button>
-      <vscode-button id="toggle-guidelines" secondary title="Labeling guidelines">Guidelines</vscode-button>
-      <vscode-button id="help-button" secondary title="Keyboard shortcuts (?)">?</vscode-button>
+      <vscode-button id="blind" secondary aria-pressed="false" title="Blind mode: responses in a random but reproducible order, labels hidden">Blind: off</vscode-button>
+      <vscode-button id="toggle-guidelines" secondary aria-expanded="false" aria-controls="guidelines" title="Labeling guidelines">Guidelines</vscode-button>
+      <vscode-button id="help-button" secondary aria-label="Keyboard shortcuts" aria-haspopup="dialog" title="Keyboard shortcuts (?)">?</vscode-button>
     </div>
   </header>
-  <vscode-progress-bar id="progress" value="0" max="1"></vscode-progress-bar>
+  <div class="progress-row">
+    <div id="progress" class="progress" role="progressbar" aria-label="Labeling progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+      <div id="progress-fill" class="progress-fill"></div>
+    </div>
+    <span id="progress-text" class="muted">0%</span>
+  </div>
   <div class="layout">
     <main id="pair" tabindex="-1"></main>
     <aside id="guidelines" hidden></aside>
@@ -29,7 +34,7 @@ export const PAGE_HTML = `
   </footer>
   <div id="status" class="muted" role="status"></div>
   <div id="help" class="overlay" hidden>
-    <div class="dialog" role="dialog" aria-label="Keyboard shortcuts">
+    <div id="help-dialog" class="dialog" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" tabindex="-1">
       <h2>Keyboard</h2>
       <table>
         <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better</td></tr>

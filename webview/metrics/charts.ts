@@ -4,7 +4,8 @@
 import uPlot from 'uplot';
 import { decimate } from './decimate';
 import { renderSummary } from './chrome';
-import { $, CHARTS, ChartDef, RunData, alpha, charts, colorFor, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
+import { scientificTicks } from './axis-values';
+import { $, CHARTS, ChartDef, RunData, alpha, charts, colorFor, cssVar, dirty, fmt, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
 
@@ -65,7 +66,17 @@ export function chartData(specs: SeriesSpec[], chartId?: string): uPlot.AlignedD
     const y = s.kind === 'eval' ? s.run.evalCols.get(s.metric)! : s.kind === 'raw' ? s.run.cols.get(s.metric)! : s.run.smooth.get(s.metric)!.values;
     parts.push([x, y.map((v) => (Number.isNaN(v) ? null : v))] as uPlot.AlignedData);
   }
-  return parts.length ? uPlot.join(parts) : [[]];
+  if (!parts.length) return [[]];
+  const joined = uPlot.join(parts);
+  // uPlot spans the `undefined` that join leaves at other series' steps; an eval series gets
+  // nulls there instead, so its points are joined only where evaluations were at consecutive
+  // steps and a 50-step gap is not drawn as if it were a trend.
+  specs.forEach((s, i) => {
+    if (s.kind !== 'eval') return;
+    const ys = joined[i + 1] as (number | null | undefined)[];
+    for (let j = 0; j < ys.length; j++) if (ys[j] === undefined) ys[j] = null;
+  });
+  return joined;
 }
 
 export function seriesOptions(s: SeriesSpec, index: number): uPlot.Series {
@@ -75,9 +86,24 @@ export function seriesOptions(s: SeriesSpec, index: number): uPlot.Series {
   const base = second ? (runs.size === 1 ? colorFor(1) : alpha(s.run.color, 0.55)) : s.run.color;
   const label = `${s.run.meta.name} ${s.metric}${s.kind === 'eval' ? ' (eval)' : s.kind === 'raw' ? ' (raw)' : ''}`;
   if (s.kind === 'raw') return { label, stroke: alpha(base, 0.25), width: 1, spanGaps: true, points: { show: false } };
-  if (s.kind === 'eval') return { label, stroke: base, width: 2, dash: [6, 4], spanGaps: true, points: { show: true, size: 5, fill: base } };
+  if (s.kind === 'eval') return { label, stroke: base, width: 1.5, spanGaps: false, points: { show: true, size: 6, fill: base } };
   void index;
   return { label, stroke: base, width: second ? 1.5 : 2, spanGaps: true, points: { show: false } };
+}
+
+/** A chart's text alternative: its title and each run's last train (and eval) value with its step. */
+export function chartLabel(def: ChartDef, specs: SeriesSpec[]): string {
+  const parts: string[] = [];
+  for (const s of specs) {
+    if (s.kind === 'smooth') continue;
+    const steps = s.kind === 'eval' ? s.run.evalSteps : s.run.steps;
+    const col = (s.kind === 'eval' ? s.run.evalCols : s.run.cols).get(s.metric) ?? [];
+    let i = col.length - 1;
+    while (i >= 0 && !Number.isFinite(col[i])) i--;
+    if (i < 0) continue;
+    parts.push(`${s.run.meta.name} ${s.kind === 'eval' ? 'eval ' : ''}${s.metric} ${fmt(col[i])} at step ${steps[i]}`);
+  }
+  return `${def.title} chart${parts.length ? `: last values ${parts.join('; ')}` : ''}`;
 }
 
 /** Vertical marks where warnings happened, drawn over the series. */
@@ -115,11 +141,11 @@ export function rebuildCharts(): void {
   for (const u of charts.values()) u.destroy();
   charts.clear();
   observer.disconnect();
+  sizer.disconnect();
   visible.clear();
   grid.replaceChildren();
   const fg = cssVar('--vscode-foreground', '#ccc');
   const gridColor = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
-  const width = Math.max(320, Math.floor((grid.clientWidth || window.innerWidth - 40) / 2) - 16);
   for (const def of CHARTS) {
     const specs = seriesFor(def);
     if (specs.length === 0) continue;
@@ -133,19 +159,21 @@ export function rebuildCharts(): void {
     png.setAttribute('secondary', '');
     png.className = 'png';
     png.textContent = 'PNG';
+    png.setAttribute('aria-label', `Save the ${def.title} chart as PNG`);
     png.addEventListener('click', () => savePng(def.id));
     head.append(png);
     box.append(head);
     grid.append(box);
     const axis: uPlot.Axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
+    const yAxis: uPlot.Axis = { ...axis, size: 64, label: def.yLabel, labelSize: 18 };
+    // Learning rates are ~1e-6: fixed decimals would read "0, 0, 0".
+    if (def.id === 'learning_rate') yAxis.values = (_u, splits) => scientificTicks(splits);
     const opts: uPlot.Options = {
-      width,
+      // The plot fills its card (the grid decides the card's width); resizes follow through sizer.
+      width: plotWidth(box),
       height: 220,
       scales: { x: { time: false } },
-      axes: [
-        { ...axis, label: ui.xAxis === 'step' ? 'step' : 'seconds' },
-        { ...axis, size: 60 },
-      ],
+      axes: [{ ...axis, label: ui.xAxis === 'step' ? 'step' : 'wall time (s)' }, yAxis],
       series: [{ label: ui.xAxis }, ...specs.map(seriesOptions)],
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       legend: { live: true },
@@ -164,8 +192,12 @@ export function rebuildCharts(): void {
       },
     };
     const u = new uPlot(opts, chartData(specs, def.id), box);
+    // The canvas is an image to a screen reader: name it with what it shows (updated as data arrives).
+    u.ctx.canvas.setAttribute('role', 'img');
+    u.ctx.canvas.setAttribute('aria-label', chartLabel(def, specs));
     charts.set(def.id, u);
     observer.observe(box);
+    sizer.observe(box);
   }
   if (stats.firstPaintMs < 0 && charts.size > 0) stats.firstPaintMs = performance.now();
 }
@@ -187,6 +219,7 @@ export function schedule(): void {
         break;
       }
       u.setData(chartData(specs, id), false);
+      u.ctx.canvas.setAttribute('aria-label', chartLabel(def, specs));
       // Follow the newest point unless the user has zoomed in.
       const xs = u.data[0];
       if (!zoomRange.has(id) && xs.length) u.setScale('x', { min: xs[0] as number, max: xs[xs.length - 1] as number });
@@ -195,6 +228,24 @@ export function schedule(): void {
     renderSummary();
   });
 }
+
+/** The width a plot gets in its card: the card's content box, so no part of the x range is clipped. */
+function plotWidth(box: HTMLElement): number {
+  const style = getComputedStyle(box);
+  const inner = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Math.max(200, Math.floor(inner || window.innerWidth - 40));
+}
+
+/** Keeps each plot as wide as its card when the panel (and so the grid's columns) is resized. */
+export const sizer = new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const box = e.target as HTMLElement;
+    const u = charts.get(box.dataset.chart!);
+    if (!u) continue;
+    const width = plotWidth(box);
+    if (Math.abs(width - u.width) >= 1) u.setSize({ width, height: u.height });
+  }
+});
 
 /** Charts on screen: only these are redrawn as data streams in; the others catch up when shown. */
 export const visible = new Set<string>();

@@ -2,6 +2,7 @@
 // table of a step's pairs. Every run name and message goes into the page escaped.
 import type { HostToMetrics } from '../../src/protocol/webview';
 import { formatDuration } from '../../src/protocol/format';
+import { bestEvalMargin } from './axis-values';
 import { $, escapeHtml, fmt, runs, send } from './state';
 
 /** The run chips; `onRemove` is called after a run is taken off the panel. */
@@ -13,9 +14,10 @@ export function renderRuns(onRemove: () => void): void {
     chip.className = 'run-chip';
     chip.style.borderColor = run.color;
     chip.title = run.meta.runDir;
-    chip.innerHTML = `<span class="swatch"></span><span class="name"></span><button class="remove" title="Remove from the panel" aria-label="Remove">×</button>`;
+    chip.innerHTML = `<span class="swatch"></span><span class="name"></span><button class="remove" title="Remove from the panel">×</button>`;
     (chip.querySelector('.swatch') as HTMLElement).style.background = run.color;
     chip.querySelector('.name')!.textContent = run.meta.name;
+    chip.querySelector('.remove')!.setAttribute('aria-label', `Remove ${run.meta.name} from the panel`);
     chip.querySelector('.remove')!.addEventListener('click', () => {
       runs.delete(run.meta.runDir);
       send('metrics/removeRun', { runDir: run.meta.runDir });
@@ -25,12 +27,13 @@ export function renderRuns(onRemove: () => void): void {
   }
 }
 
+let lastSummary = '';
+
 export function renderSummary(): void {
   const parts: string[] = [];
   for (const run of runs.values()) {
     const step = run.steps[run.steps.length - 1] ?? 0;
-    const margins = run.evalCols.get('rewards/margins') ?? [];
-    const best = margins.length ? Math.max(...margins.filter((v) => !Number.isNaN(v))) : NaN;
+    const best = bestEvalMargin(run.evalSteps, run.evalCols.get('rewards/margins') ?? []);
     const total = run.totalSteps ? `/${run.totalSteps}` : '';
     const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
     const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
@@ -39,7 +42,9 @@ export function renderSummary(): void {
       `<span class="run-summary" data-run="${name}"><b>${name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${escapeHtml(backend)}</span>`,
     );
   }
-  $('summary').innerHTML = parts.join('');
+  // Called every frame while a run streams: touch the DOM only when the text changed.
+  const html = parts.join('');
+  if (html !== lastSummary) $('summary').innerHTML = lastSummary = html;
 }
 
 export function renderWarnings(): void {

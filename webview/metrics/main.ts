@@ -19,11 +19,11 @@ app.innerHTML = `
   <header>
     <div id="runs" class="runs"></div>
     <vscode-button id="add-run" secondary title="Add any run folder to the charts, e.g. one a cluster job writes on a shared disk">Open Run Folder…</vscode-button>
-    <label>x axis <vscode-single-select id="x-axis"><vscode-option value="step">step</vscode-option><vscode-option value="time">wall time (s)</vscode-option></vscode-single-select></label>
-    <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothing-value"></span></label>
+    <label>x axis <vscode-single-select id="x-axis" label="x axis"><vscode-option value="step">step</vscode-option><vscode-option value="time">wall time (s)</vscode-option></vscode-single-select></label>
+    <label>smoothing <input id="smoothing" aria-label="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothing-value"></span></label>
     <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
   </header>
-  <div id="summary" class="summary" role="status"></div>
+  <div id="summary" class="summary"></div>
   <div id="warnings" class="warnings"></div>
   <div id="grid" class="grid"></div>
   <section id="pairs" class="pairs" hidden>
@@ -87,7 +87,7 @@ xAxis.addEventListener('change', () => {
 });
 $('add-run').addEventListener('click', () => send('metrics/addRun', {}));
 $('export-csv').addEventListener('click', () => send('metrics/exportCsv', { runDirs: [...runs.keys()] }));
-window.addEventListener('resize', () => rebuildCharts());
+// Resizes are followed per chart by the ResizeObserver in charts.ts (no rebuild, zoom kept).
 // Chart colours are read from the theme's CSS variables when the charts are built: rebuild them when
 // VS Code switches theme (it changes the body's vscode-light/vscode-dark class), or a light theme
 // keeps the dark theme's pale labels and dark grid.

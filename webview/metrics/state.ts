@@ -13,17 +13,19 @@ export interface ChartDef {
   id: string;
   title: string;
   metrics: string[];
+  /** The y axis's label: what the numbers are and their unit. */
+  yLabel: string;
 }
 
 export const CHARTS: ChartDef[] = [
-  { id: 'loss', title: 'Loss', metrics: ['loss'] },
-  { id: 'rewards', title: 'Rewards: chosen / rejected', metrics: ['rewards/chosen', 'rewards/rejected'] },
-  { id: 'margins', title: 'Reward margin', metrics: ['rewards/margins'] },
-  { id: 'accuracies', title: 'Reward accuracy', metrics: ['rewards/accuracies'] },
-  { id: 'logps', title: 'Log-probs: chosen / rejected', metrics: ['logps/chosen', 'logps/rejected'] },
-  { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'] },
-  { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'] },
-  { id: 'tokens_per_second', title: 'Tokens per second', metrics: ['tokens_per_second'] },
+  { id: 'loss', title: 'Loss', metrics: ['loss'], yLabel: 'loss (nats)' },
+  { id: 'rewards', title: 'Rewards: chosen / rejected', metrics: ['rewards/chosen', 'rewards/rejected'], yLabel: 'reward β·Δlog p' },
+  { id: 'margins', title: 'Reward margin', metrics: ['rewards/margins'], yLabel: 'chosen − rejected' },
+  { id: 'accuracies', title: 'Reward accuracy', metrics: ['rewards/accuracies'], yLabel: 'accuracy (0 to 1)' },
+  { id: 'logps', title: 'Log-probs: chosen / rejected', metrics: ['logps/chosen', 'logps/rejected'], yLabel: 'summed log p' },
+  { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'], yLabel: 'L2 norm' },
+  { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'], yLabel: 'learning rate' },
+  { id: 'tokens_per_second', title: 'Tokens per second', metrics: ['tokens_per_second'], yLabel: 'tokens / s' },
 ];
 
 /** One run's columns, grown in place as lines arrive. */

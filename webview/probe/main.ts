@@ -61,15 +61,16 @@ const app = document.getElementById('app')!;
 app.innerHTML = `
   <header><h1>Probe</h1><div id="models" class="muted"></div></header>
   <section class="prompt">
-    <label class="data-pick">from the run's data <vscode-single-select id="data-pair" combobox></vscode-single-select></label>
-    <vscode-textarea id="prompt" rows="4" placeholder="A prompt for both models" resize="vertical"></vscode-textarea>
+    <label class="data-pick">from the run's data <vscode-single-select id="data-pair" combobox label="A pair from the run's data"></vscode-single-select></label>
+    <vscode-textarea id="prompt" label="Prompt" rows="4" placeholder="A prompt for both models" resize="vertical"></vscode-textarea>
     <div class="controls">
-      <label>max tokens <vscode-textfield id="maxNewTokens" type="number" min="1"></vscode-textfield></label>
-      <label>temperature <vscode-textfield id="temperature" type="number" min="0" step="0.1"></vscode-textfield></label>
-      <label>top-k <vscode-textfield id="topK" type="number" min="0"></vscode-textfield></label>
-      <label>top-p <vscode-textfield id="topP" type="number" min="0" max="1" step="0.05"></vscode-textfield></label>
-      <label>seed <vscode-textfield id="seed" type="number" min="0"></vscode-textfield></label>
-      <label>stop <vscode-textfield id="stop" placeholder="e.g. \\n"></vscode-textfield></label>
+      <!-- each field also names itself (label=): a <label> does not reach the input in its shadow DOM -->
+      <label>max tokens <vscode-textfield id="maxNewTokens" label="max tokens" type="number" min="1"></vscode-textfield></label>
+      <label>temperature <vscode-textfield id="temperature" label="temperature" type="number" min="0" step="0.1"></vscode-textfield></label>
+      <label>top-k <vscode-textfield id="topK" label="top-k" type="number" min="0"></vscode-textfield></label>
+      <label>top-p <vscode-textfield id="topP" label="top-p" type="number" min="0" max="1" step="0.05"></vscode-textfield></label>
+      <label>seed <vscode-textfield id="seed" label="seed" type="number" min="0"></vscode-textfield></label>
+      <label>stop <vscode-textfield id="stop" label="stop" placeholder="e.g. \\n"></vscode-textfield></label>
       <vscode-checkbox id="chat" label="Chat template"></vscode-checkbox>
     </div>
     <div class="actions">

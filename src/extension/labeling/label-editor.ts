@@ -178,7 +178,8 @@ export class LabelSession implements vscode.Disposable {
       review: line.review,
       annotator: line.annotator,
       labeledAt: line.labeledAt,
-      swapped: !this.review && this.settings.blind && blindSwap(this.settings.blindSeed, i + 1),
+      // The review queue follows the blind setting too: chosen always on the left is a position bias.
+      swapped: this.settings.blind && blindSwap(this.settings.blindSeed, i + 1),
       raw: line.responses ? undefined : text.slice(0, RAW_LIMIT),
       prev: prev + 1,
       next: next + 1,

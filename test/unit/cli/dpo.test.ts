@@ -110,6 +110,7 @@ describe('dpo CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /step 3\/3 \[.*\]\s+loss \d\.\d{4}\s+margin -?\d\.\d{4}\s+acc \d\.\d\d .* ETA/);
     assert.match(r.stderr, /done: 3 steps; final model in .*run1\/final/);
+    assert.equal(r.stderr.match(/done: /g)?.length, 1, `"done" is printed once: ${r.stderr}`);
     const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.beta, 0.3, 'flags override the file');
     assert.equal(cfg.data, data, 'relative to the config file');
@@ -137,15 +138,34 @@ describe('dpo CLI', () => {
       path.join(root, 'train.jsonl'),
       '--beta',
       '0',
-      '--loss-type',
-      'kto',
+      '--learning-rate',
+      '0',
       '--out',
       path.join(root, 'bad-run'),
     );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /flags: 2 invalid field\(s\):/);
     assert.match(r.stderr, /beta: must be > 0/);
-    assert.match(r.stderr, /loss_type: must be equal to one of the allowed values: \["sigmoid","ipo","hinge"\]/);
+    assert.match(r.stderr, /learning_rate: must be > 0/);
+  });
+
+  it('train: an enum flag lists its choices and refuses others; a missing model folder is named before any run folder exists', () => {
+    const help = dpo('train', '--help').stdout.replace(/\s+/g, ' ');
+    assert.match(help, /--loss-type <value> .*\(choices: "sigmoid", "ipo", "hinge"\)/);
+    const bad = dpo('train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--loss-type', 'kto');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /argument 'kto' is invalid\. Allowed choices are sigmoid, ipo, hinge/);
+    const out = path.join(root, 'no-model-run');
+    const r = dpo('train', '--model', path.join(root, 'no-such-model'), '--data', path.join(root, 'train.jsonl'), '--out', out);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /model folder not found: .*no-such-model/);
+    assert.equal(fs.existsSync(out), false, 'no stub run folder is left behind');
+  });
+
+  it('--version prints the package version; a required option says so in the help', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../../package.json'), 'utf8'));
+    assert.equal(dpo('--version').stdout.trim(), pkg.version);
+    assert.match(dpo('make-tiny-model', '--help').stdout, /--out <dir>\s+\(required\) output folder/);
   });
 
   it('train --help lists every config field as a flag with its default', () => {

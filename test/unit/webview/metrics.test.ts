@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Ema } from '../../../webview/metrics/smoothing';
 import { decimate } from '../../../webview/metrics/decimate';
+import { bestEvalMargin, scientificTicks } from '../../../webview/metrics/axis-values';
 
 describe('metrics chart helpers', () => {
   it('EMA smoothing is de-biased like TensorBoard (the first point is the first value)', () => {
@@ -31,5 +32,15 @@ describe('metrics chart helpers', () => {
     assert.deepEqual(small, { x: [1, 2, 3], ys: [[4, 5, 6]] }, 'short series are drawn as they are');
     const zoomed = decimate(x, [y], 5_000, 5_200, 400);
     assert.equal(zoomed.x.length, 200, 'a zoomed range is drawn at full resolution');
+  });
+
+  it('learning-rate ticks read in scientific notation, not "0, 0, 0"', () => {
+    assert.deepEqual(scientificTicks([0, 5e-7, 1e-6, 1.5e-6]), ['0', '5.0e-7', '1.0e-6', '1.5e-6']);
+  });
+
+  it('the best eval margin ignores the step-0 evaluation of the reference model', () => {
+    assert.ok(Number.isNaN(bestEvalMargin([0], [0])), 'only step 0: nothing to show');
+    assert.equal(bestEvalMargin([0, 50, 100], [0, 0.4, 0.3]), 0.4);
+    assert.ok(Number.isNaN(bestEvalMargin([0, 50], [0.9, NaN])), 'a NaN evaluation is not a best');
   });
 });

@@ -1,0 +1,36 @@
+// What the labeling editor prints about a pair and the file: the time a label was made, the side
+// titles (the choice said in words, not by colour alone) and the progress. Pure, so unit tests load it.
+import type { LabelCountsView, LabelLineKind } from '../../src/protocol/webview';
+
+/** A line's kind in the badge above the pair. */
+export const KIND_TEXT: Record<LabelLineKind, string> = {
+  todo: 'to label',
+  a: 'labeled',
+  b: 'labeled',
+  tie: 'tie',
+  skip: 'skipped',
+  bad: 'cannot be used for training',
+  blank: 'blank',
+};
+
+/** A label's time as people read it ("4 Mar 2026, 05:06"), or the text itself when it is not a date. */
+export function formatTime(iso: string, locale?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A response column's title: its key and side, its file letter unless blind, and whether it was chosen. */
+export function sideTitle(side: 0 | 1, letter: 'a' | 'b', kind: LabelLineKind, blind: boolean): string {
+  const base = side === 0 ? '1 · Left' : '2 · Right';
+  if (blind) return base;
+  const mark = kind === letter ? ' — ✓ chosen' : kind === 'a' || kind === 'b' ? ' — ✗ rejected' : '';
+  return `${base} (${letter})${mark}`;
+}
+
+/** Lines decided (labeled, tie or skipped) of all pair lines, and the whole percentage. */
+export function progressOf(c: LabelCountsView): { done: number; total: number; percent: number } {
+  const done = c.labeled + c.tie + c.skip;
+  const total = done + c.left;
+  return { done, total, percent: total ? Math.floor((100 * done) / total) : 0 };
+}
