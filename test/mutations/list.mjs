@@ -24,12 +24,8 @@ export default [
     why: 'logged rewards are the log-ratio without β',
     edits: [
       {
-        find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));',
-        replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => (x - ref[i]));',
-      },
-      {
-        find: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => c.beta * (x - ref[n + i]));',
-        replace: 'v.rejectedRewards = v.rejectedLogps.map((x, i) => (x - ref[n + i]));',
+        find: 'return tf.mul(tf.sub(policyLogps, referenceLogps), beta);',
+        replace: 'return tf.sub(policyLogps, referenceLogps);',
       },
     ],
   },
@@ -41,7 +37,7 @@ export default [
   {
     id: 'label-smoothing-ignored',
     why: 'label_smoothing never reaches the loss (train and eval)',
-    edits: [{ find: '{ beta: c.beta, labelSmoothing: c.label_smoothing }', replace: '{ beta: c.beta, labelSmoothing: 0 }', count: 2 }],
+    edits: [{ find: '{ beta: c.beta, labelSmoothing: c.label_smoothing }', replace: '{ beta: c.beta, labelSmoothing: 0 }' }],
   },
   {
     id: 'sft-weight-ignored',
@@ -51,7 +47,7 @@ export default [
   {
     id: 'reference-free-ignored',
     why: 'reference_free is ignored: the reference is still used',
-    edits: [{ find: "this.config.mode === 'dpo' && !this.config.reference_free", replace: "this.config.mode === 'dpo'" }],
+    edits: [{ find: "if (c.mode !== 'dpo' || c.reference_free)", replace: "if (c.mode !== 'dpo')" }],
   },
   {
     id: 'ipo-summed-logps',
@@ -85,15 +81,15 @@ export default [
     why: "the chosen reward subtracts the rejected response's reference log-prob",
     edits: [
       {
-        find: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[i]));',
-        replace: 'v.chosenRewards = v.chosenLogps.map((x, i) => c.beta * (x - ref[n + i]));',
+        find: 'chosenRewards: implicitRewards(l.policyChosenLogps, l.referenceChosenLogps, params.beta)',
+        replace: 'chosenRewards: implicitRewards(l.policyChosenLogps, l.referenceRejectedLogps, params.beta)',
       },
     ],
   },
   {
-    id: 'eval-sft-weight-ignored',
-    why: 'the eval loss leaves out the RPO term',
-    edits: [{ find: '.chosenIds.length)), c.sft_weight)', replace: '.chosenIds.length)), 0)' }],
+    id: 'eval-reads-train-reference',
+    why: "evaluation looks up the train split's reference log-probs (train and eval share the objective, so the eval-only wiring is the reference lookup)",
+    edits: [{ find: "await reference.forBatch(chunk, 'eval', batch, c.mode)", replace: "await reference.forBatch(chunk, 'train', batch, c.mode)" }],
   },
   {
     id: 'sft-nll-not-token-mean',
@@ -110,7 +106,7 @@ export default [
   {
     id: 'mask-off-by-one',
     why: 'the response mask is not shifted: a token is scored from its own position',
-    edits: [{ find: 'tf.slice(responseMask, [0, 1], [B, T - 1])', replace: 'tf.slice(responseMask, [0, 0], [B, T - 1])' }],
+    edits: [{ find: 'index.push(b * T + t - 1);', replace: 'index.push(b * T + t);' }],
   },
   {
     id: 'truncation-room-off-by-one',
@@ -167,7 +163,7 @@ export default [
   {
     id: 'loss-summed-not-averaged',
     why: 'the step gradient is of the summed, not the mean, per-pair loss (batch_size × too large)',
-    edits: [{ find: 'return tf.div(tf.sum(perPair), stepPairs);', replace: 'return tf.sum(perPair);' }],
+    edits: [{ find: 'return tf.div(tf.sum(o.losses), stepPairs);', replace: 'return tf.sum(o.losses);' }],
   },
   {
     id: 'accumulation-keeps-last',
@@ -177,7 +173,7 @@ export default [
   {
     id: 'grad-norm-logged-after-clip',
     why: 'grad_norm is logged after clipping',
-    edits: [{ find: 'windowGradNorms.push(gradNorm);', replace: 'windowGradNorms.push(gradNorm * factor);' }],
+    edits: [{ find: 'return { values, gradNorm };', replace: 'return { values, gradNorm: gradNorm * factor };' }],
   },
   {
     id: 'decay-everything',
@@ -204,12 +200,17 @@ export default [
   {
     id: 'reference-model-ignored',
     why: 'reference_model is ignored: the reference is the starting policy',
-    edits: [{ find: 'return this.config.reference_model ?? this.config.model;', replace: 'return this.config.model;' }],
+    edits: [{ find: 'const referenceDir = c.reference_model ?? c.model;', replace: 'const referenceDir = c.model;' }],
   },
   {
     id: 'reference-is-live-policy',
     why: 'the live reference forward pass runs the policy being trained',
-    edits: [{ find: 'computeSequenceLogps)(this.reference, batch)', replace: 'computeSequenceLogps)(this.policy, batch)' }],
+    edits: [
+      {
+        find: "const ref = await s.reference.forBatch(pairs, 'train', batch, s.config.mode);",
+        replace: "const ref = s.config.mode === 'sft' ? [] : await (0, logps_1.computeSequenceLogps)(s.policy, batch);",
+      },
+    ],
   },
   {
     id: 'ref-cache-swaps-chosen-rejected',
@@ -229,6 +230,6 @@ export default [
   {
     id: 'eval-prefix-dropped',
     why: 'eval metrics lose their eval_ prefix',
-    edits: [{ find: "pairMetrics(total, 'eval_', c.mode)", replace: "pairMetrics(total, '', c.mode)" }],
+    edits: [{ find: '[protocol_1.EVAL_PREFIX + k, x]', replace: '[k, x]' }],
   },
 ];
