@@ -13,17 +13,24 @@ const { torchProcessEnv } = require(path.join(root, 'out/src/node/torch-env.js')
 async function main() {
   const setup = await setupTorch({ log: (l) => console.log(l) });
   for (const line of describeTorch(setup)) console.log(line);
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-pytest-'));
-  try {
-    const r = spawnSync(setup.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--basetemp=${base}`, 'python/tests', ...process.argv.slice(2)], {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...torchProcessEnv(), DPO_TORCH_ENV: setup.envDir },
-    });
-    return r.status ?? 1;
-  } finally {
-    fs.rmSync(base, { recursive: true, force: true });
+  // Two pytest processes: the engine's tests and the reference tests each have a conftest.py whose
+  // helpers the tests import by name, and one process would load only one module called conftest.
+  const suites = [['python/tests', '--ignore=python/tests/reference'], ['python/tests/reference']];
+  let status = 0;
+  for (const suite of suites) {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-pytest-'));
+    try {
+      const r = spawnSync(setup.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--basetemp=${base}`, ...suite, ...process.argv.slice(2)], {
+        cwd: root,
+        stdio: 'inherit',
+        env: { ...torchProcessEnv(), DPO_TORCH_ENV: setup.envDir },
+      });
+      if ((r.status ?? 1) !== 0) status = r.status ?? 1;
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   }
+  return status;
 }
 
 main().then(
