@@ -73,8 +73,9 @@ export function activeWebview(page: Page): FrameLocator {
 export async function setTheme(page: Page, name: string, dark: boolean): Promise<void> {
   for (let attempt = 0; attempt < 6; attempt++) {
     await runCommand(page, 'Preferences: Color Theme');
-    await page.locator('.quick-input-widget input.input[placeholder*="Color Theme"]').fill(name);
     try {
+      // Inside the retry too: a busy workbench can close the picker again before it takes the text.
+      await page.locator('.quick-input-widget input.input[placeholder*="Color Theme"]').fill(name, { timeout: 10_000 });
       await pickRow(page, name, undefined, 5_000);
       await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor({ timeout: 30_000 });
       return;
