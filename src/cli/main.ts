@@ -165,26 +165,14 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(engineOption())
     .action(async (o) => {
-      if (o.engine === 'torch') {
-        const sampling = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [] };
-        return runTorchProbe({
-          modelDir: path.resolve(o.model),
-          refDir: o.ref ? path.resolve(o.ref) : undefined,
-          prompt: o.prompt,
-          chat: o.chat,
-          beta: o.beta,
-          sampling,
-          write: (t) => process.stdout.write(t),
-        });
-      }
+      // One set of probe inputs for both engines; the embedded one also takes the KV-cache switch.
+      const sampling = { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [] };
+      const common = { modelDir: path.resolve(o.model), refDir: o.ref ? path.resolve(o.ref) : undefined, prompt: o.prompt, chat: o.chat, beta: o.beta };
+      if (o.engine === 'torch') return runTorchProbe({ ...common, sampling, write: (t) => process.stdout.write(t) });
       log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
       await runProbe({
-        modelDir: path.resolve(o.model),
-        refDir: o.ref ? path.resolve(o.ref) : undefined,
-        prompt: o.prompt,
-        chat: o.chat,
-        beta: o.beta,
-        generate: { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop ?? [], useCache: o.cache },
+        ...common,
+        generate: { ...sampling, useCache: o.cache },
         write: (text) => process.stdout.write(text),
       });
     });
