@@ -21,7 +21,9 @@ import {
   parseRunRecord,
   toRecordLine,
 } from '../protocol';
-import { readPairs, runFile } from '../node/run-folder';
+import { completeCheckpoints, readPairs, runFile } from '../node/run-folder';
+import { readPairTexts } from '../node/pair-texts';
+import { COMMANDS } from './commands';
 import { RunManager } from './run-manager';
 import { dataFileOf, metricsCsv, readMetrics, readRunFolder } from './run-folders';
 
@@ -30,7 +32,12 @@ interface Followed {
   rest: string;
   lastStatus?: StatusRecord;
   finished: boolean;
+  /** The status last posted and whether the run was resumable then (checked again when the status changes). */
+  posted?: { status: PanelRunStatus; resumable: boolean };
 }
+
+/** States after which a run with a complete checkpoint can go on (Show Runs offers Resume for the same). */
+const ENDED: readonly PanelRunStatus[] = ['stopped', 'failed', 'killed', 'ended'];
 
 const POLL_MS = 1000;
 
@@ -103,14 +110,16 @@ export class MetricsPanel implements vscode.Disposable {
     const records = this.take(f, text);
     this.followed.set(runDir, f);
     const session = this.session(runDir);
+    const run0Status = this.statusOf(runDir, f);
     const run: MetricsRun = {
       runDir,
       name: path.basename(runDir),
       mode: info.mode,
-      status: this.statusOf(runDir, f),
+      status: run0Status,
       records: records.map(toRecordLine),
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
+      resumable: this.resumable(runDir, f, run0Status),
     };
     this.post('metrics/didLoadRun', { run });
   }
@@ -133,6 +142,14 @@ export class MetricsPanel implements vscode.Disposable {
     return !last && f.finished ? 'completed' : 'ended'; // no status records: a folder from an older version
   }
 
+  /** Whether Resume can continue the run: it ended without its final model and has a complete checkpoint. */
+  private resumable(runDir: string, f: Followed, status: PanelRunStatus): boolean {
+    if (f.posted?.status === status) return f.posted.resumable;
+    const resumable = ENDED.includes(status) && !f.finished && completeCheckpoints(runDir).length > 0;
+    f.posted = { status, resumable };
+    return resumable;
+  }
+
   private session(runDir: string) {
     return this.runs
       .all()
@@ -145,7 +162,7 @@ export class MetricsPanel implements vscode.Disposable {
   }
 
   /** Posts the metrics lines written since the last read. */
-  private poll(runDir: string): void {
+  private poll(runDir: string, force = false): void {
     const f = this.followed.get(runDir);
     if (!f || !this.ready) return;
     const file = runFile(runDir, 'metrics');
@@ -162,7 +179,7 @@ export class MetricsPanel implements vscode.Disposable {
       return;
     }
     const session = this.session(runDir);
-    if (size === f.offset && !session) return;
+    if (size === f.offset && !session && !force) return;
     let records: RunRecord[] = [];
     if (size > f.offset) {
       const fd = fs.openSync(file, 'r');
@@ -173,10 +190,12 @@ export class MetricsPanel implements vscode.Disposable {
       records = this.take(f, buf.toString('utf8'));
     }
     const eta = session?.etaSeconds();
+    const status = this.statusOf(runDir, f);
     this.post('metrics/didAppend', {
       runDir,
       records: records.map(toRecordLine),
-      status: this.statusOf(runDir, f),
+      status,
+      resumable: this.resumable(runDir, f, status),
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
     });
@@ -206,9 +225,18 @@ export class MetricsPanel implements vscode.Disposable {
           this.pendingRuns = [];
           return;
         }
-        case 'metrics/requestPairs':
-          this.post('metrics/didPairs', { ...m.params, pairs: readPairs(m.params.runDir, m.params.step, m.params.split) });
+        case 'metrics/requestPairs': {
+          const pairs = readPairs(m.params.runDir, m.params.step, m.params.split);
+          const file = dataFileOf(m.params.runDir, m.params.split);
+          const texts = file
+            ? await readPairTexts(
+                file,
+                pairs.map((p) => p.line),
+              )
+            : [];
+          this.post('metrics/didPairs', { ...m.params, pairs, texts });
           return;
+        }
         case 'metrics/openLine': {
           const file = dataFileOf(m.params.runDir, m.params.split);
           if (!file || !fs.existsSync(file)) throw new Error(`the run's data file ${file ?? '(unknown)'} is not there any more`);
@@ -254,6 +282,14 @@ export class MetricsPanel implements vscode.Disposable {
         }
         case 'metrics/removeRun':
           this.followed.delete(m.params.runDir);
+          return;
+        case 'metrics/resume':
+          // The command says what went wrong (Restricted Mode, a missing engine); the panel follows the new session.
+          await vscode.commands.executeCommand(COMMANDS.resumeRun, m.params.runDir);
+          this.poll(m.params.runDir, true);
+          return;
+        case 'metrics/newRun':
+          await vscode.commands.executeCommand(COMMANDS.newTrainingRun);
           return;
         default:
           assertNever(m);

@@ -52,6 +52,16 @@ export interface MetricsRun {
   records: RecordLine[];
   totalSteps?: number;
   backend?: string;
+  /** Stopped or crashed with a complete checkpoint, and no engine in this window runs it. */
+  resumable?: boolean;
+}
+
+/** The start of a pair's texts, for the drill-down (a chat message list gives its last message). */
+export interface PairText {
+  line: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
 }
 
 export interface MetricsToHost {
@@ -62,13 +72,18 @@ export interface MetricsToHost {
   'metrics/savePng': { name: string; dataUrl: string };
   'metrics/addRun': Record<string, never>;
   'metrics/removeRun': { runDir: string };
+  /** Resume a stopped run from its newest checkpoint (the dpo.resumeRun command). */
+  'metrics/resume': { runDir: string };
+  /** Start a run (the dpo.newTrainingRun command), from the empty panel. */
+  'metrics/newRun': Record<string, never>;
 }
 
 export interface HostToMetrics {
   'host/didInit': { protocolVersion: number };
   'metrics/didLoadRun': { run: MetricsRun };
-  'metrics/didAppend': { runDir: string; records: RecordLine[]; status: PanelRunStatus; totalSteps?: number; etaSeconds?: number };
-  'metrics/didPairs': { runDir: string; step: number; split: MetricsSplit; pairs: PairRecord[] };
+  'metrics/didAppend': { runDir: string; records: RecordLine[]; status: PanelRunStatus; totalSteps?: number; etaSeconds?: number; resumable?: boolean };
+  /** A step's pairs, worst margin first, with the texts of those the data file still holds. */
+  'metrics/didPairs': { runDir: string; step: number; split: MetricsSplit; pairs: PairRecord[]; texts: PairText[] };
   'metrics/didSave': { file: string };
   'host/didError': { message: string };
 }
@@ -204,6 +219,8 @@ const records: Check = (v) => Array.isArray(v) && v.every((r) => parseRunRecord(
 const split: Check = (v) => (METRICS_SPLITS as readonly unknown[]).includes(v);
 const runStatus: Check = (v) => (PANEL_RUN_STATUSES as readonly unknown[]).includes(v);
 const optNum: Check = (v) => v === undefined || num(v);
+const optBool: Check = (v) => v === undefined || bool(v);
+const pairTexts: Check = (v) => Array.isArray(v) && v.every((t) => isObj(t) && num(t.line) && str(t.prompt) && str(t.chosen) && str(t.rejected));
 
 const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num, runDirs: strArray },
@@ -213,15 +230,18 @@ const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
   'metrics/savePng': { name: str, dataUrl: (v) => typeof v === 'string' && v.startsWith('data:image/png;base64,') },
   'metrics/addRun': {},
   'metrics/removeRun': { runDir: str },
+  'metrics/resume': { runDir: str },
+  'metrics/newRun': {},
 };
 
 const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
   'host/didInit': { protocolVersion: num },
   'metrics/didLoadRun': {
-    run: (v) => isObj(v) && str(v.runDir) && str(v.name) && (v.mode === 'dpo' || v.mode === 'sft') && runStatus(v.status) && records(v.records),
+    run: (v) =>
+      isObj(v) && str(v.runDir) && str(v.name) && (v.mode === 'dpo' || v.mode === 'sft') && runStatus(v.status) && records(v.records) && optBool(v.resumable),
   },
-  'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum },
-  'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok) },
+  'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool },
+  'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok), texts: pairTexts },
   'metrics/didSave': { file: str },
   'host/didError': { message: str },
 };

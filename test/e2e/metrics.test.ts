@@ -1,6 +1,6 @@
 // Clicks in the metrics panel inside a real VS Code: a run started from the palette updates the
-// step counter and the loss chart live; hovering reads a point out; clicking a point lists that
-// step's pairs; Export CSV writes the rows of metrics.jsonl; the panel comes back, with the
+// step counter and the loss chart live; hovering reads a point out; clicking a point shows that
+// step's pairs over the chart; Export CSV writes the rows of metrics.jsonl; the panel comes back, with the
 // finished run, after a window reload. Screenshots in dark and light themes with DPO_SCREENSHOTS.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -75,11 +75,12 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
       .waitFor({ timeout: 60_000 });
     await runCommand(page, 'DPO: Open Metrics');
     const view = activeWebview(page);
-    const step = view.locator('.run-summary .step').first();
-    await step.waitFor({ timeout: 60_000 });
-    const first = await step.innerText();
-    await view.locator('.run-summary .step').filter({ hasNotText: first }).first().waitFor({ timeout: 60_000 });
-    assert.notEqual(await step.innerText(), first, 'the step counter moves while the run trains');
+    const state = view.locator('.run-summary .state').first();
+    await state.waitFor({ timeout: 60_000 });
+    const stepNow = async () => Number(/step (\d+)/.exec(await state.innerText())?.[1]);
+    const first = await stepNow();
+    for (let i = 0; i < 600 && (await stepNow()) === first; i++) await page.waitForTimeout(100);
+    assert.notEqual(await stepNow(), first, 'the step counter moves while the run trains');
     const lossChart = view.locator('.chart[data-chart="loss"]');
     await lossChart.locator('canvas').waitFor();
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-live.png') });
@@ -122,27 +123,28 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
       );
       assert.ok(plotBox.width > cardBox.width * 0.5, `at ${width} px the plot fills its card (${plotBox.width} of ${cardBox.width} px)`);
       await plot.hover({ position: { x: plotBox.width - 1, y: plotBox.height / 2 } });
-      const edge = await lossChart.locator('.u-legend .u-series').nth(0).innerText();
+      const edge = await lossChart.locator('.tooltip .tt-head').innerText();
       assert.equal(Number(/(\d+)\s*$/.exec(edge)?.[1]), lastStep, `at ${width} px the plot's right edge reads the last step: ${edge}`);
       if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `metrics-dark-${width}.png`) });
     }
     // Back to the launcher's size for the rest of the test.
     await page.setViewportSize({ width: 1400, height: 900 });
 
-    // Hover: uPlot's legend reads out the point under the cursor.
+    // Hover: the tooltip reads out the point under the cursor.
     const over = lossChart.locator('.u-over');
     const box = (await over.boundingBox())!;
     await over.hover({ position: { x: box.width * 0.6, y: box.height / 2 } });
-    const readout = await lossChart.locator('.u-legend .u-series').nth(0).innerText();
-    assert.match(readout, /\d/, `the x read-out shows a step: ${readout}`);
-    // Click: that step's pairs, worst margin first.
+    const readout = await lossChart.locator('.tooltip').innerText();
+    assert.match(readout, /step \d+/, `the read-out shows a step: ${readout}`);
+    // Click: that step's pairs over the chart, worst margin first.
     await over.click({ position: { x: box.width * 0.6, y: box.height / 2 } });
-    await view.locator('#pairs-body tr').first().waitFor({ timeout: 30_000 });
-    const title = await view.locator('#pairs-title').innerText();
-    const m = /pair\(s\) of .* at step (\d+) \(train\)/.exec(title);
+    const pairRows = lossChart.locator('.drill .pair');
+    await pairRows.first().waitFor({ timeout: 30_000 });
+    const title = await lossChart.locator('.drill-title').innerText();
+    const m = / · step (\d+) \(train\)/.exec(title);
     assert.ok(m, title);
-    const margins = await view.locator('#pairs-body tr td:nth-child(4)').allInnerTexts();
-    const nums = margins.map(Number);
+    const margins = await lossChart.locator('.drill .pair .pair-nums').allInnerTexts();
+    const nums = margins.map((t) => Number(/margin (\S+)/.exec(t)?.[1]));
     assert.deepEqual(
       nums,
       [...nums].sort((a, b) => a - b),
@@ -150,8 +152,8 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     );
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-pairs.png') });
     // A pair opens its line of the data file in an editor beside the panel.
-    const firstLine = Number(await view.locator('#pairs-body tr td:nth-child(1)').first().innerText());
-    await view.locator('#pairs-body tr').first().click();
+    const firstLine = Number(/line (\d+)/.exec(await pairRows.first().locator('.pair-nums').innerText())?.[1]);
+    await pairRows.first().click();
     await page.locator('.tab', { hasText: 'pairs.jsonl' }).first().waitFor({ timeout: 30_000 });
     await page.locator('.editor-instance .monaco-editor .current-line').first().waitFor();
     const status = await page

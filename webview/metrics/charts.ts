@@ -1,110 +1,17 @@
-// The charts: uPlot per metric group, several runs overlaid, train (raw + smoothed) and eval series,
-// warnings marked, drag-zoom, a click on a point asking the host for that step's pairs, and redraws
-// batched to one per frame and to the charts on screen.
+// The charts: one uPlot per metric group in a card, several runs overlaid, warnings marked,
+// drag-zoom (and keyboard zoom, keyboard.ts), a click on a point opening that step's pairs over the
+// chart, a cursor tooltip, and redraws batched to one per frame and to the charts on screen.
 import uPlot from 'uplot';
-import { decimate } from './decimate';
 import { renderSummary } from './chrome';
 import { scientificTicks } from './axis-values';
-import { $, CHARTS, ChartDef, RunData, alpha, charts, colorFor, cssVar, dirty, fmt, lowerBound, runs, send, stats, ui } from './state';
+import { clockTicks } from './text';
+import { tooltipPlugin } from './tooltip';
+import { openPairsAt, wireKeyboard } from './keyboard';
+import { chartData, chartLabel, seriesFor, seriesOptions, xOf, zoomRange } from './series';
+import { $, CHARTS, ChartDef, charts, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
-
-/** The x value of a train step in the current x mode (wall time maps eval steps to train times). */
-export function xOf(run: RunData, steps: number[], isEvalSeries: boolean): number[] {
-  if (ui.xAxis === 'step') return steps;
-  if (!isEvalSeries) return run.times;
-  return steps.map((s) => {
-    const i = lowerBound(run.steps, s);
-    return i < run.steps.length ? run.times[i] : (run.times[run.times.length - 1] ?? 0);
-  });
-}
-
-export interface SeriesSpec {
-  run: RunData;
-  metric: string;
-  kind: 'raw' | 'smooth' | 'eval';
-}
-
-export function seriesFor(def: ChartDef): SeriesSpec[] {
-  const out: SeriesSpec[] = [];
-  for (const run of runs.values()) {
-    for (const metric of def.metrics) {
-      if (!run.seen.has(metric)) continue;
-      out.push({ run, metric, kind: 'raw' }, { run, metric, kind: 'smooth' });
-      if (run.seenEval.has(metric)) out.push({ run, metric, kind: 'eval' });
-    }
-  }
-  return out;
-}
-
-/** Points per pixel above which a series is drawn from per-bucket min/max (the envelope a line would show anyway). */
-export const MAX_POINTS = 4096;
-
-/** The x range a zoomed chart shows, or undefined when it follows all the data. */
-export const zoomRange = new Map<string, [number, number]>();
-
-/**
- * uPlot wants one shared x. A single run's train series share its steps (the fast path, decimated
- * to the visible range); several runs or eval points are aligned with uPlot.join.
- */
-export function chartData(specs: SeriesSpec[], chartId?: string): uPlot.AlignedData {
-  const parts: uPlot.AlignedData[] = [];
-  const singleRun = new Set(specs.map((s) => s.run)).size === 1 && specs.every((s) => s.kind !== 'eval');
-  if (singleRun && specs.length > 0) {
-    const run = specs[0].run;
-    const x = xOf(run, run.steps, false);
-    const ys = specs.map((s) => (s.kind === 'raw' ? run.cols.get(s.metric)! : run.smooth.get(s.metric)!.values));
-    const range = chartId ? zoomRange.get(chartId) : undefined;
-    // Zoomed: one bucket of margin on each side so the line runs to the plot's edges.
-    const lo = range ? Math.max(0, lowerBound(x, range[0]) - 1) : 0;
-    const hi = range ? Math.min(x.length, lowerBound(x, range[1]) + 2) : x.length;
-    const d = decimate(x, ys, lo, hi, MAX_POINTS);
-    return [d.x, ...d.ys] as uPlot.AlignedData;
-  }
-  for (const s of specs) {
-    const x = s.kind === 'eval' ? xOf(s.run, s.run.evalSteps, true) : xOf(s.run, s.run.steps, false);
-    const y = s.kind === 'eval' ? s.run.evalCols.get(s.metric)! : s.kind === 'raw' ? s.run.cols.get(s.metric)! : s.run.smooth.get(s.metric)!.values;
-    parts.push([x, y.map((v) => (Number.isNaN(v) ? null : v))] as uPlot.AlignedData);
-  }
-  if (!parts.length) return [[]];
-  const joined = uPlot.join(parts);
-  // uPlot spans the `undefined` that join leaves at other series' steps; an eval series gets
-  // nulls there instead, so its points are joined only where evaluations were at consecutive
-  // steps and a 50-step gap is not drawn as if it were a trend.
-  specs.forEach((s, i) => {
-    if (s.kind !== 'eval') return;
-    const ys = joined[i + 1] as (number | null | undefined)[];
-    for (let j = 0; j < ys.length; j++) if (ys[j] === undefined) ys[j] = null;
-  });
-  return joined;
-}
-
-export function seriesOptions(s: SeriesSpec, index: number): uPlot.Series {
-  const second = CHARTS.find((c) => c.metrics.includes(s.metric))!.metrics.indexOf(s.metric) === 1;
-  // The second metric of a pair (rejected, beside chosen) gets its own hue: one run shows two
-  // clearly different lines; with several runs each keeps its colour family through the alpha.
-  const base = second ? (runs.size === 1 ? colorFor(1) : alpha(s.run.color, 0.55)) : s.run.color;
-  const label = `${s.run.meta.name} ${s.metric}${s.kind === 'eval' ? ' (eval)' : s.kind === 'raw' ? ' (raw)' : ''}`;
-  if (s.kind === 'raw') return { label, stroke: alpha(base, 0.25), width: 1, spanGaps: true, points: { show: false } };
-  if (s.kind === 'eval') return { label, stroke: base, width: 1.5, spanGaps: false, points: { show: true, size: 6, fill: base } };
-  void index;
-  return { label, stroke: base, width: second ? 1.5 : 2, spanGaps: true, points: { show: false } };
-}
-
-/** A chart's text alternative: its title and each run's last train (and eval) value with its step. */
-export function chartLabel(def: ChartDef, specs: SeriesSpec[]): string {
-  const parts: string[] = [];
-  for (const s of specs) {
-    if (s.kind === 'smooth') continue;
-    const steps = s.kind === 'eval' ? s.run.evalSteps : s.run.steps;
-    const col = (s.kind === 'eval' ? s.run.evalCols : s.run.cols).get(s.metric) ?? [];
-    let i = col.length - 1;
-    while (i >= 0 && !Number.isFinite(col[i])) i--;
-    if (i < 0) continue;
-    parts.push(`${s.run.meta.name} ${s.kind === 'eval' ? 'eval ' : ''}${s.metric} ${fmt(col[i])} at step ${steps[i]}`);
-  }
-  return `${def.title} chart${parts.length ? `: last values ${parts.join('; ')}` : ''}`;
-}
+const STEP_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6];
 
 /** Vertical marks where warnings happened, drawn over the series. */
 export function warningPlugin(): uPlot.Plugin {
@@ -136,70 +43,143 @@ export function warningPlugin(): uPlot.Plugin {
   };
 }
 
+/** The colours the charts were built with, per theme: the theme test reads them off the card. */
+function themeColors(): { fg: string; grid: string } {
+  return { fg: cssVar('--vscode-foreground', '#ccc'), grid: cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)') };
+}
+
+function chartCard(def: ChartDef): { box: HTMLElement; plot: HTMLElement; reset: HTMLElement } {
+  const box = document.createElement('div');
+  box.className = 'chart';
+  box.dataset.chart = def.id;
+  const head = document.createElement('div');
+  head.className = 'chart-head';
+  head.innerHTML = `<h3>${def.title}</h3><span class="chart-actions"></span>`;
+  const button = (cls: string, text: string, label: string, onClick: () => void) => {
+    const b = document.createElement('vscode-button');
+    b.setAttribute('secondary', '');
+    b.className = cls;
+    b.textContent = text;
+    b.setAttribute('aria-label', label);
+    b.addEventListener('click', onClick);
+    head.querySelector('.chart-actions')!.append(b);
+    return b;
+  };
+  const reset = button('reset-zoom', 'Reset zoom', `Reset zoom of the ${def.title} chart`, () => setZoom(def.id, undefined));
+  reset.hidden = !zoomRange.has(def.id);
+  button('png', 'PNG', `Save chart ${def.title} as PNG`, () => savePng(def.id));
+  const plot = document.createElement('div');
+  plot.className = 'plot';
+  // One text alternative for the canvas (updated as data arrives) and the keys, for screen readers.
+  plot.setAttribute('role', 'img');
+  plot.setAttribute('aria-describedby', 'chart-keys');
+  box.append(head, plot);
+  return { box, plot, reset };
+}
+
 export function rebuildCharts(): void {
   const grid = $('grid');
+  const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.chart')?.dataset.chart;
   for (const u of charts.values()) u.destroy();
   charts.clear();
   observer.disconnect();
   sizer.disconnect();
   visible.clear();
   grid.replaceChildren();
-  const fg = cssVar('--vscode-foreground', '#ccc');
-  const gridColor = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
+  const { fg, grid: gridColor } = themeColors();
   for (const def of CHARTS) {
     const specs = seriesFor(def);
     if (specs.length === 0) continue;
-    const box = document.createElement('div');
-    box.className = 'chart';
-    box.dataset.chart = def.id;
-    const head = document.createElement('div');
-    head.className = 'chart-head';
-    head.innerHTML = `<h3>${def.title}</h3>`;
-    const png = document.createElement('vscode-button');
-    png.setAttribute('secondary', '');
-    png.className = 'png';
-    png.textContent = 'PNG';
-    png.setAttribute('aria-label', `Save the ${def.title} chart as PNG`);
-    png.addEventListener('click', () => savePng(def.id));
-    head.append(png);
-    box.append(head);
+    const { box, plot } = chartCard(def);
+    box.dataset.axisColor = fg;
+    box.dataset.gridColor = gridColor;
     grid.append(box);
     const axis: uPlot.Axis = { stroke: fg, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
     const yAxis: uPlot.Axis = { ...axis, size: 64, label: def.yLabel, labelSize: 18 };
     // Learning rates are ~1e-6: fixed decimals would read "0, 0, 0".
     if (def.id === 'learning_rate') yAxis.values = (_u, splits) => scientificTicks(splits);
+    const xAxis: uPlot.Axis = { ...axis, label: ui.xAxis === 'step' ? 'step' : 'wall time (h:m:s)' };
+    if (ui.xAxis === 'time') xAxis.values = (_u, splits) => clockTicks(splits);
+    // Steps are whole numbers: no tick at step 2.5.
+    else xAxis.incrs = STEP_INCRS;
     const opts: uPlot.Options = {
       // The plot fills its card (the grid decides the card's width); resizes follow through sizer.
       width: plotWidth(box),
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ ...axis, label: ui.xAxis === 'step' ? 'step' : 'wall time (s)' }, yAxis],
+      axes: [xAxis, yAxis],
       series: [{ label: ui.xAxis }, ...specs.map(seriesOptions)],
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
-      legend: { live: true },
-      plugins: [warningPlugin()],
+      // One legend for the panel (legend.ts) and a tooltip at the cursor, not a legend per chart.
+      legend: { show: false },
+      plugins: [warningPlugin(), tooltipPlugin(def)],
       hooks: {
-        ready: [(u) => u.over.addEventListener('click', () => onChartClick(def, specs, u))],
+        ready: [(u) => u.over.addEventListener('click', () => onChartClick(def, u))],
         // A drag-zoom: redraw that range at full resolution.
         setSelect: [
           (u) => {
             if (u.select.width < 3) return;
             zoomRange.set(def.id, [u.posToVal(u.select.left, 'x'), u.posToVal(u.select.left + u.select.width, 'x')]);
+            showReset(def.id);
             dirty.add(def.id);
             schedule();
           },
         ],
+        // The visible x range, for tests and for anyone inspecting the DOM.
+        setScale: [
+          (u, key) => {
+            if (key !== 'x') return;
+            plot.dataset.xMin = String(u.scales.x.min);
+            plot.dataset.xMax = String(u.scales.x.max);
+          },
+        ],
       },
     };
-    const u = new uPlot(opts, chartData(specs, def.id), box);
-    // The canvas is an image to a screen reader: name it with what it shows (updated as data arrives).
-    u.ctx.canvas.setAttribute('role', 'img');
-    u.ctx.canvas.setAttribute('aria-label', chartLabel(def, specs));
+    const u = new uPlot(opts, chartData(specs, def.id), plot);
+    plot.setAttribute('aria-label', chartLabel(def, specs));
+    wireKeyboard(def, plot);
     charts.set(def.id, u);
     observer.observe(box);
     sizer.observe(box);
+    if (def.id === focused) plot.focus();
   }
   if (stats.firstPaintMs < 0 && charts.size > 0) stats.firstPaintMs = performance.now();
+}
+
+function showReset(id: string): void {
+  const b = document.querySelector<HTMLElement>(`.chart[data-chart="${id}"] .reset-zoom`);
+  if (b) b.hidden = !zoomRange.has(id);
+}
+
+/** The x extent of all a chart's data (what an unzoomed chart shows), or undefined when empty. */
+export function fullRange(def: ChartDef): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of seriesFor(def)) {
+    const xs = s.kind === 'eval' ? xOf(s.run, s.run.evalSteps, true) : xOf(s.run, s.run.steps, false);
+    if (!xs.length) continue;
+    lo = Math.min(lo, xs[0]);
+    hi = Math.max(hi, xs[xs.length - 1]);
+  }
+  return lo <= hi ? [lo, hi] : undefined;
+}
+
+/** Zooms a chart to `range` (undefined: all its data) at once, redrawn at full resolution there. */
+export function setZoom(id: string, range: [number, number] | undefined): void {
+  if (range) zoomRange.set(id, range);
+  else zoomRange.delete(id);
+  showReset(id);
+  const u = charts.get(id);
+  const def = CHARTS.find((c) => c.id === id)!;
+  if (!u) return;
+  u.setData(chartData(seriesFor(def), id), false);
+  const r = range ?? fullRange(def);
+  if (r) u.setScale('x', { min: r[0], max: r[1] });
+}
+
+/** Resets every chart's zoom (double-click anywhere, as before). */
+export function resetAllZoom(): void {
+  for (const id of [...zoomRange.keys()]) setZoom(id, undefined);
 }
 
 export function schedule(): void {
@@ -219,10 +199,14 @@ export function schedule(): void {
         break;
       }
       u.setData(chartData(specs, id), false);
-      u.ctx.canvas.setAttribute('aria-label', chartLabel(def, specs));
+      const label = chartLabel(def, specs);
+      const plot = u.root.parentElement!;
+      if (plot.getAttribute('aria-label') !== label) plot.setAttribute('aria-label', label);
       // Follow the newest point unless the user has zoomed in.
       const xs = u.data[0];
-      if (!zoomRange.has(id) && xs.length) u.setScale('x', { min: xs[0] as number, max: xs[xs.length - 1] as number });
+      const zoom = zoomRange.get(id);
+      if (zoom) u.setScale('x', { min: zoom[0], max: zoom[1] });
+      else if (xs.length) u.setScale('x', { min: xs[0] as number, max: xs[xs.length - 1] as number });
     }
     stats.frames++;
     renderSummary();
@@ -260,17 +244,11 @@ export const observer = new IntersectionObserver((entries) => {
   }
 });
 
-export function onChartClick(def: ChartDef, specs: SeriesSpec[], u: uPlot): void {
+/** A click on the plot: that step's pairs, over the chart. */
+export function onChartClick(def: ChartDef, u: uPlot): void {
   const idx = u.cursor.idx;
   if (idx === null || idx === undefined) return;
-  const x = u.data[0][idx] as number;
-  const spec = specs[0];
-  if (!spec) return;
-  const run = spec.run;
-  const step = ui.xAxis === 'step' ? x : run.steps[Math.min(run.steps.length - 1, lowerBound(run.times, x))];
-  const split = specs.some((s) => s.kind === 'eval') && run.evalSteps.includes(step) && !run.steps.includes(step) ? 'eval' : 'train';
-  send('metrics/requestPairs', { runDir: run.meta.runDir, step, split });
-  void def;
+  openPairsAt(def, u.data[0][idx] as number, false);
 }
 
 export function savePng(id: string): void {

@@ -1,50 +1,66 @@
-// The panel around the charts: the run chips, the summary line per run, the warnings list and the
-// table of a step's pairs. Every run name and message goes into the page escaped.
-import type { HostToMetrics } from '../../src/protocol/webview';
+// The panel around the charts: a line per run (how it stands, with Resume for a stopped run that
+// has a checkpoint), the warnings list, and what to do when the panel has no run. Every run name
+// and message goes into the page escaped. The run lines are not a live region: they change with
+// every step, and a screen reader would read them out all the time.
 import { formatDuration } from '../../src/protocol/format';
 import { bestEvalMargin } from './axis-values';
-import { $, escapeHtml, fmt, runs, send } from './state';
+import { bestEvalText, runStateText } from './text';
+import { $, RunData, escapeHtml, fmt, runColor, runs, send } from './state';
 
-/** The run chips; `onRemove` is called after a run is taken off the panel. */
-export function renderRuns(onRemove: () => void): void {
-  const box = $('runs');
-  box.replaceChildren();
+const rows = new Map<string, { el: HTMLElement; text: string; resumable: boolean }>();
+
+/** The words after a run's name in its line. */
+export function summaryText(run: RunData): string {
+  const step = run.steps[run.steps.length - 1] ?? 0;
+  const best = bestEvalMargin(run.evalSteps, run.evalCols.get('rewards/margins') ?? []);
+  const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
+  const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
+  return `${runStateText(run.status, step, run.totalSteps, run.resumable)} · ${bestEvalText(best, fmt)}${eta}${backend}`;
+}
+
+function newRow(run: RunData): HTMLElement {
+  const el = document.createElement('div');
+  el.className = 'run-summary';
+  el.dataset.run = run.meta.name;
+  el.innerHTML = `<span class="swatch"></span><b>${escapeHtml(run.meta.name)}</b> <span class="state"></span>
+    <vscode-button class="resume" hidden aria-label="Resume run ${escapeHtml(run.meta.name)} from its last checkpoint">Resume</vscode-button>`;
+  el.querySelector('.resume')!.addEventListener('click', (e) => {
+    (e.currentTarget as HTMLElement).setAttribute('disabled', '');
+    send('metrics/resume', { runDir: run.meta.runDir });
+  });
+  return el;
+}
+
+/** Called every frame while a run streams: touches the DOM only where a run's line changed. */
+export function renderSummary(): void {
+  const box = $('summary');
+  for (const [dir, row] of rows)
+    if (!runs.has(dir)) {
+      row.el.remove();
+      rows.delete(dir);
+    }
   for (const run of runs.values()) {
-    const chip = document.createElement('span');
-    chip.className = 'run-chip';
-    chip.style.borderColor = run.color;
-    chip.title = run.meta.runDir;
-    chip.innerHTML = `<span class="swatch"></span><span class="name"></span><button class="remove" title="Remove from the panel">×</button>`;
-    (chip.querySelector('.swatch') as HTMLElement).style.background = run.color;
-    chip.querySelector('.name')!.textContent = run.meta.name;
-    chip.querySelector('.remove')!.setAttribute('aria-label', `Remove ${run.meta.name} from the panel`);
-    chip.querySelector('.remove')!.addEventListener('click', () => {
-      runs.delete(run.meta.runDir);
-      send('metrics/removeRun', { runDir: run.meta.runDir });
-      onRemove();
-    });
-    box.append(chip);
+    let row = rows.get(run.meta.runDir);
+    if (!row) {
+      row = { el: newRow(run), text: '', resumable: false };
+      rows.set(run.meta.runDir, row);
+      box.append(row.el);
+    }
+    row.el.querySelector<HTMLElement>('.swatch')!.style.background = runColor(run);
+    const text = summaryText(run);
+    if (text !== row.text) row.el.querySelector('.state')!.textContent = row.text = text;
+    if (run.resumable !== row.resumable) {
+      const button = row.el.querySelector<HTMLElement>('.resume')!;
+      button.hidden = !run.resumable;
+      button.removeAttribute('disabled');
+      row.resumable = run.resumable;
+    }
   }
 }
 
-let lastSummary = '';
-
-export function renderSummary(): void {
-  const parts: string[] = [];
-  for (const run of runs.values()) {
-    const step = run.steps[run.steps.length - 1] ?? 0;
-    const best = bestEvalMargin(run.evalSteps, run.evalCols.get('rewards/margins') ?? []);
-    const total = run.totalSteps ? `/${run.totalSteps}` : '';
-    const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
-    const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
-    const name = escapeHtml(run.meta.name);
-    parts.push(
-      `<span class="run-summary" data-run="${name}"><b>${name}</b> ${run.status} · step <span class="step">${step}${total}</span>${Number.isFinite(best) ? ` · best eval margin ${fmt(best)}` : ''}${eta}${escapeHtml(backend)}</span>`,
-    );
-  }
-  // Called every frame while a run streams: touch the DOM only when the text changed.
-  const html = parts.join('');
-  if (html !== lastSummary) $('summary').innerHTML = lastSummary = html;
+/** The host answered after a Resume click (resumed, or refused and said why): the button works again. */
+export function resumeAnswered(runDir: string): void {
+  rows.get(runDir)?.el.querySelector('.resume')?.removeAttribute('disabled');
 }
 
 export function renderWarnings(): void {
@@ -54,24 +70,7 @@ export function renderWarnings(): void {
   $('warnings').innerHTML = items.length ? `<ul>${items.join('')}</ul>` : '';
 }
 
-export function renderPairs(p: HostToMetrics['metrics/didPairs']): void {
-  const section = $('pairs');
-  section.hidden = false;
-  $('pairs-title').textContent = `${p.pairs.length} pair(s) of ${p.runDir.split(/[\\/]/).pop()} at step ${p.step} (${p.split}), worst margin first`;
-  const body = $('pairs-body');
-  body.replaceChildren();
-  for (const pair of p.pairs) {
-    const tr = document.createElement('tr');
-    tr.tabIndex = 0;
-    tr.title = 'Open this line of the data file';
-    for (const v of [String(pair.line), fmt(pair.chosen_reward), fmt(pair.rejected_reward), fmt(pair.margin), fmt(pair.loss)]) {
-      const td = document.createElement('td');
-      td.textContent = v;
-      tr.append(td);
-    }
-    const open = () => send('metrics/openLine', { runDir: p.runDir, line: pair.line, split: p.split });
-    tr.addEventListener('click', open);
-    tr.addEventListener('keydown', (e) => e.key === 'Enter' && open());
-    body.append(tr);
-  }
+/** With no run shown: say how to get one. */
+export function renderEmpty(show: boolean): void {
+  $('empty').hidden = !show;
 }

@@ -1,43 +1,52 @@
 // The metrics panel (browser side): uPlot charts of a run's TRL metrics, several runs overlaid,
 // train and eval together, smoothing (TensorBoard's de-biased EMA) over the faint raw line, zoom
-// (drag) and reset (double-click), a hover read-out, warnings marked where they happened, and a
-// click on a point listing that step's pairs. Appends are drawn at most once per frame.
+// (drag or keys) and reset, a cursor tooltip, one legend, warnings marked where they happened, and
+// a click (or Enter) on a point showing that step's pairs over its chart. Appends are drawn at
+// most once per frame.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import { assertNever } from '../../src/protocol/assert-never';
 import { MetricsRun, WEBVIEW_PROTOCOL_VERSION, parseHostToMetrics } from '../../src/protocol/webview';
-import { $, CHARTS, RunData, colorFor, dirty, persist, runs, send, stats, ui } from './state';
+import { $, CHARTS, RunData, dirty, freeColorIndex, persist, runs, send, stats, ui } from './state';
 import { appendRecords, resmooth } from './data';
-import { rebuildCharts, schedule, zoomRange } from './charts';
-import { renderPairs, renderRuns, renderSummary, renderWarnings } from './chrome';
+import { rebuildCharts, resetAllZoom, schedule } from './charts';
+import { zoomRange } from './series';
+import { renderEmpty, renderSummary, renderWarnings, resumeAnswered } from './chrome';
+import { renderLegend } from './legend';
+import { closeDrillDown, renderDrillDown } from './drill-down';
 
 /** True only in the benchmark's bundle (out/webview/metrics-bench.js), which exposes `stats` on window. */
 declare const __DPO_BENCH__: boolean;
 const app = document.getElementById('app')!;
 app.innerHTML = `
   <header>
-    <div id="runs" class="runs"></div>
-    <vscode-button id="add-run" secondary title="Add any run folder to the charts, e.g. one a cluster job writes on a shared disk">Open Run Folder…</vscode-button>
-    <label>x axis <vscode-single-select id="x-axis" label="x axis"><vscode-option value="step">step</vscode-option><vscode-option value="time">wall time (s)</vscode-option></vscode-single-select></label>
-    <label>smoothing <input id="smoothing" aria-label="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothing-value"></span></label>
-    <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
+    <div id="legend" class="legend"></div>
+    <div class="controls">
+      <vscode-button id="add-run" secondary title="Add any run folder to the charts, e.g. one a cluster job writes on a shared disk">Open Run Folder…</vscode-button>
+      <label>x axis <vscode-single-select id="x-axis" label="x axis"><vscode-option value="step">step</vscode-option><vscode-option value="time">wall time (h:m:s)</vscode-option></vscode-single-select></label>
+      <label>smoothing <input id="smoothing" aria-label="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothing-value"></span></label>
+      <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
+    </div>
   </header>
   <div id="summary" class="summary"></div>
   <div id="warnings" class="warnings"></div>
-  <div id="grid" class="grid"></div>
-  <section id="pairs" class="pairs" hidden>
-    <h2 id="pairs-title"></h2>
-    <table><thead><tr><th>line</th><th>chosen reward</th><th>rejected reward</th><th>margin</th><th>loss</th></tr></thead><tbody id="pairs-body"></tbody></table>
+  <section id="empty" class="empty" hidden>
+    <h2>No runs in this panel</h2>
+    <p>Start one with <b>DPO: New Training Run</b> in the Command Palette, or add a run folder that is already on disk.</p>
+    <vscode-button id="empty-new">New Training Run…</vscode-button>
+    <vscode-button id="empty-add" secondary>Open Run Folder…</vscode-button>
   </section>
-  <div id="status" class="muted"></div>`;
+  <div id="grid" class="grid"></div>
+  <p id="chart-keys" class="visually-hidden">Arrow keys move the cursor a step (Shift: ten steps), Enter shows that step's pairs, plus and minus zoom, 0 resets the zoom, Escape closes the pairs.</p>
+  <div id="announce" class="visually-hidden" aria-live="polite"></div>
+  <div id="status" class="muted" role="status"></div>`;
 
 function addRun(meta: MetricsRun): void {
   const existing = runs.get(meta.runDir);
-  const color = existing?.color ?? colorFor(runs.size);
   const run: RunData = {
     meta,
-    color,
+    colorIndex: existing?.colorIndex ?? freeColorIndex(),
     steps: [],
     times: [],
     cols: new Map(),
@@ -49,6 +58,7 @@ function addRun(meta: MetricsRun): void {
     warnings: [],
     status: meta.status,
     totalSteps: meta.totalSteps,
+    resumable: meta.resumable ?? false,
   };
   appendRecords(run, meta.records);
   runs.set(meta.runDir, run);
@@ -59,9 +69,10 @@ function addRun(meta: MetricsRun): void {
 function renderAll(): void {
   persist();
   rebuildCharts();
-  renderRuns(renderAll);
+  renderLegend(renderAll);
   renderSummary();
   renderWarnings();
+  renderEmpty(runs.size === 0);
 }
 
 // ---- controls ---------------------------------------------------------------------------------
@@ -86,16 +97,24 @@ xAxis.addEventListener('change', () => {
   rebuildCharts();
 });
 $('add-run').addEventListener('click', () => send('metrics/addRun', {}));
+$('empty-add').addEventListener('click', () => send('metrics/addRun', {}));
+$('empty-new').addEventListener('click', () => send('metrics/newRun', {}));
 $('export-csv').addEventListener('click', () => send('metrics/exportCsv', { runDirs: [...runs.keys()] }));
 // Resizes are followed per chart by the ResizeObserver in charts.ts (no rebuild, zoom kept).
 // Chart colours are read from the theme's CSS variables when the charts are built: rebuild them when
 // VS Code switches theme (it changes the body's vscode-light/vscode-dark class), or a light theme
 // keeps the dark theme's pale labels and dark grid.
-new MutationObserver(() => rebuildCharts()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
-document.addEventListener('dblclick', () => {
-  zoomRange.clear();
-  for (const c of CHARTS) dirty.add(c.id);
-  schedule();
+new MutationObserver(() => {
+  rebuildCharts();
+  renderLegend(renderAll);
+  renderSummary();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+document.addEventListener('dblclick', (e) => {
+  if ((e.target as HTMLElement).closest('.drill')) return;
+  resetAllZoom();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') closeDrillDown();
 });
 
 window.addEventListener('message', (event) => {
@@ -107,6 +126,8 @@ window.addEventListener('message', (event) => {
   const m = parsed.value;
   switch (m.type) {
     case 'host/didInit':
+      // Runs saved before a reload arrive next; with none, say what to do.
+      renderEmpty(ui.runDirs.length === 0 && runs.size === 0);
       break;
     case 'metrics/didLoadRun':
       addRun(m.params.run);
@@ -117,6 +138,8 @@ window.addEventListener('message', (event) => {
       run.status = m.params.status;
       run.totalSteps = m.params.totalSteps ?? run.totalSteps;
       run.etaSeconds = m.params.etaSeconds;
+      run.resumable = m.params.resumable ?? false;
+      resumeAnswered(run.meta.runDir);
       if (m.params.records.length) {
         if (appendRecords(run, m.params.records)) renderWarnings();
         for (const c of CHARTS) dirty.add(c.id);
@@ -125,7 +148,7 @@ window.addEventListener('message', (event) => {
       break;
     }
     case 'metrics/didPairs':
-      renderPairs(m.params);
+      renderDrillDown(m.params);
       break;
     case 'metrics/didSave':
       $('status').textContent = `Saved ${m.params.file}`;

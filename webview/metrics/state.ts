@@ -31,7 +31,8 @@ export const CHARTS: ChartDef[] = [
 /** One run's columns, grown in place as lines arrive. */
 export interface RunData {
   meta: MetricsRun;
-  color: string;
+  /** The run's place in the palette: its hue in every chart, the legend and the tooltip (resolved per theme). */
+  colorIndex: number;
   steps: number[];
   times: number[];
   cols: Map<string, number[]>;
@@ -45,6 +46,8 @@ export interface RunData {
   status: PanelRunStatus;
   totalSteps?: number;
   etaSeconds?: number;
+  /** Stopped (or crashed) with a complete checkpoint and no engine running it: Resume continues it. */
+  resumable: boolean;
 }
 
 export interface PersistedState {
@@ -86,6 +89,19 @@ export const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', 
 
 export function colorFor(i: number): string {
   return cssVar(PALETTE[i % PALETTE.length], FALLBACK[i % FALLBACK.length]);
+}
+
+/** A run's colour in the current theme. */
+export function runColor(run: RunData): string {
+  return colorFor(run.colorIndex);
+}
+
+/** The first palette place no shown run holds, so a run keeps its colour while others come and go. */
+export function freeColorIndex(): number {
+  const used = new Set([...runs.values()].map((r) => r.colorIndex));
+  let i = 0;
+  while (used.has(i)) i++;
+  return i;
 }
 
 export function alpha(color: string, a: number): string {

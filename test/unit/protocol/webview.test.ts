@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { parseHostToLabel, parseHostToProbe, parseLabelToHost, parseMetricsToHost, parseProbeToHost } from '../../../src/protocol';
+import { parseHostToLabel, parseHostToMetrics, parseHostToProbe, parseLabelToHost, parseMetricsToHost, parseProbeToHost } from '../../../src/protocol';
 
 const pair = { line: 3, kind: 'todo', problems: [], prompt: 'p', responses: ['a', [{ role: 'assistant', content: 'b' }]], swapped: false, prev: 2, next: 0 };
 
@@ -46,5 +46,20 @@ describe('webview messages are checked where they arrive', () => {
     assert.equal(parseProbeToHost({ type: 'probe/cancel', params: {} }).ok, true);
     assert.equal(parseMetricsToHost({ type: 'metrics/savePng', params: { name: 'x', dataUrl: 'javascript:alert(1)' } }).ok, false);
     assert.equal(parseHostToProbe({ type: 'probe/didToken', params: { which: 'judge', text: 'x' } }).ok, false);
+  });
+
+  it("the metrics panel's drill-down texts and Resume are checked", () => {
+    const pairs = [{ step: 3, split: 'train', line: 1, chosen_reward: 0.1, rejected_reward: -0.1, margin: 0.2, loss: 0.6 }];
+    const texts = [{ line: 1, prompt: 'p', chosen: 'c', rejected: 'r' }];
+    const didPairs = (t: unknown) => parseHostToMetrics({ type: 'metrics/didPairs', params: { runDir: '/r', step: 3, split: 'train', pairs, texts: t } });
+    assert.equal(didPairs(texts).ok, true);
+    assert.equal(didPairs([{ line: 1, prompt: 'p', chosen: 3, rejected: 'r' }]).ok, false, 'a text that is not a string');
+    assert.equal(didPairs(undefined).ok, false, 'texts are required');
+    assert.equal(parseMetricsToHost({ type: 'metrics/resume', params: { runDir: '/r' } }).ok, true);
+    assert.equal(parseMetricsToHost({ type: 'metrics/resume', params: {} }).ok, false);
+    const append = (resumable: unknown) =>
+      parseHostToMetrics({ type: 'metrics/didAppend', params: { runDir: '/r', records: [], status: 'stopped', resumable } });
+    assert.equal(append(true).ok, true);
+    assert.equal(append('yes').ok, false);
   });
 });
