@@ -163,6 +163,16 @@ describe('metrics panel with run folders', { timeout: 600_000 }, () => {
       await hover('loss', 0.8);
       if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `metrics-dark-${width}-overlay.png`) });
     }
+    // Wall time reads as a clock (m:ss here), not as raw seconds.
+    const xAxis = (value: string) =>
+      view.locator('#x-axis').evaluate((el, v) => {
+        (el as unknown as { value: string }).value = v;
+        el.dispatchEvent(new Event('change'));
+      }, value);
+    await xAxis('time');
+    assert.match(await (await hover('loss', 0.5)).locator('.tt-head').innerText(), /^wall time \d+:\d\d$/);
+    await xAxis('step');
+    assert.match(await (await hover('loss', 0.4)).locator('.tt-head').innerText(), /^step \d+$/);
     await page.setViewportSize({ width: 1400, height: 900 });
   });
 
