@@ -51,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     probePanels,
   };
   const labelProblems = vscode.languages.createDiagnosticCollection('dpo-labeling');
+  const largeLabelEditor = new LargeLabelEditorProvider(context.extensionUri, labelProblems, context.storageUri ?? context.globalStorageUri);
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
   context.subscriptions.push(
     output,
@@ -77,9 +78,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {
       supportsMultipleEditorsPerDocument: false,
     }),
-    vscode.window.registerCustomEditorProvider(LARGE_LABEL_VIEW_TYPE, new LargeLabelEditorProvider(context.extensionUri, labelProblems), {
-      supportsMultipleEditorsPerDocument: false,
-    }),
+    largeLabelEditor,
+    vscode.window.registerCustomEditorProvider(LARGE_LABEL_VIEW_TYPE, largeLabelEditor, { supportsMultipleEditorsPerDocument: false }),
     // After a window reload VS Code restores the panel; the webview's saved state names its runs.
     vscode.window.registerWebviewPanelSerializer(MetricsPanel.viewType, {
       deserializeWebviewPanel: async (panel) => {

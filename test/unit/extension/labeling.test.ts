@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { LargeLineFile } from '../../../src/extension/labeling/large-file';
 import { deleteMember, setMember, topLevelMembers } from '../../../src/extension/labeling/json-members';
 import { applyDecision, blindSwap, editResponse, inspectLine } from '../../../src/extension/labeling/pair-line';
@@ -257,6 +258,38 @@ describe('labeling: large files read from disk', () => {
     assert.equal(f.lineAt(3), 'tail');
     assert.throws(() => f.setLine(1, 'a\nb'), /line break/);
     f.close();
+  });
+
+  it('a process killed (SIGKILL) while saving leaves the saved file intact', () => {
+    const original = Array.from({ length: 50 }, (_, i) => `{"prompt": "p${i}", "responses": ["a", "b"]}`).join('\n') + '\n';
+    const largeFile = path.join(__dirname, '../../../src/extension/labeling/large-file.js');
+    // The child kills itself inside save: at its first or second write, or with the copy complete
+    // but not yet renamed over the original.
+    for (const [fn, call] of [
+      ['writeSync', 1],
+      ['writeSync', 2],
+      ['renameSync', 1],
+    ] as const) {
+      const file = write(`kill-${fn}-${call}.jsonl`, original);
+      const child = `
+        const fs = require('node:fs');
+        const { LargeLineFile } = require(${JSON.stringify(largeFile)});
+        const f = new LargeLineFile(${JSON.stringify(file)});
+        f.setLine(3, '{"labeled": true}');
+        f.setLine(40, '{"labeled": true}');
+        const real = fs.${fn};
+        let n = 0;
+        fs.${fn} = (...args) => (++n === ${call} ? process.kill(process.pid, 'SIGKILL') : real(...args));
+        f.save();`;
+      const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8' });
+      assert.equal(r.signal, 'SIGKILL', `${fn} #${call}: the child died inside save (${r.stderr})`);
+      assert.equal(fs.readFileSync(file, 'utf8'), original, `${fn} #${call}: the file on disk is what was last saved`);
+      const again = new LargeLineFile(file);
+      again.setLine(3, '{"labeled": true}');
+      again.save();
+      assert.equal(fs.readFileSync(file, 'utf8').split('\n')[3], '{"labeled": true}', 'a later save works');
+      again.close();
+    }
   });
 
   it('indexes and reads a 100,000-line file', () => {
