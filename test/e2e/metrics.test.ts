@@ -68,6 +68,8 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
       await input.fill(value);
       await page.keyboard.press('Enter');
     }
+    // The summary before starting: Start, or Edit one answer.
+    await pickRow(page, 'Start training', '— summary');
     // The status bar shows the run once the engine is training; then Open Metrics opens its panel.
     await page
       .locator('.statusbar-item', { hasText: /DPO \d+\/\d+/ })
