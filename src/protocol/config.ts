@@ -109,7 +109,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   output_dir: {
     type: 'string',
     default: '',
-    description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: .dpo/runs/<time> beside the data.',
+    description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
     enum: [...LOSS_TYPES],
