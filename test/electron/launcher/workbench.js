@@ -126,7 +126,10 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
     const exited = new Promise((resolve) => (exit = resolve));
     await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
       // The extension host forwards console calls with their printf-style arguments.
-      const text = Array.isArray(logArgs) ? util.format(...logArgs) : String(logArgs);
+      let text = Array.isArray(logArgs) ? util.format(...logArgs) : String(logArgs);
+      // The workbench refuses modal dialogs under test (the untrusted window's trust prompt) and
+      // logs each refusal with a stack trace: expected, so one line without the trace.
+      if (text.startsWith('DialogService: refused to show dialog in tests')) text = text.split('\n')[0].replace(/: Error: DialogService.*$/, '');
       (onLog || ((t, x) => (t === 'error' ? process.stderr : process.stdout).write(x.endsWith('\n') ? x : x + '\n')))(type, text);
     });
     await page.exposeFunction('codeAutomationExit', (code) => exit(Number(code) || 0));
