@@ -24,6 +24,11 @@ export interface Answers {
   epochs: number;
 }
 
+/** Learning rates as typed (5e-4, not 0.0005); other numbers as they are. */
+export function shortNumber(v: number): string {
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
+}
+
 /** 'again': a file dialog was closed without a choice, so the same step is shown again. */
 type Picked = StepAnswer<string> | 'again';
 
@@ -100,7 +105,7 @@ export async function reviewAnswers(a: Answers, given: { model?: string; data?: 
     ...edit(1, `Data: ${vscode.workspace.asRelativePath(a.data!)}`, lines !== undefined ? `${lines} pairs` : '', !given.data),
     ...edit(2, `Engine: ${a.engine === 'torch' ? 'PyTorch' : 'embedded (tfjs)'}${torch}`, '', !given.engine && torchInstalled()),
     ...edit(4, `β: ${a.beta}`, ''),
-    ...edit(5, `Learning rate: ${a.lr}`, ''),
+    ...edit(5, `Learning rate: ${shortNumber(a.lr!)}`, ''),
     ...edit(6, `Epochs: ${a.epochs}`, steps),
   ];
   const pick = await pickStep({ title: `${TITLE} — summary`, placeHolder: 'Start the run, or pick an answer to change it', items, back });

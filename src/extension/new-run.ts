@@ -15,7 +15,7 @@ import { askEngine, askTorchOptions, engineWithoutAsking } from './new-run-engin
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
 import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
-import { Answers, pickData, pickModel, reviewAnswers } from './new-run-steps';
+import { Answers, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
 
 const TITLE = 'DPO: New Training Run';
 
@@ -44,7 +44,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const ask = async (back: boolean, step: number, title: string, value: number, prompt: string, example: string) => {
     const v = await inputStep({
       title: `${TITLE} (${step}/5) — ${title}`,
-      value: String(value),
+      value: shortNumber(value),
       prompt: `${prompt}. Enter keeps the value shown.`,
       back,
       validate: (text) => (number(text) === undefined ? `Enter a number greater than 0, e.g. ${example}` : undefined),
@@ -87,8 +87,8 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
     async (back) => {
       if (scripted) return 'skip';
       const suggested = defaultLearningRate(countParameters(a.model!));
-      const prompt = `A number greater than 0. Suggested ${suggested.value} (${suggested.why})`;
-      return outcome(await ask(back, 4, 'learning rate', a.lr ?? suggested.value, prompt, String(suggested.value)), (v) => (a.lr = v));
+      const prompt = `A number greater than 0. Suggested ${shortNumber(suggested.value)} (${suggested.why})`;
+      return outcome(await ask(back, 4, 'learning rate', a.lr ?? suggested.value, prompt, shortNumber(suggested.value)), (v) => (a.lr = v));
     },
     async (back) =>
       scripted
