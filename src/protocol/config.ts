@@ -109,7 +109,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   output_dir: {
     type: 'string',
     default: '',
-    description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
+    description:
+      'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
     enum: [...LOSS_TYPES],
