@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// The `dpo` command: a thin shim over the compiled CLI (built by `npm run build`, run by `prepare`).
+// The `dpo` command: a thin shim over the CLI. In a checkout it runs the compiled tree (out/, built
+// by `npm run build` or `prepare`); in the installed VSIX, which ships no out/src, the bundle in dist/.
 'use strict';
-require('../out/src/cli/main.js')
+const fs = require('node:fs');
+const path = require('node:path');
+
+const compiled = path.join(__dirname, '..', 'out', 'src', 'cli', 'main.js');
+require(fs.existsSync(compiled) ? compiled : path.join(__dirname, '..', 'dist', 'cli.js'))
   .main(process.argv)
   .then(
     (code) => {

@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=.cache/code-server
 BIN="$DIR/node_modules/.bin/code-server"
+# Any code-server start, --version included, writes a default config.yaml and logs under the XDG
+# folders (~/.config/code-server otherwise): point them at a temporary folder, removed on exit.
+XDG_TMP="$(mktemp -d "${TMPDIR:-/tmp}/dpo-code-server-xdg-XXXXXX")"
+trap 'rm -rf "$XDG_TMP"' EXIT
+export XDG_CONFIG_HOME="$XDG_TMP/config" XDG_DATA_HOME="$XDG_TMP/data"
 if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q '^4\.100\.3'; then
   echo "code-server 4.100.3 already installed in $DIR"
   exit 0

@@ -7,8 +7,9 @@ import { MetricsRecord, timeStamp } from '../protocol';
 import { makeTinyModel, TINY_MODEL_DEFAULTS } from '../engine/model/tiny';
 import { runTraining } from './train';
 import { metricsTable } from './progress';
+import { PACKAGE_ROOT } from '../node/package-root';
 
-export const EXAMPLE_DATA = path.resolve(__dirname, '../../../examples/preferences.jsonl');
+export const EXAMPLE_DATA = path.join(PACKAGE_ROOT, 'examples', 'preferences.jsonl');
 
 /** The demo's settings, in one place: small enough for 2 CPU cores in well under 3 minutes. */
 export const DEMO = {

@@ -19,6 +19,7 @@ import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
 import { addDataCommands } from './data-commands';
 import { describeTorch, setupTorch } from '../node/torch-setup';
+import { PACKAGE_ROOT } from '../node/package-root';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -256,10 +257,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The package's version, from the package.json two folders above the compiled CLI (out/src/cli). */
+/** The package's version, from its package.json (above out/src/cli, or dist/ in the VSIX). */
 function packageVersion(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

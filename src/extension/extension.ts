@@ -30,7 +30,8 @@ export interface DpoExtensionApi {
 export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
   const started = performance.now();
   const output = vscode.window.createOutputChannel('DPO Engine');
-  const enginePath = path.join(context.extensionPath, 'out', 'src', 'engine', 'main.js');
+  // The engine process and the extension host are bundled side by side into dist/ (scripts/bundle.mjs).
+  const enginePath = path.join(context.extensionPath, 'dist', 'engine.js');
   const runs = new RunManager({
     enginePath,
     log: (line) => output.appendLine(line),

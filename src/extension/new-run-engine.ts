@@ -1,26 +1,30 @@
 // The engine questions of "DPO: New Training Run": which engine (asked only when both can run), and
 // on the PyTorch engine LoRA (on by default above ~1B parameters), precision, and the GPUs with the
 // accelerate preset (asked only when more than one GPU was found at set-up). Answers become config fields.
-import * as vscode from 'vscode';
 import { ACCELERATE_PRESETS, DtypeName, EngineName } from '../protocol';
 import { EngineSetting, chooseEngine, torchInstalled } from '../node/engine-choice';
 import { LORA_DEFAULT_ABOVE, countParameters, formatParameters } from '../node/model-size';
 import { TorchReport, summarizeDevices, torchEnvState } from '../node/torch-setup';
+import { BACK, PickItem, StepAnswer, outcome, pickStep, runSteps } from './quick-steps';
 
 const TITLE = 'DPO: New Training Run';
 /** The LoRA rank and α the flow writes when LoRA is chosen (α = 2r, the common choice). */
 export const LORA_R = 16;
 
-type Pick<T> = vscode.QuickPickItem & { value: T };
+type Pick<T> = PickItem<T>;
 
-async function pick<T>(title: string, placeHolder: string, items: Pick<T>[]): Promise<T | undefined> {
-  return (await vscode.window.showQuickPick(items, { title: `${TITLE} — ${title}`, placeHolder, ignoreFocusOut: true }))?.value;
+function pick<T>(title: string, placeHolder: string, items: Pick<T>[], back: boolean, active?: T): Promise<StepAnswer<T>> {
+  return pickStep({ title: `${TITLE} — ${title}`, placeHolder, items, back, active });
 }
 
-/** The engine: asked when the PyTorch engine is set up (so both can run), else the setting's choice. */
-export async function askEngine(setting: EngineSetting): Promise<EngineName | undefined> {
+/** The engine when it is not asked (the PyTorch engine is not set up): the setting's choice. */
+export function engineWithoutAsking(setting: EngineSetting): EngineName | undefined {
+  return torchInstalled() ? undefined : chooseEngine({}, setting);
+}
+
+/** The engine, asked when the PyTorch engine is set up (so both can run). */
+export async function askEngine(setting: EngineSetting, back: boolean, active?: EngineName): Promise<StepAnswer<EngineName>> {
   const preferred = chooseEngine({}, setting);
-  if (!torchInstalled()) return preferred;
   const report = torchEnvState().report;
   const items: Pick<EngineName>[] = [
     {
@@ -32,7 +36,7 @@ export async function askEngine(setting: EngineSetting): Promise<EngineName | un
     { label: '$(package) Embedded engine', description: 'tfjs · TensorFlow.js in the engine process', detail: 'no set-up; small models', value: 'tfjs' },
   ];
   items.sort((a, b) => Number(b.value === preferred) - Number(a.value === preferred));
-  return pick('engine', 'Which engine trains this run', items);
+  return pick('engine', 'Which engine trains this run', items, back, active);
 }
 
 export interface TorchChoices {
@@ -43,7 +47,8 @@ export interface TorchChoices {
   accelerate_config?: string;
 }
 
-export async function askTorchOptions(model: string): Promise<TorchChoices | undefined> {
+/** LoRA, precision, GPUs and preset, each with Back; Back from the first returns to the engine question. */
+export async function askTorchOptions(model: string, previous?: TorchChoices): Promise<StepAnswer<TorchChoices>> {
   const report: TorchReport | undefined = torchEnvState().report;
   const gpus = report?.gpus.length ?? 0;
   const params = countParameters(model);
@@ -64,9 +69,6 @@ export async function askTorchOptions(model: string): Promise<TorchChoices | und
     },
   ];
   if (!loraFirst) lora.reverse();
-  const useLora = await pick('LoRA', `The model has ${size}`, lora);
-  if (useLora === undefined) return undefined;
-
   const dtypes: Pick<DtypeName>[] = [
     { label: 'bf16', description: 'mixed precision (Ampere or newer GPUs)', value: 'bf16' },
     { label: 'fp16', description: 'mixed precision (older GPUs)', value: 'fp16' },
@@ -74,40 +76,51 @@ export async function askTorchOptions(model: string): Promise<TorchChoices | und
   ];
   // On the CPU: fp32 first, and no fp16 (mixed fp16 needs a GPU).
   if (!gpus) dtypes.splice(0, dtypes.length, dtypes[2], dtypes[0]);
-  const dtype = await pick('precision', gpus ? `${gpus} GPU(s) found at set-up` : 'No GPU was found at set-up: training runs on the CPU', dtypes);
-  if (dtype === undefined) return undefined;
+  const why: Record<(typeof ACCELERATE_PRESETS)[number], string> = {
+    ddp: 'data parallel: a full copy per GPU (fastest when the model fits)',
+    deepspeed_zero2: 'shards optimizer state and gradients',
+    deepspeed_zero3: 'also shards the weights (largest models)',
+    fsdp: 'PyTorch FSDP: shards weights, gradients and optimizer state',
+  };
 
-  let numProcesses = 1;
-  let preset: string | undefined;
-  if (gpus > 1) {
-    const counts = Array.from({ length: gpus }, (_, i) => gpus - i).map((n) => ({
-      label: `${n} GPU${n > 1 ? 's' : ''}`,
-      description: n === gpus ? 'all found' : '',
-      value: n,
-    }));
-    const n = await pick('GPUs', `${report!.gpus.map((g) => g.name).join(', ')}`, counts);
-    if (n === undefined) return undefined;
-    numProcesses = n;
-    if (n > 1) {
-      const why: Record<(typeof ACCELERATE_PRESETS)[number], string> = {
-        ddp: 'data parallel: a full copy per GPU (fastest when the model fits)',
-        deepspeed_zero2: 'shards optimizer state and gradients',
-        deepspeed_zero3: 'also shards the weights (largest models)',
-        fsdp: 'PyTorch FSDP: shards weights, gradients and optimizer state',
-      };
-      preset = await pick(
-        'accelerate preset',
-        'How the GPUs share the work',
-        ACCELERATE_PRESETS.map((p) => ({ label: p, description: why[p], value: p })),
-      );
-      if (preset === undefined) return undefined;
-    }
-  }
+  let useLora = previous ? previous.lora_r > 0 : undefined;
+  let dtype = previous?.dtype;
+  let numProcesses = previous?.num_processes ?? 1;
+  // Unanswered, the GPU count's first row (all GPUs) is the one selected.
+  let gpuAnswer = previous?.num_processes;
+  let preset = previous?.accelerate_config;
+  const flow = await runSteps(
+    [
+      async (back) => outcome(await pick('LoRA', `The model has ${size}`, lora, back, useLora), (v) => (useLora = v)),
+      async (back) =>
+        outcome(
+          await pick('precision', gpus ? `${gpus} GPU(s) found at set-up` : 'No GPU was found at set-up: training runs on the CPU', dtypes, back, dtype),
+          (v) => (dtype = v),
+        ),
+      async (back) => {
+        if (gpus <= 1) return 'skip';
+        const counts = Array.from({ length: gpus }, (_, i) => gpus - i).map((n) => ({
+          label: `${n} GPU${n > 1 ? 's' : ''}`,
+          description: n === gpus ? 'all found' : '',
+          value: n,
+        }));
+        return outcome(await pick('GPUs', `${report!.gpus.map((g) => g.name).join(', ')}`, counts, back, gpuAnswer), (v) => (numProcesses = gpuAnswer = v));
+      },
+      async (back) => {
+        if (numProcesses <= 1) return 'skip';
+        const items = ACCELERATE_PRESETS.map((p) => ({ label: p, description: why[p], value: p as string }));
+        return outcome(await pick('accelerate preset', 'How the GPUs share the work', items, back, preset), (v) => (preset = v));
+      },
+    ],
+    true,
+  );
+  if (flow === 'back') return BACK;
+  if (flow === 'cancel') return undefined;
   return {
     lora_r: useLora ? LORA_R : 0,
     ...(useLora ? { lora_alpha: 2 * LORA_R } : {}),
-    dtype,
+    dtype: dtype!,
     num_processes: numProcesses,
-    ...(preset ? { accelerate_config: preset } : {}),
+    ...(numProcesses > 1 && preset ? { accelerate_config: preset } : {}),
   };
 }

@@ -10,10 +10,12 @@ import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
 import { TorchEnvMissingError } from './run-manager';
 import { torchEnvDir } from '../node/torch-env';
-import { makeTinyModel } from './model-commands';
 import { readSettings } from './settings';
-import { askEngine, askTorchOptions } from './new-run-engine';
+import { askEngine, askTorchOptions, engineWithoutAsking } from './new-run-engine';
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
+import { countParameters, defaultLearningRate } from '../node/model-size';
+import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
+import { Answers, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
 
 const TITLE = 'DPO: New Training Run';
 
@@ -35,82 +37,76 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const ws = vscode.workspace.workspaceFolders?.[0];
   if (!ws) return fail('open a folder first: a run writes its config and run folder inside it', ctx);
   const settings = readSettings();
-
-  let model = args.model;
-  if (!model) {
-    const found = (await vscode.workspace.findFiles('**/config.json', '{**/node_modules/**,**/.dpo/runs/**}', 50))
-      .map((u) => path.dirname(u.fsPath))
-      .filter((d) => fs.existsSync(path.join(d, 'model.safetensors')) || fs.existsSync(path.join(d, 'model.safetensors.index.json')));
-    const pick = await vscode.window.showQuickPick(
-      [
-        { label: '$(sparkle) Make a tiny model', description: 'a small random GPT-2 with a byte-level tokenizer', value: 'tiny' },
-        { label: '$(folder-opened) Choose a model folder…', description: 'config.json + model.safetensors + tokenizer.json', value: 'browse' },
-        ...found.map((d) => ({ label: `$(file-directory) ${vscode.workspace.asRelativePath(d)}`, description: d, value: d })),
-      ],
-      { title: `${TITLE} (1/5) — policy model`, placeHolder: 'The model to tune; its frozen copy is the reference', ignoreFocusOut: true },
-    );
-    if (!pick) return { ok: false, error: 'cancelled' };
-    if (pick.value === 'tiny') {
-      const made = await makeTinyModel(ctx, { out: path.join(ws.uri.fsPath, '.dpo', 'models', `tiny-${Date.now()}`) });
-      if (!made.ok) return made;
-      model = made.path;
-    } else if (pick.value === 'browse') {
-      model = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use Model' }))?.[0]?.fsPath;
-    } else model = pick.value;
-    if (!model) return { ok: false, error: 'cancelled' };
-  }
-
-  let data = args.data;
-  if (!data) {
-    const files = await vscode.workspace.findFiles('**/*.jsonl', '{**/node_modules/**,**/.dpo/**}', 100);
-    const pick = await vscode.window.showQuickPick(
-      [
-        { label: '$(folder-opened) Choose a file…', description: '', value: 'browse' },
-        ...files.map((u) => ({ label: `$(file) ${vscode.workspace.asRelativePath(u)}`, description: '', value: u.fsPath })),
-      ],
-      { title: `${TITLE} (2/5) — preference pairs`, placeHolder: 'JSONL with prompt, chosen and rejected', ignoreFocusOut: true },
-    );
-    if (!pick) return { ok: false, error: 'cancelled' };
-    data =
-      pick.value === 'browse'
-        ? (await vscode.window.showOpenDialog({ filters: { 'Preference JSONL': ['jsonl'] }, openLabel: 'Use Data' }))?.[0]?.fsPath
-        : pick.value;
-    if (!data) return { ok: false, error: 'cancelled' };
-  }
-
-  // Scripted runs (with a config) are not asked: their config's engine, else the setting's.
-  const engine = args.engine ?? (args.config ? chooseEngine(args.config, settings.engine) : await askEngine(settings.engine));
-  if (!engine) return { ok: false, error: 'cancelled' };
-  // Offer the set-up now rather than after the remaining questions.
-  if (engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
-  let engineFields: Record<string, unknown> = { engine };
-  if (engine === 'torch' && !args.config) {
-    const torch = await askTorchOptions(model);
-    if (!torch) return { ok: false, error: 'cancelled' };
-    engineFields = { ...engineFields, ...torch };
-  }
-
-  let config: Record<string, unknown> = { beta: settings.beta, ...engineFields, ...args.config };
-  if (!args.config) {
-    // Steps 3-5; the engine questions between 2 and 3 are asked only when they apply, so they are not numbered.
-    const ask = async (step: number, title: string, value: string, range: string) => {
-      const v = await vscode.window.showInputBox({
-        title: `${TITLE} (${step}/5) — ${title}`,
-        value,
-        prompt: `${range}. Enter keeps the value shown.`,
-        ignoreFocusOut: true,
-        validateInput: (s) => (s.trim() !== '' && Number(s) > 0 && Number.isFinite(Number(s)) ? undefined : `Enter ${range}`),
-      });
-      return v === undefined ? undefined : Number(v);
-    };
-    const beta = await ask(3, 'β (KL strength; rewards are β·log πθ/πref)', String(settings.beta), 'a number > 0, typically 0.01 to 0.5');
-    if (beta === undefined) return { ok: false, error: 'cancelled' };
-    const lr = await ask(4, 'learning rate', '1e-6', 'a number > 0, such as 1e-6 (TRL default) to 1e-3 (tiny models)');
-    if (lr === undefined) return { ok: false, error: 'cancelled' };
-    const epochs = await ask(5, 'epochs', '1', 'a number > 0 of passes over the data (fractions allowed, e.g. 0.5)');
-    if (epochs === undefined) return { ok: false, error: 'cancelled' };
-    config = { ...config, beta, learning_rate: lr, num_train_epochs: epochs };
-  }
+  const scripted = args.config !== undefined;
+  const root = ws.uri.fsPath;
+  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1 };
+  const number = (text: string) => (text.trim() !== '' && Number.isFinite(Number(text)) && Number(text) > 0 ? Number(text) : undefined);
+  const ask = async (back: boolean, step: number, title: string, value: number, prompt: string, example: string) => {
+    const v = await inputStep({
+      title: `${TITLE} (${step}/5) — ${title}`,
+      value: shortNumber(value),
+      prompt: `${prompt}. Enter keeps the value shown.`,
+      back,
+      validate: (text) => (number(text) === undefined ? `Enter a number greater than 0, e.g. ${example}` : undefined),
+    });
+    return v === BACK || v === undefined ? v : number(v)!;
+  };
+  // Steps, by index (the summary's Edit jumps back to one): model, data, engine, PyTorch options, β, learning rate, epochs, summary.
+  const steps: ((back: boolean) => Promise<StepOutcome>)[] = [
+    async (back) => {
+      if (args.model) return 'skip';
+      const picked = await pickModel(ctx, root, back);
+      return picked === 'again' ? { goto: 0 } : outcome(picked, (v) => (a.model = v));
+    },
+    async (back) => {
+      if (args.data) return 'skip';
+      const picked = await pickData(back);
+      return picked === 'again' ? { goto: 1 } : outcome(picked, (v) => (a.data = v));
+    },
+    async (back) => {
+      // Scripted runs (with a config) are not asked: their config's engine, else the setting's.
+      if (args.engine) return 'skip';
+      if (scripted) return ((a.engine = chooseEngine(args.config!, settings.engine)), 'skip');
+      const fixed = engineWithoutAsking(settings.engine);
+      if (fixed) return ((a.engine = fixed), 'skip');
+      return outcome(await askEngine(settings.engine, back, a.engine), (v) => (a.engine = v));
+    },
+    async () => {
+      // Offer the set-up now rather than after the remaining questions.
+      if (a.engine === 'torch' && !torchInstalled()) return 'cancel';
+      if (a.engine !== 'torch' || scripted) return 'skip';
+      return outcome(await askTorchOptions(a.model!, a.torch), (v) => (a.torch = v));
+    },
+    async (back) =>
+      scripted
+        ? 'skip'
+        : outcome(
+            await ask(back, 3, 'β (KL strength; rewards are β·log πθ/πref)', a.beta, 'A number greater than 0, typically 0.01 to 0.5', '0.1'),
+            (v) => (a.beta = v),
+          ),
+    async (back) => {
+      if (scripted) return 'skip';
+      const suggested = defaultLearningRate(countParameters(a.model!));
+      const prompt = `A number greater than 0. Suggested ${shortNumber(suggested.value)} (${suggested.why})`;
+      return outcome(await ask(back, 4, 'learning rate', a.lr ?? suggested.value, prompt, shortNumber(suggested.value)), (v) => (a.lr = v));
+    },
+    async (back) =>
+      scripted
+        ? 'skip'
+        : outcome(
+            await ask(back, 5, 'epochs', a.epochs, 'A number greater than 0 of passes over the data (fractions allowed, e.g. 0.5)', '1'),
+            (v) => (a.epochs = v),
+          ),
+    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back)),
+  ];
+  const flow = await runSteps(steps);
+  if (a.engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
+  if (flow !== 'done') return { ok: false, error: 'cancelled' };
+  const model = a.model!;
+  const data = a.data!;
+  const config: Record<string, unknown> = scripted
+    ? { beta: settings.beta, engine: a.engine, ...args.config }
+    : { beta: a.beta, engine: a.engine, ...a.torch, learning_rate: a.lr, num_train_epochs: a.epochs };
   // The run config is written as a file first, so the run can be repeated and edited (with
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');

@@ -52,3 +52,16 @@ export const LORA_DEFAULT_ABOVE = 1e9;
 export function formatParameters(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${Math.round(n / 1e3)}K`;
 }
+
+/**
+ * The learning rate New Training Run offers for a model of `params` parameters, with the reason.
+ * TRL's default (1e-6, the DPO paper's for 1B+ models) barely moves a tiny random model in a few
+ * hundred steps: flat curves. Smaller models take larger steps; the demo tunes its 0.1M model at 5e-4.
+ */
+export function defaultLearningRate(params: number | undefined): { value: number; why: string } {
+  if (params === undefined) return { value: 1e-6, why: 'model size unknown: TRL’s default, the DPO paper’s choice' };
+  const size = `${formatParameters(params)} parameters`;
+  if (params < 10e6) return { value: 5e-4, why: `${size}: a tiny model needs large steps to move within a few hundred steps` };
+  if (params < 1e9) return { value: 5e-6, why: `${size}: a small model; 1e-6 (TRL’s default) learns slowly below 1B` };
+  return { value: 1e-6, why: `${size}: TRL’s default, the DPO paper’s choice for 1B+ models` };
+}

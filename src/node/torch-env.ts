@@ -4,8 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The package root (holding package.json and python/), from out/src/node. */
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+import { PACKAGE_ROOT } from './package-root';
+
+export { PACKAGE_ROOT };
 
 export const TORCH_REQUIREMENTS = path.join(PACKAGE_ROOT, 'python', 'requirements.txt');
 export const TORCH_PACKAGE_DIR = path.join(PACKAGE_ROOT, 'python');

@@ -1,7 +1,9 @@
 // The run configuration: one schema (JSON Schema, so the editor completes and checks run config
 // files through jsonValidation) holding every field's meaning, default and bounds; DEFAULT_CONFIG
 // and validation derive from it, so a default is written in exactly one place.
-import Ajv from 'ajv';
+import type Ajv from 'ajv';
+// protocol/ is also compiled for the browser (without Node's types); the bundlers resolve require.
+declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const;
@@ -107,7 +109,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   output_dir: {
     type: 'string',
     default: '',
-    description: 'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: .dpo/runs/<time> beside the data.',
+    description:
+      'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
     enum: [...LOSS_TYPES],
@@ -314,7 +317,11 @@ let validator: ReturnType<Ajv['compile']> | undefined;
  * file or flag set in the message.
  */
 export function resolveConfig(partial: Record<string, unknown>, source = 'config'): DpoConfig {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(CONFIG_SCHEMA);
+  if (!validator) {
+    // Loaded on first use: ajv is most of the extension bundle, and activation validates nothing.
+    const AjvClass = (require('ajv') as { default: typeof Ajv }).default;
+    validator = new AjvClass({ allErrors: true, strict: false }).compile(CONFIG_SCHEMA);
+  }
   const candidate: Record<string, unknown> = { ...DEFAULT_CONFIG, ...partial };
   delete candidate.$schema; // allowed in config files for editor support, not part of a config
   const problems: ConfigProblem[] = [];

@@ -59,15 +59,47 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
     await pickRow(page, 'pairs.jsonl', '(2/5)');
     await pickRow(page, 'Embedded engine', '— engine');
     const input = page.locator('.quick-input-widget input.input');
-    for (const [value, title] of [
-      ['0.1', 'β'],
-      ['0.001', 'learning rate'],
-      ['1', 'epochs'],
-    ]) {
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });
-      await input.fill(value);
-      await page.keyboard.press('Enter');
-    }
+    const quickTitle = (text: string) =>
+      page.locator('.quick-input-widget .quick-input-title', { hasText: text }).waitFor({ state: 'visible', timeout: 30_000 });
+    await quickTitle('β');
+    await input.fill('0.1');
+    await page.keyboard.press('Enter');
+    // The learning rate offered fits the tiny model, and the prompt says why.
+    await quickTitle('learning rate');
+    assert.equal(await input.inputValue(), '5e-4');
+    assert.match(await page.locator('.quick-input-widget .quick-input-message').innerText(), /Suggested 5e-4 \(\d+K parameters: a tiny model/);
+    // A bad value is answered with what is allowed, and not accepted.
+    await input.fill('fast');
+    await page.locator('.quick-input-widget .quick-input-message', { hasText: 'Enter a number greater than 0, e.g. 5e-4' }).waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await quickTitle('learning rate');
+    await input.fill('0.001');
+    await page.keyboard.press('Enter');
+    // Back from epochs returns to the learning rate with the answer kept.
+    await quickTitle('epochs');
+    await page.locator('.quick-input-widget .codicon-quick-input-back').click();
+    await quickTitle('learning rate');
+    assert.equal(await input.inputValue(), '0.001');
+    await page.keyboard.press('Enter');
+    await quickTitle('epochs');
+    await input.fill('1');
+    await page.keyboard.press('Enter');
+    // The summary before starting lists the answers: Start, or pick one to edit it.
+    await quickTitle('— summary');
+    const summary = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    for (const row of [
+      /Start training/,
+      /Model: models\/tiny/,
+      /Data: pairs\.jsonl/,
+      /β: 0\.1/,
+      /Learning rate: 0\.001/,
+      /Epochs: 1.*about \d+ steps of 4 pairs/s,
+    ])
+      assert.ok(
+        summary.some((r) => row.test(r)),
+        `${row} in ${summary.join(' | ')}`,
+      );
+    await pickRow(page, 'Start training', '— summary');
     // The status bar shows the run once the engine is training; then Open Metrics opens its panel.
     await page
       .locator('.statusbar-item', { hasText: /DPO \d+\/\d+/ })

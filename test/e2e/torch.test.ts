@@ -95,6 +95,8 @@ describe('PyTorch engine from the palette in a real VS Code', { timeout: 400_000
       await input.fill(value);
       await page.keyboard.press('Enter');
     }
+    // The summary before starting: Start, or Edit one answer.
+    await pickRow(page, 'Start training', '— summary');
     const item = page.locator('.statusbar-item', { hasText: /DPO \d+\/\d+/ }).first();
     await item.waitFor({ timeout: 120_000 });
     await runCommand(page, 'DPO: Open Metrics');

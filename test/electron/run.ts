@@ -1,17 +1,22 @@
 // Runs the Mocha suites in test/electron/suite inside a real VS Code with @vscode/test-electron's
 // runTests. With DPO_VSCODE=electron it downloads and uses Electron VS Code as usual; otherwise
 // (the default on these offline machines) it points vscodeExecutablePath at a launcher that runs
-// the same suites in a real VS Code server (code-server) driven through headless Chromium.
+// the same suites in a real VS Code server (code-server) driven through headless Chromium, against
+// the extension as users get it: packed into a VSIX and installed with `code-server
+// --install-extension`; the installed folder is the one loaded (Electron mode loads the checkout).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
+import { installVsix, packageVsix } from './vsix';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
+const CODE_SERVER = process.env.DPO_CODE_SERVER ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
+
 /** What the offline launcher needs, with what to do when it is missing. */
 function checkPrerequisites(): string | undefined {
-  const codeServer = process.env.DPO_CODE_SERVER ?? path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
+  const codeServer = CODE_SERVER;
   const chromium = process.env.DPO_CHROMIUM ?? '/usr/bin/chromium';
   if (!fs.existsSync(codeServer))
     return `${codeServer} is missing: run \`bash scripts/install-code-server.sh\` (or \`bash .ci/run\`, which installs everything)`;
@@ -30,6 +35,11 @@ async function main(): Promise<void> {
   const launcher = path.join(ROOT, 'test', 'electron', 'launcher', 'code-server-launcher.js');
   const extensionTestsPath = path.join(__dirname, 'suite', 'index');
   const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-electron-results-'));
+  const vsix = useElectron ? undefined : packageVsix(resultsDir);
+  if (vsix) console.log(`extension tests: packed ${path.basename(vsix)} (${(fs.statSync(vsix).size / 1e6).toFixed(2)} MB)`);
+  // The PyTorch engine's environment is looked for in the extension's folder; the installed copy has
+  // none, so the tests use the checkout's (made by scripts/setup-torch-env.js).
+  const torchEnv = process.env.DPO_TORCH_ENV ?? path.join(ROOT, '.cache', 'torch-env');
   let passed = 0;
   let failed = 0;
   // Two windows: a trusted workspace for the features, an untrusted one for Restricted Mode.
@@ -41,11 +51,12 @@ async function main(): Promise<void> {
     const profile = path.join(resultsDir, `${variant}-profile`);
     fs.mkdirSync(path.join(profile, 'extensions'), { recursive: true });
     fs.writeFileSync(path.join(profile, 'extensions', 'extensions.json'), '[]');
+    const extensionDevelopmentPath = vsix ? installVsix(CODE_SERVER, vsix, path.join(profile, 'extensions'), profile) : ROOT;
     const started = Date.now();
     try {
       await runTests({
         ...(useElectron ? {} : { vscodeExecutablePath: launcher }),
-        extensionDevelopmentPath: ROOT,
+        extensionDevelopmentPath,
         extensionTestsPath,
         launchArgs: [
           workspace,
@@ -54,7 +65,12 @@ async function main(): Promise<void> {
           `--extensions-dir=${path.join(profile, 'extensions')}`,
           ...(variant === 'trusted' ? ['--disable-workspace-trust'] : []),
         ],
-        extensionTestsEnv: { DPO_TEST_RESULTS: results, ...(variant === 'untrusted' ? { DPO_TEST_UNTRUSTED: '1' } : {}) },
+        extensionTestsEnv: {
+          DPO_TEST_RESULTS: results,
+          DPO_TORCH_ENV: torchEnv,
+          ...(vsix ? { DPO_TEST_FROM_VSIX: '1' } : {}),
+          ...(variant === 'untrusted' ? { DPO_TEST_UNTRUSTED: '1' } : {}),
+        },
       });
     } catch (err) {
       process.stderr.write(`extension tests (${variant} workspace) failed: ${(err as Error).message}\n`);
@@ -66,7 +82,7 @@ async function main(): Promise<void> {
     fs.rmSync(workspace, { recursive: true, force: true });
   }
   fs.rmSync(resultsDir, { recursive: true, force: true });
-  console.log(`electron: ${passed} passed, ${failed} failed`);
+  console.log(`extension tests: ${passed} passed, ${failed} failed`);
   if (failed > 0 || passed === 0) process.exitCode = 1;
 }
 

@@ -15,6 +15,9 @@ const CODE_SERVER = process.env.DPO_CODE_SERVER || path.join(ROOT, '.cache/code-
 const CHROMIUM = process.env.DPO_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT_MS = Number(process.env.DPO_TEST_TIMEOUT_MS || 15 * 60 * 1000);
 
+const WORKBENCH_CHATTER =
+  /^(Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin extensions cache|\[Service Worker\] registered|ChatSessionStore: Migrating)/;
+
 function parseArgs(argv) {
   const out = { positional: [] };
   for (const a of argv) {
@@ -62,6 +65,8 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
   if (!fs.existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} not found: run scripts/install-code-server.sh`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-code-server-'));
   const port = fixedPort || (await freePort());
+  const serverTmp = path.join(tmp, 'tmp');
+  fs.mkdirSync(serverTmp);
   fs.writeFileSync(path.join(tmp, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const server = spawn(
     CODE_SERVER,
@@ -82,7 +87,12 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
       '--disable-getting-started-override',
       '--ignore-last-opened',
     ],
-    { env: { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // TMPDIR inside our temp folder: the server's sockets (vscode-ipc-*.sock, vscode-git-*.sock) and
+    // what the extension host's children write to os.tmpdir() go when the folder is removed.
+    {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data'), TMPDIR: serverTmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const serverLog = [];
   server.stdout.on('data', (d) => serverLog.push(String(d)));
@@ -126,7 +136,12 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
     const exited = new Promise((resolve) => (exit = resolve));
     await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
       // The extension host forwards console calls with their printf-style arguments.
-      const text = Array.isArray(logArgs) ? util.format(...logArgs) : String(logArgs);
+      let text = Array.isArray(logArgs) ? util.format(...logArgs) : String(logArgs);
+      // The workbench refuses modal dialogs under test (the untrusted window's trust prompt) and
+      // logs each refusal with a stack trace: expected, so one line without the trace.
+      if (text.startsWith('DialogService: refused to show dialog in tests')) text = text.split('\n')[0].replace(/: Error: DialogService.*$/, '');
+      // The workbench's own start-up chatter, the same in every window: not printed.
+      if (!onLog && WORKBENCH_CHATTER.test(text)) return;
       (onLog || ((t, x) => (t === 'error' ? process.stderr : process.stdout).write(x.endsWith('\n') ? x : x + '\n')))(type, text);
     });
     await page.exposeFunction('codeAutomationExit', (code) => exit(Number(code) || 0));

@@ -47,6 +47,16 @@ describe('DPO Studio extension', () => {
     console.log(`activation took ${api.activationMs.toFixed(1)} ms`);
   });
 
+  it('runs from the installed VSIX (the bundles only), or from the checkout in Electron mode', () => {
+    const has = (f: string) => fs.existsSync(path.join(ext.extensionPath, f));
+    assert.ok(has('dist/extension.js') && has('dist/engine.js') && has('dist/tfjs-backend-wasm.wasm'), ext.extensionPath);
+    assert.equal(path.basename(ext.packageJSON.main as string), 'extension.js');
+    // Electron mode (DPO_VSCODE=electron) loads the checkout; the default installs the VSIX first.
+    if (process.env.DPO_TEST_FROM_VSIX)
+      assert.ok(!has('src') && !has('out/src') && !has('test') && !has('node_modules'), `${ext.extensionPath} holds only what ships`);
+    else assert.ok(has('src/extension/extension.ts'), 'Electron mode runs the checkout');
+  });
+
   it('DPO: Label Pairs opens the labeling editor (by size) and reports unusable lines as diagnostics', async () => {
     const file = path.join(workspace, 'to-label.jsonl');
     fs.writeFileSync(file, ['{"prompt": "p", "responses": ["a", "b"]}', '{"prompt": "p", "responses": ["a", "a"]}', 'nope'].join('\n') + '\n');

@@ -166,6 +166,11 @@ describe('dpo CLI', () => {
     const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../../package.json'), 'utf8'));
     assert.equal(dpo('--version').stdout.trim(), pkg.version);
     assert.match(dpo('make-tiny-model', '--help').stdout, /--out <dir>\s+\(required\) output folder/);
+    // Flag paths resolve against the current folder, a config file's against its folder: the help says both.
+    assert.match(
+      dpo('train', '--help').stdout,
+      /--model <value>\s+Policy model folder .*Relative paths are resolved against the current folder \(in a config file: its folder\)\. \(required\)/,
+    );
   });
 
   it('train --help lists every config field as a flag with its default', () => {

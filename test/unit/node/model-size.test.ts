@@ -1,0 +1,28 @@
+// The learning rate New Training Run suggests for a model's size, with its reason.
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { countParameters, defaultLearningRate } from '../../../src/node/model-size';
+import { tempDir, tinyModel } from '../helpers/fixtures';
+
+describe('defaultLearningRate', () => {
+  it('is large for tiny models, TRL-like for large ones, and names the size in its reason', () => {
+    assert.deepEqual(
+      [133_056, 9.9e6, 10e6, 124e6, 999e6, 1e9, 7e9].map((n) => defaultLearningRate(n).value),
+      [5e-4, 5e-4, 5e-6, 5e-6, 5e-6, 1e-6, 1e-6],
+    );
+    assert.match(defaultLearningRate(133_056).why, /^133K parameters: a tiny model/);
+    assert.match(defaultLearningRate(124e6).why, /^124\.0M parameters/);
+    assert.match(defaultLearningRate(7e9).why, /^7\.0B parameters: TRL’s default/);
+  });
+
+  it('falls back to TRL’s 1e-6 when the size is unknown', () => {
+    assert.equal(defaultLearningRate(undefined).value, 1e-6);
+    assert.match(defaultLearningRate(undefined).why, /unknown/);
+  });
+
+  it('suggests 5e-4 for the tiny model that Make Tiny Model writes (its safetensors header counted)', () => {
+    const model = tinyModel(path.join(tempDir('lr'), 'm'));
+    assert.equal(defaultLearningRate(countParameters(model)).value, 5e-4);
+  });
+});
