@@ -15,7 +15,7 @@ const outside = (folders, message) => ({ group: folders.flatMap((f) => [`**/${f}
 const boundary = (files, paths, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } });
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', '.cache/**', '.vscode-test/**', 'python/**', 'media/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', '.vscode-test/**', 'python/**', 'media/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
