@@ -67,6 +67,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 const app = document.getElementById('app')!;
 app.innerHTML = `
   <header><h1>Probe</h1><div id="models" class="muted"><vscode-progress-ring class="inline-ring" aria-hidden="true"></vscode-progress-ring> Loading the policy and reference models…</div></header>
+  <main>
   <section class="prompt">
     <label class="data-pick">from the run's data <vscode-single-select id="data-pair" combobox label="A pair from the run's data"></vscode-single-select></label>
     <vscode-textarea id="prompt" label="Prompt" rows="4" placeholder="A prompt for both models" resize="vertical"></vscode-textarea>
@@ -105,6 +106,7 @@ app.innerHTML = `
   ${LEGEND_HTML}
   <section class="summary" id="summary"></section>
   <div id="status" role="status" class="muted"></div>
+  </main>
   <div id="token-tip" class="token-tip" role="tooltip" hidden></div>
 `;
 
