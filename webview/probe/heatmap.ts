@@ -17,7 +17,8 @@ export function renderLegend(root: HTMLElement, scale: number, beta: number): vo
   );
   root.querySelector('.legend-low')!.textContent = `${low} less likely`;
   root.querySelector('.legend-high')!.textContent = `${high} likelier`;
-  root.querySelector('.legend-units')!.textContent = `per-token reward β·Δ log-prob = ${beta}·(log πθ − log πref), nats · one scale for both answers`;
+  root.querySelector('.legend-units')!.textContent =
+    `Colour scale, shared by both answers: per-token reward β·Δ log-prob = ${beta}·(log πθ − log πref), in nats`;
 }
 
 export const LEGEND_HTML = `
@@ -46,7 +47,8 @@ export function renderTokens(box: HTMLElement, score: ProbeScore, scale: number)
 function readout(token: HTMLElement): [string, string][] {
   const d = token.dataset;
   return [
-    ['token', JSON.stringify(token.textContent ?? '')],
+    // A token can decode to no text of its own (a piece of a multi-byte character).
+    ['token', token.textContent ? JSON.stringify(token.textContent) : '"" (part of a multi-byte character)'],
     ['reward β·Δ', signed(Number(d.reward))],
     ['log πθ (policy)', Number(d.policyLogp).toFixed(4)],
     ['log πref (reference)', Number(d.referenceLogp).toFixed(4)],
