@@ -59,6 +59,8 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
     // The fields name their inner inputs (a <label> does not reach into the shadow DOM).
     assert.equal(await view.locator('#maxNewTokens input').getAttribute('aria-label'), 'max tokens');
     assert.equal(await view.locator('#prompt textarea').getAttribute('aria-label'), 'Prompt');
+    // The busy ring is not an assertive live region announcing "Loading" (the component's default).
+    assert.deepEqual([await view.locator('#busy').getAttribute('aria-label'), await view.locator('#busy').getAttribute('aria-live')], ['Generating', 'off']);
     await view.locator('#prompt textarea').fill('Q: What color is the sky?\nA:');
     await view.locator('#maxNewTokens input').fill('24');
     await view.locator('#maxNewTokens input').dispatchEvent('change');

@@ -84,7 +84,7 @@ app.innerHTML = `
     <div class="actions">
       <vscode-button id="generate">Generate</vscode-button>
       <vscode-button id="cancel" secondary disabled>Cancel</vscode-button>
-      <vscode-progress-ring id="busy" hidden></vscode-progress-ring>
+      <vscode-progress-ring id="busy" aria-label="Generating" aria-live="off" hidden></vscode-progress-ring>
     </div>
   </section>
   <section class="answers" id="answers">
