@@ -56,6 +56,9 @@ describe('probe panel in a real VS Code', { timeout: 240_000 }, () => {
     const view: FrameLocator = activeWebview(page);
     await view.locator('#models').filter({ hasText: 'probe-run' }).waitFor({ timeout: 60_000 });
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'probe-empty.png') });
+    // The closed data picker says what it is for (it was blank).
+    await view.locator('#data-pair input').first().waitFor();
+    assert.equal(await view.locator('#data-pair input').first().inputValue(), '(type a prompt, or pick a pair)');
     // The fields name their inner inputs (a <label> does not reach into the shadow DOM).
     assert.equal(await view.locator('#maxNewTokens input').getAttribute('aria-label'), 'max tokens');
     assert.equal(await view.locator('#prompt textarea').getAttribute('aria-label'), 'Prompt');

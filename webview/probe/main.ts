@@ -288,6 +288,7 @@ window.addEventListener('message', (event) => {
       select.replaceChildren();
       const none = document.createElement('vscode-option');
       none.setAttribute('value', '');
+      none.setAttribute('selected', ''); // shown in the closed select, which is otherwise blank
       none.textContent = m.params.dataPairs.length ? '(type a prompt, or pick a pair)' : "(no text pairs in the run's data)";
       select.append(none);
       for (const p of m.params.dataPairs) {
