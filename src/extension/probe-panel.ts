@@ -141,6 +141,13 @@ export class ProbePanel implements vscode.Disposable {
           this.post('probe/didPromote', { file: this.target.promoteFile, line });
           return;
         }
+        case 'probe/openFile': {
+          // Only the file this panel appends to: the webview names it, but does not choose it.
+          if (m.params.file !== this.target.promoteFile) throw new Error(`not the promote file: ${m.params.file}`);
+          const at = new vscode.Position(Math.max(0, m.params.line - 1), 0);
+          await vscode.window.showTextDocument(vscode.Uri.file(m.params.file), { viewColumn: vscode.ViewColumn.Beside, selection: new vscode.Range(at, at) });
+          return;
+        }
         default:
           assertNever(m);
       }

@@ -14,6 +14,8 @@ export interface ProbeToHost {
   'probe/score': { which: ProbeWhich; prompt: string; chat: boolean; response: string };
   /** Save the prompt with both answers as a preference pair; `chosen` names the better one. */
   'probe/promote': { prompt: string; chosen: ProbeWhich; policy: string; reference: string };
+  /** Open the promote file at a line (the link in "Added the pair as line N of <file>"). */
+  'probe/openFile': { file: string; line: number };
 }
 
 export interface HostToProbe {
@@ -185,6 +187,7 @@ const TO_HOST: { [K in keyof ProbeToHost]: Record<string, Check> } = {
   'probe/cancel': {},
   'probe/score': { which, prompt: str, chat: bool, response: str },
   'probe/promote': { prompt: str, chosen: which, policy: str, reference: str },
+  'probe/openFile': { file: str, line: num },
 };
 
 const TO_PROBE: { [K in keyof HostToProbe]: Record<string, Check> } = {

@@ -6,8 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { FrameLocator, Page } from 'playwright-core';
-import { ROOT, activeWebview, runCommand, startWorkbench } from './helpers';
+import type { Page } from 'playwright-core';
+import { ROOT, runCommand, startWorkbench } from './helpers';
+import { openInLabelEditor } from './panels';
 import { parsePreferences } from '../../src/engine/data/preferences';
 import { blindSwap } from '../../src/extension/labeling/pair-line';
 
@@ -63,26 +64,6 @@ async function waitForBackup(backups: string, name: string, labels: number, time
   }
 }
 
-async function openInLabelEditor(page: Page, file: string): Promise<FrameLocator> {
-  // Open the file from the Explorer (retried: a file written during the test appears there once the
-  // watcher has seen it, and right after start-up a click can land before the tree is ready).
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${file.replace(/\./g, '\\.')}$`) }).first();
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      await row.click({ timeout: 10_000 });
-      await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 30_000 });
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-  }
-  await runCommand(page, 'DPO: Label Pairs');
-  const view = activeWebview(page);
-  await view.locator('#kind').waitFor({ timeout: 60_000 });
-  return view;
-}
-
 describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
   let page: Page;
   let close: () => Promise<void>;
@@ -113,14 +94,17 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
     assert.equal(await kind.innerText(), 'to label');
     await view.locator('.text', { hasText: 'Soft rain on the roof' }).waitFor();
     await view.locator('#counts', { hasText: '0 labeled · 0 tie · 0 skipped · 6 left' }).waitFor({ timeout: 30_000 });
-    await view.locator('#toggle-guidelines').click();
+    await view.locator('#toggle-guidelines[aria-expanded="false"]').click();
     await view.locator('#guidelines strong', { hasText: 'correct' }).waitFor();
+    await view.locator('#toggle-guidelines[aria-expanded="true"]').waitFor();
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'labeling-start.png') });
 
     await view.locator('#pair').focus();
     await page.keyboard.press('1'); // line 1: a
     await position.filter({ hasText: 'line 2' }).waitFor();
     await view.locator('.text pre code', { hasText: 'for i in range(3):' }).waitFor(); // markdown code block
+    // One block, not a stripe per line: an inline <code> has one box per line, a block one.
+    assert.equal(await view.locator('.text pre code').evaluate((e) => e.getClientRects().length), 1);
     await page.keyboard.press('2'); // line 2: b
     await position.filter({ hasText: 'line 3' }).waitFor();
     await view.locator('.message .role', { hasText: 'assistant' }).first().waitFor(); // a chat list
@@ -145,10 +129,20 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
     await position.filter({ hasText: 'line 7' }).waitFor();
     await page.keyboard.press('k');
     await position.filter({ hasText: 'line 5' }).waitFor();
+    // The help takes focus, keeps Tab inside, and gives focus back where it was.
     await page.keyboard.press('?');
     await view.locator('#help').waitFor({ state: 'visible' });
+    await view.locator('#help-dialog:focus').waitFor();
+    await page.keyboard.press('Tab');
+    await view.locator('#help-close:focus').waitFor();
     await page.keyboard.press('Escape');
     await view.locator('#help').waitFor({ state: 'hidden' });
+    await view.locator('#pair:focus').waitFor();
+    await view.locator('#help-button').click();
+    await view.locator('#help-dialog:focus').waitFor();
+    await view.locator('#help-close').click();
+    await view.locator('#help-button:focus').waitFor();
+    await view.locator('#pair').focus();
     await view.locator('#counts', { hasText: '3 labeled · 1 tie · 0 skipped · 2 left' }).waitFor({ timeout: 30_000 });
     const slowest = Number(await view.locator('body').getAttribute('data-slowest-key-ms'));
     assert.ok(slowest < 16, `slowest key took ${slowest} ms`);
@@ -233,7 +227,7 @@ describe('labeling editor in a real VS Code', { timeout: 600_000 }, () => {
       await view.locator('#position', { hasText: `line ${line}` }).waitFor();
       const i = line - 1;
       await view.locator('#left .text', { hasText: swapped[i] ? `second ${i}` : `first ${i}` }).waitFor();
-      assert.equal(await view.locator('#left h3').innerText(), '1 · LEFT', 'no a/b letters in blind mode');
+      assert.equal(await view.locator('#left h2').innerText(), '1 · LEFT', 'no a/b letters in blind mode');
       if (line === target) break;
       await view.locator('#pair').focus();
       await page.keyboard.press('j');

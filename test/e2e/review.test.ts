@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+import { blindSwap } from '../../src/extension/labeling/pair-line';
 
 const SHOTS = process.env.DPO_SCREENSHOTS;
 const msg = (role: string, content: string) => [{ role, content }];
@@ -110,6 +111,41 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     const confirmed = lines[order[1] - 1];
     assert.deepEqual([confirmed.chosen, confirmed.label], [PAIRS[order[1] - 1].chosen, 'a']);
     for (const l of order.slice(3)) assert.deepEqual(lines[l - 1], PAIRS[l - 1], `line ${l} was not reviewed`);
+  });
+
+  it('review follows the blind setting: each pair in its seeded left/right order, not chosen-left (no position bias)', async () => {
+    const view = activeWebview(page);
+    const order = fs
+      .readFileSync(path.join(workspace, '.dpo', 'runs', 'review-run', 'triage-final.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).line as number);
+    const swapped = order.map((l) => blindSwap(0, l));
+    assert.ok(swapped.includes(true) && swapped.includes(false), 'seed 0 swaps some of the queued lines and not others');
+    const position = view.locator('#position');
+    // Without blind mode the file's chosen response is on the left, labeled (a).
+    await view.locator('#left h2', { hasText: '(a)' }).waitFor();
+    await view.locator('#blind').click();
+    await view.locator('#blind[aria-pressed="true"]', { hasText: 'Blind: on' }).waitFor();
+    await view.locator('#pair').focus();
+    for (let back = 0; back < order.length && !(await position.innerText()).endsWith(` ${order[0]}`); back++) await page.keyboard.press('k');
+    const lines = fs.readFileSync(data(), 'utf8').trim().split('\n');
+    for (const [i, line] of order.entries()) {
+      await position.filter({ hasText: new RegExp(`^line ${line}$`) }).waitFor();
+      const pair = JSON.parse(lines[line - 1]);
+      // a and b in file order: "responses" once a line was decided here (kept in its original order), else chosen/rejected.
+      const [a, b] = pair.responses ?? [pair.chosen, pair.rejected];
+      const left = (swapped[i] ? b : a)[0].content as string;
+      await view
+        .locator('#left h2')
+        .filter({ hasText: /^1 · left$/i })
+        .waitFor();
+      // The message block: its role, then its text.
+      assert.equal((await view.locator('#left .text .message > div:last-child').innerText()).trim(), left, `line ${line} (swapped: ${swapped[i]})`);
+      if (i + 1 < order.length) await page.keyboard.press('j');
+    }
+    await view.locator('#blind').click();
+    await view.locator('#blind[aria-pressed="false"]').waitFor();
   });
 
   it('V shows the tokens of a chat-format pair: the prompt masked, the response trained, EOS marked', async () => {

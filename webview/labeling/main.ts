@@ -17,6 +17,7 @@ import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderMarkdown, renderText, textOf } from './text';
 import { KIND_TEXT, formatTime, progressOf, sideTitle } from './view-text';
+import { helpKey, toggleHelp } from './help';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -102,7 +103,7 @@ function renderPair(): void {
   }
   const prompt = document.createElement('section');
   prompt.className = 'prompt';
-  const h = document.createElement('h3');
+  const h = document.createElement('h2');
   h.textContent = 'Prompt';
   prompt.append(h, renderText(p.prompt));
   root.append(prompt);
@@ -117,12 +118,14 @@ function renderPair(): void {
     const letter = fileIndex === 0 ? 'a' : 'b';
     if (!blind && p.kind === letter) col.classList.add('chosen');
     if (!blind && (p.kind === 'a' || p.kind === 'b') && p.kind !== letter) col.classList.add('rejected');
-    const title = document.createElement('h3');
+    const title = document.createElement('h2');
     title.textContent = sideTitle(side as 0 | 1, letter, p.kind, blind);
     col.append(title);
     if (editing) {
-      const area = document.createElement('vscode-textarea') as HTMLElement & { value: string };
+      const area = document.createElement('vscode-textarea') as HTMLElement & { value: string; label: string };
       area.id = `edit-${side === 0 ? 'left' : 'right'}`;
+      // The inner textarea's name: the component reads the property, not an attribute or a <label>.
+      area.label = `${side === 0 ? 'Left' : 'Right'} response`;
       area.dataset.index = String(fileIndex);
       area.setAttribute('rows', '8');
       area.setAttribute('resize', 'vertical');
@@ -226,18 +229,23 @@ function cancelEdit(): void {
   $('pair').focus();
 }
 
-function toggleHelp(open?: boolean): void {
-  const help = $('help');
-  help.hidden = open === undefined ? !help.hidden : !open;
-  $(help.hidden ? 'pair' : 'help-dialog').focus();
-}
-
 function setBlind(on: boolean): void {
   blind = on;
   renderBlind();
   send('label/setBlind', { blind: on });
+  refetch();
+}
+
+/**
+ * Drops every view and asks for the current line again. Views the host sent before it saw the
+ * change (prefetches in flight) arrive before its answer and are ignored: they hold the old sides.
+ */
+let staleUntilShow = false;
+function refetch(): void {
   cache.clear();
-  if (current) send('label/show', { direction: 'at', line: current.line });
+  if (!current) return;
+  staleUntilShow = true;
+  send('label/show', { direction: 'at', line: current.line });
 }
 
 function renderBlind(): void {
@@ -279,8 +287,8 @@ const ACTIONS: Record<string, () => void> = {
 for (const [id, fn] of Object.entries(ACTIONS)) {
   $(id).addEventListener('click', () => {
     fn();
-    // A clicked button keeps no focus that would swallow the next key (the open help keeps it).
-    if (!editing && $('help').hidden) $('pair').focus();
+    // A clicked button keeps no focus that would swallow the next key (the help manages its own).
+    if (!editing && $('help').hidden && id !== 'help-close' && id !== 'help-button') $('pair').focus();
   });
 }
 
@@ -312,10 +320,7 @@ window.addEventListener('keydown', (ev) => {
     } else if (ev.key === 'Escape') cancelEdit();
     return;
   }
-  if (!$('help').hidden) {
-    if (ev.key === 'Escape' || ev.key === '?') toggleHelp(false);
-    return;
-  }
+  if (helpKey(ev)) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return; // VS Code's own keys (undo, save, palette)
   const action = KEYS[ev.key.length === 1 ? ev.key.toLowerCase() : ev.key];
   if (!action) return;
@@ -347,6 +352,7 @@ window.addEventListener('message', (event) => {
       if (saved?.line) send('label/show', { direction: 'at', line: saved.line });
       break;
     case 'label/didShow':
+      staleUntilShow = false;
       cache.set(m.params.pair.line, m.params.pair);
       current = m.params.pair;
       editing = false;
@@ -355,6 +361,7 @@ window.addEventListener('message', (event) => {
       send('label/prefetch', { line: current.line });
       break;
     case 'label/didUpdate':
+      if (staleUntilShow) break;
       for (const p of m.params.pairs) cache.set(p.line, p);
       if (current && !editing) {
         const fresh = cache.get(current.line);
@@ -369,8 +376,7 @@ window.addEventListener('message', (event) => {
       renderCounts();
       break;
     case 'label/didReset':
-      cache.clear();
-      if (current) send('label/show', { direction: 'at', line: current.line });
+      refetch();
       break;
     case 'label/didMeasure':
       // For bench/labeling.ts: how long opening took on the host's clock.

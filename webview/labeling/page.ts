@@ -2,20 +2,20 @@
 // key has one), and the keyboard help. Static markup only; main.ts fills it in.
 export const PAGE_HTML = `
   <header>
-    <div class="title"><strong id="file"></strong> <span id="position" class="muted"></span></div>
+    <div class="title"><h1 id="file"></h1> <span id="position" class="muted"></span></div>
     <div id="counts" class="counts"></div>
     <div class="header-actions">
       <vscode-button id="blind" secondary aria-pressed="false" title="Blind mode: responses in a random but reproducible order, labels hidden">Blind: off</vscode-button>
       <vscode-button id="toggle-guidelines" secondary aria-expanded="false" aria-controls="guidelines" title="Labeling guidelines">Guidelines</vscode-button>
       <vscode-button id="help-button" secondary aria-label="Keyboard shortcuts" aria-haspopup="dialog" title="Keyboard shortcuts (?)">?</vscode-button>
     </div>
-  </header>
-  <div class="progress-row">
-    <div id="progress" class="progress" role="progressbar" aria-label="Labeling progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
-      <div id="progress-fill" class="progress-fill"></div>
+    <div class="progress-row">
+      <div id="progress" class="progress" role="progressbar" aria-label="Labeling progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+        <div id="progress-fill" class="progress-fill"></div>
+      </div>
+      <span id="progress-text" class="muted">0%</span>
     </div>
-    <span id="progress-text" class="muted">0%</span>
-  </div>
+  </header>
   <div class="layout">
     <main id="pair" tabindex="-1"></main>
     <aside id="guidelines" hidden></aside>

@@ -11,6 +11,9 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ProbeSampling, ProbeScore, ProbeWhich } from '../../src/protocol/messages';
 import { HostToProbe, ProbeToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToProbe } from '../../src/protocol/webview';
 import { assertNever } from '../../src/protocol/assert-never';
+import { LEGEND_HTML, installTokenTooltip, renderLegend, renderTokens } from './heatmap';
+import { sharedScale } from './scale';
+import { finishText } from './finish';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -22,6 +25,8 @@ interface Answer {
   score?: ProbeScore;
   /** Where the text came from, shown in the column header. */
   source?: string;
+  /** The max-tokens limit it was generated with (said when it was reached). */
+  maxTokens?: number;
 }
 
 interface State {
@@ -29,6 +34,8 @@ interface State {
   chat: boolean;
   sampling: ProbeSampling;
   answers: Record<ProbeWhich, Answer>;
+  /** The pair promoted from these answers: Promote stays disabled until new answers come. */
+  promoted?: { file: string; line: number };
 }
 
 const WHICH: ProbeWhich[] = ['policy', 'reference'];
@@ -59,7 +66,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 
 const app = document.getElementById('app')!;
 app.innerHTML = `
-  <header><h1>Probe</h1><div id="models" class="muted"></div></header>
+  <header><h1>Probe</h1><div id="models" class="muted"><vscode-progress-ring class="inline-ring" aria-hidden="true"></vscode-progress-ring> Loading the policy and reference models…</div></header>
+  <main>
   <section class="prompt">
     <label class="data-pick">from the run's data <vscode-single-select id="data-pair" combobox label="A pair from the run's data"></vscode-single-select></label>
     <vscode-textarea id="prompt" label="Prompt" rows="4" placeholder="A prompt for both models" resize="vertical"></vscode-textarea>
@@ -76,16 +84,16 @@ app.innerHTML = `
     <div class="actions">
       <vscode-button id="generate">Generate</vscode-button>
       <vscode-button id="cancel" secondary disabled>Cancel</vscode-button>
-      <vscode-progress-ring id="busy" hidden></vscode-progress-ring>
+      <vscode-progress-ring id="busy" aria-label="Generating" aria-live="off" hidden></vscode-progress-ring>
     </div>
   </section>
-  <section class="answers">
+  <section class="answers" id="answers">
     ${WHICH.map(
       (w) => `
       <div class="answer" id="answer-${w}">
         <h2><span id="title-${w}">${w === 'policy' ? 'Policy (tuned)' : 'Reference'}</span> <span class="reward" id="reward-${w}"></span></h2>
-        <div class="text" id="text-${w}" tabindex="0"></div>
-        <vscode-textarea class="editor" id="editor-${w}" rows="4" hidden></vscode-textarea>
+        <div class="text" id="text-${w}" role="group" aria-label="${w === 'policy' ? 'Policy' : 'Reference'} answer: tokens coloured by reward; arrow keys move, each token's read-out shows on focus"></div>
+        <vscode-textarea class="editor" id="editor-${w}" label="${w === 'policy' ? 'Response A' : 'Response B'} to score" rows="4" hidden></vscode-textarea>
         <div class="muted" id="reason-${w}"></div>
         <div class="row">
           <vscode-button class="edit" id="edit-${w}" secondary>Edit / type a response</vscode-button>
@@ -95,9 +103,16 @@ app.innerHTML = `
       </div>`,
     ).join('')}
   </section>
+  ${LEGEND_HTML}
   <section class="summary" id="summary"></section>
   <div id="status" role="status" class="muted"></div>
+  </main>
+  <div id="token-tip" class="token-tip" role="tooltip" hidden></div>
 `;
+
+// vscode-textfield and vscode-textarea name their inner input from the `label` property only (the
+// attribute is not read), and a <label> around them does not reach into their shadow DOM.
+for (const e of app.querySelectorAll<HTMLElement & { label: string }>('vscode-textfield[label], vscode-textarea[label]')) e.label = e.getAttribute('label')!;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 type Field = HTMLElement & { value: string; checked?: boolean; disabled?: boolean };
@@ -129,44 +144,36 @@ function writeControls(): void {
   field('stop').value = (state.sampling.stop[0] ?? '').replace(/\n/g, '\\n');
 }
 
-/** Reward colour: green for tokens the tuning made likelier, red for less likely; alpha by size. */
-function heat(reward: number, maxAbs: number): string {
-  const a = Math.min(1, Math.abs(reward) / (maxAbs || 1));
-  const v = reward >= 0 ? '--vscode-charts-green' : '--vscode-charts-red';
-  return `color-mix(in srgb, var(${v}) ${Math.round(a * 70)}%, transparent)`;
-}
-
 const DEFAULT_TITLE: Record<ProbeWhich, string> = { policy: 'Policy (tuned)', reference: 'Reference' };
 
 function renderAnswer(w: ProbeWhich): void {
   const a = state.answers[w];
   $(`title-${w}`).textContent = a.source ?? DEFAULT_TITLE[w];
   const box = $(`text-${w}`);
+  // Re-rendering would drop the focus of a token being read: keep its index and focus it again.
+  const focused = box.contains(document.activeElement) ? [...box.children].indexOf(document.activeElement as Element) : -1;
   box.replaceChildren();
+  box.removeAttribute('aria-busy');
   if (a.score) {
-    const maxAbs = Math.max(...a.score.tokens.map((t) => Math.abs(t.reward)), 1e-9);
-    for (const t of a.score.tokens) {
-      const span = el(
-        'span',
-        {
-          class: 'token',
-          title: `β·(log πθ − log πref) = ${t.reward.toFixed(4)}\nlog πθ = ${t.policyLogp.toFixed(4)}\nlog πref = ${t.referenceLogp.toFixed(4)}`,
-        },
-        t.text,
-      );
-      span.style.background = heat(t.reward, maxAbs);
-      span.dataset.reward = String(t.reward);
-      box.append(span);
-    }
+    renderTokens(box, a.score, scale);
     $(`reward-${w}`).textContent = `reward ${a.score.reward.toFixed(4)}`;
+  } else if (generating && !a.text && !a.done) {
+    // Before the first token: say that something is happening (the first can take seconds).
+    box.setAttribute('aria-busy', 'true');
+    box.append(
+      el('vscode-progress-ring', { class: 'inline-ring', 'aria-hidden': 'true' }),
+      el('span', { class: 'muted loading' }, 'waiting for the first token…'),
+    );
+    $(`reward-${w}`).textContent = '';
   } else {
     box.textContent = a.text;
     $(`reward-${w}`).textContent = '';
   }
-  $(`reason-${w}`).textContent = a.done ? (a.reason ? `finished: ${a.reason}` : '') : a.text ? 'generating…' : '';
-  // Promotion saves two generated answers; pairs from the data are already in a file.
+  if (focused >= 0) (box.children[focused] as HTMLElement | undefined)?.focus();
+  $(`reason-${w}`).textContent = a.done ? finishText(a.reason, a.maxTokens) + (a.score || !a.text ? '' : ' · scoring…') : a.text ? 'generating…' : '';
+  // Promotion saves two generated answers, once; pairs from the data are already in a file.
   const generated = !state.answers.policy.source && !state.answers.reference.source;
-  field(`promote-${w}`).disabled = !(generated && state.answers.policy.done && state.answers.reference.done);
+  field(`promote-${w}`).disabled = !!state.promoted || !(generated && state.answers.policy.done && state.answers.reference.done);
 }
 
 function renderSummary(): void {
@@ -181,7 +188,11 @@ function renderSummary(): void {
   box.textContent = `margin (${names}) ${margin.toFixed(4)} · DPO preference probability σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}`;
 }
 
+let scale = 0;
+
 function render(): void {
+  scale = sharedScale(WHICH.map((w) => state.answers[w].score));
+  renderLegend($('legend'), scale, init?.beta ?? 0);
   for (const w of WHICH) renderAnswer(w);
   renderSummary();
   field('generate').disabled = generating || !init;
@@ -193,10 +204,22 @@ function setStatus(text: string): void {
   $('status').textContent = text;
 }
 
+/** "Added the pair as line N of <file>", the file a link that opens it at that line. */
+function showPromoted(file: string, line: number): void {
+  const link = el('a', { href: '#', id: 'promoted-file', title: `Open ${file} at line ${line}` }, file.split(/[\\/]/).pop());
+  link.addEventListener('click', (e) => {
+    e.preventDefault();
+    send('probe/openFile', { file, line });
+  });
+  $('status').replaceChildren(`Added the pair as line ${line} of `, link, '.');
+}
+
 field('generate').addEventListener('click', () => {
   readControls();
   if (!state.prompt.trim()) return setStatus('Type a prompt first.');
-  state.answers = { policy: emptyAnswer(), reference: emptyAnswer() };
+  const maxTokens = state.sampling.maxNewTokens;
+  state.answers = { policy: { ...emptyAnswer(), maxTokens }, reference: { ...emptyAnswer(), maxTokens } };
+  state.promoted = undefined;
   generating = true;
   setStatus('');
   render();
@@ -220,6 +243,7 @@ for (const w of WHICH) {
   field(`score-${w}`).addEventListener('click', () => {
     const editor = field(`editor-${w}`);
     state.answers[w] = { text: editor.value, done: true, source: `typed (${w === 'policy' ? 'A' : 'B'})` };
+    state.promoted = undefined;
     editor.hidden = true;
     $(`text-${w}`).hidden = false;
     field(`score-${w}`).hidden = true;
@@ -244,6 +268,7 @@ field('data-pair').addEventListener('change', () => {
     policy: { text: pair.chosen, done: true, source: `chosen (line ${line})` },
     reference: { text: pair.rejected, done: true, source: `rejected (line ${line})` },
   };
+  state.promoted = undefined;
   save();
   render();
   for (const w of WHICH) scoreAnswer(w);
@@ -263,6 +288,7 @@ window.addEventListener('message', (event) => {
       select.replaceChildren();
       const none = document.createElement('vscode-option');
       none.setAttribute('value', '');
+      none.setAttribute('selected', ''); // shown in the closed select, which is otherwise blank
       none.textContent = m.params.dataPairs.length ? '(type a prompt, or pick a pair)' : "(no text pairs in the run's data)";
       select.append(none);
       for (const p of m.params.dataPairs) {
@@ -291,7 +317,8 @@ window.addEventListener('message', (event) => {
       state.answers[m.params.which].score = m.params.score;
       break;
     case 'probe/didPromote':
-      setStatus(`Added the pair as line ${m.params.line} of ${m.params.file}.`);
+      state.promoted = { file: m.params.file, line: m.params.line };
+      showPromoted(m.params.file, m.params.line);
       break;
     case 'host/didError':
       generating = false;
@@ -305,5 +332,7 @@ window.addEventListener('message', (event) => {
 });
 
 writeControls();
+installTokenTooltip($('answers'), $('token-tip'));
+if (state.promoted) showPromoted(state.promoted.file, state.promoted.line);
 render();
 send('webview/ready', { protocolVersion: WEBVIEW_PROTOCOL_VERSION });
