@@ -55,7 +55,16 @@ async function tryBackend(name: BackendName, forced: boolean, threads: number): 
       require('@tensorflow/tfjs-backend-wasm');
       if (tf.getKernel(tf.Identity, 'wasm')?.kernelFunc.name === 'identity') shareBuffersInWasmIdentity();
       // One thread: the plain SIMD build, as tfjs picks it in Node. More: the threaded build.
-      if (threads > 1) return { threads: await setWasmBackendThreaded(threads) };
+      if (threads > 1) {
+        try {
+          return { threads: await setWasmBackendThreaded(threads) };
+        } catch (err) {
+          throw new Error(
+            `wasm's threaded build did not load (${firstLine(err)}); --threads 1 (or "threads": 1, the dpo.threads setting) uses the single-threaded one`,
+            { cause: err },
+          );
+        }
+      }
       break;
     case 'cpu':
       break;

@@ -5,9 +5,10 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors, tensorToFloat32 } from '../../../src/engine/model/safetensors';
-import { resolveThreads } from '../../../src/engine/wasm-threads';
+import { MAX_WASM_THREADS, resolveThreads } from '../../../src/engine/wasm-threads';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 import { makePairs } from '../helpers/runs';
 import { ThreadStepReport } from '../helpers/thread-step';
@@ -37,6 +38,17 @@ function weights(dir: string): Map<string, Float32Array> {
   const file = readSafetensors(path.join(dir, 'model.safetensors'));
   return new Map([...file.tensors.keys()].map((name) => [name, tensorToFloat32(file, name).data]));
 }
+
+describe('the threads setting', () => {
+  it('0 or absent is every core, capped at the 8 threads tfjs builds its pool for; N is N', () => {
+    const cores = os.availableParallelism();
+    assert.equal(resolveThreads(0), Math.min(cores, MAX_WASM_THREADS));
+    assert.equal(resolveThreads(undefined), Math.min(cores, MAX_WASM_THREADS));
+    assert.equal(resolveThreads(1), 1);
+    assert.equal(resolveThreads(3), 3);
+    assert.equal(resolveThreads(64), MAX_WASM_THREADS);
+  });
+});
 
 describe('wasm on 2 threads', () => {
   let root: string;
