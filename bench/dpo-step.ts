@@ -1,7 +1,7 @@
 // A full DPO training step (policy forward+backward on chosen and rejected, reference log-probs,
 // loss, AdamW) through the real Trainer, with the reference computed live and from the precomputed
 // cache, each variant in its own process. Step time is the gap between consecutive metrics lines.
-// Usage: node out/bench/dpo-step.js [--shape small] [--pairs 4] [--seq 128] [--steps 5] [--backend NAME]
+// Usage: node out/bench/dpo-step.js [--shape small] [--pairs 4] [--seq 128] [--steps 5] [--backend NAME] [--threads N]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,8 +34,15 @@ export function writePairs(file: string, n: number, seq: number, identical = fal
   fs.writeFileSync(file, rows.join('\n') + '\n');
 }
 
-export async function worker(dir: string, precompute: boolean, pairs: number, steps: number, backendName?: BackendName): Promise<Record<string, unknown>> {
-  const backend = await selectBackend(backendName);
+export async function worker(
+  dir: string,
+  precompute: boolean,
+  pairs: number,
+  steps: number,
+  backendName?: BackendName,
+  threads?: number,
+): Promise<Record<string, unknown>> {
+  const backend = await selectBackend(backendName, threads);
   const times: number[] = [];
   let last: number | undefined;
   let tokens = 0;
@@ -91,11 +98,15 @@ async function main() {
       worker: { type: 'string' },
       dir: { type: 'string' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
   const [pairs, seq, steps] = [Number(values.pairs), Number(values.seq), Number(values.steps)];
   if (values.worker) {
-    process.stdout.write(JSON.stringify(await worker(values.dir!, values.worker === 'cached', pairs, steps, values.backend as BackendName | undefined)) + '\n');
+    process.stdout.write(
+      JSON.stringify(await worker(values.dir!, values.worker === 'cached', pairs, steps, values.backend as BackendName | undefined, threads)) + '\n',
+    );
     return;
   }
   const shape = SHAPES[values.shape!];
@@ -120,6 +131,7 @@ async function main() {
         '--seq',
         String(seq),
         ...(values.backend ? ['--backend', values.backend] : []),
+        ...(values.threads ? ['--threads', values.threads] : []),
       ],
       {
         encoding: 'utf8',

@@ -1,6 +1,6 @@
 // Forward+backward throughput of the policy log-prob (what every DPO step runs) on each backend
 // that loads, each in its own process (a tfjs backend is process-wide), same weights and tokens.
-// Usage: node out/bench/forward-backward.js [--shape gpt2-small] [--seq N] [--backends wasm,cpu] [--steps 3]
+// Usage: node out/bench/forward-backward.js [--shape gpt2-small] [--seq N] [--backends wasm,cpu] [--steps 3] [--threads N]
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,8 +27,8 @@ interface WorkerResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function worker(backend: BackendName, shapeName: string, steps: number, seq?: number): Promise<WorkerResult> {
-  const report = await selectBackend(backend);
+export async function worker(backend: BackendName, shapeName: string, steps: number, seq?: number, threads?: number): Promise<WorkerResult> {
+  const report = await selectBackend(backend, threads);
   const shape = BENCH_SHAPES[shapeName]();
   if (seq) shape.seq = seq;
   const model = new CausalLM(shape.config, initWeights(shape.config, 0).weights);
@@ -78,12 +78,20 @@ async function main() {
       steps: { type: 'string', default: '3' },
       worker: { type: 'string' },
       seq: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
+  const threads = values.threads ? ['--threads', values.threads] : [];
   const steps = Number(values.steps);
   if (!BENCH_SHAPES[values.shape!]) throw new Error(`unknown --shape ${values.shape}; one of ${Object.keys(BENCH_SHAPES).join(', ')}`);
   if (values.worker) {
-    const r = await worker(values.worker as BackendName, values.shape!, steps, values.seq ? Number(values.seq) : undefined);
+    const r = await worker(
+      values.worker as BackendName,
+      values.shape!,
+      steps,
+      values.seq ? Number(values.seq) : undefined,
+      values.threads ? Number(values.threads) : undefined,
+    );
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
@@ -91,7 +99,7 @@ async function main() {
   for (const backend of values.backends!.split(',') as BackendName[]) {
     const child = spawnSync(
       process.execPath,
-      [__filename, '--worker', backend, '--shape', values.shape!, '--steps', String(steps), ...(values.seq ? ['--seq', values.seq] : [])],
+      [__filename, '--worker', backend, '--shape', values.shape!, '--steps', String(steps), ...(values.seq ? ['--seq', values.seq] : []), ...threads],
       {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],

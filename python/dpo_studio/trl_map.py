@@ -14,9 +14,9 @@ HANDLED_ELSEWHERE = {
     "lora_target_modules": "LoraConfig", "merge_lora": "final/merged", "num_processes": "accelerate launch",
     "accelerate_config": "accelerate launch", "save_total_limit": "RunFolder.adopt_checkpoint",
     "max_length": "capped at the model context, then TRL max_length",
-    # refused when set (x-engines: tfjs): label_smoothing, reference_free, sft_weight, max_prompt_length, backend
+    # refused when set (x-engines: tfjs): label_smoothing, reference_free, sft_weight, max_prompt_length, backend, threads
     "label_smoothing": "refused unless 0", "reference_free": "refused unless false", "sft_weight": "refused unless 0",
-    "max_prompt_length": "refused unless null", "backend": "refused unless null",
+    "max_prompt_length": "refused unless null", "backend": "refused unless null", "threads": "refused unless 0",
 }
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

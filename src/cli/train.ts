@@ -53,7 +53,9 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     config = resolve(values);
     checkModelFolders(config);
   }
-  const backend = await selectBackend((inv.values.backend ?? undefined) as BackendName | undefined);
+  // threads: the flag or config file, else the new run's resolved config (0: every core).
+  const threads = (inv.values.threads as number | undefined) ?? config?.threads;
+  const backend = await selectBackend((inv.values.backend ?? undefined) as BackendName | undefined, threads);
   progress.message(describeBackend(backend));
   let stopRequested = false;
   const onSigint = () => {

@@ -2,8 +2,9 @@
 // adapters only) > tfjs-node > wasm > cpu. Never falls back silently: the report names the backend
 // and why each faster one was not used.
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_NAMES, BackendName, BackendReport, GpuAdapterReport } from '../protocol';
+import { BACKEND_NAMES, BackendName, BackendReport, GpuAdapterReport, threadCount } from '../protocol';
 import { setUpWebGpu } from './webgpu';
+import { resolveThreads, setWasmBackendThreaded } from './wasm-threads';
 
 /** The tfjs backend that a name registers (both native packages register 'tensorflow'). */
 const TFJS_BACKEND: Record<BackendName, string> = {
@@ -34,8 +35,8 @@ function shareBuffersInWasmIdentity(): void {
   });
 }
 
-/** Loads and initialises one backend; returns the GPU adapter for webgpu. */
-async function tryBackend(name: BackendName, forced: boolean): Promise<GpuAdapterReport | undefined> {
+/** Loads and initialises one backend; returns the GPU adapter for webgpu, the thread count for wasm. */
+async function tryBackend(name: BackendName, forced: boolean, threads: number): Promise<{ adapter?: GpuAdapterReport; threads?: number }> {
   let adapter: GpuAdapterReport | undefined;
   switch (name) {
     case 'tfjs-node-gpu':
@@ -53,6 +54,17 @@ async function tryBackend(name: BackendName, forced: boolean): Promise<GpuAdapte
     case 'wasm':
       require('@tensorflow/tfjs-backend-wasm');
       if (tf.getKernel(tf.Identity, 'wasm')?.kernelFunc.name === 'identity') shareBuffersInWasmIdentity();
+      // One thread: the plain SIMD build, as tfjs picks it in Node. More: the threaded build.
+      if (threads > 1) {
+        try {
+          return { threads: await setWasmBackendThreaded(threads) };
+        } catch (err) {
+          throw new Error(
+            `wasm's threaded build did not load (${firstLine(err)}); --threads 1 (or "threads": 1, the dpo.threads setting) uses the single-threaded one`,
+            { cause: err },
+          );
+        }
+      }
       break;
     case 'cpu':
       break;
@@ -60,7 +72,11 @@ async function tryBackend(name: BackendName, forced: boolean): Promise<GpuAdapte
   const ok = await tf.setBackend(TFJS_BACKEND[name]);
   if (!ok) throw new Error(`tf.setBackend('${TFJS_BACKEND[name]}') returned false`);
   await tf.ready();
-  return adapter;
+  if (name !== 'wasm') return { adapter };
+  // The count the module reports (a backend made earlier in this process keeps its own); the
+  // single-threaded build has no pool and reports -1.
+  const count = (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+  return { threads: Math.max(1, count) };
 }
 
 function firstLine(err: unknown): string {
@@ -73,15 +89,16 @@ function firstLine(err: unknown): string {
 
 /**
  * Selects and initialises a backend. With `forced`, only that backend is tried and a failure
- * is an error; otherwise the fastest that loads wins.
+ * is an error; otherwise the fastest that loads wins. `threads` (0 or absent: every core) is how
+ * many threads wasm's matrix products use; the other backends manage their own.
  */
-export async function selectBackend(forced?: BackendName): Promise<BackendReport> {
+export async function selectBackend(forced?: BackendName, threads?: number): Promise<BackendReport> {
   const candidates: readonly BackendName[] = forced ? [forced] : BACKEND_NAMES;
   const skipped: BackendReport['skipped'] = [];
   for (const name of candidates) {
-    let adapter: GpuAdapterReport | undefined;
+    let loaded: { adapter?: GpuAdapterReport; threads?: number };
     try {
-      adapter = await tryBackend(name, forced !== undefined);
+      loaded = await tryBackend(name, forced !== undefined, resolveThreads(threads));
     } catch (err) {
       if (forced) throw new Error(`backend '${name}' was requested but could not load: ${firstLine(err)}`, { cause: err });
       skipped.push({ name, reason: firstLine(err) });
@@ -90,18 +107,18 @@ export async function selectBackend(forced?: BackendName): Promise<BackendReport
     const report: BackendReport = { name, skipped, forced: forced !== undefined };
     if (name === 'wasm') {
       report.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-      report.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+      report.threads = loaded.threads;
     }
-    if (adapter) report.adapter = adapter;
+    if (loaded.adapter) report.adapter = loaded.adapter;
     return report;
   }
   throw new Error(`no TensorFlow.js backend could load: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
 }
 
-/** One line for logs and the CLI: "backend wasm (SIMD, 1 thread); not tfjs-node-gpu: …". */
+/** One line for logs and the CLI: "backend wasm (SIMD, 2 threads); not tfjs-node-gpu: …". */
 export function describeBackend(report: BackendReport): string {
   let text = `backend ${report.name}`;
-  if (report.name === 'wasm') text += ` (${report.simd ? 'SIMD' : 'no SIMD'}, ${report.threads ? 'threads' : '1 thread'})`;
+  if (report.name === 'wasm') text += ` (${report.simd ? 'SIMD' : 'no SIMD'}, ${threadCount(report.threads)})`;
   const a = report.adapter;
   if (a) {
     const mib = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;

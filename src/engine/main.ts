@@ -16,6 +16,7 @@ import {
   resolveConfig,
 } from '../protocol';
 import { selectBackend } from './backend';
+import { resolveThreads } from './wasm-threads';
 import { RunOptions, Trainer } from './train/trainer';
 import { ProbeSession } from './probe/session';
 import { MAX_LINE_BYTES, readLines } from './line-reader';
@@ -33,8 +34,8 @@ function replyError(id: number, error: string): void {
   process.stdout.write(JSON.stringify({ kind: 'reply', id, ok: false, error }) + '\n');
 }
 
-export async function runEngine(forced?: BackendName): Promise<void> {
-  const backend = await selectBackend(forced);
+export async function runEngine(forced?: BackendName, threads?: number): Promise<void> {
+  const backend = await selectBackend(forced, threads);
   send('engine/didStart', { protocolVersion: PROTOCOL_VERSION, backend, pid: process.pid, engine: 'tfjs', device: backendLabel(backend) });
 
   let active: Promise<void> | undefined;
@@ -83,6 +84,13 @@ export async function runEngine(forced?: BackendName): Promise<void> {
           const config = resolveConfig(withDefaultOutputDir({ ...req.params.config, mode: req.params.mode }, req.params.mode), 'run config');
           if (config.backend && config.backend !== backend.name) {
             return replyError(req.id, `backend: the engine runs on ${backend.name}; start the engine with --backend ${config.backend} to use it`);
+          }
+          // wasm's thread pool is made once, when the engine starts; 0 takes what it has.
+          if (config.threads > 0 && backend.name === 'wasm' && resolveThreads(config.threads) !== backend.threads) {
+            return replyError(
+              req.id,
+              `threads: the engine runs wasm on ${backend.threads} thread(s); start the engine with --threads ${config.threads} to use ${config.threads}`,
+            );
           }
           const trainer = Trainer.create(config, options());
           reply(req.id, { runDir: config.output_dir });
@@ -172,7 +180,14 @@ if (require.main === module) {
     process.stderr.write(`dpo engine: unknown backend ${JSON.stringify(forced)}\n`);
     process.exit(2);
   }
-  runEngine(forced as BackendName | undefined).catch((err: Error) => {
+  const t = process.argv.indexOf('--threads');
+  const threadsArg = t > 0 ? process.argv[t + 1] : process.env.DPO_THREADS;
+  const threads = threadsArg === undefined ? undefined : Number(threadsArg);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0)) {
+    process.stderr.write(`dpo engine: --threads must be a whole number >= 0 (0: every core), not ${JSON.stringify(threadsArg)}\n`);
+    process.exit(2);
+  }
+  runEngine(forced as BackendName | undefined, threads).catch((err: Error) => {
     process.stderr.write(`dpo engine: ${err.message}\n`);
     process.exit(1);
   });

@@ -87,7 +87,12 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   const promoteSetting = vscode.workspace.getConfiguration('dpo').get<string>('probe.promoteFile', '.dpo/probe-pairs.jsonl');
   const promoteFile = args.promoteFile ?? (path.isAbsolute(promoteSetting) || !ws ? promoteSetting : path.join(ws, promoteSetting));
   const target: ProbeTarget = { policyDir, referenceDir, beta: args.beta ?? run?.beta ?? settings.beta, promoteFile, dataFile: args.dataFile ?? run?.dataFile };
-  const command = nodeEngineCommand({ nodePath: settings.nodePath, enginePath: ctx.enginePath, backend: settings.backend ?? undefined });
+  const command = nodeEngineCommand({
+    nodePath: settings.nodePath,
+    enginePath: ctx.enginePath,
+    backend: settings.backend ?? undefined,
+    threads: settings.threads,
+  });
   const engine = new EngineClient({ command, log: (l) => ctx.output.appendLine(l) });
   const panel = new ProbePanel(ctx.extensionUri, target, engine, (l) => ctx.output.appendLine(l));
   ctx.probePanels.push(panel);

@@ -79,7 +79,7 @@ export class RunSession {
 export interface RunManagerOptions {
   enginePath: string;
   log: (line: string) => void;
-  settings: () => { nodePath: string; backend: BackendName | null; stopTimeoutSeconds: number; engine?: EngineSetting };
+  settings: () => { nodePath: string; backend: BackendName | null; threads?: number; stopTimeoutSeconds: number; engine?: EngineSetting };
 }
 
 export class RunError extends Error {}
@@ -110,9 +110,12 @@ export class RunManager implements vscode.Disposable {
     return this.sessions;
   }
 
-  private command(engine: EngineName): EngineCommand {
+  /** `threads`: the run config's (0: the dpo.threads setting's), fixed when the engine starts. */
+  private command(engine: EngineName, threads = 0): EngineCommand {
     const s = this.options.settings();
-    if (engine === 'tfjs') return nodeEngineCommand({ nodePath: s.nodePath, enginePath: this.options.enginePath, backend: s.backend ?? undefined });
+    if (engine === 'tfjs') {
+      return nodeEngineCommand({ nodePath: s.nodePath, enginePath: this.options.enginePath, backend: s.backend ?? undefined, threads: threads || s.threads });
+    }
     const envDir = torchEnvDir();
     if (!torchInstalled(envDir)) throw new TorchEnvMissingError(envDir);
     return torchEngineCommand(envDir);
@@ -135,18 +138,30 @@ export class RunManager implements vscode.Disposable {
     } catch (err) {
       throw new RunError((err as Error).message);
     }
-    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }));
+    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }), resolved.threads);
   }
 
   /** Resumes with the engine that wrote the run (its config.json says which). */
   async resume(runDir: string): Promise<RunSession> {
     const read = readRunConfig(runDir);
     const engine = read.ok ? read.config.engine : 'tfjs';
-    return this.begin(runDir, read.ok ? read.config.mode : 'dpo', engine, (client) => client.request('run/resume', { runDir }));
+    return this.begin(
+      runDir,
+      read.ok ? read.config.mode : 'dpo',
+      engine,
+      (client) => client.request('run/resume', { runDir }),
+      read.ok ? read.config.threads : 0,
+    );
   }
 
-  private async begin(runDir: string, mode: TrainingMode, engineName: EngineName, send: (engine: EngineClient) => Promise<unknown>): Promise<RunSession> {
-    const engine = new EngineClient({ command: this.command(engineName), log: this.options.log });
+  private async begin(
+    runDir: string,
+    mode: TrainingMode,
+    engineName: EngineName,
+    send: (engine: EngineClient) => Promise<unknown>,
+    threads = 0,
+  ): Promise<RunSession> {
+    const engine = new EngineClient({ command: this.command(engineName, threads), log: this.options.log });
     const session = new RunSession(runDir, mode, engine, engineName);
     this.sessions.push(session);
     this.wire(session);

@@ -7,6 +7,8 @@ import { ENGINE_SETTINGS, EngineSetting } from '../node/engine-choice';
 
 export interface DpoSettings {
   backend: BackendName | null;
+  /** dpo.threads: wasm threads for the embedded engine; 0 = every core. */
+  threads: number;
   beta: number;
   runsFolder: string;
   nodePath: string;
@@ -22,6 +24,7 @@ export function readSettings(): DpoSettings {
   const engine = c.get<string>('engine', 'auto');
   return {
     backend: isBackendName(backend) ? backend : null,
+    threads: Math.max(0, Math.floor(c.get<number>('threads', 0)) || 0),
     beta: c.get<number>('beta', 0.1),
     runsFolder: c.get<string>('runsFolder', '.dpo/runs'),
     nodePath: c.get<string>('node.path', ''),

@@ -11,11 +11,12 @@ export interface EngineCommand {
   env: NodeJS.ProcessEnv;
 }
 
-export function nodeEngineCommand(o: { nodePath?: string; enginePath: string; backend?: BackendName }): EngineCommand {
+export function nodeEngineCommand(o: { nodePath?: string; enginePath: string; backend?: BackendName; threads?: number }): EngineCommand {
   return {
     engine: 'tfjs',
     command: o.nodePath || process.execPath,
-    args: [o.enginePath, ...(o.backend ? ['--backend', o.backend] : [])],
+    // threads: 0 or absent lets the engine use every core.
+    args: [o.enginePath, ...(o.backend ? ['--backend', o.backend] : []), ...(o.threads ? ['--threads', String(o.threads)] : [])],
     // Inside Electron, process.execPath is Electron itself: this makes it behave as Node.
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
   };

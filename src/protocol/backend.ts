@@ -34,16 +34,24 @@ export interface BackendReport {
   skipped: { name: BackendName; reason: string }[];
   /** True when the backend was forced (`--backend`) rather than picked. */
   forced: boolean;
-  /** wasm only: whether SIMD and threads are in use. */
+  /** wasm only: whether SIMD is in use, and how many threads its matrix products run on. */
   simd?: boolean;
-  threads?: boolean;
+  /** A number; engines before issue #15 sent a boolean (true never happened in Node). */
+  threads?: number | boolean;
   /** webgpu only: the adapter. */
   adapter?: GpuAdapterReport;
 }
 
-/** A short label for the status bar and run records: "wasm", "webgpu (NVIDIA GeForce RTX 4070)". */
+/** "1 thread", "2 threads"; an older engine's boolean reads as 1 thread. */
+export function threadCount(threads: number | boolean | undefined): string {
+  const n = typeof threads === 'number' && threads > 1 ? threads : 1;
+  return n === 1 ? '1 thread' : `${n} threads`;
+}
+
+/** A short label for the status bar and run records: "wasm (2 threads)", "webgpu (NVIDIA GeForce RTX 4070)". */
 export function backendLabel(report: BackendReport): string {
   const a = report.adapter;
+  if (report.name === 'wasm') return `wasm (${threadCount(report.threads)})`;
   if (!a) return report.name;
   const what = a.description || [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unknown adapter';
   return `${report.name} (${what}${a.software ? ', software' : ''})`;

@@ -56,6 +56,7 @@ export interface DpoConfig {
   save_total_limit: number | null;
   skip_bad_lines: boolean;
   backend: BackendName | null;
+  threads: number;
   stuck_loss_steps: number;
   falling_logps_window: number;
   engine: EngineName;
@@ -195,6 +196,15 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     'x-why': 'it picks a TensorFlow.js backend',
     description:
       'tfjs engine only: force a TensorFlow.js backend; null picks the fastest that loads (tfjs-node-gpu > webgpu on a hardware GPU adapter > tfjs-node > wasm > cpu).',
+  },
+  threads: {
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    'x-engines': ['tfjs'],
+    'x-why': 'it sets the threads of the wasm backend (the torch engine uses torch.set_num_threads and num_processes)',
+    description:
+      "tfjs engine only: threads for the wasm backend's matrix products (its threaded build); 0 uses every core (up to 8), 1 the single-threaded build. Fixed when the engine starts.",
   },
   stuck_loss_steps: {
     type: 'integer',

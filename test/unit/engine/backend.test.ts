@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, selectBackend } from '../../../src/engine/backend';
+import { resolveThreads } from '../../../src/engine/wasm-threads';
 
 function installed(name: string): boolean {
   try {
@@ -27,7 +28,10 @@ describe('backend selection', () => {
       // No GPU here: Dawn finds no adapter, or only a software one, and auto never takes that.
       assert.match(report.skipped[1].reason, /no GPU adapter|only a software adapter|not installed/);
       assert.equal(report.simd, true);
-      assert.match(describeBackend(report), /^backend wasm \(SIMD, 1 thread\); not tfjs-node-gpu: not installed/);
+      // Default: every core (the threaded build when there is more than one).
+      const n = resolveThreads(undefined);
+      assert.equal(report.threads, n);
+      assert.ok(describeBackend(report).startsWith(`backend wasm (SIMD, ${n === 1 ? '1 thread' : `${n} threads`}); not tfjs-node-gpu: not installed`));
     }
   });
 

@@ -9,6 +9,7 @@ import * as readline from 'node:readline';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 import { makePairs } from '../helpers/runs';
 import { EngineMessage, PROTOCOL_VERSION, parseEngineMessage, requestLine } from '../../../src/protocol';
+import { resolveThreads } from '../../../src/engine/wasm-threads';
 
 const MAIN = path.resolve(__dirname, '../../../src/engine/main.js');
 const root = tempDir('engine');
@@ -83,6 +84,9 @@ describe('engine process', () => {
     const hello = await engine.event('engine/didStart');
     assert.equal((hello.params as { protocolVersion: number }).protocolVersion, PROTOCOL_VERSION);
     assert.equal((hello.params as { backend: { name: string } }).backend.name, 'wasm');
+    // Every core by default, and the device string says how many threads run.
+    const n = resolveThreads(undefined);
+    assert.equal((hello.params as { device: string }).device, `wasm (${n === 1 ? '1 thread' : `${n} threads`})`);
     assert.equal(engine.messages[0], hello, 'nothing before the handshake');
   });
 
@@ -100,6 +104,15 @@ describe('engine process', () => {
     assert.match(!bad.ok ? bad.error : '', /2 invalid field/);
     assert.match(!bad.ok ? bad.error : '', /beta: must be > 0/);
     assert.match(!bad.ok ? bad.error : '', /loss_type: must be equal to one of the allowed values/);
+    // The thread pool is made at start-up: a run asking for another count is told how to get it.
+    const other = resolveThreads(undefined) === 1 ? 2 : 1;
+    engine.send(requestLine(9, 'run/start', { mode: 'dpo', config: { ...config('threads'), threads: other } }));
+    const threads = await engine.reply(9);
+    assert.equal(threads.ok, false);
+    assert.match(
+      !threads.ok ? threads.error : '',
+      new RegExp(`^threads: the engine runs wasm on \\d+ thread\\(s\\); start the engine with --threads ${other}`),
+    );
     assert.equal(engine.child.exitCode, null);
   });
 
