@@ -29,3 +29,9 @@ await build({
 });
 const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
 for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(`${wasmDir}/${f}`, `dist/${f}`);
+// The threaded wasm build's Emscripten glue (pthread worker script, module factory), which
+// src/engine/wasm-threads.ts loads by path at run time.
+mkdirSync('dist/wasm-out', { recursive: true });
+for (const f of ['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.worker.js']) {
+  copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/${f}`, `dist/wasm-out/${f}`);
+}

@@ -2,6 +2,7 @@
 // products on a pthreadpool, one Emscripten pthread per core) load under Node. tfjs only picks it in
 // browsers (tensorflow/tfjs#3830); what it lacks in Node is three small things, supplied here from
 // the package's own files, without changing them. Not a kernel: the kernels are tfjs's.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import nodeOs from 'node:os';
 import * as path from 'node:path';
@@ -20,8 +21,12 @@ export function resolveThreads(requested: number | undefined): number {
 
 function wasmOutFile(name: string): string {
   // wasm-out holds the Emscripten glue as separate files: the pthread worker's script (exported as
-  // a string) and the threaded module factory that each worker evaluates.
-  return path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out', name);
+  // a string) and the threaded module factory that each worker evaluates. The VSIX's bundle has no
+  // node_modules: scripts/bundle.mjs copies both files to dist/wasm-out beside the engine bundle.
+  const besideBundle = path.join(__dirname, 'wasm-out', name);
+  if (fs.existsSync(besideBundle)) return besideBundle;
+  const pkg = '@tensorflow/tfjs-backend-wasm/package.json';
+  return path.join(path.dirname(require.resolve(pkg)), 'wasm-out', name);
 }
 
 /**

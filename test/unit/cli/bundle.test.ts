@@ -17,7 +17,8 @@ function shipped(): string {
   assert.ok(fs.existsSync(path.join(DIST, 'cli.js')), 'dist/ is missing: run `npm run build` (it bundles)');
   const dir = path.join(tempDir('bundle'), 'extension');
   fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
-  for (const f of fs.readdirSync(DIST).filter((n) => /\.(js|wasm)$/.test(n))) fs.copyFileSync(path.join(DIST, f), path.join(dir, 'dist', f));
+  // As .vscodeignore lets in: dist/*.js, dist/*.wasm and dist/wasm-out/*.js (the threaded build's glue).
+  fs.cpSync(DIST, path.join(dir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
   return dir;
 }
@@ -43,14 +44,23 @@ describe('bundles (dist/)', () => {
 
   it('the engine bundle starts on the wasm backend and says so in its handshake', async () => {
     const dir = shipped();
-    const child = spawn(process.execPath, [path.join(dir, 'dist', 'engine.js'), '--backend', 'wasm'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Two threads: the threaded wasm build loads its Emscripten glue from dist/wasm-out.
+    const child = spawn(process.execPath, [path.join(dir, 'dist', 'engine.js'), '--backend', 'wasm', '--threads', '2'], {
+      cwd: dir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+    // An engine that dies before its handshake ends the wait with what it printed.
+    const first = await new Promise<string>((resolve) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', () => resolve(`{"type":"exited","params":{}}`));
+    });
     child.stdin.end();
     await new Promise((r) => child.once('exit', r));
     const hello = JSON.parse(first) as { type: string; params: { backend: string } };
     assert.equal(hello.type, 'engine/didStart', stderr);
     assert.match(JSON.stringify(hello.params), /wasm/);
+    assert.match(JSON.stringify(hello.params), /2 threads/);
   });
 });
