@@ -5,6 +5,7 @@
 import { DpoConfig } from '../../protocol';
 import { ModelConfig, expectedWeights } from '../model/config';
 import { CHUNK_FLOATS } from '../dpo/head-logps';
+import { loraSettingsOf, targetedModules } from '../model/lora';
 
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
@@ -23,8 +24,25 @@ export interface MemoryEstimate {
 
 export type MemoryKnobs = Pick<
   DpoConfig,
-  'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm'
->;
+  'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm' | 'reference_model'
+> &
+  Partial<Pick<DpoConfig, 'lora_r' | 'lora_alpha' | 'lora_dropout' | 'lora_target_modules'>>;
+
+/** Trainable adapter parameters under LoRA (r·(in + out) per targeted projection); 0 without LoRA or for an unknown target. */
+function adapterCount(model: ModelConfig, c: MemoryKnobs): number {
+  const lora = loraSettingsOf({
+    lora_r: c.lora_r ?? 0,
+    lora_alpha: c.lora_alpha ?? 16,
+    lora_dropout: c.lora_dropout ?? 0,
+    lora_target_modules: c.lora_target_modules ?? 'all-linear',
+  });
+  if (!lora) return 0;
+  try {
+    return targetedModules(model, lora.targetModules).reduce((a, m) => a + lora.r * (m.inDim + m.outDim), 0);
+  } catch {
+    return 0; // the trainer names the bad target itself
+  }
+}
 
 export function parameterCount(model: ModelConfig): number {
   let n = 0;
@@ -49,15 +67,21 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
   const tokens = rows * maxLength;
   const perTokenLayer = 16 * model.hiddenSize + 5 * model.intermediateSize + 3 * model.numHeads * maxLength;
   const gradCopies = c.gradient_accumulation_steps > 1 ? 2 : 1;
+  // Under LoRA the base is frozen: gradients, clipping and AdamW exist for the adapters only.
+  const lora = (c.lora_r ?? 0) > 0;
+  const trained = lora ? adapterCount(model, c) : n;
+  const of = lora ? 'LoRA adapter ' : '';
   const parts: MemoryPart[] = [
-    { what: 'policy weights and their packed copies', bytes: 2 * F * n },
-    { what: `gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * n },
-    { what: 'AdamW moments', bytes: 2 * F * n },
-    ...(c.max_grad_norm > 0 ? [{ what: 'clipped gradient copy', bytes: F * n }] : []),
+    { what: `${lora ? 'frozen base' : 'policy'} weights and their packed copies`, bytes: 2 * F * n },
+    ...(lora ? [{ what: 'LoRA adapters', bytes: F * trained }] : []),
+    { what: `${of}gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * trained },
+    { what: `${of}AdamW moments`, bytes: 2 * F * trained },
+    ...(c.max_grad_norm > 0 ? [{ what: `${of}clipped gradient copy`, bytes: F * trained }] : []),
     { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
     { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
   ];
-  const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs;
+  // Under LoRA the reference is the policy with its adapters off: no second copy of the weights.
+  const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
   if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
   // Measured (bench/RESULTS.md, 2026-11-26): peak RSS was about twice the parts above (2.19 GiB for
   // 1.10 itemised, 4.03 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
@@ -75,6 +99,8 @@ function advice(c: MemoryKnobs, maxLength: number): string {
   if (c.batch_size > 1)
     tips.push(`batch_size 1 (with gradient_accumulation_steps ${c.batch_size * c.gradient_accumulation_steps} for the same pairs per step)`);
   if (maxLength > 128) tips.push(`a smaller max_length (the longest sequence is ${maxLength} tokens)`);
+  if ((c.lora_r ?? 0) === 0 && c.mode === 'dpo')
+    tips.push('LoRA (lora_r 16: the base freezes, so no gradients or AdamW moments for it, and the reference is the base itself)');
   if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs)
     tips.push('precompute_ref_log_probs: true (the reference leaves memory before training)');
   tips.push('a smaller model', 'the PyTorch engine (engine: torch) or the tfjs-node backend, which are not bound by the 4 GiB heap');
