@@ -219,10 +219,10 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     description: 'torch engine only: weight and compute dtype (bf16/fp16 train in mixed precision on GPUs). The tfjs engine computes in fp32.',
   },
   gradient_checkpointing: {
-    'x-engines': ['torch'],
     type: 'boolean',
     default: false,
-    description: 'torch engine only: recompute activations in the backward pass to save memory (slower).',
+    description:
+      "Recompute activations in the backward pass to save memory (slower; the embedded engine keeps each block's input and recomputes the block: ~1/3 more compute, activations for one block instead of all).",
   },
   lora_r: {
     type: 'integer',

@@ -91,13 +91,12 @@ let nextAdapterId = 0;
 export class LoraAdapters {
   /** A and B by PEFT tensor name: the variables that train (and the optimizer's keys). */
   readonly variables = new Map<string, tf.Variable>();
-  readonly modules: Map<string, LoraModule>;
+  readonly modules: Map<string, LoraModule & { index: number }>;
   readonly scale: number;
   /** Off: the base model alone (the DPO reference). */
   enabled = true;
   /** Dropout applies only while a training forward pass runs; the seed makes each pass's masks repeatable. */
   private dropoutSeed?: number;
-  private dropoutCalls = 0;
 
   /** Adapters for `modules`: loaded from `weights` (PEFT names) or, without them, PEFT's initialisation from `seed`. */
   constructor(
@@ -106,7 +105,7 @@ export class LoraAdapters {
     init: { seed: number } | { weights: Map<string, WeightData> },
   ) {
     this.scale = settings.alpha / settings.r;
-    this.modules = new Map(modules.map((m) => [m.path, m]));
+    this.modules = new Map(modules.map((m, index) => [m.path, { ...m, index }]));
     const prefix = `lora${nextAdapterId++}/`; // tfjs variable names are global
     const rng = 'seed' in init ? new Rng(init.seed) : undefined;
     const r = settings.r;
@@ -140,7 +139,6 @@ export class LoraAdapters {
   /** Dropout on for the forward passes until endTraining(); `seed` fixes their masks (a resumed run draws the same). */
   beginTraining(seed: number): void {
     this.dropoutSeed = seed;
-    this.dropoutCalls = 0;
   }
 
   endTraining(): void {
@@ -153,8 +151,9 @@ export class LoraAdapters {
     if (!this.enabled || !m) return undefined;
     const lead = x.shape.slice(0, -1);
     let x2 = tf.reshape(x, [-1, m.inDim]) as tf.Tensor2D; // [N, in]
+    // One seed per (pass, module): a block recomputed in the backward pass draws the same mask.
     if (this.dropoutSeed !== undefined && this.settings.dropout > 0)
-      x2 = tf.dropout(x2, this.settings.dropout, undefined, this.dropoutSeed + this.dropoutCalls++) as tf.Tensor2D;
+      x2 = tf.dropout(x2, this.settings.dropout, undefined, this.dropoutSeed + m.index) as tf.Tensor2D;
     const a = this.variables.get(loraKeyA(path)) as unknown as tf.Tensor2D;
     const b = this.variables.get(loraKeyB(path)) as unknown as tf.Tensor2D;
     const low = matmulWeightT(x2, a); // [N, r]

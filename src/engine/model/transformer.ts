@@ -7,6 +7,7 @@ import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, matm
 import { ropeTablesFor } from './rope';
 import { frozenConv1d, frozenLinear } from './frozen-ops';
 import type { LoraAdapters } from './lora';
+import { recomputed } from './recompute';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
 const MASK_VALUE = -1e9;
@@ -44,6 +45,8 @@ export class CausalLM {
   readonly weights = new Map<string, tf.Variable>();
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
   private readonly localRope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+  /** Recompute each block in the backward pass instead of keeping its activations (recompute.ts). */
+  recomputeBlocks = false;
   /** LoRA adapters on a frozen base (lora.ts); owned by the model once attached. */
   private lora?: LoraAdapters;
   private disposed = false;
@@ -293,13 +296,15 @@ export class CausalLM {
     // (kernels save kept clones), everything else goes when the block ends, so a forward pass
     // without gradients holds one block's intermediates, not the whole model's. Not with a KV
     // cache: the blocks put their keys and values in `present`.
-    const block = (f: () => tf.Tensor3D): tf.Tensor3D => (present ? f() : tf.tidy(f));
+    const run = (i: number, f: (x: tf.Tensor3D, i: number, ctx: ForwardContext) => tf.Tensor3D) => {
+      const xi = x;
+      if (present) return f(xi, i, ctx);
+      if (!this.recomputeBlocks) return tf.tidy(() => f(xi, i, ctx));
+      return tf.tidy(() => recomputed((xx, kept) => f(xx, i, withContext(ctx, kept)), xi, contextTensors(ctx), this.blockVariables(i)));
+    };
     if (c.family === 'gpt2') {
       x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [pos, 0], [T, c.hiddenSize]));
-      for (let i = 0; i < c.numLayers; i++) {
-        const xi = x;
-        x = block(() => this.gpt2Block(xi, i, ctx));
-      }
+      for (let i = 0; i < c.numLayers; i++) x = run(i, (xx, j, cx) => this.gpt2Block(xx, j, cx));
       return { hidden: layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D };
     }
     const slice = (r: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => ({
@@ -310,11 +315,14 @@ export class CausalLM {
     if (this.localRope) ctx.localRope = slice(this.localRope);
     // Gemma scales embeddings by √D (in the weights' dtype: float32 here, as transformers).
     if (c.gemmaNorms) x = tf.mul(x, Math.fround(Math.sqrt(c.hiddenSize)));
-    for (let i = 0; i < c.numLayers; i++) {
-      const xi = x;
-      x = block(() => this.llamaBlock(xi, i, ctx));
-    }
+    for (let i = 0; i < c.numLayers; i++) x = run(i, (xx, j, cx) => this.llamaBlock(xx, j, cx));
     return { hidden: this.norm(x, 'model.norm.weight') as tf.Tensor3D };
+  }
+
+  /** The trainable tensors block i reads: its weights, or under LoRA its adapters. */
+  private blockVariables(i: number): tf.Variable[] {
+    const prefix = this.config.family === 'gpt2' ? `transformer.h.${i}.` : `model.layers.${i}.`;
+    return [...this.trainableWeights()].filter(([name]) => name.includes(prefix)).map(([, v]) => v);
   }
 
   /** Logits [B, T, V], for generation and tests (dpo/logps.ts scores targets without the reshape). */
@@ -339,4 +347,21 @@ export class CausalLM {
     this.lora?.dispose();
     tf.dispose([this.rope?.cos, this.rope?.sin, this.localRope?.cos, this.localRope?.sin].filter((t) => t !== undefined));
   }
+}
+
+/** The tensors of a forward context a recomputed block needs again in the backward pass, in a fixed order. */
+function contextTensors(ctx: ForwardContext): tf.Tensor[] {
+  const rope = (r?: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => (r ? [r.cos, r.sin] : []);
+  return [ctx.mask, ...ctx.windowMasks.values(), ...rope(ctx.rope), ...rope(ctx.localRope)];
+}
+
+/** `ctx` with its tensors replaced by `kept` (contextTensors' order). */
+function withContext(ctx: ForwardContext, kept: tf.Tensor[]): ForwardContext {
+  let k = 0;
+  const next = <T extends tf.Tensor>() => kept[k++] as T;
+  const mask = next<tf.Tensor2D>();
+  const windowMasks = new Map([...ctx.windowMasks.keys()].map((w) => [w, next<tf.Tensor2D>()] as const));
+  const rope = ctx.rope ? { cos: next<tf.Tensor2D>(), sin: next<tf.Tensor2D>() } : undefined;
+  const localRope = ctx.localRope ? { cos: next<tf.Tensor2D>(), sin: next<tf.Tensor2D>() } : undefined;
+  return { ...ctx, mask, windowMasks, rope, localRope };
 }

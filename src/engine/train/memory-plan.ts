@@ -26,7 +26,7 @@ export type MemoryKnobs = Pick<
   DpoConfig,
   'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm' | 'reference_model'
 > &
-  Partial<Pick<DpoConfig, 'lora_r' | 'lora_alpha' | 'lora_dropout' | 'lora_target_modules'>>;
+  Partial<Pick<DpoConfig, 'lora_r' | 'lora_alpha' | 'lora_dropout' | 'lora_target_modules' | 'gradient_checkpointing'>>;
 
 /** Trainable adapter parameters under LoRA (r·(in + out) per targeted projection); 0 without LoRA or for an unknown target. */
 function adapterCount(model: ModelConfig, c: MemoryKnobs): number {
@@ -77,7 +77,13 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
     { what: `${of}gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * trained },
     { what: `${of}AdamW moments`, bytes: 2 * F * trained },
     ...(c.max_grad_norm > 0 ? [{ what: `${of}clipped gradient copy`, bytes: F * trained }] : []),
-    { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
+    c.gradient_checkpointing
+      ? // Recomputed blocks keep their inputs; one block's activations live at a time, twice over in its backward pass.
+        {
+          what: `block inputs (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers) and one recomputed block`,
+          bytes: F * tokens * (model.numLayers * model.hiddenSize + 2 * perTokenLayer),
+        }
+      : { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
     { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
   ];
   // Under LoRA the reference is the policy with its adapters off: no second copy of the weights.
@@ -99,9 +105,10 @@ function advice(c: MemoryKnobs, maxLength: number): string {
   if (c.batch_size > 1)
     tips.push(`batch_size 1 (with gradient_accumulation_steps ${c.batch_size * c.gradient_accumulation_steps} for the same pairs per step)`);
   if (maxLength > 128) tips.push(`a smaller max_length (the longest sequence is ${maxLength} tokens)`);
+  if (!c.gradient_checkpointing) tips.push('gradient_checkpointing: true (each block is recomputed in the backward pass: activations for one block, not all)');
   if ((c.lora_r ?? 0) === 0 && c.mode === 'dpo')
     tips.push('LoRA (lora_r 16: the base freezes, so no gradients or AdamW moments for it, and the reference is the base itself)');
-  if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs)
+  if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !((c.lora_r ?? 0) > 0 && !c.reference_model))
     tips.push('precompute_ref_log_probs: true (the reference leaves memory before training)');
   tips.push('a smaller model', 'the PyTorch engine (engine: torch) or the tfjs-node backend, which are not bound by the 4 GiB heap');
   return `Try ${tips.join('; ')}.`;

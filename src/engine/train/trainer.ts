@@ -23,8 +23,8 @@ import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
 import { loadModel, readModelConfig } from '../model/checkpoint';
 import { ModelConfig } from '../model/config';
-import { LoraAdapters, LoraModule, LoraSettings, loraSettingsOf, targetedModules } from '../model/lora';
-import { readAdapterWeights } from '../model/adapter-files';
+import { loraSettingsOf } from '../model/lora';
+import { attachAdapters, loraTargets } from './lora-setup';
 import { MemoryEstimate, describeEstimate, estimateTrainingMemory, isAllocatorFailure, outOfMemoryMessage, preflightRefusal } from './memory-plan';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
@@ -198,21 +198,15 @@ export class Trainer implements Report {
       checkTokenIds(pairs, modelConfig.vocabSize, file, c.model, tokenizer.vocabSize),
     );
     const longest = longestSequence([...split.train, ...split.eval]);
-    const loraModules = lora ? this.loraModules(modelConfig, lora) : undefined;
+    const loraModules = lora ? loraTargets(modelConfig, lora, c.model) : undefined;
     this.preflightMemory(modelConfig, longest);
     this.progress('loading', 0, 1, `policy ${modelDir}`);
     const loaded = loadModel(modelDir, { trainable: !lora });
     this.policy = loaded.model;
+    this.policy.recomputeBlocks = c.gradient_checkpointing;
     for (const w of loaded.warnings) this.log(w);
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
-    if (lora && loraModules) {
-      const init = this.resumeFrom ? { weights: readAdapterWeights(this.resumeFrom.dir) } : { seed: c.seed };
-      this.policy.attachLora(new LoraAdapters(lora, loraModules, init));
-      const n = this.policy.adapters!.numParameters();
-      this.log(
-        `LoRA: r ${lora.r}, alpha ${lora.alpha}, dropout ${lora.dropout} on ${loraModules.length} projections; ${n.toLocaleString('en-US')} trainable parameters, base frozen`,
-      );
-    }
+    if (lora && loraModules) attachAdapters(this.policy, lora, loraModules, this.resumeFrom?.dir, c.seed, this);
     // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
     checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longest });
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this, lora ? this.policy : undefined);
@@ -355,15 +349,6 @@ export class Trainer implements Report {
     this.log(`checkpoint: step ${state.step} -> ${dir}`);
     this.events.onCheckpoint?.(state.step, dir);
     this.progress('saving', 1, 1);
-  }
-
-  /** The projections lora_target_modules selects; a name the model lacks stops the run before loading. */
-  private loraModules(model: ModelConfig, lora: LoraSettings): LoraModule[] {
-    try {
-      return targetedModules(model, lora.targetModules);
-    } catch (err) {
-      throw new TrainingError(`${this.config.model}: ${(err as Error).message}`);
-    }
   }
 
   /** wasm: the run's peak estimated from config.json before loading; over the 4 GiB heap, a clear stop. */
