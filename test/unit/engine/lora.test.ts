@@ -17,7 +17,7 @@ import { collate } from '../../../src/engine/data/batch';
 import { batchTensors, computeSequenceLogps, sequenceLogps } from '../../../src/engine/dpo/logps';
 import { readSafetensors } from '../../../src/engine/model/safetensors';
 import { parseModelConfig } from '../../../src/engine/model/config';
-import { estimateTrainingMemory } from '../../../src/engine/train/memory-plan';
+import { estimateTrainingMemory, preflightRefusal } from '../../../src/engine/train/memory-plan';
 import { resolveConfig } from '../../../src/protocol';
 
 const root = tempDir('lora');
@@ -226,6 +226,17 @@ describe('LoRA memory preflight', () => {
       full.total - withLora.total > 2 * 3 * 4 * 124e6,
       `LoRA saves gradients, moments, the clipped copy and the reference (${full.total} vs ${withLora.total})`,
     );
+  });
+
+  it('admits GPT-2-small LoRA at 512 x 2 pairs with recomputed blocks (measured to run at 3.10 GiB RSS), refuses it without', () => {
+    const c = knobs({ lora_r: 16, lora_alpha: 32, batch_size: 2, gradient_checkpointing: true });
+    const e = estimateTrainingMemory(gpt2Small, undefined, c, 512);
+    assert.equal(preflightRefusal(e, c, 512), undefined);
+    assert.ok(e.total >= 3_251_424 * 1024, `the estimate (${e.total}) is not below the measured peak RSS`);
+    const without = knobs({ lora_r: 16, lora_alpha: 32, batch_size: 2 });
+    const text = preflightRefusal(estimateTrainingMemory(gpt2Small, undefined, without, 512), without, 512);
+    assert.match(text ?? '', /gradient_checkpointing: true/);
+    assert.doesNotMatch(text ?? '', /precompute_ref_log_probs/, 'under LoRA the reference costs no weights, so precomputing saves nothing');
   });
 });
 
