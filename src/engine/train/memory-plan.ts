@@ -53,7 +53,7 @@ export function parameterCount(model: ModelConfig): number {
 /**
  * Peak bytes of one optimizer step, float32 throughout. Per parameter: the weight, the packed copy
  * XNNPACK keeps of every matrix it multiplies by, the gradient (twice while micro-batches are
- * summed), the clipped copy, AdamW's two moments. Activations kept for the backward pass, per token
+ * summed), AdamW's two moments (clipping scales each gradient inside the update: no copy). Activations kept for the backward pass, per token
  * and layer: ~16 hidden-size vectors, ~5 MLP-width vectors, 3 attention rows per head. The head:
  * one chunk's logits and softmax (dpo/head-logps.ts) and the head's transposed and packed copies.
  * A live reference adds its weights and their packed copies; a precomputed one adds nothing to the
@@ -76,7 +76,6 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
     ...(lora ? [{ what: 'LoRA adapters', bytes: F * trained }] : []),
     { what: `${of}gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * trained },
     { what: `${of}AdamW moments`, bytes: 2 * F * trained },
-    ...(c.max_grad_norm > 0 ? [{ what: `${of}clipped gradient copy`, bytes: F * trained }] : []),
     c.gradient_checkpointing
       ? // Recomputed blocks keep their inputs; one block's activations live at a time, twice over in its backward pass.
         {

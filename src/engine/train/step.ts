@@ -82,9 +82,7 @@ export async function trainStep(s: StepInputs, stepPairs: TokenizedPair[], lr: n
       );
     }
     const factor = clipFactor(gradNorm, c.max_grad_norm);
-    const update = factor === 1 ? grads : new Map([...grads].map(([k, g]) => [k, tf.mul(g, factor)] as const));
-    s.optimizer.apply(update, lr);
-    if (update !== grads) for (const t of update.values()) t.dispose();
+    s.optimizer.apply(grads, lr, factor);
     // A finite gradient can still overflow the weights (e.g. learning_rate 1e300): never go on, or
     // save a checkpoint or final/, with a NaN model.
     const badWeight = await nonFiniteWeight(s.policy.trainableWeights());
