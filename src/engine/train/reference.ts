@@ -21,8 +21,21 @@ export class ReferenceLogps {
     private readonly basePolicy = false,
   ) {}
 
-  /** `loraPolicy`: a policy with LoRA adapters, whose base is the reference when no reference_model is named. */
-  static async prepare(c: DpoConfig, split: Split, padId: number, maxPositions: number, report: Report, loraPolicy?: CausalLM): Promise<ReferenceLogps> {
+  /**
+   * `policy`: the policy as loaded. With LoRA adapters its base is the reference (live or
+   * precomputed) when no reference_model is named; without, a fresh run's policy IS the reference
+   * until its first update, so precomputing scores it instead of loading a second copy.
+   */
+  static async prepare(
+    c: DpoConfig,
+    split: Split,
+    padId: number,
+    maxPositions: number,
+    report: Report,
+    policy?: CausalLM,
+    resuming = false,
+  ): Promise<ReferenceLogps> {
+    const loraPolicy = policy?.adapters ? policy : undefined;
     if (c.mode !== 'dpo' || c.reference_free) return new ReferenceLogps(false);
     const referenceDir = c.reference_model ?? c.model;
     const base = c.reference_model ? undefined : loraPolicy;
@@ -42,7 +55,9 @@ export class ReferenceLogps {
       report.log(`reference log-probs: reusing cache ${key}`);
       return new ReferenceLogps(true, undefined, cached);
     }
-    const reference = base ?? loadModel(referenceDir, { trainable: false }).model;
+    const startingPolicy = !c.reference_model && !resuming ? policy : undefined;
+    const borrowed = base ?? startingPolicy;
+    const reference = borrowed ?? loadModel(referenceDir, { trainable: false }).model;
     try {
       const total = split.train.length + split.eval.length;
       const { train, evalLogps } = await reference.withoutAdapters(async () => ({
@@ -50,10 +65,12 @@ export class ReferenceLogps {
         evalLogps: await computeRefLogps(reference, split.eval, c.batch_size, padId, (d) => report.progress('reference', split.train.length + d, total)),
       }));
       writeRefCache(cacheDir, key, train, evalLogps);
-      report.log(`reference log-probs: computed for ${total} pair(s), cached as ${key}${base ? ' (base model, adapters off)' : '; reference weights freed'}`);
+      report.log(
+        `reference log-probs: computed for ${total} pair(s), cached as ${key}${base ? ' (base model, adapters off)' : borrowed ? ' (the starting policy, no second copy)' : '; reference weights freed'}`,
+      );
       return new ReferenceLogps(true, undefined, { train, eval: evalLogps });
     } finally {
-      if (!base) reference.dispose(); // the point of the cache: the reference leaves memory
+      if (!borrowed) reference.dispose(); // the point of the cache: the reference leaves memory
     }
   }
 

@@ -209,7 +209,7 @@ export class Trainer implements Report {
     if (lora && loraModules) attachAdapters(this.policy, lora, loraModules, this.resumeFrom?.dir, c.seed, this);
     // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
     checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longest });
-    this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this, lora ? this.policy : undefined);
+    this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this, this.policy, this.resumeFrom !== undefined);
     this.optimizer = new AdamW(this.policy.trainableWeights(), {
       beta1: c.adam_beta1,
       beta2: c.adam_beta2,
