@@ -222,10 +222,7 @@ describe('LoRA memory preflight', () => {
     assert.equal(part(withLora, /^LoRA adapter gradients/), 4 * adapterParams);
     assert.equal(part(withLora, /live reference/), 0);
     assert.ok(part(full, /live reference/) > 0);
-    assert.ok(
-      full.total - withLora.total > 2 * 3 * 4 * 124e6,
-      `LoRA saves gradients, moments and the reference (${full.total} vs ${withLora.total})`,
-    );
+    assert.ok(full.total - withLora.total > 2 * 3 * 4 * 124e6, `LoRA saves gradients, moments and the reference (${full.total} vs ${withLora.total})`);
   });
 
   it('admits GPT-2-small LoRA at 512 x 2 pairs with recomputed blocks (measured to run at 3.10 GiB RSS), refuses it without', () => {
