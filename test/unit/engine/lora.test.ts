@@ -12,7 +12,7 @@ import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { resumeRun, testRun } from '../helpers/runs';
 import { loadModel, readModelWeights } from '../../../src/engine/model/checkpoint';
 import { CausalLM } from '../../../src/engine/model/transformer';
-import { LoraAdapters, loraKeyA, targetedModules } from '../../../src/engine/model/lora';
+import { LoraAdapters, loraKeyA, loraSettingsOf, targetedModules } from '../../../src/engine/model/lora';
 import { collate } from '../../../src/engine/data/batch';
 import { batchTensors, computeSequenceLogps, sequenceLogps } from '../../../src/engine/dpo/logps';
 import { readSafetensors } from '../../../src/engine/model/safetensors';
@@ -197,6 +197,26 @@ describe('LoRA training runs', () => {
     const initial = fs.readFileSync(path.join(root, 'run-c', 'checkpoints', 'step-2', 'adapter_model.safetensors'));
     assert.ok(!read('run-b').equals(initial), 'steps 3 and 4 moved the adapter');
     assert.ok(read('run-b').equals(read('run-c')), 'the resumed adapter equals the uninterrupted one, bit for bit (dropout masks included)');
+  });
+});
+
+describe('LoRA settings and adapter folders', () => {
+  it('reads lora_target_modules as a list, a comma-separated string (the CLI flag) or "all-linear"; lora_r 0 is off', () => {
+    const c = { lora_r: 8, lora_alpha: 16, lora_dropout: 0.05 };
+    assert.deepEqual(loraSettingsOf({ ...c, lora_target_modules: 'c_attn, c_fc' })?.targetModules, ['c_attn', 'c_fc']);
+    assert.deepEqual(loraSettingsOf({ ...c, lora_target_modules: ['q_proj'] })?.targetModules, ['q_proj']);
+    assert.equal(loraSettingsOf({ ...c, lora_target_modules: 'all-linear' })?.targetModules, 'all-linear');
+    assert.equal(loraSettingsOf({ ...c, lora_r: 0, lora_target_modules: 'all-linear' }), undefined);
+  });
+
+  it('an adapter the engine cannot compute (DoRA) or whose base is missing is refused by field', () => {
+    const dir = path.join(root, 'dora');
+    fs.mkdirSync(dir, { recursive: true });
+    const config = { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['c_attn'], base_model_name_or_path: path.join(root, 'model') };
+    fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...config, use_dora: true }));
+    assert.throws(() => loadModel(dir), /field "use_dora" is true; the embedded engine computes plain LoRA only/);
+    fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...config, base_model_name_or_path: 'no-such-model' }));
+    assert.throws(() => loadModel(dir), /field "base_model_name_or_path" is "no-such-model", which is not a model folder here/);
   });
 });
 
