@@ -108,10 +108,17 @@ describe('LoRA adapters', () => {
     });
   }
 
-  it('recomputed blocks (gradient_checkpointing) give the same loss and gradients, for adapters and for full training', async () => {
-    for (const full of [false, true]) {
-      const model = adapted('gpt2');
-      const trained = full ? new CausalLM(model.config, await model.readWeights(), true) : model;
+  it('recomputed blocks (gradient_checkpointing) give the same loss and gradients, for adapters and for full training, GPT-2 and Llama (rotary tables kept)', async () => {
+    for (const [name, full] of [
+      ['gpt2', false],
+      ['gpt2', true],
+      ['llama', false],
+      ['llama', true],
+    ] as const) {
+      const model = adapted(name);
+      // Full training also with sliding-window layers (Mistral-style), whose masks are kept separately.
+      const windows = name === 'llama' && full ? { layerWindows: [3, 0] } : {};
+      const trained = full ? new CausalLM({ ...model.config, ...windows }, await model.readWeights(), true) : model;
       const grads = async (recompute: boolean) => {
         trained.recomputeBlocks = recompute;
         const before = tf.memory().numTensors;
@@ -124,7 +131,7 @@ describe('LoRA adapters', () => {
       const [plain, again] = [await grads(false), await grads(true)];
       assert.equal(plain.length, again.length);
       plain.forEach((v, i) =>
-        assert.ok(Math.abs(v - again[i]) <= 1e-5 * Math.max(1, Math.abs(v)), `${full ? 'full' : 'LoRA'} entry ${i}: ${v} vs ${again[i]}`),
+        assert.ok(Math.abs(v - again[i]) <= 1e-5 * Math.max(1, Math.abs(v)), `${name} ${full ? 'full' : 'LoRA'} entry ${i}: ${v} vs ${again[i]}`),
       );
       model.dispose();
       if (full) trained.dispose();
