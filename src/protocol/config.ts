@@ -232,39 +232,36 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     description: 'torch engine only: weight and compute dtype (bf16/fp16 train in mixed precision on GPUs). The tfjs engine computes in fp32.',
   },
   gradient_checkpointing: {
-    'x-engines': ['torch'],
     type: 'boolean',
     default: false,
-    description: 'torch engine only: recompute activations in the backward pass to save memory (slower).',
+    description:
+      "Recompute activations in the backward pass to save memory (slower; the embedded engine keeps each block's input and recomputes the block: ~1/3 more compute, activations for one block instead of all).",
   },
   lora_r: {
-    'x-engines': ['torch'],
     type: 'integer',
     minimum: 0,
     default: 0,
     description:
-      'torch engine only: LoRA rank through PEFT; 0 trains all weights. With LoRA the reference is the base model (adapters off) and final/ holds the adapter.',
+      "LoRA rank (PEFT on the torch engine; the embedded engine's own adapters); 0 trains all weights. With LoRA the base is frozen, the reference is the base model (adapters off, no second copy), and final/ holds a PEFT adapter (adapter_config.json, adapter_model.safetensors).",
   },
   lora_alpha: {
-    'x-engines': ['torch'],
     type: 'number',
     exclusiveMinimum: 0,
     default: 16,
-    description: 'torch engine only: LoRA scaling α (the update is scaled by α/r).',
+    description: 'LoRA scaling α (the update is scaled by α/r).',
   },
-  lora_dropout: { 'x-engines': ['torch'], type: 'number', minimum: 0, maximum: 1, default: 0, description: 'torch engine only: dropout on the LoRA input.' },
+  lora_dropout: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'Dropout on the LoRA input during training.' },
   lora_target_modules: {
-    'x-engines': ['torch'],
     type: ['array', 'string'],
     items: { type: 'string' },
     default: 'all-linear',
-    description: 'torch engine only: modules that get LoRA adapters: a list of module names, or "all-linear".',
+    description:
+      'Modules that get LoRA adapters: a list of module names (GPT-2: c_attn, c_proj, c_fc; Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj), a comma-separated string of them, or "all-linear" (every projection but the output head).',
   },
   merge_lora: {
-    'x-engines': ['torch'],
     type: 'boolean',
     default: false,
-    description: 'torch engine only, with lora_r > 0: also write final/merged/, the base model with the adapter merged in (loads without PEFT).',
+    description: 'With lora_r > 0: also write final/merged/, the base model with the adapter merged in (loads without PEFT).',
   },
   num_processes: {
     'x-engines': ['torch'],

@@ -26,10 +26,14 @@ function logitsOf(h: tf.Tensor2D, head: tf.Tensor2D, cap: number | undefined): t
  * column 0 only (column 1 is TRL's logits/* metric) into h and the head [V, D].
  */
 function chunkLogps(h: tf.Tensor2D, head: tf.Tensor2D, targets: tf.Tensor1D, cap: number | undefined): tf.Tensor2D {
+  // A frozen head (LoRA's base, a reference) is captured rather than passed: a custom gradient
+  // computes every input's gradient, and the head's is a [V, D] product per chunk, wasted when frozen.
+  const frozen = head instanceof tf.Variable && !head.trainable;
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [hIn, headIn] = args as tf.Tensor2D[];
-    const save = args[2] as tf.GradSaveFunc;
-    save([hIn, headIn, targets]);
+    const hIn = args[0] as tf.Tensor2D;
+    const headIn = frozen ? head : (args[1] as tf.Tensor2D);
+    const save = args[frozen ? 1 : 2] as tf.GradSaveFunc;
+    save([hIn, targets, ...(frozen ? [] : [headIn])]);
     const value = tf.tidy(() => {
       const logits = logitsOf(hIn, headIn, cap); // [C, V]
       const m = tf.max(logits, -1, true);
@@ -39,7 +43,8 @@ function chunkLogps(h: tf.Tensor2D, head: tf.Tensor2D, targets: tf.Tensor1D, cap
       return tf.concat([tf.sub(capped, lse), tf.mean(logits, -1, true)], 1) as tf.Tensor2D;
     });
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [hS, headS, tS] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      const [hS, tS, savedHead] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D | undefined];
+      const headS = savedHead ?? head;
       return tf.tidy(() => {
         const [C] = hS.shape;
         const d = tf.slice(dy, [0, 0], [C, 1]); // [C, 1]: d loss / d log p(target)
@@ -57,13 +62,14 @@ function chunkLogps(h: tf.Tensor2D, head: tf.Tensor2D, targets: tf.Tensor1D, cap
           a = tf.mul(a, tf.sub(1, tf.square(tf.tanh(tf.div(raw, cap)))));
         }
         const dh = tf.add(tf.matMul(g, headS), tf.mul(headRows, a)); // [C, D]
+        if (frozen) return [dh];
         const dHead = tf.add(tf.matMul(tf.transpose(g), hS), tf.scatterND(tf.expandDims(tS, 1), tf.mul(hS, a), headS.shape)); // [V, D]
         return [dh, dHead];
       });
     };
     return { value, gradFunc };
   });
-  return fn(h, head) as tf.Tensor2D;
+  return (frozen ? fn(h) : fn(h, head)) as tf.Tensor2D;
 }
 
 /**

@@ -9,6 +9,8 @@ import { integralFloatKeys, stringifyKeepingFloats } from './config-json';
 import { SafetensorsFile, encodeSafetensors, readSafetensors, tensorToFloat32 } from './safetensors';
 import { CausalLM, WeightData } from './transformer';
 import { TOKENIZER_FILES } from '../tokenizer/tokenizer';
+import { isAdapterDir, readAdapterConfig, readAdapterWeights } from './adapter-files';
+import { LoraAdapters, targetedModules } from './lora';
 
 export class CheckpointError extends Error {}
 
@@ -28,6 +30,7 @@ function canonicalName(config: ModelConfig, name: string): string {
 }
 
 export function readModelConfig(dir: string): ModelConfig {
+  if (isAdapterDir(dir)) return readModelConfig(readAdapterConfig(dir).baseDir); // a LoRA adapter: its base's config
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
     throw new CheckpointError(`${dir}: not a folder; a model is a folder with config.json and model.safetensors`);
@@ -142,7 +145,22 @@ export function readModelWeights(dir: string): LoadedWeights {
   return { config, weights, dtypes, warnings };
 }
 
+/**
+ * A model folder as a CausalLM; a PEFT LoRA adapter folder (adapter_config.json, no config.json) as
+ * its frozen base with the adapter attached.
+ */
 export function loadModel(dir: string, options: { trainable?: boolean } = {}): { model: CausalLM; warnings: string[] } {
+  if (isAdapterDir(dir)) {
+    const { settings, baseDir } = readAdapterConfig(dir);
+    const { model, warnings } = loadModel(baseDir, { trainable: false });
+    try {
+      model.attachLora(new LoraAdapters(settings, targetedModules(model.config, settings.targetModules), { weights: readAdapterWeights(dir) }));
+    } catch (err) {
+      model.dispose();
+      throw new CheckpointError(`${dir}: ${(err as Error).message}`);
+    }
+    return { model, warnings: [...warnings, `${dir}: LoRA adapter (r ${settings.r}) on the base model ${baseDir}`] };
+  }
   const { config, weights, warnings } = readModelWeights(dir);
   return { model: new CausalLM(config, weights, options.trainable ?? true), warnings };
 }

@@ -5,6 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelConfig, expectedWeights, embeddingName, headName } from './config';
 import { applyRope, conv1d, gatherRows, geluNew, layerNorm, linear, matmul, matmulWeightT, rmsNorm, silu, softcap } from './ops';
 import { ropeTablesFor } from './rope';
+import { frozenConv1d, frozenLinear } from './frozen-ops';
+import type { LoraAdapters } from './lora';
+import { recomputed } from './recompute';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
 const MASK_VALUE = -1e9;
@@ -42,6 +45,10 @@ export class CausalLM {
   readonly weights = new Map<string, tf.Variable>();
   private readonly rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
   private readonly localRope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+  /** Recompute each block in the backward pass instead of keeping its activations (recompute.ts). */
+  recomputeBlocks = false;
+  /** LoRA adapters on a frozen base (lora.ts); owned by the model once attached. */
+  private lora?: LoraAdapters;
   private disposed = false;
 
   constructor(
@@ -80,14 +87,61 @@ export class CausalLM {
     return this.w<tf.Rank.R2>(headName(this.config));
   }
 
-  trainableVariables(): tf.Variable[] {
-    return this.trainable ? [...this.weights.values()] : [];
+  /** Adds LoRA adapters to a frozen model: from then on they are what trains. */
+  attachLora(adapters: LoraAdapters): void {
+    if (this.trainable) throw new Error('LoRA needs a frozen base: load the model with trainable: false');
+    this.lora?.dispose();
+    this.lora = adapters;
   }
 
+  get adapters(): LoraAdapters | undefined {
+    return this.lora;
+  }
+
+  /** What the optimizer updates, by name: the adapters under LoRA (PEFT names), else every weight. */
+  trainableWeights(): Map<string, tf.Variable> {
+    if (this.lora) return this.lora.variables;
+    return this.trainable ? this.weights : new Map();
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.trainableWeights().values()];
+  }
+
+  /** Runs `f` on the base model alone (adapters off): the DPO reference under LoRA, without a second copy of the weights. */
+  async withoutAdapters<T>(f: () => Promise<T>): Promise<T> {
+    if (!this.lora) return f();
+    const lora = this.lora;
+    lora.enabled = false;
+    try {
+      return await f();
+    } finally {
+      lora.enabled = true;
+    }
+  }
+
+  /** Parameters of the base model (the adapters are counted by adapters.numParameters()). */
   numParameters(): number {
     let n = 0;
     for (const v of this.weights.values()) n += v.size;
     return n;
+  }
+
+  /** GPT-2's Conv1D module `path` (weight [in, out] and bias) on x, plus its adapter's term. */
+  private conv(x: tf.Tensor, path: string): tf.Tensor {
+    const project = this.trainable ? conv1d : frozenConv1d;
+    return this.plusAdapter(project(x, this.w(`${path}.weight`), this.w(`${path}.bias`)), path, x);
+  }
+
+  /** nn.Linear module `path` (weight [out, in], optional bias) on x, plus its adapter's term. */
+  private lin(x: tf.Tensor, path: string, withBias = false): tf.Tensor {
+    const project = this.trainable ? linear : frozenLinear;
+    return this.plusAdapter(project(x, this.w(`${path}.weight`), withBias ? this.w(`${path}.bias`) : undefined), path, x);
+  }
+
+  private plusAdapter(y: tf.Tensor, path: string, x: tf.Tensor): tf.Tensor {
+    const delta = this.lora?.delta(path, x);
+    return delta ? tf.add(y, delta) : y;
   }
 
   /** Logits after Gemma 2's final soft-capping (identity for the other families). */
@@ -152,14 +206,14 @@ export class CausalLM {
     const c = this.config;
     const p = `transformer.h.${i}.`;
     const a = layerNorm(x, this.w(`${p}ln_1.weight`), this.w(`${p}ln_1.bias`), c.normEps);
-    const qkv = conv1d(a, this.w(`${p}attn.c_attn.weight`), this.w(`${p}attn.c_attn.bias`)); // [B, T, 3D]
+    const qkv = this.conv(a, `${p}attn.c_attn`); // [B, T, 3D]
     const [q, k, v] = tf.split(qkv, 3, 2);
     const [kAll, vAll] = this.withCache(i, this.splitHeads(k, c.numHeads), this.splitHeads(v, c.numHeads), ctx);
     const att = this.attend(this.splitHeads(q, c.numHeads), kAll, vAll, ctx.mask);
-    x = tf.add(x, conv1d(att, this.w(`${p}attn.c_proj.weight`), this.w(`${p}attn.c_proj.bias`)));
+    x = tf.add(x, this.conv(att, `${p}attn.c_proj`));
     const m = layerNorm(x, this.w(`${p}ln_2.weight`), this.w(`${p}ln_2.bias`), c.normEps);
-    const h = geluNew(conv1d(m, this.w(`${p}mlp.c_fc.weight`), this.w(`${p}mlp.c_fc.bias`)));
-    return tf.add(x, conv1d(h, this.w(`${p}mlp.c_proj.weight`), this.w(`${p}mlp.c_proj.bias`)));
+    const h = geluNew(this.conv(m, `${p}mlp.c_fc`));
+    return tf.add(x, this.conv(h, `${p}mlp.c_proj`));
   }
 
   private norm(x: tf.Tensor, name: string): tf.Tensor {
@@ -171,15 +225,14 @@ export class CausalLM {
     const c = this.config;
     const qDim = c.numHeads * c.headDim;
     const kvDim = c.numKvHeads * c.headDim;
-    if (c.fusedProjections) return tf.split(linear(a, this.w(`${p}qkv_proj.weight`)), [qDim, kvDim, kvDim], -1);
-    const bias = (n: string) => (c.attentionBias ? this.w<tf.Rank.R1>(`${p}${n}.bias`) : undefined);
-    return ['q_proj', 'k_proj', 'v_proj'].map((n) => linear(a, this.w(`${p}${n}.weight`), bias(n)));
+    if (c.fusedProjections) return tf.split(this.lin(a, `${p}qkv_proj`), [qDim, kvDim, kvDim], -1);
+    return ['q_proj', 'k_proj', 'v_proj'].map((n) => this.lin(a, `${p}${n}`, c.attentionBias));
   }
 
   /** gate and up [B, T, I]: separate, or Phi-3's fused gate_up_proj (gate first). */
   private gateUp(m: tf.Tensor, p: string): tf.Tensor[] {
-    if (this.config.fusedProjections) return tf.split(linear(m, this.w(`${p}gate_up_proj.weight`)), 2, -1);
-    return [linear(m, this.w(`${p}gate_proj.weight`)), linear(m, this.w(`${p}up_proj.weight`))];
+    if (this.config.fusedProjections) return tf.split(this.lin(m, `${p}gate_up_proj`), 2, -1);
+    return [this.lin(m, `${p}gate_proj`), this.lin(m, `${p}up_proj`)];
   }
 
   private llamaBlock(x: tf.Tensor3D, i: number, ctx: ForwardContext): tf.Tensor3D {
@@ -199,14 +252,14 @@ export class CausalLM {
     q = applyRope(q, rope.cos, rope.sin);
     const [kAll, vAll] = this.withCache(i, applyRope(k, rope.cos, rope.sin), this.splitHeads(vFlat, c.numKvHeads), ctx);
     const mask = window > 0 ? ctx.windowMasks.get(window)! : ctx.mask;
-    let attnOut = linear(this.attend(q, kAll, vAll, mask), this.w(`${p}o_proj.weight`), c.outputBias ? this.w(`${p}o_proj.bias`) : undefined);
+    let attnOut = this.lin(this.attend(q, kAll, vAll, mask), `${p}o_proj`, c.outputBias);
     // Gemma normalises each sublayer's output too ("sandwich"), and names its norms differently.
     if (c.sandwichNorms) attnOut = this.norm(attnOut, `${l}post_attention_layernorm.weight`);
     x = tf.add(x, attnOut);
     const m = this.norm(x, c.sandwichNorms ? `${l}pre_feedforward_layernorm.weight` : `${l}post_attention_layernorm.weight`);
     const [gate, up] = this.gateUp(m, `${l}mlp.`);
     const act = c.hiddenAct === 'silu' ? silu(gate) : geluNew(gate);
-    let mlpOut = linear(tf.mul(act, up), this.w(`${l}mlp.down_proj.weight`));
+    let mlpOut = this.lin(tf.mul(act, up), `${l}mlp.down_proj`);
     if (c.sandwichNorms) mlpOut = this.norm(mlpOut, `${l}post_feedforward_layernorm.weight`);
     return tf.add(x, mlpOut);
   }
@@ -243,13 +296,15 @@ export class CausalLM {
     // (kernels save kept clones), everything else goes when the block ends, so a forward pass
     // without gradients holds one block's intermediates, not the whole model's. Not with a KV
     // cache: the blocks put their keys and values in `present`.
-    const block = (f: () => tf.Tensor3D): tf.Tensor3D => (present ? f() : tf.tidy(f));
+    const run = (i: number, f: (x: tf.Tensor3D, i: number, ctx: ForwardContext) => tf.Tensor3D) => {
+      const xi = x;
+      if (present) return f(xi, i, ctx);
+      if (!this.recomputeBlocks) return tf.tidy(() => f(xi, i, ctx));
+      return tf.tidy(() => recomputed((xx, kept) => f(xx, i, withContext(ctx, kept)), xi, contextTensors(ctx), this.blockVariables(i)));
+    };
     if (c.family === 'gpt2') {
       x = tf.add(x, tf.slice(this.w<tf.Rank.R2>('transformer.wpe.weight'), [pos, 0], [T, c.hiddenSize]));
-      for (let i = 0; i < c.numLayers; i++) {
-        const xi = x;
-        x = block(() => this.gpt2Block(xi, i, ctx));
-      }
+      for (let i = 0; i < c.numLayers; i++) x = run(i, (xx, j, cx) => this.gpt2Block(xx, j, cx));
       return { hidden: layerNorm(x, this.w('transformer.ln_f.weight'), this.w('transformer.ln_f.bias'), c.normEps) as tf.Tensor3D };
     }
     const slice = (r: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => ({
@@ -260,11 +315,14 @@ export class CausalLM {
     if (this.localRope) ctx.localRope = slice(this.localRope);
     // Gemma scales embeddings by √D (in the weights' dtype: float32 here, as transformers).
     if (c.gemmaNorms) x = tf.mul(x, Math.fround(Math.sqrt(c.hiddenSize)));
-    for (let i = 0; i < c.numLayers; i++) {
-      const xi = x;
-      x = block(() => this.llamaBlock(xi, i, ctx));
-    }
+    for (let i = 0; i < c.numLayers; i++) x = run(i, (xx, j, cx) => this.llamaBlock(xx, j, cx));
     return { hidden: this.norm(x, 'model.norm.weight') as tf.Tensor3D };
+  }
+
+  /** The trainable tensors block i reads: its weights, or under LoRA its adapters. */
+  private blockVariables(i: number): tf.Variable[] {
+    const prefix = this.config.family === 'gpt2' ? `transformer.h.${i}.` : `model.layers.${i}.`;
+    return [...this.trainableWeights()].filter(([name]) => name.includes(prefix)).map(([, v]) => v);
   }
 
   /** Logits [B, T, V], for generation and tests (dpo/logps.ts scores targets without the reshape). */
@@ -286,6 +344,24 @@ export class CausalLM {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.weights.values()) v.dispose();
+    this.lora?.dispose();
     tf.dispose([this.rope?.cos, this.rope?.sin, this.localRope?.cos, this.localRope?.sin].filter((t) => t !== undefined));
   }
+}
+
+/** The tensors of a forward context a recomputed block needs again in the backward pass, in a fixed order. */
+function contextTensors(ctx: ForwardContext): tf.Tensor[] {
+  const rope = (r?: { cos: tf.Tensor2D; sin: tf.Tensor2D }) => (r ? [r.cos, r.sin] : []);
+  return [ctx.mask, ...ctx.windowMasks.values(), ...rope(ctx.rope), ...rope(ctx.localRope)];
+}
+
+/** `ctx` with its tensors replaced by `kept` (contextTensors' order). */
+function withContext(ctx: ForwardContext, kept: tf.Tensor[]): ForwardContext {
+  let k = 0;
+  const next = <T extends tf.Tensor>() => kept[k++] as T;
+  const mask = next<tf.Tensor2D>();
+  const windowMasks = new Map([...ctx.windowMasks.keys()].map((w) => [w, next<tf.Tensor2D>()] as const));
+  const rope = ctx.rope ? { cos: next<tf.Tensor2D>(), sin: next<tf.Tensor2D>() } : undefined;
+  const localRope = ctx.localRope ? { cos: next<tf.Tensor2D>(), sin: next<tf.Tensor2D>() } : undefined;
+  return { ...ctx, mask, windowMasks, rope, localRope };
 }

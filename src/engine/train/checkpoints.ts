@@ -1,12 +1,15 @@
-// Checkpoints and the final save. A checkpoint is a full Hugging Face folder (loadable as it is)
-// plus optimizer.safetensors and trainer_state.json, written last: its presence marks the folder
-// complete. final/ is written to final.tmp and renamed, so it too is whole or absent.
+// Checkpoints and the final save. A checkpoint is a full Hugging Face folder (loadable as it is), or
+// under LoRA a PEFT adapter folder, plus optimizer.safetensors and trainer_state.json, written last:
+// its presence marks the folder complete. final/ is written to final.tmp and renamed, so it too is
+// whole or absent; under LoRA with merge_lora it also holds merged/, the base with the adapter folded in.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TRAINER_STATE } from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
 import { CausalLM, WeightData } from '../model/transformer';
-import { saveModel } from '../model/checkpoint';
+import { saveModel, saveWeights } from '../model/checkpoint';
+import { writeAdapter } from '../model/adapter-files';
+import { TOKENIZER_FILES } from '../tokenizer/tokenizer';
 import { encodeSafetensors, readSafetensors, tensorToFloat32 } from '../model/safetensors';
 import { AdamW } from './optimizer';
 
@@ -35,7 +38,7 @@ export async function saveCheckpoint(
   return folder.writeCheckpoint(
     state.step,
     async (tmp) => {
-      await saveModel(policy, tmp, { tokenizerFrom });
+      await saveModelOrAdapter(policy, tmp, tokenizerFrom);
       const opt = await optimizer.exportState();
       fs.writeFileSync(path.join(tmp, OPTIMIZER_FILE), encodeSafetensors([...opt].map(([name, w]) => ({ name, shape: w.shape, data: w.data }))));
       fs.writeFileSync(path.join(tmp, TRAINER_STATE), JSON.stringify(state, null, 2) + '\n'); // last: marks it complete
@@ -57,11 +60,32 @@ export function restoreCheckpoint(dir: string, optimizer: AdamW): TrainerState {
   return state;
 }
 
-export async function saveFinal(folder: RunFolder, policy: CausalLM, tokenizerFrom: string): Promise<string> {
+/**
+ * The policy as a model folder, or under LoRA as an adapter folder for the base in `baseModel` (the
+ * run's model, which also holds the tokenizer) with the tokenizer files beside it.
+ */
+async function saveModelOrAdapter(policy: CausalLM, dir: string, baseModel: string): Promise<void> {
+  const adapters = policy.adapters;
+  if (!adapters) return saveModel(policy, dir, { tokenizerFrom: baseModel });
+  await writeAdapter(dir, adapters, policy.config, baseModel);
+  for (const f of TOKENIZER_FILES) {
+    const src = path.join(baseModel, f);
+    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
+  }
+}
+
+/** final/: the model (or adapter); with `mergeLora` and adapters, also final/merged/, a plain model folder. */
+export async function saveFinal(folder: RunFolder, policy: CausalLM, baseModel: string, mergeLora = false): Promise<string> {
   const finalDir = folder.file('final');
+  const tmp = `${finalDir}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await saveModelOrAdapter(policy, tmp, baseModel);
+  if (mergeLora && policy.adapters) {
+    const weights = await policy.readWeights();
+    await policy.adapters.mergeInto(weights);
+    saveWeights(path.join(tmp, 'merged'), policy.config, weights, { tokenizerFrom: baseModel });
+  }
   fs.rmSync(finalDir, { recursive: true, force: true });
-  await saveModel(policy, `${finalDir}.tmp`, { tokenizerFrom });
-  fs.rmSync(finalDir, { recursive: true, force: true });
-  fs.renameSync(`${finalDir}.tmp`, finalDir);
+  fs.renameSync(tmp, finalDir);
   return finalDir;
 }

@@ -5,6 +5,7 @@
 import { DpoConfig } from '../../protocol';
 import { ModelConfig, expectedWeights } from '../model/config';
 import { CHUNK_FLOATS } from '../dpo/head-logps';
+import { loraSettingsOf, targetedModules } from '../model/lora';
 
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
@@ -23,8 +24,25 @@ export interface MemoryEstimate {
 
 export type MemoryKnobs = Pick<
   DpoConfig,
-  'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm'
->;
+  'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm' | 'reference_model'
+> &
+  Partial<Pick<DpoConfig, 'lora_r' | 'lora_alpha' | 'lora_dropout' | 'lora_target_modules' | 'gradient_checkpointing'>>;
+
+/** Trainable adapter parameters under LoRA (r·(in + out) per targeted projection); 0 without LoRA or for an unknown target. */
+function adapterCount(model: ModelConfig, c: MemoryKnobs): number {
+  const lora = loraSettingsOf({
+    lora_r: c.lora_r ?? 0,
+    lora_alpha: c.lora_alpha ?? 16,
+    lora_dropout: c.lora_dropout ?? 0,
+    lora_target_modules: c.lora_target_modules ?? 'all-linear',
+  });
+  if (!lora) return 0;
+  try {
+    return targetedModules(model, lora.targetModules).reduce((a, m) => a + lora.r * (m.inDim + m.outDim), 0);
+  } catch {
+    return 0; // the trainer names the bad target itself
+  }
+}
 
 export function parameterCount(model: ModelConfig): number {
   let n = 0;
@@ -35,7 +53,7 @@ export function parameterCount(model: ModelConfig): number {
 /**
  * Peak bytes of one optimizer step, float32 throughout. Per parameter: the weight, the packed copy
  * XNNPACK keeps of every matrix it multiplies by, the gradient (twice while micro-batches are
- * summed), the clipped copy, AdamW's two moments. Activations kept for the backward pass, per token
+ * summed), AdamW's two moments (clipping scales each gradient inside the update: no copy). Activations kept for the backward pass, per token
  * and layer: ~16 hidden-size vectors, ~5 MLP-width vectors, 3 attention rows per head. The head:
  * one chunk's logits and softmax (dpo/head-logps.ts) and the head's transposed and packed copies.
  * A live reference adds its weights and their packed copies; a precomputed one adds nothing to the
@@ -49,22 +67,37 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
   const tokens = rows * maxLength;
   const perTokenLayer = 16 * model.hiddenSize + 5 * model.intermediateSize + 3 * model.numHeads * maxLength;
   const gradCopies = c.gradient_accumulation_steps > 1 ? 2 : 1;
+  // Under LoRA the base is frozen: gradients, clipping and AdamW exist for the adapters only.
+  const lora = (c.lora_r ?? 0) > 0;
+  const trained = lora ? adapterCount(model, c) : n;
+  const of = lora ? 'LoRA adapter ' : '';
   const parts: MemoryPart[] = [
-    { what: 'policy weights and their packed copies', bytes: 2 * F * n },
-    { what: `gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * n },
-    { what: 'AdamW moments', bytes: 2 * F * n },
-    ...(c.max_grad_norm > 0 ? [{ what: 'clipped gradient copy', bytes: F * n }] : []),
-    { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
+    { what: `${lora ? 'frozen base' : 'policy'} weights and their packed copies`, bytes: 2 * F * n },
+    ...(lora ? [{ what: 'LoRA adapters', bytes: F * trained }] : []),
+    { what: `${of}gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * trained },
+    { what: `${of}AdamW moments`, bytes: 2 * F * trained },
+    c.gradient_checkpointing
+      ? // Recomputed blocks keep their inputs; one block's activations live at a time, twice over in its backward pass.
+        {
+          what: `block inputs (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers) and one recomputed block`,
+          bytes: F * tokens * (model.numLayers * model.hiddenSize + 2 * perTokenLayer),
+        }
+      : { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
     { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
   ];
-  const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs;
+  // Under LoRA the reference is the policy with its adapters off: no second copy of the weights.
+  const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
   if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
   // Measured (bench/RESULTS.md, 2026-11-26): peak RSS was about twice the parts above (2.19 GiB for
   // 1.10 itemised, 4.03 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
   // temporaries and the heap's fragmentation, which never shrinks -- is counted as much again.
+  // A frozen LoRA base is allocated once and never replaced (full training writes every weight anew
+  // each step), so it is left out of that doubling: measured, GPT-2-small LoRA at 512 x 2 pairs with
+  // recomputed blocks peaked at 3.10 GiB RSS for 2.22 GiB itemised, 0.93 of it the frozen base.
   const itemised = parts.reduce((a, p) => a + p.bytes, 0);
-  parts.push({ what: 'temporaries and allocator fragmentation (measured: as much again)', bytes: itemised });
-  return { parts, total: 2 * itemised, parameters: n, maxLength };
+  const churn = itemised - (lora ? 2 * F * n : 0);
+  parts.push({ what: `temporaries and allocator fragmentation (measured: as much again${lora ? ' as all but the frozen base' : ''})`, bytes: churn });
+  return { parts, total: itemised + churn, parameters: n, maxLength };
 }
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -75,7 +108,10 @@ function advice(c: MemoryKnobs, maxLength: number): string {
   if (c.batch_size > 1)
     tips.push(`batch_size 1 (with gradient_accumulation_steps ${c.batch_size * c.gradient_accumulation_steps} for the same pairs per step)`);
   if (maxLength > 128) tips.push(`a smaller max_length (the longest sequence is ${maxLength} tokens)`);
-  if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs)
+  if (!c.gradient_checkpointing) tips.push('gradient_checkpointing: true (each block is recomputed in the backward pass: activations for one block, not all)');
+  if ((c.lora_r ?? 0) === 0 && c.mode === 'dpo')
+    tips.push('LoRA (lora_r 16: the base freezes, so no gradients or AdamW moments for it, and the reference is the base itself)');
+  if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !((c.lora_r ?? 0) > 0 && !c.reference_model))
     tips.push('precompute_ref_log_probs: true (the reference leaves memory before training)');
   tips.push('a smaller model', 'the PyTorch engine (engine: torch) or the tfjs-node backend, which are not bound by the 4 GiB heap');
   return `Try ${tips.join('; ')}.`;

@@ -36,18 +36,21 @@ export class AdamW {
   }
 
   /**
-   * One update with gradients by weight name (already clipped). PyTorch's order: decay the weight
+   * One update with gradients by weight name, times `gradScale` (the clipping factor). PyTorch's order: decay the weight
    * by lr·λ, then w −= lr · m̂ / (√v̂ + ε).
    */
-  apply(grads: Map<string, tf.Tensor>, lr: number): void {
+  apply(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
     this.step++;
     const { beta1, beta2, epsilon, weightDecay } = this.p;
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
-    tf.tidy(() => {
-      for (const [name, w] of this.weights) {
-        const g = grads.get(name);
-        if (!g) throw new Error(`no gradient for ${name}`);
+    // One tidy per weight: the update's temporaries (several weight-sized tensors) then exist for one
+    // weight at a time, not for the whole model (for GPT-2-small, ~3 GB less at the step's peak).
+    for (const [name, w] of this.weights) {
+      tf.tidy(() => {
+        const gIn = grads.get(name);
+        if (!gIn) throw new Error(`no gradient for ${name}`);
+        const g = gradScale === 1 ? gIn : tf.mul(gIn, gradScale); // clipping, per weight rather than a clipped copy of all
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
@@ -55,8 +58,8 @@ export class AdamW {
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), epsilon));
         const decayed = weightDecay > 0 && isDecayed(name) ? tf.mul(w, 1 - lr * weightDecay) : w;
         w.assign(tf.sub(decayed, tf.mul(update, lr)));
-      }
-    });
+      });
+    }
   }
 
   async exportState(): Promise<Map<string, WeightData>> {

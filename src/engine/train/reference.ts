@@ -17,13 +17,31 @@ export class ReferenceLogps {
     private readonly needed: boolean,
     private readonly model?: CausalLM,
     private readonly cached?: Record<MetricsSplit, RefLogps>,
+    /** The reference is the LoRA policy with its adapters off: borrowed, never disposed here. */
+    private readonly basePolicy = false,
   ) {}
 
-  static async prepare(c: DpoConfig, split: Split, padId: number, maxPositions: number, report: Report): Promise<ReferenceLogps> {
+  /**
+   * `policy`: the policy as loaded. With LoRA adapters its base is the reference (live or
+   * precomputed) when no reference_model is named; without, a fresh run's policy IS the reference
+   * until its first update, so precomputing scores it instead of loading a second copy.
+   */
+  static async prepare(
+    c: DpoConfig,
+    split: Split,
+    padId: number,
+    maxPositions: number,
+    report: Report,
+    policy?: CausalLM,
+    resuming = false,
+  ): Promise<ReferenceLogps> {
+    const loraPolicy = policy?.adapters ? policy : undefined;
     if (c.mode !== 'dpo' || c.reference_free) return new ReferenceLogps(false);
     const referenceDir = c.reference_model ?? c.model;
-    report.progress('loading', 0, 1, `reference model ${referenceDir}`);
-    if (!c.precompute_ref_log_probs) return new ReferenceLogps(true, loadModel(referenceDir, { trainable: false }).model);
+    const base = c.reference_model ? undefined : loraPolicy;
+    report.progress('loading', 0, 1, base ? `reference: ${referenceDir} (the policy with its LoRA adapters off)` : `reference model ${referenceDir}`);
+    if (!c.precompute_ref_log_probs)
+      return base ? new ReferenceLogps(true, base, undefined, true) : new ReferenceLogps(true, loadModel(referenceDir, { trainable: false }).model);
     const cacheDir = path.join(c.output_dir, RUN_FILES.refCache);
     const key = refCacheKey({
       referenceDir,
@@ -37,16 +55,22 @@ export class ReferenceLogps {
       report.log(`reference log-probs: reusing cache ${key}`);
       return new ReferenceLogps(true, undefined, cached);
     }
-    const reference = loadModel(referenceDir, { trainable: false }).model;
+    const startingPolicy = !c.reference_model && !resuming ? policy : undefined;
+    const borrowed = base ?? startingPolicy;
+    const reference = borrowed ?? loadModel(referenceDir, { trainable: false }).model;
     try {
       const total = split.train.length + split.eval.length;
-      const train = await computeRefLogps(reference, split.train, c.batch_size, padId, (d) => report.progress('reference', d, total));
-      const evalLogps = await computeRefLogps(reference, split.eval, c.batch_size, padId, (d) => report.progress('reference', split.train.length + d, total));
+      const { train, evalLogps } = await reference.withoutAdapters(async () => ({
+        train: await computeRefLogps(reference, split.train, c.batch_size, padId, (d) => report.progress('reference', d, total)),
+        evalLogps: await computeRefLogps(reference, split.eval, c.batch_size, padId, (d) => report.progress('reference', split.train.length + d, total)),
+      }));
       writeRefCache(cacheDir, key, train, evalLogps);
-      report.log(`reference log-probs: computed for ${total} pair(s), cached as ${key}; reference weights freed`);
+      report.log(
+        `reference log-probs: computed for ${total} pair(s), cached as ${key}${base ? ' (base model, adapters off)' : borrowed ? ' (the starting policy, no second copy)' : '; reference weights freed'}`,
+      );
       return new ReferenceLogps(true, undefined, { train, eval: evalLogps });
     } finally {
-      reference.dispose(); // the point of the cache: the reference leaves memory
+      if (!borrowed) reference.dispose(); // the point of the cache: the reference leaves memory
     }
   }
 
@@ -58,10 +82,11 @@ export class ReferenceLogps {
       const map = this.cached[split];
       return [...pairs.map((p) => map.get(p.line)![0]), ...pairs.map((p) => map.get(p.line)![1])];
     }
-    return computeSequenceLogps(this.model!, batch);
+    const model = this.model!;
+    return this.basePolicy ? model.withoutAdapters(() => computeSequenceLogps(model, batch)) : computeSequenceLogps(model, batch);
   }
 
   dispose(): void {
-    this.model?.dispose();
+    if (!this.basePolicy) this.model?.dispose();
   }
 }

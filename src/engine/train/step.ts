@@ -28,10 +28,12 @@ export interface StepResult {
 
 export class NonFiniteError extends Error {}
 
-async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: number, grads: Map<string, tf.Tensor>): Promise<PairValues> {
+async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: number, grads: Map<string, tf.Tensor>, dropoutSeed: number): Promise<PairValues> {
   const batch = pairBatch(pairs, s.config.mode, s.padId);
   const ref = await s.reference.forBatch(pairs, 'train', batch, s.config.mode);
   let kept: ObjectiveTensors | undefined;
+  const adapters = s.policy.adapters;
+  adapters?.beginTraining(dropoutSeed); // LoRA dropout in this forward pass only
   const { value, grads: g } = tf.variableGrads(() => {
     const { ids, mask } = batchTensors(batch);
     const o = objective(sequenceLogpsAndLogits(s.policy, ids, mask), ref, pairs, s.config);
@@ -44,8 +46,9 @@ async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: numbe
     };
     return tf.div(tf.sum(o.losses), stepPairs) as tf.Scalar;
   }, s.policy.trainableVariables());
+  adapters?.endTraining();
   value.dispose();
-  for (const [name, w] of s.policy.weights) {
+  for (const [name, w] of s.policy.trainableWeights()) {
     const gw = g[w.name];
     const prev = grads.get(name);
     grads.set(name, prev ? tf.tidy(() => tf.add(prev, gw)) : gw);
@@ -64,7 +67,9 @@ export async function trainStep(s: StepInputs, stepPairs: TokenizedPair[], lr: n
   const values = emptyValues();
   try {
     for (let i = 0; i < stepPairs.length; i += c.batch_size) {
-      appendValues(values, await microStep(s, stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads));
+      // Dropout masks depend on (seed, step, micro-batch) only: a resumed run draws the same ones.
+      const dropoutSeed = (c.seed * 1_000_003 + stepNumber * 1_009 + i) % 2 ** 31;
+      appendValues(values, await microStep(s, stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads, dropoutSeed));
     }
     const normT = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
     const gradNorm = (await normT.data())[0];
@@ -77,12 +82,10 @@ export async function trainStep(s: StepInputs, stepPairs: TokenizedPair[], lr: n
       );
     }
     const factor = clipFactor(gradNorm, c.max_grad_norm);
-    const update = factor === 1 ? grads : new Map([...grads].map(([k, g]) => [k, tf.mul(g, factor)] as const));
-    s.optimizer.apply(update, lr);
-    if (update !== grads) for (const t of update.values()) t.dispose();
+    s.optimizer.apply(grads, lr, factor);
     // A finite gradient can still overflow the weights (e.g. learning_rate 1e300): never go on, or
     // save a checkpoint or final/, with a NaN model.
-    const badWeight = await nonFiniteWeight(s.policy.weights);
+    const badWeight = await nonFiniteWeight(s.policy.trainableWeights());
     if (badWeight) {
       throw new NonFiniteError(
         `non-finite weight '${badWeight}' after the update of step ${stepNumber} (learning_rate ${lr}): the update overflowed. Lower learning_rate; nothing was saved from this step (the last checkpoint stands).`,

@@ -23,6 +23,8 @@ import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
 import { loadModel, readModelConfig } from '../model/checkpoint';
 import { ModelConfig } from '../model/config';
+import { loraSettingsOf } from '../model/lora';
+import { attachAdapters, loraTargets } from './lora-setup';
 import { MemoryEstimate, describeEstimate, estimateTrainingMemory, isAllocatorFailure, outOfMemoryMessage, preflightRefusal } from './memory-plan';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
@@ -184,7 +186,9 @@ export class Trainer implements Report {
         message: `running on the cpu backend (about 50x slower than wasm) because the faster backends did not load: ${why}`,
       });
     }
-    const modelDir = this.resumeFrom?.dir ?? c.model;
+    const lora = loraSettingsOf(c);
+    // A LoRA checkpoint holds the adapter only: the base is always the run's model.
+    const modelDir = lora ? c.model : (this.resumeFrom?.dir ?? c.model);
     // Data first, from config.json and the tokenizer alone: the memory preflight needs the longest
     // sequence, and a run that cannot fit should stop before its weights are read.
     const modelConfig = readModelConfig(modelDir);
@@ -194,16 +198,24 @@ export class Trainer implements Report {
       checkTokenIds(pairs, modelConfig.vocabSize, file, c.model, tokenizer.vocabSize),
     );
     const longest = longestSequence([...split.train, ...split.eval]);
+    const loraModules = lora ? loraTargets(modelConfig, lora, c.model) : undefined;
     this.preflightMemory(modelConfig, longest);
     this.progress('loading', 0, 1, `policy ${modelDir}`);
-    const loaded = loadModel(modelDir);
+    const loaded = loadModel(modelDir, { trainable: !lora });
     this.policy = loaded.model;
+    this.policy.recomputeBlocks = c.gradient_checkpointing;
     for (const w of loaded.warnings) this.log(w);
     this.log(`policy: ${this.policy.config.architecture}, ${this.policy.numParameters().toLocaleString('en-US')} parameters`);
+    if (lora && loraModules) attachAdapters(this.policy, lora, loraModules, this.resumeFrom?.dir, c.seed, this);
     // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
     checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longest });
-    this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this);
-    this.optimizer = new AdamW(this.policy.weights, { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay });
+    this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this, this.policy, this.resumeFrom !== undefined);
+    this.optimizer = new AdamW(this.policy.trainableWeights(), {
+      beta1: c.adam_beta1,
+      beta2: c.adam_beta2,
+      epsilon: c.adam_epsilon,
+      weightDecay: c.weight_decay,
+    });
     return { split, padId };
   }
 
@@ -306,7 +318,7 @@ export class Trainer implements Report {
       }
       await runEval();
       this.progress('saving', 0, 1, 'final model');
-      result.finalDir = await saveFinal(this.folder, policy, c.model);
+      result.finalDir = await saveFinal(this.folder, policy, c.model, c.merge_lora);
       this.progress('saving', 1, 1);
       this.log(`done: ${state.step} step(s); final model in ${result.finalDir}`);
       this.status('completed');

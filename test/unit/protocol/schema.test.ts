@@ -63,7 +63,8 @@ describe('generated schemas', () => {
 describe('engine-specific config fields', () => {
   const base = { model: '/m', data: '/d' };
   it('the tfjs engine refuses torch-only fields set away from their defaults, naming field and engine', () => {
-    assert.throws(() => resolveConfig({ ...base, lora_r: 8 }), /lora_r: the tfjs engine does not honour it; it is for engine "torch" only/);
+    assert.throws(() => resolveConfig({ ...base, dtype: 'bf16' }), /dtype: the tfjs engine does not honour it; it is for engine "torch" only/);
+    assert.equal(resolveConfig({ ...base, lora_r: 8, merge_lora: true }).lora_r, 8, 'LoRA runs on both engines');
     assert.throws(() => resolveConfig({ ...base, num_processes: 2, dtype: 'bf16' }), /2 invalid field\(s\)[\s\S]*dtype[\s\S]*num_processes/);
     assert.equal(resolveConfig({ ...base, lora_r: 0, dtype: 'fp32' }).engine, 'tfjs', 'defaults are fine');
   });
