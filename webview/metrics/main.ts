@@ -21,6 +21,7 @@ declare const __DPO_BENCH__: boolean;
 const app = document.getElementById('app')!;
 app.innerHTML = `
   <header>
+    <h1 class="visually-hidden">DPO training metrics</h1>
     <div id="legend" class="legend"></div>
     <div class="controls">
       <vscode-button id="add-run" secondary title="Add any run folder to the charts, e.g. one a cluster job writes on a shared disk">Open Run Folder…</vscode-button>
@@ -29,6 +30,7 @@ app.innerHTML = `
       <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
     </div>
   </header>
+  <main>
   <div id="summary" class="summary"></div>
   <div id="warnings" class="warnings"></div>
   <section id="empty" class="empty" hidden>
@@ -40,7 +42,8 @@ app.innerHTML = `
   <div id="grid" class="grid"></div>
   <p id="chart-keys" class="visually-hidden">Arrow keys move the cursor a step (Shift: ten steps), Enter shows that step's pairs, plus and minus zoom, 0 resets the zoom, Escape closes the pairs.</p>
   <div id="announce" class="visually-hidden" aria-live="polite"></div>
-  <div id="status" class="muted" role="status"></div>`;
+  <div id="status" class="muted" role="status"></div>
+  </main>`;
 
 function addRun(meta: MetricsRun): void {
   const existing = runs.get(meta.runDir);

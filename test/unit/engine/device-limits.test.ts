@@ -99,7 +99,9 @@ describe('webgpu buffer limits', () => {
   });
 
   it('labels the backend with its adapter for the status bar and run records', () => {
-    assert.equal(backendLabel({ name: 'wasm', skipped: [], forced: false }), 'wasm');
+    // wasm says how many threads its pool runs; a report without a count ran one.
+    assert.equal(backendLabel({ name: 'wasm', skipped: [], forced: false }), 'wasm (1 thread)');
+    assert.equal(backendLabel({ name: 'wasm', skipped: [], forced: false, threads: 2 }), 'wasm (2 threads)');
     assert.equal(backendLabel(adapter(128)), 'webgpu (OpenGL ES 3.2 Mesa, software)');
   });
 });
