@@ -3,7 +3,7 @@
 // accelerate preset (asked only when more than one GPU was found at set-up). Answers become config fields.
 import { ACCELERATE_PRESETS, DtypeName, EngineName } from '../protocol';
 import { EngineSetting, chooseEngine, torchInstalled } from '../node/engine-choice';
-import { LORA_DEFAULT_ABOVE, countParameters, formatParameters } from '../node/model-size';
+import { LORA_DEFAULT_ABOVE, countParameters, embeddedLoraOffered, formatParameters } from '../node/model-size';
 import { TorchReport, summarizeDevices, torchEnvState } from '../node/torch-setup';
 import { BACK, PickItem, StepAnswer, outcome, pickStep, runSteps } from './quick-steps';
 
@@ -123,4 +123,44 @@ export async function askTorchOptions(model: string, previous?: TorchChoices): P
     num_processes: numProcesses,
     ...(numProcesses > 1 && preset ? { accelerate_config: preset } : {}),
   };
+}
+
+/** The embedded engine's LoRA answer: adapters plus recomputed blocks, or full fine-tuning. */
+export interface EmbeddedChoices {
+  lora_r: number;
+  lora_alpha?: number;
+  gradient_checkpointing?: boolean;
+}
+
+/**
+ * LoRA on the embedded engine, asked only for models above ~20M parameters (embeddedLoraOffered),
+ * where full DPO outgrows wasm's 4 GiB heap; 'skip' below that. Back returns to the engine question.
+ */
+export async function askEmbeddedOptions(model: string, previous?: EmbeddedChoices): Promise<StepAnswer<EmbeddedChoices> | 'skip'> {
+  const params = countParameters(model);
+  if (!embeddedLoraOffered(params)) return 'skip';
+  const size = `${formatParameters(params!)} parameters`;
+  const items: Pick<boolean>[] = [
+    {
+      label: `LoRA (rank ${LORA_R}) with recomputed blocks`,
+      description: `recommended for ${size}`,
+      detail: "trains small adapters on a frozen base and keeps one block's activations: fits wasm's 4 GiB heap",
+      value: true,
+    },
+    {
+      label: 'Full fine-tuning',
+      description: size,
+      detail: 'trains every weight; the memory check before loading says whether it fits',
+      value: false,
+    },
+  ];
+  const answer = await pick(
+    'LoRA',
+    `The model has ${size}; the embedded engine runs in a 4 GiB wasm heap`,
+    items,
+    true,
+    previous ? previous.lora_r > 0 : undefined,
+  );
+  if (answer === undefined || answer === BACK) return answer;
+  return answer ? { lora_r: LORA_R, lora_alpha: 2 * LORA_R, gradient_checkpointing: true } : { lora_r: 0 };
 }

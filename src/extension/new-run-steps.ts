@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_CONFIG, EngineName } from '../protocol';
 import { CommandContext } from './commands';
 import { makeTinyModel } from './model-commands';
-import { TorchChoices } from './new-run-engine';
+import { EmbeddedChoices, TorchChoices } from './new-run-engine';
 import { torchInstalled } from '../node/engine-choice';
 import { BACK, PickItem, StepAnswer, StepOutcome, pickStep } from './quick-steps';
 
@@ -18,6 +18,8 @@ export interface Answers {
   data?: string;
   engine?: EngineName;
   torch?: TorchChoices;
+  /** Asked only for models above ~20M parameters on the embedded engine. */
+  embedded?: EmbeddedChoices;
   beta: number;
   /** Undefined until asked: the suggestion depends on the model's size. */
   lr?: number;
@@ -95,7 +97,12 @@ function countLines(file: string): number | undefined {
 export async function reviewAnswers(a: Answers, given: { model?: string; data?: string; engine?: EngineName }, back: boolean): Promise<StepOutcome> {
   const lines = countLines(a.data!);
   const steps = lines !== undefined ? `about ${estimateSteps(lines, a.epochs)} steps of ${DEFAULT_CONFIG.batch_size} pairs` : 'steps: from the data';
-  const torch = a.torch ? ` · ${a.torch.lora_r ? `LoRA r${a.torch.lora_r}` : 'full fine-tuning'} · ${a.torch.dtype}` : '';
+  const torch =
+    a.engine === 'torch' && a.torch
+      ? ` · ${a.torch.lora_r ? `LoRA r${a.torch.lora_r}` : 'full fine-tuning'} · ${a.torch.dtype}`
+      : a.embedded
+        ? ` · ${a.embedded.lora_r ? `LoRA r${a.embedded.lora_r}, recomputed blocks` : 'full fine-tuning'}`
+        : '';
   const edit = (step: number, label: string, description: string, asked = true): PickItem<number>[] =>
     asked ? [{ label: `$(edit) ${label}`, description, value: step }] : [];
   const items: PickItem<number>[] = [
@@ -103,7 +110,7 @@ export async function reviewAnswers(a: Answers, given: { model?: string; data?: 
     { label: '', kind: vscode.QuickPickItemKind.Separator, value: -2 },
     ...edit(0, `Model: ${vscode.workspace.asRelativePath(a.model!)}`, '', !given.model),
     ...edit(1, `Data: ${vscode.workspace.asRelativePath(a.data!)}`, lines !== undefined ? `${lines} pairs` : '', !given.data),
-    ...edit(2, `Engine: ${a.engine === 'torch' ? 'PyTorch' : 'embedded (tfjs)'}${torch}`, '', !given.engine && torchInstalled()),
+    ...edit(2, `Engine: ${a.engine === 'torch' ? 'PyTorch' : 'embedded (tfjs)'}${torch}`, '', (!given.engine && torchInstalled()) || a.embedded !== undefined),
     ...edit(4, `β: ${a.beta}`, ''),
     ...edit(5, `Learning rate: ${shortNumber(a.lr!)}`, ''),
     ...edit(6, `Epochs: ${a.epochs}`, steps),

@@ -11,7 +11,7 @@ import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
 import { TorchEnvMissingError } from './run-manager';
 import { torchEnvDir } from '../node/torch-env';
 import { readSettings } from './settings';
-import { askEngine, askTorchOptions, engineWithoutAsking } from './new-run-engine';
+import { askEmbeddedOptions, askEngine, askTorchOptions, engineWithoutAsking } from './new-run-engine';
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
 import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
@@ -74,7 +74,11 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
     async () => {
       // Offer the set-up now rather than after the remaining questions.
       if (a.engine === 'torch' && !torchInstalled()) return 'cancel';
-      if (a.engine !== 'torch' || scripted) return 'skip';
+      if (scripted) return 'skip';
+      if (a.engine !== 'torch') {
+        const embedded = await askEmbeddedOptions(a.model!, a.embedded);
+        return embedded === 'skip' ? ((a.embedded = undefined), 'skip') : outcome(embedded, (v) => (a.embedded = v));
+      }
       return outcome(await askTorchOptions(a.model!, a.torch), (v) => (a.torch = v));
     },
     async (back) =>
@@ -106,7 +110,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const data = a.data!;
   const config: Record<string, unknown> = scripted
     ? { beta: settings.beta, engine: a.engine, ...args.config }
-    : { beta: a.beta, engine: a.engine, ...a.torch, learning_rate: a.lr, num_train_epochs: a.epochs };
+    : { beta: a.beta, engine: a.engine, ...(a.engine === 'torch' ? a.torch : a.embedded), learning_rate: a.lr, num_train_epochs: a.epochs };
   // The run config is written as a file first, so the run can be repeated and edited (with
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');

@@ -49,6 +49,19 @@ export function countParameters(dir: string): number | undefined {
 /** Above this, LoRA is the default on the torch engine (full fine-tuning needs ~16 bytes a parameter). */
 export const LORA_DEFAULT_ABOVE = 1e9;
 
+/**
+ * Above this, New Training Run asks whether the embedded engine trains LoRA adapters (with blocks
+ * recomputed in the backward pass): full DPO needs weights, packed copies, gradients and two AdamW
+ * moments inside wasm's 4 GiB heap, which GPT-2-small (124M) already exceeds at 256 tokens.
+ * Below it (the tiny and demo models) full fine-tuning fits and nothing is asked.
+ */
+export const EMBEDDED_LORA_ASK_ABOVE = 20e6;
+
+/** Whether New Training Run asks the embedded engine's LoRA question for a model of `params` parameters. */
+export function embeddedLoraOffered(params: number | undefined): boolean {
+  return (params ?? 0) > EMBEDDED_LORA_ASK_ABOVE;
+}
+
 export function formatParameters(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${Math.round(n / 1e3)}K`;
 }

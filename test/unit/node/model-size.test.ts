@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { countParameters, defaultLearningRate } from '../../../src/node/model-size';
+import { countParameters, defaultLearningRate, embeddedLoraOffered } from '../../../src/node/model-size';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 
 describe('defaultLearningRate', () => {
@@ -24,5 +24,16 @@ describe('defaultLearningRate', () => {
   it('suggests 5e-4 for the tiny model that Make Tiny Model writes (its safetensors header counted)', () => {
     const model = tinyModel(path.join(tempDir('lr'), 'm'));
     assert.equal(defaultLearningRate(countParameters(model)).value, 5e-4);
+  });
+});
+
+describe('embeddedLoraOffered', () => {
+  it('asks about LoRA on the embedded engine only above ~20M parameters (where full DPO outgrows the 4 GiB heap)', () => {
+    assert.deepEqual(
+      [undefined, 133_056, 20e6, 20.1e6, 124.4e6].map((n) => embeddedLoraOffered(n)),
+      [false, false, false, true, true],
+    );
+    // The tiny model New Training Run is tested with gets no extra question.
+    assert.equal(embeddedLoraOffered(countParameters(tinyModel(path.join(tempDir('lora-ask'), 'm')))), false);
   });
 });
