@@ -188,7 +188,10 @@ export default [
   {
     id: 'adam-epsilon-inside-sqrt',
     why: 'ε added under the square root',
-    edits: [{ find: 'tf.add(tf.sqrt(tf.div(v, bc2)), epsilon)', replace: 'tf.sqrt(tf.add(tf.div(v, bc2), epsilon))' }],
+    edits: [
+      { find: 'tf.add(tf.sqrt(tf.div(v, bc2)), epsilon)', replace: 'tf.sqrt(tf.add(tf.div(v, bc2), epsilon))' },
+      { find: '(Math.sqrt(v[i] / bc2) + epsilon)', replace: 'Math.sqrt(v[i] / bc2 + epsilon)' },
+    ],
   },
   {
     id: 'adam-beta2-ignored',

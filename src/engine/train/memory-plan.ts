@@ -6,6 +6,7 @@ import { DpoConfig } from '../../protocol';
 import { ModelConfig, expectedWeights } from '../model/config';
 import { CHUNK_FLOATS } from '../dpo/head-logps';
 import { loraSettingsOf, targetedModules } from '../model/lora';
+import { MomentPlacement, momentPlacementFor } from './optimizer';
 
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
@@ -15,8 +16,13 @@ export interface MemoryPart {
 }
 
 export interface MemoryEstimate {
+  /** What the heap holds at the peak; `total` is their sum and is what must fit the heap. */
   parts: MemoryPart[];
   total: number;
+  /** Held by the process outside the heap (AdamW's moments as JS arrays on wasm): RSS, not heap. */
+  outsideHeap: MemoryPart[];
+  /** total plus outsideHeap: the process's expected peak beyond Node's own. */
+  processTotal: number;
   parameters: number;
   /** The longest sequence the estimate assumed (rows are padded to it). */
   maxLength: number;
@@ -53,14 +59,22 @@ export function parameterCount(model: ModelConfig): number {
 /**
  * Peak bytes of one optimizer step, float32 throughout. Per parameter: the weight, the packed copy
  * XNNPACK keeps of every matrix it multiplies by, the gradient (twice while micro-batches are
- * summed), AdamW's two moments (clipping scales each gradient inside the update: no copy). Activations kept for the backward pass, per token
+ * summed), AdamW's two moments (clipping scales each gradient inside the update: no copy) -- on wasm
+ * outside the heap (optimizer.ts), so they count for the process but not against the heap, nor in
+ * the doubling below. Activations kept for the backward pass, per token
  * and layer: ~16 hidden-size vectors, ~5 MLP-width vectors, 3 attention rows per head. The head:
  * one chunk's logits and softmax (dpo/head-logps.ts) and the head's transposed and packed copies.
  * A live reference adds its weights and their packed copies; a precomputed one adds nothing to the
  * step (its pass runs before training, with the policy loaded only as weights). The total doubles
  * the itemised parts, as measured.
  */
-export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfig | undefined, c: MemoryKnobs, maxLength: number): MemoryEstimate {
+export function estimateTrainingMemory(
+  model: ModelConfig,
+  reference: ModelConfig | undefined,
+  c: MemoryKnobs,
+  maxLength: number,
+  moments: MomentPlacement = momentPlacementFor('wasm'),
+): MemoryEstimate {
   const F = 4;
   const n = parameterCount(model);
   const rows = (c.mode === 'sft' ? 1 : 2) * c.batch_size;
@@ -71,11 +85,13 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
   const lora = (c.lora_r ?? 0) > 0;
   const trained = lora ? adapterCount(model, c) : n;
   const of = lora ? 'LoRA adapter ' : '';
+  const momentsPart = { what: `${of}AdamW moments${moments === 'host' ? ' (JS arrays outside the heap)' : ''}`, bytes: 2 * F * trained };
+  const outsideHeap = moments === 'host' ? [momentsPart] : [];
   const parts: MemoryPart[] = [
     { what: `${lora ? 'frozen base' : 'policy'} weights and their packed copies`, bytes: 2 * F * n },
     ...(lora ? [{ what: 'LoRA adapters', bytes: F * trained }] : []),
     { what: `${of}gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * trained },
-    { what: `${of}AdamW moments`, bytes: 2 * F * trained },
+    ...(moments === 'host' ? [] : [momentsPart]),
     c.gradient_checkpointing
       ? // Recomputed blocks keep their inputs; one block's activations live at a time, twice over in its backward pass.
         {
@@ -97,7 +113,9 @@ export function estimateTrainingMemory(model: ModelConfig, reference: ModelConfi
   const itemised = parts.reduce((a, p) => a + p.bytes, 0);
   const churn = itemised - (lora ? 2 * F * n : 0);
   parts.push({ what: `temporaries and allocator fragmentation (measured: as much again${lora ? ' as all but the frozen base' : ''})`, bytes: churn });
-  return { parts, total: itemised + churn, parameters: n, maxLength };
+  const total = itemised + churn;
+  const processTotal = total + outsideHeap.reduce((a, p) => a + p.bytes, 0);
+  return { parts, total, outsideHeap, processTotal, parameters: n, maxLength };
 }
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -120,7 +138,9 @@ function advice(c: MemoryKnobs, maxLength: number): string {
 /** The estimate as one line: total, the heap, and the parts largest first. */
 export function describeEstimate(e: MemoryEstimate): string {
   const parts = [...e.parts].sort((a, b) => b.bytes - a.bytes).map((p) => `${p.what} ${gib(p.bytes)}`);
-  return `estimated peak ${gib(e.total)} for ${e.parameters.toLocaleString('en-US')} parameters (${parts.join(', ')})`;
+  const outside = e.outsideHeap.map((p) => `${p.what} ${gib(p.bytes)}`);
+  const process = outside.length ? `; outside the heap, ${outside.join(', ')}: ${gib(e.processTotal)} for the process` : '';
+  return `estimated peak ${gib(e.total)} for ${e.parameters.toLocaleString('en-US')} parameters (${parts.join(', ')}${process})`;
 }
 
 /** The refusal for a run estimated over the heap, or undefined when it fits. */

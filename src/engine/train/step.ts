@@ -71,7 +71,10 @@ export async function trainStep(s: StepInputs, stepPairs: TokenizedPair[], lr: n
       const dropoutSeed = (c.seed * 1_000_003 + stepNumber * 1_009 + i) % 2 ** 31;
       appendValues(values, await microStep(s, stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads, dropoutSeed));
     }
-    const normT = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    // One tidy per gradient: one squared copy at a time, not a second set of gradients at the peak.
+    const sums = [...grads.values()].map((g) => tf.tidy(() => tf.sum(tf.square(g))));
+    const normT = tf.tidy(() => tf.sqrt(tf.addN(sums)));
+    for (const t of sums) t.dispose();
     const gradNorm = (await normT.data())[0];
     normT.dispose();
     const lossValue = mean(values.losses);

@@ -30,7 +30,7 @@ import { loadTokenizer } from '../tokenizer/tokenizer';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
 import { checkDeviceLimits, longestSequence } from '../device-limits';
-import { AdamW } from './optimizer';
+import { AdamW, momentPlacementFor } from './optimizer';
 import { learningRateAt, warmupSteps } from './schedule';
 import { HealthMonitor } from './health';
 import { Split, prepareData } from './data';
@@ -210,12 +210,11 @@ export class Trainer implements Report {
     // webgpu: refuse a run whose largest tensor exceeds the adapter's buffer limits, before any step.
     checkDeviceLimits(this.options.backend, this.policy.config, { ...c, max_length: longest });
     this.reference = await ReferenceLogps.prepare(c, split, padId, this.policy.config.maxPositions, this, this.policy, this.resumeFrom !== undefined);
-    this.optimizer = new AdamW(this.policy.trainableWeights(), {
-      beta1: c.adam_beta1,
-      beta2: c.adam_beta2,
-      epsilon: c.adam_epsilon,
-      weightDecay: c.weight_decay,
-    });
+    this.optimizer = new AdamW(
+      this.policy.trainableWeights(),
+      { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay },
+      momentPlacementFor(this.options.backend.name), // wasm: outside its 4 GiB heap
+    );
     return { split, padId };
   }
 

@@ -57,6 +57,28 @@ describe('memory preflight', () => {
     assert.ok(estimateTrainingMemory(m, undefined, knobs({ mode: 'sft' }), 256).total < cached.total);
   });
 
+  it("AdamW's moments (JS arrays on wasm) count for the process, not against the heap nor in its doubling", () => {
+    const m = parseModelConfig(gpt2(12, 768, 12));
+    const c = knobs({ precompute_ref_log_probs: true, gradient_checkpointing: true });
+    const host = estimateTrainingMemory(m, undefined, c, 256); // wasm's placement, the default
+    const device = estimateTrainingMemory(m, undefined, c, 256, 'device');
+    const moments = 2 * 4 * 124_439_808;
+    assert.deepEqual(
+      host.outsideHeap.map((p) => p.bytes),
+      [moments],
+    );
+    assert.equal(device.outsideHeap.length, 0);
+    assert.ok(device.parts.some((p) => /AdamW moments/.test(p.what)));
+    assert.ok(!host.parts.some((p) => /AdamW moments/.test(p.what)));
+    assert.equal(device.total - host.total, 2 * moments); // itemised and doubled on the heap
+    assert.equal(host.processTotal, host.total + moments);
+    assert.equal(device.processTotal, device.total);
+    assert.match(
+      preflightRefusal(host, c, 256, 1) ?? '',
+      /outside the heap, AdamW moments \(JS arrays outside the heap\) 0\.93 GiB: \d+\.\d\d GiB for the process/,
+    );
+  });
+
   it('refuses GPT-2-small with a live reference at 512 x 2 pairs, with the numbers and what to change', () => {
     const m = parseModelConfig(gpt2(12, 768, 12));
     const c = knobs();
