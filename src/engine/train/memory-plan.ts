@@ -107,12 +107,15 @@ export function estimateTrainingMemory(
   // Measured (bench/RESULTS.md, 2026-11-26): peak RSS was about twice the parts above (2.19 GiB for
   // 1.10 itemised, 4.03 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
   // temporaries and the heap's fragmentation, which never shrinks -- is counted as much again.
-  // A frozen LoRA base is allocated once and never replaced (full training writes every weight anew
-  // each step), so it is left out of that doubling: measured, GPT-2-small LoRA at 512 x 2 pairs with
-  // recomputed blocks peaked at 3.10 GiB RSS for 2.22 GiB itemised, 0.93 of it the frozen base.
+  // The model's own weights (and packed copies) are left out of that doubling: a frozen LoRA base is
+  // allocated once, and trained weights are replaced one at a time by the update (optimizer.ts), so
+  // they churn by one weight, not by all. Measured: GPT-2-small LoRA at 512 x 2 pairs with recomputed
+  // blocks peaked at 3.10 GiB RSS for 2.22 GiB itemised (0.93 the base); GPT-2-small full DPO at
+  // 256 x 2 pairs, precomputed reference, recomputed blocks, moments off the heap: the wasm heap grew
+  // to 2.83 GiB for 2.19 GiB itemised (0.93 the weights), estimated 3.45.
   const itemised = parts.reduce((a, p) => a + p.bytes, 0);
-  const churn = itemised - (lora ? 2 * F * n : 0);
-  parts.push({ what: `temporaries and allocator fragmentation (measured: as much again${lora ? ' as all but the frozen base' : ''})`, bytes: churn });
+  const churn = itemised - 2 * F * n;
+  parts.push({ what: 'temporaries and allocator fragmentation (measured: as much again as all but the weights)', bytes: churn });
   const total = itemised + churn;
   const processTotal = total + outsideHeap.reduce((a, p) => a + p.bytes, 0);
   return { parts, total, outsideHeap, processTotal, parameters: n, maxLength };
