@@ -9,6 +9,8 @@ import { loraSettingsOf, targetedModules } from '../model/lora';
 import { MomentPlacement, momentPlacementFor } from './optimizer';
 
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
+/** Heap bytes beyond the itemised parts per byte of activations (fitted; see estimateTrainingMemory). */
+const CHURN_PER_ACTIVATION_BYTE = 2.2;
 
 export interface MemoryPart {
   what: string;
@@ -60,13 +62,12 @@ export function parameterCount(model: ModelConfig): number {
  * Peak bytes of one optimizer step, float32 throughout. Per parameter: the weight, the packed copy
  * XNNPACK keeps of every matrix it multiplies by, the gradient (twice while micro-batches are
  * summed), AdamW's two moments (clipping scales each gradient inside the update: no copy) -- on wasm
- * outside the heap (optimizer.ts), so they count for the process but not against the heap, nor in
- * the doubling below. Activations kept for the backward pass, per token
- * and layer: ~16 hidden-size vectors, ~5 MLP-width vectors, 3 attention rows per head. The head:
+ * outside the heap (optimizer.ts), so they count for the process but not against the heap.
+ * Activations kept for the backward pass, per token and layer: ~16 hidden-size vectors, ~5 MLP-width vectors, 3 attention rows per head. The head:
  * one chunk's logits and softmax (dpo/head-logps.ts) and the head's transposed and packed copies.
  * A live reference adds its weights and their packed copies; a precomputed one adds nothing to the
- * step (its pass runs before training, with the policy loaded only as weights). The total doubles
- * the itemised parts, as measured.
+ * step (its pass runs before training, with the policy loaded only as weights). The total adds
+ * the temporaries, measured as a multiple of the activations.
  */
 export function estimateTrainingMemory(
   model: ModelConfig,
@@ -87,35 +88,34 @@ export function estimateTrainingMemory(
   const of = lora ? 'LoRA adapter ' : '';
   const momentsPart = { what: `${of}AdamW moments${moments === 'host' ? ' (JS arrays outside the heap)' : ''}`, bytes: 2 * F * trained };
   const outsideHeap = moments === 'host' ? [momentsPart] : [];
+  const activations: MemoryPart = c.gradient_checkpointing
+    ? // Recomputed blocks keep their inputs; one block's activations live at a time, twice over in its backward pass.
+      {
+        what: `block inputs (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers) and one recomputed block`,
+        bytes: F * tokens * (model.numLayers * model.hiddenSize + 2 * perTokenLayer),
+      }
+    : { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer };
   const parts: MemoryPart[] = [
     { what: `${lora ? 'frozen base' : 'policy'} weights and their packed copies`, bytes: 2 * F * n },
     ...(lora ? [{ what: 'LoRA adapters', bytes: F * trained }] : []),
     { what: `${of}gradients${gradCopies > 1 ? ' (accumulated and current micro-batch)' : ''}`, bytes: gradCopies * F * trained },
     ...(moments === 'host' ? [] : [momentsPart]),
-    c.gradient_checkpointing
-      ? // Recomputed blocks keep their inputs; one block's activations live at a time, twice over in its backward pass.
-        {
-          what: `block inputs (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers) and one recomputed block`,
-          bytes: F * tokens * (model.numLayers * model.hiddenSize + 2 * perTokenLayer),
-        }
-      : { what: `activations (${rows} rows x ${maxLength} tokens x ${model.numLayers} layers)`, bytes: F * tokens * model.numLayers * perTokenLayer },
+    activations,
     { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
   ];
   // Under LoRA the reference is the policy with its adapters off: no second copy of the weights.
   const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
   if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
-  // Measured (bench/RESULTS.md, 2026-11-26): peak RSS was about twice the parts above (2.19 GiB for
-  // 1.10 itemised, 4.03 for 1.83, and out of memory at 3.13), so the rest -- backward-pass
-  // temporaries and the heap's fragmentation, which never shrinks -- is counted as much again.
-  // The model's own weights (and packed copies) are left out of that doubling: a frozen LoRA base is
-  // allocated once, and trained weights are replaced one at a time by the update (optimizer.ts), so
-  // they churn by one weight, not by all. Measured: GPT-2-small LoRA at 512 x 2 pairs with recomputed
-  // blocks peaked at 3.10 GiB RSS for 2.22 GiB itemised (0.93 the base); GPT-2-small full DPO at
-  // 256 x 2 pairs, precomputed reference, recomputed blocks, moments off the heap: the wasm heap grew
-  // to 2.83 GiB for 2.19 GiB itemised (0.93 the weights), estimated 3.45.
+  // The rest -- the backward pass's temporaries and the heap's fragmentation (it never shrinks) --
+  // grows with the activations, not the weights (each weight is updated and replaced on its own).
+  // Fitted on the wasm heap's size at exit (bench/RESULTS.md, 2026-11-26, moments off the heap):
+  // GPT-2-small full DPO at 256 x 2, recomputed blocks, ran with the heap at 2.83 GiB (precomputed
+  // reference) and 3.63 (live); out of memory without recomputed blocks, and for 4 layers d 512 at
+  // 512 x 2 (live); LoRA at 512 x 2 ran with recomputed blocks (3.10 GiB RSS) and not without.
+  // Every factor from 2.09 to 2.35 sorts those runs right; 2.2 is the middle.
   const itemised = parts.reduce((a, p) => a + p.bytes, 0);
-  const churn = itemised - 2 * F * n;
-  parts.push({ what: 'temporaries and allocator fragmentation (measured: as much again as all but the weights)', bytes: churn });
+  const churn = Math.round(CHURN_PER_ACTIVATION_BYTE * activations.bytes);
+  parts.push({ what: `temporaries and allocator fragmentation (measured: ${CHURN_PER_ACTIVATION_BYTE}x the activations)`, bytes: churn });
   const total = itemised + churn;
   const processTotal = total + outsideHeap.reduce((a, p) => a + p.bytes, 0);
   return { parts, total, outsideHeap, processTotal, parameters: n, maxLength };
