@@ -158,7 +158,12 @@ export default [
   {
     id: 'accumulation-scales-by-micro-batch',
     why: 'gradient accumulation averages per micro-batch and sums micro-batches (grad × accumulation steps)',
-    edits: [{ find: 'stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads)', replace: 'stepPairs.slice(i, i + c.batch_size), c.batch_size, grads)' }],
+    edits: [
+      {
+        find: 'stepPairs.slice(i, i + c.batch_size), stepPairs.length, grads, dropoutSeed)',
+        replace: 'stepPairs.slice(i, i + c.batch_size), c.batch_size, grads, dropoutSeed)',
+      },
+    ],
   },
   {
     id: 'loss-summed-not-averaged',
