@@ -1,0 +1,125 @@
+// "DPO: New Training Run" in a real VS Code with a model above 20M parameters on the embedded engine
+// (the PyTorch engine not set up, so the engine is not asked): the LoRA question comes after the
+// data, LoRA first and recommended; Back from it returns to the data; the summary's engine row
+// reads the answer and edits it. The run configs written hold lora_r 16, lora_alpha 32 and
+// gradient_checkpointing for LoRA, and lora_r 0 for full fine-tuning. Runs are stopped at once.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { ROOT, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+
+describe('New Training Run asks the embedded engine about LoRA for a 30M model', { timeout: 300_000 }, () => {
+  let page: Page;
+  let close: () => Promise<void>;
+  let workspace: string;
+  const savedTorchEnv = process.env.DPO_TORCH_ENV;
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-newrun-lora-'));
+    // ~32M parameters (a GPT-2 vocabulary at width 512): over the 20M threshold, ~130 MB on disk.
+    dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'big'), '--layers', '2', '--d-model', '512', '--heads', '8', '--vocab', '50257');
+    fs.copyFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), path.join(workspace, 'pairs.jsonl'));
+    // A stopped run is killed after 1 s rather than finishing a step of a 30M model first.
+    fs.mkdirSync(path.join(workspace, '.vscode'));
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dpo.stopTimeoutSeconds': 1 }));
+    // No PyTorch engine: the engine question is skipped (the case where its summary row could go missing).
+    process.env.DPO_TORCH_ENV = path.join(workspace, 'no-torch-env');
+    ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT }));
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  });
+
+  after(async () => {
+    await close?.();
+    if (savedTorchEnv === undefined) delete process.env.DPO_TORCH_ENV;
+    else process.env.DPO_TORCH_ENV = savedTorchEnv;
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).waitFor({ state: 'visible', timeout: 30_000 });
+  const rows = () => page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+  const configsDir = () => path.join(workspace, '.dpo', 'configs');
+  const configs = () => (fs.existsSync(configsDir()) ? fs.readdirSync(configsDir()).filter((f) => /^run-.*\.dpo\.json$/.test(f)) : []);
+
+  /** Enter through β, learning rate and epochs, keeping the values shown. */
+  async function keepNumbers(): Promise<void> {
+    for (const t of ['β', 'learning rate', 'epochs']) {
+      await title(t);
+      await page.keyboard.press('Enter');
+    }
+  }
+
+  /** Starts from the summary, returns the run config written, and stops the run. */
+  async function startAndStop(): Promise<Record<string, unknown>> {
+    const before = new Set(configs());
+    await pickRow(page, 'Start training', '— summary');
+    let written: string | undefined;
+    for (let i = 0; i < 300 && !written; i++) {
+      written = configs().find((f) => !before.has(f));
+      if (!written) await page.waitForTimeout(100);
+    }
+    assert.ok(written, 'Start writes a run config to .dpo/configs/');
+    const config = JSON.parse(fs.readFileSync(path.join(configsDir(), written), 'utf8')) as Record<string, unknown>;
+    // Stop the run rather than train a 30M model; wait until the stop has ended it.
+    await runCommand(page, 'DPO: Stop Run');
+    const stopping = page.locator('.notifications-toasts', { hasText: 'stopping after the current step' });
+    await stopping.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => undefined);
+    await stopping.waitFor({ state: 'hidden', timeout: 60_000 });
+    return config;
+  }
+
+  it('asks LoRA after the data, shows it in the summary, edits it there, and writes it to the config', async () => {
+    await runCommand(page, 'DPO: New Training Run');
+    await pickRow(page, 'models/big', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
+    // The LoRA question: LoRA first, recommended for the size read from the safetensors header.
+    await title('— LoRA');
+    let items = await rows();
+    assert.match(items[0], /LoRA \(rank 16\) with recomputed blocks/, items.join(' | '));
+    assert.match(items[0], /recommended for 3\d\.\dM parameters/, items.join(' | '));
+    assert.match(items[1], /Full fine-tuning/, items.join(' | '));
+    // Back returns to the data (the engine was not asked), and the LoRA question comes again.
+    await page.locator('.quick-input-widget .codicon-quick-input-back').click();
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
+    await pickRow(page, 'LoRA (rank 16)', '— LoRA');
+    await keepNumbers();
+    await title('— summary');
+    items = await rows();
+    assert.ok(
+      items.some((r) => /Engine: embedded \(tfjs\) · LoRA r16, recomputed blocks/.test(r)),
+      `the summary's engine row reads the LoRA answer: ${items.join(' | ')}`,
+    );
+    const lora = await startAndStop();
+    assert.equal(lora.engine, 'tfjs');
+    assert.equal(lora.lora_r, 16);
+    assert.equal(lora.lora_alpha, 32);
+    assert.equal(lora.gradient_checkpointing, true);
+
+    // Second pass: LoRA, then the summary's engine row back to the question, Full fine-tuning.
+    await runCommand(page, 'DPO: New Training Run');
+    await pickRow(page, 'models/big', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
+    await pickRow(page, 'LoRA (rank 16)', '— LoRA');
+    await keepNumbers();
+    await pickRow(page, 'Engine: embedded (tfjs) · LoRA r16', '— summary');
+    await title('— LoRA');
+    // The question opens on the previous answer.
+    const active = await page.locator('.quick-input-list .monaco-list-row.focused').innerText();
+    assert.match(active, /LoRA \(rank 16\)/, `the previous answer is selected: ${active}`);
+    await pickRow(page, 'Full fine-tuning', '— LoRA');
+    await keepNumbers();
+    await title('— summary');
+    items = await rows();
+    assert.ok(
+      items.some((r) => /Engine: embedded \(tfjs\) · full fine-tuning/.test(r)),
+      `the summary's engine row reads the edited answer: ${items.join(' | ')}`,
+    );
+    const full = await startAndStop();
+    assert.equal(full.engine, 'tfjs');
+    assert.equal(full.lora_r, 0);
+    assert.equal(full.lora_alpha, undefined);
+    assert.equal(full.gradient_checkpointing, undefined);
+  });
+});
