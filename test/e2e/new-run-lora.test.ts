@@ -1,8 +1,9 @@
-// "DPO: New Training Run" in a real VS Code with a model above 20M parameters on the embedded engine
-// (the PyTorch engine not set up, so the engine is not asked): the LoRA question comes after the
-// data, LoRA first and recommended; Back from it returns to the data; the summary's engine row
-// reads the answer and edits it. The run configs written hold lora_r 16, lora_alpha 32 and
+// "DPO: New Training Run" in a real VS Code with a model above 20M parameters on the embedded engine.
+// The PyTorch engine not set up (the engine is not asked): the LoRA question comes after the data,
+// LoRA first and recommended; Back from it returns to the data; the summary's engine row reads the
+// answer and edits it. The run configs written hold lora_r 16, lora_alpha 32 and
 // gradient_checkpointing for LoRA, and lora_r 0 for full fine-tuning. Runs are stopped at once.
+// With the PyTorch engine set up, the question follows the engine question, and Back returns to it.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,32 +12,48 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ROOT, dpo, pickRow, runCommand, startWorkbench } from './helpers';
 
+/** A workspace with a ~32M-parameter model and pairs, opened in a workbench; `torchEnv` overrides DPO_TORCH_ENV. */
+async function open(torchEnv?: (workspace: string) => string): Promise<{ page: Page; workspace: string; done(): Promise<void> }> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-newrun-lora-'));
+  // A GPT-2 vocabulary at width 512: over the 20M threshold, ~130 MB on disk.
+  dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'big'), '--layers', '2', '--d-model', '512', '--heads', '8', '--vocab', '50257');
+  fs.copyFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), path.join(workspace, 'pairs.jsonl'));
+  // A stopped run is killed after 1 s rather than finishing a step of a 30M model first.
+  fs.mkdirSync(path.join(workspace, '.vscode'));
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dpo.stopTimeoutSeconds': 1 }));
+  const saved = process.env.DPO_TORCH_ENV;
+  if (torchEnv) process.env.DPO_TORCH_ENV = torchEnv(workspace);
+  const restore = () => {
+    if (saved === undefined) delete process.env.DPO_TORCH_ENV;
+    else process.env.DPO_TORCH_ENV = saved;
+  };
+  try {
+    const { page, close } = await startWorkbench({ folder: workspace, dev: ROOT });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    return {
+      page,
+      workspace,
+      done: async () => {
+        await close();
+        fs.rmSync(workspace, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    fs.rmSync(workspace, { recursive: true, force: true });
+    throw err;
+  } finally {
+    restore();
+  }
+}
+
 describe('New Training Run asks the embedded engine about LoRA for a 30M model', { timeout: 300_000 }, () => {
   let page: Page;
-  let close: () => Promise<void>;
   let workspace: string;
-  const savedTorchEnv = process.env.DPO_TORCH_ENV;
+  let done: (() => Promise<void>) | undefined;
 
-  before(async () => {
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-e2e-newrun-lora-'));
-    // ~32M parameters (a GPT-2 vocabulary at width 512): over the 20M threshold, ~130 MB on disk.
-    dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'big'), '--layers', '2', '--d-model', '512', '--heads', '8', '--vocab', '50257');
-    fs.copyFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), path.join(workspace, 'pairs.jsonl'));
-    // A stopped run is killed after 1 s rather than finishing a step of a 30M model first.
-    fs.mkdirSync(path.join(workspace, '.vscode'));
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dpo.stopTimeoutSeconds': 1 }));
-    // No PyTorch engine: the engine question is skipped (the case where its summary row could go missing).
-    process.env.DPO_TORCH_ENV = path.join(workspace, 'no-torch-env');
-    ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT }));
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
-  });
-
-  after(async () => {
-    await close?.();
-    if (savedTorchEnv === undefined) delete process.env.DPO_TORCH_ENV;
-    else process.env.DPO_TORCH_ENV = savedTorchEnv;
-    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
-  });
+  // No PyTorch engine: the engine question is skipped (the case where its summary row could go missing).
+  before(async () => ({ page, workspace, done } = await open((ws) => path.join(ws, 'no-torch-env'))));
+  after(async () => done?.());
 
   const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).waitFor({ state: 'visible', timeout: 30_000 });
   const rows = () => page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
@@ -121,5 +138,31 @@ describe('New Training Run asks the embedded engine about LoRA for a 30M model',
     assert.equal(full.lora_r, 0);
     assert.equal(full.lora_alpha, undefined);
     assert.equal(full.gradient_checkpointing, undefined);
+  });
+});
+
+describe('New Training Run with the PyTorch engine set up: LoRA on the embedded engine', { timeout: 300_000 }, () => {
+  let page: Page;
+  let workspace: string;
+  let done: (() => Promise<void>) | undefined;
+
+  // The project's torch environment (.cache/torch-env, made by `npm test`): the engine is asked.
+  before(async () => ({ page, workspace, done } = await open()));
+  after(async () => done?.());
+
+  it('asks LoRA after the engine, and Back returns to the engine question', async () => {
+    await runCommand(page, 'DPO: New Training Run');
+    await pickRow(page, 'models/big', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
+    await pickRow(page, 'Embedded engine', '— engine');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '— LoRA' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const items = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    assert.match(items[0], /LoRA \(rank 16\) with recomputed blocks.*recommended for 3\d\.\dM parameters/s, items.join(' | '));
+    await page.locator('.quick-input-widget .codicon-quick-input-back').click();
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '— engine' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const active = await page.locator('.quick-input-list .monaco-list-row.focused').innerText();
+    assert.match(active, /Embedded engine/, `the engine question opens on the previous answer: ${active}`);
+    await page.keyboard.press('Escape');
+    assert.ok(!fs.existsSync(path.join(workspace, '.dpo', 'configs')), 'a cancelled flow writes no run config');
   });
 });
