@@ -273,7 +273,11 @@ export class LabelSession implements vscode.Disposable {
     const after = applyDecision(before, decision, { annotator: this.settings.annotator, time: new Date().toISOString() });
     if (await this.document.replaceLine(i, before, after)) {
       this.undoStack.push({ line: i, before, after });
-      this.review?.record(i, decision);
+      if (this.review) {
+        this.review.record(i, decision);
+        // The edit's own counts went out before the queue recorded the decision.
+        this.sendCounts();
+      }
     }
   }
 
@@ -319,7 +323,9 @@ export class LabelSession implements vscode.Disposable {
   }
 
   private sendCounts(): void {
-    this.send('label/didCounts', { counts: this.index.counts() });
+    const s = this.review?.summary();
+    const review = s && this.review ? { reviewed: s.reviewed, queued: this.review.spec.lines.length } : undefined;
+    this.send('label/didCounts', { counts: review ? { ...this.index.counts(), review } : this.index.counts() });
   }
 
   /** Inspects the lines not yet seen in slices, between messages, then (re)publishes Problems. */
