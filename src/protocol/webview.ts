@@ -132,6 +132,9 @@ export interface LabelCountsView {
   bad: number;
   /** Lines not yet inspected (the counts above are partial until 0). */
   pending: number;
+  /** In review mode (DPO: Review Suspicious Pairs): queued pairs confirmed or flipped here, of those queued.
+   * The file's own counts say little then: a reviewed file is usually labeled throughout. */
+  review?: { reviewed: number; queued: number };
 }
 
 export type LabelDecision = 'a' | 'b' | 'tie' | 'skip';
@@ -269,7 +272,8 @@ const pairView: Check = (v) =>
   optStr(v.labeledAt) &&
   lineNo(v.prev) &&
   lineNo(v.next);
-const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k]));
+const reviewCounts: Check = (v) => v === undefined || (isObj(v) && num(v.reviewed) && num(v.queued));
+const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k])) && reviewCounts(v.review);
 
 const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num },

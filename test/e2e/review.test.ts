@@ -89,12 +89,27 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     assert.equal(order.length, PAIRS.length);
     const position = view.locator('#position');
     await position.filter({ hasText: new RegExp(`^line ${order[0]}$`) }).waitFor({ timeout: 30_000 });
+    // The header counts the review, not the file (whose every line is already labeled).
+    const counts = view.locator('#counts');
+    await counts.filter({ hasText: /^review: 0 of 6 confirmed or flipped · 0%$/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('#progress').getAttribute('aria-valuenow'), '0');
     await page.keyboard.press('ArrowRight');
     await position.filter({ hasText: new RegExp(`^line ${order[1]}$`) }).waitFor();
     await page.keyboard.press('1'); // confirm the second pair of the queue
     await position.filter({ hasText: new RegExp(`^line ${order[2]}$`) }).waitFor();
+    await counts.filter({ hasText: /^review: 1 of 6 confirmed or flipped · 16%$/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('#progress').getAttribute('aria-valuenow'), '16');
+    assert.equal(await view.locator('#progress-text').innerText(), '16%');
     await page.keyboard.press('2'); // flip the third
     await position.filter({ hasText: new RegExp(`^line ${order[3]}$`) }).waitFor();
+    await counts.filter({ hasText: /^review: 2 of 6 confirmed or flipped · 33%$/ }).waitFor({ timeout: 30_000 });
+    // Backspace undoes the flip, and the review no longer counts it; flipped again, it does.
+    await page.keyboard.press('Backspace');
+    await position.filter({ hasText: new RegExp(`^line ${order[2]}$`) }).waitFor();
+    await counts.filter({ hasText: /^review: 1 of 6 confirmed or flipped · 16%$/ }).waitFor({ timeout: 30_000 });
+    await page.keyboard.press('2');
+    await position.filter({ hasText: new RegExp(`^line ${order[3]}$`) }).waitFor();
+    await counts.filter({ hasText: /^review: 2 of 6 confirmed or flipped · 33%$/ }).waitFor({ timeout: 30_000 });
     await page.locator('.statusbar-item', { hasText: 'Review: 1 flipped, 1 confirmed of 2/6' }).waitFor({ timeout: 30_000 });
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'review-queue.png') });
     await runCommand(page, 'File: Save');

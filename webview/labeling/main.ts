@@ -16,7 +16,7 @@ import {
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderMarkdown, renderText, textOf } from './text';
-import { KIND_TEXT, formatTime, progressOf, sideTitle } from './view-text';
+import { KIND_TEXT, formatTime, headerOf, sideTitle } from './view-text';
 import { helpKey, toggleHelp } from './help';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -150,15 +150,11 @@ function renderPair(): void {
 function renderCounts(): void {
   const c = counts;
   if (!c) return;
-  const pending = c.pending > 0 ? ` · indexing… ${c.pending.toLocaleString()} lines to go` : '';
-  $('counts').textContent =
-    `${c.labeled.toLocaleString()} labeled · ${c.tie.toLocaleString()} tie · ${c.skip.toLocaleString()} skipped · ${c.left.toLocaleString()} left` +
-    (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') +
-    pending;
-  const { done, total, percent } = progressOf(c);
+  const { text, percent, valueText } = headerOf(c);
+  $('counts').textContent = text;
   $('progress-fill').style.width = `${percent}%`;
   $('progress').setAttribute('aria-valuenow', String(percent));
-  $('progress').setAttribute('aria-valuetext', `${done} of ${total} decided`);
+  $('progress').setAttribute('aria-valuetext', valueText);
   $('progress-text').textContent = `${percent}%`;
 }
 

@@ -34,3 +34,29 @@ export function progressOf(c: LabelCountsView): { done: number; total: number; p
   const total = done + c.left;
   return { done, total, percent: total ? Math.floor((100 * done) / total) : 0 };
 }
+
+/**
+ * The header's counts line and progress bar. In review mode the queue's progress (pairs confirmed or
+ * flipped of those queued), since a file under review is usually labeled throughout; else the file's.
+ */
+export function headerOf(c: LabelCountsView): { text: string; percent: number; valueText: string } {
+  if (c.review) {
+    const { reviewed, queued } = c.review;
+    const percent = queued ? Math.floor((100 * Math.min(reviewed, queued)) / queued) : 0;
+    return {
+      text: `review: ${reviewed.toLocaleString()} of ${queued.toLocaleString()} confirmed or flipped · ${percent}%`,
+      percent,
+      valueText: `${reviewed} of ${queued} reviewed`,
+    };
+  }
+  const pending = c.pending > 0 ? ` · indexing… ${c.pending.toLocaleString()} lines to go` : '';
+  const { done, total, percent } = progressOf(c);
+  return {
+    text:
+      `${c.labeled.toLocaleString()} labeled · ${c.tie.toLocaleString()} tie · ${c.skip.toLocaleString()} skipped · ${c.left.toLocaleString()} left` +
+      (c.bad ? ` · ${c.bad.toLocaleString()} with problems` : '') +
+      pending,
+    percent,
+    valueText: `${done} of ${total} decided`,
+  };
+}

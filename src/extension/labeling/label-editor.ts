@@ -273,7 +273,11 @@ export class LabelSession implements vscode.Disposable {
     const after = applyDecision(before, decision, { annotator: this.settings.annotator, time: new Date().toISOString() });
     if (await this.document.replaceLine(i, before, after)) {
       this.undoStack.push({ line: i, before, after });
-      this.review?.record(i, decision);
+      if (this.review) {
+        this.review.record(i, decision, before, after);
+        // The edit's own counts went out before the queue recorded the decision.
+        this.sendCounts();
+      }
     }
   }
 
@@ -310,8 +314,14 @@ export class LabelSession implements vscode.Disposable {
     // A preview's warnings describe the line as it was.
     if ('lines' in e && !moved) for (const l of e.lines) this.previewWarnings.delete(l);
     else this.previewWarnings.clear();
-    // Inspect the changed lines now, so that the counts sent below are already right.
-    if ('lines' in e) for (const l of e.lines) if (l < this.index.lineCount) this.index.kind(l);
+    // Inspect the changed lines now, so that the counts sent below are already right; an undone
+    // review decision leaves the review's count.
+    if ('lines' in e)
+      for (const l of e.lines)
+        if (l < this.index.lineCount) {
+          this.index.kind(l);
+          this.review?.lineChanged(l, this.document.lineAt(l));
+        }
     if (moved) this.send('label/didReset', {});
     else if ('lines' in e) this.send('label/didUpdate', { pairs: e.lines.filter((l) => l < this.document.lineCount).map((l) => this.view(l)) });
     this.sendCounts();
@@ -319,7 +329,9 @@ export class LabelSession implements vscode.Disposable {
   }
 
   private sendCounts(): void {
-    this.send('label/didCounts', { counts: this.index.counts() });
+    const s = this.review?.summary();
+    const review = s && this.review ? { reviewed: s.reviewed, queued: this.review.spec.lines.length } : undefined;
+    this.send('label/didCounts', { counts: review ? { ...this.index.counts(), review } : this.index.counts() });
   }
 
   /** Inspects the lines not yet seen in slices, between messages, then (re)publishes Problems. */

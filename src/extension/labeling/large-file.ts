@@ -3,7 +3,8 @@
 // lines live in memory until saved. Saving streams unchanged bytes and edited lines to a temporary
 // file beside the original, flushes it, and renames it over the original, so the file on disk is
 // always either the last saved version or the new one, never a mix. Lines are never added or
-// removed (the labeling editor only rewrites a line), so line numbers are stable.
+// removed (the labeling editor only rewrites a line), so line numbers are stable. A save killed
+// before its rename leaves its temporary file; the next open removes it once its process is gone.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -41,6 +42,47 @@ export function indexLines(fd: number, size: number): LineOffsets {
   return { starts: starts.subarray(0, n), lineCount: n - 1 };
 }
 
+/** The temporary file a save by process `pid` writes beside `target` before renaming it over. */
+export function savingFile(target: string, pid: number): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.dpo-saving-${pid}`);
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but is another user's; only ESRCH says that there is none.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temporary files of saves of `file` killed before their rename (their process is
+ * gone); a save still running keeps its file. Returns the names removed.
+ */
+export function removeStaleSaves(file: string): string[] {
+  const prefix = path.basename(savingFile(file, 0)).slice(0, -1);
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : 0;
+    if (pid <= 0 || pid === process.pid || running(pid)) continue;
+    try {
+      fs.rmSync(path.join(path.dirname(file), name));
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove: the data file is unaffected either way.
+    }
+  }
+  return removed;
+}
+
 export class LargeLineFile {
   private fd: number;
   private offsets: LineOffsets;
@@ -49,6 +91,7 @@ export class LargeLineFile {
   private readonly edits = new Map<number, string>();
 
   constructor(readonly file: string) {
+    removeStaleSaves(file);
     this.fd = fs.openSync(file, 'r');
     this.size = fs.fstatSync(this.fd).size;
     this.offsets = indexLines(this.fd, this.size);
@@ -92,7 +135,7 @@ export class LargeLineFile {
 
   /** Writes the file with its edits to `target` (atomically), then reads it as the new original. */
   save(target = this.file): void {
-    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.dpo-saving-${process.pid}`);
+    const tmp = savingFile(target, process.pid);
     const out = fs.openSync(tmp, 'w');
     try {
       const lines = [...this.edits.keys()].sort((a, b) => a - b);

@@ -38,6 +38,8 @@ export const SUGGEST_CONFIG_COMMAND = 'dpo.writeNoiseAwareConfig';
 export class ReviewQueue implements vscode.Disposable {
   private readonly position = new Map<number, number>();
   private readonly decisions = new Map<number, 'a' | 'b'>();
+  /** Per queued line, each text a decision here gave it or replaced, and that decision (none: unreviewed). */
+  private readonly texts = new Map<number, Map<string, string>>();
   private readonly item = vscode.window.createStatusBarItem('dpo.review', vscode.StatusBarAlignment.Left, 10);
 
   constructor(readonly spec: ReviewQueueSpec) {
@@ -61,8 +63,26 @@ export class ReviewQueue implements vscode.Disposable {
     return { prev: at > 0 ? this.spec.lines[at - 1] + 1 : 0, next: at + 1 < this.spec.lines.length ? this.spec.lines[at + 1] + 1 : 0 };
   }
 
-  record(i: number, decision: string): void {
+  /** A decision on line i that changed its text from `before` to `after`. */
+  record(i: number, decision: string, before: string, after: string): void {
     if (!this.position.has(i)) return;
+    const texts = this.texts.get(i) ?? new Map<string, string>();
+    if (!texts.has(before)) texts.set(before, '');
+    texts.set(after, decision);
+    this.texts.set(i, texts);
+    this.set(i, decision);
+  }
+
+  /**
+   * Line i's text changed (undo, redo, Backspace, an edit): back to a text that a decision here gave
+   * or replaced, the review counts that decision, or none. Other texts leave the count as it was.
+   */
+  lineChanged(i: number, text: string): void {
+    const decision = this.texts.get(i)?.get(text);
+    if (decision !== undefined && decision !== (this.decisions.get(i) ?? '')) this.set(i, decision);
+  }
+
+  private set(i: number, decision: string): void {
     if (decision === 'a' || decision === 'b') this.decisions.set(i, decision);
     else this.decisions.delete(i);
     this.render();

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { LargeLineFile } from '../../../src/extension/labeling/large-file';
+import { LargeLineFile, savingFile } from '../../../src/extension/labeling/large-file';
 import { deleteMember, setMember, topLevelMembers } from '../../../src/extension/labeling/json-members';
 import { applyDecision, blindSwap, editResponse, inspectLine } from '../../../src/extension/labeling/pair-line';
 import { LineIndex } from '../../../src/extension/labeling/line-index';
@@ -284,12 +284,37 @@ describe('labeling: large files read from disk', () => {
       const r = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8' });
       assert.equal(r.signal, 'SIGKILL', `${fn} #${call}: the child died inside save (${r.stderr})`);
       assert.equal(fs.readFileSync(file, 'utf8'), original, `${fn} #${call}: the file on disk is what was last saved`);
+      const leftover = path.basename(savingFile(file, r.pid!));
+      assert.ok(fs.readdirSync(dir).includes(leftover), `${fn} #${call}: the killed save left ${leftover}`);
       const again = new LargeLineFile(file);
+      assert.ok(!fs.readdirSync(dir).includes(leftover), `${fn} #${call}: the next open removed the killed save's ${leftover}`);
       again.setLine(3, '{"labeled": true}');
       again.save();
       assert.equal(fs.readFileSync(file, 'utf8').split('\n')[3], '{"labeled": true}', 'a later save works');
       again.close();
     }
+  });
+
+  it("on opening, removes only this file's temporary saves whose process is gone", () => {
+    const file = write('stale.jsonl', '{"prompt": "p", "responses": ["a", "b"]}\n');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: kill(pid, 0) says ESRCH
+    const live = process.ppid; // the test runner: running, and not this process
+    for (const [target, pid] of [
+      [file, dead],
+      [file, live],
+      [path.join(dir, 'other.jsonl'), dead],
+    ] as const)
+      fs.writeFileSync(savingFile(target, pid), 'partial');
+    fs.writeFileSync(`${savingFile(file, dead)}.bak`, 'not a save of ours');
+    const f = new LargeLineFile(file);
+    const names = fs.readdirSync(dir);
+    assert.ok(!names.includes(path.basename(savingFile(file, dead))), 'the dead save is removed');
+    assert.ok(names.includes(path.basename(savingFile(file, live))), 'a live save is kept');
+    assert.ok(names.includes(path.basename(savingFile(path.join(dir, 'other.jsonl'), dead))), "another file's save is not touched");
+    assert.ok(names.includes(`${path.basename(savingFile(file, dead))}.bak`), 'a name that is not exactly a save is kept');
+    assert.equal(f.lineAt(0), '{"prompt": "p", "responses": ["a", "b"]}', 'the data file is intact');
+    f.close();
+    for (const n of names.filter((n) => n.includes('dpo-saving'))) fs.rmSync(path.join(dir, n));
   });
 
   it('indexes and reads a 100,000-line file', () => {

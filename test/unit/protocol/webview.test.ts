@@ -19,6 +19,9 @@ describe('webview messages are checked where they arrive', () => {
       parseHostToLabel({ type: 'label/didCounts', params: { counts: { pairs: 1, labeled: 0, tie: 0, skip: 0, left: 1, bad: 0, pending: 0 } } }).ok,
       true,
     );
+    const counts = { pairs: 6, labeled: 6, tie: 0, skip: 0, left: 0, bad: 0, pending: 0 };
+    assert.equal(parseHostToLabel({ type: 'label/didCounts', params: { counts: { ...counts, review: { reviewed: 2, queued: 6 } } } }).ok, true);
+    assert.equal(parseHostToLabel({ type: 'label/didCounts', params: { counts: { ...counts, review: { reviewed: '2', queued: 6 } } } }).ok, false);
   });
 
   it('refuses what a page could forge or a bug could send, naming the field', () => {

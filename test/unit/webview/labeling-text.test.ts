@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { formatTime, progressOf, sideTitle } from '../../../webview/labeling/view-text';
+import { formatTime, headerOf, progressOf, sideTitle } from '../../../webview/labeling/view-text';
 
 describe('labeling editor text', () => {
   it('shows a label time as a date people read, not the raw ISO string', () => {
@@ -23,5 +23,18 @@ describe('labeling editor text', () => {
     assert.deepEqual(progressOf(counts), { done: 999, total: 1000, percent: 99 });
     assert.equal(progressOf({ ...counts, left: 0 }).percent, 100);
     assert.equal(progressOf({ pairs: 0, labeled: 0, tie: 0, skip: 0, left: 0, bad: 0, pending: 0 }).percent, 0);
+  });
+
+  it("shows the review queue's progress in review mode, not the file's (a reviewed file is labeled throughout)", () => {
+    const labeled = { pairs: 300, labeled: 300, tie: 0, skip: 0, left: 0, bad: 0, pending: 0 };
+    assert.deepEqual(headerOf(labeled), { text: '300 labeled · 0 tie · 0 skipped · 0 left', percent: 100, valueText: '300 of 300 decided' });
+    assert.deepEqual(headerOf({ ...labeled, review: { reviewed: 2, queued: 6 } }), {
+      text: 'review: 2 of 6 confirmed or flipped · 33%',
+      percent: 33,
+      valueText: '2 of 6 reviewed',
+    });
+    assert.equal(headerOf({ ...labeled, review: { reviewed: 0, queued: 6 } }).percent, 0);
+    assert.equal(headerOf({ ...labeled, review: { reviewed: 6, queued: 6 } }).percent, 100);
+    assert.equal(headerOf({ ...labeled, review: { reviewed: 0, queued: 0 } }).percent, 0, 'an empty queue is not NaN%');
   });
 });
