@@ -85,13 +85,24 @@ class RunFolder:
         kill at any moment leaves either no step-N or a complete one; prunes to the newest `keep`."""
         os.makedirs(self.checkpoints_dir, exist_ok=True)
         dest = os.path.join(self.checkpoints_dir, f"step-{step}")
-        if os.path.exists(dest):
-            shutil.rmtree(dest)
+        self.discard(dest)
         os.replace(hf_dir, dest)
         if keep:
             for _, d in self.checkpoints()[:-keep]:
-                shutil.rmtree(d, ignore_errors=True)
+                self.discard(d)
         return dest
+
+    def discard(self, d: str) -> None:
+        """Removes a checkpoint (or final/) whole or not at all: one rename into the staging folder first (which
+        clean_staging empties), because rmtree killed part way can leave a step-N that still holds
+        trainer_state.json but has lost its optimizer or RNG state."""
+        os.makedirs(self.staging, exist_ok=True)
+        doomed = os.path.join(self.staging, f"deleting-{os.path.basename(d)}-{os.getpid()}")
+        try:
+            os.replace(d, doomed)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def clean_staging(self) -> None:
         """Half-written checkpoints of a killed run (never complete: they were not moved in)."""

@@ -261,7 +261,7 @@ class Run:
                 merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
                 merged.save_pretrained(os.path.join(tmp, "merged"))
                 trainer.processing_class.save_pretrained(os.path.join(tmp, "merged"))
-            shutil.rmtree(final, ignore_errors=True)
+            self.folder.discard(final)  # a resumed run's previous final/: whole or gone, never half
             os.replace(tmp, final)
         self.sink.progress("saving", 1, 1)
         return final

@@ -19,7 +19,7 @@ import {
   resolveConfig,
   runRecordLine,
 } from '../protocol';
-import { appendLinesSync, writeFileAtomic } from './fs-atomic';
+import { appendLinesSync, removeDeleting, removeDirAtomic, writeFileAtomic } from './fs-atomic';
 
 export type RunFileName = keyof typeof RUN_FILES;
 
@@ -73,15 +73,19 @@ export class RunFolder {
    */
   async writeCheckpoint(step: number, write: (tmpDir: string) => Promise<void>, keep: number | null): Promise<string> {
     const final = this.checkpointDir(step);
-    const tmp = path.join(this.dir, RUN_FILES.checkpoints, `.tmp-step-${step}`);
+    const root = path.join(this.dir, RUN_FILES.checkpoints);
+    const tmp = path.join(root, `.tmp-step-${step}`);
+    removeDeleting(root);
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     await write(tmp);
-    fs.rmSync(final, { recursive: true, force: true });
+    // Old checkpoints go by rename first: a kill part way through a recursive delete would leave a
+    // step-N with its trainer_state.json but without weights or optimizer state.
+    removeDirAtomic(final);
     fs.renameSync(tmp, final);
     if (keep !== null) {
       const all = this.checkpoints();
-      for (const old of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(old.dir, { recursive: true, force: true });
+      for (const old of all.slice(0, Math.max(0, all.length - keep))) removeDirAtomic(old.dir);
     }
     return final;
   }

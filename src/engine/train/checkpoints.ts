@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TRAINER_STATE } from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
+import { removeDeleting, removeDirAtomic } from '../../node/fs-atomic';
 import { CausalLM, WeightData } from '../model/transformer';
 import { saveModel, saveWeights } from '../model/checkpoint';
 import { writeAdapter } from '../model/adapter-files';
@@ -85,7 +86,9 @@ export async function saveFinal(folder: RunFolder, policy: CausalLM, baseModel: 
     await policy.adapters.mergeInto(weights);
     saveWeights(path.join(tmp, 'merged'), policy.config, weights, { tokenizerFrom: baseModel });
   }
-  fs.rmSync(finalDir, { recursive: true, force: true });
+  // The previous final/ (a resumed run's) goes by rename first, so a kill leaves it whole or gone.
+  removeDeleting(folder.dir);
+  removeDirAtomic(finalDir);
   fs.renameSync(tmp, finalDir);
   return finalDir;
 }
