@@ -3,21 +3,11 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DeviceLimitError, checkDeviceLimits, largestTensors, longestSequence } from '../../../src/engine/device-limits';
-import { parseModelConfig } from '../../../src/engine/model/config';
 import { BackendReport, backendLabel } from '../../../src/protocol';
-import { tempDir } from '../helpers/fixtures';
+import { GPT2_SMALL, tempDir } from '../helpers/fixtures';
 import { readJsonl, testRun } from '../helpers/runs';
 
-// GPT-2 small's shape (vocab 50,257, d 768, 12 heads, 1,024 positions).
-const gpt2Small = parseModelConfig({
-  architectures: ['GPT2LMHeadModel'],
-  model_type: 'gpt2',
-  vocab_size: 50257,
-  n_positions: 1024,
-  n_embd: 768,
-  n_layer: 12,
-  n_head: 12,
-});
+const gpt2Small = GPT2_SMALL;
 
 const MiB = 2 ** 20;
 const adapter = (bindingMiB: number): BackendReport => ({

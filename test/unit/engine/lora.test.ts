@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
+import { GPT2_SMALL, tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { resumeRun, testRun } from '../helpers/runs';
 import { loadModel, readModelWeights } from '../../../src/engine/model/checkpoint';
 import { CausalLM } from '../../../src/engine/model/transformer';
@@ -16,7 +16,6 @@ import { LoraAdapters, loraKeyA, loraSettingsOf, targetedModules } from '../../.
 import { collate } from '../../../src/engine/data/batch';
 import { batchTensors, computeSequenceLogps, sequenceLogps } from '../../../src/engine/dpo/logps';
 import { readSafetensors } from '../../../src/engine/model/safetensors';
-import { parseModelConfig } from '../../../src/engine/model/config';
 import { estimateTrainingMemory, preflightRefusal } from '../../../src/engine/train/memory-plan';
 import { resolveConfig } from '../../../src/protocol';
 
@@ -228,15 +227,7 @@ describe('LoRA settings and adapter folders', () => {
 });
 
 describe('LoRA memory preflight', () => {
-  const gpt2Small = parseModelConfig({
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    vocab_size: 50257,
-    n_positions: 1024,
-    n_embd: 768,
-    n_layer: 12,
-    n_head: 12,
-  });
+  const gpt2Small = GPT2_SMALL;
   const knobs = (fields: Record<string, unknown>) => resolveConfig({ model: 'm', data: 'd.jsonl', output_dir: 'o', batch_size: 1, ...fields });
 
   it('counts gradients and AdamW moments for the adapters only, and no second copy for the reference', () => {

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectBackend } from '../../../src/engine/backend';
 import { TinyModelOptions, makeTinyModel, TINY_MODEL_DEFAULTS } from '../../../src/engine/model/tiny';
+import { ModelConfig, parseModelConfig } from '../../../src/engine/model/config';
 import { BackendName } from '../../../src/protocol';
 
 const made: string[] = [];
@@ -34,3 +35,14 @@ export function writeJsonl(file: string, rows: unknown[]): string {
   fs.writeFileSync(file, rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
   return file;
 }
+
+/** GPT-2 small's shape (vocab 50,257, d 768, 12 layers, 12 heads, 1,024 positions), for memory estimates. */
+export const GPT2_SMALL: ModelConfig = parseModelConfig({
+  architectures: ['GPT2LMHeadModel'],
+  model_type: 'gpt2',
+  vocab_size: 50257,
+  n_positions: 1024,
+  n_embd: 768,
+  n_layer: 12,
+  n_head: 12,
+});
