@@ -57,7 +57,7 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
                 fields = ("prompt", "chosen", "rejected")
             bad = [(k, p) for k in fields if (p := _text_problem(o.get(k), k != "prompt"))]
             if not bad and len({isinstance(o[k], list) for k in fields}) > 1:
-                bad = [("chosen", 'prompt and responses must all be text or all be message lists')]
+                bad = [("chosen", "prompt and responses must all be text or all be message lists")]
             if not bad and not completions and o["chosen"] == o["rejected"]:
                 bad = [("rejected", 'identical to "chosen": the pair carries no preference')]
             if bad:

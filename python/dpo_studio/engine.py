@@ -129,15 +129,18 @@ class Engine:
 
 def main():
     proto = _claim_stdout()
-    from .protocol import PROTOCOL_VERSION, Channel, parse_request
     from .device import describe_device
+    from .protocol import PROTOCOL_VERSION, Channel, parse_request
 
     ch = Channel(proto)
     engine = Engine(ch)
     signal.signal(signal.SIGTERM, lambda *_: engine.shutdown())
     signal.signal(signal.SIGINT, lambda *_: engine.shutdown())
     dev = describe_device()
-    ch.event("engine/didStart", {"protocolVersion": PROTOCOL_VERSION, "pid": os.getpid(), "engine": "torch", "device": dev["device"], "devices": dev["devices"]})
+    ch.event(
+        "engine/didStart",
+        {"protocolVersion": PROTOCOL_VERSION, "pid": os.getpid(), "engine": "torch", "device": dev["device"], "devices": dev["devices"]},
+    )
     for line in sys.stdin:
         if not line.strip():
             continue

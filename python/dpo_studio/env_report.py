@@ -5,11 +5,11 @@ import platform
 
 
 def report() -> dict:
+    import accelerate
+    import peft
     import torch
     import transformers
     import trl
-    import accelerate
-    import peft
 
     gpus = []
     if torch.cuda.is_available():

@@ -9,7 +9,13 @@ HH_ASSISTANT = "\n\nAssistant:"
 def detect_format(o: dict) -> str:
     if "preferred_output" in o or "non_preferred_output" in o or ("input" in o and "prompt" not in o):
         return "chat-completions"
-    if "prompt" not in o and "responses" not in o and isinstance(o.get("chosen"), str) and isinstance(o.get("rejected"), str) and HH_ASSISTANT in o["chosen"]:
+    if (
+        "prompt" not in o
+        and "responses" not in o
+        and isinstance(o.get("chosen"), str)
+        and isinstance(o.get("rejected"), str)
+        and HH_ASSISTANT in o["chosen"]
+    ):
         return "hh"
     return "trl"
 
@@ -41,6 +47,9 @@ def to_trl_fields(o: dict):
     if fmt == "hh":
         split = split_hh(o["chosen"], o["rejected"])
         if split is None:
-            return None, ("chosen", 'HH format: "chosen" and "rejected" share no prompt ending in "\\n\\nAssistant:" (add "prompt" to use TRL\'s format)')
+            return None, (
+                "chosen",
+                'HH format: "chosen" and "rejected" share no prompt ending in "\\n\\nAssistant:" (add "prompt" to use TRL\'s format)',
+            )
         return {**o, **split}, None
     return o, None

@@ -4,10 +4,10 @@ relays. A stop reaches every rank: the engine writes <run>/.stop, rank 0 sees it
 
 import json
 import os
-import subprocess
-import sys
 import re
 import signal
+import subprocess
+import sys
 import threading
 from collections import deque
 
@@ -38,8 +38,15 @@ def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
     stop_file = os.path.join(config["output_dir"], ".stop")
     if os.path.exists(stop_file):
         os.remove(stop_file)
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", *launch_args(config, not torch.cuda.is_available()),
-           "-m", "dpo_studio.worker", json.dumps({"config": config, "resume": resume})]
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        *launch_args(config, not torch.cuda.is_available()),
+        "-m",
+        "dpo_studio.worker",
+        json.dumps({"config": config, "resume": resume}),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"ACCELERATE_USE_CPU": "true"} if not torch.cuda.is_available() else {})}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
     tail = deque(maxlen=400)  # the launcher's own stderr, passed through and kept for its failure summary

@@ -33,7 +33,7 @@ def response_ids(tok, prompt, response, conversational: bool) -> list:
     full = tok.apply_chat_template(prompt + response, tokenize=False)
     if not full.startswith(p):
         raise ValueError("the chat template renders the prompt differently with and without the response")
-    return tok.encode(full[len(p):], add_special_tokens=False)
+    return tok.encode(full[len(p) :], add_special_tokens=False)
 
 
 @torch.no_grad()
@@ -92,7 +92,10 @@ def main(argv=None):
             if out is None:
                 dropped += 1
                 continue
-            f.write(json.dumps({"line": r["line"], **{k: out[k] for k in ("chosen_logp", "rejected_logp", "chosen_tokens", "rejected_tokens")}}) + "\n")
+            f.write(
+                json.dumps({"line": r["line"], **{k: out[k] for k in ("chosen_logp", "rejected_logp", "chosen_tokens", "rejected_tokens")}})
+                + "\n"
+            )
             written += 1
     os.replace(tmp, o.out)
     if dropped:

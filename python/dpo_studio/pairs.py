@@ -67,8 +67,11 @@ class LinedDPOTrainer(DPOTrainer):
             lines_all = gather(lines.to(captured[0].device))
             chosen, rejected = captured[0].float(), captured[1].float()
             losses = pair_losses(self.loss_types[0], self.beta, chosen, rejected, lens[:, 0], lens[:, 1])
-            self.pair_sink(split, [
-                {"line": int(l), "chosen_reward": float(c), "rejected_reward": float(r), "margin": float(c - r), "loss": float(x)}
-                for l, c, r, x in zip(lines_all.tolist(), chosen.tolist(), rejected.tolist(), losses.tolist())
-            ])
+            self.pair_sink(
+                split,
+                [
+                    {"line": int(l), "chosen_reward": float(c), "rejected_reward": float(r), "margin": float(c - r), "loss": float(x)}
+                    for l, c, r, x in zip(lines_all.tolist(), chosen.tolist(), rejected.tolist(), losses.tolist())
+                ],
+            )
         return result

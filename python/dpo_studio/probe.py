@@ -48,8 +48,12 @@ class ProbeSession:
         if reference_dir:
             self.models["reference"] = AutoModelForCausalLM.from_pretrained(reference_dir, dtype=torch.float32).eval()
         m = self.models["policy"]
-        return {"architecture": (m.config.architectures or [type(m).__name__])[0], "parameters": sum(t.numel() for t in m.parameters()),
-                "hasReference": "reference" in self.models, "chatTemplate": bool(getattr(self.tok, "chat_template", None))}
+        return {
+            "architecture": (m.config.architectures or [type(m).__name__])[0],
+            "parameters": sum(t.numel() for t in m.parameters()),
+            "hasReference": "reference" in self.models,
+            "chatTemplate": bool(getattr(self.tok, "chat_template", None)),
+        }
 
     def _need(self, which):
         if which not in self.models:
@@ -92,7 +96,7 @@ class ProbeSession:
                 lp = float(last_logps["v"][0, t]) if "v" in last_logps else 0.0
                 out_ids.append(t)
                 full = tok.decode(out_ids)
-                text = full[len("".join(texts)):]
+                text = full[len("".join(texts)) :]
                 texts.append(text)
                 session.ch.event("probe/didToken", {"requestId": id_, "which": which, "text": text, "logprob": lp if lp > -1e30 else -1e30})
 
@@ -105,8 +109,13 @@ class ProbeSession:
 
         torch.manual_seed(int(s["seed"]))
         greedy = s["temperature"] == 0
-        kwargs = dict(max_new_tokens=int(s["maxNewTokens"]), do_sample=not greedy, use_cache=True,
-                      pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id, eos_token_id=tok.eos_token_id)
+        kwargs = dict(
+            max_new_tokens=int(s["maxNewTokens"]),
+            do_sample=not greedy,
+            use_cache=True,
+            pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
         if not greedy:
             kwargs.update(temperature=float(s["temperature"]), top_k=int(s["topK"]) or None, top_p=float(s["topP"]))
         if s["stop"]:
@@ -114,8 +123,14 @@ class ProbeSession:
         self.running.add(id_)
         try:
             with self.lock:
-                model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), streamer=Stream(),
-                               logits_processor=LogitsProcessorList([Keep()]), stopping_criteria=StoppingCriteriaList([Cancel()]), **kwargs)
+                model.generate(
+                    torch.tensor([ids]),
+                    attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                    streamer=Stream(),
+                    logits_processor=LogitsProcessorList([Keep()]),
+                    stopping_criteria=StoppingCriteriaList([Cancel()]),
+                    **kwargs,
+                )
             text = "".join(texts)
             if id_ in self.cancelled:
                 reason = "cancelled"
@@ -143,7 +158,7 @@ class ProbeSession:
         tokens, prev = [], ""
         for i, t in enumerate(r):
             up_to = self.tok.decode(r[: i + 1])
-            text = up_to[len(prev):] if up_to.startswith(prev) else self.tok.decode([t])
+            text = up_to[len(prev) :] if up_to.startswith(prev) else self.tok.decode([t])
             prev = up_to
             tokens.append({"text": text, "policyLogp": pl[i], "referenceLogp": rl[i], "reward": beta * (pl[i] - rl[i])})
         return {"tokens": tokens, "policyLogp": sum(pl), "referenceLogp": sum(rl), "reward": beta * (sum(pl) - sum(rl))}

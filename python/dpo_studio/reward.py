@@ -35,7 +35,15 @@ def main(argv=None):
             continue
         q = ref[r["line"]]
         c, j = o.beta * (p["chosen_logp"] - q["chosen_logp"]), o.beta * (p["rejected_logp"] - q["rejected_logp"])
-        out.append({"line": r["line"], "chosen_reward": c, "rejected_reward": j, "margin": c - j, "preference_probability": 1 / (1 + math.exp(-(c - j)))})
+        out.append(
+            {
+                "line": r["line"],
+                "chosen_reward": c,
+                "rejected_reward": j,
+                "margin": c - j,
+                "preference_probability": 1 / (1 + math.exp(-(c - j))),
+            }
+        )
     text = "".join(json.dumps(x) + "\n" for x in out)
     if o.out:
         with open(o.out + ".tmp", "w", encoding="utf-8") as f:
@@ -45,7 +53,10 @@ def main(argv=None):
         sys.stdout.write(text)
     n = max(1, len(out))
     acc = sum(x["margin"] > 0 for x in out) / n
-    print(f"{len(out)} pair(s): reward accuracy {acc:.3f}, mean margin {sum(x['margin'] for x in out) / n:.4f}{'; wrote ' + o.out if o.out else ''}", file=sys.stderr)
+    print(
+        f"{len(out)} pair(s): reward accuracy {acc:.3f}, mean margin {sum(x['margin'] for x in out) / n:.4f}{'; wrote ' + o.out if o.out else ''}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

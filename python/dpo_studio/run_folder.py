@@ -53,8 +53,13 @@ class RunFolder:
         if not os.path.isdir(self.root):
             raise ValueError(f"{self.root}: output_dir is a file, not a folder; choose a new folder for the run")
         # A start killed before it wrote config.json leaves only these: nothing to keep.
-        entries = [e for e in sorted(os.listdir(self.root)) if e not in ("run.lock", ".hf-staging") and not re.match(r"^config\.json\.tmp(-\d+)?$", e)
-                   and not (e == "checkpoints" and not os.listdir(self.checkpoints_dir))]
+        entries = [
+            e
+            for e in sorted(os.listdir(self.root))
+            if e not in ("run.lock", ".hf-staging")
+            and not re.match(r"^config\.json\.tmp(-\d+)?$", e)
+            and not (e == "checkpoints" and not os.listdir(self.checkpoints_dir))
+        ]
         if not entries:
             return
         try:
@@ -66,7 +71,9 @@ class RunFolder:
         if is_run or os.path.exists(self.path("metrics.jsonl")) or self.checkpoints():
             raise ValueError(f"{self.root} already holds a run; resume it (dpo train --resume {self.root}) or choose another output folder")
         shown = ", ".join(entries[:5]) + (", …" if len(entries) > 5 else "")
-        raise ValueError(f"{self.root} holds other files ({shown}): a run folder must be new or empty, so that nothing in it is overwritten; choose another --out / output_dir")
+        raise ValueError(
+            f"{self.root} holds other files ({shown}): a run folder must be new or empty, so that nothing in it is overwritten; choose another --out / output_dir"
+        )
 
     def checkpoints(self) -> list:
         """Complete checkpoints, oldest first, as (step, dir)."""

@@ -58,7 +58,9 @@ def acquire_run_lock(folder: str):
             held = _read(path)
             if held and _alive(held):
                 other = "" if held["host"] == socket.gethostname() else f", or delete {path} if it is no longer running"
-                raise RunLockError(f"{folder} is in use by another run (pid {held['pid']} on {held['host']}, started {held.get('started')}); stop that run first{other}")
+                raise RunLockError(
+                    f"{folder} is in use by another run (pid {held['pid']} on {held['host']}, started {held.get('started')}); stop that run first{other}"
+                )
             try:  # stale: rename it away; of two taking over at once, one renames, the other retries
                 os.replace(path, f"{path}.stale-{os.getpid()}")
                 os.remove(f"{path}.stale-{os.getpid()}")

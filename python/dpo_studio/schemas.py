@@ -4,7 +4,7 @@ checked in under schemas/. The Python engine validates arriving requests and run
 import copy
 import json
 import os
-from functools import lru_cache
+from functools import cache
 
 import jsonschema
 
@@ -12,7 +12,7 @@ SCHEMA_DIR = os.environ.get("DPO_SCHEMAS") or os.path.join(os.path.dirname(__fil
 ENGINE = "torch"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> dict:
     with open(os.path.join(SCHEMA_DIR, name), encoding="utf-8") as f:
         return json.load(f)
@@ -62,7 +62,12 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
         if not engines or ENGINE in engines or c.get(field) == s.get("default"):
             continue
         why = f" ({s['x-why']})" if s.get("x-why") else ""
-        problems.append((field, f'the torch engine does not honour it{why}; it is for engine "{engines[0]}" only: remove it or set it to {json.dumps(s["default"])}'))
+        problems.append(
+            (
+                field,
+                f'the torch engine does not honour it{why}; it is for engine "{engines[0]}" only: remove it or set it to {json.dumps(s["default"])}',
+            )
+        )
     if problems:
         raise ConfigError(problems, source)
     return c

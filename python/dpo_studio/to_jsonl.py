@@ -1,5 +1,6 @@
 """Parquet, Arrow and Hugging Face `datasets` folders to JSONL, for `dpo convert`: the rows as
 they are (the TypeScript side reads their preference format). Not a trainer input path of its own."""
+
 import argparse
 import json
 import os

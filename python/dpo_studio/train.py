@@ -78,7 +78,15 @@ class Run:
 
     def status(self, status: str, message: str | None = None) -> None:
         if self.main:
-            rec = {"kind": "status", "status": status, "step": self.step, "total_steps": self.total_steps, "time": now_iso(), "engine": "torch", "device": self.device["label"]}
+            rec = {
+                "kind": "status",
+                "status": status,
+                "step": self.step,
+                "total_steps": self.total_steps,
+                "time": now_iso(),
+                "engine": "torch",
+                "device": self.device["label"],
+            }
             if message:
                 rec["message"] = message
             self.folder.append("metrics.jsonl", [rec])
@@ -109,7 +117,14 @@ class Run:
             record["elapsed_seconds"] = elapsed
         finite = {k: v for k, v in record.items() if math.isfinite(v)}
         self.folder.append("metrics.jsonl", [{"kind": "metrics", "split": split, **finite}])
-        self.folder.append("pairs.jsonl", [{"step": step, "split": split, **p} for p in self.pairs[split] if all(math.isfinite(p[k]) for k in ("chosen_reward", "rejected_reward", "loss"))])
+        self.folder.append(
+            "pairs.jsonl",
+            [
+                {"step": step, "split": split, **p}
+                for p in self.pairs[split]
+                if all(math.isfinite(p[k]) for k in ("chosen_reward", "rejected_reward", "loss"))
+            ],
+        )
         self.pairs[split] = []
         self.sink.metrics(finite)
         if split == "train":
@@ -177,7 +192,6 @@ class Run:
         return train, evals
 
     def build(self):
-        import torch
         from datasets import Dataset
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -199,8 +213,15 @@ class Run:
 
             as_sft = lambda rows: Dataset.from_list([{"prompt": r["prompt"], "completion": r["chosen"]} for r in rows])
             args = SFTConfig(**trl_map.sft_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
-            return SFTTrainer(model=c["model"], args=args, train_dataset=as_sft(train), eval_dataset=as_sft(evals) if has_eval else None,
-                              processing_class=tok, peft_config=peft_config, callbacks=callbacks)
+            return SFTTrainer(
+                model=c["model"],
+                args=args,
+                train_dataset=as_sft(train),
+                eval_dataset=as_sft(evals) if has_eval else None,
+                processing_class=tok,
+                peft_config=peft_config,
+                callbacks=callbacks,
+            )
         from trl import DPOConfig
 
         from .pairs import LinedCollator, LinedDPOTrainer
@@ -210,8 +231,13 @@ class Run:
             ref = AutoModelForCausalLM.from_pretrained(c["reference_model"], dtype=dtype)
         args = DPOConfig(**trl_map.dpo_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
         trainer = LinedDPOTrainer(
-            model=c["model"], ref_model=ref, args=args, train_dataset=Dataset.from_list(train),
-            eval_dataset=Dataset.from_list(evals) if has_eval else None, processing_class=tok, peft_config=peft_config,
+            model=c["model"],
+            ref_model=ref,
+            args=args,
+            train_dataset=Dataset.from_list(train),
+            eval_dataset=Dataset.from_list(evals) if has_eval else None,
+            processing_class=tok,
+            peft_config=peft_config,
             data_collator=LinedCollator(pad_token_id=tok.pad_token_id, max_length=max_length, truncation_mode="keep_start"),
             callbacks=callbacks,
         )
@@ -222,7 +248,9 @@ class Run:
         c = self.c
         try:
             self.prepare()
-            self.log(f"{'resuming' if self.resume else 'starting'} {c['mode']} run in {c['output_dir']}; torch engine on {self.device['label']}")
+            self.log(
+                f"{'resuming' if self.resume else 'starting'} {c['mode']} run in {c['output_dir']}; torch engine on {self.device['label']}"
+            )
             self.sink.progress("loading", 0, 1, f"policy {c['model']}")
             trainer = self.build()
             self.trainer = trainer

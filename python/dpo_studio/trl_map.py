@@ -6,17 +6,32 @@ import torch
 # Fields that do not become a TRL argument, with where they are honoured instead.
 HANDLED_ELSEWHERE = {
     "mode": "picks DPOTrainer or SFTTrainer",
-    "model": "loaded from its folder", "reference_model": "loaded from its folder",
-    "data": "read by data.read_pairs", "eval_data": "read by data.read_pairs",
-    "eval_fraction": "data.split_eval", "output_dir": "the run folder",
-    "skip_bad_lines": "data.read_pairs", "stuck_loss_steps": "health.py", "falling_logps_window": "health.py",
-    "engine": "this engine", "lora_r": "LoraConfig", "lora_alpha": "LoraConfig", "lora_dropout": "LoraConfig",
-    "lora_target_modules": "LoraConfig", "merge_lora": "final/merged", "num_processes": "accelerate launch",
-    "accelerate_config": "accelerate launch", "save_total_limit": "RunFolder.adopt_checkpoint",
+    "model": "loaded from its folder",
+    "reference_model": "loaded from its folder",
+    "data": "read by data.read_pairs",
+    "eval_data": "read by data.read_pairs",
+    "eval_fraction": "data.split_eval",
+    "output_dir": "the run folder",
+    "skip_bad_lines": "data.read_pairs",
+    "stuck_loss_steps": "health.py",
+    "falling_logps_window": "health.py",
+    "engine": "this engine",
+    "lora_r": "LoraConfig",
+    "lora_alpha": "LoraConfig",
+    "lora_dropout": "LoraConfig",
+    "lora_target_modules": "LoraConfig",
+    "merge_lora": "final/merged",
+    "num_processes": "accelerate launch",
+    "accelerate_config": "accelerate launch",
+    "save_total_limit": "RunFolder.adopt_checkpoint",
     "max_length": "capped at the model context, then TRL max_length",
     # refused when set (x-engines: tfjs): label_smoothing, reference_free, sft_weight, max_prompt_length, backend, threads
-    "label_smoothing": "refused unless 0", "reference_free": "refused unless false", "sft_weight": "refused unless 0",
-    "max_prompt_length": "refused unless null", "backend": "refused unless null", "threads": "refused unless 0",
+    "label_smoothing": "refused unless 0",
+    "reference_free": "refused unless false",
+    "sft_weight": "refused unless 0",
+    "max_prompt_length": "refused unless null",
+    "backend": "refused unless null",
+    "threads": "refused unless 0",
 }
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -38,28 +53,43 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> d
         # transformers 5: a float below 1 is a ratio of the total steps.
         warmup_steps=c["warmup_steps"] if c["warmup_steps"] > 0 else float(c["warmup_ratio"]) if c["warmup_ratio"] < 1 else 1.0,
         weight_decay=c["weight_decay"],
-        adam_beta1=c["adam_beta1"], adam_beta2=c["adam_beta2"], adam_epsilon=c["adam_epsilon"],
+        adam_beta1=c["adam_beta1"],
+        adam_beta2=c["adam_beta2"],
+        adam_epsilon=c["adam_epsilon"],
         max_grad_norm=c["max_grad_norm"] if c["max_grad_norm"] > 0 else None,
-        per_device_train_batch_size=c["batch_size"], per_device_eval_batch_size=c["batch_size"],
+        per_device_train_batch_size=c["batch_size"],
+        per_device_eval_batch_size=c["batch_size"],
         gradient_accumulation_steps=c["gradient_accumulation_steps"],
-        num_train_epochs=c["num_train_epochs"], max_steps=c["max_steps"] or -1,
+        num_train_epochs=c["num_train_epochs"],
+        max_steps=c["max_steps"] or -1,
         max_length=max_length,
-        seed=c["seed"], data_seed=c["seed"],
-        logging_steps=c["logging_steps"], logging_first_step=False,
-        eval_strategy="steps" if has_eval else "no", eval_steps=c["eval_steps"], eval_on_start=has_eval,
-        save_strategy="steps", save_steps=c["save_steps"], save_total_limit=None,
+        seed=c["seed"],
+        data_seed=c["seed"],
+        logging_steps=c["logging_steps"],
+        logging_first_step=False,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=c["eval_steps"],
+        eval_on_start=has_eval,
+        save_strategy="steps",
+        save_steps=c["save_steps"],
+        save_total_limit=None,
         # TRL 1.13 turns both on by default: the config decides.
         gradient_checkpointing=c["gradient_checkpointing"],
-        bf16=c["dtype"] == "bf16", fp16=c["dtype"] == "fp16",
+        bf16=c["dtype"] == "bf16",
+        fp16=c["dtype"] == "fp16",
         use_cpu=not on_gpu,
-        report_to=[], disable_tqdm=True, dataloader_num_workers=0, dataset_num_proc=None,
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataset_num_proc=None,
     )
 
 
 def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
     return dict(
         common_args(c, staging_dir, max_length, has_eval),
-        beta=c["beta"], loss_type=[c["loss_type"]],
+        beta=c["beta"],
+        loss_type=[c["loss_type"]],
         precompute_ref_log_probs=c["precompute_ref_log_probs"],
         truncation_mode="keep_start",
     )
@@ -78,4 +108,6 @@ def lora_config(c: dict):
     targets = c["lora_target_modules"]
     if isinstance(targets, str) and targets != "all-linear":
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    return LoraConfig(r=c["lora_r"], lora_alpha=c["lora_alpha"], lora_dropout=c["lora_dropout"], target_modules=targets, task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=c["lora_r"], lora_alpha=c["lora_alpha"], lora_dropout=c["lora_dropout"], target_modules=targets, task_type="CAUSAL_LM"
+    )

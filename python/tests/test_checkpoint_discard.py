@@ -64,4 +64,3 @@ def test_replacing_a_step_killed_part_way_leaves_it_whole_or_gone(tmp_path, monk
     with pytest.raises(Killed):
         folder.adopt_checkpoint(hf_checkpoint(folder, 5), 5, None)
     assert_whole(folder)
-

@@ -1,9 +1,6 @@
 """Every run-config field reaches TRL (DPOConfig / SFTConfig / LoraConfig) or is honoured elsewhere
 by name, or is refused with a message naming field and engine; nothing is dropped silently."""
 
-import json
-import os
-
 import pytest
 from trl import DPOConfig, SFTConfig
 
@@ -83,7 +80,9 @@ def test_lora_fields_reach_peft():
     assert trl_map.lora_config(resolve_config(BASE)) is None
 
 
-@pytest.mark.parametrize("field,value", [("label_smoothing", 0.1), ("reference_free", True), ("sft_weight", 0.5), ("max_prompt_length", 32), ("backend", "wasm")])
+@pytest.mark.parametrize(
+    "field,value", [("label_smoothing", 0.1), ("reference_free", True), ("sft_weight", 0.5), ("max_prompt_length", 32), ("backend", "wasm")]
+)
 def test_refused_fields_name_field_and_engine(field, value):
     with pytest.raises(ConfigError) as e:
         resolve_config({**BASE, field: value})

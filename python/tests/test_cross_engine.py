@@ -5,9 +5,8 @@ dropout) gives the same loss and the same weights to 1e-4."""
 import math
 
 import pytest
-from safetensors.torch import load_file
-
 from conftest import dpo, read_jsonl, write_pairs
+from safetensors.torch import load_file
 
 
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
@@ -26,13 +25,32 @@ def test_logps_agree(models, tmp_path, family):
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_one_dpo_step_agrees(models, tmp_path, family):
     data = write_pairs(tmp_path / "pairs.jsonl", 4)
-    flags = ["--model", models[family], "--data", data, "--max-steps", 1, "--batch-size", 4, "--eval-fraction", 0, "--learning-rate", 1e-3,
-             "--lr-scheduler-type", "constant", "--warmup-ratio", 0, "--max-length", 96,
-             # Adam's first step is lr·g/(|g|+ε): with ε = 1e-8 it is ±lr for any gradient above ~1e-7, so a
-             # weight whose gradient is at float32 noise level can land anywhere in [-lr, lr] (seen once in
-             # 2048 Llama v_proj weights). A larger ε keeps the update proportional to the gradient, so the
-             # comparison tests the engines, not the rounding of near-zero gradients.
-             "--adam-epsilon", 1e-3]
+    flags = [
+        "--model",
+        models[family],
+        "--data",
+        data,
+        "--max-steps",
+        1,
+        "--batch-size",
+        4,
+        "--eval-fraction",
+        0,
+        "--learning-rate",
+        1e-3,
+        "--lr-scheduler-type",
+        "constant",
+        "--warmup-ratio",
+        0,
+        "--max-length",
+        96,
+        # Adam's first step is lr·g/(|g|+ε): with ε = 1e-8 it is ±lr for any gradient above ~1e-7, so a
+        # weight whose gradient is at float32 noise level can land anywhere in [-lr, lr] (seen once in
+        # 2048 Llama v_proj weights). A larger ε keeps the update proportional to the gradient, so the
+        # comparison tests the engines, not the rounding of near-zero gradients.
+        "--adam-epsilon",
+        1e-3,
+    ]
     dpo("train", *flags, "--out", tmp_path / "tfjs")
     dpo("train", "--engine", "torch", *flags, "--out", tmp_path / "torch")
     m = {}

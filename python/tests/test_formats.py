@@ -1,5 +1,6 @@
 """The torch engine reads the chat-completions and HH formats as the TypeScript reader does
 (src/protocol/preference-formats.ts; the same lines as test/unit/protocol/preference-formats.test.ts)."""
+
 import json
 
 import pytest
@@ -22,7 +23,11 @@ def test_chat_completions_and_hh_lines_become_prompt_chosen_rejected(tmp_path):
     f.write_text(json.dumps(CHAT) + "\n" + json.dumps(HH) + "\n")
     rows, problems, _ = read_pairs(str(f), skip_bad_lines=False, completions=False)
     assert problems == []
-    assert [rows[0][k] for k in ("prompt", "chosen", "rejected")] == [CHAT["input"]["messages"], CHAT["preferred_output"], CHAT["non_preferred_output"]]
+    assert [rows[0][k] for k in ("prompt", "chosen", "rejected")] == [
+        CHAT["input"]["messages"],
+        CHAT["preferred_output"],
+        CHAT["non_preferred_output"],
+    ]
     assert rows[1]["prompt"] == "\n\nHuman: what is 2+2?\n\nAssistant: 4\n\nHuman: and 3+3?\n\nAssistant:"
     assert [rows[1]["chosen"], rows[1]["rejected"]] == [" 6", " no idea"]
 

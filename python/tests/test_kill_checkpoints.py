@@ -11,6 +11,7 @@ import sys
 import time
 
 from conftest import ROOT, read_jsonl, write_pairs
+
 from dpo_studio.schemas import resolve_config
 from dpo_studio.train import Run
 
@@ -22,9 +23,23 @@ MAX_STEPS = 24
 
 def config(models, tmp_path, name):
     data = write_pairs(tmp_path / "pairs.jsonl", 16)
-    return resolve_config({"engine": "torch", "model": models["gpt2"], "data": data, "output_dir": str(tmp_path / name), "max_steps": MAX_STEPS,
-                           "batch_size": 2, "eval_fraction": 0, "save_steps": 1, "save_total_limit": 2, "learning_rate": 1e-3,
-                           "lr_scheduler_type": "constant", "warmup_ratio": 0, "max_length": 64})
+    return resolve_config(
+        {
+            "engine": "torch",
+            "model": models["gpt2"],
+            "data": data,
+            "output_dir": str(tmp_path / name),
+            "max_steps": MAX_STEPS,
+            "batch_size": 2,
+            "eval_fraction": 0,
+            "save_steps": 1,
+            "save_total_limit": 2,
+            "learning_rate": 1e-3,
+            "lr_scheduler_type": "constant",
+            "warmup_ratio": 0,
+            "max_length": 64,
+        }
+    )
 
 
 def complete_steps(run) -> list:
@@ -49,8 +64,19 @@ def check_checkpoints(run, kill: int) -> int:
 
 
 def start_engine(c, env, resume):
-    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=env)
-    req = {"type": "run/resume", "params": {"runDir": c["output_dir"]}} if resume else {"type": "run/start", "params": {"mode": "dpo", "config": c}}
+    p = subprocess.Popen(
+        [sys.executable, "-m", "dpo_studio.engine"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    req = (
+        {"type": "run/resume", "params": {"runDir": c["output_dir"]}}
+        if resume
+        else {"type": "run/start", "params": {"mode": "dpo", "config": c}}
+    )
     p.stdin.write(json.dumps({"kind": "request", "id": 1, **req}) + "\n")
     p.stdin.flush()
     return p
@@ -104,5 +130,9 @@ def test_ten_kills_during_checkpoint_writes_then_resume_matches(models, tmp_path
     assert [x["step"] for x in b] == list(range(1, MAX_STEPS + 1)), "records after a kill's checkpoint were dropped and logged again, once"
     for x, y in zip(a, b):
         assert math.isclose(x["loss"], y["loss"], rel_tol=1e-4), (x["step"], x["loss"], y["loss"])
-        assert math.isclose(x["rewards/margins"], y["rewards/margins"], rel_tol=1e-4, abs_tol=1e-6), (x["step"], x["rewards/margins"], y["rewards/margins"])
+        assert math.isclose(x["rewards/margins"], y["rewards/margins"], rel_tol=1e-4, abs_tol=1e-6), (
+            x["step"],
+            x["rewards/margins"],
+            y["rewards/margins"],
+        )
     check_checkpoints(run, "end")

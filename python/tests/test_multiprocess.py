@@ -8,8 +8,26 @@ from conftest import dpo, read_jsonl, write_pairs
 
 def test_two_processes_equal_one_with_the_same_global_batch(models, tmp_path):
     data = write_pairs(tmp_path / "pairs.jsonl", 8)
-    flags = ["--model", models["gpt2"], "--data", data, "--max-steps", 3, "--eval-fraction", 0, "--learning-rate", 1e-3,
-             "--lr-scheduler-type", "constant", "--warmup-ratio", 0, "--max-length", 96, "--engine", "torch"]
+    flags = [
+        "--model",
+        models["gpt2"],
+        "--data",
+        data,
+        "--max-steps",
+        3,
+        "--eval-fraction",
+        0,
+        "--learning-rate",
+        1e-3,
+        "--lr-scheduler-type",
+        "constant",
+        "--warmup-ratio",
+        0,
+        "--max-length",
+        96,
+        "--engine",
+        "torch",
+    ]
     dpo("train", *flags, "--batch-size", 2, "--out", tmp_path / "one")
     r = dpo("train", *flags, "--batch-size", 1, "--num-processes", 2, "--out", tmp_path / "two")
     assert "done: 3 steps" in r.stderr

@@ -14,7 +14,14 @@ ENV = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..")
 
 
 def talk(lines, timeout=120):
-    p = subprocess.run([sys.executable, "-m", "dpo_studio.engine"], input="".join(l + "\n" for l in lines), capture_output=True, text=True, timeout=timeout, env=ENV)
+    p = subprocess.run(
+        [sys.executable, "-m", "dpo_studio.engine"],
+        input="".join(l + "\n" for l in lines),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+    )
     out = [json.loads(l) for l in p.stdout.splitlines()]
     return p.returncode, out
 
@@ -30,17 +37,28 @@ def check_messages(msgs):
 
 
 def test_handshake_then_bad_lines_each_rejected_and_exit_zero():
-    code, msgs = talk([
-        "not json",
-        "[1,2]",
-        json.dumps({"kind": "reply", "id": 1}),
-        json.dumps({"kind": "request", "id": 1.5, "type": "run/stop"}),
-        json.dumps({"kind": "request", "id": 2, "type": "run/explode", "params": {}}),
-        json.dumps({"kind": "request", "id": 3, "type": "run/start", "params": {"mode": "ppo", "config": {}}}),
-        json.dumps({"kind": "request", "id": 4, "type": "probe/score", "params": {"prompt": "a", "chat": False, "response": "b", "beta": "x"}}),
-        json.dumps({"kind": "request", "id": 5, "type": "run/start", "params": {"mode": "dpo", "config": {"model": "/m", "data": "/d", "output_dir": "/o", "reference_free": True}}}),
-        json.dumps({"kind": "request", "id": 6, "type": "run/stop"}),
-    ])
+    code, msgs = talk(
+        [
+            "not json",
+            "[1,2]",
+            json.dumps({"kind": "reply", "id": 1}),
+            json.dumps({"kind": "request", "id": 1.5, "type": "run/stop"}),
+            json.dumps({"kind": "request", "id": 2, "type": "run/explode", "params": {}}),
+            json.dumps({"kind": "request", "id": 3, "type": "run/start", "params": {"mode": "ppo", "config": {}}}),
+            json.dumps(
+                {"kind": "request", "id": 4, "type": "probe/score", "params": {"prompt": "a", "chat": False, "response": "b", "beta": "x"}}
+            ),
+            json.dumps(
+                {
+                    "kind": "request",
+                    "id": 5,
+                    "type": "run/start",
+                    "params": {"mode": "dpo", "config": {"model": "/m", "data": "/d", "output_dir": "/o", "reference_free": True}},
+                }
+            ),
+            json.dumps({"kind": "request", "id": 6, "type": "run/stop"}),
+        ]
+    )
     assert code == 0
     check_messages(msgs)
     hello = msgs[0]
@@ -63,12 +81,32 @@ def test_handshake_then_bad_lines_each_rejected_and_exit_zero():
 
 
 def test_probe_load_generate_score(models):
-    code, msgs = talk([
-        json.dumps({"kind": "request", "id": 1, "type": "probe/score", "params": {"prompt": "a", "chat": False, "response": "b", "beta": 0.1}}),
-        json.dumps({"kind": "request", "id": 2, "type": "probe/load", "params": {"policyDir": models["gpt2"], "referenceDir": models["gpt2"]}}),
-        json.dumps({"kind": "request", "id": 3, "type": "probe/score", "params": {"prompt": "Hi", "chat": False, "response": " there", "beta": 0.1}}),
-        json.dumps({"kind": "request", "id": 4, "type": "probe/generate", "params": {"which": "policy", "prompt": "Hi", "chat": True, "sampling": {"maxNewTokens": 4}}}),
-    ])
+    code, msgs = talk(
+        [
+            json.dumps(
+                {"kind": "request", "id": 1, "type": "probe/score", "params": {"prompt": "a", "chat": False, "response": "b", "beta": 0.1}}
+            ),
+            json.dumps(
+                {"kind": "request", "id": 2, "type": "probe/load", "params": {"policyDir": models["gpt2"], "referenceDir": models["gpt2"]}}
+            ),
+            json.dumps(
+                {
+                    "kind": "request",
+                    "id": 3,
+                    "type": "probe/score",
+                    "params": {"prompt": "Hi", "chat": False, "response": " there", "beta": 0.1},
+                }
+            ),
+            json.dumps(
+                {
+                    "kind": "request",
+                    "id": 4,
+                    "type": "probe/generate",
+                    "params": {"which": "policy", "prompt": "Hi", "chat": True, "sampling": {"maxNewTokens": 4}},
+                }
+            ),
+        ]
+    )
     check_messages(msgs)
     replies = {m["id"]: m for m in msgs if m["kind"] == "reply"}
     assert "send probe/load first" in replies[1]["error"]
@@ -88,8 +126,23 @@ def test_sigterm_during_a_run_finishes_the_step_checkpoints_and_exits_zero(model
     from conftest import write_pairs
 
     data = write_pairs(tmp_path / "pairs.jsonl", 40)
-    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
-    config = {"model": models["gpt2"], "data": data, "output_dir": str(tmp_path / "run"), "max_steps": 200, "batch_size": 2, "eval_fraction": 0, "max_length": 96}
+    p = subprocess.Popen(
+        [sys.executable, "-m", "dpo_studio.engine"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
+    )
+    config = {
+        "model": models["gpt2"],
+        "data": data,
+        "output_dir": str(tmp_path / "run"),
+        "max_steps": 200,
+        "batch_size": 2,
+        "eval_fraction": 0,
+        "max_length": 96,
+    }
     p.stdin.write(json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": config}}) + "\n")
     p.stdin.flush()
     msgs = []

@@ -34,9 +34,36 @@ def test_kill_9_of_one_rank_fails_clearly_and_resumes(models, tmp_path):
     data = write_pairs(tmp_path / "pairs.jsonl", 8)
     run = tmp_path / "two"
     env = {**os.environ, "DPO_TORCH_ENV": os.path.dirname(os.path.dirname(sys.executable))}
-    args = [*DPO, "train", "--model", models["gpt2"], "--data", data, "--max-steps", "6", "--save-steps", "1", "--eval-fraction", "0",
-            "--learning-rate", "1e-3", "--lr-scheduler-type", "constant", "--warmup-ratio", "0", "--max-length", "64", "--engine", "torch",
-            "--batch-size", "1", "--num-processes", "2", "--out", str(run)]
+    args = [
+        *DPO,
+        "train",
+        "--model",
+        models["gpt2"],
+        "--data",
+        data,
+        "--max-steps",
+        "6",
+        "--save-steps",
+        "1",
+        "--eval-fraction",
+        "0",
+        "--learning-rate",
+        "1e-3",
+        "--lr-scheduler-type",
+        "constant",
+        "--warmup-ratio",
+        "0",
+        "--max-length",
+        "64",
+        "--engine",
+        "torch",
+        "--batch-size",
+        "1",
+        "--num-processes",
+        "2",
+        "--out",
+        str(run),
+    ]
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 180
     while not (run / "checkpoints" / "step-2" / "trainer_state.json").exists():

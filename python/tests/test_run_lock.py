@@ -9,16 +9,27 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import write_pairs
+
 from dpo_studio.schemas import resolve_config
 from dpo_studio.train import Run, TrainingError
 
 
 def config(models, tmp_path, out):
     data = write_pairs(tmp_path / "pairs.jsonl", 8)
-    return resolve_config({"engine": "torch", "model": models["gpt2"], "data": data, "output_dir": str(out), "max_steps": 1, "batch_size": 2,
-                           "eval_fraction": 0, "save_steps": 1, "max_length": 64})
+    return resolve_config(
+        {
+            "engine": "torch",
+            "model": models["gpt2"],
+            "data": data,
+            "output_dir": str(out),
+            "max_steps": 1,
+            "batch_size": 2,
+            "eval_fraction": 0,
+            "save_steps": 1,
+            "max_length": 64,
+        }
+    )
 
 
 def test_a_folder_with_other_files_is_refused_untouched(models, tmp_path):

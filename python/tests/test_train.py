@@ -9,19 +9,46 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import read_jsonl, write_pairs
+
 from dpo_studio.schemas import resolve_config
 from dpo_studio.train import Run
 
-TRAIN_KEYS = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected", "grad_norm", "learning_rate", "tokens_per_second", "elapsed_seconds"}
+TRAIN_KEYS = {
+    "loss",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/margins",
+    "rewards/accuracies",
+    "logps/chosen",
+    "logps/rejected",
+    "grad_norm",
+    "learning_rate",
+    "tokens_per_second",
+    "elapsed_seconds",
+}
 
 
 def config(models, tmp_path, name, **over):
     data = write_pairs(tmp_path / "pairs.jsonl", 24)
-    return resolve_config({"engine": "torch", "model": models["gpt2"], "data": data, "output_dir": str(tmp_path / name), "max_steps": 4,
-                           "batch_size": 2, "eval_fraction": 0.25, "eval_steps": 2, "save_steps": 2, "learning_rate": 1e-3,
-                           "lr_scheduler_type": "constant", "warmup_ratio": 0, "max_length": 96, **over})
+    return resolve_config(
+        {
+            "engine": "torch",
+            "model": models["gpt2"],
+            "data": data,
+            "output_dir": str(tmp_path / name),
+            "max_steps": 4,
+            "batch_size": 2,
+            "eval_fraction": 0.25,
+            "eval_steps": 2,
+            "save_steps": 2,
+            "learning_rate": 1e-3,
+            "lr_scheduler_type": "constant",
+            "warmup_ratio": 0,
+            "max_length": 96,
+            **over,
+        }
+    )
 
 
 class Recorder:
@@ -41,7 +68,11 @@ def test_dpo_run_writes_the_contract(models, tmp_path):
     recs = read_jsonl(run / "metrics.jsonl")
     assert all(rec["kind"] in ("metrics", "status", "warning") for rec in recs)
     status = [x for x in recs if x["kind"] == "status"]
-    assert [s["status"] for s in status] == ["running", "completed"] and status[-1]["engine"] == "torch" and status[-1]["device"].startswith("cpu")
+    assert (
+        [s["status"] for s in status] == ["running", "completed"]
+        and status[-1]["engine"] == "torch"
+        and status[-1]["device"].startswith("cpu")
+    )
     train = [x for x in recs if x["kind"] == "metrics" and x["split"] == "train"]
     evals = [x for x in recs if x["kind"] == "metrics" and x["split"] == "eval"]
     assert [x["step"] for x in train] == [1, 2, 3, 4]
@@ -131,7 +162,14 @@ def test_kill_9_mid_run_leaves_only_complete_checkpoints_and_resumes(models, tmp
 
     c = config(models, tmp_path, "killed", max_steps=6, save_steps=1, eval_fraction=0)
     env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
-    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "dpo_studio.engine"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     p.stdin.write(json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": c}}) + "\n")
     p.stdin.flush()
     for line in p.stdout:

@@ -1,10 +1,10 @@
 """Shared helpers for the reference tests: the embedded engine is driven through
 test/reference/engine-bridge.js (compiled engine in out/, so run `npx tsc -p .` first), and the
 reference numbers come from transformers / tokenizers / TRL themselves."""
+
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +24,7 @@ def engine(requests: list[dict]) -> list[dict]:
     """Runs requests through the embedded engine in one node process; returns its answers."""
     if not (REPO / "out" / "src" / "engine").is_dir():
         raise RuntimeError("the engine is not compiled: run `npx tsc -p .` first")
-    proc = subprocess.run(
-        ["node", str(BRIDGE)], input=json.dumps(requests), capture_output=True, text=True, cwd=REPO, timeout=600
-    )
+    proc = subprocess.run(["node", str(BRIDGE)], input=json.dumps(requests), capture_output=True, text=True, cwd=REPO, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"engine bridge failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout)

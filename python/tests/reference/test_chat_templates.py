@@ -1,5 +1,6 @@
 """3. Chat templates render exactly as transformers' apply_chat_template (errors included), and the
 prompt/response token split of preference pairs equals TRL DPOTrainer's own preprocessing."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 import transformers as tr
-from datasets import Dataset
-from trl import DPOConfig, DPOTrainer
-
-from chat_templates import TEMPLATES, TEMPLATE_TOKENS
+from chat_templates import TEMPLATE_TOKENS, TEMPLATES
 from conftest import engine
+from datasets import Dataset
 from make_tokenizers import TOKENIZERS, save, varied_strings
+from trl import DPOConfig, DPOTrainer
 
 ROLES = ["user", "assistant"]
 
@@ -81,7 +81,9 @@ def pair_rows(seed: int, conversational: bool) -> list[dict]:
         p, c, r = rnd.sample(texts, 3)
         if conversational:
             prompt = ([{"role": "system", "content": rnd.choice(texts)}] if rnd.random() < 0.3 else []) + [{"role": "user", "content": p}]
-            rows.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]})
+            rows.append(
+                {"prompt": prompt, "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]}
+            )
         else:
             # Seams that tokenizers merge across: no space, a space on either side, a newline.
             sep = rnd.choice(["", " ", "\n"])
@@ -98,7 +100,9 @@ def compare_split(tokenizer_path, rows, tmp_root, name):
     assert ours["ok"], ours.get("error")
     assert len(ours["pairs"]) == len(ref)
     for got, want in zip(ours["pairs"], ref):
-        assert (got["promptIds"], got["chosenIds"], got["rejectedIds"]) == (want["prompt_ids"], want["chosen_ids"], want["rejected_ids"]), f"line {got['line']}"
+        assert (got["promptIds"], got["chosenIds"], got["rejectedIds"]) == (want["prompt_ids"], want["chosen_ids"], want["rejected_ids"]), (
+            f"line {got['line']}"
+        )
     return len(ref)
 
 

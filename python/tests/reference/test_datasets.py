@@ -1,17 +1,17 @@
 """6. TRL-format datasets (standard, conversational, implicit prompt in both) read through
 `datasets` (load_dataset("json") + TRL's maybe_extract_prompt, as DPOTrainer prepares them) and
 through the embedded engine's reader give the same pairs in the same order."""
+
 from __future__ import annotations
 
 import json
 import random
 
 import pytest
-from datasets import load_dataset
-from trl.data_utils import maybe_extract_prompt
-
 from conftest import engine
+from datasets import load_dataset
 from make_tokenizers import varied_strings
+from trl.data_utils import maybe_extract_prompt
 
 
 def clean(value):
@@ -31,8 +31,13 @@ def rows(kind: str, n: int = 200, seed: int = 0) -> list[dict]:
             out.append({"prompt": p, "chosen": c, "rejected": r})
         elif kind == "conversational":
             system = [{"role": "system", "content": rnd.choice(texts)}] if rnd.random() < 0.3 else []
-            out.append({"prompt": system + [{"role": "user", "content": p}],
-                        "chosen": [{"role": "assistant", "content": c}], "rejected": [{"role": "assistant", "content": r}]})
+            out.append(
+                {
+                    "prompt": system + [{"role": "user", "content": p}],
+                    "chosen": [{"role": "assistant", "content": c}],
+                    "rejected": [{"role": "assistant", "content": r}],
+                }
+            )
         elif kind == "implicit-standard":
             # Shared starts of every kind: a space before the difference, none, a newline.
             out.append({"chosen": p + rnd.choice([" ", "", "\n"]) + c, "rejected": p + rnd.choice([" ", "", "\n"]) + r})
@@ -50,7 +55,9 @@ def test_same_pairs_in_same_order(kind, tmp_root):
     data = tmp_root / f"dataset-{kind}.jsonl"
     lines = rows(kind)
     data.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
-    ds = load_dataset("json", data_files=str(data), split="train", cache_dir=str(tmp_root / "hf-datasets")).map(maybe_extract_prompt, keep_in_memory=True)
+    ds = load_dataset("json", data_files=str(data), split="train", cache_dir=str(tmp_root / "hf-datasets")).map(
+        maybe_extract_prompt, keep_in_memory=True
+    )
     [ours] = engine([{"op": "read_pairs", "file": str(data)}])
     assert ours["ok"], ours.get("error")
     assert len(ours["pairs"]) == len(ds) == len(lines)

@@ -1,6 +1,7 @@
 """4. Our exports load elsewhere: final/ of short `dpo sft` and `dpo train` runs loads with
 AutoModelForCausalLM (no missing or unexpected weights) and AutoTokenizer, scores tokens as the
 embedded engine does (1e-4), and keeps the tokenizer files and the chat template."""
+
 from __future__ import annotations
 
 import json
@@ -9,16 +10,17 @@ import random
 import pytest
 import torch
 import transformers as tr
-
-from chat_templates import TEMPLATES, TEMPLATE_TOKENS
+from chat_templates import TEMPLATE_TOKENS, TEMPLATES
 from conftest import dpo_cli, engine, hf_token_logps, rel_err
 from make_models import make_model
 from make_tokenizers import TOKENIZERS, save
 
 CONVERSATIONS = [
-    {"prompt": [{"role": "user", "content": f"Question {i}: what is {i} + {i}?"}],
-     "chosen": [{"role": "assistant", "content": f"{2 * i}."}],
-     "rejected": [{"role": "assistant", "content": f"I think {i}{i}, or maybe not."}]}
+    {
+        "prompt": [{"role": "user", "content": f"Question {i}: what is {i} + {i}?"}],
+        "chosen": [{"role": "assistant", "content": f"{2 * i}."}],
+        "rejected": [{"role": "assistant", "content": f"I think {i}{i}, or maybe not."}],
+    }
     for i in range(4)
 ]
 
@@ -38,8 +40,26 @@ def base_model(name, tmp_root, **kw):
 
 
 def run(cmd, model, data, out, *extra):
-    dpo_cli(cmd, "--model", str(model), "--data", str(data), "--out", str(out), "--max-steps", "1", "--batch-size", "4",
-            "--eval-fraction", "0", "--learning-rate", "1e-2", "--warmup-ratio", "0", *extra)
+    dpo_cli(
+        cmd,
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--max-steps",
+        "1",
+        "--batch-size",
+        "4",
+        "--eval-fraction",
+        "0",
+        "--learning-rate",
+        "1e-2",
+        "--warmup-ratio",
+        "0",
+        *extra,
+    )
     return out / "final"
 
 

@@ -2,6 +2,7 @@
 PEFT onto the same base (PeftModel.from_pretrained) and scores every token as the engine does with
 base + adapter (1e-4); the engine's final/merged/ scores as PEFT's merge_and_unload does; and the
 adapter is not the zero update (B trained), so the comparison tests the adapter's math."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,9 @@ import random
 import pytest
 import torch
 import transformers as tr
+from conftest import dpo_cli, engine, hf_token_logps
 from peft import PeftModel
 from safetensors.torch import load_file
-
-from conftest import dpo_cli, engine, hf_token_logps
 
 ROWS_SEED = 3
 
@@ -37,16 +37,53 @@ def trained(request, tmp_root):
     root.mkdir()
     model = root / "model"
     extra = ["--kv-heads", "1"] if family == "llama" else []
-    dpo_cli("make-tiny-model", "--out", str(model), "--family", family, "--layers", "2", "--d-model", "32", "--heads", "2",
-            "--max-positions", "64", "--seed", "4", *extra)
+    dpo_cli(
+        "make-tiny-model",
+        "--out",
+        str(model),
+        "--family",
+        family,
+        "--layers",
+        "2",
+        "--d-model",
+        "32",
+        "--heads",
+        "2",
+        "--max-positions",
+        "64",
+        "--seed",
+        "4",
+        *extra,
+    )
     data = root / "pairs.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"Q{i}: yes?", "chosen": " yes.", "rejected": " no!!"}) + "\n" for i in range(8)))
     run = root / "run"
     # Targets chosen to leave some projections without an adapter; a high learning rate makes B clearly nonzero.
     targets = "c_attn,c_fc" if family == "gpt2" else "q_proj,v_proj,down_proj"
-    dpo_cli("train", "--model", str(model), "--data", str(data), "--out", str(run), "--lora-r", "4", "--lora-alpha", "8",
-            "--lora-target-modules", targets, "--max-steps", "3", "--batch-size", "2", "--learning-rate", "0.05",
-            "--merge-lora", "--eval-fraction", "0")
+    dpo_cli(
+        "train",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--out",
+        str(run),
+        "--lora-r",
+        "4",
+        "--lora-alpha",
+        "8",
+        "--lora-target-modules",
+        targets,
+        "--max-steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--learning-rate",
+        "0.05",
+        "--merge-lora",
+        "--eval-fraction",
+        "0",
+    )
     return model, run / "final"
 
 

@@ -1,12 +1,12 @@
 """2. Tokenizers trained by the `tokenizers` library: the embedded engine's ids equal the library's
 on 1,000+ varied strings each, with and without the post-processor's special tokens."""
+
 from __future__ import annotations
 
 import pytest
-from tokenizers import Tokenizer
-
 from conftest import engine
 from make_tokenizers import TOKENIZERS, save, varied_strings
+from tokenizers import Tokenizer
 
 
 @pytest.mark.parametrize("name", list(TOKENIZERS))
@@ -14,10 +14,12 @@ def test_ids_equal_tokenizers_library(name, tmp_root, record_property):
     d = save(TOKENIZERS[name](), tmp_root / f"tok-{name}")
     ref = Tokenizer.from_file(str(d / "tokenizer.json"))
     texts = varied_strings(1000)
-    plain, special = engine([
-        {"op": "encode", "tokenizer": str(d), "texts": texts, "add_special_tokens": False},
-        {"op": "encode", "tokenizer": str(d), "texts": texts, "add_special_tokens": True},
-    ])
+    plain, special = engine(
+        [
+            {"op": "encode", "tokenizer": str(d), "texts": texts, "add_special_tokens": False},
+            {"op": "encode", "tokenizer": str(d), "texts": texts, "add_special_tokens": True},
+        ]
+    )
     assert plain["ok"] and special["ok"], (plain.get("error"), special.get("error"))
     for ours_all, add in ((plain["ids"], False), (special["ids"], True)):
         expected = [e.ids for e in ref.encode_batch(texts, add_special_tokens=add)]

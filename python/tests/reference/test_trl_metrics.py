@@ -2,6 +2,7 @@
 through TRL's DPOTrainer, two steps each. Step 1's logged values (computed before any update) and
 step 2's (after one AdamW update with clipping: the first update agrees too) must match to 1e-4
 for every loss type both have."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,11 @@ import math
 import pytest
 import torch
 import transformers as tr
+from conftest import dpo_cli
 from datasets import Dataset
-from trl import DPOConfig, DPOTrainer
-
-from conftest import dpo_cli, rel_err
 from make_models import make_model
 from make_tokenizers import TOKENIZERS, save
+from trl import DPOConfig, DPOTrainer
 
 BETA = 0.1
 PAIRS = [
@@ -25,8 +25,17 @@ PAIRS = [
     {"prompt": "2 + 2 =", "chosen": " 4", "rejected": " 22 (as text)"},
 ]
 # Metrics both trainers log under the same name and definition.
-SHARED = ["loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected",
-          "logits/chosen", "logits/rejected"]
+SHARED = [
+    "loss",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/margins",
+    "rewards/accuracies",
+    "logps/chosen",
+    "logps/rejected",
+    "logits/chosen",
+    "logits/rejected",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +57,66 @@ def setup(tmp_root):
 def trl_two_steps(dirs, loss_type, tmp_root) -> dict:
     torch.manual_seed(0)
     args = DPOConfig(
-        output_dir=str(tmp_root / f"trl-run-{loss_type}"), loss_type=[loss_type], beta=BETA, learning_rate=1e-3,
-        per_device_train_batch_size=len(PAIRS), max_steps=2, logging_steps=1, bf16=False, use_cpu=True,
-        gradient_checkpointing=False, report_to=[], save_strategy="no", max_length=None, lr_scheduler_type="constant",
-        warmup_steps=0, dataloader_num_workers=0,
+        output_dir=str(tmp_root / f"trl-run-{loss_type}"),
+        loss_type=[loss_type],
+        beta=BETA,
+        learning_rate=1e-3,
+        per_device_train_batch_size=len(PAIRS),
+        max_steps=2,
+        logging_steps=1,
+        bf16=False,
+        use_cpu=True,
+        gradient_checkpointing=False,
+        report_to=[],
+        save_strategy="no",
+        max_length=None,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        dataloader_num_workers=0,
     )
     ref = tr.AutoModelForCausalLM.from_pretrained(dirs["reference"])
-    trainer = DPOTrainer(model=str(dirs["policy"]), ref_model=ref, args=args, train_dataset=Dataset.from_list(PAIRS),
-                         processing_class=tr.AutoTokenizer.from_pretrained(dirs["policy"]))
+    trainer = DPOTrainer(
+        model=str(dirs["policy"]),
+        ref_model=ref,
+        args=args,
+        train_dataset=Dataset.from_list(PAIRS),
+        processing_class=tr.AutoTokenizer.from_pretrained(dirs["policy"]),
+    )
     trainer.train()
     return [h for h in trainer.state.log_history if "loss" in h]
 
 
 def our_two_steps(dirs, data, loss_type, tmp_root) -> dict:
     out = tmp_root / f"our-run-{loss_type}"
-    dpo_cli("train", "--model", str(dirs["policy"]), "--reference-model", str(dirs["reference"]), "--data", str(data),
-            "--out", str(out), "--loss-type", loss_type, "--beta", str(BETA), "--batch-size", str(len(PAIRS)),
-            "--max-steps", "2", "--eval-fraction", "0", "--learning-rate", "1e-3", "--lr-scheduler-type", "constant",
-            "--warmup-steps", "0", "--warmup-ratio", "0")
+    dpo_cli(
+        "train",
+        "--model",
+        str(dirs["policy"]),
+        "--reference-model",
+        str(dirs["reference"]),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--loss-type",
+        loss_type,
+        "--beta",
+        str(BETA),
+        "--batch-size",
+        str(len(PAIRS)),
+        "--max-steps",
+        "2",
+        "--eval-fraction",
+        "0",
+        "--learning-rate",
+        "1e-3",
+        "--lr-scheduler-type",
+        "constant",
+        "--warmup-steps",
+        "0",
+        "--warmup-ratio",
+        "0",
+    )
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     return [r for r in records if r.get("kind", "metrics") == "metrics" and r.get("split", "train") == "train" and "loss" in r]
 
