@@ -5,9 +5,10 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 
-def load(path: str, split: str):
+def load(path: str, split: str) -> Any:  # a datasets.Dataset
     import datasets  # the torch environment's pinned `datasets`
 
     if os.path.isdir(path):
@@ -28,7 +29,7 @@ def load(path: str, split: str):
     return ds
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m dpo_studio.to_jsonl")
     p.add_argument("input")
     p.add_argument("output")
