@@ -86,7 +86,7 @@ describe('the manual in docs/', () => {
 
   it('documents every dpo subcommand in docs/cli.md', () => {
     const page = read('docs/cli.md');
-    for (const cmd of buildProgram().commands.map((c) => c.name())) assert.ok(page.includes(`| \`dpo ${cmd}`), cmd);
+    for (const cmd of buildProgram().commands.map((c) => c.name())) assert.ok(page.includes(`### \`dpo ${cmd}\``), `a heading for dpo ${cmd}`);
   });
 
   it('every relative link reaches an existing file, and its heading when it names one', () => {
