@@ -18,6 +18,9 @@ const DOC_PAGES = fs
 const MARKDOWN = ['README.md', ...DOC_PAGES];
 const PKG = JSON.parse(read('package.json'));
 
+/** Markdown reads a line break inside a paragraph as a space: a bold name may be wrapped. */
+const flat = (text: string): string => text.replace(/\s+/g, ' ');
+
 /** The text outside fenced code blocks: links and line lengths are checked there only. */
 function outsideFences(text: string): string[] {
   let inFence = false;
@@ -80,8 +83,15 @@ describe('the manual in docs/', () => {
 
   it('documents every contributed command and setting in docs/extension.md', () => {
     const page = read('docs/extension.md');
-    for (const c of PKG.contributes.commands) assert.ok(page.includes(`**DPO: ${c.title}**`), c.title);
+    for (const c of PKG.contributes.commands) assert.ok(flat(page).includes(`**DPO: ${c.title}**`), c.title);
     for (const key of Object.keys(PKG.contributes.configuration.properties)) assert.ok(page.includes(`| \`${key}\` |`), key);
+  });
+
+  it('names only commands the extension contributes (the README tour included)', () => {
+    const titles = new Set(PKG.contributes.commands.map((c: { title: string }) => c.title));
+    for (const file of MARKDOWN) {
+      for (const m of flat(read(file)).matchAll(/\*\*DPO: ([^*]+)\*\*/g)) assert.ok(titles.has(m[1]), `${file}: no command "DPO: ${m[1]}"`);
+    }
   });
 
   it('documents every dpo subcommand in docs/cli.md', () => {
