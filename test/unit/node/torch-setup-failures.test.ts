@@ -11,60 +11,7 @@ import { torchInstalled } from '../../../src/node/engine-choice';
 import { TORCH_STAMP } from '../../../src/node/torch-env';
 import { toastLine } from '../../../src/node/failure-text';
 import { tempDir } from '../helpers/fixtures';
-
-interface Fake {
-  /** pip's behaviour: exit 1 after printing a resolver error, or exit 0 having done nothing. */
-  pip: 'fail' | 'ok';
-  /** A module the new environment cannot import. */
-  missing?: string;
-}
-
-const REPORT = {
-  python: '3.11.7',
-  torch: '2.13.0',
-  transformers: '5.18.0',
-  trl: '1.13.0',
-  accelerate: '1.15.0',
-  peft: '0.21.0',
-  cuda: null,
-  gpus: [],
-  cpuThreads: 2,
-};
-
-/** A base "python3" whose `-m venv DIR` makes DIR/bin/python behave as `fake` says. */
-function fakeBasePython(dir: string, fake: Fake): string {
-  const envPython = [
-    '#!/bin/sh',
-    'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then',
-    fake.pip === 'fail'
-      ? '  echo "Collecting jsonschema==4.25.1"; echo "ERROR: Could not find a version that satisfies the requirement jsonschema==4.25.1" >&2; echo "ERROR: No matching distribution found for jsonschema==4.25.1" >&2; exit 1'
-      : '  echo "Requirement already satisfied: torch==2.13.0"; exit 0',
-    'fi',
-    'if [ "$1" = "-c" ]; then',
-    fake.missing
-      ? `  echo "ImportError: the environment does not import ${fake.missing} (ModuleNotFoundError: No module named '${fake.missing}')"; exit 1`
-      : '  echo "imported all"; exit 0',
-    'fi',
-    `if [ "$1" = "-m" ] && [ "$2" = "dpo_studio.env_report" ]; then echo '${JSON.stringify(REPORT)}'; exit 0; fi`,
-    'exit 2',
-  ].join('\n');
-  const base = path.join(dir, 'python3');
-  fs.writeFileSync(
-    base,
-    [
-      '#!/bin/sh',
-      'if [ "$1" = "-c" ]; then echo 3.11.7; exit 0; fi',
-      'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then',
-      '  mkdir -p "$3/bin"',
-      `  cat > "$3/bin/python" <<'PY'\n${envPython}\nPY`,
-      '  chmod +x "$3/bin/python"; exit 0',
-      'fi',
-      'exit 2',
-    ].join('\n') + '\n',
-    { mode: 0o755 },
-  );
-  return base;
-}
+import { fakeBasePython } from '../../electron/suite/fake-python';
 
 const installFailed = (err: unknown) => err instanceof SetupError && err.problem === 'install-failed';
 
