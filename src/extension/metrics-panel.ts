@@ -174,7 +174,9 @@ export class MetricsPanel implements vscode.Disposable {
     try {
       size = fs.statSync(file).size;
     } catch {
-      if (!session?.isActive) return; // a run still starting has no metrics.jsonl yet
+      // A run of this window that has not written metrics.jsonl yet (starting, or failed while
+      // starting): its session still says how it stands.
+      if (!session) return;
     }
     if (size < f.offset) {
       // Rewritten shorter (a resumed run drops the lines after its checkpoint): load it again.
