@@ -222,7 +222,7 @@ export function buildProgram(): Command {
   program
     .command('setup-torch')
     .description(
-      "create or update the PyTorch engine's Python environment (.cache/torch-env, or $DPO_TORCH_ENV) with the pins of python/requirements.txt; rebuilt only when they change",
+      "create or update the PyTorch engine's Python environment ($DPO_TORCH_ENV, else a checkout's .cache/torch-env, else the one the last set-up recorded, else a per-user data folder) with the pins of python/requirements.txt; rebuilt only when they change",
     )
     .option('--python <path>', 'Python interpreter (3.10+) to create the environment with (default: python3)')
     .action(async (o) => {

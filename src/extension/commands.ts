@@ -4,6 +4,7 @@
 // The handlers are in run-commands.ts (with command-helpers.ts and new-run.ts), model-commands.ts,
 // view-commands.ts, setup-torch-command.ts and export-launch-command.ts.
 import * as vscode from 'vscode';
+import { toastLine } from '../node/failure-text';
 import { RunManager } from './run-manager';
 import { ProbePanel } from './probe-panel';
 
@@ -30,6 +31,8 @@ export interface CommandResult {
   path?: string;
   /** A command offered to the user instead of failing (the PyTorch engine's set-up). */
   offered?: string;
+  /** The error notification's text, as shown. */
+  notice?: string;
 }
 
 export interface CommandContext {
@@ -53,11 +56,12 @@ export async function requireTrust(): Promise<CommandResult | undefined> {
 
 export function fail(error: string, ctx: CommandContext): CommandResult {
   ctx.output.appendLine(`error: ${error}`);
-  void vscode.window.showErrorMessage(`DPO: ${error.split('\n')[0]}`, ...(error.includes('\n') ? ['Show Details'] : [])).then((a) => {
+  const notice = `DPO: ${toastLine(error)}`;
+  void vscode.window.showErrorMessage(notice, ...(error.includes('\n') ? ['Show Details'] : [])).then((a) => {
     if (a) {
       ctx.output.appendLine(error);
       ctx.output.show(true);
     }
   });
-  return { ok: false, error };
+  return { ok: false, error, notice };
 }

@@ -18,6 +18,7 @@ import { LABEL_VIEW_TYPE, LabelEditorProvider } from './labeling/label-editor';
 import { LARGE_LABEL_VIEW_TYPE, LargeLabelEditorProvider } from './labeling/large-editor';
 import { REVIEW_COMMAND, reviewSuspiciousPairs, writeNoiseAwareConfig } from './review-command';
 import { SUGGEST_CONFIG_COMMAND } from './labeling/review-queue';
+import { useTorchEnvStorage } from '../node/torch-env';
 
 export interface DpoExtensionApi {
   runs: RunManager;
@@ -30,6 +31,9 @@ export interface DpoExtensionApi {
 export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
   const started = performance.now();
   const output = vscode.window.createOutputChannel('DPO Engine');
+  // A new PyTorch environment goes to global storage, which survives updates of the versioned
+  // extension folder (src/node/torch-env.ts has the whole search order).
+  useTorchEnvStorage(context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : undefined);
   // The engine process and the extension host are bundled side by side into dist/ (scripts/bundle.mjs).
   const enginePath = path.join(context.extensionPath, 'dist', 'engine.js');
   const runs = new RunManager({

@@ -100,26 +100,29 @@ export class MetricsPanel implements vscode.Disposable {
 
   private load(runDir: string): void {
     const info = readRunFolder(runDir);
-    if (!info) {
+    const session = this.session(runDir);
+    // A run this window just started may not have written config.json yet (a torch engine spends
+    // its first tens of seconds importing torch): it is shown at once, from the session.
+    if (!info && !session?.isActive) {
       this.post('host/didError', { message: `${runDir} is not a run folder (no config.json)` });
       return;
     }
     const file = runFile(runDir, 'metrics');
     const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    const f: Followed = { offset: Buffer.byteLength(text), rest: '', finished: info.finished };
+    const f: Followed = { offset: Buffer.byteLength(text), rest: '', finished: info?.finished ?? false };
     const records = this.take(f, text);
     this.followed.set(runDir, f);
-    const session = this.session(runDir);
     const run0Status = this.statusOf(runDir, f);
     const run: MetricsRun = {
       runDir,
       name: path.basename(runDir),
-      mode: info.mode,
+      mode: info?.mode ?? session!.mode,
       status: run0Status,
       records: records.map(toRecordLine),
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
       resumable: this.resumable(runDir, f, run0Status),
+      starting: session?.startingText,
     };
     this.post('metrics/didLoadRun', { run });
   }
@@ -166,11 +169,14 @@ export class MetricsPanel implements vscode.Disposable {
     const f = this.followed.get(runDir);
     if (!f || !this.ready) return;
     const file = runFile(runDir, 'metrics');
-    let size: number;
+    const session = this.session(runDir);
+    let size = 0;
     try {
       size = fs.statSync(file).size;
     } catch {
-      return;
+      // A run of this window that has not written metrics.jsonl yet (starting, or failed while
+      // starting): its session still says how it stands.
+      if (!session) return;
     }
     if (size < f.offset) {
       // Rewritten shorter (a resumed run drops the lines after its checkpoint): load it again.
@@ -178,7 +184,6 @@ export class MetricsPanel implements vscode.Disposable {
       this.load(runDir);
       return;
     }
-    const session = this.session(runDir);
     if (size === f.offset && !session && !force) return;
     let records: RunRecord[] = [];
     if (size > f.offset) {
@@ -198,6 +203,7 @@ export class MetricsPanel implements vscode.Disposable {
       resumable: this.resumable(runDir, f, status),
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
+      starting: session?.startingText,
     });
   }
 
@@ -221,7 +227,8 @@ export class MetricsPanel implements vscode.Disposable {
           this.followed.clear();
           this.post('host/didInit', { protocolVersion: WEBVIEW_PROTOCOL_VERSION });
           // The webview's saved runs (after a reload) first, then any added before it was ready.
-          for (const d of [...m.params.runDirs, ...this.pendingRuns]) if (!this.followed.has(d) && fs.existsSync(d)) this.load(d);
+          for (const d of [...m.params.runDirs, ...this.pendingRuns])
+            if (!this.followed.has(d) && (fs.existsSync(d) || this.session(d)?.isActive)) this.load(d);
           this.pendingRuns = [];
           return;
         }

@@ -1,5 +1,5 @@
 // The model commands: make a tiny model (through the CLI, in its own process) and probe a tuned
-// model beside its reference.
+// model beside its reference, on the engine its run used (config.json's engine).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +9,12 @@ import { readRunConfig, runFile } from '../node/run-folder';
 import { readSettings, runsRoot } from './settings';
 import { ProbePanel, ProbeTarget } from './probe-panel';
 import { EngineClient } from './engine-client';
-import { nodeEngineCommand } from '../node/engine-command';
+import { nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
+import { torchInstalled } from '../node/engine-choice';
+import { torchEnvDir } from '../node/torch-env';
+import { EngineName } from '../protocol';
+import { TorchEnvMissingError } from './run-manager';
+import { offerTorchSetup } from './command-helpers';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 
 export async function makeTinyModel(ctx: CommandContext, args: { out?: string; family?: 'gpt2' | 'llama' } = {}): Promise<CommandResult> {
@@ -49,13 +54,13 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
 }
 
 /** The reference and β of a run folder's model (final/ or checkpoints/step-N/), from its config.json. */
-function runOfModel(modelDir: string): { referenceDir: string; beta: number; dataFile: string } | undefined {
+function runOfModel(modelDir: string): { referenceDir: string; beta: number; dataFile: string; engine: EngineName } | undefined {
   for (const dir of [path.dirname(modelDir), path.dirname(path.dirname(modelDir))]) {
     if (!fs.existsSync(runFile(dir, 'metrics'))) continue;
     const read = readRunConfig(dir);
     if (!read.ok) return undefined;
     const c = read.config;
-    return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data };
+    return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data, engine: c.engine };
   }
   return undefined;
 }
@@ -86,13 +91,22 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const promoteSetting = vscode.workspace.getConfiguration('dpo').get<string>('probe.promoteFile', '.dpo/probe-pairs.jsonl');
   const promoteFile = args.promoteFile ?? (path.isAbsolute(promoteSetting) || !ws ? promoteSetting : path.join(ws, promoteSetting));
-  const target: ProbeTarget = { policyDir, referenceDir, beta: args.beta ?? run?.beta ?? settings.beta, promoteFile, dataFile: args.dataFile ?? run?.dataFile };
-  const command = nodeEngineCommand({
-    nodePath: settings.nodePath,
-    enginePath: ctx.enginePath,
-    backend: settings.backend ?? undefined,
-    threads: settings.threads,
-  });
+  // The engine the run trained with reads its model the same way (LoRA adapters, dtype, chat template).
+  const engineName = args.engine ?? run?.engine ?? 'tfjs';
+  const target: ProbeTarget = {
+    policyDir,
+    referenceDir,
+    beta: args.beta ?? run?.beta ?? settings.beta,
+    promoteFile,
+    dataFile: args.dataFile ?? run?.dataFile,
+    engine: engineName,
+  };
+  const envDir = torchEnvDir();
+  if (engineName === 'torch' && !torchInstalled(envDir)) return offerTorchSetup(new TorchEnvMissingError(envDir), ctx);
+  const command =
+    engineName === 'torch'
+      ? torchEngineCommand(envDir)
+      : nodeEngineCommand({ nodePath: settings.nodePath, enginePath: ctx.enginePath, backend: settings.backend ?? undefined, threads: settings.threads });
   const engine = new EngineClient({ command, log: (l) => ctx.output.appendLine(l) });
   const panel = new ProbePanel(ctx.extensionUri, target, engine, (l) => ctx.output.appendLine(l));
   ctx.probePanels.push(panel);

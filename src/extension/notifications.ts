@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { RunManager, RunSession } from './run-manager';
+import { toastLine } from '../node/failure-text';
 
 const PREPARING = new Set(['loading', 'tokenizing', 'reference']);
 
@@ -64,7 +65,7 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
       } else {
         void vscode.window
           .showErrorMessage(
-            `Run ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}: ${end.message ?? ''}`.slice(0, 600) +
+            `Run ${name} ${end.status === 'killed' ? 'was killed' : 'failed'}${end.message ? `: ${toastLine(end.message)}` : ''}.`.replace(/\.\.$/, '.') +
               ' The run folder keeps everything up to its last checkpoint.',
             'Open Engine Log',
           )

@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from './webview-html';
-import { HostToProbe, ProbeWhich, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseProbeToHost } from '../protocol';
+import { EngineName, HostToProbe, ProbeWhich, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseProbeToHost } from '../protocol';
 import { EngineClient, isEvent } from './engine-client';
+import { engineLabel } from '../node/engine-choice';
 
 export interface ProbeTarget {
   policyDir: string;
@@ -15,6 +16,8 @@ export interface ProbeTarget {
   promoteFile: string;
   /** The run's preference file, whose prompts and pairs the panel offers. */
   dataFile?: string;
+  /** The engine the run used (its config.json), which probes it too; the embedded one otherwise. */
+  engine?: EngineName;
 }
 
 const MAX_DATA_PAIRS = 200;
@@ -44,6 +47,8 @@ export class ProbePanel implements vscode.Disposable {
   private loaded: Promise<{ chatTemplate: boolean }>;
   /** For tests and the output channel: what was last appended to the promote file. */
   lastPromoted?: { file: string; line: number };
+  /** "torch · cpu" or "tfjs · wasm" once both models are loaded: the engine that serves this panel. */
+  readonly loadedOn: Promise<string>;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -65,6 +70,8 @@ export class ProbePanel implements vscode.Disposable {
     this.panel.webview.html = this.html();
     this.loaded = engine.ready.then(() => engine.request('probe/load', { policyDir: target.policyDir, referenceDir: target.referenceDir }));
     this.loaded.catch((err: Error) => this.post('host/didError', { message: `could not load the models: ${err.message}` }));
+    this.loadedOn = this.loaded.then(() => engine.ready).then(engineLabel);
+    this.loadedOn.catch(() => undefined); // reported above
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       this.panel.onDidDispose(() => this.dispose()),

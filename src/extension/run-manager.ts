@@ -20,6 +20,7 @@ import { EngineClient, EngineExit, describeExit } from './engine-client';
 import { EngineSetting, chooseEngine, engineLabel, torchInstalled } from '../node/engine-choice';
 import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
 import { readRunConfig } from '../node/run-folder';
+import { keyLine } from '../node/failure-text';
 import { torchEnvDir } from '../node/torch-env';
 
 /** A session's state in this window (the run folder's status records say what the engine did). */
@@ -31,11 +32,22 @@ export interface RunEnd {
   finalDir?: string;
 }
 
+const PHASE_WORDS: Record<RunPhase, string> = {
+  loading: 'loading',
+  tokenizing: 'tokenizing',
+  reference: 'reference log-probs',
+  training: 'training',
+  evaluating: 'evaluating',
+  saving: 'saving',
+};
+
 export class RunSession {
   status: SessionStatus = 'starting';
   step = 0;
   totalSteps = 0;
   phase: RunPhase = 'loading';
+  /** The engine's last progress event; absent until it sends one (a torch engine imports torch first). */
+  progress?: { phase: RunPhase; done: number; total: number; message?: string };
   lastMetrics?: MetricsRecord;
   lastEval?: MetricsRecord;
   readonly startedAt = Date.now();
@@ -60,6 +72,14 @@ export class RunSession {
 
   get isActive(): boolean {
     return this.status === 'starting' || this.status === 'running' || this.status === 'stopping';
+  }
+
+  /** Before the first training step: what the engine is doing, in words; undefined once it trains or ends. */
+  get startingText(): string | undefined {
+    if (!this.isActive || this.status === 'stopping' || this.firstTrainingStepAt) return undefined;
+    const p = this.progress;
+    if (!p) return this.engineName === 'torch' ? 'importing torch…' : 'starting the engine…';
+    return `${PHASE_WORDS[p.phase]}${p.message ? ` ${p.message}` : ''}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}…`;
   }
 
   /** Seconds left, from the pace since the first step this session saw. */
@@ -87,7 +107,7 @@ export class RunError extends Error {}
 /** A torch run was asked for and the PyTorch engine's environment does not exist yet. */
 export class TorchEnvMissingError extends RunError {
   constructor(readonly envDir: string) {
-    super(`the PyTorch engine is not set up (no environment at ${envDir}): run "DPO: Set Up PyTorch Engine" first`);
+    super(`the PyTorch engine is not set up (no finished set-up at ${envDir}): run "DPO: Set Up PyTorch Engine" first`);
   }
 }
 
@@ -185,7 +205,10 @@ export class RunManager implements vscode.Disposable {
 
   private crashMessage(x: EngineExit): string {
     const oom = x.lastLines.some((l) => /heap out of memory|Aborted\(|ran out of memory/i.test(l));
-    return `the engine ${describeExit(x)}${oom ? ' (out of memory)' : ''}. Last lines:\n${x.lastLines.slice(-8).join('\n') || '(none)'}`;
+    const head = `the engine ${describeExit(x)}${oom ? ' (out of memory)' : ''}`;
+    const key = keyLine(x.lastLines);
+    // The key line first: a notification shows one line, never a bare "Last lines:".
+    return key ? `${head}: ${key}\nLast lines:\n${x.lastLines.slice(-8).join('\n')}` : `${head}, without printing anything`;
   }
 
   private wire(session: RunSession): void {
@@ -198,6 +221,7 @@ export class RunManager implements vscode.Disposable {
         case 'run/didProgress': {
           const p = e.params;
           session.phase = p.phase;
+          session.progress = p;
           if (p.phase === 'training') {
             session.step = p.done;
             session.totalSteps = p.total;

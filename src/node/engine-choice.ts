@@ -1,17 +1,19 @@
 // Which engine a run uses, decided the same way wherever a run starts: a config that names its
 // engine keeps it; otherwise the dpo.engine setting, where `auto` means the PyTorch engine when its
 // environment is set up and saw a GPU at set-up, else the embedded engine (which needs nothing).
-import * as fs from 'node:fs';
 import { EngineName, EngineEvents } from '../protocol';
-import { torchEnvDir, torchPython } from './torch-env';
+import { torchEnvDir } from './torch-env';
 import { torchEnvState } from './torch-setup';
 
 export const ENGINE_SETTINGS = ['auto', 'tfjs', 'torch'] as const;
 export type EngineSetting = (typeof ENGINE_SETTINGS)[number];
 
-/** The torch engine can start: its environment has an interpreter. */
+/**
+ * The torch engine can start: its environment's last set-up finished (installed and imported every
+ * pin). An interpreter alone is not enough: a set-up whose pip install failed leaves one behind.
+ */
 export function torchInstalled(envDir = torchEnvDir()): boolean {
-  return fs.existsSync(torchPython(envDir));
+  return torchEnvState(envDir).ready;
 }
 
 export function autoEngine(envDir = torchEnvDir()): EngineName {

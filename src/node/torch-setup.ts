@@ -1,6 +1,7 @@
 // Creates or updates the PyTorch engine's virtual environment with the exact pins of
 // python/requirements.txt, for `dpo setup-torch` and the extension's "DPO: Set Up PyTorch Engine".
-// A stamp holding the file's hash skips the install when nothing changed, and the environment's
+// The set-up counts as done (a stamp holding the file's hash) only once the new environment imports
+// every pinned package; the stamp skips the install when nothing changed, and the environment's
 // report (versions, GPUs) is cached beside it, because importing torch + TRL takes seconds to tens
 // of seconds: a second set-up with nothing changed starts no process. pip is told not to wait for
 // an unreachable index (--retries 0 --timeout 5), so offline wheel sets work.
@@ -9,7 +10,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { TORCH_REQUIREMENTS, TORCH_STAMP, torchEnvDir, torchProcessEnv, torchPython } from './torch-env';
+import { failureText } from './failure-text';
+import { TORCH_REQUIREMENTS, TORCH_STAMP, recordTorchEnv, torchEnvDir, torchEnvLocation, torchProcessEnv, torchPython } from './torch-env';
 
 export interface TorchReport {
   python: string;
@@ -63,11 +65,14 @@ interface Exec {
   env?: NodeJS.ProcessEnv;
   /** Not echoed line by line (its stdout is data). */
   quiet?: boolean;
+  /** What the process does, for its error message (default: the command and its first arguments). */
+  what?: string;
 }
 
 /** Runs a process to completion, its output to the log; rejects with the last lines on failure. */
 function exec(cmd: string, args: string[], o: Exec): Promise<string> {
-  if (!o.quiet) o.log(`$ ${[cmd, ...args].join(' ')}`);
+  const shown = o.what ?? `${path.basename(cmd)} ${args.slice(0, 3).join(' ')}`;
+  if (!o.quiet) o.log(o.what ? `$ ${cmd} (${o.what})` : `$ ${[cmd, ...args].join(' ')}`);
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new SetupError('cancelled', 'cancelled'));
     const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -91,9 +96,43 @@ function exec(cmd: string, args: string[], o: Exec): Promise<string> {
       o.signal?.removeEventListener('abort', abort);
       if (o.signal?.aborted) reject(new SetupError('cancelled', 'cancelled'));
       else if (code === 0) resolve(stdout);
-      else reject(new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail.join('\n')}`));
+      else reject(new Error(failureText(shown, signal ?? `exit ${code}`, tail)));
     });
   });
+}
+
+/** The import names of python/requirements.txt's pins (pip names where they differ). */
+const IMPORT_NAMES: Record<string, string> = { pyyaml: 'yaml', 'scikit-learn': 'sklearn', pillow: 'PIL' };
+
+export function pinnedModules(file = TORCH_REQUIREMENTS): string[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l && !l.startsWith('-'))
+    .map((l) => l.split(/[=<>!~;[ ]/)[0].toLowerCase())
+    .map((name) => IMPORT_NAMES[name] ?? name.replace(/-/g, '_'));
+}
+
+// Imports each module and names every one that fails, so one broken pin does not hide another.
+const IMPORT_CHECK = `
+import importlib, sys
+bad = []
+for m in sys.argv[1:]:
+    try:
+        importlib.import_module(m)
+    except BaseException as e:
+        bad.append("%s (%s: %s)" % (m, type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
+if bad:
+    print("ImportError: the environment does not import " + "; ".join(bad))
+    sys.exit(1)
+print("imported " + " ".join(sys.argv[1:]))
+`;
+
+/** Imports every pinned package in the environment (seconds: torch and TRL are large). */
+export async function checkImports(python: string, o: Exec, modules = pinnedModules()): Promise<void> {
+  o.log(`checking that the environment imports ${modules.join(', ')}`);
+  await exec(python, ['-c', IMPORT_CHECK, ...modules], { ...o, env: torchProcessEnv(), what: 'the import check' });
 }
 
 /** The version of a base interpreter; SetupError when it is missing, not Python, or too old. */
@@ -155,7 +194,8 @@ export interface SetupOptions {
 }
 
 export async function setupTorch(o: SetupOptions): Promise<SetupResult> {
-  const envDir = o.envDir ?? torchEnvDir();
+  const where = o.envDir ? undefined : torchEnvLocation();
+  const envDir = o.envDir ?? where!.dir;
   const python = torchPython(envDir);
   const exe: Exec = { log: o.log, signal: o.signal };
   const state = torchEnvState(envDir);
@@ -172,10 +212,16 @@ export async function setupTorch(o: SetupOptions): Promise<SetupResult> {
     await exec(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--retries', '0', '--timeout', '5', '-r', TORCH_REQUIREMENTS], exe).catch(
       (err) => rethrow(err, 'install-failed', 'installing python/requirements.txt failed'),
     );
+    // pip can exit 0 and still leave a pin out (a wheel set missing one, a later uninstall): only an
+    // environment that imports every pin counts as set up, so a run never dies on a missing module.
+    await checkImports(python, exe).catch((err) => rethrow(err, 'install-failed', 'the new environment is incomplete'));
     fs.writeFileSync(path.join(envDir, TORCH_STAMP), requirementsHash() + '\n');
   }
   const report = await torchReport(python, exe).catch((err) => rethrow(err, 'install-failed', 'the environment does not import torch'));
   fs.writeFileSync(path.join(envDir, REPORT_FILE), JSON.stringify({ hash: requirementsHash(), report }) + '\n');
+  // A default home is recorded, so the CLI (and the extension after an update) finds this env;
+  // DPO_TORCH_ENV and a dev checkout's .cache/torch-env are found without a record.
+  if (where?.source === 'extension-storage' || where?.source === 'user-data') o.log(`recorded in ${recordTorchEnv(envDir)}`);
   return { envDir, python, installed: !state.ready, cached: false, report };
 }
 

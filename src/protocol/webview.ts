@@ -56,6 +56,8 @@ export interface MetricsRun {
   backend?: string;
   /** Stopped or crashed with a complete checkpoint, and no engine in this window runs it. */
   resumable?: boolean;
+  /** Before its first training step: what the engine is doing ("importing torch…", "loading 0/1"). */
+  starting?: string;
 }
 
 /** The start of a pair's texts, for the drill-down (a chat message list gives its last message). */
@@ -83,7 +85,15 @@ export interface MetricsToHost {
 export interface HostToMetrics {
   'host/didInit': { protocolVersion: number };
   'metrics/didLoadRun': { run: MetricsRun };
-  'metrics/didAppend': { runDir: string; records: RecordLine[]; status: PanelRunStatus; totalSteps?: number; etaSeconds?: number; resumable?: boolean };
+  'metrics/didAppend': {
+    runDir: string;
+    records: RecordLine[];
+    status: PanelRunStatus;
+    totalSteps?: number;
+    etaSeconds?: number;
+    resumable?: boolean;
+    starting?: string;
+  };
   /** A step's pairs, worst margin first, with the texts of those the data file still holds. */
   'metrics/didPairs': { runDir: string; step: number; split: MetricsSplit; pairs: PairRecord[]; texts: PairText[] };
   'metrics/didSave': { file: string };
@@ -226,6 +236,7 @@ const split: Check = (v) => (METRICS_SPLITS as readonly unknown[]).includes(v);
 const runStatus: Check = (v) => (PANEL_RUN_STATUSES as readonly unknown[]).includes(v);
 const optNum: Check = (v) => v === undefined || num(v);
 const optBool: Check = (v) => v === undefined || bool(v);
+const optStr: Check = (v) => v === undefined || str(v);
 const pairTexts: Check = (v) => Array.isArray(v) && v.every((t) => isObj(t) && num(t.line) && str(t.prompt) && str(t.chosen) && str(t.rejected));
 
 const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
@@ -244,9 +255,16 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
   'host/didInit': { protocolVersion: num },
   'metrics/didLoadRun': {
     run: (v) =>
-      isObj(v) && str(v.runDir) && str(v.name) && (v.mode === 'dpo' || v.mode === 'sft') && runStatus(v.status) && records(v.records) && optBool(v.resumable),
+      isObj(v) &&
+      str(v.runDir) &&
+      str(v.name) &&
+      (v.mode === 'dpo' || v.mode === 'sft') &&
+      runStatus(v.status) &&
+      records(v.records) &&
+      optBool(v.resumable) &&
+      optStr(v.starting),
   },
-  'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool },
+  'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool, starting: optStr },
   'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok), texts: pairTexts },
   'metrics/didSave': { file: str },
   'host/didError': { message: str },
@@ -256,7 +274,6 @@ export const parseMetricsToHost = (raw: unknown) => guard<MetricsToHost>(METRICS
 export const parseHostToMetrics = (raw: unknown) => guard<HostToMetrics>(HOST_TO_METRICS, raw);
 
 const labelText: Check = (v) => str(v) || (Array.isArray(v) && v.every((m) => isObj(m) && str(m.role) && str(m.content)));
-const optStr: Check = (v) => v === undefined || str(v);
 const lineNo: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
 const pairView: Check = (v) =>
   isObj(v) &&

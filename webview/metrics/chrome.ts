@@ -15,7 +15,9 @@ export function summaryText(run: RunData): string {
   const best = bestEvalMargin(run.evalSteps, run.evalCols.get('rewards/margins') ?? []);
   const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
   const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
-  return `${runStateText(run.status, step, run.totalSteps, run.resumable)} · ${bestEvalText(best, fmt)}${eta}${backend}`;
+  // Until its first step a run has no numbers to show: say what it is doing instead.
+  const state = run.starting ? `starting: ${run.starting}` : runStateText(run.status, step, run.totalSteps, run.resumable);
+  return `${state} · ${bestEvalText(best, fmt)}${eta}${backend}`;
 }
 
 function newRow(run: RunData): HTMLElement {

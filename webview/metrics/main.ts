@@ -62,6 +62,7 @@ function addRun(meta: MetricsRun): void {
     status: meta.status,
     totalSteps: meta.totalSteps,
     resumable: meta.resumable ?? false,
+    starting: meta.starting,
   };
   appendRecords(run, meta.records);
   runs.set(meta.runDir, run);
@@ -142,6 +143,7 @@ window.addEventListener('message', (event) => {
       run.totalSteps = m.params.totalSteps ?? run.totalSteps;
       run.etaSeconds = m.params.etaSeconds;
       run.resumable = m.params.resumable ?? false;
+      run.starting = m.params.starting;
       resumeAnswered(run.meta.runDir);
       if (m.params.records.length) {
         if (appendRecords(run, m.params.records)) renderWarnings();

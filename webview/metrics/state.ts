@@ -48,6 +48,8 @@ export interface RunData {
   etaSeconds?: number;
   /** Stopped (or crashed) with a complete checkpoint and no engine running it: Resume continues it. */
   resumable: boolean;
+  /** Before the first training step: what the engine is doing. */
+  starting?: string;
 }
 
 export interface PersistedState {
