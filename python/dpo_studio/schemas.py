@@ -74,13 +74,27 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
 
 
 def request_problem(msg: dict) -> str | None:
-    """Why a parsed request cannot be acted on (kind, id and type checked by the caller)."""
+    """Why a parsed request cannot be acted on (kind, id and type checked by the caller), naming the
+    field as parseRequest does (`run/resume: params.runDir ...`): the first bad field in the order the
+    schema lists them, which is the order src/protocol/messages.ts checks them in."""
     schema = protocol()["requests"][msg["type"]]
     params = msg.get("params", {})
     if not isinstance(params, dict):
         return f"{msg['type']}: params must be an object"
-    err = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(params))
-    if err is None:
+    order = list(schema.get("properties", {}))
+    found: list[tuple[int, str, str]] = []
+    for e in jsonschema.Draft7Validator(schema).iter_errors(params):
+        if e.validator == "required":
+            for name in e.validator_value:
+                if name not in params:
+                    found.append((order.index(name) if name in order else len(order), name, "is required"))
+        elif e.path:
+            name = str(e.path[0])
+            where = ".".join(str(p) for p in e.path)
+            found.append((order.index(name) if name in order else len(order), where, e.message))
+        else:
+            found.append((len(order), "", e.message))
+    if not found:
         return None
-    where = ".".join(str(p) for p in err.path)
-    return f"{msg['type']}: params{'.' + where if where else ''} {err.message}"
+    _, where, message = min(found, key=lambda f: f[0])
+    return f"{msg['type']}: params{'.' + where if where else ''} {message}"

@@ -70,7 +70,7 @@ def test_handshake_then_bad_lines_each_rejected_and_exit_zero():
     assert rejects[0].startswith("not JSON")
     assert rejects[1] == "a message must be a JSON object"
     assert rejects[2] == 'kind must be "request", got "reply"'
-    assert rejects[3] == "id must be an integer"
+    assert rejects[3].startswith("id must be an integer")
     assert rejects[4] == 'unknown request type "run/explode"'
     assert "params.mode" in rejects[5] and "ppo" in rejects[5]
     assert "params.beta" in rejects[6]
