@@ -3,12 +3,13 @@ TypeScript tests in test/unit/conformance run the same files on the embedded eng
 between the engines fails one side. No case is copied here: only how to feed it and read the result."""
 
 import json
-import math
 import os
 
 import pytest
 
 from dpo_studio.protocol import parse_request
+from dpo_studio.run_folder import RunFolder, decide_start
+from dpo_studio.run_records import parse_lines
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -50,5 +51,52 @@ def test_protocol(case):
         assert id_ == want["error"]["id"]
 
 
-def _finite(x: float) -> bool:
-    return math.isfinite(x)
+@pytest.mark.parametrize("case", cases("records"))
+def test_records(case):
+    records, problems = parse_lines(case["text"], case["file"])
+    want = case["expect"]
+    assert records == want["records"]
+    assert [p["line"] for p in problems] == [p["line"] for p in want["problems"]]
+    for got, exp in zip(problems, want["problems"], strict=True):
+        assert exp["contains"] in got["error"], got
+
+
+def build_layout(case: dict, base) -> str:
+    d = os.path.join(str(base), "run")
+    if case.get("missing"):
+        return d
+    if case.get("is_file"):
+        with open(d, "w") as f:
+            f.write("not a folder")
+        return d
+    os.makedirs(d)
+    for e in case["layout"]:
+        p = os.path.join(d, e["path"])
+        if e.get("dir"):
+            os.makedirs(p, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w", encoding="utf-8") as f:
+                f.write(e.get("text", ""))
+    return d
+
+
+@pytest.mark.parametrize("case", cases("resume"))
+def test_resume(case, tmp_path):
+    d = build_layout(case, tmp_path)
+    got = decide_start(d, case["resume"])
+    want = case["expect"]
+    assert got["action"] == want["action"], got
+    if got["action"] == "resume":
+        assert got["step"] == want["step"]
+        assert os.path.relpath(got["dir"], d) == want["dir"]
+        RunFolder(d).truncate_after(got["step"])
+    if got["action"] == "restart":
+        RunFolder(d).truncate_after(-1)
+    if got["action"] == "refuse":
+        assert got["code"] == want["code"]
+    for part in want.get("contains", []):
+        assert part.replace("{dir}", d) in got["message"], got["message"]
+    for name, text in case.get("after", {}).items():
+        with open(os.path.join(d, name), encoding="utf-8") as f:
+            assert f.read() == text, name

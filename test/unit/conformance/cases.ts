@@ -38,6 +38,8 @@ export function loadCases<C>(rule: string): CaseFile<C>[] {
 /** A line given as `line` (text) or `line_parts` ([part, count], a part being text or {hex}), as the engine's reader decodes it. */
 export function lineOf(c: { line?: string; line_parts?: [string | { hex: string }, number][] }): string {
   if (c.line !== undefined) return c.line;
-  const bufs = (c.line_parts ?? []).map(([part, n]) => Buffer.from(typeof part === 'string' ? part.repeat(n) : part.hex.repeat(n), typeof part === 'string' ? 'utf8' : 'hex'));
+  const bufs = (c.line_parts ?? []).map(([part, n]) =>
+    Buffer.from(typeof part === 'string' ? part.repeat(n) : part.hex.repeat(n), typeof part === 'string' ? 'utf8' : 'hex'),
+  );
   return new TextDecoder('utf-8').decode(Buffer.concat(bufs));
 }
