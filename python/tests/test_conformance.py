@@ -7,9 +7,10 @@ import os
 
 import pytest
 
+from dpo_studio.health import HealthMonitor
 from dpo_studio.protocol import parse_request
 from dpo_studio.run_folder import RunFolder, decide_start
-from dpo_studio.run_records import parse_lines
+from dpo_studio.run_records import parse_lines, parse_run_record
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -100,3 +101,24 @@ def test_resume(case, tmp_path):
     for name, text in case.get("after", {}).items():
         with open(os.path.join(d, name), encoding="utf-8") as f:
             assert f.read() == text, name
+
+
+@pytest.mark.parametrize("case", cases("health"))
+def test_health(case):
+    s = case["settings"]
+    h = HealthMonitor(
+        s["stuck_steps"],
+        s["falling_window"],
+        s["loss_type"],
+        has_eval=s["has_eval"],
+        learning_rate=s["learning_rate"],
+        beta=s["beta"],
+        sft_weight=s["sft_weight"],
+        engine=s["engine"],
+    )
+    out = []
+    for raw in case["stream"]:
+        rec, err = parse_run_record(raw)
+        assert rec is not None, err
+        out += h.observe_eval(rec) if rec["split"] == "eval" else h.observe(rec)
+    assert out == case["expect"]
