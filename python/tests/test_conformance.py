@@ -4,11 +4,15 @@ between the engines fails one side. No case is copied here: only how to feed it 
 
 import json
 import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
 from dpo_studio.health import HealthMonitor
 from dpo_studio.protocol import parse_request
+from dpo_studio.run_lock import LOCK_FILE, RunLockError, acquire_run_lock
 from dpo_studio.run_folder import RunFolder, decide_start
 from dpo_studio.run_records import parse_lines, parse_run_record
 
@@ -122,3 +126,38 @@ def test_health(case):
         assert rec is not None, err
         out += h.observe_eval(rec) if rec["split"] == "eval" else h.observe(rec)
     assert out == case["expect"]
+
+
+@pytest.fixture(scope="module")
+def lock_vars():
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    return {"$DEAD_PID": int(dead.stdout), "$LIVE_PID": os.getppid(), "$OWN_PID": os.getpid(), "$HOST": socket.gethostname()}
+
+
+@pytest.mark.parametrize("case", cases("run-lock"))
+def test_run_lock(case, tmp_path, lock_vars):
+    d, lock = str(tmp_path), case["lock"]
+    path = os.path.join(d, LOCK_FILE)
+    if lock and "json" in lock:
+        with open(path, "w") as f:
+            f.write(json.dumps({k: lock_vars.get(v, v) if isinstance(v, str) else v for k, v in lock["json"].items()}) + "\n")
+    if lock and "text" in lock:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(lock["text"])
+    before = open(path, "rb").read() if os.path.exists(path) else None
+    if case["expect"]["outcome"] == "acquired":
+        release = acquire_run_lock(d)
+        with open(path) as f:
+            held = json.load(f)
+        assert (held["pid"], held["host"]) == (os.getpid(), socket.gethostname())
+        release()
+        assert not os.path.exists(path), "released"
+    else:
+        with pytest.raises(RunLockError) as e:
+            acquire_run_lock(d)
+        for part in case["expect"]["contains"]:
+            for k, v in lock_vars.items():
+                part = part.replace(k, str(v))
+            assert part.replace("{dir}", d).replace("{file}", path) in str(e.value)
+        assert open(path, "rb").read() == before, "a refused lock is left as it was"
+    assert [f for f in os.listdir(d) if f != LOCK_FILE] == [], "no temp or stale files left"
