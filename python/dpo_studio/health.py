@@ -144,7 +144,9 @@ class HealthMonitor:
         if self.engine == "torch":  # sft_weight (RPO) is the embedded engine's; the torch engine refuses it
             tips.append("an SFT pass on the chosen responses first (mode sft, then DPO from its final/)")
         else:
-            tips.append(f"a larger sft_weight (now {js_number(sft)})" if sft > 0 else "sft_weight > 0 (an NLL term on the chosen responses, RPO)")
+            tips.append(
+                f"a larger sft_weight (now {js_number(sft)})" if sft > 0 else "sft_weight > 0 (an NLL term on the chosen responses, RPO)"
+            )
         if self.learning_rate is not None and self.learning_rate > 1e-6:
             tips.append(f"a lower learning_rate (now {js_number(self.learning_rate)})")
         if self.beta is not None:

@@ -3,6 +3,7 @@ checked in under schemas/. The Python engine validates arriving requests and run
 
 import copy
 import json
+import math
 import os
 from functools import cache
 
@@ -50,6 +51,11 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
                 problems.append((extra, "unknown field"))
         else:
             problems.append((field, e.message))
+    # JSON Schema cannot tell Infinity from a number, and 1e400 reads as inf (nonFiniteFields in config.ts).
+    for field, v in c.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            shown = "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+            problems.append((field, f"must be a finite number, got {shown} (a literal such as 1e400 overflows)"))
     for f, what in (("model", "the policy model folder"), ("data", "the preference JSONL file")):
         if not c.get(f):
             problems.append((f, f"required: {what}"))

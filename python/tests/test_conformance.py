@@ -4,6 +4,7 @@ between the engines fails one side. No case is copied here: only how to feed it 
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from dpo_studio.health import HealthMonitor
 from dpo_studio.protocol import parse_request
 from dpo_studio.run_lock import LOCK_FILE, RunLockError, acquire_run_lock
+from dpo_studio.schemas import ConfigError, resolve_config
 from dpo_studio.run_folder import RunFolder, decide_start
 from dpo_studio.run_records import parse_lines, parse_run_record
 
@@ -161,3 +163,41 @@ def test_run_lock(case, tmp_path, lock_vars):
             assert part.replace("{dir}", d).replace("{file}", path) in str(e.value)
         assert open(path, "rb").read() == before, "a refused lock is left as it was"
     assert [f for f in os.listdir(d) if f != LOCK_FILE] == [], "no temp or stale files left"
+
+
+@pytest.mark.parametrize("case", [c for c in cases("pair-values") if "torch" in c.values[0]["engines"]])
+def test_pair_values(case):
+    import torch
+
+    from dpo_studio.pairs import pair_rows_from_logps
+
+    ps = case["pairs"]
+    col = lambda k: torch.tensor([p[k] for p in ps], dtype=torch.float64)
+    logps = {k: col(k) for k in ("policy_chosen", "policy_rejected", "reference_chosen", "reference_rejected")}
+    run = lambda: pair_rows_from_logps(
+        case["loss_type"], case["beta"], [p["line"] for p in ps], logps, col("chosen_len"), col("rejected_len")
+    )
+    if "expect_error" in case:
+        with pytest.raises(ValueError, match=re.escape(case["expect_error"])):
+            run()
+        return
+    rows = [{"step": case["step"], "split": case["split"], **r} for r in run()]
+    assert len(rows) == len(case["expect"])
+    for got, want in zip(rows, case["expect"], strict=True):
+        assert (got["step"], got["split"], got["line"]) == (want["step"], want["split"], want["line"])
+        for k in ("chosen_reward", "rejected_reward", "margin", "loss"):
+            assert abs(got[k] - want[k]) <= 1e-5 + 1e-5 * abs(want[k]), (k, got[k], want[k])
+
+
+@pytest.mark.parametrize("case", cases("config"))
+def test_config(case):
+    partial = case["partial"] if "partial" in case else json.loads(case["partial_json"])
+    try:
+        resolve_config(partial, "case")
+        problems = []
+    except ConfigError as e:
+        problems = e.problems
+    want = case["expect"]["torch"]
+    assert sorted({f for f, _ in problems}) == sorted({w["field"] for w in want}), problems
+    for w in want:
+        assert any(f == w["field"] and w["contains"] in m for f, m in problems), (w, problems)

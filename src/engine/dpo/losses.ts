@@ -68,10 +68,17 @@ export interface PreferenceLoss {
   rejectedRewards: tf.Tensor1D;
 }
 
+/** An unknown loss type (a config from a newer version) is an error here, never a NaN loss. */
+function lossFunction(lossType: LossType): LossFn {
+  if (!Object.prototype.hasOwnProperty.call(LOSSES, lossType))
+    throw new Error(`loss_type "${lossType}" has no per-pair loss here (one of ${Object.keys(LOSSES).join(', ')})`);
+  return LOSSES[lossType];
+}
+
 /** The paper's preference_loss: per-pair losses of `lossType` and the rewards they imply. */
 export function preferenceLoss(lossType: LossType, l: PairLogps, params: LossParams): PreferenceLoss {
   return {
-    losses: LOSSES[lossType](l, params),
+    losses: lossFunction(lossType)(l, params),
     chosenRewards: implicitRewards(l.policyChosenLogps, l.referenceChosenLogps, params.beta),
     rejectedRewards: implicitRewards(l.policyRejectedLogps, l.referenceRejectedLogps, params.beta),
   };
