@@ -10,4 +10,4 @@ T = TypeVar("T")  # a float, or a tensor of per-pair values
 
 def implicit_reward(policy_logps: T, reference_logps: T, beta: float) -> T:
     """β·(policy − reference), elementwise on tensors."""
-    return beta * (policy_logps - reference_logps)  # type: ignore[operator, return-value]
+    return beta * (policy_logps - reference_logps)  # type: ignore[operator]

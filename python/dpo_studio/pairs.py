@@ -6,6 +6,8 @@ instead of misattributing. No DPO loss is written here; the per-pair loss is the
 on those values (the contract of test/conformance/pair-values), for drill-down only."""
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +24,7 @@ class PairCaptureError(RuntimeError):
 
 
 class LinedCollator(DataCollatorForPreference):
-    def torch_call(self, examples):
+    def torch_call(self, examples: list[dict]) -> dict:
         out = super().torch_call(examples)
         out["line"] = torch.tensor([e["line"] for e in examples], dtype=torch.long)
         return out
@@ -87,14 +89,15 @@ def check_capture(logged: dict, chosen: torch.Tensor, rejected: torch.Tensor) ->
 class LinedDPOTrainer(DPOTrainer):
     """DPOTrainer that reports (split, lines, chosen rewards, rejected rewards, losses) per batch."""
 
-    pair_sink = None  # set by the run: callable(split, rows)
+    pair_sink: Callable[[str, list[dict]], None] | None = None  # set by the run
+    _signature_columns: list[str]
 
-    def _set_signature_columns_if_needed(self):
+    def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
         if "line" not in self._signature_columns:
             self._signature_columns = [*self._signature_columns, "line"]
 
-    def _compute_loss(self, model, inputs, return_outputs):
+    def _compute_loss(self, model: Any, inputs: dict, return_outputs: bool) -> Any:
         lines = inputs.pop("line", None)
         acc = self.accelerator
         gather = acc.gather
@@ -102,7 +105,7 @@ class LinedDPOTrainer(DPOTrainer):
 
         n = 0 if lines is None else lines.numel()
 
-        def recording_gather(t):
+        def recording_gather(t: Any) -> Any:
             out = gather(t)
             # Scalars pass through here too (gather_for_metrics calls gather); the per-pair tensors
             # are the 1-D ones with one value per pair of this batch.

@@ -5,6 +5,7 @@ import json
 import math
 import sys
 import threading
+from typing import Any, TextIO
 
 from . import schemas
 
@@ -14,7 +15,7 @@ PROTOCOL_VERSION = schemas.protocol()["protocolVersion"]
 class Channel:
     """Writes protocol lines; thread-safe (training and generation run in worker threads)."""
 
-    def __init__(self, out=None):
+    def __init__(self, out: TextIO | None = None):
         self.out = out or sys.stdout
         self.lock = threading.Lock()
 
@@ -27,7 +28,7 @@ class Channel:
     def event(self, type_: str, params: dict) -> None:
         self.write({"kind": "event", "type": type_, "params": params})
 
-    def reply(self, id_: int, result) -> None:
+    def reply(self, id_: int, result: Any) -> None:
         self.write({"kind": "reply", "id": id_, "ok": True, "result": result})
 
     def error(self, id_: int, message: str) -> None:
@@ -81,7 +82,7 @@ def _safe_id(v: object) -> int | None:
     return int(v) if abs(v) <= MAX_SAFE_INTEGER else None
 
 
-def parse_request(line: str | bytes) -> tuple[dict | None, tuple[str, int | None] | None]:
+def parse_request(line: str | bytes) -> tuple[Any, tuple[str, int | None] | None]:
     """(request, None) or (None, (error, id or None)), by the rules of parseRequest in
     src/protocol/messages.ts (test/conformance/protocol holds the cases both pass). Never raises."""
     if isinstance(line, bytes):

@@ -51,6 +51,8 @@ class RunFolder:
         os.makedirs(self.root, exist_ok=True)
         with open(self.path("log.txt"), "a", encoding="utf-8") as f:
             f.write(f"{now_iso()} {line}\n")
+            f.flush()
+            os.fsync(f.fileno())
 
     def check_new(self) -> None:
         """Refuses a folder that is not new or empty (checkNewRunDir of src/engine/train/output-dir.ts): a run
@@ -97,7 +99,7 @@ class RunFolder:
                 out.append((int(m.group(1)), d))
         return sorted(out)
 
-    def adopt_checkpoint(self, hf_dir: str, step: int, keep) -> str:
+    def adopt_checkpoint(self, hf_dir: str, step: int, keep: int | None) -> str:
         """Moves HF's finished checkpoint-N (trainer_state.json written last) in with one rename, so a
         kill at any moment leaves either no step-N or a complete one; prunes to the newest `keep`."""
         os.makedirs(self.checkpoints_dir, exist_ok=True)

@@ -6,6 +6,7 @@ import math
 import os
 import shutil
 import time
+from typing import Any
 
 from . import data as data_mod
 from . import trl_map
@@ -147,7 +148,7 @@ class Run:
         records after its checkpoint's step; a resume killed before any complete checkpoint starts over."""
         folder, c = self.folder, self.c
         # Other ranks of a new run would find rank 0's config.json: only rank 0 judges a new folder.
-        decision = decide_start(folder.root, self.resume) if self.main or self.resume else {"action": "new"}
+        decision: dict[str, Any] = decide_start(folder.root, self.resume) if self.main or self.resume else {"action": "new"}
         if decision["action"] == "refuse":
             raise TrainingError(decision["message"])
         if self.main:

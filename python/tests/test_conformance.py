@@ -11,12 +11,13 @@ import sys
 
 import pytest
 
+from dpo_studio import run_folder as run_folder_module
 from dpo_studio.health import HealthMonitor
 from dpo_studio.protocol import parse_request
+from dpo_studio.run_folder import TRAINER_STATE, RunFolder, decide_start
 from dpo_studio.run_lock import LOCK_FILE, RunLockError, acquire_run_lock
-from dpo_studio.schemas import ConfigError, resolve_config
-from dpo_studio.run_folder import RunFolder, decide_start
 from dpo_studio.run_records import parse_lines, parse_run_record
+from dpo_studio.schemas import ConfigError, resolve_config
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -201,3 +202,42 @@ def test_config(case):
     assert sorted({f for f, _ in problems}) == sorted({w["field"] for w in want}), problems
     for w in want:
         assert any(f == w["field"] and w["contains"] in m for f, m in problems), (w, problems)
+
+
+@pytest.mark.parametrize("case", cases("prune"))
+def test_prune(case, tmp_path, monkeypatch):
+    folder = RunFolder(str(tmp_path / "run"))
+    for s in case["existing"]:
+        d = os.path.join(folder.checkpoints_dir, f"step-{s}")
+        os.makedirs(d)
+        for name in ("weights", TRAINER_STATE):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(str(s))
+    for s in case.get("partial", []):
+        os.makedirs(os.path.join(folder.checkpoints_dir, f"step-{s}"))
+    hf = os.path.join(folder.staging, f"checkpoint-{case['write']}")
+    os.makedirs(hf)
+    with open(os.path.join(hf, TRAINER_STATE), "w") as f:
+        f.write("{}")
+    removed = []
+    real = run_folder_module.shutil.rmtree
+    monkeypatch.setattr(run_folder_module.shutil, "rmtree", lambda p, *a, **k: (removed.append(p), real(p, *a, **k)))
+    folder.adopt_checkpoint(hf, case["write"], case["keep"])
+    assert [s for s, _ in folder.checkpoints()] == case["expect_steps"]
+    for s in case.get("expect_partial_left", []):
+        assert os.path.isdir(os.path.join(folder.checkpoints_dir, f"step-{s}"))
+    # Every recursive delete is of a folder renamed away first, never of a step-N in place.
+    assert not [p for p in removed if re.match(r"^step-\d+$", os.path.basename(p))], removed
+
+
+def test_appends_are_fsynced(tmp_path, monkeypatch):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    folder = RunFolder(str(tmp_path / "run"))
+    folder.append("metrics.jsonl", [{"kind": "warning", "step": 1, "code": "data", "message": "m"}])
+    folder.append(
+        "pairs.jsonl", [{"step": 1, "split": "train", "line": 1, "chosen_reward": 0, "rejected_reward": 0, "margin": 0, "loss": 0.69}]
+    )
+    folder.log("a line")
+    assert len(synced) == 3
