@@ -141,7 +141,8 @@ def main():
         "engine/didStart",
         {"protocolVersion": PROTOCOL_VERSION, "pid": os.getpid(), "engine": "torch", "device": dev["device"], "devices": dev["devices"]},
     )
-    for line in sys.stdin:
+    for raw in sys.stdin.buffer:  # bytes: a non-UTF-8 byte is one bad line (U+FFFD), not an exit
+        line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             continue
         req, err = parse_request(line)

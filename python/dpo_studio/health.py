@@ -1,47 +1,154 @@
-"""Training-health warnings over logged train metrics: a port of src/engine/train/health.ts (the
-same rules, thresholds and messages, except that the falling-logps advice names only what the torch
-engine accepts: it refuses sft_weight, the embedded engine's RPO term)."""
+"""Training-health warnings over logged metrics, by the rules of src/engine/train/health.ts: a train
+rule (halves of a window compared against their own noise, only when the run has no held-out pairs),
+a held-out rule over evaluations, and stuck loss. test/conformance/health holds the metric streams
+both engines must turn into the same warnings; the advice differs only where an option does not exist
+on an engine (sft_weight, which the torch engine refuses)."""
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+MIN_DROP = 1.0  # nats of summed log-prob: a smaller drop is not worth a warning
+MIN_EVALS = 3  # evaluations needed before a held-out trend is called
 
 
-def _slope(ys):
-    n = len(ys)
-    mx, my = (n - 1) / 2, sum(ys) / n
-    num = sum((x - mx) * (y - my) for x, y in enumerate(ys))
-    den = sum((x - mx) ** 2 for x in range(n))
-    return num / den
+def to_fixed(x: float, digits: int) -> str:
+    """JavaScript's x.toFixed(digits): the exact value rounded half away from zero (format() rounds half to even)."""
+    return str(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def js_number(x: float) -> str:
+    """JavaScript's String(x) of a finite number (1e-05 is "0.00001", 5e-07 is "5e-7", 2.0 is "2")."""
+    if x == 0:
+        return "0"
+    t = Decimal(repr(abs(float(x)))).normalize().as_tuple()
+    digits = "".join(map(str, t.digits))
+    k, n = len(digits), int(t.exponent) + len(digits)  # the value is 0.<digits> × 10^n
+    if k <= n <= 21:
+        s = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        s = f"{digits[:n]}.{digits[n:]}"
+    elif -6 < n <= 0:
+        s = "0." + "0" * -n + digits
+    else:
+        e = n - 1
+        s = digits[0] + (f".{digits[1:]}" if k > 1 else "") + f"e{'+' if e >= 0 else '-'}{abs(e)}"
+    return ("-" if x < 0 else "") + s
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _variance(xs: list[float]) -> float:
+    m = _mean(xs)
+    return sum((x - m) ** 2 for x in xs) / (len(xs) - 1) if len(xs) > 1 else 0.0
 
 
 class HealthMonitor:
-    def __init__(self, stuck_steps: int, falling_window: int, loss_type: str):
+    """Each warning fires once per run, at the step where the pattern became clear."""
+
+    def __init__(
+        self,
+        stuck_steps: int,
+        falling_window: int,
+        loss_type: str,
+        has_eval: bool = False,
+        learning_rate: float | None = None,
+        beta: float | None = None,
+        sft_weight: float | None = None,
+        engine: str = "torch",
+    ):
         self.stuck_steps, self.window, self.loss_type = stuck_steps, falling_window, loss_type
+        self.has_eval, self.learning_rate, self.beta, self.sft_weight, self.engine = has_eval, learning_rate, beta, sft_weight, engine
         self.stuck = 0
-        self.chosen = []
-        self.fired = set()
+        self.chosen: list[float] = []
+        self.eval_logps: list[float] = []
+        self.eval_margins: list[float] = []
+        self.fired: set[str] = set()
 
-    def observe(self, m: dict) -> list:
-        out = []
+    @classmethod
+    def for_config(cls, c: dict, has_eval: bool) -> "HealthMonitor":
+        return cls(
+            c["stuck_loss_steps"],
+            c["falling_logps_window"],
+            c["loss_type"],
+            has_eval=has_eval,
+            learning_rate=c["learning_rate"],
+            beta=c["beta"],
+            sft_weight=c.get("sft_weight"),
+            engine=c.get("engine", "torch"),
+        )
 
-        def fire(code, message):
-            if code not in self.fired:
-                self.fired.add(code)
-                out.append({"code": code, "message": message, "step": m["step"]})
+    def _fire(self, out: list, code: str, message: str, step: int) -> None:
+        if code not in self.fired:
+            self.fired.add(code)
+            out.append({"code": code, "message": message, "step": step})
 
+    def observe(self, m: dict) -> list[dict]:
+        """One logged train metrics line (flat, TRL's names, with its step); the warnings it triggers."""
+        out: list[dict] = []
         rc, rr = m.get("rewards/chosen"), m.get("rewards/rejected")
-        self.stuck = self.stuck + 1 if rc is not None and abs(rc) < 1e-6 and abs(rr or 0) < 1e-6 else 0
+        self.stuck = self.stuck + 1 if rc is not None and rr is not None and abs(rc) < 1e-6 and abs(rr) < 1e-6 else 0
         if self.stuck >= self.stuck_steps:
-            at = f"at log 2 ≈ 0.6931 ({m['loss']:.4f})" if self.loss_type == "sigmoid" else f"at {m['loss']:.4f}"
-            fire(
+            loss = to_fixed(m["loss"], 4)
+            at = f"at log 2 ≈ 0.6931 ({loss})" if self.loss_type == "sigmoid" else f"at {loss}"
+            self._fire(
+                out,
                 "stuck-loss",
                 f"loss stuck {at} with zero rewards for {self.stuck} logged steps: the policy equals the reference. Check that beta > 0 and the learning rate is not too small, and that the policy is not frozen.",
+                m["step"],
             )
         lc = m.get("logps/chosen")
-        if lc is not None:
-            self.chosen.append(lc)
-            self.chosen = self.chosen[-self.window :]
+        if lc is not None and not self.has_eval:
+            self.chosen = [*self.chosen, lc][-self.window :]
             w = self.chosen
-            if len(w) == self.window and _slope(w) < 0 and w[-1] < w[0] - 1:
-                fire(
-                    "falling-chosen-logps",
-                    f"logps/chosen fell over the last {len(w)} logged steps ({w[0]:.2f} → {w[-1]:.2f}): the policy is making chosen responses less likely too, a known DPO failure. Consider a lower learning_rate or a larger beta, or an SFT pass on the chosen responses first (mode sft, then DPO from its final/). sft_weight (RPO) is an embedded-engine option that the torch engine refuses.",
-                )
+            if len(w) == self.window:
+                # Halves of the window, compared against their own spread: per-batch values differ by batch.
+                half = len(w) // 2
+                a, b = w[:half], w[len(w) - half :]
+                drop = _mean(a) - _mean(b)
+                noise = math.sqrt(_variance(a) / len(a) + _variance(b) / len(b))
+                if drop > MIN_DROP and drop > 3 * noise:
+                    self._fire(
+                        out,
+                        "falling-chosen-logps",
+                        f"logps/chosen (train, averaged over {half} logged steps) fell from {to_fixed(_mean(a), 2)} to {to_fixed(_mean(b), 2)}: {self._advice()}",
+                        m["step"],
+                    )
         return out
+
+    def observe_eval(self, m: dict) -> list[dict]:
+        """One logged eval metrics line (eval_ names); the warnings it triggers."""
+        out: list[dict] = []
+        lc = m.get("eval_logps/chosen")
+        if lc is None:
+            return out
+        self.eval_logps.append(lc)
+        self.eval_margins.append(m.get("eval_rewards/margins", 0))
+        e, n = self.eval_logps, len(self.eval_logps)
+        # Held-out values come from the same pairs each time: a fall over the last evaluations is real.
+        if n >= MIN_EVALS and e[n - 1] < e[n - 2] < e[n - 3] and e[0] - e[n - 1] > MIN_DROP:
+            margins = self.eval_margins
+            note = " while the reward margin rose (the rejected responses fell faster)" if margins[n - 1] > margins[0] else ""
+            self._fire(
+                out,
+                "falling-chosen-logps",
+                f"held-out logps/chosen fell over {n} evaluations ({to_fixed(e[0], 2)} → {to_fixed(e[n - 1], 2)}){note}: {self._advice()}",
+                m["step"],
+            )
+        return out
+
+    def _advice(self) -> str:
+        tips = []
+        sft = self.sft_weight or 0
+        if self.engine == "torch":  # sft_weight (RPO) is the embedded engine's; the torch engine refuses it
+            tips.append("an SFT pass on the chosen responses first (mode sft, then DPO from its final/)")
+        else:
+            tips.append(
+                f"a larger sft_weight (now {js_number(sft)})" if sft > 0 else "sft_weight > 0 (an NLL term on the chosen responses, RPO)"
+            )
+        if self.learning_rate is not None and self.learning_rate > 1e-6:
+            tips.append(f"a lower learning_rate (now {js_number(self.learning_rate)})")
+        if self.beta is not None:
+            tips.append(f"a larger beta (now {js_number(self.beta)})")
+        return f"the policy is making the chosen responses less likely too, a known DPO failure (likelihood displacement). Consider {', or '.join(tips)}."

@@ -1,45 +1,103 @@
 """Per-pair values for pairs.jsonl, taken from what TRL's DPOTrainer already computes: a minimal
-subclass carries each pair's data-file line through the collator and records the per-pair rewards
-that `_compute_loss` gathers (the first two per-pair tensors it passes to `accelerator.gather` are
-the chosen and rejected rewards, gathered across ranks; a test checks them against TRL's logged means). No DPO loss is written here; the per-pair loss is the pinned loss
-type's formula applied to those rewards, for drill-down only."""
+subclass carries each pair's data-file line through the collator and records the per-pair implicit
+rewards that `_compute_loss` gathers. Which gathered tensors they are is checked, every batch, against
+the means TRL logs (rewards/chosen, rewards/rejected, rewards/margins): a TRL change fails loudly
+instead of misattributing. No DPO loss is written here; the per-pair loss is the loss type's formula
+on those values (the contract of test/conformance/pair-values), for drill-down only."""
+
+import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from trl import DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
+from .implicit_reward import implicit_reward
+
+LOSS_TYPES = ("sigmoid", "hinge", "ipo")
+
+
+class PairCaptureError(RuntimeError):
+    """TRL's _compute_loss no longer gathers the per-pair rewards where this capture reads them."""
+
 
 class LinedCollator(DataCollatorForPreference):
-    def torch_call(self, examples):
+    def torch_call(self, examples: list[dict]) -> dict:
         out = super().torch_call(examples)
         out["line"] = torch.tensor([e["line"] for e in examples], dtype=torch.long)
         return out
 
 
-def pair_losses(loss_type: str, beta: float, chosen, rejected, chosen_len, rejected_len):
+def pair_losses(
+    loss_type: str, beta: float, chosen: torch.Tensor, rejected: torch.Tensor, chosen_len: torch.Tensor, rejected_len: torch.Tensor
+) -> torch.Tensor:
+    """Per-pair loss from the implicit rewards (β·log-ratio of summed log-probs) and the response lengths."""
     margin = chosen - rejected
     if loss_type == "sigmoid":
-        return F.softplus(-margin)
+        return F.softplus(-margin)  # −log σ(βh)
     if loss_type == "hinge":
         return torch.relu(1 - margin)
-    if loss_type == "ipo":
+    if loss_type == "ipo":  # on per-token means of the log-ratios (TRL's normalisation)
         delta = chosen / beta / chosen_len.clamp(min=1) - rejected / beta / rejected_len.clamp(min=1)
         return (delta - 1 / (2 * beta)) ** 2
-    return torch.full_like(margin, float("nan"))
+    raise ValueError(f'loss_type "{loss_type}" has no per-pair loss here (one of {", ".join(LOSS_TYPES)})')
+
+
+def pair_rows(
+    loss_type: str,
+    beta: float,
+    lines: list[int],
+    chosen: torch.Tensor,
+    rejected: torch.Tensor,
+    chosen_len: torch.Tensor,
+    rejected_len: torch.Tensor,
+) -> list[dict]:
+    """pairs.jsonl rows (without step and split) from per-pair implicit rewards."""
+    losses = pair_losses(loss_type, beta, chosen, rejected, chosen_len, rejected_len)
+    return [
+        {"line": int(line), "chosen_reward": float(c), "rejected_reward": float(r), "margin": float(c - r), "loss": float(x)}
+        for line, c, r, x in zip(lines, chosen.tolist(), rejected.tolist(), losses.tolist(), strict=True)
+    ]
+
+
+def pair_rows_from_logps(
+    loss_type: str, beta: float, lines: list[int], logps: dict[str, torch.Tensor], chosen_len: torch.Tensor, rejected_len: torch.Tensor
+) -> list[dict]:
+    """pairs.jsonl rows from summed log-probs (policy_chosen, policy_rejected, reference_chosen, reference_rejected)."""
+    chosen = implicit_reward(logps["policy_chosen"], logps["reference_chosen"], beta)
+    rejected = implicit_reward(logps["policy_rejected"], logps["reference_rejected"], beta)
+    return pair_rows(loss_type, beta, lines, chosen, rejected, chosen_len, rejected_len)
+
+
+def check_capture(logged: dict, chosen: torch.Tensor, rejected: torch.Tensor) -> None:
+    """Raises PairCaptureError unless the captured per-pair rewards average to what TRL logged for this batch."""
+    for name, got in (
+        ("rewards/chosen", chosen.mean()),
+        ("rewards/rejected", rejected.mean()),
+        ("rewards/margins", (chosen - rejected).mean()),
+    ):
+        want = logged.get(name)
+        if not want or not math.isclose(float(got), want[-1], rel_tol=1e-3, abs_tol=1e-6):
+            raise PairCaptureError(
+                f"pairs.jsonl capture: the per-pair values gathered by TRL's DPOTrainer._compute_loss do not average to its logged {name} "
+                f"({float(got)} vs {want[-1] if want else 'nothing logged'}); TRL changed how it gathers them: update python/dpo_studio/pairs.py"
+            )
 
 
 class LinedDPOTrainer(DPOTrainer):
     """DPOTrainer that reports (split, lines, chosen rewards, rejected rewards, losses) per batch."""
 
-    pair_sink = None  # set by the run: callable(split, rows)
+    pair_sink: Callable[[str, list[dict]], None] | None = None  # set by the run
+    _signature_columns: list[str]
 
-    def _set_signature_columns_if_needed(self):
+    def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
         if "line" not in self._signature_columns:
             self._signature_columns = [*self._signature_columns, "line"]
 
-    def _compute_loss(self, model, inputs, return_outputs):
+    def _compute_loss(self, model: Any, inputs: dict, return_outputs: bool) -> Any:
         lines = inputs.pop("line", None)
         acc = self.accelerator
         gather = acc.gather
@@ -47,7 +105,7 @@ class LinedDPOTrainer(DPOTrainer):
 
         n = 0 if lines is None else lines.numel()
 
-        def recording_gather(t):
+        def recording_gather(t: Any) -> Any:
             out = gather(t)
             # Scalars pass through here too (gather_for_metrics calls gather); the per-pair tensors
             # are the 1-D ones with one value per pair of this batch.
@@ -60,18 +118,16 @@ class LinedDPOTrainer(DPOTrainer):
             result = super()._compute_loss(model, inputs, return_outputs)
         finally:
             del acc.gather  # the bound method shows through again
-        if lines is not None and self.pair_sink is not None and len(captured) >= 2:
+        if lines is not None and self.pair_sink is not None:
+            if len(captured) < 2:
+                raise PairCaptureError(
+                    "pairs.jsonl capture: TRL's DPOTrainer._compute_loss gathered no per-pair rewards; update python/dpo_studio/pairs.py"
+                )
             split = "train" if self.model.training else "eval"
+            check_capture(self._metrics[split], captured[0], captured[1])  # in TRL's own dtype, so the means are its means
+            chosen, rejected = captured[0].float(), captured[1].float()
             cm, rm = inputs["completion_mask"].chunk(2, dim=0)
             lens = gather(torch.stack([cm.sum(1), rm.sum(1)], dim=1).to(captured[0].device)).float()
             lines_all = gather(lines.to(captured[0].device))
-            chosen, rejected = captured[0].float(), captured[1].float()
-            losses = pair_losses(self.loss_types[0], self.beta, chosen, rejected, lens[:, 0], lens[:, 1])
-            self.pair_sink(
-                split,
-                [
-                    {"line": int(l), "chosen_reward": float(c), "rejected_reward": float(r), "margin": float(c - r), "loss": float(x)}
-                    for l, c, r, x in zip(lines_all.tolist(), chosen.tolist(), rejected.tolist(), losses.tolist())
-                ],
-            )
+            self.pair_sink(split, pair_rows(self.loss_types[0], self.beta, lines_all.tolist(), chosen, rejected, lens[:, 0], lens[:, 1]))
         return result

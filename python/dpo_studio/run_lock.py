@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 import socket
+from collections.abc import Callable
 
 LOCK_FILE = "run.lock"
 
@@ -15,7 +16,7 @@ class RunLockError(RuntimeError):
     pass
 
 
-def _read(path: str):
+def _read(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as f:
             v = json.load(f)
@@ -38,7 +39,7 @@ def _alive(lock: dict) -> bool:
         return False
 
 
-def acquire_run_lock(folder: str):
+def acquire_run_lock(folder: str) -> Callable[[], None]:
     """Takes the lock of `folder` (which must exist) or raises RunLockError; returns its release."""
     path = os.path.join(folder, LOCK_FILE)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -71,7 +72,7 @@ def acquire_run_lock(folder: str):
     finally:
         os.remove(tmp)
 
-    def release():
+    def release() -> None:
         held = _read(path)
         if held and held["pid"] == mine["pid"] and held.get("started") == mine["started"]:
             os.remove(path)

@@ -3,6 +3,7 @@ checked in under schemas/. The Python engine validates arriving requests and run
 
 import copy
 import json
+import math
 import os
 from functools import cache
 
@@ -50,6 +51,11 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
                 problems.append((extra, "unknown field"))
         else:
             problems.append((field, e.message))
+    # JSON Schema cannot tell Infinity from a number, and 1e400 reads as inf (nonFiniteFields in config.ts).
+    for field, v in c.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            shown = "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+            problems.append((field, f"must be a finite number, got {shown} (a literal such as 1e400 overflows)"))
     for f, what in (("model", "the policy model folder"), ("data", "the preference JSONL file")):
         if not c.get(f):
             problems.append((f, f"required: {what}"))
@@ -74,13 +80,27 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
 
 
 def request_problem(msg: dict) -> str | None:
-    """Why a parsed request cannot be acted on (kind, id and type checked by the caller)."""
+    """Why a parsed request cannot be acted on (kind, id and type checked by the caller), naming the
+    field as parseRequest does (`run/resume: params.runDir ...`): the first bad field in the order the
+    schema lists them, which is the order src/protocol/messages.ts checks them in."""
     schema = protocol()["requests"][msg["type"]]
     params = msg.get("params", {})
     if not isinstance(params, dict):
         return f"{msg['type']}: params must be an object"
-    err = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(params))
-    if err is None:
+    order = list(schema.get("properties", {}))
+    found: list[tuple[int, str, str]] = []
+    for e in jsonschema.Draft7Validator(schema).iter_errors(params):
+        if e.validator == "required":
+            for name in e.validator_value:
+                if name not in params:
+                    found.append((order.index(name) if name in order else len(order), name, "is required"))
+        elif e.path:
+            name = str(e.path[0])
+            where = ".".join(str(p) for p in e.path)
+            found.append((order.index(name) if name in order else len(order), where, e.message))
+        else:
+            found.append((len(order), "", e.message))
+    if not found:
         return None
-    where = ".".join(str(p) for p in err.path)
-    return f"{msg['type']}: params{'.' + where if where else ''} {err.message}"
+    _, where, message = min(found, key=lambda f: f[0])
+    return f"{msg['type']}: params{'.' + where if where else ''} {message}"

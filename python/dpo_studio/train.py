@@ -6,13 +6,15 @@ import math
 import os
 import shutil
 import time
+from typing import Any
 
 from . import data as data_mod
 from . import trl_map
 from .device import describe_device
 from .health import HealthMonitor
-from .run_folder import RunFolder, now_iso
+from .run_folder import RunFolder, decide_start, now_iso
 from .run_lock import RunLockError, acquire_run_lock
+from .run_records import read_records
 
 
 class TrainingError(RuntimeError):
@@ -56,7 +58,7 @@ class Run:
         self.total_steps = 0
         self.step = 0
         self.pairs = {"train": [], "eval": []}
-        self.health = HealthMonitor(config["stuck_loss_steps"], config["falling_logps_window"], config["loss_type"])
+        self.health = HealthMonitor.for_config(config, has_eval=False)  # has_eval is known once the data is split
         self.started = time.time()
         self.base_elapsed = 0.0
         self.last_tokens = None
@@ -133,39 +135,42 @@ class Run:
                 message = f"non-finite loss or grad_norm at step {step}. Lower learning_rate, check the data, or keep max_grad_norm > 0."
                 self.warn("non-finite", message, step)
                 raise TrainingError(message)
-            if self.c["mode"] == "dpo":
-                for w in self.health.observe(record):
-                    self.warn(w["code"], w["message"], w["step"])
+        if self.c["mode"] == "dpo":
+            # The rules of health.ts: the train rule only without held-out pairs, the eval rule over evaluations.
+            self.health.has_eval = getattr(getattr(self, "trainer", None), "eval_dataset", None) is not None
+            for w in self.health.observe_eval(finite) if split == "eval" else self.health.observe(finite):
+                self.warn(w["code"], w["message"], w["step"])
 
     # --- the run ---
-    def prepare(self):
-        c = self.folder, self.c
-        folder, c = c
+    def prepare(self) -> None:
+        """Decides what this start does with the folder (run_folder.decide_start, the rule both engines
+        share), takes the run lock and applies it: a new run writes config.json; a resume drops the
+        records after its checkpoint's step; a resume killed before any complete checkpoint starts over."""
+        folder, c = self.folder, self.c
+        # Other ranks of a new run would find rank 0's config.json: only rank 0 judges a new folder.
+        decision: dict[str, Any] = decide_start(folder.root, self.resume) if self.main or self.resume else {"action": "new"}
+        if decision["action"] == "refuse":
+            raise TrainingError(decision["message"])
         if self.main:
-            if not self.resume:
-                try:
-                    folder.check_new()
-                except ValueError as e:
-                    raise TrainingError(str(e)) from e
             os.makedirs(folder.root, exist_ok=True)
             try:  # one writer per folder, either engine (the same run.lock as src/engine/train/run-lock.ts)
                 self.release_lock = acquire_run_lock(folder.root)
             except RunLockError as e:
                 raise TrainingError(str(e)) from e
         self.claimed = True
-        if self.resume:
-            ckpts = folder.checkpoints()
-            if not ckpts:
-                raise TrainingError(f"{folder.root}: no complete checkpoint to resume from (checkpoints/step-N with trainer_state.json)")
-            step, self.resume_dir = ckpts[-1]
+        self.resume_dir: str | None = None
+        if decision["action"] == "resume":
+            self.resume_dir = decision["dir"]
             if self.main:
-                folder.truncate_after(step)
+                folder.truncate_after(decision["step"])
                 self.base_elapsed = _last_elapsed(folder)
-            self.log(f"resumed from {self.resume_dir} (step {step})")
-        else:
-            self.resume_dir = None
+            self.log(f"resumed from {self.resume_dir} (step {decision['step']})")
+        elif decision["action"] == "restart":
             if self.main:
-                folder.write_json("config.json", c)
+                folder.truncate_after(-1)
+            self.log(decision["message"])
+        elif self.main:
+            folder.write_json("config.json", c)
         if self.main:
             folder.clean_staging()
 
@@ -295,17 +300,11 @@ class Run:
         return final
 
 
-def _last_elapsed(folder) -> float:
-    import json
-
-    p = folder.path("metrics.jsonl")
-    last = 0.0
-    if os.path.exists(p):
-        with open(p, encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                last = r.get("elapsed_seconds", last)
-    return last
+def _last_elapsed(folder: RunFolder) -> float:
+    """Seconds the run had trained when its kept records end (0 when none), read with the tolerant
+    reader: a torn last line from a kill is skipped, never an error that blocks resume."""
+    records, _ = read_records(folder.path("metrics.jsonl"), "metrics")
+    return next((float(r["elapsed_seconds"]) for r in reversed(records) if "elapsed_seconds" in r), 0.0)
 
 
 from transformers import TrainerCallback  # noqa: E402  (after the helpers: import cost is paid once)

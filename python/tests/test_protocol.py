@@ -16,13 +16,13 @@ ENV = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..")
 def talk(lines, timeout=120):
     p = subprocess.run(
         [sys.executable, "-m", "dpo_studio.engine"],
-        input="".join(l + "\n" for l in lines),
+        input="".join(line + "\n" for line in lines),
         capture_output=True,
         text=True,
         timeout=timeout,
         env=ENV,
     )
-    out = [json.loads(l) for l in p.stdout.splitlines()]
+    out = [json.loads(line) for line in p.stdout.splitlines()]
     return p.returncode, out
 
 
@@ -70,7 +70,7 @@ def test_handshake_then_bad_lines_each_rejected_and_exit_zero():
     assert rejects[0].startswith("not JSON")
     assert rejects[1] == "a message must be a JSON object"
     assert rejects[2] == 'kind must be "request", got "reply"'
-    assert rejects[3] == "id must be an integer"
+    assert rejects[3].startswith("id must be an integer")
     assert rejects[4] == 'unknown request type "run/explode"'
     assert "params.mode" in rejects[5] and "ppo" in rejects[5]
     assert "params.beta" in rejects[6]
@@ -157,3 +157,33 @@ def test_sigterm_during_a_run_finishes_the_step_checkpoints_and_exits_zero(model
     assert finish["reason"] == "stopped" and 2 <= finish["step"] < 200
     assert (tmp_path / "run" / "checkpoints" / f"step-{finish['step']}" / "trainer_state.json").exists()
     assert any(m.get("type") == "run/didCheckpoint" for m in msgs)
+
+
+def test_hostile_lines_are_each_rejected_and_the_engine_keeps_answering():
+    """The lines that once ended the engine (OverflowError, RecursionError, UnicodeDecodeError); the
+    rules themselves are test/conformance/protocol's, shared with the embedded engine."""
+    hostile = [
+        b'{"kind":"request","id":1e400,"type":"run/stop","params":{}}',
+        b'{"kind":"request","id":NaN,"type":"run/stop","params":{}}',
+        b'{"kind":"request","id":Infinity,"type":"run/stop","params":{}}',
+        b'{"kind":"request","id":3,"type":"probe/score","params":{"prompt":"a","chat":false,"response":"b","beta":1e400}}',
+        b'{"kind":"request","id":4,"type":"run/stop","params":{"x":' + b"[" * 10000 + b"]" * 10000 + b"}}",
+        b'{"kind":"request","id":5,"type":"run/resume","params":{"runDir":"/r\xff\xfe"}}',
+        b"\xff\xfe\x00garbage",
+        b'{"kind":"request","id":6,"type":"run/stop","params":{}}',
+    ]
+    p = subprocess.run(
+        [sys.executable, "-m", "dpo_studio.engine"], input=b"".join(line + b"\n" for line in hostile), capture_output=True, timeout=120, env=ENV
+    )
+    assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
+    msgs = [json.loads(line) for line in p.stdout.decode().splitlines()]
+    check_messages(msgs)
+    rejects = [m["params"]["message"] for m in msgs if m.get("type") == "engine/didReject"]
+    assert rejects[0].startswith("id must be an integer") and rejects[1].startswith("not JSON") and rejects[2].startswith("not JSON")
+    assert "params.beta is out of range" in rejects[3]
+    assert rejects[4].startswith("nested more than 64 deep")
+    replies = {m["id"]: m for m in msgs if m["kind"] == "reply"}
+    assert not replies[3]["ok"] and replies[6] == {"kind": "reply", "id": 6, "ok": True, "result": {"stopping": False}}
+    assert not replies[5]["ok"] and "/r\ufffd\ufffd" in replies[5]["error"], (
+        "a non-UTF-8 path is read (U+FFFD), then refused as a run folder"
+    )

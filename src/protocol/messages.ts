@@ -222,15 +222,49 @@ function parseLine(line: string): Guarded<Record<string, unknown>> {
   return { ok: true, value: raw };
 }
 
-/** Engine side: a line from the host, checked to be a request it knows. */
+/** Deeper than this, a message is refused before it is read (Python's JSON reader overflows its stack near 1,000). */
+export const MAX_MESSAGE_DEPTH = 64;
+
+/** True when `v` nests arrays and objects more than `max` deep; iterative, so no depth overflows it. */
+function nestedDeeper(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (d > max) return true;
+    for (const c of Object.values(x)) stack.push([c, d + 1]);
+  }
+  return false;
+}
+
+/** The path (`params.config.beta`) of the first number JSON.parse overflowed to ±Infinity, if any. */
+function nonFinitePath(v: unknown, at: string): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : at;
+  if (typeof v !== 'object' || v === null) return undefined;
+  for (const [k, c] of Object.entries(v)) {
+    const found = nonFinitePath(c, Array.isArray(v) ? `${at}[${k}]` : at ? `${at}.${k}` : k);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Engine side: a line from the host, checked to be a request it knows. Never throws; `id` is set
+ * when the line carries a usable id (so that the error can be answered). The rules and their order
+ * are the contract of test/conformance/protocol, which the torch engine's parse_request follows too.
+ */
 export function parseRequest(line: string): Guarded<Request> & { id?: number } {
   const p = parseLine(line);
   if (!p.ok) return p;
   const m = p.value;
-  const id = typeof m.id === 'number' ? m.id : undefined;
+  if (nestedDeeper(m, MAX_MESSAGE_DEPTH)) return { ok: false, error: `nested more than ${MAX_MESSAGE_DEPTH} deep: not a message of this protocol` };
+  // -0 is answered as 0; ids beyond 2^53 cannot be told apart once read, so they are refused.
+  const id = Number.isSafeInteger(m.id) ? (m.id as number) + 0 : undefined;
   if (m.kind !== 'request') return { ok: false, error: `kind must be "request", got ${JSON.stringify(m.kind)}`, id };
-  if (id === undefined || !Number.isInteger(id)) return { ok: false, error: 'id must be an integer' };
+  if (id === undefined) return { ok: false, error: 'id must be an integer (at most 2^53 - 1 in size)' };
   if (typeof m.type !== 'string' || !has(REQUEST_PARAMS, m.type)) return { ok: false, error: `unknown request type ${JSON.stringify(m.type)}`, id };
+  const overflow = nonFinitePath(m, '');
+  if (overflow) return { ok: false, error: `${overflow} is out of range (a number beyond ±1.8e308, such as 1e400)`, id };
   const e = checkFields(m.params ?? {}, REQUEST_PARAMS[m.type as RequestType]);
   if (e) return { ok: false, error: `${m.type}: ${e}`, id };
   return { ok: true, value: { kind: 'request', id, type: m.type, params: m.params ?? {} } as Request, id };

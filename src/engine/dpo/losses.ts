@@ -60,6 +60,11 @@ export function implicitRewards(policyLogps: tf.Tensor1D, referenceLogps: tf.Ten
   return tf.mul(tf.sub(policyLogps, referenceLogps), beta) as tf.Tensor1D;
 }
 
+/** The same reward of one response or token, for the probe, `dpo reward` and triage (python: implicit_reward.py). */
+export function implicitReward(policyLogp: number, referenceLogp: number, beta: number): number {
+  return beta * (policyLogp - referenceLogp);
+}
+
 export interface PreferenceLoss {
   /** Per-pair losses [B]. */
   losses: tf.Tensor1D;
@@ -68,10 +73,17 @@ export interface PreferenceLoss {
   rejectedRewards: tf.Tensor1D;
 }
 
+/** An unknown loss type (a config from a newer version) is an error here, never a NaN loss. */
+function lossFunction(lossType: LossType): LossFn {
+  if (!Object.prototype.hasOwnProperty.call(LOSSES, lossType))
+    throw new Error(`loss_type "${lossType}" has no per-pair loss here (one of ${Object.keys(LOSSES).join(', ')})`);
+  return LOSSES[lossType];
+}
+
 /** The paper's preference_loss: per-pair losses of `lossType` and the rewards they imply. */
 export function preferenceLoss(lossType: LossType, l: PairLogps, params: LossParams): PreferenceLoss {
   return {
-    losses: LOSSES[lossType](l, params),
+    losses: lossFunction(lossType)(l, params),
     chosenRewards: implicitRewards(l.policyChosenLogps, l.referenceChosenLogps, params.beta),
     rejectedRewards: implicitRewards(l.policyRejectedLogps, l.referenceRejectedLogps, params.beta),
   };

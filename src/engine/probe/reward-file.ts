@@ -6,6 +6,7 @@ import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { tokenizePairs } from '../data/tokenize';
 import { collatePairs } from '../data/batch';
 import { computeSequenceLogps } from '../dpo/logps';
+import { implicitReward } from '../dpo/losses';
 import { preferenceProbability } from './reward';
 import { writeFileAtomic } from '../../node/fs-atomic';
 
@@ -49,8 +50,8 @@ export async function pairRewards(job: RewardJob): Promise<{ rows: RewardLine[];
       const r = await computeSequenceLogps(reference, batch);
       const n = chunk.length;
       chunk.forEach((pair, j) => {
-        const chosen = job.beta * (p[j] - r[j]);
-        const rejected = job.beta * (p[n + j] - r[n + j]);
+        const chosen = implicitReward(p[j], r[j], job.beta);
+        const rejected = implicitReward(p[n + j], r[n + j], job.beta);
         rows.push({
           line: pair.line,
           chosen_reward: chosen,

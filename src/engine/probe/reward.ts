@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CausalLM } from '../model/transformer';
 import { tokenLogps } from '../dpo/logps';
+import { implicitReward } from '../dpo/losses';
 
 export interface TokenReward {
   id: number;
@@ -32,10 +33,10 @@ export async function scoreResponse(policy: CausalLM, reference: CausalLM, promp
   if (responseIds.length === 0) return { tokens: [], policyLogp: 0, referenceLogp: 0, reward: 0 };
   const p = await responseTokenLogps(policy, promptIds, responseIds);
   const r = await responseTokenLogps(reference, promptIds, responseIds);
-  const tokens = responseIds.map((id, i) => ({ id, policyLogp: p[i], referenceLogp: r[i], reward: beta * (p[i] - r[i]) }));
+  const tokens = responseIds.map((id, i) => ({ id, policyLogp: p[i], referenceLogp: r[i], reward: implicitReward(p[i], r[i], beta) }));
   const policyLogp = p.reduce((a, b) => a + b, 0);
   const referenceLogp = r.reduce((a, b) => a + b, 0);
-  return { tokens, policyLogp, referenceLogp, reward: beta * (policyLogp - referenceLogp) };
+  return { tokens, policyLogp, referenceLogp, reward: implicitReward(policyLogp, referenceLogp, beta) };
 }
 
 /** σ(margin): the preference probability DPO's Bradley–Terry model assigns. */

@@ -1,8 +1,9 @@
 // Training-health checks over the logged metrics: each warning fires once per run, at the step where
 // the pattern became clear, with what to do about it. A trend claim is read from what it claims
 // about: held-out (eval) values when the run has them, otherwise a noise-aware comparison of smoothed
-// train values, never single noisy per-batch values.
-import { HealthWarning, LossType, MetricsRecord } from '../../protocol';
+// train values, never single noisy per-batch values. python/dpo_studio/health.py follows the same
+// rules; test/conformance/health holds the cases both pass.
+import { EngineName, HealthWarning, LossType, MetricsRecord } from '../../protocol';
 
 export interface HealthSettings {
   stuckSteps: number;
@@ -14,6 +15,8 @@ export interface HealthSettings {
   learningRate?: number;
   beta?: number;
   sftWeight?: number;
+  /** The engine the advice is for: sft_weight is the embedded engine's (the torch engine refuses it). */
+  engine?: EngineName;
 }
 
 /** A drop smaller than this (in nats of summed log-prob) is not worth a warning. */
@@ -106,7 +109,8 @@ export class HealthMonitor {
   private advice(): string {
     const tips: string[] = [];
     const sft = this.s.sftWeight ?? 0;
-    tips.push(sft > 0 ? `a larger sft_weight (now ${sft})` : 'sft_weight > 0 (an NLL term on the chosen responses, RPO)');
+    if (this.s.engine === 'torch') tips.push('an SFT pass on the chosen responses first (mode sft, then DPO from its final/)');
+    else tips.push(sft > 0 ? `a larger sft_weight (now ${sft})` : 'sft_weight > 0 (an NLL term on the chosen responses, RPO)');
     if (this.s.learningRate !== undefined && this.s.learningRate > 1e-6) tips.push(`a lower learning_rate (now ${this.s.learningRate})`);
     if (this.s.beta !== undefined) tips.push(`a larger beta (now ${this.s.beta})`);
     return `the policy is making the chosen responses less likely too, a known DPO failure (likelihood displacement). Consider ${tips.join(', or ')}.`;

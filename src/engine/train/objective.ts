@@ -6,14 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import { DpoConfig } from '../../protocol';
 import { TokenizedPair } from '../data/tokenize';
 import { SequenceBatch, collate, collatePairs } from '../data/batch';
-import { USES_MEAN_LOGPS, preferenceLoss } from '../dpo/losses';
+import { USES_MEAN_LOGPS, implicitRewards, preferenceLoss } from '../dpo/losses';
 import { PairValues } from './pair-values';
 
 // A type, not an interface: tf.tidy returns it as a tensor container.
 export type ObjectiveTensors = {
   /** Per-pair losses [n]. */
   losses: tf.Tensor1D;
-  /** Log-probs as the loss saw them (sums, or per-token means for IPO): [2n] chosen then rejected, [n] for SFT. */
+  /** Summed response log-probs (TRL's logps/*, for IPO too): [2n] chosen then rejected, [n] for SFT. */
   logps: tf.Tensor1D;
   chosenRewards: tf.Tensor1D;
   rejectedRewards: tf.Tensor1D;
@@ -69,7 +69,15 @@ export function objective(
     const nll = tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))); // [n]
     losses = tf.add(losses, tf.mul(nll, c.sft_weight)) as tf.Tensor1D;
   }
-  return { losses, logps, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards, logitSums };
+  if (!perToken) return { losses, logps: sums, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards, logitSums };
+  // IPO's loss reads per-token means; its rewards and logps/* are of the sums, as TRL's (test/conformance/pair-values).
+  return {
+    losses,
+    logps: sums,
+    chosenRewards: implicitRewards(tf.slice(sums, 0, n), tf.slice(refSums, 0, n), c.beta),
+    rejectedRewards: implicitRewards(tf.slice(sums, n, n), tf.slice(refSums, n, n), c.beta),
+    logitSums,
+  };
 }
 
 /** Reads an objective's tensors into per-pair values, and disposes them. */

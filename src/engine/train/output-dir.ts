@@ -1,9 +1,11 @@
 // Where a run may be written: a folder that is new (absent or empty) or a run to resume, never a
 // folder holding other files (a model folder, a project with its own config.json). An empty
 // output_dir means `.dpo/runs/<mode>-<time>` beside the data file, never the engine's working folder.
+// startDecision is the one rule for what a start or a resume does with a folder (test/conformance/resume).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILES, timeStamp } from '../../protocol';
+import { RUN_FILES, TRAINER_STATE, timeStamp } from '../../protocol';
+import { completeCheckpoints } from '../../node/run-folder';
 import { LOCK_FILE } from './run-lock';
 
 export class OutputDirError extends Error {}
@@ -25,15 +27,22 @@ export function looksLikeRun(dir: string): boolean {
   }
 }
 
+/**
+ * What a start killed before it wrote config.json leaves (either engine's): nothing to keep. The torch
+ * engine stages HF's checkpoints in .hf-staging and writes config.json.tmp.
+ */
+function startLeftover(dir: string, e: string): boolean {
+  if (e === LOCK_FILE || e === '.hf-staging' || /^config\.json\.tmp(-\d+)?$/.test(e)) return true;
+  return e === RUN_FILES.checkpoints && fs.readdirSync(path.join(dir, e)).length === 0;
+}
+
 /** Throws unless `dir` may hold a new run; writes nothing. */
 export function checkNewRunDir(dir: string): void {
   let entries: string[];
   try {
     if (!fs.statSync(dir).isDirectory()) throw new OutputDirError(`${dir}: output_dir is a file, not a folder; choose a new folder for the run`);
     // A start killed before it wrote config.json leaves only these: nothing to keep.
-    entries = fs
-      .readdirSync(dir)
-      .filter((e) => e !== LOCK_FILE && !/^config\.json\.tmp-\d+$/.test(e) && !(e === RUN_FILES.checkpoints && fs.readdirSync(path.join(dir, e)).length === 0));
+    entries = fs.readdirSync(dir).filter((e) => !startLeftover(dir, e));
   } catch (err) {
     if (err instanceof OutputDirError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -69,4 +78,39 @@ export function createRunDir(dir: string): void {
     }
     throw new OutputDirError(`${dir}: cannot create the run folder: ${why}; choose another --out / output_dir`);
   }
+}
+
+export type StartDecision =
+  /** Continue from a complete checkpoint; records after `step` are dropped first. */
+  | { action: 'resume'; step: number; dir: string }
+  /** Resume asked, but the run was killed before its first complete checkpoint: start over from step 0 with its config. */
+  | { action: 'restart'; message: string }
+  /** A new run in a new or empty folder. */
+  | { action: 'new' }
+  | { action: 'refuse'; code: 'not-a-run' | 'finished' | 'holds-run' | 'other-files' | 'unusable'; message: string };
+
+/**
+ * What starting (`resume` false) or resuming a run in `dir` does; reads only. Partial checkpoints
+ * (no trainer_state.json), staging folders and a half-written final.tmp are ignored.
+ */
+export function startDecision(dir: string, resume: boolean): StartDecision {
+  if (!resume) {
+    try {
+      checkNewRunDir(dir);
+      return { action: 'new' };
+    } catch (err) {
+      const message = (err as Error).message;
+      const code = / already holds a run;/.test(message) ? 'holds-run' : / holds other files /.test(message) ? 'other-files' : 'unusable';
+      return { action: 'refuse', code, message };
+    }
+  }
+  if (!looksLikeRun(dir)) return { action: 'refuse', code: 'not-a-run', message: `${dir}: not a run folder (no readable ${RUN_FILES.config} of a run)` };
+  const latest = completeCheckpoints(dir).pop();
+  if (latest) return { action: 'resume', ...latest };
+  if (fs.existsSync(path.join(dir, RUN_FILES.final)))
+    return { action: 'refuse', code: 'finished', message: `${dir}: the run has finished (final/ exists) and kept no checkpoint to resume from` };
+  return {
+    action: 'restart',
+    message: `resumed: no complete checkpoint in ${dir} (checkpoints/step-N with ${TRAINER_STATE}); restarting from step 0`,
+  };
 }

@@ -17,7 +17,6 @@ import {
   RUN_FILES,
   RunPhase,
   RunStatus,
-  TRAINER_STATE,
 } from '../../protocol';
 import { RunFolder } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
@@ -41,7 +40,7 @@ import { TrainerState, restoreCheckpoint, saveCheckpoint, saveFinal } from './ch
 import { PairValues, appendValues, emptyValues, mean, pairMetrics, pairRecords } from './pair-values';
 import { Report, TrainingError } from './report';
 import { acquireRunLock } from './run-lock';
-import { checkNewRunDir, createRunDir } from './output-dir';
+import { checkNewRunDir, createRunDir, startDecision } from './output-dir';
 import { checkTokenIds, pathError, withPath } from './input-checks';
 
 export { TrainingError };
@@ -121,19 +120,16 @@ export class Trainer implements Report {
 
   /** Continues the run in `runDir` from its newest complete checkpoint. */
   static resume(runDir: string, options: RunOptions, resolve: (raw: Record<string, unknown>) => DpoConfig): Trainer {
+    const decision = startDecision(runDir, true);
+    if (decision.action === 'refuse') throw new TrainingError(decision.message);
     const file = path.join(runDir, RUN_FILES.config);
-    if (!fs.existsSync(file)) throw new TrainingError(`${runDir}: not a run folder (no ${RUN_FILES.config})`);
     const config = resolve({ ...JSON.parse(fs.readFileSync(file, 'utf8')), output_dir: runDir });
     const release = acquireRunLock(runDir);
     try {
-      const folder = new RunFolder(runDir);
-      const latest = folder.checkpoints().pop();
-      if (latest) return Object.assign(new Trainer(config, options, latest), { releaseLock: release });
+      if (decision.action === 'resume') return Object.assign(new Trainer(config, options, decision), { releaseLock: release });
       // Killed (or out of disk) before its first checkpoint: nothing to continue, so start over.
-      if (fs.existsSync(folder.file('final'))) throw new TrainingError(`${runDir}: the run has finished (final/ exists) and kept no checkpoint to resume from`);
-      folder.truncateAfter(-1);
-      const restartNote = `resumed: no complete checkpoint in ${runDir} (checkpoints/step-N with ${TRAINER_STATE}); restarting from step 0`;
-      return Object.assign(new Trainer(config, options), { releaseLock: release, restartNote });
+      new RunFolder(runDir).truncateAfter(-1);
+      return Object.assign(new Trainer(config, options), { releaseLock: release, restartNote: decision.action === 'restart' ? decision.message : undefined });
     } catch (err) {
       release();
       throw err;

@@ -94,16 +94,13 @@ export function expectPairs(pairs: PairIds[], policy: NaiveLM, reference: NaiveL
     if (o.mode === 'sft') return { line: p.line, loss: nll, chosenLogps: pc, rejectedLogps: NaN, chosenReward: NaN, rejectedReward: NaN };
     const pr = policy.responseLogp(p.prompt, p.rejected);
     const useRef = !o.referenceFree;
-    let rc = useRef ? reference!.responseLogp(p.prompt, p.chosen) : 0;
-    let rr = useRef ? reference!.responseLogp(p.prompt, p.rejected) : 0;
-    let [c, r] = [pc, pr];
-    if (o.lossType === 'ipo') {
-      // IPO reads per-token mean log-probs (TRL), for the reference too.
-      [c, r, rc, rr] = [c / p.chosen.length, r / p.rejected.length, rc / p.chosen.length, rr / p.rejected.length];
-    }
-    const h = c - r - (rc - rr);
+    const rc = useRef ? reference!.responseLogp(p.prompt, p.chosen) : 0;
+    const rr = useRef ? reference!.responseLogp(p.prompt, p.rejected) : 0;
+    // IPO's loss reads per-token mean log-probs (TRL), for the reference too; rewards and logps/* stay sums (TRL's).
+    const [lc, lr] = o.lossType === 'ipo' ? [p.chosen.length, p.rejected.length] : [1, 1];
+    const h = pc / lc - pr / lr - (rc / lc - rr / lr);
     const loss = pairLoss(h, o) + (o.sftWeight ?? 0) * nll;
-    return { line: p.line, loss, chosenLogps: c, rejectedLogps: r, chosenReward: o.beta * (c - rc), rejectedReward: o.beta * (r - rr) };
+    return { line: p.line, loss, chosenLogps: pc, rejectedLogps: pr, chosenReward: o.beta * (pc - rc), rejectedReward: o.beta * (pr - rr) };
   });
 }
 
