@@ -60,10 +60,8 @@ export function implicitRewards(policyLogps: tf.Tensor1D, referenceLogps: tf.Ten
   return tf.mul(tf.sub(policyLogps, referenceLogps), beta) as tf.Tensor1D;
 }
 
-/** The same reward of one response or token, for the probe, `dpo reward` and triage (python: implicit_reward.py). */
-export function implicitReward(policyLogp: number, referenceLogp: number, beta: number): number {
-  return beta * (policyLogp - referenceLogp);
-}
+/** The same reward on numbers, for the probe, `dpo reward` and triage. */
+export { implicitReward } from './implicit-reward';
 
 export interface PreferenceLoss {
   /** Per-pair losses [B]. */

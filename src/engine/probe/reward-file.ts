@@ -6,7 +6,7 @@ import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { tokenizePairs } from '../data/tokenize';
 import { collatePairs } from '../data/batch';
 import { computeSequenceLogps } from '../dpo/logps';
-import { implicitReward } from '../dpo/losses';
+import { implicitReward } from '../dpo/implicit-reward';
 import { preferenceProbability } from './reward';
 import { writeFileAtomic } from '../../node/fs-atomic';
 

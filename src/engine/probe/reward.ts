@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CausalLM } from '../model/transformer';
 import { tokenLogps } from '../dpo/logps';
-import { implicitReward } from '../dpo/losses';
+import { implicitReward } from '../dpo/implicit-reward';
 
 export interface TokenReward {
   id: number;

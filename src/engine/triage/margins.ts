@@ -1,6 +1,7 @@
 // Margins from `dpo logps` files: the policy's and the reference's summed response log-probs of
 // each pair (either engine writes this file), turned into β·log-ratio margins per data line.
 import * as fs from 'node:fs';
+import { implicitReward } from '../dpo/implicit-reward';
 
 export interface PairLogps {
   chosen_logp: number;
@@ -28,7 +29,7 @@ export function implicitMargins(policy: Map<number, PairLogps>, reference: Map<n
   const out = new Map<number, number>();
   for (const [line, p] of policy) {
     const r = reference.get(line);
-    if (r) out.set(line, beta * (p.chosen_logp - r.chosen_logp - (p.rejected_logp - r.rejected_logp)));
+    if (r) out.set(line, implicitReward(p.chosen_logp, r.chosen_logp, beta) - implicitReward(p.rejected_logp, r.rejected_logp, beta));
   }
   return out;
 }

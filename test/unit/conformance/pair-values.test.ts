@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, DpoConfig, LossType, MetricsSplit, PairRecord } from '.
 import { objective, readValues } from '../../../src/engine/train/objective';
 import { pairRecords } from '../../../src/engine/train/pair-values';
 import { TokenizedPair } from '../../../src/engine/data/tokenize';
+import { implicitReward } from '../../../src/engine/dpo/implicit-reward';
 import { loadCases } from './cases';
 
 interface PairIn {
@@ -68,6 +69,10 @@ for (const doc of loadCases<PairCase>('pair-values')) {
           assert.deepEqual([r.step, r.split, r.line], [want.step, want.split, want.line]);
           for (const k of ['chosen_reward', 'rejected_reward', 'margin', 'loss'] as const)
             assert.ok(close(r[k], want[k]), `pair ${i} ${k}: ${r[k]} (expected ${want[k]})`);
+          // The probe's, `dpo reward`'s and triage's function gives training's rewards.
+          const p = c.pairs[i];
+          assert.ok(close(implicitReward(p.policy_chosen, p.reference_chosen, c.beta), want.chosen_reward), `pair ${i}: implicitReward (chosen)`);
+          assert.ok(close(implicitReward(p.policy_rejected, p.reference_rejected, c.beta), want.rejected_reward), `pair ${i}: implicitReward (rejected)`);
         });
       });
     }
