@@ -212,7 +212,7 @@ class Run:
             from trl import SFTConfig, SFTTrainer
 
             as_sft = lambda rows: Dataset.from_list([{"prompt": r["prompt"], "completion": r["chosen"]} for r in rows])
-            args = SFTConfig(**trl_map.sft_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
+            args = SFTConfig(**trl_map.sft_args(c, self.folder.staging, max_length, has_eval, self.resume), model_init_kwargs={"dtype": dtype})
             return SFTTrainer(
                 model=c["model"],
                 args=args,
@@ -229,7 +229,7 @@ class Run:
         ref = None
         if c["reference_model"]:
             ref = AutoModelForCausalLM.from_pretrained(c["reference_model"], dtype=dtype)
-        args = DPOConfig(**trl_map.dpo_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
+        args = DPOConfig(**trl_map.dpo_args(c, self.folder.staging, max_length, has_eval, self.resume), model_init_kwargs={"dtype": dtype})
         trainer = LinedDPOTrainer(
             model=c["model"],
             ref_model=ref,
@@ -262,7 +262,9 @@ class Run:
                 self.log(f"stopped at step {self.step} of {self.total_steps}; resume with: dpo train --resume {c['output_dir']}")
                 self.status("stopped")
                 return {"runDir": c["output_dir"], "reason": "stopped", "step": self.step, "totalSteps": self.total_steps}
-            if trainer.eval_dataset is not None and self.last_eval_step != self.step:
+            # From TrainerState, which every rank holds alike (and a resumed run restores): a decision
+            # taken on rank 0 alone would send one rank into evaluate()'s collectives by itself.
+            if trainer.eval_dataset is not None and not evaluated_at(trainer.state):
                 trainer.evaluate()
             final = self.save_final(trainer)
             self.log(f"done: {self.step} step(s); final model in {final}")
@@ -293,6 +295,11 @@ class Run:
             os.replace(tmp, final)
         self.sink.progress("saving", 1, 1)
         return final
+
+
+def evaluated_at(state) -> bool:
+    """Whether the trainer's log history holds an evaluation at its current step."""
+    return any("eval_loss" in h and h.get("step") == state.global_step for h in state.log_history)
 
 
 def _last_elapsed(folder) -> float:

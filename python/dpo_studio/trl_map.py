@@ -44,7 +44,7 @@ def scheduler(c: dict) -> str:
     return c["lr_scheduler_type"]
 
 
-def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
+def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
     on_gpu = torch.cuda.is_available()
     return dict(
         output_dir=staging_dir,
@@ -69,7 +69,8 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> d
         logging_first_step=False,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=c["eval_steps"],
-        eval_on_start=has_eval,
+        # The step-0 evaluation belongs to the run's start; HF would run it again at a resumed step.
+        eval_on_start=has_eval and not resumed,
         save_strategy="steps",
         save_steps=c["save_steps"],
         save_total_limit=None,
@@ -85,9 +86,9 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> d
     )
 
 
-def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
+def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
     return dict(
-        common_args(c, staging_dir, max_length, has_eval),
+        common_args(c, staging_dir, max_length, has_eval, resumed),
         beta=c["beta"],
         loss_type=[c["loss_type"]],
         precompute_ref_log_probs=c["precompute_ref_log_probs"],
@@ -95,9 +96,9 @@ def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict
     )
 
 
-def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
+def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
     # Prompt-completion rows: TRL masks the prompt (completion_only_loss), as the tfjs engine does.
-    return dict(common_args(c, staging_dir, max_length, has_eval), completion_only_loss=True, packing=False)
+    return dict(common_args(c, staging_dir, max_length, has_eval, resumed), completion_only_loss=True, packing=False)
 
 
 def lora_config(c: dict):
