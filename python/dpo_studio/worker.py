@@ -42,9 +42,9 @@ def main() -> None:
         sink = Engine(ch)._sink() if main_rank else NullSink()
         stop_file = os.path.join(config["output_dir"], ".stop")
         r = Run(config, sink, lambda: os.path.exists(stop_file), resume=spec["resume"]).run()
-        # Leave together and close the process group: a rank that exits while another still holds
-        # it open dies in gloo's teardown ("terminate called without an active exception", SIGABRT).
-        state.wait_for_everyone()
+        # Close the process group before exiting: left to the interpreter's teardown, gloo's threads
+        # abort the rank ("terminate called without an active exception", SIGABRT). No barrier first:
+        # a rank still inside a collective would then hang instead of failing.
         state.destroy_process_group()
     except BaseException as e:  # KeyboardInterrupt and SystemExit too: every way out says which rank and why
         traceback.print_exc(file=sys.stderr)
