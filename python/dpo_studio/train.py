@@ -255,7 +255,16 @@ class Run:
             trainer = self.build()
             self.trainer = trainer
             self.status("running")
-            trainer.train(resume_from_checkpoint=self.resume_dir)
+            if self.resume_dir and _training_done(self.resume_dir):
+                # Killed after the last step (writing final/): HF's train() would run one step past
+                # max_steps, so the checkpoint is loaded as it is and the run goes on to its end.
+                from transformers import TrainerState
+
+                trainer.state = TrainerState.load_from_json(os.path.join(self.resume_dir, "trainer_state.json"))
+                trainer._load_from_checkpoint(self.resume_dir)
+                self.step, self.total_steps = trainer.state.global_step, trainer.state.max_steps
+            else:
+                trainer.train(resume_from_checkpoint=self.resume_dir)
             if self.main:
                 self.folder.clean_staging()  # HF's own leftovers (a model card); checkpoints were moved out
             if self.stopped:
@@ -297,6 +306,14 @@ class Run:
         return final
 
 
+def _training_done(checkpoint_dir: str) -> bool:
+    import json
+
+    with open(os.path.join(checkpoint_dir, "trainer_state.json"), encoding="utf-8") as f:
+        state = json.load(f)
+    return bool(state.get("max_steps")) and state.get("global_step", 0) >= state["max_steps"]
+
+
 def evaluated_at(state) -> bool:
     """Whether the trainer's log history holds an evaluation at its current step."""
     return any("eval_loss" in h and h.get("step") == state.global_step for h in state.log_history)
@@ -327,6 +344,13 @@ class StudioCallback(TrainerCallback):
         self.run.step = state.global_step
         # TRL counts num_tokens from 0 in each process (a resumed one too): the first window's rate.
         self.run.last_tokens = (0.0, self.run.base_elapsed + time.time() - self.run.started)
+        # ...and a resumed run would log num_tokens from 0 again: it continues from the count its
+        # checkpoint logged last (TRL keeps the total in this attribute; test_resume_records pins it).
+        trainer = getattr(self.run, "trainer", None)
+        logged = [h["num_tokens"] for h in state.log_history if "num_tokens" in h and "loss" in h]
+        if logged and trainer is not None and hasattr(trainer, "_total_train_tokens"):
+            trainer._total_train_tokens = int(logged[-1])
+            self.run.last_tokens = (float(logged[-1]), self.run.last_tokens[1])
 
     def on_log(self, args, state, control, logs=None, **kw):
         self.run.on_log(state.global_step, logs or {})
