@@ -43,16 +43,20 @@ class ProbeSession:
     def load(self, policy_dir, reference_dir=None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.tok = AutoTokenizer.from_pretrained(policy_dir)
-        self.models = {"policy": AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32).eval()}
+        # Built aside, then swapped in under the lock: load runs in its own thread while generations
+        # and scores may still use the models loaded before.
+        tok = AutoTokenizer.from_pretrained(policy_dir)
+        models = {"policy": AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32).eval()}
         if reference_dir:
-            self.models["reference"] = AutoModelForCausalLM.from_pretrained(reference_dir, dtype=torch.float32).eval()
-        m = self.models["policy"]
+            models["reference"] = AutoModelForCausalLM.from_pretrained(reference_dir, dtype=torch.float32).eval()
+        with self.lock:
+            self.tok, self.models = tok, models
+        m = models["policy"]
         return {
             "architecture": (m.config.architectures or [type(m).__name__])[0],
             "parameters": sum(t.numel() for t in m.parameters()),
-            "hasReference": "reference" in self.models,
-            "chatTemplate": bool(getattr(self.tok, "chat_template", None)),
+            "hasReference": "reference" in models,
+            "chatTemplate": bool(getattr(tok, "chat_template", None)),
         }
 
     def _need(self, which):
