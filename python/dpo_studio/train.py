@@ -247,6 +247,10 @@ class Run:
     def run(self) -> dict:
         c = self.c
         try:
+            try:
+                trl_map.check_objective(c)
+            except ValueError as e:
+                raise TrainingError(str(e)) from e
             self.prepare()
             self.log(
                 f"{'resuming' if self.resume else 'starting'} {c['mode']} run in {c['output_dir']}; torch engine on {self.device['label']}"

@@ -36,6 +36,20 @@ HANDLED_ELSEWHERE = {
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
+# The objectives this engine hands to TRL. resolve_config refuses others; this holds for a config that
+# did not pass through it (a hand-written worker spec, Run called directly): TRL would take an unknown
+# loss_type and fail later or log NaN per-pair losses.
+MODES = ("dpo", "sft")
+LOSS_TYPES = ("sigmoid", "ipo", "hinge")
+
+
+def check_objective(c: dict) -> None:
+    """ValueError naming the field when mode or loss_type is not one this engine maps to TRL."""
+    if c.get("mode") not in MODES:
+        raise ValueError(f"mode: {c.get('mode')!r} is not one of {', '.join(MODES)}; set mode to dpo or sft")
+    if c["mode"] == "dpo" and c.get("loss_type") not in LOSS_TYPES:
+        raise ValueError(f"loss_type: {c.get('loss_type')!r} is not one of {', '.join(LOSS_TYPES)}; set loss_type to one of them")
+
 
 def scheduler(c: dict) -> str:
     # HF's "constant" has no warm-up; ours warms up linearly first when asked.
@@ -87,6 +101,7 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resu
 
 
 def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
+    check_objective(c)
     return dict(
         common_args(c, staging_dir, max_length, has_eval, resumed),
         beta=c["beta"],
