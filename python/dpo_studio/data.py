@@ -31,8 +31,15 @@ def _text_problem(v, response: bool):
 def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
     """(rows, problems, excluded) where a row is {line, prompt, chosen, rejected}."""
     rows, problems, excluded = [], [], 0
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for n, raw_bytes in enumerate(f, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(
+                    f"{path}:{n}: not UTF-8 text (byte 0x{raw_bytes[e.start]:02x} at column {e.start + 1}); save the file as UTF-8"
+                )
+                continue
             if not raw.strip():
                 continue
             try:
@@ -64,6 +71,8 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
                 problems.extend(f"{path}:{n}: field '{k}': {p}" for k, p in bad)
                 continue
             rows.append({"line": n, "prompt": o["prompt"], "chosen": o["chosen"], "rejected": o["rejected"]})
+    if not rows and not problems and not excluded:
+        raise DataError(f'{path}: no preference pairs (the file is empty); add JSONL lines of {{"prompt", "chosen", "rejected"}}')
     if problems and not skip_bad_lines:
         shown = "\n".join(problems[:20])
         raise DataError(f"{path}: {len(problems)} unusable line(s) (set skip_bad_lines to skip them):\n{shown}")

@@ -43,6 +43,11 @@ class ProbeSession:
     def load(self, policy_dir, reference_dir=None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from .model_check import check_model_folder
+
+        check_model_folder(policy_dir, "policyDir")
+        if reference_dir:
+            check_model_folder(reference_dir, "referenceDir")
         # Built aside, then swapped in under the lock: load runs in its own thread while generations
         # and scores may still use the models loaded before.
         tok = AutoTokenizer.from_pretrained(policy_dir)

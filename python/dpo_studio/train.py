@@ -8,7 +8,7 @@ import shutil
 import time
 
 from . import data as data_mod
-from . import trl_map
+from . import model_check, trl_map
 from .device import describe_device
 from .health import HealthMonitor
 from .run_folder import RunFolder, now_iso
@@ -40,6 +40,13 @@ def _model_context(model_dir: str):
         if isinstance(getattr(cfg, k, None), int):
             return getattr(cfg, k)
     return None
+
+
+def _model_vocab(model_dir: str):
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(model_dir)
+    return getattr(cfg.get_text_config(), "vocab_size", None)
 
 
 class Run:
@@ -196,9 +203,13 @@ class Run:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         c = self.c
+        for field in ("model", "reference_model"):  # before transformers reads anything of them
+            if c[field]:
+                model_check.check_model_folder(c[field], field)
         tok = AutoTokenizer.from_pretrained(c["model"])
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
+        model_check.check_tokenizer_fits(c["model"], tok, _model_vocab(c["model"]))
         ctx = _model_context(c["model"])
         max_length = min(c["max_length"], ctx) if ctx else c["max_length"]
         if max_length < c["max_length"]:
@@ -212,7 +223,9 @@ class Run:
             from trl import SFTConfig, SFTTrainer
 
             as_sft = lambda rows: Dataset.from_list([{"prompt": r["prompt"], "completion": r["chosen"]} for r in rows])
-            args = SFTConfig(**trl_map.sft_args(c, self.folder.staging, max_length, has_eval, self.resume), model_init_kwargs={"dtype": dtype})
+            args = SFTConfig(
+                **trl_map.sft_args(c, self.folder.staging, max_length, has_eval, self.resume), model_init_kwargs={"dtype": dtype}
+            )
             return SFTTrainer(
                 model=c["model"],
                 args=args,

@@ -15,7 +15,9 @@ ENV = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..")
 
 
 def engine(stderr=subprocess.DEVNULL):
-    return subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=ENV)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=ENV
+    )
 
 
 def send(p, line) -> None:
@@ -67,7 +69,12 @@ def test_hostile_lines_are_each_rejected_and_the_engine_lives_on():
 def test_run_stop_is_answered_while_a_model_loads(models):
     p = engine()
     try:
-        send(p, json.dumps({"kind": "request", "id": 1, "type": "probe/load", "params": {"policyDir": models["gpt2"], "referenceDir": models["gpt2"]}}))
+        send(
+            p,
+            json.dumps(
+                {"kind": "request", "id": 1, "type": "probe/load", "params": {"policyDir": models["gpt2"], "referenceDir": models["gpt2"]}}
+            ),
+        )
         send(p, json.dumps({"kind": "request", "id": 2, "type": "run/stop"}))
         first, second = next_reply(p), next_reply(p)
         # The load imports transformers and reads two models (seconds); the stop needs none of that.
@@ -80,7 +87,15 @@ def test_run_stop_is_answered_while_a_model_loads(models):
 
 def test_host_gone_finishes_the_step_checkpoints_and_exits_zero(models, tmp_path):
     data = write_pairs(tmp_path / "pairs.jsonl", 40)
-    config = {"model": models["gpt2"], "data": data, "output_dir": str(tmp_path / "run"), "max_steps": 200, "batch_size": 2, "eval_fraction": 0, "max_length": 64}
+    config = {
+        "model": models["gpt2"],
+        "data": data,
+        "output_dir": str(tmp_path / "run"),
+        "max_steps": 200,
+        "batch_size": 2,
+        "eval_fraction": 0,
+        "max_length": 64,
+    }
     p = engine(stderr=subprocess.PIPE)
     try:
         send(p, json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": config}}))

@@ -37,7 +37,11 @@ def config(models, tmp_path, name):
 
 def records(run_dir):
     """metrics.jsonl less status records and wall-clock fields, and pairs.jsonl."""
-    metrics = [{k: v for k, v in r.items() if k not in WALL_CLOCK} for r in read_jsonl(os.path.join(run_dir, "metrics.jsonl")) if r["kind"] != "status"]
+    metrics = [
+        {k: v for k, v in r.items() if k not in WALL_CLOCK}
+        for r in read_jsonl(os.path.join(run_dir, "metrics.jsonl"))
+        if r["kind"] != "status"
+    ]
     return metrics, read_jsonl(os.path.join(run_dir, "pairs.jsonl"))
 
 
@@ -69,7 +73,11 @@ def test_stopped_twice_and_resumed_logs_the_uninterrupted_records(models, tmp_pa
     assert Run(c, NullSink(), resume=True).run()["reason"] == "completed"
     metrics, pairs = records(c["output_dir"])
     want_metrics, want_pairs = records(whole)
-    assert [(m["split"], m["step"]) for m in metrics if m["kind"] == "metrics" and m["split"] == "eval"] == [("eval", 0), ("eval", 3), ("eval", 6)]
+    assert [(m["split"], m["step"]) for m in metrics if m["kind"] == "metrics" and m["split"] == "eval"] == [
+        ("eval", 0),
+        ("eval", 3),
+        ("eval", 6),
+    ]
     assert len(pairs) == len(want_pairs) == 6 * 2 + 3 * 6
     assert_same(metrics, want_metrics)
     assert_same(pairs, want_pairs)
