@@ -5,6 +5,7 @@ dataset to pairs.jsonl so drill-down opens the right line."""
 
 import json
 import random
+from typing import Any
 
 from .formats import to_trl_fields
 
@@ -13,7 +14,7 @@ class DataError(ValueError):
     pass
 
 
-def _text_problem(v, response: bool):
+def _text_problem(v: Any, response: bool) -> str | None:
     if v is None:
         return "missing"
     if isinstance(v, list):
@@ -28,7 +29,7 @@ def _text_problem(v, response: bool):
     return "empty response" if response and empty else None
 
 
-def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
+def read_pairs(path: str, skip_bad_lines: bool, completions: bool) -> tuple[list, list, int]:
     """(rows, problems, excluded) where a row is {line, prompt, chosen, rejected}."""
     rows, problems, excluded = [], [], 0
     with open(path, "rb") as f:
@@ -57,6 +58,7 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
             if problem:
                 problems.append(f"{path}:{n}: field '{problem[0]}': {problem[1]}")
                 continue
+            fields: tuple[str, ...]
             if completions and "completion" in o and "chosen" not in o:
                 o = {"prompt": o.get("prompt"), "chosen": o["completion"], "rejected": o["completion"]}
                 fields = ("prompt", "chosen")
@@ -79,7 +81,7 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
     return rows, problems, excluded
 
 
-def split_eval(rows: list, fraction: float, seed: int):
+def split_eval(rows: list, fraction: float, seed: int) -> tuple[list, list]:
     """A seeded held-out split (Python's RNG: not the same pairs the tfjs engine holds out)."""
     if fraction <= 0 or len(rows) < 2:
         return rows, []

@@ -13,13 +13,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 
 class HostStream:
     """A stream to the host that outlives it: the first failed write calls on_gone once, points fds 1
     and 2 at /dev/null (so the libraries' own prints cannot fail the run) and drops what follows."""
 
-    def __init__(self, inner, on_gone):
+    def __init__(self, inner: Any, on_gone: Callable[[], None]):
         self.inner = inner
         self.on_gone = on_gone
         self.gone = False
@@ -52,11 +54,11 @@ class HostStream:
             except (OSError, ValueError):
                 self._lost()
 
-    def __getattr__(self, name):  # fileno, encoding, isatty… as the stream has them
+    def __getattr__(self, name: str):  # fileno, encoding, isatty… as the stream has them
         return getattr(self.inner, name)
 
 
-def _claim_stdout(on_gone):
+def _claim_stdout(on_gone: Callable[[], None]) -> HostStream:
     """The real stdout for protocol lines; fd 1 and sys.stdout now lead to stderr."""
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
@@ -66,44 +68,44 @@ def _claim_stdout(on_gone):
 
 
 class Engine:
-    def __init__(self, channel):
+    def __init__(self, channel: Any):
         self.ch = channel
         self.stop = threading.Event()
         self.exiting = False
-        self.active = None
+        self.active: threading.Thread | None = None
         self.lock = threading.Lock()
-        self.probe = None
+        self.probe: Any = None
 
     # --- runs ---
-    def _sink(self):
+    def _sink(self) -> Any:
         ch = self.ch
 
         class Sink:
-            def progress(self, phase, done, total, message=None):
+            def progress(self, phase: str, done: int, total: int, message: str | None = None) -> None:
                 ch.event("run/didProgress", {"phase": phase, "done": done, "total": total, **({"message": message} if message else {})})
 
-            def metrics(self, record):
+            def metrics(self, record: dict) -> None:
                 ch.event("run/didLogMetrics", {"record": record})
 
-            def warning(self, w):
+            def warning(self, w: dict) -> None:
                 ch.event("run/didWarn", w)
 
-            def checkpoint(self, step, path):
+            def checkpoint(self, step: int, path: str) -> None:
                 ch.event("run/didCheckpoint", {"step": step, "dir": path})
 
-            def log(self, line):
+            def log(self, line: str) -> None:
                 ch.event("run/didLog", {"line": line})
 
         return Sink()
 
-    def _start(self, config: dict, resume: bool):
+    def _start(self, config: dict, resume: bool) -> None:
         from .launch import run_in_processes
         from .train import Run
 
         self.stop.clear()
         self.ch.event("run/didStart", {"runDir": config["output_dir"], "config": config})
 
-        def work():
+        def work() -> None:
             try:
                 if config["num_processes"] > 1 or config["accelerate_config"]:
                     r = run_in_processes(config, resume, self.ch, self.stop)
@@ -122,7 +124,7 @@ class Engine:
             self.active = threading.Thread(target=work, name="dpo-run", daemon=True)
             self.active.start()
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self.exiting = True
         self.stop.set()
         with self.lock:
@@ -140,7 +142,7 @@ class Engine:
         threading.Thread(target=self.shutdown, name="dpo-host-gone", daemon=True).start()
 
     # --- requests ---
-    def handle(self, req: dict):
+    def handle(self, req: dict) -> None:
         from .schemas import resolve_config
 
         t, p, id_ = req["type"], req["params"], req["id"]
@@ -208,7 +210,7 @@ def serve_line(engine: "Engine", line: str) -> None:
         print(f"engine: could not answer a message: {type(e).__name__}: {e}", file=sys.stderr)
 
 
-def main():
+def main() -> None:
     engine_ref: list = []
     proto = _claim_stdout(lambda: engine_ref[0].host_gone() if engine_ref else os._exit(0))
     from .device import describe_device

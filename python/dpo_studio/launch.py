@@ -7,13 +7,15 @@ rank's error and keeps each rank's last lines in log.txt."""
 import json
 import os
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from collections import deque
+from collections.abc import Sequence
+from typing import Any
 
 from .run_folder import RunFolder, now_iso
 from .worker import ERROR_MARK
@@ -78,14 +80,14 @@ class RankTails:
         """log.txt lines: the last lines of every rank that failed or printed anything."""
         out = []
         for rank in sorted(self.ranks):
-            lines = [l for l in self.ranks[rank] if l.strip() and not l.startswith(ERROR_MARK)]
+            lines = [x for x in self.ranks[rank] if x.strip() and not x.startswith(ERROR_MARK)]
             if lines:
                 out.append(f"rank {rank} last lines:")
-                out.extend(f"  [rank {rank}] {l}" for l in lines)
+                out.extend(f"  [rank {rank}] {x}" for x in lines)
         return out
 
 
-def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
+def run_in_processes(config: dict, resume: bool, channel: Any, stop_event: threading.Event) -> dict:
     import torch
 
     stop_file = os.path.join(config["output_dir"], ".stop")
@@ -104,8 +106,10 @@ def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"ACCELERATE_USE_CPU": "true"} if not torch.cuda.is_available() else {})}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
     tails = RankTails()
+    assert proc.stdout is not None and proc.stderr is not None  # both are PIPE
 
-    def relay_stderr():
+    def relay_stderr() -> None:
+        assert proc.stderr is not None
         for line in proc.stderr:
             tails.add(line)
             sys.stderr.write(line)
@@ -113,7 +117,7 @@ def run_in_processes(config: dict, resume: bool, channel, stop_event) -> dict:
     relayer = threading.Thread(target=relay_stderr, daemon=True)
     relayer.start()
 
-    def watch_stop():
+    def watch_stop() -> None:
         stop_event.wait()
         os.makedirs(config["output_dir"], exist_ok=True)
         open(stop_file, "w").close()
@@ -167,7 +171,7 @@ def lost_rank(launcher_stderr: str) -> str:
     return f"rank {rank} failed with exit code {code}"
 
 
-def record_failure(run_dir: str, message: str, rank_lines: list = ()) -> None:
+def record_failure(run_dir: str, message: str, rank_lines: Sequence[str] = ()) -> None:
     """A failed status naming the lost rank: rank 0 may have been stopped before it could write one."""
     folder = RunFolder(run_dir)
     last = None

@@ -6,6 +6,7 @@ Each refusal names the file (and tensors) and what to do. It does not load weigh
 import json
 import os
 import struct
+from typing import Any
 
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
@@ -142,7 +143,7 @@ def _check_weight_names(model_dir: str) -> None:
         )
 
 
-def check_tokenizer_fits(model_dir: str, tokenizer, vocab_size) -> None:
+def check_tokenizer_fits(model_dir: str, tokenizer: Any, vocab_size: int | None) -> None:
     """Token ids at or beyond the embedding's rows fail deep in torch ("index out of range in self")."""
     if isinstance(vocab_size, int) and len(tokenizer) > vocab_size:
         raise ModelFolderError(

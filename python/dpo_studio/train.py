@@ -6,6 +6,8 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import data as data_mod
 from . import model_check, trl_map
@@ -20,11 +22,11 @@ class TrainingError(RuntimeError):
 
 
 class NullSink:
-    def progress(self, phase, done, total, message=None): ...
-    def metrics(self, record): ...
-    def warning(self, w): ...
-    def checkpoint(self, step, path): ...
-    def log(self, line): ...
+    def progress(self, phase: str, done: int, total: int, message: str | None = None) -> None: ...
+    def metrics(self, record: dict) -> None: ...
+    def warning(self, w: dict) -> None: ...
+    def checkpoint(self, step: int, path: str) -> None: ...
+    def log(self, line: str) -> None: ...
 
 
 def _is_main() -> bool:
@@ -32,7 +34,7 @@ def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _model_context(model_dir: str):
+def _model_context(model_dir: str) -> int | None:
     from transformers import AutoConfig
 
     cfg = AutoConfig.from_pretrained(model_dir)
@@ -42,7 +44,7 @@ def _model_context(model_dir: str):
     return None
 
 
-def _model_vocab(model_dir: str):
+def _model_vocab(model_dir: str) -> int | None:
     from transformers import AutoConfig
 
     cfg = AutoConfig.from_pretrained(model_dir)
@@ -50,7 +52,14 @@ def _model_vocab(model_dir: str):
 
 
 class Run:
-    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False, extra_callbacks=()):
+    def __init__(
+        self,
+        config: dict,
+        sink: Any = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        resume: bool = False,
+        extra_callbacks: Sequence[Any] = (),
+    ):
         self.c = config
         self.extra_callbacks = list(extra_callbacks)  # e.g. the benchmark's step timer
         self.sink = sink or NullSink()
@@ -62,12 +71,12 @@ class Run:
         self.stopped = False
         self.total_steps = 0
         self.step = 0
-        self.pairs = {"train": [], "eval": []}
+        self.pairs: dict = {"train": [], "eval": []}
         self.health = HealthMonitor(config["stuck_loss_steps"], config["falling_logps_window"], config["loss_type"])
         self.started = time.time()
         self.base_elapsed = 0.0
-        self.last_tokens = None
-        self.last_eval_step = None
+        self.last_tokens: tuple | None = None
+        self.last_eval_step: int | None = None
         self.release_lock = lambda: None
         self.claimed = False
 
@@ -145,7 +154,7 @@ class Run:
                     self.warn(w["code"], w["message"], w["step"])
 
     # --- the run ---
-    def prepare(self):
+    def prepare(self) -> None:
         c = self.folder, self.c
         folder, c = c
         if self.main:
@@ -176,11 +185,11 @@ class Run:
         if self.main:
             folder.clean_staging()
 
-    def read_data(self, max_length):
+    def read_data(self, max_length: int) -> tuple[list, list]:
         c = self.c
         sft = c["mode"] == "sft"
 
-        def read(path):
+        def read(path: str) -> list:
             rows, problems, excluded = data_mod.read_pairs(path, c["skip_bad_lines"], completions=sft)
             if problems:
                 self.warn("data", f"{path}: skipped {len(problems)} unusable line(s) (skip_bad_lines)", 0)
@@ -198,7 +207,7 @@ class Run:
         self.log(f"data: {len(train)} training pair(s), {len(evals)} eval pair(s); max_length {max_length}")
         return train, evals
 
-    def build(self):
+    def build(self) -> Any:
         from datasets import Dataset
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -254,7 +263,7 @@ class Run:
             data_collator=LinedCollator(pad_token_id=tok.pad_token_id, max_length=max_length, truncation_mode="keep_start"),
             callbacks=callbacks,
         )
-        trainer.pair_sink = self.on_pairs
+        trainer.pair_sink = self.on_pairs  # type: ignore[assignment]  # pairs.py declares it None until set
         return trainer
 
     def run(self) -> dict:
@@ -304,7 +313,7 @@ class Run:
         finally:
             self.release_lock()
 
-    def save_final(self, trainer) -> str:
+    def save_final(self, trainer: Any) -> str:
         self.sink.progress("saving", 0, 1, "final model")
         final = self.folder.path("final")
         tmp = final + ".tmp"
@@ -331,12 +340,12 @@ def _training_done(checkpoint_dir: str) -> bool:
     return bool(state.get("max_steps")) and state.get("global_step", 0) >= state["max_steps"]
 
 
-def evaluated_at(state) -> bool:
+def evaluated_at(state: Any) -> bool:
     """Whether the trainer's log history holds an evaluation at its current step."""
     return any("eval_loss" in h and h.get("step") == state.global_step for h in state.log_history)
 
 
-def _last_elapsed(folder) -> float:
+def _last_elapsed(folder: Any) -> float:
     import json
 
     p = folder.path("metrics.jsonl")
@@ -356,23 +365,24 @@ class StudioCallback(TrainerCallback):
     def __init__(self, run: Run):
         self.run = run
 
-    def on_train_begin(self, args, state, control, **kw):
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kw) -> None:
         self.run.total_steps = state.max_steps
         self.run.step = state.global_step
         # TRL counts num_tokens from 0 in each process (a resumed one too): the first window's rate.
-        self.run.last_tokens = (0.0, self.run.base_elapsed + time.time() - self.run.started)
+        started = self.run.base_elapsed + time.time() - self.run.started
+        self.run.last_tokens = (0.0, started)
         # ...and a resumed run would log num_tokens from 0 again: it continues from the count its
         # checkpoint logged last (TRL keeps the total in this attribute; test_resume_records pins it).
         trainer = getattr(self.run, "trainer", None)
         logged = [h["num_tokens"] for h in state.log_history if "num_tokens" in h and "loss" in h]
         if logged and trainer is not None and hasattr(trainer, "_total_train_tokens"):
             trainer._total_train_tokens = int(logged[-1])
-            self.run.last_tokens = (float(logged[-1]), self.run.last_tokens[1])
+            self.run.last_tokens = (float(logged[-1]), started)
 
-    def on_log(self, args, state, control, logs=None, **kw):
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kw) -> None:
         self.run.on_log(state.global_step, logs or {})
 
-    def on_step_end(self, args, state, control, **kw):
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw) -> None:
         r = self.run
         r.step = state.global_step
         r.sink.progress("training", state.global_step, state.max_steps)
@@ -390,7 +400,7 @@ class StudioCallback(TrainerCallback):
             control.should_save = True
             control.should_training_stop = True
 
-    def on_save(self, args, state, control, **kw):
+    def on_save(self, args: Any, state: Any, control: Any, **kw) -> None:
         from accelerate import PartialState
 
         PartialState().wait_for_everyone()  # every rank has written its part (rng state) of checkpoint-N

@@ -1,6 +1,8 @@
 """Run config -> TRL's DPOConfig / SFTConfig and PEFT's LoraConfig: every field either maps to a TRL
 argument here or was refused by schemas.resolve_config (x-engines), never silently dropped."""
 
+from typing import Any
+
 import torch
 
 # Fields that do not become a TRL argument, with where they are honoured instead.
@@ -116,7 +118,7 @@ def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed
     return dict(common_args(c, staging_dir, max_length, has_eval, resumed), completion_only_loss=True, packing=False)
 
 
-def lora_config(c: dict):
+def lora_config(c: dict) -> Any:
     if c["lora_r"] <= 0:
         return None
     from peft import LoraConfig

@@ -63,7 +63,7 @@ def assert_same_records(one, many, skip=frozenset()):
     (m1, p1), (mn, pn) = one, many
     assert [(m["split"], m["step"]) for m in mn] == [("eval", 0), ("train", 1), ("train", 2), ("eval", 2), ("train", 3), ("eval", 3)]
     assert [(m["split"], m["step"]) for m in m1] == [(m["split"], m["step"]) for m in mn]
-    for a, b in zip(m1, mn):
+    for a, b in zip(m1, mn, strict=False):
         assert set(a) - VARIES == set(b) - VARIES, (a["step"], set(a) ^ set(b))
         keys = set(a) - VARIES - skip
         for k in keys:
@@ -73,7 +73,7 @@ def assert_same_records(one, many, skip=frozenset()):
                 assert math.isclose(a[k], b[k], rel_tol=2e-4, abs_tol=2e-6), (a["split"], a["step"], k, a[k], b[k])
     assert [(p["step"], p["split"], p["line"]) for p in p1] == [(p["step"], p["split"], p["line"]) for p in pn]
     assert len(p1) == 3 * 6 + 3 * 6, "every pair of every step and every evaluation, once"
-    for a, b in zip(p1, pn):
+    for a, b in zip(p1, pn, strict=False):
         for k in ("chosen_reward", "rejected_reward", "loss"):
             assert math.isclose(a[k], b[k], rel_tol=1e-3, abs_tol=1e-6), (a, b)
 

@@ -24,9 +24,9 @@ def test_unknown_objective_is_refused_by_field(tmp_path, field, value):
 
 
 def test_every_mapped_loss_type_is_one_trl_computes():
-    from trl.trainer.dpo_trainer import DPOTrainer
-
     import inspect
+
+    from trl.trainer.dpo_trainer import DPOTrainer
 
     source = inspect.getsource(DPOTrainer)
     for loss_type in trl_map.LOSS_TYPES:

@@ -47,7 +47,7 @@ def records(run_dir):
 
 def assert_same(a, b):
     assert len(a) == len(b), (len(a), len(b))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert set(x) == set(y), set(x) ^ set(y)
         for k in x:
             if isinstance(x[k], float):
