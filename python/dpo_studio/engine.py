@@ -75,6 +75,8 @@ class Engine:
         self.active: threading.Thread | None = None
         self.lock = threading.Lock()
         self.probe: Any = None
+        self.loading: threading.Thread | None = None  # the latest probe/load
+        self.probe_work: list = []  # probe requests answered off the reading thread
 
     # --- runs ---
     def _sink(self) -> Any:
@@ -130,8 +132,8 @@ class Engine:
         with self.lock:
             idle = self.active is None
         if idle:
-            if self.probe:  # generations in flight finish and reply first
-                for t in list(self.probe.threads):
+            if self.probe:  # loads, scores and generations in flight finish and reply first
+                for t in [*self.probe_work, *self.probe.threads]:
                     if t is not threading.current_thread():
                         t.join(timeout=120)
             os._exit(0)
@@ -176,10 +178,23 @@ class Engine:
             from .probe import ProbeSession
 
             self.probe = self.probe or ProbeSession(self.ch)
-            if t == "probe/load":  # seconds to minutes: the reading thread stays free meanwhile
-                threading.Thread(target=self.probe.handle, args=(t, id_, p), name="dpo-probe-load", daemon=True).start()
-                return None
-            return self.probe.handle(t, id_, p)
+            if t == "probe/cancel":
+                return self.probe.handle(t, id_, p)
+            # A load takes seconds to minutes: it and the requests sent after it (which need its
+            # models) run off the reading thread, so stop, cancel and the rest are answered meanwhile.
+            loading, probe = self.loading, self.probe
+
+            def work() -> None:
+                if loading is not None:
+                    loading.join()
+                probe.handle(t, id_, p)
+
+            th = threading.Thread(target=work, name=f"dpo-{t.replace('/', '-')}", daemon=True)
+            if t == "probe/load":
+                self.loading = th
+            self.probe_work = [x for x in self.probe_work if x.is_alive()] + [th]
+            th.start()
+            return None
         self.ch.error(id_, f"unhandled request type {t}")
 
 
