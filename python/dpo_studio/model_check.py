@@ -147,6 +147,6 @@ def check_tokenizer_fits(model_dir: str, tokenizer: Any, vocab_size: int | None)
     """Token ids at or beyond the embedding's rows fail deep in torch ("index out of range in self")."""
     if isinstance(vocab_size, int) and len(tokenizer) > vocab_size:
         raise ModelFolderError(
-            f"{model_dir}: the tokenizer has {len(tokenizer)} tokens but config.json's vocab_size is {vocab_size}; "
-            "its ids beyond the embedding cannot be trained: use the tokenizer saved with this model"
+            f"{os.path.join(model_dir, 'config.json')} has vocab_size {vocab_size} but the tokenizer ({os.path.join(model_dir, 'tokenizer.json')}) "
+            f"has {len(tokenizer)} tokens: ids beyond the embedding cannot be used; use the tokenizer saved with this model"
         )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import data as data_mod
-from . import model_check, trl_map
+from . import model_check, tokenize_check, trl_map
 from .device import describe_device
 from .health import HealthMonitor
 from .run_folder import RunFolder, now_iso
@@ -224,6 +224,8 @@ class Run:
         if max_length < c["max_length"]:
             self.log(f"max_length {c['max_length']} exceeds the model's {max_length} positions; using {max_length}")
         train, evals = self.read_data(max_length)
+        # TRL tokenises in-process, where a runaway tokenizer regex cannot be interrupted: time it aside first.
+        tokenize_check.check_tokenizer_time(c["model"], [(c["data"], train), (c["eval_data"] or c["data"], evals)])
         has_eval = len(evals) > 0
         dtype = trl_map.DTYPES[c["dtype"]]
         peft_config = trl_map.lora_config(c)

@@ -127,8 +127,31 @@ def test_a_tokenizer_larger_than_the_embedding_is_refused(model, tmp_path):
             "max_steps": 1,
         }
     )
-    with pytest.raises(ModelFolderError, match=f"vocab_size is {vocab}"):
+    with pytest.raises(ModelFolderError, match=rf"config\.json has vocab_size {vocab} but .*tokenizer\.json\) has {vocab + 1} tokens"):
         Run(c, NullSink()).run()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t.update(pre_tokenizer={"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": False}),
+        lambda t: t.update(normalizer={"type": "Replace", "pattern": {"Regex": "(a+)+$"}, "content": "x"}),
+    ],
+)
+def test_a_runaway_tokenizer_regex_names_the_file_and_the_data_line(model, tmp_path, edit):
+    edit_json(model / "tokenizer.json", edit)
+    data = write_pairs(tmp_path / "p.jsonl", 8)
+    with open(data, "a", encoding="utf-8") as f:  # line 9: the classic input of catastrophic backtracking for (a+)+$
+        f.write(json.dumps({"prompt": "a" * 40 + "!", "chosen": " yes", "rejected": " no"}) + "\n")
+    c = resolve_config(
+        {"engine": "torch", "model": str(model), "data": data, "eval_fraction": 0, "output_dir": str(tmp_path / "run"), "max_steps": 1}
+    )
+    with pytest.raises(ModelFolderError, match=rf"tokenizer\.json.*{data}:9.*regex"):
+        Run(c, NullSink()).run()
+    rows = [{"line": 9, "prompt": "a" * 40 + "!", "chosen": "x", "rejected": "y"}]
+    from dpo_studio.tokenize_check import check_tokenizer_time
+
+    check_tokenizer_time(str(tmp_path / "no-tokenizer-json"), [(data, rows)])  # nothing to run: returns
 
 
 def test_bad_data_bytes_and_empty_data_name_the_file_and_line(tmp_path):
