@@ -154,7 +154,7 @@ class Run:
                     self.warn(w["code"], w["message"], w["step"])
 
     # --- the run ---
-    def prepare(self) -> None:
+    def prepare(self):
         c = self.folder, self.c
         folder, c = c
         if self.main:
@@ -347,7 +347,7 @@ def evaluated_at(state: Any) -> bool:
     return any("eval_loss" in h and h.get("step") == state.global_step for h in state.log_history)
 
 
-def _last_elapsed(folder: Any) -> float:
+def _last_elapsed(folder) -> float:
     import json
 
     p = folder.path("metrics.jsonl")
