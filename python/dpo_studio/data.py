@@ -48,6 +48,9 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool) -> tuple[list
             except ValueError as e:
                 problems.append(f"{path}:{n}: not JSON ({e})")
                 continue
+            except RecursionError:
+                problems.append(f"{path}:{n}: JSON nested too deeply to read; a line holds one flat object of prompt, chosen, rejected")
+                continue
             if not isinstance(o, dict):
                 problems.append(f'{path}:{n}: not a JSON object; expected {{"prompt": …, "chosen": …, "rejected": …}}')
                 continue

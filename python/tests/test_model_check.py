@@ -163,6 +163,11 @@ def test_bad_data_bytes_and_empty_data_name_the_file_and_line(tmp_path):
     assert f"{path}:2: not UTF-8 text (byte 0xff at column 21)" in str(e.value)
     rows, problems, _ = read_pairs(str(path), True, completions=False)
     assert [r["line"] for r in rows] == [1] and len(problems) == 1
+    deep = b"[" * 100000 + b"]" * 100000
+    path.write_bytes(good + b"\n" + b'{"prompt": "p", "chosen": " a", "rejected": " b", "meta": ' + deep + b"}\n" + deep + b"\n")
+    with pytest.raises(DataError) as e:
+        read_pairs(str(path), False, completions=False)
+    assert f"{path}:2: JSON nested too deeply" in str(e.value) and f"{path}:3: JSON nested too deeply" in str(e.value)
     path.write_bytes(b"")
     with pytest.raises(DataError, match=f"{path}: no preference pairs"):
         read_pairs(str(path), False, completions=False)
