@@ -145,9 +145,9 @@ def run_in_processes(config: dict, resume: bool, channel: Any, stop_event: threa
         shutil.rmtree(log_dir, ignore_errors=True)
     if result is None or code != 0 or "error" in result:
         detail = tails.summary() or (result or {}).get("error", "")
-        resume = f"; resume with dpo train --resume {config['output_dir']}" if RunFolder(config["output_dir"]).checkpoints() else ""
+        hint = f"; resume with dpo train --resume {config['output_dir']}" if RunFolder(config["output_dir"]).checkpoints() else ""
         message = (
-            f"the {config['num_processes']}-process run ended with exit code {code}{': ' + detail if detail else ''}; see log.txt{resume}"
+            f"the {config['num_processes']}-process run ended with exit code {code}{': ' + detail if detail else ''}; see log.txt{hint}"
         )
         record_failure(config["output_dir"], message, tails.last_lines())
         raise RuntimeError(message)
