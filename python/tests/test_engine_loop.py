@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from conftest import read_jsonl, write_pairs
@@ -15,9 +16,12 @@ ENV = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..")
 
 
 def engine(stderr=subprocess.DEVNULL):
-    return subprocess.Popen(
-        [sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=ENV
-    )
+    p = subprocess.Popen([sys.executable, "-m", "dpo_studio.engine"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=ENV)
+    # A deadline for every blocking read below: a hung engine is killed, its stdout ends, the test fails.
+    watchdog = threading.Timer(240, p.kill)
+    watchdog.daemon = True
+    watchdog.start()
+    return p
 
 
 def send(p, line) -> None:
@@ -100,7 +104,9 @@ def test_host_gone_finishes_the_step_checkpoints_and_exits_zero(models, tmp_path
     try:
         send(p, json.dumps({"kind": "request", "id": 1, "type": "run/start", "params": {"mode": "dpo", "config": config}}))
         while True:
-            m = json.loads(p.stdout.readline())
+            line = p.stdout.readline()
+            assert line, "the engine exited before its second step"
+            m = json.loads(line)
             if m.get("type") == "run/didProgress" and m["params"]["phase"] == "training" and m["params"]["done"] >= 2:
                 break
         p.stdout.close()  # the host went away (stdin stays open: only its reading end broke)
