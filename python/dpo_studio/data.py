@@ -5,6 +5,7 @@ dataset to pairs.jsonl so drill-down opens the right line."""
 
 import json
 import random
+from typing import Any
 
 from .formats import to_trl_fields
 
@@ -13,7 +14,7 @@ class DataError(ValueError):
     pass
 
 
-def _text_problem(v, response: bool):
+def _text_problem(v: Any, response: bool) -> str | None:
     if v is None:
         return "missing"
     if isinstance(v, list):
@@ -28,17 +29,27 @@ def _text_problem(v, response: bool):
     return "empty response" if response and empty else None
 
 
-def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
+def read_pairs(path: str, skip_bad_lines: bool, completions: bool) -> tuple[list, list, int]:
     """(rows, problems, excluded) where a row is {line, prompt, chosen, rejected}."""
     rows, problems, excluded = [], [], 0
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for n, raw_bytes in enumerate(f, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(
+                    f"{path}:{n}: not UTF-8 text (byte 0x{raw_bytes[e.start]:02x} at column {e.start + 1}); save the file as UTF-8"
+                )
+                continue
             if not raw.strip():
                 continue
             try:
                 o = json.loads(raw)
             except ValueError as e:
                 problems.append(f"{path}:{n}: not JSON ({e})")
+                continue
+            except RecursionError:
+                problems.append(f"{path}:{n}: JSON nested too deeply to read; a line holds one flat object of prompt, chosen, rejected")
                 continue
             if not isinstance(o, dict):
                 problems.append(f'{path}:{n}: not a JSON object; expected {{"prompt": …, "chosen": …, "rejected": …}}')
@@ -50,6 +61,7 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
             if problem:
                 problems.append(f"{path}:{n}: field '{problem[0]}': {problem[1]}")
                 continue
+            fields: tuple[str, ...]
             if completions and "completion" in o and "chosen" not in o:
                 o = {"prompt": o.get("prompt"), "chosen": o["completion"], "rejected": o["completion"]}
                 fields = ("prompt", "chosen")
@@ -64,13 +76,15 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool):
                 problems.extend(f"{path}:{n}: field '{k}': {p}" for k, p in bad)
                 continue
             rows.append({"line": n, "prompt": o["prompt"], "chosen": o["chosen"], "rejected": o["rejected"]})
+    if not rows and not problems and not excluded:
+        raise DataError(f'{path}: no preference pairs (the file is empty); add JSONL lines of {{"prompt", "chosen", "rejected"}}')
     if problems and not skip_bad_lines:
         shown = "\n".join(problems[:20])
         raise DataError(f"{path}: {len(problems)} unusable line(s) (set skip_bad_lines to skip them):\n{shown}")
     return rows, problems, excluded
 
 
-def split_eval(rows: list, fraction: float, seed: int):
+def split_eval(rows: list, fraction: float, seed: int) -> tuple[list, list]:
     """A seeded held-out split (Python's RNG: not the same pairs the tfjs engine holds out)."""
     if fraction <= 0 or len(rows) < 2:
         return rows, []

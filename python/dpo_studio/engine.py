@@ -3,62 +3,111 @@ src/protocol/messages.ts on stdio exactly (JSON lines; requests checked against
 schemas/protocol.schema.json; a bad line gets engine/didReject and, when it has an id, an error
 reply, never a crash). stdout carries protocol lines only: everything else printed (transformers'
 own logs included) goes to stderr. One run at a time, in a worker thread; SIGTERM, run/stop,
-engine/shutdown or stdin closing finish the step, write a checkpoint and exit 0."""
+engine/shutdown or stdin closing finish the step, write a checkpoint and exit 0; so does a broken
+stdout or stderr (the host went away): the run is not lost with it. probe/load runs in a thread of
+its own, so cancel, stop and the rest are answered while a model loads."""
 
+import io
 import json
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 
-def _claim_stdout():
+class HostStream:
+    """A stream to the host that outlives it: the first failed write calls on_gone once, points fds 1
+    and 2 at /dev/null (so the libraries' own prints cannot fail the run) and drops what follows."""
+
+    def __init__(self, inner: Any, on_gone: Callable[[], None]):
+        self.inner = inner
+        self.on_gone = on_gone
+        self.gone = False
+
+    def _lost(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+        except OSError:
+            pass
+        self.on_gone()
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self.inner.write(text)
+                return len(text)
+            except (OSError, ValueError):  # EPIPE, or the file closed under us
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.inner.flush()
+            except (OSError, ValueError):
+                self._lost()
+
+    def __getattr__(self, name: str):  # fileno, encoding, isatty… as the stream has them
+        return getattr(self.inner, name)
+
+
+def _claim_stdout(on_gone: Callable[[], None]) -> HostStream:
     """The real stdout for protocol lines; fd 1 and sys.stdout now lead to stderr."""
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
+    sys.stderr = HostStream(sys.stderr, on_gone)
     sys.stdout = sys.stderr
-    return proto
+    return HostStream(proto, on_gone)
 
 
 class Engine:
-    def __init__(self, channel):
+    def __init__(self, channel: Any):
         self.ch = channel
         self.stop = threading.Event()
         self.exiting = False
-        self.active = None
+        self.active: threading.Thread | None = None
         self.lock = threading.Lock()
-        self.probe = None
+        self.probe: Any = None
+        self.loading: threading.Thread | None = None  # the latest probe/load
+        self.probe_work: list = []  # probe requests answered off the reading thread
 
     # --- runs ---
-    def _sink(self):
+    def _sink(self) -> Any:
         ch = self.ch
 
         class Sink:
-            def progress(self, phase, done, total, message=None):
+            def progress(self, phase: str, done: int, total: int, message: str | None = None) -> None:
                 ch.event("run/didProgress", {"phase": phase, "done": done, "total": total, **({"message": message} if message else {})})
 
-            def metrics(self, record):
+            def metrics(self, record: dict) -> None:
                 ch.event("run/didLogMetrics", {"record": record})
 
-            def warning(self, w):
+            def warning(self, w: dict) -> None:
                 ch.event("run/didWarn", w)
 
-            def checkpoint(self, step, path):
+            def checkpoint(self, step: int, path: str) -> None:
                 ch.event("run/didCheckpoint", {"step": step, "dir": path})
 
-            def log(self, line):
+            def log(self, line: str) -> None:
                 ch.event("run/didLog", {"line": line})
 
         return Sink()
 
-    def _start(self, config: dict, resume: bool):
+    def _start(self, config: dict, resume: bool) -> None:
         from .launch import run_in_processes
         from .train import Run
 
         self.stop.clear()
         self.ch.event("run/didStart", {"runDir": config["output_dir"], "config": config})
 
-        def work():
+        def work() -> None:
             try:
                 if config["num_processes"] > 1 or config["accelerate_config"]:
                     r = run_in_processes(config, resume, self.ch, self.stop)
@@ -77,19 +126,25 @@ class Engine:
             self.active = threading.Thread(target=work, name="dpo-run", daemon=True)
             self.active.start()
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self.exiting = True
         self.stop.set()
         with self.lock:
             idle = self.active is None
         if idle:
-            if self.probe:  # generations in flight finish and reply first
-                for t in list(self.probe.threads):
-                    t.join(timeout=120)
+            if self.probe:  # loads, scores and generations in flight finish and reply first
+                for t in [*self.probe_work, *self.probe.threads]:
+                    if t is not threading.current_thread():
+                        t.join(timeout=120)
             os._exit(0)
 
+    def host_gone(self) -> None:
+        """stdout or stderr broke: stop the run at its next step (it checkpoints), then exit. From a
+        thread of its own: the write that failed may be inside the run or a generation."""
+        threading.Thread(target=self.shutdown, name="dpo-host-gone", daemon=True).start()
+
     # --- requests ---
-    def handle(self, req: dict):
+    def handle(self, req: dict) -> None:
         from .schemas import resolve_config
 
         t, p, id_ = req["type"], req["params"], req["id"]
@@ -123,17 +178,62 @@ class Engine:
             from .probe import ProbeSession
 
             self.probe = self.probe or ProbeSession(self.ch)
-            return self.probe.handle(t, id_, p)
+            if t == "probe/cancel":
+                return self.probe.handle(t, id_, p)
+            # A load takes seconds to minutes: it and the requests sent after it (which need its
+            # models) run off the reading thread, so stop, cancel and the rest are answered meanwhile.
+            loading, probe = self.loading, self.probe
+
+            def work() -> None:
+                if loading is not None:
+                    loading.join()
+                probe.handle(t, id_, p)
+
+            th = threading.Thread(target=work, name=f"dpo-{t.replace('/', '-')}", daemon=True)
+            if t == "probe/load":
+                self.loading = th
+            self.probe_work = [x for x in self.probe_work if x.is_alive()] + [th]
+            th.start()
+            return None
         self.ch.error(id_, f"unhandled request type {t}")
 
 
-def main():
-    proto = _claim_stdout()
+def serve_line(engine: "Engine", line: str) -> None:
+    """One line from the host: a request handled, or an error reply and engine/didReject. Nothing
+    raised here ends the engine (ids of 1e400, nesting 10,000 deep, a bug in a handler)."""
+    from .protocol import parse_request
+
+    ch = engine.ch
+    try:
+        req, err = parse_request(line)
+    except BaseException as e:  # noqa: BLE001  RecursionError, OverflowError, MemoryError…
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        req, err = None, (f"unreadable message ({type(e).__name__}: {e})", None)
+    try:
+        if err:
+            message, id_ = err
+            if id_ is not None:
+                ch.error(id_, message)
+            ch.event("engine/didReject", {"message": message, "line": line.rstrip("\n")[:500]})
+            return
+        try:
+            engine.handle(req)
+        except Exception as e:  # a bug in a handler must not end the engine
+            ch.error(req["id"], f"{type(e).__name__}: {e}")
+    except Exception as e:  # the reply itself failed (e.g. a value JSON cannot carry): say so, live on
+        print(f"engine: could not answer a message: {type(e).__name__}: {e}", file=sys.stderr)
+
+
+def main() -> None:
+    engine_ref: list = []
+    proto = _claim_stdout(lambda: engine_ref[0].host_gone() if engine_ref else os._exit(0))
     from .device import describe_device
-    from .protocol import PROTOCOL_VERSION, Channel, parse_request
+    from .protocol import PROTOCOL_VERSION, Channel
 
     ch = Channel(proto)
     engine = Engine(ch)
+    engine_ref.append(engine)
     signal.signal(signal.SIGTERM, lambda *_: engine.shutdown())
     signal.signal(signal.SIGINT, lambda *_: engine.shutdown())
     dev = describe_device()
@@ -141,21 +241,17 @@ def main():
         "engine/didStart",
         {"protocolVersion": PROTOCOL_VERSION, "pid": os.getpid(), "engine": "torch", "device": dev["device"], "devices": dev["devices"]},
     )
-    for raw in sys.stdin.buffer:  # bytes: a non-UTF-8 byte is one bad line (U+FFFD), not an exit
-        line = raw.decode("utf-8", errors="replace")
-        if not line.strip():
-            continue
-        req, err = parse_request(line)
-        if err:
-            message, id_ = err
-            if id_ is not None:
-                ch.error(id_, message)
-            ch.event("engine/didReject", {"message": message, "line": line.rstrip("\n")[:500]})
-            continue
+    # Bytes that are not UTF-8 become U+FFFD: the line is then rejected as not JSON, not fatal.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    while True:
         try:
-            engine.handle(req)
-        except Exception as e:  # a bug in a handler must not end the engine
-            ch.error(req["id"], f"{type(e).__name__}: {e}")
+            line = stdin.readline()
+        except OSError:  # a broken stdin ends input as closing it does
+            break
+        if not line:
+            break
+        if line.strip():
+            serve_line(engine, line)
     engine.shutdown()  # stdin closed: the host went away
     threading.Event().wait()
 

@@ -20,7 +20,7 @@ def detect_format(o: dict) -> str:
     return "trl"
 
 
-def split_hh(chosen: str, rejected: str):
+def split_hh(chosen: str, rejected: str) -> dict | None:
     common = 0
     while common < min(len(chosen), len(rejected)) and chosen[common] == rejected[common]:
         common += 1
@@ -33,7 +33,7 @@ def split_hh(chosen: str, rejected: str):
     return {"prompt": chosen[:end], "chosen": chosen[end:], "rejected": rejected[end:]}
 
 
-def to_trl_fields(o: dict):
+def to_trl_fields(o: dict) -> tuple:
     """(fields, None) or (None, (field, problem))."""
     fmt = detect_format(o)
     if fmt == "chat-completions":

@@ -8,13 +8,14 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 import torch
 
 from .data import read_pairs
 
 
-def prompt_ids(tok, prompt, conversational: bool) -> list:
+def prompt_ids(tok: Any, prompt: Any, conversational: bool) -> list:
     if conversational:
         ids = tok.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True, return_dict=False)
         ids = list(ids["input_ids"] if isinstance(ids, dict) else ids)
@@ -26,7 +27,7 @@ def prompt_ids(tok, prompt, conversational: bool) -> list:
     return ids
 
 
-def response_ids(tok, prompt, response, conversational: bool) -> list:
+def response_ids(tok: Any, prompt: Any, response: str, conversational: bool) -> list:
     if not conversational:
         return tok.encode(response, add_special_tokens=False) + [tok.eos_token_id]
     p = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
@@ -37,14 +38,14 @@ def response_ids(tok, prompt, response, conversational: bool) -> list:
 
 
 @torch.no_grad()
-def token_logps(model, ids: list, start: int) -> torch.Tensor:
+def token_logps(model: Any, ids: list, start: int) -> torch.Tensor:
     """Log-probs of ids[start:] each given the tokens before it (one sequence)."""
     x = torch.tensor([ids], device=model.device)
     logits = model(input_ids=x).logits[0, start - 1 : -1].float()
     return torch.log_softmax(logits, -1).gather(-1, x[0, start:, None])[:, 0]
 
 
-def pair_logps(model, tok, rows, max_length, max_prompt_length=None):
+def pair_logps(model: Any, tok: Any, rows: list, max_length: int, max_prompt_length: int | None = None) -> Any:
     """Yields (row, {chosen_logp, rejected_logp, chosen_tokens, rejected_tokens}) and counts drops."""
     for r in rows:
         conv = isinstance(r["prompt"], list)
@@ -63,7 +64,7 @@ def pair_logps(model, tok, rows, max_length, max_prompt_length=None):
         yield r, out
 
 
-def load(model_dir):
+def load(model_dir: str) -> Any:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
@@ -71,7 +72,7 @@ def load(model_dir):
     return AutoTokenizer.from_pretrained(model_dir), model, ctx
 
 
-def main(argv=None):
+def main(argv: list | None = None) -> None:
     a = argparse.ArgumentParser(prog="dpo logps --engine torch")
     a.add_argument("--model", required=True)
     a.add_argument("--data", required=True)

@@ -3,6 +3,7 @@ generate (KV cache on) streaming each token as probe/didToken, score a response'
 per token, cancel generations in progress."""
 
 import threading
+from typing import Any
 
 import torch
 
@@ -12,16 +13,16 @@ DEFAULTS = {"maxNewTokens": 64, "temperature": 0.0, "topK": 0, "topP": 1.0, "see
 
 
 class ProbeSession:
-    def __init__(self, channel):
+    def __init__(self, channel: Any):
         self.ch = channel
-        self.models = {}
-        self.tok = None
-        self.cancelled = set()
-        self.running = set()
+        self.models: dict = {}
+        self.tok: Any = None
+        self.cancelled: set = set()
+        self.running: set = set()
         self.lock = threading.Lock()  # one forward at a time: the models are shared
-        self.threads = []
+        self.threads: list = []
 
-    def handle(self, type_, id_, p):
+    def handle(self, type_: str, id_: int, p: dict) -> None:
         try:
             if type_ == "probe/load":
                 return self.ch.reply(id_, self.load(p["policyDir"], p.get("referenceDir")))
@@ -40,36 +41,45 @@ class ProbeSession:
             return self.ch.error(id_, str(e))
         return self.ch.error(id_, f"unknown probe request {type_}")
 
-    def load(self, policy_dir, reference_dir=None):
+    def load(self, policy_dir: str, reference_dir: str | None = None) -> dict:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.tok = AutoTokenizer.from_pretrained(policy_dir)
-        self.models = {"policy": AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32).eval()}
+        from .model_check import check_model_folder
+
+        check_model_folder(policy_dir, "policyDir")
         if reference_dir:
-            self.models["reference"] = AutoModelForCausalLM.from_pretrained(reference_dir, dtype=torch.float32).eval()
-        m = self.models["policy"]
+            check_model_folder(reference_dir, "referenceDir")
+        # Built aside, then swapped in under the lock: load runs in its own thread while generations
+        # and scores may still use the models loaded before.
+        tok = AutoTokenizer.from_pretrained(policy_dir)
+        models = {"policy": AutoModelForCausalLM.from_pretrained(policy_dir, dtype=torch.float32).eval()}
+        if reference_dir:
+            models["reference"] = AutoModelForCausalLM.from_pretrained(reference_dir, dtype=torch.float32).eval()
+        with self.lock:
+            self.tok, self.models = tok, models
+        m = models["policy"]
         return {
             "architecture": (m.config.architectures or [type(m).__name__])[0],
             "parameters": sum(t.numel() for t in m.parameters()),
-            "hasReference": "reference" in self.models,
-            "chatTemplate": bool(getattr(self.tok, "chat_template", None)),
+            "hasReference": "reference" in models,
+            "chatTemplate": bool(getattr(tok, "chat_template", None)),
         }
 
-    def _need(self, which):
+    def _need(self, which: str) -> Any:
         if which not in self.models:
             raise ValueError(f"no {'model' if which == 'policy' else 'reference model'} loaded: send probe/load first")
         return self.models[which]
 
-    def _prompt(self, prompt, chat):
+    def _prompt(self, prompt: Any, chat: bool) -> list:
         return prompt_ids(self.tok, [{"role": "user", "content": prompt}] if chat else prompt, chat)
 
-    def _generate_reply(self, id_, p):
+    def _generate_reply(self, id_: int, p: dict) -> None:
         try:
             self.ch.reply(id_, self.generate(id_, p["which"], p["prompt"], p["chat"], p["sampling"]))
         except Exception as e:
             self.ch.error(id_, str(e))
 
-    def generate(self, id_, which, prompt, chat, sampling):
+    def generate(self, id_: int, which: str, prompt: Any, chat: bool, sampling: dict) -> dict:
         from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
         from transformers.generation.streamers import BaseStreamer
 
@@ -78,17 +88,18 @@ class ProbeSession:
         ids = self._prompt(prompt, chat)
         session, tok = self, self.tok
         last_logps = {}
-        out_ids, texts = [], []
+        out_ids: list = []
+        texts: list = []
 
         class Keep(LogitsProcessor):  # the distribution each new token is drawn from
-            def __call__(self, input_ids, scores):
+            def __call__(self, input_ids: Any, scores: Any):
                 last_logps["v"] = torch.log_softmax(scores.float(), -1)
                 return scores
 
         class Stream(BaseStreamer):
             first = True
 
-            def put(self, value):
+            def put(self, value: Any) -> None:
                 if self.first:  # generate() first hands over the prompt
                     self.first = False
                     return
@@ -100,11 +111,11 @@ class ProbeSession:
                 texts.append(text)
                 session.ch.event("probe/didToken", {"requestId": id_, "which": which, "text": text, "logprob": lp if lp > -1e30 else -1e30})
 
-            def end(self):
+            def end(self) -> None:
                 pass
 
         class Cancel(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kw):
+            def __call__(self, input_ids: Any, scores: Any, **kw):
                 return torch.full((input_ids.shape[0],), id_ in session.cancelled, dtype=torch.bool)
 
         torch.manual_seed(int(s["seed"]))
@@ -146,7 +157,7 @@ class ProbeSession:
             self.running.discard(id_)
             self.cancelled.discard(id_)
 
-    def score(self, prompt, chat, response, beta):
+    def score(self, prompt: Any, chat: bool, response: str, beta: float) -> dict:
         policy, reference = self._need("policy"), self._need("reference")
         p = self._prompt(prompt, chat)
         r = self.tok.encode(response, add_special_tokens=False)

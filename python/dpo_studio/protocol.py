@@ -5,17 +5,24 @@ import json
 import math
 import sys
 import threading
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from . import schemas
 
 PROTOCOL_VERSION = schemas.protocol()["protocolVersion"]
 
 
+class LineSink(Protocol):
+    """Where protocol lines go: the real stdout, or the engine's HostStream that outlives the host."""
+
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...
+
+
 class Channel:
     """Writes protocol lines; thread-safe (training and generation run in worker threads)."""
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, out: LineSink | None = None):
         self.out = out or sys.stdout
         self.lock = threading.Lock()
 

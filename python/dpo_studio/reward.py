@@ -12,7 +12,7 @@ from .data import read_pairs
 from .logps import load, pair_logps
 
 
-def main(argv=None):
+def main(argv: list | None = None) -> None:
     a = argparse.ArgumentParser(prog="dpo reward --engine torch")
     a.add_argument("--model", required=True)
     a.add_argument("--ref", required=True)

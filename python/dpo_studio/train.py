@@ -6,10 +6,11 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import data as data_mod
-from . import trl_map
+from . import model_check, tokenize_check, trl_map
 from .device import describe_device
 from .health import HealthMonitor
 from .run_folder import RunFolder, decide_start, now_iso
@@ -22,11 +23,11 @@ class TrainingError(RuntimeError):
 
 
 class NullSink:
-    def progress(self, phase, done, total, message=None): ...
-    def metrics(self, record): ...
-    def warning(self, w): ...
-    def checkpoint(self, step, path): ...
-    def log(self, line): ...
+    def progress(self, phase: str, done: int, total: int, message: str | None = None) -> None: ...
+    def metrics(self, record: dict) -> None: ...
+    def warning(self, w: dict) -> None: ...
+    def checkpoint(self, step: int, path: str) -> None: ...
+    def log(self, line: str) -> None: ...
 
 
 def _is_main() -> bool:
@@ -34,7 +35,7 @@ def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _model_context(model_dir: str):
+def _model_context(model_dir: str) -> int | None:
     from transformers import AutoConfig
 
     cfg = AutoConfig.from_pretrained(model_dir)
@@ -44,8 +45,22 @@ def _model_context(model_dir: str):
     return None
 
 
+def _model_vocab(model_dir: str) -> int | None:
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(model_dir)
+    return getattr(cfg.get_text_config(), "vocab_size", None)
+
+
 class Run:
-    def __init__(self, config: dict, sink=None, should_stop=lambda: False, resume: bool = False, extra_callbacks=()):
+    def __init__(
+        self,
+        config: dict,
+        sink: Any = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        resume: bool = False,
+        extra_callbacks: Sequence[Any] = (),
+    ):
         self.c = config
         self.extra_callbacks = list(extra_callbacks)  # e.g. the benchmark's step timer
         self.sink = sink or NullSink()
@@ -57,12 +72,12 @@ class Run:
         self.stopped = False
         self.total_steps = 0
         self.step = 0
-        self.pairs = {"train": [], "eval": []}
+        self.pairs: dict = {"train": [], "eval": []}
         self.health = HealthMonitor.for_config(config, has_eval=False)  # has_eval is known once the data is split
         self.started = time.time()
         self.base_elapsed = 0.0
-        self.last_tokens = None
-        self.last_eval_step = None
+        self.last_tokens: tuple | None = None
+        self.last_eval_step: int | None = None
         self.release_lock = lambda: None
         self.claimed = False
 
@@ -166,6 +181,7 @@ class Run:
                 self.base_elapsed = _last_elapsed(folder)
             self.log(f"resumed from {self.resume_dir} (step {decision['step']})")
         elif decision["action"] == "restart":
+            self.resume = False  # from step 0 as a new run would (its step-0 eval included)
             if self.main:
                 folder.truncate_after(-1)
             self.log(decision["message"])
@@ -174,11 +190,11 @@ class Run:
         if self.main:
             folder.clean_staging()
 
-    def read_data(self, max_length):
+    def read_data(self, max_length: int) -> tuple[list, list]:
         c = self.c
         sft = c["mode"] == "sft"
 
-        def read(path):
+        def read(path: str) -> list:
             rows, problems, excluded = data_mod.read_pairs(path, c["skip_bad_lines"], completions=sft)
             if problems:
                 self.warn("data", f"{path}: skipped {len(problems)} unusable line(s) (skip_bad_lines)", 0)
@@ -196,28 +212,38 @@ class Run:
         self.log(f"data: {len(train)} training pair(s), {len(evals)} eval pair(s); max_length {max_length}")
         return train, evals
 
-    def build(self):
+    def build(self) -> Any:
         from datasets import Dataset
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         c = self.c
+        for field in ("model", "reference_model"):  # before transformers reads anything of them
+            if c[field]:
+                model_check.check_model_folder(c[field], field)
         tok = AutoTokenizer.from_pretrained(c["model"])
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
+        model_check.check_tokenizer_fits(c["model"], tok, _model_vocab(c["model"]))
         ctx = _model_context(c["model"])
         max_length = min(c["max_length"], ctx) if ctx else c["max_length"]
         if max_length < c["max_length"]:
             self.log(f"max_length {c['max_length']} exceeds the model's {max_length} positions; using {max_length}")
         train, evals = self.read_data(max_length)
+        # TRL tokenises in-process, where a runaway tokenizer regex cannot be interrupted: time it aside first.
+        tokenize_check.check_tokenizer_time(c["model"], [(c["data"], train), (c["eval_data"] or c["data"], evals)])
         has_eval = len(evals) > 0
         dtype = trl_map.DTYPES[c["dtype"]]
         peft_config = trl_map.lora_config(c)
+        from .studio_callback import StudioCallback
+
         callbacks = [StudioCallback(self), *self.extra_callbacks]
         if c["mode"] == "sft":
             from trl import SFTConfig, SFTTrainer
 
             as_sft = lambda rows: Dataset.from_list([{"prompt": r["prompt"], "completion": r["chosen"]} for r in rows])
-            args = SFTConfig(**trl_map.sft_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
+            args = SFTConfig(
+                **trl_map.sft_args(c, self.folder.staging, max_length, has_eval, self.resume), model_init_kwargs={"dtype": dtype}
+            )
             return SFTTrainer(
                 model=c["model"],
                 args=args,
@@ -234,7 +260,7 @@ class Run:
         ref = None
         if c["reference_model"]:
             ref = AutoModelForCausalLM.from_pretrained(c["reference_model"], dtype=dtype)
-        args = DPOConfig(**trl_map.dpo_args(c, self.folder.staging, max_length, has_eval), model_init_kwargs={"dtype": dtype})
+        args = DPOConfig(**trl_map.dpo_args(c, self.folder.staging, max_length, has_eval, self.resume), model_init_kwargs={"dtype": dtype})
         trainer = LinedDPOTrainer(
             model=c["model"],
             ref_model=ref,
@@ -252,6 +278,10 @@ class Run:
     def run(self) -> dict:
         c = self.c
         try:
+            try:
+                trl_map.check_objective(c)
+            except ValueError as e:
+                raise TrainingError(str(e)) from e
             self.prepare()
             self.log(
                 f"{'resuming' if self.resume else 'starting'} {c['mode']} run in {c['output_dir']}; torch engine on {self.device['label']}"
@@ -260,14 +290,25 @@ class Run:
             trainer = self.build()
             self.trainer = trainer
             self.status("running")
-            trainer.train(resume_from_checkpoint=self.resume_dir)
+            if self.resume_dir and _training_done(self.resume_dir):
+                # Killed after the last step (writing final/): HF's train() would run one step past
+                # max_steps, so the checkpoint is loaded as it is and the run goes on to its end.
+                from transformers import TrainerState
+
+                trainer.state = TrainerState.load_from_json(os.path.join(self.resume_dir, "trainer_state.json"))
+                trainer._load_from_checkpoint(self.resume_dir)
+                self.step, self.total_steps = trainer.state.global_step, trainer.state.max_steps
+            else:
+                trainer.train(resume_from_checkpoint=self.resume_dir)
             if self.main:
                 self.folder.clean_staging()  # HF's own leftovers (a model card); checkpoints were moved out
             if self.stopped:
                 self.log(f"stopped at step {self.step} of {self.total_steps}; resume with: dpo train --resume {c['output_dir']}")
                 self.status("stopped")
                 return {"runDir": c["output_dir"], "reason": "stopped", "step": self.step, "totalSteps": self.total_steps}
-            if trainer.eval_dataset is not None and self.last_eval_step != self.step:
+            # From TrainerState, which every rank holds alike (and a resumed run restores): a decision
+            # taken on rank 0 alone would send one rank into evaluate()'s collectives by itself.
+            if trainer.eval_dataset is not None and not evaluated_at(trainer.state):
                 trainer.evaluate()
             final = self.save_final(trainer)
             self.log(f"done: {self.step} step(s); final model in {final}")
@@ -281,7 +322,7 @@ class Run:
         finally:
             self.release_lock()
 
-    def save_final(self, trainer) -> str:
+    def save_final(self, trainer: Any) -> str:
         self.sink.progress("saving", 0, 1, "final model")
         final = self.folder.path("final")
         tmp = final + ".tmp"
@@ -300,55 +341,21 @@ class Run:
         return final
 
 
+def _training_done(checkpoint_dir: str) -> bool:
+    import json
+
+    with open(os.path.join(checkpoint_dir, "trainer_state.json"), encoding="utf-8") as f:
+        state = json.load(f)
+    return bool(state.get("max_steps")) and state.get("global_step", 0) >= state["max_steps"]
+
+
+def evaluated_at(state: Any) -> bool:
+    """Whether the trainer's log history holds an evaluation at its current step."""
+    return any("eval_loss" in h and h.get("step") == state.global_step for h in state.log_history)
+
+
 def _last_elapsed(folder: RunFolder) -> float:
     """Seconds the run had trained when its kept records end (0 when none), read with the tolerant
     reader: a torn last line from a kill is skipped, never an error that blocks resume."""
     records, _ = read_records(folder.path("metrics.jsonl"), "metrics")
     return next((float(r["elapsed_seconds"]) for r in reversed(records) if "elapsed_seconds" in r), 0.0)
-
-
-from transformers import TrainerCallback  # noqa: E402  (after the helpers: import cost is paid once)
-
-
-class StudioCallback(TrainerCallback):
-    def __init__(self, run: Run):
-        self.run = run
-
-    def on_train_begin(self, args, state, control, **kw):
-        self.run.total_steps = state.max_steps
-        self.run.step = state.global_step
-        # TRL counts num_tokens from 0 in each process (a resumed one too): the first window's rate.
-        self.run.last_tokens = (0.0, self.run.base_elapsed + time.time() - self.run.started)
-
-    def on_log(self, args, state, control, logs=None, **kw):
-        self.run.on_log(state.global_step, logs or {})
-
-    def on_step_end(self, args, state, control, **kw):
-        r = self.run
-        r.step = state.global_step
-        r.sink.progress("training", state.global_step, state.max_steps)
-        stop = bool(r.should_stop())
-        from accelerate import PartialState
-
-        if PartialState().num_processes > 1:  # every rank stops at the same step
-            from accelerate.utils import broadcast_object_list
-
-            flag = [stop]
-            broadcast_object_list(flag, from_process=0)
-            stop = flag[0]
-        if stop and state.global_step < state.max_steps:
-            r.stopped = True
-            control.should_save = True
-            control.should_training_stop = True
-
-    def on_save(self, args, state, control, **kw):
-        from accelerate import PartialState
-
-        PartialState().wait_for_everyone()  # every rank has written its part (rng state) of checkpoint-N
-        r = self.run
-        if r.main:
-            src = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-            dest = r.folder.adopt_checkpoint(src, state.global_step, r.c["save_total_limit"])
-            r.log(f"checkpoint: step {state.global_step} -> {dest}")
-            r.sink.checkpoint(state.global_step, dest)
-        PartialState().wait_for_everyone()

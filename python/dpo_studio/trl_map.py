@@ -1,6 +1,8 @@
 """Run config -> TRL's DPOConfig / SFTConfig and PEFT's LoraConfig: every field either maps to a TRL
 argument here or was refused by schemas.resolve_config (x-engines), never silently dropped."""
 
+from typing import Any
+
 import torch
 
 # Fields that do not become a TRL argument, with where they are honoured instead.
@@ -36,6 +38,20 @@ HANDLED_ELSEWHERE = {
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
+# The objectives this engine hands to TRL. resolve_config refuses others; this holds for a config that
+# did not pass through it (a hand-written worker spec, Run called directly): TRL would take an unknown
+# loss_type and fail later or log NaN per-pair losses.
+MODES = ("dpo", "sft")
+LOSS_TYPES = ("sigmoid", "ipo", "hinge")
+
+
+def check_objective(c: dict) -> None:
+    """ValueError naming the field when mode or loss_type is not one this engine maps to TRL."""
+    if c.get("mode") not in MODES:
+        raise ValueError(f"mode: {c.get('mode')!r} is not one of {', '.join(MODES)}; set mode to dpo or sft")
+    if c["mode"] == "dpo" and c.get("loss_type") not in LOSS_TYPES:
+        raise ValueError(f"loss_type: {c.get('loss_type')!r} is not one of {', '.join(LOSS_TYPES)}; set loss_type to one of them")
+
 
 def scheduler(c: dict) -> str:
     # HF's "constant" has no warm-up; ours warms up linearly first when asked.
@@ -44,7 +60,7 @@ def scheduler(c: dict) -> str:
     return c["lr_scheduler_type"]
 
 
-def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
+def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
     on_gpu = torch.cuda.is_available()
     return dict(
         output_dir=staging_dir,
@@ -69,7 +85,8 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> d
         logging_first_step=False,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=c["eval_steps"],
-        eval_on_start=has_eval,
+        # The step-0 evaluation belongs to the run's start; HF would run it again at a resumed step.
+        eval_on_start=has_eval and not resumed,
         save_strategy="steps",
         save_steps=c["save_steps"],
         save_total_limit=None,
@@ -85,9 +102,10 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> d
     )
 
 
-def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
+def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
+    check_objective(c)
     return dict(
-        common_args(c, staging_dir, max_length, has_eval),
+        common_args(c, staging_dir, max_length, has_eval, resumed),
         beta=c["beta"],
         loss_type=[c["loss_type"]],
         precompute_ref_log_probs=c["precompute_ref_log_probs"],
@@ -95,12 +113,12 @@ def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict
     )
 
 
-def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool) -> dict:
+def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
     # Prompt-completion rows: TRL masks the prompt (completion_only_loss), as the tfjs engine does.
-    return dict(common_args(c, staging_dir, max_length, has_eval), completion_only_loss=True, packing=False)
+    return dict(common_args(c, staging_dir, max_length, has_eval, resumed), completion_only_loss=True, packing=False)
 
 
-def lora_config(c: dict):
+def lora_config(c: dict) -> Any:
     if c["lora_r"] <= 0:
         return None
     from peft import LoraConfig

@@ -39,4 +39,4 @@ def write_pairs(path, n: int, start: int = 0) -> str:
 
 def read_jsonl(path) -> list:
     with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
+        return [json.loads(line) for line in f if line.strip()]

@@ -16,7 +16,7 @@ def test_logps_agree(models, tmp_path, family):
     dpo("logps", "--engine", "torch", "--model", models[family], "--data", data, "--out", tmp_path / "torch.jsonl")
     a, b = read_jsonl(tmp_path / "tfjs.jsonl"), read_jsonl(tmp_path / "torch.jsonl")
     assert len(a) == len(b) == 12
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert (x["line"], x["chosen_tokens"], x["rejected_tokens"]) == (y["line"], y["chosen_tokens"], y["rejected_tokens"])
         for k in ("chosen_logp", "rejected_logp"):
             assert math.isclose(x[k], y[k], rel_tol=1e-4), (family, x["line"], k, x[k], y[k])
@@ -76,7 +76,7 @@ def test_reward_agrees_and_probe_runs_on_torch(models, tmp_path):
         dpo("reward", "--engine", engine, "--model", models["gpt2"], "--ref", other, "--data", data, "--out", tmp_path / f"{engine}.jsonl")
     a, b = read_jsonl(tmp_path / "tfjs.jsonl"), read_jsonl(tmp_path / "torch.jsonl")
     assert [x["line"] for x in a] == [x["line"] for x in b] == list(range(1, 7))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert abs(x["margin"] - y["margin"]) < 1e-4 * max(1.0, abs(x["margin"])) and abs(x["margin"]) > 1e-3
     r = dpo("probe", "--engine", "torch", "--model", models["gpt2"], "--ref", other, "--prompt", "Q: sky?", "--max-new-tokens", 4)
     assert r.stdout.startswith("policy: ") and "reference: " in r.stdout and "σ(margin) = " in r.stdout

@@ -128,7 +128,7 @@ def test_ten_kills_during_checkpoint_writes_then_resume_matches(models, tmp_path
     a = [x for x in read_jsonl(tmp_path / "whole" / "metrics.jsonl") if x["kind"] == "metrics" and x["split"] == "train"]
     b = [x for x in recs if x["kind"] == "metrics" and x["split"] == "train"]
     assert [x["step"] for x in b] == list(range(1, MAX_STEPS + 1)), "records after a kill's checkpoint were dropped and logged again, once"
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert math.isclose(x["loss"], y["loss"], rel_tol=1e-4), (x["step"], x["loss"], y["loss"])
         assert math.isclose(x["rewards/margins"], y["rewards/margins"], rel_tol=1e-4, abs_tol=1e-6), (
             x["step"],

@@ -76,7 +76,7 @@ def test_kill_9_of_one_rank_fails_clearly_and_resumes(models, tmp_path):
         _, err = p.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         p.kill()
-        raise AssertionError("the run hung after rank 1 was killed")
+        raise AssertionError("the run hung after rank 1 was killed") from None
     assert p.returncode != 0
     assert "rank 1" in err and "SIGKILL" in err, err[-3000:]
     assert f"dpo train --resume {run}" in err, err[-3000:]

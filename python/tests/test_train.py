@@ -121,7 +121,7 @@ def test_stop_then_resume_matches_an_uninterrupted_run(models, tmp_path):
     a = [x for x in read_jsonl(tmp_path / "whole" / "metrics.jsonl") if x["kind"] == "metrics" and x["split"] == "train"]
     b = [x for x in read_jsonl(tmp_path / "parts" / "metrics.jsonl") if x["kind"] == "metrics" and x["split"] == "train"]
     assert [x["step"] for x in b] == [1, 2, 3, 4]
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert math.isclose(x["loss"], y["loss"], rel_tol=1e-4), (x["step"], x["loss"], y["loss"])
         assert math.isclose(x["rewards/margins"], y["rewards/margins"], rel_tol=1e-3, abs_tol=1e-6)
     statuses = [x["status"] for x in read_jsonl(tmp_path / "parts" / "metrics.jsonl") if x["kind"] == "status"]

@@ -54,7 +54,7 @@ def test_render_equals_apply_chat_template(template, tmp_root):
     [ours] = engine([{"op": "chat", "tokenizer": str(d), "conversations": requests}])
     assert ours["ok"], ours.get("error")
     errors = 0
-    for req, got in zip(requests, ours["rendered"]):
+    for req, got in zip(requests, ours["rendered"], strict=True):
         try:
             want = hf.apply_chat_template(req["messages"], tokenize=False, add_generation_prompt=req["add_generation_prompt"])
         except Exception as err:  # transformers raises TemplateError for raise_exception
@@ -99,7 +99,7 @@ def compare_split(tokenizer_path, rows, tmp_root, name):
     [ours] = engine([{"op": "tokenize_pairs", "tokenizer": str(tokenizer_path), "file": str(data)}])
     assert ours["ok"], ours.get("error")
     assert len(ours["pairs"]) == len(ref)
-    for got, want in zip(ours["pairs"], ref):
+    for got, want in zip(ours["pairs"], ref, strict=True):
         assert (got["promptIds"], got["chosenIds"], got["rejectedIds"]) == (want["prompt_ids"], want["chosen_ids"], want["rejected_ids"]), (
             f"line {got['line']}"
         )

@@ -61,7 +61,7 @@ def test_same_pairs_in_same_order(kind, tmp_root):
     [ours] = engine([{"op": "read_pairs", "file": str(data)}])
     assert ours["ok"], ours.get("error")
     assert len(ours["pairs"]) == len(ds) == len(lines)
-    for i, (got, want) in enumerate(zip(ours["pairs"], ds)):
+    for i, (got, want) in enumerate(zip(ours["pairs"], ds, strict=True)):
         assert got["line"] == i + 1
         for f in ("prompt", "chosen", "rejected"):
             assert got[f] == clean(want[f]), f"line {i + 1} field {f}: ours {got[f]!r} vs datasets+TRL {want[f]!r}"

@@ -80,11 +80,11 @@ def check_export(final, source, tmp_root) -> float:
     ref = hf_token_logps(model.eval(), rows)
     [ours] = engine([{"op": "logps", "model": str(final), "rows": rows}])
     assert ours["ok"], ours.get("error")
-    worst = max(rel_err(sum(o), sum(r)) for o, r in zip(ours["logps"], ref))
+    worst = max(rel_err(sum(o), sum(r)) for o, r in zip(ours["logps"], ref, strict=True))
     assert worst <= 1e-4
     # Training changed the weights: the export is not the source copied back.
     before = tr.AutoModelForCausalLM.from_pretrained(source)
-    assert any(not torch.equal(a, b) for a, b in zip(before.state_dict().values(), model.state_dict().values()))
+    assert any(not torch.equal(a, b) for a, b in zip(before.state_dict().values(), model.state_dict().values(), strict=True))
     return worst
 
 

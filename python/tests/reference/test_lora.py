@@ -24,9 +24,9 @@ def rows(vocab: int, n=3) -> list[list[int]]:
 
 
 def assert_token_close(ours, ref, what):
-    for r, o in zip(ref, ours):
+    for r, o in zip(ref, ours, strict=True):
         assert len(o) == len(r)
-        for t, (a, b) in enumerate(zip(o, r)):
+        for t, (a, b) in enumerate(zip(o, r, strict=True)):
             assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), f"{what}: token {t}: ours {a} vs reference {b}"
 
 
@@ -111,7 +111,7 @@ def test_peft_scores_our_adapter_as_we_do(trained):
     with peft.disable_adapter():  # the DPO reference: adapters off is the base
         assert_token_close(ours[1]["logps"], hf_token_logps(peft, sample), "engine base vs PEFT adapters off")
     # The adapter changes the scores (so the match above is not base == base).
-    assert max(abs(a - b) for r1, r2 in zip(ours[0]["logps"], ours[1]["logps"]) for a, b in zip(r1, r2)) > 1e-3
+    assert max(abs(a - b) for r1, r2 in zip(ours[0]["logps"], ours[1]["logps"], strict=True) for a, b in zip(r1, r2, strict=True)) > 1e-3
 
 
 def test_merged_model_equals_peft_merge(trained):

@@ -35,7 +35,7 @@ def scored(tmp_root):
     """Every (architecture, variant) model written, and scored by the engine in ONE node process."""
     dirs = {(n, v): make_model(n, tmp_root / f"model-{n}-{v}", **kw) for n in SUPPORTED for v, kw in VARIANTS.items()}
     answers = engine([{"op": "logps", "model": str(d), "rows": sample_rows()} for d in dirs.values()])
-    return {key: (d, a) for (key, d), a in zip(dirs.items(), answers)}
+    return {key: (d, a) for (key, d), a in zip(dirs.items(), answers, strict=True)}
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -54,9 +54,9 @@ def test_logps_equal_transformers(name, variant, scored, record_property):
     hf = tr.AutoModelForCausalLM.from_pretrained(d, dtype=VARIANTS[variant]["dtype"]).float().eval()
     ref = hf_token_logps(hf, sample_rows())
     worst = 0.0
-    for r, o in zip(ref, ours["logps"]):
+    for r, o in zip(ref, ours["logps"], strict=True):
         assert len(o) == len(r)
-        for t, (a, b) in enumerate(zip(o, r)):  # every token, so a wrong position cannot average out
+        for t, (a, b) in enumerate(zip(o, r, strict=True)):  # every token, so a wrong position cannot average out
             assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), f"token {t}: ours {a} vs transformers {b}"
         worst = max(worst, rel_err(sum(o[PROMPT_LEN - 1 :]), sum(r[PROMPT_LEN - 1 :])))
     assert worst <= 1e-4

@@ -23,7 +23,7 @@ def test_ids_equal_tokenizers_library(name, tmp_root, record_property):
     assert plain["ok"] and special["ok"], (plain.get("error"), special.get("error"))
     for ours_all, add in ((plain["ids"], False), (special["ids"], True)):
         expected = [e.ids for e in ref.encode_batch(texts, add_special_tokens=add)]
-        mismatches = [(t, o, e) for t, o, e in zip(texts, ours_all, expected) if o != e]
+        mismatches = [(t, o, e) for t, o, e in zip(texts, ours_all, expected, strict=True) if o != e]
         assert not mismatches, f"{len(mismatches)} of {len(texts)} differ (add_special_tokens={add}); first: {mismatches[0]!r}"
     record_property("strings", len(texts))
     # The strings really exercise the tokenizer: specials inside text, multi-token strings, byte fallback.

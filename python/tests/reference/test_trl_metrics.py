@@ -117,7 +117,7 @@ def our_two_steps(dirs, data, loss_type, tmp_root) -> dict:
         "--warmup-ratio",
         "0",
     )
-    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return [r for r in records if r.get("kind", "metrics") == "metrics" and r.get("split", "train") == "train" and "loss" in r]
 
 
@@ -131,7 +131,7 @@ def test_metrics_of_two_steps_equal_trl(loss_type, setup, tmp_root, record_prope
     # are of those means (what the loss sees), TRL's of the sums (see the README).
     keys = ["loss", "logits/chosen", "logits/rejected"] if loss_type == "ipo" else SHARED
     worst = 0.0
-    for step, (ours, theirs) in enumerate(zip(ours_steps, theirs_steps), start=1):
+    for step, (ours, theirs) in enumerate(zip(ours_steps, theirs_steps, strict=True), start=1):
         for k in keys:
             assert k in ours, f"the engine logs no {k!r}"
             err = abs(ours[k] - theirs[k]) / max(abs(theirs[k]), 1e-6)
