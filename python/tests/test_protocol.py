@@ -173,7 +173,11 @@ def test_hostile_lines_are_each_rejected_and_the_engine_keeps_answering():
         b'{"kind":"request","id":6,"type":"run/stop","params":{}}',
     ]
     p = subprocess.run(
-        [sys.executable, "-m", "dpo_studio.engine"], input=b"".join(line + b"\n" for line in hostile), capture_output=True, timeout=120, env=ENV
+        [sys.executable, "-m", "dpo_studio.engine"],
+        input=b"".join(line + b"\n" for line in hostile),
+        capture_output=True,
+        timeout=120,
+        env=ENV,
     )
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
     msgs = [json.loads(line) for line in p.stdout.decode().splitlines()]
