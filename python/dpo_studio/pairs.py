@@ -129,5 +129,19 @@ class LinedDPOTrainer(DPOTrainer):
             cm, rm = inputs["completion_mask"].chunk(2, dim=0)
             lens = gather(torch.stack([cm.sum(1), rm.sum(1)], dim=1).to(captured[0].device)).float()
             lines_all = gather(lines.to(captured[0].device))
-            self.pair_sink(split, pair_rows(self.loss_types[0], self.beta, lines_all.tolist(), chosen, rejected, lens[:, 0], lens[:, 1]))
+            rows = pair_rows(self.loss_types[0], self.beta, lines_all.tolist(), chosen, rejected, lens[:, 0], lens[:, 1])
+            self.pair_sink(split, unique_lines(rows))
         return result
+
+
+def unique_lines(rows: list[dict]) -> list[dict]:
+    """One record per data line of a gathered batch. A batch samples without replacement, so a line
+    seen twice is accelerate's padding of the last batch (an eval set that does not divide evenly
+    across ranks repeats samples to fill it); pairs.jsonl lists each pair once."""
+    seen: set[int] = set()
+    out = []
+    for r in rows:
+        if r["line"] not in seen:
+            seen.add(r["line"])
+            out.append(r)
+    return out

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from .implicit_reward import implicit_reward
 from .logps import prompt_ids, token_logps
 
 DEFAULTS = {"maxNewTokens": 64, "temperature": 0.0, "topK": 0, "topP": 1.0, "seed": 0, "stop": []}
@@ -171,5 +172,5 @@ class ProbeSession:
             up_to = self.tok.decode(r[: i + 1])
             text = up_to[len(prev) :] if up_to.startswith(prev) else self.tok.decode([t])
             prev = up_to
-            tokens.append({"text": text, "policyLogp": pl[i], "referenceLogp": rl[i], "reward": beta * (pl[i] - rl[i])})
-        return {"tokens": tokens, "policyLogp": sum(pl), "referenceLogp": sum(rl), "reward": beta * (sum(pl) - sum(rl))}
+            tokens.append({"text": text, "policyLogp": pl[i], "referenceLogp": rl[i], "reward": implicit_reward(pl[i], rl[i], beta)})
+        return {"tokens": tokens, "policyLogp": sum(pl), "referenceLogp": sum(rl), "reward": implicit_reward(sum(pl), sum(rl), beta)}

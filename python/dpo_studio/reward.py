@@ -9,6 +9,7 @@ import os
 import sys
 
 from .data import read_pairs
+from .implicit_reward import implicit_reward
 from .logps import load, pair_logps
 
 
@@ -34,7 +35,7 @@ def main(argv: list | None = None) -> None:
         if p is None:
             continue
         q = ref[r["line"]]
-        c, j = o.beta * (p["chosen_logp"] - q["chosen_logp"]), o.beta * (p["rejected_logp"] - q["rejected_logp"])
+        c, j = implicit_reward(p["chosen_logp"], q["chosen_logp"], o.beta), implicit_reward(p["rejected_logp"], q["rejected_logp"], o.beta)
         out.append(
             {
                 "line": r["line"],

@@ -4,7 +4,7 @@ to the order of its gathers), and refuses a loss type it has no formula for inst
 import pytest
 import torch
 
-from dpo_studio.pairs import PairCaptureError, check_capture, pair_losses
+from dpo_studio.pairs import PairCaptureError, check_capture, pair_losses, unique_lines
 
 
 def test_captured_rewards_must_average_to_trls_logged_means():
@@ -28,3 +28,10 @@ def test_an_unknown_loss_type_is_an_error():
     x = torch.zeros(2)
     with pytest.raises(ValueError, match='loss_type "kto"'):
         pair_losses("kto", 0.1, x, x, x + 1, x + 1)
+
+
+def test_padding_repeats_of_a_gathered_batch_are_recorded_once():
+    # 5 eval pairs over 2 ranks: accelerate pads the last batch by repeating line 1.
+    rows = [{"line": n, "margin": float(n)} for n in (4, 5, 1, 1)]
+    assert [r["line"] for r in unique_lines(rows)] == [4, 5, 1]
+    assert unique_lines(rows)[2]["margin"] == 1.0
