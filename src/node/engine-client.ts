@@ -135,6 +135,7 @@ export class EngineProcess {
   }
 
   private onStderr(line: string): void {
+    if (!line.trim()) return; // progress bars' carriage returns split into empty lines
     this.remember(line);
     this.appendRunLog(line);
     this.launch.log(`[engine] ${line}`);
