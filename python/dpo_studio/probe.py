@@ -60,22 +60,23 @@ class ProbeSession:
             raise ValueError(f"no {'model' if which == 'policy' else 'reference model'} loaded: send probe/load first")
         return self.models[which]
 
-    def _prompt(self, prompt, chat):
-        return prompt_ids(self.tok, [{"role": "user", "content": prompt}] if chat else prompt, chat)
+    def _prompt(self, prompt, chat, messages=None):
+        # With chat, messages (a whole conversation, as dpo serve sends it) replace the one user turn.
+        return prompt_ids(self.tok, (messages or [{"role": "user", "content": prompt}]) if chat else prompt, chat)
 
     def _generate_reply(self, id_, p):
         try:
-            self.ch.reply(id_, self.generate(id_, p["which"], p["prompt"], p["chat"], p["sampling"]))
+            self.ch.reply(id_, self.generate(id_, p["which"], p["prompt"], p["chat"], p["sampling"], p.get("messages")))
         except Exception as e:
             self.ch.error(id_, str(e))
 
-    def generate(self, id_, which, prompt, chat, sampling):
+    def generate(self, id_, which, prompt, chat, sampling, messages=None):
         from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
         from transformers.generation.streamers import BaseStreamer
 
         model = self._need(which)
         s = {**DEFAULTS, **sampling}
-        ids = self._prompt(prompt, chat)
+        ids = self._prompt(prompt, chat, messages)
         session, tok = self, self.tok
         last_logps = {}
         out_ids, texts = [], []
@@ -141,7 +142,8 @@ class ProbeSession:
                 text = text[: min(text.index(x) for x in s["stop"] if x in text)]
             else:
                 reason = "length"
-            return {"text": text.replace(tok.eos_token or "\0", "") if reason == "eos" else text, "tokens": len(out_ids), "reason": reason}
+            text = text.replace(tok.eos_token or "\0", "") if reason == "eos" else text
+            return {"text": text, "tokens": len(out_ids), "reason": reason, "promptTokens": len(ids)}
         finally:
             self.running.discard(id_)
             self.cancelled.discard(id_)
