@@ -96,8 +96,10 @@ class ProbeSession:
                 t = int(value.reshape(-1)[0])
                 lp = float(last_logps["v"][0, t]) if "v" in last_logps else 0.0
                 out_ids.append(t)
-                full = tok.decode(out_ids)
-                text = full[len("".join(texts)) :]
+                # Special tokens (EOS) are not text, as on the embedded engine; a trailing U+FFFD may be a
+                # multi-byte character still incomplete: streamed once it settles, so pieces only append.
+                settled, sent = tok.decode(out_ids, skip_special_tokens=True).rstrip("\ufffd"), "".join(texts)
+                text = settled[len(sent) :] if settled.startswith(sent) else ""
                 texts.append(text)
                 session.ch.event("probe/didToken", {"requestId": id_, "which": which, "text": text, "logprob": lp if lp > -1e30 else -1e30})
 
@@ -132,7 +134,7 @@ class ProbeSession:
                     stopping_criteria=StoppingCriteriaList([Cancel()]),
                     **kwargs,
                 )
-            text = "".join(texts)
+            text = tok.decode(out_ids, skip_special_tokens=True)
             if id_ in self.cancelled:
                 reason = "cancelled"
             elif out_ids and out_ids[-1] == tok.eos_token_id:

@@ -1,25 +1,12 @@
 // `dpo serve`: a model, adapter, run or checkpoint folder behind an OpenAI-compatible HTTP API on
 // localhost, from either engine. Prints "serving <id> at <url>" on stdout once ready; SIGINT or
 // SIGTERM stop it. The server itself is src/node/serve/server.ts.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENGINE_NAMES, EngineName } from '../protocol';
-import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
-import { PACKAGE_ROOT } from '../node/package-root';
+import { serveEngineCommand } from '../node/serve/engine';
 import { describeExit, lastLinesText } from '../node/engine-client';
 import { resolveServedModel } from '../node/serve/model-folder';
 import { ModelServer, SERVE_DEFAULTS } from '../node/serve/server';
-
-/** The embedded engine's script: the compiled tree in a checkout, the bundle in the VSIX. */
-export function embeddedEnginePath(): string {
-  const compiled = path.join(PACKAGE_ROOT, 'out', 'src', 'engine', 'main.js');
-  return fs.existsSync(compiled) ? compiled : path.join(PACKAGE_ROOT, 'dist', 'engine.js');
-}
-
-export function engineCommand(engine: EngineName): EngineCommand {
-  return engine === 'torch' ? torchEngineCommand() : nodeEngineCommand({ enginePath: embeddedEnginePath() });
-}
 
 function port(value: string): number {
   const n = Number(value);
@@ -50,7 +37,7 @@ export function addServeCommand(program: Command, log: (line: string) => void): 
       const model = resolveServedModel(o.model);
       const engine: EngineName = o.engine ?? model.runEngine ?? 'tfjs';
       const apiKey: string | undefined = o.apiKey ?? (process.env.DPO_SERVE_API_KEY || undefined);
-      const server = await ModelServer.start({ model, command: engineCommand(engine), host: o.host, port: o.port, apiKey, maxQueue: o.maxQueue, log });
+      const server = await ModelServer.start({ model, command: serveEngineCommand(engine), host: o.host, port: o.port, apiKey, maxQueue: o.maxQueue, log });
       process.stdout.write(`serving ${model.id} at ${server.url}\n`);
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1' && !apiKey)
         log(`warning: listening on ${o.host} without an API key: anyone who can reach it can use the model`);

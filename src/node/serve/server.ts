@@ -59,6 +59,11 @@ export class ModelServer {
     return this.o.model.id;
   }
 
+  /** Requests waiting for their turn (the running one not counted). */
+  get waiting(): number {
+    return this.queue.waitingCount;
+  }
+
   get engineName(): EngineName {
     return this.o.command.engine;
   }
