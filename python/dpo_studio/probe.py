@@ -60,7 +60,7 @@ class ProbeSession:
             raise ValueError(f"no {'model' if which == 'policy' else 'reference model'} loaded: send probe/load first")
         return self.models[which]
 
-    def _prompt(self, prompt, chat, messages=None):
+    def _prompt(self, prompt, chat, messages: list[dict] | None = None):
         # With chat, messages (a whole conversation, as dpo serve sends it) replace the one user turn.
         return prompt_ids(self.tok, (messages or [{"role": "user", "content": prompt}]) if chat else prompt, chat)
 
@@ -70,7 +70,7 @@ class ProbeSession:
         except Exception as e:
             self.ch.error(id_, str(e))
 
-    def generate(self, id_, which, prompt, chat, sampling, messages=None):
+    def generate(self, id_, which, prompt, chat, sampling, messages: list[dict] | None = None):
         from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
         from transformers.generation.streamers import BaseStreamer
 
