@@ -79,7 +79,8 @@ class ProbeSession:
         ids = self._prompt(prompt, chat, messages)
         session, tok = self, self.tok
         last_logps = {}
-        out_ids, texts = [], []
+        out_ids: list[int] = []
+        texts: list[str] = []
 
         class Keep(LogitsProcessor):  # the distribution each new token is drawn from
             def __call__(self, input_ids, scores):
