@@ -21,6 +21,7 @@ export const COMMANDS = {
   labelPairs: 'dpo.labelPairs',
   setupTorch: 'dpo.setupTorch',
   exportLaunchScript: 'dpo.exportLaunchScript',
+  serveModel: 'dpo.serveModel',
 } as const;
 
 export interface CommandResult {
