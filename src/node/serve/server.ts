@@ -83,6 +83,12 @@ export class ModelServer {
       });
     } catch (err) {
       engine.dispose();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES')
+        throw new Error(
+          `cannot listen on ${o.host ?? SERVE_DEFAULTS.host}:${o.port ?? SERVE_DEFAULTS.port} (${code}): choose another port with --port (0: any free port)`,
+          { cause: err },
+        );
       throw err;
     }
     const a = server.http.address() as AddressInfo;
