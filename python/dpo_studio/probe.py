@@ -71,26 +71,27 @@ class ProbeSession:
             raise ValueError(f"no {'model' if which == 'policy' else 'reference model'} loaded: send probe/load first")
         return self.models[which]
 
-    def _prompt(self, prompt: Any, chat: bool) -> list:
-        return prompt_ids(self.tok, [{"role": "user", "content": prompt}] if chat else prompt, chat)
+    def _prompt(self, prompt: Any, chat: bool, messages: list[dict] | None = None) -> list:
+        # With chat, messages (a whole conversation, as dpo serve sends it) replace the one user turn.
+        return prompt_ids(self.tok, (messages or [{"role": "user", "content": prompt}]) if chat else prompt, chat)
 
     def _generate_reply(self, id_: int, p: dict) -> None:
         try:
-            self.ch.reply(id_, self.generate(id_, p["which"], p["prompt"], p["chat"], p["sampling"]))
+            self.ch.reply(id_, self.generate(id_, p["which"], p["prompt"], p["chat"], p["sampling"], p.get("messages")))
         except Exception as e:
             self.ch.error(id_, str(e))
 
-    def generate(self, id_: int, which: str, prompt: Any, chat: bool, sampling: dict) -> dict:
+    def generate(self, id_: int, which: str, prompt: Any, chat: bool, sampling: dict, messages: list[dict] | None = None) -> dict:
         from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
         from transformers.generation.streamers import BaseStreamer
 
         model = self._need(which)
         s = {**DEFAULTS, **sampling}
-        ids = self._prompt(prompt, chat)
+        ids = self._prompt(prompt, chat, messages)
         session, tok = self, self.tok
         last_logps = {}
-        out_ids: list = []
-        texts: list = []
+        out_ids: list[int] = []
+        texts: list[str] = []
 
         class Keep(LogitsProcessor):  # the distribution each new token is drawn from
             def __call__(self, input_ids: Any, scores: Any):
@@ -107,8 +108,10 @@ class ProbeSession:
                 t = int(value.reshape(-1)[0])
                 lp = float(last_logps["v"][0, t]) if "v" in last_logps else 0.0
                 out_ids.append(t)
-                full = tok.decode(out_ids)
-                text = full[len("".join(texts)) :]
+                # Special tokens (EOS) are not text, as on the embedded engine; a trailing U+FFFD may be a
+                # multi-byte character still incomplete: streamed once it settles, so pieces only append.
+                settled, sent = tok.decode(out_ids, skip_special_tokens=True).rstrip("\ufffd"), "".join(texts)
+                text = settled[len(sent) :] if settled.startswith(sent) else ""
                 texts.append(text)
                 session.ch.event("probe/didToken", {"requestId": id_, "which": which, "text": text, "logprob": lp if lp > -1e30 else -1e30})
 
@@ -143,7 +146,7 @@ class ProbeSession:
                     stopping_criteria=StoppingCriteriaList([Cancel()]),
                     **kwargs,
                 )
-            text = "".join(texts)
+            text = tok.decode(out_ids, skip_special_tokens=True)
             if id_ in self.cancelled:
                 reason = "cancelled"
             elif out_ids and out_ids[-1] == tok.eos_token_id:
@@ -153,7 +156,8 @@ class ProbeSession:
                 text = text[: min(text.index(x) for x in s["stop"] if x in text)]
             else:
                 reason = "length"
-            return {"text": text.replace(tok.eos_token or "\0", "") if reason == "eos" else text, "tokens": len(out_ids), "reason": reason}
+            text = text.replace(tok.eos_token or "\0", "") if reason == "eos" else text
+            return {"text": text, "tokens": len(out_ids), "reason": reason, "promptTokens": len(ids)}
         finally:
             self.running.discard(id_)
             self.cancelled.discard(id_)

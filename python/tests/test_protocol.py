@@ -191,3 +191,22 @@ def test_hostile_lines_are_each_rejected_and_the_engine_keeps_answering():
     assert not replies[5]["ok"] and "/r\ufffd\ufffd" in replies[5]["error"], (
         "a non-UTF-8 path is read (U+FFFD), then refused as a run folder"
     )
+
+
+def test_probe_generate_renders_messages_with_the_chat_template(models):
+    from transformers import AutoTokenizer
+
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+
+    def gen(id_: int, msgs: list) -> str:
+        params = {"which": "policy", "prompt": "", "chat": True, "sampling": {"maxNewTokens": 2}, "messages": msgs}
+        return json.dumps({"kind": "request", "id": id_, "type": "probe/generate", "params": params})
+
+    load = {"kind": "request", "id": 1, "type": "probe/load", "params": {"policyDir": models["gpt2"]}}
+    code, msgs = talk([json.dumps(load), gen(2, messages), gen(3, [{"role": "tool", "content": "x"}])])
+    check_messages(msgs)
+    replies = {m["id"]: m for m in msgs if m["kind"] == "reply"}
+    tok = AutoTokenizer.from_pretrained(models["gpt2"])
+    rendered = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+    assert replies[2]["ok"] and replies[2]["result"]["promptTokens"] == len(rendered)
+    assert not replies[3]["ok"] and "messages" in replies[3]["error"]

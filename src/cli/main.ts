@@ -18,6 +18,7 @@ import { runProbe } from './probe';
 import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
 import { addDataCommands } from './data-commands';
+import { addServeCommand } from './serve';
 import { describeTorch, setupTorch } from '../node/torch-setup';
 import { PACKAGE_ROOT } from '../node/package-root';
 
@@ -218,6 +219,7 @@ export function buildProgram(): Command {
     });
 
   addDataCommands(program);
+  addServeCommand(program, log);
 
   program
     .command('setup-torch')

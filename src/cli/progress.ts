@@ -30,24 +30,35 @@ export class ProgressLine {
     }
     this.startStep ??= done - 1;
     const width = 24;
-    const filled = Math.round((done / total) * width);
+    const filled = barCells(done, total, width);
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(width - filled);
     const elapsed = (Date.now() - this.startedAt) / 1000;
-    const perStep = elapsed / Math.max(1, done - this.startStep);
+    const perStep = elapsed / Math.max(1, done - this.startStep || 0);
     const m = this.last?.values;
     const parts = [`step ${done}/${total} [${bar}]`];
     if (m) {
       parts.push(`loss ${m.loss.toFixed(4)}`);
       if (m['rewards/margins'] !== undefined) parts.push(`margin ${m['rewards/margins'].toFixed(4)}`, `acc ${m['rewards/accuracies'].toFixed(2)}`);
     }
-    parts.push(`${perStep.toFixed(2)} s/step`, `ETA ${formatDuration(perStep * (total - done)) || '?'}`);
-    this.write(parts.join('  '), done === total);
+    const left = Math.max(0, total - done);
+    parts.push(`${Number.isFinite(perStep) ? perStep.toFixed(2) : '?'} s/step`, `ETA ${(Number.isFinite(left) && formatDuration(perStep * left)) || '?'}`);
+    this.write(parts.join('  '), done >= total);
   }
 
   message(text: string): void {
     if (this.out.isTTY) this.out.write('\r\x1b[2K');
     this.out.write(text + '\n');
   }
+}
+
+/**
+ * Filled cells of a `width`-cell bar for done/total, always within 0..width: an engine may report
+ * done > total (a resume of a run killed while writing final/), a zero, negative or NaN total.
+ */
+export function barCells(done: number, total: number, width: number): number {
+  const ratio = done / total;
+  if (!Number.isFinite(ratio) || ratio <= 0) return 0;
+  return Math.min(width, Math.round(ratio * width));
 }
 
 /** A metrics table: one row per record, the given columns. */

@@ -6,7 +6,8 @@ import { BackendName, DpoConfig, EngineName, MetricsRecord, TrainingMode, parseM
 import { describeBackend, selectBackend } from '../engine/backend';
 import { RunResult, Trainer } from '../engine/train/trainer';
 import { ProgressLine } from './progress';
-import { TorchEngine } from './torch-engine';
+import { EngineExit, describeExit, lastLinesText } from '../node/engine-client';
+import { startTorchEngine } from './torch-engine';
 
 export interface TrainInvocation {
   mode: TrainingMode;
@@ -90,7 +91,11 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
   }
 }
 
-/** The same run on the torch engine: its process over the protocol, shown with the same progress line. */
+/**
+ * The same run on the torch engine: its process over the protocol, shown with the same progress line.
+ * SIGINT and SIGTERM stop it as they stop the embedded path (run/stop: the step finishes, a
+ * checkpoint is written, the run is marked stopped, exit 0); a second signal kills the engine.
+ */
 async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
   const progress = new ProgressLine();
   let config: DpoConfig | undefined;
@@ -100,51 +105,61 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
     config = resolveConfig(values, inv.source); // the same rules the engine applies, before a Python start-up
     checkModelFolders(config);
   }
-  const engine = new TorchEngine((line) => process.env.DPO_DEBUG && progress.message(`[torch] ${line}`));
-  const hello = await engine.ready;
-  progress.message(`torch engine on ${hello.device}${hello.devices?.length ? ` (${hello.devices.map((d) => d.name).join(', ')})` : ''}`);
-  let lastMetrics: MetricsRecord | undefined;
-  let lastEval: MetricsRecord | undefined;
-  let firstEval: MetricsRecord | undefined;
-  engine.on((m) => {
-    if (m.kind !== 'event') return;
-    if (m.type === 'run/didProgress' && !inv.quiet) progress.phase(m.params.phase, m.params.done, m.params.total, m.params.message);
-    if (m.type === 'run/didLogMetrics') {
-      const parsed = parseMetricsRecord(m.params.record);
-      if (!parsed.ok) return progress.message(`engine sent a bad metrics record: ${parsed.error}`);
-      const r = parsed.value;
-      if (r.split === 'eval') {
-        firstEval ??= r;
-        lastEval = r;
-      } else lastMetrics = r;
-      progress.metrics(r);
-      inv.onMetrics?.(r);
-    }
-    if (m.type === 'run/didWarn') progress.message(`warning (step ${m.params.step}): ${m.params.message}`);
-    if (m.type === 'run/didLog' && !inv.quiet && /^(data|resumed|checkpoint)/.test(m.params.line)) progress.message(m.params.line);
-  });
+  const engine = startTorchEngine((line) => progress.message(`[torch] ${line}`));
   let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
+  const onSignal = () => {
+    if (stopRequested) {
+      engine.kill(); // a second signal: leave now, the last checkpoint stands
+      process.exit(130);
+    }
     stopRequested = true;
     progress.message('stopping after this step (a checkpoint will be written); press Ctrl-C again to quit at once');
+    // Before the run has started, the request waits in the engine's input and is read after run/start.
     engine.request('run/stop', {}).catch(() => undefined);
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const finished = engine.event('run/didFinish');
-    const failed = engine.event('run/didFail');
+    const hello = await engine.ready.catch((err: Error) => {
+      throw new Error(`${err.message}\n(if the environment is missing or broken: npx dpo setup-torch)`);
+    });
+    progress.message(`torch engine on ${hello.device}${hello.devices?.length ? ` (${hello.devices.map((d) => d.name).join(', ')})` : ''}`);
+    let lastMetrics: MetricsRecord | undefined;
+    let lastEval: MetricsRecord | undefined;
+    let firstEval: MetricsRecord | undefined;
+    engine.onEvent((e) => {
+      if (e.type === 'run/didProgress' && !inv.quiet) progress.phase(e.params.phase, e.params.done, e.params.total, e.params.message);
+      if (e.type === 'run/didLogMetrics') {
+        const parsed = parseMetricsRecord(e.params.record);
+        if (!parsed.ok) return progress.message(`engine sent a bad metrics record: ${parsed.error}`);
+        const r = parsed.value;
+        if (r.split === 'eval') {
+          firstEval ??= r;
+          lastEval = r;
+        } else lastMetrics = r;
+        progress.metrics(r);
+        inv.onMetrics?.(r);
+      }
+      if (e.type === 'run/didWarn') progress.message(`warning (step ${e.params.step}): ${e.params.message}`);
+      if (e.type === 'run/didLog' && !inv.quiet && /^(data|resumed|checkpoint)/.test(e.params.line)) progress.message(e.params.line);
+    });
+    const finished = engine.next('run/didFinish');
+    const failed = engine.next('run/didFail');
+    const exited = new Promise<EngineExit>((resolve) => (engine.exited ? resolve(engine.exited) : engine.onExit(resolve)));
     const r = inv.resume
       ? await engine.request('run/resume', { runDir: path.resolve(inv.resume) })
       : await engine.request('run/start', { mode: inv.mode, config: config as unknown as Record<string, unknown> });
     if (!inv.quiet) progress.message(`run folder: ${r.runDir}`);
-    const end = await Promise.race([finished, failed, engine.exited.then((code) => ({ type: 'exit' as const, code }))]);
-    if (end.type === 'exit') throw new Error(`the torch engine exited (code ${end.code}) during the run; resume with --resume ${r.runDir}`);
+    if (stopRequested) engine.request('run/stop', {}).catch(() => undefined); // a signal that came before the run existed
+    const end = await Promise.race([finished, failed, exited.then((x) => ({ type: 'exit' as const, x }))]);
+    if (end.type === 'exit')
+      throw new Error(`the torch engine stopped during the run (${describeExit(end.x)}); resume with --resume ${r.runDir}. ${lastLinesText(end.x.lastLines)}`);
     if (end.type === 'run/didFail') throw new Error(end.params.message);
     const f = end.params;
     return { runDir: f.runDir, reason: f.reason, step: f.step, totalSteps: f.totalSteps, finalDir: f.finalDir, lastMetrics, lastEval, firstEval };
   } finally {
-    process.off('SIGINT', onSigint);
-    engine.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    engine.closeInput();
   }
 }

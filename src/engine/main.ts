@@ -122,9 +122,9 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
           return replyError(req.id, (err as Error).message);
         }
       case 'probe/generate': {
-        const { which, prompt, chat, sampling } = req.params;
+        const { which, prompt, chat, sampling, messages } = req.params;
         probe
-          .generate(req.id, which, prompt, chat, sampling, (text, logprob) => send('probe/didToken', { requestId: req.id, which, text, logprob }))
+          .generate(req.id, which, prompt, chat, sampling, (text, logprob) => send('probe/didToken', { requestId: req.id, which, text, logprob }), messages)
           .then(
             (r) => reply(req.id, r),
             (err: Error) => replyError(req.id, err.message),

@@ -22,6 +22,7 @@ export const COMMANDS = {
   labelPairs: 'dpo.labelPairs',
   setupTorch: 'dpo.setupTorch',
   exportLaunchScript: 'dpo.exportLaunchScript',
+  serveModel: 'dpo.serveModel',
 } as const;
 
 export interface CommandResult {

@@ -8,6 +8,7 @@ import { makeTinyModel, probeModel } from './model-commands';
 import { exportMetrics, labelPairs, openMetrics } from './view-commands';
 import { setUpTorch } from './setup-torch-command';
 import { exportLaunchScript } from './export-launch-command';
+import { registerServeCommand } from './serve-command';
 import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
@@ -78,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),
     register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
     register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
+    registerServeCommand(ctx),
     labelProblems,
     // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {

@@ -22,6 +22,13 @@ export interface ProbeSampling {
 
 export type ProbeWhich = 'policy' | 'reference';
 
+/** One turn of a conversation to render with the model's chat template. */
+export interface ProbeMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+export const PROBE_ROLES = ['system', 'user', 'assistant'] as const;
+
 export interface ProbeScore {
   tokens: { text: string; policyLogp: number; referenceLogp: number; reward: number }[];
   policyLogp: number;
@@ -41,10 +48,14 @@ export interface EngineRequests {
     params: { policyDir: string; referenceDir?: string };
     result: { architecture: string; parameters: number; hasReference: boolean; chatTemplate: boolean };
   };
-  /** Generate from one model; tokens stream as probe/didToken events carrying this request's id. */
+  /**
+   * Generate from one model; tokens stream as probe/didToken events carrying this request's id.
+   * With `chat`, `messages` (a whole conversation, as OpenAI's chat API sends it) replace the single
+   * user turn `prompt` would make. `promptTokens` (newer engines) counts the rendered prompt.
+   */
   'probe/generate': {
-    params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling> };
-    result: { text: string; tokens: number; reason: string };
+    params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling>; messages?: ProbeMessage[] };
+    result: { text: string; tokens: number; reason: string; promptTokens?: number };
   };
   /** The implicit reward of a response, per token. */
   'probe/score': { params: { prompt: string; chat: boolean; response: string; beta: number }; result: ProbeScore };
@@ -122,6 +133,28 @@ const range = (min: number, max: number): Check =>
 const strings = check({ type: 'array', items: { type: 'string' } }, (v) =>
   Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'must be a list of strings',
 );
+const messageList = check(
+  {
+    type: 'array',
+    minItems: 1,
+    items: {
+      type: 'object',
+      required: ['role', 'content'],
+      additionalProperties: false,
+      properties: { role: { enum: [...PROBE_ROLES] }, content: { type: 'string' } },
+    },
+  },
+  (v) => {
+    if (!Array.isArray(v) || v.length === 0) return 'must be a non-empty list of {role, content}';
+    for (const [i, m] of v.entries()) {
+      if (!isObj(m) || !PROBE_ROLES.includes(m.role as ProbeMessage['role']) || typeof m.content !== 'string')
+        return `[${i}] must be {role: ${PROBE_ROLES.map((r) => JSON.stringify(r)).join(' | ')}, content: string}`;
+      const extra = Object.keys(m).find((k) => k !== 'role' && k !== 'content');
+      if (extra) return `[${i}].${extra} is not a message field (role, content)`;
+    }
+    return undefined;
+  },
+);
 /** Probe sampling settings: each optional, each checked (a string "stop" or a negative topK is refused). */
 const SAMPLING_FIELDS: Record<keyof ProbeSampling, Check> = {
   maxNewTokens: int(1),
@@ -160,7 +193,7 @@ export const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'run/stop': empty,
   'engine/shutdown': empty,
   'probe/load': { policyDir: str, referenceDir: optional(str) },
-  'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling },
+  'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling, messages: optional(messageList) },
   'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num },
   'probe/cancel': empty,
 };

@@ -9,9 +9,12 @@ import * as path from 'node:path';
 
 export const DPO = path.resolve(__dirname, '../../../bin/dpo.js');
 
-export type Verdict = 'clear' | 'unclear' | 'hang' | 'crash' | 'accepted' | 'ok' | 'lost';
+/** 'missed': the case did not reach the state it meant to test (a kill that landed after the write). */
+export type Verdict = 'clear' | 'unclear' | 'hang' | 'crash' | 'accepted' | 'ok' | 'lost' | 'missed';
 
 export interface Outcome {
+  /** Set by the runner: the engine the case ran on. */
+  engine?: string;
   group: string;
   name: string;
   verdict: Verdict;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { CONFIG_FIELDS } from '../../src/protocol';
 import { makeTinyModel, TINY_MODEL_DEFAULTS } from '../../src/engine/model/tiny';
 import { DPO, Outcome, escape, judgeError, runNode } from './harness';
+import { EngineUnderTest } from './engines';
 
 export interface Fixture {
   root: string;
@@ -27,7 +28,7 @@ export function makeFixture(root: string): Fixture {
 
 let runCount = 0;
 const freshOut = (f: Fixture) => path.join(f.root, 'runs', `r${++runCount}`);
-const trainArgs = (f: Fixture, extra: string[]) => [
+const trainArgs = (f: Fixture, e: EngineUnderTest, extra: string[]) => [
   DPO,
   'train',
   '--out',
@@ -38,8 +39,7 @@ const trainArgs = (f: Fixture, extra: string[]) => [
   '0',
   '--batch-size',
   '2',
-  '--backend',
-  'wasm',
+  ...e.trainFlags,
   ...extra,
 ];
 
@@ -83,19 +83,19 @@ function dataFile(f: Fixture, name: string, bad: unknown): string {
   return file;
 }
 
-export async function dataCases(f: Fixture, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
+export async function dataCases(f: Fixture, e: EngineUnderTest, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
   for (const [name, bad] of BAD_LINES) {
     const file = dataFile(f, name, bad);
     await run(async () =>
       judgeError(
         'data lines',
         name,
-        await runNode(trainArgs(f, ['--model', f.model, '--data', file]), 60_000),
+        await runNode(trainArgs(f, e, ['--model', f.model, '--data', file]), 60_000 * e.slow),
         new RegExp(`${escape(path.basename(file))}:3\\b`),
       ),
     );
     await run(async () => {
-      const c = await runNode(trainArgs(f, ['--model', f.model, '--data', file, '--skip-bad-lines']), 60_000);
+      const c = await runNode(trainArgs(f, e, ['--model', f.model, '--data', file, '--skip-bad-lines']), 60_000 * e.slow);
       const o = judgeError('data lines (--skip-bad-lines)', name, c, /$^/);
       if (o.verdict === 'accepted')
         return { ...o, verdict: /skipped 1 unusable line/.test(c.stderr) ? 'ok' : 'unclear', detail: 'trained on the 5 good lines' };
@@ -105,14 +105,14 @@ export async function dataCases(f: Fixture, run: (c: () => Promise<Outcome>) => 
   // Not errors: a 10 MB response is truncated, not a crash.
   const big = dataFile(f, 'a 10 MB response', { prompt: 'p', chosen: ' ' + 'a'.repeat(10_000_000), rejected: ' b' });
   await run(async () => {
-    const c = await runNode(trainArgs(f, ['--model', f.model, '--data', big]), 120_000);
+    const c = await runNode(trainArgs(f, e, ['--model', f.model, '--data', big]), 120_000 * e.slow);
     const o = judgeError('data lines', 'a 10 MB response (valid: truncated)', c, /$^/);
     return o.verdict === 'accepted' ? { ...o, verdict: 'ok', detail: 'trained' } : o;
   });
 }
 
 /** A wrong value per config field, and Infinity (1e400) for every numeric one. */
-export async function configCases(f: Fixture, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
+export async function configCases(f: Fixture, e: EngineUnderTest, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
   const cases: [string, string, string][] = []; // [name, field, JSON text of the value]
   for (const [field, schema] of Object.entries(CONFIG_FIELDS) as [string, { type?: string | string[]; enum?: unknown[] }][]) {
     if (field === 'mode') continue; // set by the subcommand (dpo train / dpo sft), not read from the file
@@ -129,15 +129,20 @@ export async function configCases(f: Fixture, run: (c: () => Promise<Outcome>) =
     ['max_prompt_length >= max_length', 'max_prompt_length', '64, "max_length": 32'],
   );
   for (const [name, field, value] of cases) {
-    const file = path.join(f.root, 'configs', `${name.replace(/[^a-z0-9]+/gi, '-')}.json`);
+    const file = path.join(f.root, 'configs', e.name, `${name.replace(/[^a-z0-9]+/gi, '-')}.json`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, `{"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}, "${field}": ${value}}`);
+    // The engine is chosen in the file too (a flag would override the field under test), unless it is the field.
+    const engine = Object.entries(e.configFields)
+      .filter(([k]) => k !== field)
+      .map(([k, v]) => `, "${k}": ${JSON.stringify(v)}`)
+      .join('');
+    fs.writeFileSync(file, `{"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}${engine}, "${field}": ${value}}`);
     // No flags beside --config: a flag would override the field under test. Run where a default run folder may go.
     await run(async () =>
       judgeError(
         'run configs',
         name,
-        await runNode([DPO, 'train', '--config', file], 60_000, { cwd: f.root }),
+        await runNode([DPO, 'train', '--config', file], 60_000 * e.slow, { cwd: f.root }),
         new RegExp(`${escape(path.basename(file))}[\\s\\S]*${field}`),
       ),
     );
@@ -146,13 +151,13 @@ export async function configCases(f: Fixture, run: (c: () => Promise<Outcome>) =
     ['config not JSON', '{"model": '],
     ['config an array', '[]'],
   ] as const) {
-    const file = path.join(f.root, 'configs', `${name.replace(/ /g, '-')}.json`);
+    const file = path.join(f.root, 'configs', e.name, `${name.replace(/ /g, '-')}.json`);
     fs.writeFileSync(file, text);
     await run(async () =>
       judgeError(
         'run configs',
         name,
-        await runNode([DPO, 'train', '--config', file, '--out', freshOut(f), '--backend', 'wasm'], 60_000),
+        await runNode([DPO, 'train', '--config', file, '--out', freshOut(f), ...e.trainFlags], 60_000 * e.slow),
         new RegExp(escape(path.basename(file))),
       ),
     );

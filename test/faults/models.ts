@@ -1,11 +1,13 @@
 // Generated broken and hostile model folders for the fault suite: configs, weights, tokenizers and
-// chat templates. Each must end in a clear error that names the file at fault, within the limit.
+// chat templates. Each must end in a clear error that names the file at fault, within the limit: on
+// the embedded engine its exact message, on the torch engine (other words) the file at fault.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeTinyModel, TINY_MODEL_DEFAULTS } from '../../src/engine/model/tiny';
 import { encodeSafetensors, readSafetensors, tensorToFloat32 } from '../../src/engine/model/safetensors';
 import { DPO, Outcome, judgeError, runNode } from './harness';
 import type { Fixture } from './inputs';
+import { EngineUnderTest } from './engines';
 
 type Edit = (dir: string) => void;
 const TINY = { ...TINY_MODEL_DEFAULTS, layers: 1, dModel: 16, heads: 2, maxPositions: 32, seed: 1 };
@@ -46,8 +48,8 @@ const editHeader =
 
 const template = (t: string) => editJson('tokenizer_config.json', (j) => (j.chat_template = t));
 
-/** [name, edit, file expected in the message, needs chat data, llama family] */
-const CASES: [string, Edit, RegExp, boolean?, boolean?][] = [
+/** [name, edit, expected message (embedded engine), needs chat data, llama family, expected on torch (default: the file named first)] */
+const CASES: [string, Edit, RegExp, boolean?, boolean?, RegExp?][] = [
   ['config.json missing', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json/],
   ['config.json not JSON', (d) => fs.writeFileSync(path.join(d, 'config.json'), '{"n_embd": '), /config\.json/],
   ['n_embd not divisible by n_head', editJson('config.json', (j) => (j.n_head = 3)), /config\.json.*n_head|config\.json.*divisible/],
@@ -67,6 +69,29 @@ const CASES: [string, Edit, RegExp, boolean?, boolean?][] = [
     /model\.safetensors: tensor 'transformer\.wte\.weight' holds Infinity/,
   ],
   ['a missing tensor', editWeights((t) => t.delete('transformer.ln_f.bias')), /model\.safetensors: missing 1 tensor/],
+  // Issue #25: the torch engine trained this (exit 0) with a randomly initialised second layer.
+  [
+    'config says 2 layers, weights hold 1',
+    editJson('config.json', (j) => (j.n_layer = 2)),
+    /model\.safetensors: missing \d+ tensor/,
+    false,
+    false,
+    /model\.safetensors|config\.json/,
+  ],
+  [
+    'shard index naming ../outside.safetensors',
+    (d) => {
+      const st = readSafetensors(path.join(d, 'model.safetensors'));
+      const outside = path.join(d, '..', 'outside.safetensors');
+      fs.renameSync(path.join(d, 'model.safetensors'), outside);
+      const weightMap = Object.fromEntries([...st.tensors.keys()].map((n) => [n, '../outside.safetensors']));
+      fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    },
+    /model\.safetensors\.index\.json: bad shard name "\.\.\/outside\.safetensors"/,
+    false,
+    false,
+    /model\.safetensors\.index\.json[\s\S]*outside\.safetensors/,
+  ],
   ['a tensor of the wrong shape', editHeader((h) => (h['transformer.ln_f.bias'].shape = [4, 4])), /model\.safetensors: tensor 'transformer\.ln_f\.bias'/],
   [
     'overlapping tensor offsets',
@@ -101,6 +126,10 @@ const CASES: [string, Edit, RegExp, boolean?, boolean?][] = [
       fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'pytorch_model.bin'));
     },
     /pytorch_model\.bin: .*refused/,
+    false,
+    false,
+    // Named, and without PyTorch's own advice to load the pickle anyway.
+    /^(?![\s\S]*weights_only=False)[\s\S]*pytorch_model\.bin/,
   ],
   ['tokenizer.json missing', (d) => fs.rmSync(path.join(d, 'tokenizer.json')), /tokenizer\.json: missing/],
   ['tokenizer.json not JSON', (d) => fs.writeFileSync(path.join(d, 'tokenizer.json'), '{'), /tokenizer\.json: invalid JSON/],
@@ -163,10 +192,19 @@ const CASES: [string, Edit, RegExp, boolean?, boolean?][] = [
     editJson('tokenizer_config.json', (j) => delete j.chat_template),
     /tokenizer\.json: the tokenizer has no chat_template/,
     true,
+    false,
+    /tokenizer(_config)?\.json[\s\S]*chat.?template|chat.?template[\s\S]*tokenizer(_config)?\.json/,
   ],
 ];
 
-export async function modelCases(f: Fixture, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
+/** The file a message must name: the first file name in the embedded engine's expected message. */
+export function fileNamedBy(expected: RegExp): RegExp {
+  const m = /[a-z_]+(\\\.[a-z]+)+/.exec(expected.source);
+  if (!m) throw new Error(`no file name in ${expected}`);
+  return new RegExp(m[0]);
+}
+
+export async function modelCases(f: Fixture, e: EngineUnderTest, run: (c: () => Promise<Outcome>) => Promise<void>): Promise<void> {
   const chat = path.join(f.root, 'chat.jsonl');
   const msg = (role: string, content: string) => [{ role, content }];
   fs.writeFileSync(
@@ -175,8 +213,9 @@ export async function modelCases(f: Fixture, run: (c: () => Promise<Outcome>) =>
       JSON.stringify({ prompt: msg('user', `Q${i}: yes? `.repeat(3)), chosen: msg('assistant', 'yes'), rejected: msg('assistant', 'no') }),
     ).join('\n') + '\n',
   );
-  for (const [i, [name, edit, names, needsChat, llama]] of CASES.entries()) {
-    const dir = path.join(f.root, 'models', `m${i}`);
+  for (const [i, [name, edit, tfjsNames, needsChat, llama, torchNames]] of CASES.entries()) {
+    const names = e.name === 'tfjs' ? tfjsNames : (torchNames ?? fileNamedBy(tfjsNames));
+    const dir = path.join(f.root, 'models', e.name, `m${i}`);
     makeTinyModel(dir, { ...TINY, family: llama ? 'llama' : 'gpt2' });
     edit(dir);
     const args = [
@@ -187,16 +226,15 @@ export async function modelCases(f: Fixture, run: (c: () => Promise<Outcome>) =>
       '--data',
       needsChat ? chat : f.data,
       '--out',
-      path.join(f.root, 'runs', `model-${i}`),
+      path.join(f.root, 'runs', `model-${e.name}-${i}`),
       '--max-steps',
       '1',
       '--eval-fraction',
       '0',
       '--batch-size',
       '2',
-      '--backend',
-      'wasm',
+      ...e.trainFlags,
     ];
-    await run(async () => judgeError('model folders', name, await runNode(args, 90_000), names));
+    await run(async () => judgeError('model folders', name, await runNode(args, 90_000 * e.slow), names));
   }
 }

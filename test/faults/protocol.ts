@@ -1,123 +1,179 @@
-// Generated bad protocol messages for the fault suite, all sent to one engine process: each must get
-// an error (a failed reply or engine/didReject) within the limit, and the engine must stay up.
+// Generated bad protocol messages for the fault suite, all sent to one engine process (either
+// engine): each must get an error (a failed reply or engine/didReject) that names what is wrong,
+// within the limit, and the engine must stay up. Any other error text counts as unclear.
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { Outcome } from './harness';
+import { Outcome, escape } from './harness';
+import { EngineUnderTest } from './engines';
+import { judgeProtocol } from './judge';
 import type { Fixture } from './inputs';
 
-const MAIN = path.resolve(__dirname, '../../src/engine/main.js');
-
-export function badMessages(f: Fixture): [string, string | Buffer][] {
+/** [name, the line, what the error must name]. Fragments are engine-neutral: the field or value at fault. */
+export function badMessages(f: Fixture): [string, string | Buffer, RegExp][] {
   const req = (type: string, params: unknown, id = 7) => JSON.stringify({ kind: 'request', id, type, params });
   const gen = (sampling: unknown) => req('probe/generate', { which: 'policy', prompt: 'hi', chat: false, sampling });
+  const raw = (id: string, type = 'run/stop', params = '{}') => `{"kind": "request", "id": ${id}, "type": "${type}", "params": ${params}}`;
+  const deepArrays = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const deepObjects = (n: number) => '{"a": '.repeat(n) + '1' + '}'.repeat(n);
+  const notObject = /object/;
+  const type = (t: string) => (t ? new RegExp(`type[^\\n]*${escape(t)}`) : /type/);
   return [
-    ['empty object', '{}'],
-    ['not JSON', '{"kind": "request", '],
-    ['a JSON array', '[1]'],
-    ['null', 'null'],
-    ['a number', '7'],
-    ['a string', '"request"'],
-    ['kind "reply"', '{"kind": "reply", "id": 1, "ok": true}'],
-    ['no id', '{"kind": "request", "type": "run/stop", "params": {}}'],
-    ['id a string', '{"kind": "request", "id": "1", "type": "run/stop"}'],
-    ['id 1.5', '{"kind": "request", "id": 1.5, "type": "run/stop"}'],
-    ['type a number', '{"kind": "request", "id": 1, "type": 5}'],
-    ...['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'run/explode', ''].map(
-      (t) => [`type ${JSON.stringify(t)}`, req(t, {})] as [string, string],
-    ),
-    ['run/start without params', req('run/start', undefined)],
-    ['run/start params an array', req('run/start', [])],
-    ['run/start mode "rlhf"', req('run/start', { mode: 'rlhf', config: {} })],
-    ['run/start config a string', req('run/start', { mode: 'dpo', config: 'x' })],
-    ['run/start config without model', req('run/start', { mode: 'dpo', config: { data: f.data } })],
+    ['empty object', '{}', /kind/],
+    ['not JSON', '{"kind": "request", ', /JSON/i],
+    ['a JSON array', '[1]', notObject],
+    ['null', 'null', notObject],
+    ['a number', '7', notObject],
+    ['a string', '"request"', notObject],
+    ['kind "reply"', '{"kind": "reply", "id": 1, "ok": true}', /kind/],
+    ['no id', '{"kind": "request", "type": "run/stop", "params": {}}', /\bid\b/],
+    ['id a string', '{"kind": "request", "id": "1", "type": "run/stop"}', /\bid\b/],
+    ['id 1.5', '{"kind": "request", "id": 1.5, "type": "run/stop"}', /\bid\b/],
+    // Issue #25: each of these ended the torch engine (OverflowError on the id).
+    ['id 1e400', raw('1e400'), /\bid\b|JSON/],
+    ['id NaN', raw('NaN'), /\bid\b|JSON/],
+    ['id Infinity', raw('Infinity'), /\bid\b|JSON/],
+    ['id -Infinity', raw('-Infinity'), /\bid\b|JSON/],
+    ['id 2^64', raw('18446744073709551616'), /\bid\b/],
+    ['type a number', '{"kind": "request", "id": 1, "type": 5}', /type/],
+    ...[
+      'toString',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'valueOf',
+      'isPrototypeOf',
+      '__defineGetter__',
+      'run/explode',
+      '',
+      '__class__',
+      '__init__',
+    ].map((t) => [`type ${JSON.stringify(t)}`, req(t, {}), type(t)] as [string, string, RegExp]),
+    ['run/start without params', req('run/start', undefined), /params|mode/],
+    ['run/start params an array', req('run/start', []), /params/],
+    ['run/start mode "rlhf"', req('run/start', { mode: 'rlhf', config: {} }), /mode/],
+    ['run/start config a string', req('run/start', { mode: 'dpo', config: 'x' }), /config/],
+    ['run/start config without model', req('run/start', { mode: 'dpo', config: { data: f.data } }), /model/],
     [
       'run/start learning_rate 1e400',
-      `{"kind": "request", "id": 7, "type": "run/start", "params": {"mode": "dpo", "config": {"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}, "learning_rate": 1e400}}}`,
+      raw('7', 'run/start', `{"mode": "dpo", "config": {"model": ${JSON.stringify(f.model)}, "data": ${JSON.stringify(f.data)}, "learning_rate": 1e400}}`),
+      /learning_rate/,
     ],
-    ['run/start output_dir = the model folder', req('run/start', { mode: 'dpo', config: { model: f.model, data: f.data, output_dir: f.model } })],
+    ['probe/score beta 1e400', raw('7', 'probe/score', '{"prompt": "a", "chat": false, "response": "b", "beta": 1e400}'), /beta/],
+    ['probe/score beta NaN', raw('7', 'probe/score', '{"prompt": "a", "chat": false, "response": "b", "beta": NaN}'), /beta|JSON/],
+    ['run/stop with an out-of-range float param', raw('7', 'run/stop', '{"x": -1e999}'), /params|\bx\b/],
+    [
+      'run/start output_dir = the model folder',
+      req('run/start', { mode: 'dpo', config: { model: f.model, data: f.data, output_dir: f.model } }),
+      new RegExp(`${escape(f.model)}.*holds other files`),
+    ],
     [
       'run/start model folder missing',
       req('run/start', { mode: 'dpo', config: { model: '/nonexistent/m', data: f.data, output_dir: path.join(f.root, 'runs', 'proto-missing') } }),
+      /\/nonexistent\/m/,
     ],
-    ['run/resume runDir a number', req('run/resume', { runDir: 5 })],
-    ['run/resume of a folder that is not a run', req('run/resume', { runDir: f.root + '/nowhere' })],
-    ['probe/load policyDir missing', req('probe/load', {})],
-    ['probe/load of a missing folder', req('probe/load', { policyDir: '/nonexistent' })],
-    ['probe/generate before probe/load', gen({})],
-    ['probe/generate which "both"', req('probe/generate', { which: 'both', prompt: 'hi', chat: false, sampling: {} })],
-    ['probe/generate stop "x"', gen({ stop: 'x' })],
-    ['probe/generate topK -1', gen({ topK: -1 })],
-    ['probe/generate temperature -1', gen({ temperature: -1 })],
-    ['probe/generate topP 2', gen({ topP: 2 })],
-    ['probe/generate maxNewTokens 0', gen({ maxNewTokens: 0 })],
-    ['probe/generate sampling null', gen(null)],
-    ['probe/generate unknown sampling key', gen({ beam: 4 })],
-    ['probe/score beta "x"', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 'x' })],
-    ['probe/score before probe/load', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 0.1 })],
-    ['probe/score chat "yes"', req('probe/score', { prompt: 'a', chat: 'yes', response: 'b', beta: 0.1 })],
-    ['100,000-deep JSON', `{"kind": "request", "id": 7, "type": "run/stop", "params": ${'['.repeat(100000)}${']'.repeat(100000)}}`],
-    ['a 1,000,000-element params array', req('run/start', new Array(1_000_000).fill(0))],
-    ['a 20 MB line', req('run/stop', { pad: 'x'.repeat(20 * 1024 * 1024) })],
-    ['a 300 MB line', `{"kind": "request", "id": 7, "type": "run/stop", "params": {"pad": "${'x'.repeat(300 * 1024 * 1024)}"}}`],
-    ['invalid UTF-8 bytes', Buffer.concat([Buffer.from('{"kind": "request", "id": 7, "type": "'), Buffer.from([0xff, 0xc3]), Buffer.from('"}')])],
+    ['run/resume runDir a number', req('run/resume', { runDir: 5 }), /runDir/],
+    ['run/resume of a folder that is not a run', req('run/resume', { runDir: f.root + '/nowhere' }), new RegExp(`${escape(f.root)}/nowhere.*not a run`)],
+    ['probe/load policyDir missing', req('probe/load', {}), /policyDir/],
+    ['probe/load of a missing folder', req('probe/load', { policyDir: '/nonexistent' }), /\/nonexistent/],
+    ['probe/generate before probe/load', gen({}), /probe\/load/],
+    ['probe/generate which "both"', req('probe/generate', { which: 'both', prompt: 'hi', chat: false, sampling: {} }), /which/],
+    ['probe/generate stop "x"', gen({ stop: 'x' }), /stop/],
+    ['probe/generate topK -1', gen({ topK: -1 }), /topK/],
+    ['probe/generate temperature -1', gen({ temperature: -1 }), /temperature/],
+    ['probe/generate topP 2', gen({ topP: 2 }), /topP/],
+    ['probe/generate maxNewTokens 0', gen({ maxNewTokens: 0 }), /maxNewTokens/],
+    ['probe/generate sampling null', gen(null), /sampling/],
+    ['probe/generate unknown sampling key', gen({ beam: 4 }), /beam/],
+    ['probe/score beta "x"', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 'x' }), /beta/],
+    ['probe/score before probe/load', req('probe/score', { prompt: 'a', chat: false, response: 'b', beta: 0.1 }), /probe\/load/],
+    ['probe/score chat "yes"', req('probe/score', { prompt: 'a', chat: 'yes', response: 'b', beta: 0.1 }), /chat/],
+    ['arrays nested 10,000 deep', raw('7', 'run/stop', deepArrays(10_000)), /params|nest/i],
+    ['arrays nested 100,000 deep', raw('7', 'run/stop', deepArrays(100_000)), /params|nest/i],
+    ['objects nested 10,000 deep', raw('7', 'run/stop', deepObjects(10_000)), /params|nest/i],
+    ['a 1,000,000-element params array', req('run/start', new Array(1_000_000).fill(0)), /params/],
+    ['a 20 MB line', req('run/stop', { pad: 'x'.repeat(20 * 1024 * 1024) }), /limit|too long|bytes/],
+    ['a 300 MB line', `{"kind": "request", "id": 7, "type": "run/stop", "params": {"pad": "${'x'.repeat(300 * 1024 * 1024)}"}}`, /limit|too long|bytes/],
+    [
+      'invalid UTF-8 bytes',
+      Buffer.concat([Buffer.from('{"kind": "request", "id": 7, "type": "'), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]),
+      /type|UTF-8/i,
+    ],
   ];
 }
 
-/** Sends each message and waits for its error; the engine must answer a final ping and exit 0. */
-export async function protocolCases(f: Fixture, record: (o: Outcome) => void): Promise<void> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [MAIN, '--backend', 'wasm'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Sends each message and waits for its error; the engine must answer a final shutdown and exit 0. */
+export async function protocolCases(f: Fixture, engine: EngineUnderTest, record: (o: Outcome) => void): Promise<void> {
+  const cmd = engine.process();
+  const child: ChildProcessWithoutNullStreams = spawn(cmd.command, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env: cmd.env });
   let exited = false;
   child.on('exit', () => (exited = true));
+  child.stdin.on('error', () => undefined); // EPIPE once the engine has gone: reported as a crash below
+  child.stderr.resume();
   const lines: string[] = [];
   let wake = () => {};
   readline.createInterface({ input: child.stdout }).on('line', (l) => {
     lines.push(l);
     wake();
   });
+  child.on('exit', () => wake());
   const next = (ms: number) =>
     new Promise<string | undefined>((resolve) => {
-      if (lines.length) return resolve(lines.shift());
+      if (lines.length || exited) return resolve(lines.shift());
       const t = setTimeout(() => resolve(undefined), ms);
       wake = () => {
         clearTimeout(t);
         resolve(lines.shift());
       };
     });
-  await next(30_000); // engine/didStart
-  for (const [name, text] of badMessages(f)) {
+  const group = 'protocol messages';
+  const hello = await next(60_000 * engine.slow);
+  if (!hello?.includes('engine/didStart')) {
+    record({ group, name: 'engine start', seconds: 0, verdict: 'crash', detail: `no handshake: ${hello ?? (exited ? 'the engine exited' : 'nothing')}` });
+    child.kill('SIGKILL');
+    return;
+  }
+  const limit = 60 * engine.slow;
+  for (const [name, text, expected] of badMessages(f)) {
     const started = Date.now();
     child.stdin.write(Buffer.isBuffer(text) ? Buffer.concat([text, Buffer.from('\n')]) : text + '\n');
     // Read until an error (failed reply, didReject, or a started run's didFail) or a success.
     let error: string | undefined;
     let accepted: string | undefined;
-    while (error === undefined && accepted === undefined) {
-      const answer = await next(60_000);
+    const startsRun = typeof text === 'string' && text.includes('"run/start"');
+    while (error === undefined && accepted === undefined && !exited) {
+      const answer = await next(limit * 1000);
       if (answer === undefined) break;
-      const m = JSON.parse(answer) as { kind: string; ok?: boolean; error?: string; type?: string; params?: { message?: string } };
+      let m: { kind?: string; ok?: boolean; error?: string; type?: string; params?: { message?: string } };
+      try {
+        m = JSON.parse(answer);
+      } catch {
+        error = `the engine wrote a line that is not JSON: ${answer.slice(0, 100)}`;
+        break;
+      }
       if (m.kind === 'reply') {
-        if (m.ok === false) error = m.error;
-        else if (!text.includes('"run/start"')) accepted = answer; // a started run reports its end as an event
-      } else if (m.type === 'engine/didReject' || m.type === 'run/didFail') error = m.params?.message;
+        if (m.ok === false) error = m.error ?? '';
+        else if (!startsRun) accepted = answer; // a started run reports its end as an event
+      } else if (m.type === 'engine/didReject' || m.type === 'run/didFail') error = m.params?.message ?? '';
       else if (m.type === 'run/didFinish') accepted = answer;
     }
-    while (await next(300)); // the didReject that follows a failed reply, progress events
-    const seconds = (Date.now() - started) / 1000;
-    const base = { group: 'protocol messages', name, seconds };
-    if (exited) {
-      record({ ...base, verdict: 'crash', detail: 'the engine exited' });
-      return;
-    }
-    if (error === undefined && accepted === undefined) record({ ...base, verdict: 'hang', detail: 'no answer in 60 s' });
-    else record({ ...base, verdict: error ? 'clear' : 'accepted', detail: (error ?? accepted ?? '').slice(0, 200) });
+    while (!exited && (await next(300))); // the didReject that follows a failed reply, progress events
+    const o = judgeProtocol({ group, name, seconds: (Date.now() - started) / 1000 }, { error, accepted, exited }, expected, limit);
+    record(o);
+    if (exited) return;
   }
   child.stdin.write(JSON.stringify({ kind: 'request', id: 99, type: 'engine/shutdown', params: {} }) + '\n');
-  const code = await new Promise<number | null>((resolve) => (exited ? resolve(0) : child.on('exit', resolve)));
-  record({
-    group: 'protocol messages',
-    name: 'engine still serves, then shuts down cleanly',
-    seconds: 0,
-    verdict: code === 0 ? 'ok' : 'crash',
-    detail: `exit ${code}`,
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, limit * 1000);
+    const done = (c: number | null) => {
+      clearTimeout(t);
+      resolve(c);
+    };
+    if (child.exitCode !== null) done(child.exitCode);
+    else child.on('exit', done);
   });
+  record({ group, name: 'engine still serves, then shuts down cleanly', seconds: 0, verdict: code === 0 ? 'ok' : 'crash', detail: `exit ${code}` });
 }

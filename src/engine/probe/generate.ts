@@ -66,6 +66,7 @@ export async function generate(
   const ids: number[] = [];
   const tokens: GeneratedToken[] = [];
   let text = '';
+  let streamed = '';
   let cache: LayerCache[] | undefined;
   let reason: FinishReason = 'length';
   try {
@@ -98,7 +99,11 @@ export async function generate(
       }
       ids.push(id);
       const full = tokenizer.decode(ids, true);
-      const piece = full.startsWith(text) ? full.slice(text.length) : full;
+      // A trailing U+FFFD may be a multi-byte character still incomplete: streamed once it settles,
+      // so the pieces only ever append (their concatenation is a prefix of the final text).
+      const settled = full.replace(/\uFFFD+$/, '');
+      const piece = settled.startsWith(streamed) ? settled.slice(streamed.length) : '';
+      if (piece) streamed = settled;
       text = full;
       const token = { id, text: piece, logprob };
       tokens.push(token);

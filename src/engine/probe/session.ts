@@ -1,6 +1,6 @@
 // The engine side of the probe panel: a tuned model and its reference loaded once, generations
 // streamed token by token (cancellable), and responses scored with their implicit reward.
-import { ProbeSampling, ProbeScore, ProbeWhich } from '../../protocol';
+import { ProbeMessage, ProbeSampling, ProbeScore, ProbeWhich } from '../../protocol';
 import { loadModel } from '../model/checkpoint';
 import { CausalLM } from '../model/transformer';
 import { TextTokenizer, loadTokenizer } from '../tokenizer/tokenizer';
@@ -27,9 +27,11 @@ export class ProbeSession {
     };
   }
 
-  private promptIds(prompt: string, chat: boolean): number[] {
+  /** With `chat`, `messages` (a whole conversation) replace the one user turn made of `prompt`. */
+  private promptIds(prompt: string, chat: boolean, messages?: ProbeMessage[]): number[] {
     const tok = this.need(this.tokenizer, 'a model');
-    const ids = chat ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: prompt }], true), false) : tok.encode(prompt, true);
+    const turns = messages ?? [{ role: 'user', content: prompt }];
+    const ids = chat ? tok.encode(tok.applyChatTemplate(turns, true), false) : tok.encode(prompt, true);
     if (ids.length === 0) {
       const start = tok.bosId ?? tok.eosId;
       if (start !== undefined) ids.push(start);
@@ -49,15 +51,17 @@ export class ProbeSession {
     chat: boolean,
     sampling: Partial<ProbeSampling>,
     onToken: (text: string, logprob: number) => void,
+    messages?: ProbeMessage[],
   ) {
     const model = this.need(which === 'policy' ? this.policy : this.reference, which === 'policy' ? 'model' : 'reference model');
+    const promptIds = this.promptIds(prompt, chat, messages);
     this.running.add(requestId);
     try {
-      const g = await generate(model, this.tokenizer!, this.promptIds(prompt, chat), sampling, {
+      const g = await generate(model, this.tokenizer!, promptIds, sampling, {
         onToken: (t) => onToken(t.text, t.logprob),
         shouldStop: () => this.cancelled.has(requestId),
       });
-      return { text: g.text, tokens: g.ids.length, reason: g.reason };
+      return { text: g.text, tokens: g.ids.length, reason: g.reason, promptTokens: promptIds.length };
     } finally {
       this.running.delete(requestId);
       this.cancelled.delete(requestId);

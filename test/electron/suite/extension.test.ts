@@ -26,6 +26,7 @@ const COMMAND_IDS = [
   'dpo.writeNoiseAwareConfig',
   'dpo.setupTorch',
   'dpo.exportLaunchScript',
+  'dpo.serveModel',
 ];
 
 describe('DPO Studio extension', () => {
@@ -99,6 +100,22 @@ describe('DPO Studio extension', () => {
     assert.ok(r.ok, r.error);
     model = r.path!;
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(fs.existsSync(path.join(model, f)), f);
+  });
+
+  it('Serve Model serves the model on a localhost URL; a second invocation stops it', async () => {
+    const r = await vscode.commands.executeCommand<CommandResult & { url?: string; stopped?: boolean }>('dpo.serveModel', { modelDir: model });
+    assert.ok(r.ok, r.error);
+    assert.match(r.url!, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const models = (await (await fetch(`${r.url}/models`)).json()) as { data: { id: string }[] };
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['tiny'],
+    );
+    const c = await fetch(`${r.url}/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: 'ab', max_tokens: 3, seed: 1 }) });
+    assert.equal(c.status, 200);
+    const stopped = await vscode.commands.executeCommand<CommandResult & { stopped?: boolean }>('dpo.serveModel');
+    assert.ok(stopped.ok && stopped.stopped);
+    await assert.rejects(fetch(`${r.url}/models`), 'the server is closed');
   });
 
   it('New Training Run writes a run config and trains to "done"; the run folder holds metrics and a final model', async () => {

@@ -28,6 +28,23 @@ describe('generated schemas', () => {
       ['probe/load', { policyDir: '/p', referenceDir: 1 }],
       ['probe/generate', { which: 'policy', prompt: 'hi', chat: false, sampling: {} }],
       ['probe/generate', { which: 'both', prompt: 'hi', chat: false, sampling: {} }],
+      [
+        'probe/generate',
+        {
+          which: 'policy',
+          prompt: '',
+          chat: true,
+          sampling: {},
+          messages: [
+            { role: 'system', content: 's' },
+            { role: 'user', content: 'u' },
+          ],
+        },
+      ],
+      ['probe/generate', { which: 'policy', prompt: '', chat: true, sampling: {}, messages: [] }],
+      ['probe/generate', { which: 'policy', prompt: '', chat: true, sampling: {}, messages: [{ role: 'tool', content: 'x' }] }],
+      ['probe/generate', { which: 'policy', prompt: '', chat: true, sampling: {}, messages: [{ role: 'user', content: 1 }] }],
+      ['probe/generate', { which: 'policy', prompt: '', chat: true, sampling: {}, messages: [{ role: 'user', content: 'x', name: 'n' }] }],
       ['probe/score', { prompt: 'a', chat: true, response: 'b', beta: '0.1' }],
       ['run/stop', {}],
     ];
