@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -133,9 +134,14 @@ class Engine:
             idle = self.active is None
         if idle:
             if self.probe:  # loads, scores and generations in flight finish and reply first
-                for t in [*self.probe_work, *self.probe.threads]:
-                    if t is not threading.current_thread():
-                        t.join(timeout=120)
+                # Until none is left: a request queued behind a load starts its generation thread
+                # only once the load is done, after any snapshot of the threads taken here.
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    live = [t for t in [*self.probe_work, *self.probe.threads] if t.is_alive() and t is not threading.current_thread()]
+                    if not live:
+                        break
+                    live[0].join(timeout=max(0.0, deadline - time.monotonic()))
             os._exit(0)
 
     def host_gone(self) -> None:
