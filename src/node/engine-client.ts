@@ -41,6 +41,8 @@ export class Emitter<T> {
 }
 
 const KEEP_LINES = 30;
+/** Events both engines send only after the run has checked, locked and claimed its folder. */
+const CLAIMED_EVENTS = new Set<string>(['run/didLog', 'run/didProgress', 'run/didLogMetrics', 'run/didWarn', 'run/didCheckpoint', 'run/didFinish']);
 /** Stderr lines kept from before the run folder is known (torch imports, warnings), then written to its log. */
 const KEEP_EARLY = 500;
 /** After the process exits, how long to wait for its pipes to drain (a grandchild may hold them open). */
@@ -62,8 +64,10 @@ export class EngineProcess {
   readonly ready: Promise<EngineEvents['engine/didStart']>;
   /** Set once the process has gone (and its pipes drained). */
   exited: EngineExit | undefined;
-  /** The run folder whose log.txt receives the engine's stderr, once known. */
+  /** The run folder whose log.txt receives the engine's stderr, once the run has claimed it. */
   runDir: string | undefined;
+  /** The folder a started run will write, until its first event says it has claimed it. */
+  private claimedBy: string | undefined;
 
   constructor(private readonly launch: EngineLaunch) {
     const { command, args, env, engine } = launch.command;
@@ -169,10 +173,14 @@ export class EngineProcess {
       this.pending.delete(m.id);
       if (!m.ok) return p.reject(new Error(m.error));
       const runDir = (m.result as { runDir?: unknown } | null)?.runDir;
-      if ((p.type === 'run/start' || p.type === 'run/resume') && typeof runDir === 'string') this.setRunDir(runDir);
+      if ((p.type === 'run/start' || p.type === 'run/resume') && typeof runDir === 'string') this.claimedBy = runDir;
       return p.resolve(m.result);
     }
-    if (m.type === 'run/didStart') this.setRunDir(m.params.runDir);
+    if (m.type === 'run/didStart') this.claimedBy = m.params.runDir;
+    // Lines go to log.txt only once the run owns its folder: written earlier, log.txt would make a
+    // new folder "hold other files" for the engine's own start check (a multi-process run's ranks
+    // print while rank 0 decides), and a refused start would write into another run's log.
+    else if (this.claimedBy !== undefined && CLAIMED_EVENTS.has(m.type)) this.setRunDir(this.claimedBy);
     this.eventEmitter.fire(m);
   }
 

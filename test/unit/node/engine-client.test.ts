@@ -13,7 +13,7 @@ const root = tempDir('engine-client');
 const FAKE = path.join(root, 'fake-engine.js');
 // argv[2]: the protocol version to announce; "silent-exit" exits 4 and "many" exits 5 after 40
 // stderr lines, both before a handshake. Requests: run/start makes config.output_dir and answers
-// with it; probe/load writes two stderr lines and exits 3 unanswered.
+// with it, then sends run/didProgress (the run has claimed the folder); probe/load writes two stderr lines and exits 3 unanswered.
 fs.writeFileSync(
   FAKE,
   `
@@ -31,6 +31,8 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
     process.stderr.write('rank 1: a warning from another rank\\n');
     say({ kind: 'reply', id: r.id, ok: true, result: { runDir: r.params.config.output_dir } });
     setTimeout(() => process.stderr.write('rank 0: after the reply\\n'), 20);
+    // The run has claimed its folder: its first event.
+    setTimeout(() => say({ kind: 'event', type: 'run/didProgress', params: { phase: 'loading', done: 0, total: 1 } }), 60);
   } else if (r.type === 'probe/load') {
     process.stderr.write('Traceback (most recent call last):\\n');
     process.stderr.write('ModuleNotFoundError: No module named jsonschema\\n');
@@ -96,8 +98,11 @@ describe('the engine client', () => {
     const runDir = path.join(root, 'run-a');
     const r = await e.request('run/start', { mode: 'dpo', config: { output_dir: runDir } });
     assert.equal(r.runDir, runDir);
-    assert.equal(e.runDir, runDir);
+    // Nothing is written before the run claims the folder: the engine's start check must find it new.
+    assert.equal(e.runDir, undefined);
+    assert.ok(!fs.existsSync(path.join(runDir, 'log.txt')), 'log.txt written before the run claimed its folder');
     await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(e.runDir, runDir);
     e.closeInput();
     await exitOf(e);
     const log = fs.readFileSync(path.join(runDir, 'log.txt'), 'utf8').trim().split('\n');
