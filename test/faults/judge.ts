@@ -93,10 +93,19 @@ export interface ProtocolAnswer {
   exited: boolean;
 }
 
-/** A hostile message must get an error that names what is wrong (`expected`), and the engine must stay up. */
-export function judgeProtocol(base: { group: string; name: string; seconds: number }, a: ProtocolAnswer, expected: RegExp, limitSeconds: number): Outcome {
+/**
+ * A hostile message must get an error that names what is wrong (`expected`), and the engine must stay
+ * up; with `expected` null, any answer will do (the message may be valid), but an answer it must be.
+ */
+export function judgeProtocol(
+  base: { group: string; name: string; seconds: number },
+  a: ProtocolAnswer,
+  expected: RegExp | null,
+  limitSeconds: number,
+): Outcome {
   if (a.exited) return { ...base, verdict: 'crash', detail: `the engine exited${a.error ? ` after: ${a.error.slice(0, 200)}` : ''}` };
   if (a.error === undefined && a.accepted === undefined) return { ...base, verdict: 'hang', detail: `no answer in ${limitSeconds} s` };
+  if (expected === null) return { ...base, verdict: 'ok', detail: `answered, engine up: ${(a.error ?? a.accepted)!.slice(0, 200)}` };
   if (a.error === undefined) return { ...base, verdict: 'accepted', detail: `accepted: ${a.accepted!.slice(0, 200)}` };
   if (!expected.test(a.error)) return { ...base, verdict: 'unclear', detail: `expected ${expected}; got: ${a.error.slice(0, 200)}` };
   return { ...base, verdict: 'clear', detail: a.error.slice(0, 200) };
