@@ -74,9 +74,14 @@ describe('the fault suite judges a resumed run against the uninterrupted one', (
     it(`reports ${what}`, () => {
       const d = firstDifference(expected, comparableRun(files));
       assert.ok(d, `${what} was judged identical`);
-      assert.equal(judgeResume({ group: 'g', name: 'n', seconds: 1 }, { difference: d, landed: true }).verdict, 'lost');
+      assert.equal(judgeResume({ group: 'g', name: 'n', seconds: 1 }, { difference: d, landed: true }).verdict, 'differs');
     });
   }
+
+  it('names the fields that differ in a record of the same step', () => {
+    const other = run([status('running', 0, 'T0'), evalAt(0), train(1, 0.7), train(2, 0.61), evalAt(2), status('completed', 2, 'T1')]);
+    assert.equal(firstDifference(expected, comparableRun(other)), 'item 3 of 8 (metrics train step 2): loss expected 0.6, got 0.61');
+  });
 
   it('reports a torn line instead of throwing', () => {
     const torn: RunFiles = { ...uninterrupted, metrics: uninterrupted.metrics + '{"kind": "metrics", "st' };
@@ -89,7 +94,7 @@ describe('the fault suite judges a resumed run against the uninterrupted one', (
     assert.equal(judgeResume(base, { landed: false, where: 'inside a checkpoint write' }).verdict, 'missed');
     assert.equal(judgeResume(base, { landed: true, failed: 'resume failed: no complete checkpoint' }).verdict, 'lost');
     assert.equal(judgeResume(base, { landed: false, failed: 'x' }).verdict, 'lost');
-    assert.ok(FAILING.includes('missed'));
+    assert.ok(FAILING.includes('missed') && FAILING.includes('differs'));
   });
 });
 
@@ -172,8 +177,8 @@ describe('the fault suite judges other outcomes', () => {
       { engine: 'torch', group: 'kill', name: 'a', verdict: 'missed', detail: '', seconds: 1 },
       { engine: 'torch', group: 'kill', name: 'b', verdict: 'lost', detail: '', seconds: 1 },
     ]);
-    assert.match(table, /\| torch \| kill \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \| 1 \| 1 \|/);
-    assert.match(table, /\| tfjs \| kill \| 1 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 0 \|/);
+    assert.match(table, /\| torch \| kill \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \| 1 \| 0 \| 1 \|/);
+    assert.match(table, /\| tfjs \| kill \| 1 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \|/);
   });
 
   it('reads --engine=tfjs,torch and refuses an unknown engine', () => {
