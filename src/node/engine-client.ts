@@ -173,7 +173,12 @@ export class EngineProcess {
       return p.resolve(m.result);
     }
     if (m.type === 'run/didStart') this.setRunDir(m.params.runDir);
-    this.eventEmitter.fire(m);
+    try {
+      this.eventEmitter.fire(m);
+    } catch (err) {
+      // A display bug (the progress line's RangeError of issue #25) must not end the client mid-run.
+      this.launch.log(`a handler of ${m.type} failed: ${(err as Error).stack ?? err}`);
+    }
   }
 
   request<T extends RequestType>(type: T, params: EngineRequests[T]['params']): Promise<EngineRequests[T]['result']> {
