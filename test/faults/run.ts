@@ -1,10 +1,10 @@
 // `npm run test:faults`: the fault suite. Generated bad data lines, run configs, model folders and
 // protocol messages, each with a time limit and an expected clear error; kill -9 at random moments
 // and inside checkpoint writes, then resume and compare; SIGTERM; concurrent writers; file-system
-// faults. `--engine=tfjs,torch` runs them on either engine or both (default tfjs). Prints one line
-// per case and a table of counts per engine; exits 1 on any hang, crash, lost data, accepted bad
-// input, unclear error, differing resumed run or missed kill. `--quick` runs fewer kills; `--only=data,kill` some groups;
-// `--json FILE` writes every outcome.
+// faults. `--engine=tfjs,torch` picks the engines (default: both where the torch environment is
+// set up). Prints one line per case and a table per engine; exits 1 on any hang, crash, lost run,
+// accepted bad input, unclear error, differing resumed run or missed kill. `--quick` runs fewer
+// kills; `--only=data,kill` some groups; `--json FILE` writes every outcome as it goes.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

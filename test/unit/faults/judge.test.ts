@@ -181,14 +181,22 @@ describe('the fault suite judges other outcomes', () => {
     assert.match(table, /\| tfjs \| kill \| 1 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \|/);
   });
 
-  it('reads --engine=tfjs,torch and refuses an unknown engine', () => {
+  it('reads --engine=tfjs,torch (default: both where torch is set up) and refuses an unknown engine', () => {
     assert.deepEqual(
       enginesOf(['--engine=tfjs,torch']).map((e) => e.name),
       ['tfjs', 'torch'],
     );
     assert.deepEqual(
-      enginesOf([]).map((e) => e.name),
+      enginesOf([], false).map((e) => e.name),
       ['tfjs'],
+    );
+    assert.deepEqual(
+      enginesOf([], true).map((e) => e.name),
+      ['tfjs', 'torch'],
+    );
+    assert.deepEqual(
+      enginesOf(['--engine=torch'], false).map((e) => e.name),
+      ['torch'],
     );
     assert.throws(() => enginesOf(['--engine=jax']), /unknown engine jax/);
   });
