@@ -114,7 +114,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
     }
     stopRequested = true;
     progress.message('stopping after this step (a checkpoint will be written); press Ctrl-C again to quit at once');
-    // Before the run has started, the request waits in the engine's input and is read after run/start.
+    // Before the run exists this stops nothing: it is sent again once run/start is answered (below).
     engine.request('run/stop', {}).catch(() => undefined);
   };
   process.on('SIGINT', onSignal);

@@ -181,7 +181,12 @@ export class EngineProcess {
     // new folder "hold other files" for the engine's own start check (a multi-process run's ranks
     // print while rank 0 decides), and a refused start would write into another run's log.
     else if (this.claimedBy !== undefined && CLAIMED_EVENTS.has(m.type)) this.setRunDir(this.claimedBy);
-    this.eventEmitter.fire(m);
+    try {
+      this.eventEmitter.fire(m);
+    } catch (err) {
+      // A display bug (the progress line's RangeError of issue #25) must not end the client mid-run.
+      this.launch.log(`a handler of ${m.type} failed: ${(err as Error).stack ?? err}`);
+    }
   }
 
   request<T extends RequestType>(type: T, params: EngineRequests[T]['params']): Promise<EngineRequests[T]['result']> {

@@ -3,7 +3,9 @@
 // What differs is only how a run names its engine and how the engine process is started.
 import { EngineCommand, torchEngineCommand } from '../../src/node/engine-command';
 import { EngineName } from '../../src/protocol';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { torchPython } from '../../src/node/torch-env';
 
 export interface EngineUnderTest {
   name: EngineName;
@@ -40,9 +42,9 @@ export const ENGINES: Record<EngineName, EngineUnderTest> = {
   },
 };
 
-/** `--engine=tfjs,torch` (default tfjs) as engines; an unknown name is an error. */
-export function enginesOf(argv: string[]): EngineUnderTest[] {
-  const arg = argv.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? 'tfjs';
+/** `--engine=tfjs,torch` as engines (default: both where the torch environment is set up, else tfjs); an unknown name is an error. */
+export function enginesOf(argv: string[], torchReady = fs.existsSync(torchPython())): EngineUnderTest[] {
+  const arg = argv.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? (torchReady ? 'tfjs,torch' : 'tfjs');
   return arg.split(',').map((n) => {
     if (!Object.prototype.hasOwnProperty.call(ENGINES, n)) throw new Error(`--engine=${arg}: unknown engine ${n} (tfjs, torch)`);
     return ENGINES[n as EngineName];

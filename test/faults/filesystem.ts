@@ -54,7 +54,7 @@ export async function filesystemCases(f: Fixture, e: EngineUnderTest, add: (o: O
     group: 'file system',
     name: 'after space is freed, the run resumes and matches the uninterrupted run',
     seconds: resumed.seconds,
-    verdict: resumed.code === 0 && !difference ? 'ok' : 'lost',
+    verdict: resumed.code !== 0 ? 'lost' : difference ? 'differs' : 'ok',
     detail: resumed.code === 0 ? (difference ? `differs: ${difference}` : 'identical') : resumed.stderr.slice(-200),
   });
   if (mounted) spawnSync('umount', [small]);

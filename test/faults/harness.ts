@@ -9,8 +9,12 @@ import * as path from 'node:path';
 
 export const DPO = path.resolve(__dirname, '../../../bin/dpo.js');
 
-/** 'missed': the case did not reach the state it meant to test (a kill that landed after the write). */
-export type Verdict = 'clear' | 'unclear' | 'hang' | 'crash' | 'accepted' | 'ok' | 'lost' | 'missed';
+/**
+ * 'lost': a run that cannot be completed, or files changed that must not be; 'differs': a resumed run
+ * whose records or weights are not those of the uninterrupted run; 'missed': the case did not reach
+ * the state it meant to test (a kill that landed after the write).
+ */
+export type Verdict = 'clear' | 'unclear' | 'hang' | 'crash' | 'accepted' | 'ok' | 'lost' | 'differs' | 'missed';
 
 export interface Outcome {
   /** Set by the runner: the engine the case ran on. */

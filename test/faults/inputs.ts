@@ -45,14 +45,16 @@ const trainArgs = (f: Fixture, e: EngineUnderTest, extra: string[]) => [
 
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
-/** Bad lines: [name, the line (object or raw text or bytes)]. The bad line is line 3 of 6. */
+/**
+ * Bad lines: [name, the line (object or raw text or bytes)]. The bad line is line 3 of 6. A line
+ * without "prompt" is not among them: it is TRL's implicit-prompt format (src/protocol/implicit-prompt.ts).
+ */
 export const BAD_LINES: [string, unknown][] = [
   ['not JSON', '{"prompt": "p", "chosen": '],
   ['a JSON array', '[1, 2]'],
   ['null', 'null'],
   ['a number', '42'],
   ['a string', '"prompt"'],
-  ['missing prompt', { chosen: ' a', rejected: ' b' }],
   ['missing chosen', { prompt: 'p', rejected: ' b' }],
   ['missing rejected', { prompt: 'p', chosen: ' a' }],
   ['chosen is a number', { prompt: 'p', chosen: 5, rejected: ' b' }],

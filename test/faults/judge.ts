@@ -4,7 +4,7 @@
 import { Outcome, Verdict } from './harness';
 
 /** Verdicts that fail the suite: everything but a clear error or a handled fault. */
-export const FAILING: Verdict[] = ['unclear', 'accepted', 'hang', 'crash', 'lost', 'missed'];
+export const FAILING: Verdict[] = ['unclear', 'accepted', 'hang', 'crash', 'lost', 'differs', 'missed'];
 
 /**
  * Keys whose values are wall-clock measurements, not the run's results: they differ between any two
@@ -59,19 +59,40 @@ export function comparableRun(files: RunFiles): string[] {
   return lines;
 }
 
+/** For two records of the same kind and step: which fields differ, and how (else undefined). */
+function differingFields(a: string | undefined, b: string | undefined): { where: string; keys: string } | undefined {
+  const parse = (s: string | undefined) => {
+    const m = s === undefined ? null : /^[a-z ]+ (\{.*\})$/.exec(s);
+    if (!m) return undefined;
+    try {
+      return JSON.parse(m[1]) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const x = parse(a);
+  const y = parse(b);
+  if (!x || !y || x.kind !== y.kind || x.step !== y.step || x.split !== y.split || a!.split(' ')[0] !== b!.split(' ')[0]) return undefined;
+  const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]));
+  const shown = keys.slice(0, 4).map((k) => `${k} expected ${JSON.stringify(x[k])}, got ${JSON.stringify(y[k])}`);
+  return { where: `${x.split ?? x.kind ?? ''} step ${x.step}`, keys: shown.join('; ') + (keys.length > 4 ? ` and ${keys.length - 4} more` : '') };
+}
+
 /** The first line where two comparable runs differ, said briefly; undefined when identical. */
 export function firstDifference(expected: string[], actual: string[]): string | undefined {
   for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
     if (expected[i] === actual[i]) continue;
     const cut = (s: string | undefined) => (s === undefined ? '(nothing)' : s.length > 140 ? s.slice(0, 140) + '…' : s);
+    const fields = differingFields(expected[i], actual[i]);
+    if (fields) return `item ${i + 1} of ${expected.length} (${expected[i].split(' ')[0]} ${fields.where}): ${fields.keys}`;
     return `item ${i + 1} of ${expected.length}: expected ${cut(expected[i])}; got ${cut(actual[i])}`;
   }
   return undefined;
 }
 
 /**
- * A kill then resume: 'lost' when the run could not be completed or differs from the uninterrupted
- * run; 'missed' when the kill did not land where the case meant it to (the case tested nothing);
+ * A kill then resume: 'lost' when the run could not be completed, 'differs' when it differs from the
+ * uninterrupted run; 'missed' when the kill did not land where the case meant it to (the case tested nothing);
  * 'ok' only when it landed and the result is identical.
  */
 export function judgeResume(
@@ -79,7 +100,7 @@ export function judgeResume(
   r: { failed?: string; difference?: string; landed: boolean; where?: string },
 ): Outcome {
   if (r.failed) return { ...base, verdict: 'lost', detail: `could not complete the run: ${r.failed}` };
-  if (r.difference) return { ...base, verdict: 'lost', detail: `differs from the uninterrupted run at ${r.difference}` };
+  if (r.difference) return { ...base, verdict: 'differs', detail: `differs from the uninterrupted run at ${r.difference}` };
   if (!r.landed) return { ...base, verdict: 'missed', detail: `the kill did not land ${r.where ?? 'where meant'}; resumed run identical` };
   return { ...base, verdict: 'ok', detail: 'records and final weights identical to the uninterrupted run' };
 }
@@ -93,10 +114,19 @@ export interface ProtocolAnswer {
   exited: boolean;
 }
 
-/** A hostile message must get an error that names what is wrong (`expected`), and the engine must stay up. */
-export function judgeProtocol(base: { group: string; name: string; seconds: number }, a: ProtocolAnswer, expected: RegExp, limitSeconds: number): Outcome {
+/**
+ * A hostile message must get an error that names what is wrong (`expected`), and the engine must stay
+ * up; with `expected` null, any answer will do (the message may be valid), but an answer it must be.
+ */
+export function judgeProtocol(
+  base: { group: string; name: string; seconds: number },
+  a: ProtocolAnswer,
+  expected: RegExp | null,
+  limitSeconds: number,
+): Outcome {
   if (a.exited) return { ...base, verdict: 'crash', detail: `the engine exited${a.error ? ` after: ${a.error.slice(0, 200)}` : ''}` };
   if (a.error === undefined && a.accepted === undefined) return { ...base, verdict: 'hang', detail: `no answer in ${limitSeconds} s` };
+  if (expected === null) return { ...base, verdict: 'ok', detail: `answered, engine up: ${(a.error ?? a.accepted)!.slice(0, 200)}` };
   if (a.error === undefined) return { ...base, verdict: 'accepted', detail: `accepted: ${a.accepted!.slice(0, 200)}` };
   if (!expected.test(a.error)) return { ...base, verdict: 'unclear', detail: `expected ${expected}; got: ${a.error.slice(0, 200)}` };
   return { ...base, verdict: 'clear', detail: a.error.slice(0, 200) };
@@ -116,7 +146,7 @@ export async function until(done: () => boolean, limitMs: number, everyMs = 5): 
 export function countsTable(outcomes: Outcome[]): string {
   const count = (os: Outcome[], v: Verdict[]) => os.filter((o) => v.includes(o.verdict)).length;
   const row = (engine: string, group: string, os: Outcome[]) =>
-    `| ${engine} | ${group} | ${os.length} | ${count(os, ['clear'])} | ${count(os, ['ok'])} | ${count(os, ['unclear', 'accepted'])} | ${count(os, ['hang'])} | ${count(os, ['crash'])} | ${count(os, ['lost'])} | ${count(os, ['missed'])} |`;
+    `| ${engine} | ${group} | ${os.length} | ${count(os, ['clear'])} | ${count(os, ['ok'])} | ${count(os, ['unclear', 'accepted'])} | ${count(os, ['hang'])} | ${count(os, ['crash'])} | ${count(os, ['lost'])} | ${count(os, ['differs'])} | ${count(os, ['missed'])} |`;
   const rows: string[] = [];
   for (const engine of [...new Set(outcomes.map((o) => o.engine ?? '?'))]) {
     const mine = outcomes.filter((o) => (o.engine ?? '?') === engine);
@@ -131,8 +161,8 @@ export function countsTable(outcomes: Outcome[]): string {
     rows.push(row(`**${engine}**`, '**all**', mine));
   }
   return [
-    '| engine | group | cases | clear errors | recovered / handled | unclear or accepted | hangs | crashes | data lost | kills missed |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | group | cases | clear errors | recovered / handled | unclear or accepted | hangs | crashes | run lost | records differ | kills missed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

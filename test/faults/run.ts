@@ -1,10 +1,10 @@
 // `npm run test:faults`: the fault suite. Generated bad data lines, run configs, model folders and
 // protocol messages, each with a time limit and an expected clear error; kill -9 at random moments
 // and inside checkpoint writes, then resume and compare; SIGTERM; concurrent writers; file-system
-// faults. `--engine=tfjs,torch` runs them on either engine or both (default tfjs). Prints one line
-// per case and a table of counts per engine; exits 1 on any hang, crash, lost data, accepted bad
-// input, unclear error or missed kill. `--quick` runs fewer kills; `--only=data,kill` some groups;
-// `--json FILE` writes every outcome.
+// faults. `--engine=tfjs,torch` picks the engines (default: both where the torch environment is
+// set up). Prints one line per case and a table per engine; exits 1 on any hang, crash, lost run,
+// accepted bad input, unclear error, differing resumed run or missed kill. `--quick` runs fewer
+// kills; `--only=data,kill` some groups; `--json FILE` writes every outcome as it goes.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +29,8 @@ async function main(): Promise<number> {
   const add = (o: Outcome) => {
     o.engine ??= engine;
     outcomes.push(o);
+    // Written as it goes, so that a run cut short by a time limit still leaves its outcomes.
+    if (jsonAt > 0) fs.writeFileSync(process.argv[jsonAt + 1], JSON.stringify(outcomes, null, 2) + '\n');
     const mark = o.verdict === 'clear' || o.verdict === 'ok' ? 'ok  ' : 'FAIL';
     process.stdout.write(
       `${mark} [${o.engine}] [${o.group}] ${o.name}: ${o.verdict} (${o.seconds.toFixed(1)} s) ${o.detail.replace(/\s+/g, ' ').slice(0, 160)}\n`,

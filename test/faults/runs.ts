@@ -199,7 +199,7 @@ async function writersCase(f: Fixture, e: EngineUnderTest, expected: string[], a
   const won = writers.filter((w) => w.code === 0).length;
   const refused = writers.filter((w) => w.code === 1 && /is in use by another run \(pid \d+ on /.test(w.stderr)).length;
   const difference = won === 1 ? firstDifference(expected, record(shared)) : undefined;
-  const verdict = won !== 1 || difference ? 'lost' : refused === 2 ? 'ok' : 'unclear';
+  const verdict = won !== 1 ? 'lost' : difference ? 'differs' : refused === 2 ? 'ok' : 'unclear';
   const detail = `${won} ran, ${refused} refused with the lock holder named; ${difference ? `differs: ${difference}` : won === 1 ? 'identical to the uninterrupted run' : ''}`;
   add({ ...base, seconds: (Date.now() - started) / 1000, verdict, detail });
 }

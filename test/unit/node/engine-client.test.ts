@@ -114,6 +114,19 @@ describe('the engine client', () => {
     assert.deepEqual(e.lastLines(), ['importing torch (early line)', 'rank 1: a warning from another rank', 'rank 0: after the reply']);
   });
 
+  it('survives a listener that throws: the failure is logged, requests still work', async () => {
+    const e = start(String(PROTOCOL_VERSION));
+    e.onEvent(() => {
+      throw new RangeError('Invalid count value: -4');
+    });
+    await e.ready;
+    assert.ok(logged.some((l) => /a handler of engine\/didStart failed: RangeError: Invalid count value: -4/.test(l)));
+    const runDir = path.join(root, 'run-b');
+    assert.equal((await e.request('run/start', { mode: 'dpo', config: { output_dir: runDir } })).runDir, runDir);
+    e.closeInput();
+    await exitOf(e);
+  });
+
   it('keeps only the last 30 lines for messages', async () => {
     const e = start('many');
     const x = await exitOf(e);
