@@ -80,6 +80,8 @@ class Run:
         self.last_eval_step: int | None = None
         self.release_lock = lambda: None
         self.claimed = False
+        self.resume_step: int | None = None  # the checkpoint's step, on resume
+        self.kept_warnings: set | None = None
 
     # --- reporting (rank 0 only) ---
     def log(self, line: str) -> None:
@@ -89,9 +91,19 @@ class Run:
 
     def warn(self, code: str, message: str, step: int) -> None:
         if self.main:
-            self.folder.append("metrics.jsonl", [{"kind": "warning", "step": step, "code": code, "message": message}])
+            # A resumed run repeats its start-up warnings (data); the kept records already hold them.
+            if not self._kept_warning(code, message, step):
+                self.folder.append("metrics.jsonl", [{"kind": "warning", "step": step, "code": code, "message": message}])
             self.folder.log(f"warning [{code}] step {step}: {message}")
             self.sink.warning({"code": code, "message": message, "step": step})
+
+    def _kept_warning(self, code: str, message: str, step: int) -> bool:
+        if self.resume_step is None or step > self.resume_step:
+            return False
+        if self.kept_warnings is None:
+            records, _ = read_records(self.folder.path("metrics.jsonl"), "metrics")
+            self.kept_warnings = {(r.get("code"), r.get("step"), r.get("message")) for r in records if r.get("kind") == "warning"}
+        return (code, step, message) in self.kept_warnings
 
     def status(self, status: str, message: str | None = None) -> None:
         if self.main:
@@ -176,6 +188,7 @@ class Run:
         self.resume_dir: str | None = None
         if decision["action"] == "resume":
             self.resume_dir = decision["dir"]
+            self.resume_step = decision["step"]
             if self.main:
                 folder.truncate_after(decision["step"])
                 self.base_elapsed = _last_elapsed(folder)

@@ -16,11 +16,15 @@ WALL_CLOCK = {"elapsed_seconds", "tokens_per_second", "eval_runtime", "eval_samp
 
 
 def config(models, tmp_path, name):
+    data = write_pairs(tmp_path / "pairs.jsonl", 24)
+    with open(data, "a", encoding="utf-8") as f:
+        f.write("not a pair\n")  # skipped with a data warning at step 0, which a resume must not repeat
     return resolve_config(
         {
             "engine": "torch",
             "model": models["gpt2"],
-            "data": write_pairs(tmp_path / "pairs.jsonl", 24),
+            "data": data,
+            "skip_bad_lines": True,
             "output_dir": str(tmp_path / name),
             "max_steps": 6,
             "batch_size": 2,
@@ -79,6 +83,7 @@ def test_stopped_twice_and_resumed_logs_the_uninterrupted_records(models, tmp_pa
         ("eval", 6),
     ]
     assert len(pairs) == len(want_pairs) == 6 * 2 + 3 * 6
+    assert [m["code"] for m in metrics if m["kind"] == "warning"] == ["data"], "the start-up warning, once"
     assert_same(metrics, want_metrics)
     assert_same(pairs, want_pairs)
 

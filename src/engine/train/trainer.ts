@@ -18,7 +18,7 @@ import {
   RunPhase,
   RunStatus,
 } from '../../protocol';
-import { RunFolder } from '../../node/run-folder';
+import { RunFolder, readRunRecords } from '../../node/run-folder';
 import { CausalLM } from '../model/transformer';
 import { loadModel, readModelConfig } from '../model/checkpoint';
 import { ModelConfig } from '../model/config';
@@ -26,6 +26,7 @@ import { loraSettingsOf } from '../model/lora';
 import { attachAdapters, loraTargets } from './lora-setup';
 import { MemoryEstimate, describeEstimate, estimateTrainingMemory, isAllocatorFailure, outOfMemoryMessage, preflightRefusal } from './memory-plan';
 import { loadTokenizer } from '../tokenizer/tokenizer';
+import { UntrustedInputError } from '../tokenizer/untrusted';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
 import { checkDeviceLimits, longestSequence } from '../device-limits';
@@ -93,6 +94,8 @@ export class Trainer implements Report {
   private releaseLock?: () => void;
   /** Said in the log when a resume found no checkpoint and starts over. */
   private restartNote?: string;
+  /** Warnings the resumed run's kept records hold (code, step and message), read once. */
+  private kept?: Set<string>;
 
   private constructor(
     readonly config: DpoConfig,
@@ -143,8 +146,15 @@ export class Trainer implements Report {
 
   warn(w: HealthWarning): void {
     this.log(`warning [${w.code}] step ${w.step}: ${w.message}`);
-    this.folder.record({ kind: 'warning', ...w });
+    // A resumed run repeats its start-up warnings (data, backend); the kept records already hold them.
+    if (!this.keptWarning(w)) this.folder.record({ kind: 'warning', ...w });
     this.events.onWarning?.(w);
+  }
+
+  private keptWarning(w: HealthWarning): boolean {
+    if (!this.resumeFrom || w.step > this.resumeFrom.step) return false;
+    this.kept ??= new Set(readRunRecords(this.config.output_dir).records.flatMap((r) => (r.kind === 'warning' ? [warningKey(r)] : [])));
+    return this.kept.has(warningKey(w));
   }
 
   progress(phase: RunPhase, done: number, total: number, message?: string): void {
@@ -362,7 +372,8 @@ export class Trainer implements Report {
   /** An allocator failure (wasm's "Aborted()", an out-of-bounds trap, a failed ArrayBuffer) becomes what to change. */
   private explain(err: unknown): unknown {
     if ((err as NodeJS.ErrnoException).code) return pathError(err, this.config.output_dir);
-    if (!isAllocatorFailure(err)) return err;
+    // A tokenizer or template that runs away names its file; "ran out of memory" in its text is not the heap's.
+    if (causedByUntrustedInput(err) || !isAllocatorFailure(err)) return err;
     const c = this.config;
     const text = outOfMemoryMessage(this.options.backend.name, this.memoryEstimate, c, this.memoryEstimate?.maxLength ?? c.max_length);
     this.log(`error: ${text}`);
@@ -377,4 +388,12 @@ export class Trainer implements Report {
     this.releaseLock?.();
     this.releaseLock = undefined;
   }
+}
+
+const warningKey = (w: { code: string; step: number; message: string }) => JSON.stringify([w.code, w.step, w.message]);
+
+/** Whether an error, or one it wraps, is a tokenizer's or template's own failure. */
+function causedByUntrustedInput(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof UntrustedInputError) return true;
+  return false;
 }

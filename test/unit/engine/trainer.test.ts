@@ -146,6 +146,23 @@ describe('DPO trainer', () => {
     assert.match(fs.readFileSync(path.join(first.dir, 'log.txt'), 'utf8'), /resumed from .*step-3 \(step 3\)/);
   });
 
+  it('resume: start-up warnings (a skipped data line) are recorded once, as in the uninterrupted run', async () => {
+    const data = makePairs(path.join(root, 'pairs-with-bad-line.jsonl'), 24);
+    fs.appendFileSync(data, 'not a pair\n');
+    const settings = { max_steps: 4, save_steps: 100, eval_steps: 2, data, skip_bad_lines: true };
+    const full = await testRun(root, 'full-warned', settings);
+    let steps = 0;
+    const first = await testRun(root, 'interrupted-warned', settings, { shouldStop: () => ++steps === 2 });
+    assert.equal(first.result.reason, 'stopped');
+    assert.equal((await resumeRun(first.dir)).result.reason, 'completed');
+    const records = readJsonl<Record<string, number>>(path.join(first.dir, 'metrics.jsonl'));
+    assert.deepEqual(
+      records.filter((r) => (r.kind as unknown) === 'warning').map((r) => r.code),
+      ['data'],
+    );
+    assert.deepEqual(deterministicPart(records), deterministicPart(readJsonl(path.join(full.dir, 'metrics.jsonl'))));
+  });
+
   it('precomputed reference log-probs: cached in the run folder, reused, same metrics as a live reference', async () => {
     const live = await testRun(root, 'live-ref', { max_steps: 4 });
     const cached = await testRun(root, 'cached-ref', { max_steps: 4, precompute_ref_log_probs: true });
