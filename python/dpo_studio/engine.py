@@ -7,15 +7,14 @@ engine/shutdown or stdin closing finish the step, write a checkpoint and exit 0;
 stdout or stderr (the host went away): the run is not lost with it. probe/load runs in a thread of
 its own, so cancel, stop and the rest are answered while a model loads."""
 
-import io
 import json
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 
 class HostStream:
@@ -204,6 +203,30 @@ class Engine:
         self.ch.error(id_, f"unhandled request type {t}")
 
 
+def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[str, int]]:
+    """(text, bytes) per line, as src/engine/line-reader.ts reads them: a line over `limit` bytes
+    (newline excluded) is dropped as it arrives, keeping nothing beyond the bound, and comes out as
+    (its first 500 characters, its length). Bytes that are not UTF-8 become U+FFFD, so such a line is
+    rejected as not JSON rather than ending the engine."""
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        body = raw[:-1] if raw.endswith(b"\n") else raw
+        if len(body) <= limit:
+            yield body.decode("utf-8", errors="replace"), len(body)
+            continue
+        head, size, ended = body[:500], len(body), False
+        while not ended:
+            more = stream.readline(1 << 20)
+            if not more:
+                break
+            ended = more.endswith(b"\n")
+            size += len(more) - (1 if ended else 0)
+            head += (more[:-1] if ended else more)[: 500 - len(head)]
+        yield head.decode("utf-8", errors="replace"), size
+
+
 def serve_line(engine: "Engine", line: str) -> None:
     """One line from the host: a request handled, or an error reply and engine/didReject. Nothing
     raised here ends the engine (ids of 1e400, nesting 10,000 deep, a bug in a handler)."""
@@ -247,17 +270,18 @@ def main() -> None:
         "engine/didStart",
         {"protocolVersion": PROTOCOL_VERSION, "pid": os.getpid(), "engine": "torch", "device": dev["device"], "devices": dev["devices"]},
     )
-    # Bytes that are not UTF-8 become U+FFFD: the line is then rejected as not JSON, not fatal.
-    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    while True:
-        try:
-            line = stdin.readline()
-        except OSError:  # a broken stdin ends input as closing it does
-            break
-        if not line:
-            break
-        if line.strip():
-            serve_line(engine, line)
+    from . import schemas
+
+    limit = schemas.protocol()["maxLineBytes"]  # the embedded engine's bound (src/protocol/messages.ts)
+    try:
+        for line, size in bounded_lines(sys.stdin.buffer, limit):
+            if size > limit:
+                message = f"line of {size} bytes is longer than the limit of {limit} bytes; dropped"
+                ch.event("engine/didReject", {"message": message, "line": line})
+            elif line.strip():
+                serve_line(engine, line)
+    except OSError:  # a broken stdin ends input as closing it does
+        pass
     engine.shutdown()  # stdin closed: the host went away
     threading.Event().wait()
 

@@ -70,6 +70,40 @@ def test_hostile_lines_are_each_rejected_and_the_engine_lives_on():
         p.wait()
 
 
+def test_a_line_over_the_bound_is_dropped_as_it_arrives_and_reported_with_its_size():
+    import io
+
+    from dpo_studio.engine import bounded_lines
+
+    lines = list(bounded_lines(io.BytesIO(b"abc\n" + b"x" * 25 + b"\n" + b"y" * 10 + b"\nlast"), 10))
+    # The 25-byte line is over the bound of 10: it comes out as its head (under 500 characters: all of it) and size.
+    assert lines == [("abc", 3), ("x" * 25, 25), ("y" * 10, 10), ("last", 4)]
+    assert list(bounded_lines(io.BytesIO(b"z" * 11), 10)) == [("z" * 11, 11)], "over the bound without a newline"
+
+
+def test_a_line_over_16_mib_is_rejected_naming_its_size_and_the_engine_lives_on():
+    from dpo_studio import schemas
+
+    limit = schemas.protocol()["maxLineBytes"]
+    p = engine()
+    try:
+        send(p, b'{"kind":"request","id":1,"type":"run/stop","params":{"pad":"' + b"x" * limit + b'"}}\n')
+        send(p, json.dumps({"kind": "request", "id": 2, "type": "run/stop"}))
+        events = []
+        while True:
+            m = json.loads(p.stdout.readline())
+            if m["kind"] == "reply":
+                break
+            events.append(m)
+        assert m["id"] == 2 and m["ok"], m
+        rejects = [e["params"] for e in events if e.get("type") == "engine/didReject"]
+        assert rejects and rejects[0]["message"] == f"line of {limit + 63} bytes is longer than the limit of {limit} bytes; dropped"
+        assert rejects[0]["line"].startswith('{"kind":"request","id":1') and len(rejects[0]["line"]) == 500
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_run_stop_is_answered_while_a_model_loads(models):
     p = engine()
     try:

@@ -4,8 +4,9 @@
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
-/** Requests are small (a run config is a few KB); 16 MiB leaves room for long probe prompts. */
-export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+import { MAX_LINE_BYTES } from '../protocol';
+
+export { MAX_LINE_BYTES };
 
 export interface LineHandlers {
   line(text: string): void;

@@ -9,6 +9,9 @@ import { FinishReason, HEALTH_WARNINGS, HealthWarning, RUN_PHASES, RunPhase } fr
 import { RecordLine, parseMetricsRecord } from './run-folder';
 
 export const PROTOCOL_VERSION = 1;
+/** The longest request line an engine reads (bytes, newline excluded); a longer one is dropped and rejected. Requests
+ * are small (a run config is a few KB); 16 MiB leaves room for long probe prompts. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /** Sampling settings of a probe generation (the engine's defaults fill what is missing). */
 export interface ProbeSampling {

@@ -1,7 +1,7 @@
 // The JSON Schema of the engine protocol, generated from the guard tables in messages.ts (each check
 // carries its schema fragment), so the Python engine validates requests with exactly the rules the
 // TypeScript side uses. schemas/protocol.schema.json is this object; a unit test fails on drift.
-import { Check, EVENT_PARAMS, PROTOCOL_VERSION, REQUEST_PARAMS } from './messages';
+import { Check, EVENT_PARAMS, MAX_LINE_BYTES, PROTOCOL_VERSION, REQUEST_PARAMS } from './messages';
 
 function paramsSchema(fields: Record<string, Check>): Record<string, unknown> {
   const properties = Object.fromEntries(Object.entries(fields).map(([k, c]) => [k, c.schema]));
@@ -18,6 +18,7 @@ export const PROTOCOL_SCHEMA = {
   $id: 'https://dpo-studio.dev/schemas/protocol.schema.json',
   title: 'DPO Studio engine protocol (JSON lines on stdio)',
   protocolVersion: PROTOCOL_VERSION,
+  maxLineBytes: MAX_LINE_BYTES,
   definitions: {
     request: {
       type: 'object',
