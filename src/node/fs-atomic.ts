@@ -44,7 +44,17 @@ export function appendLinesSync(file: string, lines: string[]): void {
   try {
     fs.writeSync(fd, lines.join('\n') + '\n');
     fs.fsyncSync(fd);
+  } catch (err) {
+    throw namedFileError(err, file);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A write's errno error says no file ("ENOSPC: no space left on device, write"): name it, and what to do. */
+function namedFileError(err: unknown, file: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || e.code === undefined || e.path !== undefined) return err;
+  const hint = e.code === 'ENOSPC' ? ' (the disk is full: free space, then resume the run)' : '';
+  return Object.assign(new Error(`${file}: ${e.message}${hint}`, { cause: err }), { code: e.code, path: file });
 }

@@ -70,8 +70,18 @@ export async function probeGenerate(view: FrameLocator, maxTokens = 24): Promise
 
 /** Opens `file` from the Explorer, then DPO: Label Pairs on it. */
 export async function openInLabelEditor(page: Page, file: string): Promise<FrameLocator> {
+  await openFromExplorer(page, file);
+  await runCommand(page, 'DPO: Label Pairs');
+  const view = activeWebview(page);
+  await view.locator('#kind').waitFor({ timeout: 60_000 });
+  return view;
+}
+
+/** Opens a file of the workspace's top folder as a text editor tab. */
+export async function openFromExplorer(page: Page, file: string): Promise<void> {
   // From the Explorer (retried: a file written during the test appears there once the watcher has
-  // seen it, and right after start-up a click can land before the tree is ready).
+  // seen it, and right after start-up a click can land before the tree is ready). Not through Go to
+  // File, whose search index may not be ready yet.
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${file.replace(/\./g, '\\.')}$`) }).first();
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -83,10 +93,6 @@ export async function openInLabelEditor(page: Page, file: string): Promise<Frame
       if (Date.now() > deadline) throw err;
     }
   }
-  await runCommand(page, 'DPO: Label Pairs');
-  const view = activeWebview(page);
-  await view.locator('#kind').waitFor({ timeout: 60_000 });
-  return view;
 }
 
 /**

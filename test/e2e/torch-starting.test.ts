@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+import { ROOT, activeWebview, dpo, runCommand, startWorkbench } from './helpers';
+import { openFromExplorer } from './panels';
 import { TORCH_STAMP, torchPython } from '../../src/node/torch-env';
 
 const IMPORT_DELAY_S = 25;
@@ -70,10 +71,7 @@ describe('a torch run that has not written its first record, in the metrics pane
   });
 
   it('shows "starting: importing torch…" at once, then follows the run to completed', async () => {
-    await runCommand(page, 'Go to File...');
-    await page.locator('.quick-input-widget input.input').fill('torch-run.dpo.json');
-    await pickRow(page, 'torch-run.dpo.json');
-    await page.locator('.tab', { hasText: 'torch-run.dpo.json' }).waitFor({ timeout: 30_000 });
+    await openFromExplorer(page, 'torch-run.dpo.json');
     await runCommand(page, 'DPO: Start Run From Config');
     const toast = page.locator('.notification-toast', { hasText: /DPO run .* started/ });
     await toast.waitFor({ timeout: 120_000 });
