@@ -2,6 +2,7 @@
 its metrics.jsonl and pairs.jsonl equal the uninterrupted run's, status records and wall-clock fields
 aside (issue #25: each resume logged an extra evaluation, pairs.jsonl grew)."""
 
+import json
 import math
 import os
 import shutil
@@ -42,7 +43,7 @@ def config(models, tmp_path, name):
 def records(run_dir):
     """metrics.jsonl less status records and wall-clock fields, and pairs.jsonl."""
     metrics = [
-        {k: v for k, v in r.items() if k not in WALL_CLOCK}
+        {k: (v.split(": ", 1)[-1] if k == "message" else v) for k, v in r.items() if k not in WALL_CLOCK}  # less the data file's path
         for r in read_jsonl(os.path.join(run_dir, "metrics.jsonl"))
         if r["kind"] != "status"
     ]
@@ -99,7 +100,8 @@ def test_killed_while_writing_final_resumes_to_completion(models, tmp_path, whol
     lines = (run / "metrics.jsonl").read_text().splitlines(keepends=True)
     assert '"completed"' in lines[-1]
     (run / "metrics.jsonl").write_text("".join(lines[:-1]))
-    c = {**config(models, tmp_path, "killed"), "output_dir": str(run)}
+    # As `dpo train --resume` does: the run's own config.json (its data file too), in the new place.
+    c = resolve_config({**json.loads((run / "config.json").read_text()), "output_dir": str(run)})
     r = Run(c, NullSink(), resume=True).run()
     assert r["reason"] == "completed" and r["step"] == 6
     assert not (run / "final.tmp").exists()
