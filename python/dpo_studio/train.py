@@ -313,9 +313,8 @@ class Run:
                 self.step, self.total_steps = trainer.state.global_step, trainer.state.max_steps
             else:
                 trainer.train(resume_from_checkpoint=self.resume_dir)
-            if self.main:
-                self.folder.clean_staging()  # HF's own leftovers (a model card); checkpoints were moved out
             if self.stopped:
+                self.end_staging()
                 self.log(f"stopped at step {self.step} of {self.total_steps}; resume with: dpo train --resume {c['output_dir']}")
                 self.status("stopped")
                 return {"runDir": c["output_dir"], "reason": "stopped", "step": self.step, "totalSteps": self.total_steps}
@@ -324,6 +323,7 @@ class Run:
             if trainer.eval_dataset is not None and not evaluated_at(trainer.state):
                 trainer.evaluate()
             final = self.save_final(trainer)
+            self.end_staging()
             self.log(f"done: {self.step} step(s); final model in {final}")
             self.status("completed")
             return {"runDir": c["output_dir"], "reason": "completed", "step": self.step, "totalSteps": self.total_steps, "finalDir": final}
@@ -334,6 +334,18 @@ class Run:
             raise
         finally:
             self.release_lock()
+
+    def end_staging(self) -> None:
+        """Removes HF's own leftovers in the staging folder (a model card; checkpoints were moved out)
+        once every rank is done with it: rank 0 removing it while another rank's Trainer still looks
+        into its output_dir failed that rank (FileNotFoundError on .hf-staging, a 3-process run)."""
+        from accelerate import PartialState
+
+        state = PartialState()
+        if state.num_processes > 1:
+            state.wait_for_everyone()
+        if self.main:
+            self.folder.clean_staging()
 
     def save_final(self, trainer: Any) -> str:
         self.sink.progress("saving", 0, 1, "final model")
