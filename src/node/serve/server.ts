@@ -166,6 +166,17 @@ export class ModelServer {
       throw new ApiError(401, 'missing or wrong API key: send Authorization: Bearer <key> (the key dpo serve was started with)', null, 'invalid_api_key');
   }
 
+  /** The engine's generation for a job, streamed or not (its tokens arrive through onToken). */
+  private generateOnce(job: GenerationJob) {
+    return this.engine.request('probe/generate', {
+      which: 'policy',
+      prompt: job.prompt,
+      chat: job.endpoint === 'chat',
+      sampling: job.sampling,
+      ...(job.messages ? { messages: job.messages } : {}),
+    });
+  }
+
   private async generate(job: GenerationJob, res: http.ServerResponse): Promise<void> {
     const completion = new Completion(job);
     const text = new StreamText(job.sampling.stop);
@@ -187,13 +198,7 @@ export class ModelServer {
         first = false;
       };
       try {
-        const g = await this.engine.request('probe/generate', {
-          which: 'policy',
-          prompt: job.prompt,
-          chat: job.endpoint === 'chat',
-          sampling: job.sampling,
-          ...(job.messages ? { messages: job.messages } : {}),
-        });
+        const g = await this.generateOnce(job);
         if (res.destroyed) return;
         const rest = text.finish(g.text);
         if (rest || first) event(completion.chunk(rest, null, first));
@@ -210,13 +215,7 @@ export class ModelServer {
       return;
     }
     try {
-      const g = await this.engine.request('probe/generate', {
-        which: 'policy',
-        prompt: job.prompt,
-        chat: job.endpoint === 'chat',
-        sampling: job.sampling,
-        ...(job.messages ? { messages: job.messages } : {}),
-      });
+      const g = await this.generateOnce(job);
       if (!res.destroyed) send(res, 200, completion.whole(g.text, finishReason(g.reason), usage(g.promptTokens ?? 0, g.tokens)));
     } finally {
       res.off('close', onClose);
