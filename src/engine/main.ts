@@ -139,6 +139,9 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
         return;
       case 'probe/cancel':
         return reply(req.id, { cancelled: probe.cancel() });
+      case 'reward-model/load':
+      case 'reward-model/score':
+        return replyError(req.id, `${req.type}: not supported by this engine yet`);
       default:
         return assertNever(req);
     }

@@ -13,3 +13,4 @@ export * from './assert-never';
 export * from './protocol-schema';
 export * from './token-preview';
 export * from './triage-rank';
+export * from './eval-results';

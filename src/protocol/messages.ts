@@ -60,8 +60,19 @@ export interface EngineRequests {
     params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling>; messages?: ProbeMessage[] };
     result: { text: string; tokens: number; reason: string; promptTokens?: number };
   };
-  /** The implicit reward of a response, per token. */
-  'probe/score': { params: { prompt: string; chat: boolean; response: string; beta: number }; result: ProbeScore };
+  /** The implicit reward of a response, per token. With `chat`, `messages` replace the single user turn, as in probe/generate. */
+  'probe/score': { params: { prompt: string; chat: boolean; response: string; beta: number; messages?: ProbeMessage[] }; result: ProbeScore };
+  /**
+   * Load a reward model: a `*ForSequenceClassification` folder with one label (what TRL's RewardTrainer
+   * writes). It sits beside what probe/load loaded; a second load replaces the first.
+   */
+  'reward-model/load': { params: { dir: string }; result: { architecture: string; parameters: number; chatTemplate: boolean } };
+  /**
+   * The reward model's score of prompt + response, as TRL's RewardTrainer scores it: the score head on
+   * the last token; with `chat`, `messages` (or the single user turn `prompt` makes) plus the response
+   * as an assistant turn go through the reward model's chat template.
+   */
+  'reward-model/score': { params: { prompt: string; chat: boolean; response: string; messages?: ProbeMessage[] }; result: { score: number } };
   /** Cancel the generations in progress (they finish with reason "cancelled"). */
   'probe/cancel': { params: Record<string, never>; result: { cancelled: number } };
   /** Stop any run gracefully, then exit 0. */
@@ -197,8 +208,10 @@ export const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'engine/shutdown': empty,
   'probe/load': { policyDir: str, referenceDir: optional(str) },
   'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling, messages: optional(messageList) },
-  'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num },
+  'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num, messages: optional(messageList) },
   'probe/cancel': empty,
+  'reward-model/load': { dir: str },
+  'reward-model/score': { prompt: str, chat: oneOf([true, false]), response: str, messages: optional(messageList) },
 };
 
 const backendReport = check(
