@@ -77,6 +77,8 @@ class Engine:
         self.probe: Any = None
         self.loading: threading.Thread | None = None  # the latest probe/load
         self.probe_work: list = []  # probe requests answered off the reading thread
+        self.reward: Any = None  # reward-model/* (reward_model.py)
+        self.reward_loading: threading.Thread | None = None
 
     # --- runs ---
     def _sink(self) -> Any:
@@ -132,12 +134,13 @@ class Engine:
         with self.lock:
             idle = self.active is None
         if idle:
-            if self.probe:  # loads, scores and generations in flight finish and reply first
+            if self.probe or self.probe_work:  # loads, scores and generations in flight finish and reply first
                 # Until none is left: a request queued behind a load starts its generation thread
                 # only once the load is done, after any snapshot of the threads taken here.
                 deadline = time.monotonic() + 300
                 while time.monotonic() < deadline:
-                    live = [t for t in [*self.probe_work, *self.probe.threads] if t.is_alive() and t is not threading.current_thread()]
+                    threads = [*self.probe_work, *(self.probe.threads if self.probe else [])]
+                    live = [t for t in threads if t.is_alive() and t is not threading.current_thread()]
                     if not live:
                         break
                     live[0].join(timeout=max(0.0, deadline - time.monotonic()))
@@ -200,7 +203,33 @@ class Engine:
             self.probe_work = [x for x in self.probe_work if x.is_alive()] + [th]
             th.start()
             return None
+        if t.startswith("reward-model/"):
+            return self._reward_model(t, id_, p)
         self.ch.error(id_, f"unhandled request type {t}")
+
+    def _reward_model(self, t: str, id_: int, p: dict) -> None:
+        """Off the reading thread, as probe/*: a score sent after a load waits for it."""
+        from .reward_model import RewardModelSession
+
+        self.reward = self.reward or RewardModelSession()
+        loading, reward = self.reward_loading, self.reward
+
+        def work() -> None:
+            if loading is not None:
+                loading.join()
+            try:
+                if t == "reward-model/load":
+                    self.ch.reply(id_, reward.load(p["dir"]))
+                else:
+                    self.ch.reply(id_, reward.score(p["prompt"], p["chat"], p["response"], p.get("messages")))
+            except Exception as e:  # a bad folder or text is an error reply; the engine lives on
+                self.ch.error(id_, str(e) or type(e).__name__)
+
+        th = threading.Thread(target=work, name=f"dpo-{t.replace('/', '-')}", daemon=True)
+        if t == "reward-model/load":
+            self.reward_loading = th
+        self.probe_work = [x for x in self.probe_work if x.is_alive()] + [th]
+        th.start()
 
 
 def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[str, int]]:

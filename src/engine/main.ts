@@ -19,6 +19,7 @@ import { selectBackend } from './backend';
 import { resolveThreads } from './wasm-threads';
 import { RunOptions, Trainer } from './train/trainer';
 import { ProbeSession } from './probe/session';
+import { RewardModel } from './probe/reward-model';
 import { MAX_LINE_BYTES, readLines } from './line-reader';
 import { withDefaultOutputDir } from './train/output-dir';
 
@@ -40,6 +41,7 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
 
   let active: Promise<void> | undefined;
   const probe = new ProbeSession();
+  let rewardModel: RewardModel | undefined;
   let stopRequested = false;
   let exiting = false;
 
@@ -140,8 +142,27 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
       case 'probe/cancel':
         return reply(req.id, { cancelled: probe.cancel() });
       case 'reward-model/load':
-      case 'reward-model/score':
-        return replyError(req.id, `${req.type}: not supported by this engine yet`);
+        try {
+          rewardModel?.dispose();
+          rewardModel = undefined;
+          rewardModel = RewardModel.load(req.params.dir);
+          return reply(req.id, {
+            architecture: rewardModel.architecture,
+            parameters: rewardModel.numParameters(),
+            chatTemplate: rewardModel.tokenizer.hasChatTemplate,
+          });
+        } catch (err) {
+          return replyError(req.id, (err as Error).message);
+        }
+      case 'reward-model/score': {
+        if (!rewardModel) return replyError(req.id, 'no reward model loaded: send reward-model/load first');
+        const { prompt, chat, response, messages } = req.params;
+        rewardModel.score(prompt, chat, response, messages).then(
+          (score) => reply(req.id, { score }),
+          (err: Error) => replyError(req.id, err.message),
+        );
+        return;
+      }
       default:
         return assertNever(req);
     }

@@ -23,9 +23,9 @@ function isIgnoredBuffer(name: string): boolean {
   return /\.attn\.(masked_)?bias$/.test(name) || name.endsWith('rotary_emb.inv_freq');
 }
 
-/** The original GPT-2 checkpoints store names without the `transformer.` prefix. */
+/** The original GPT-2 checkpoints store names without the `transformer.` prefix (heads sit outside it). */
 function canonicalName(config: ModelConfig, name: string): string {
-  if (config.family === 'gpt2' && !name.startsWith('transformer.') && name !== 'lm_head.weight') return `transformer.${name}`;
+  if (config.family === 'gpt2' && !name.startsWith('transformer.') && name !== 'lm_head.weight' && name !== 'score.weight') return `transformer.${name}`;
   return name;
 }
 
@@ -88,10 +88,12 @@ export interface LoadedWeights {
   warnings: string[];
 }
 
-/** Reads and checks every weight of a folder without creating tensors. */
-export function readModelWeights(dir: string): LoadedWeights {
-  const config = readModelConfig(dir);
-  const expected = expectedWeights(config);
+/**
+ * Reads and checks every weight of a folder without creating tensors. `config` and `extra` (weights
+ * beyond the transformer's, e.g. a reward model's score head) serve folders config.json alone does not describe.
+ */
+export function readModelWeights(dir: string, config = readModelConfig(dir), extra: ReadonlyMap<string, number[]> = new Map()): LoadedWeights {
+  const expected = new Map([...expectedWeights(config), ...extra]);
   const weights = new Map<string, WeightData>();
   const dtypes = new Map<string, string>();
   const where = new Map<string, string>();
