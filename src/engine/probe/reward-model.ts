@@ -23,6 +23,7 @@ const CLASSIFIER_BASES: Record<string, string> = {
   MistralForSequenceClassification: 'MistralForCausalLM',
   Phi3ForSequenceClassification: 'Phi3ForCausalLM',
   Gemma2ForSequenceClassification: 'Gemma2ForCausalLM',
+  Gemma3TextForSequenceClassification: 'Gemma3ForCausalLM',
 };
 export const SUPPORTED_REWARD_ARCHITECTURES = Object.keys(CLASSIFIER_BASES);
 
