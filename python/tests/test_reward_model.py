@@ -125,6 +125,8 @@ def test_requests_over_stdio_and_the_engine_lives_on(reward_dir, tmp_path):
         assert not bad["ok"] and "not a folder" in bad["error"]
         loaded = ask(3, "reward-model/load", {"dir": reward_dir})
         assert loaded["ok"], loaded.get("error")
+        refused = ask(6, "reward-model/load", {"dir": str(tmp_path / "nothing")})
+        assert not refused["ok"]  # and the model loaded before stays
         scored = ask(
             4, "reward-model/score", {"prompt": "Hi", "chat": True, "response": "Hello", "messages": [{"role": "user", "content": "Hi"}]}
         )

@@ -141,11 +141,12 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
         return;
       case 'probe/cancel':
         return reply(req.id, { cancelled: probe.cancel() });
-      case 'reward-model/load':
+      case 'reward-model/load': {
         try {
+          // As on the torch engine: the model loaded before stays when the new one is refused.
+          const loaded = RewardModel.load(req.params.dir);
           rewardModel?.dispose();
-          rewardModel = undefined;
-          rewardModel = RewardModel.load(req.params.dir);
+          rewardModel = loaded;
           return reply(req.id, {
             architecture: rewardModel.architecture,
             parameters: rewardModel.numParameters(),
@@ -154,6 +155,7 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
         } catch (err) {
           return replyError(req.id, (err as Error).message);
         }
+      }
       case 'reward-model/score': {
         if (!rewardModel) return replyError(req.id, 'no reward model loaded: send reward-model/load first');
         const { prompt, chat, response, messages } = req.params;

@@ -146,7 +146,8 @@ class Engine:
 def start_engines() -> dict:
     if not (REPO / "out" / "src" / "engine" / "main.js").is_file():
         raise RuntimeError("the engine is not compiled: run `npx tsc -p .` first")
-    env = {**os.environ, "PYTHONPATH": str(REPO / "python"), "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+    # The torch engine follows its own device rule (a GPU when there is one): float32 either way.
+    env = {**os.environ, "PYTHONPATH": str(REPO / "python")}
     return {
         "embedded": Engine(["node", str(REPO / "out" / "src" / "engine" / "main.js"), "--backend", "cpu"]),
         "torch": Engine([sys.executable, "-m", "dpo_studio.engine"], env=env),

@@ -174,5 +174,6 @@ export class RewardModel {
     this.disposed = true;
     this.model.dispose();
     this.head.dispose();
+    this.tokenizer.dispose();
   }
 }

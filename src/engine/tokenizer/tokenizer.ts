@@ -91,6 +91,11 @@ export class TextTokenizer {
     return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }
 
+  /** Ends the worker thread that encodes and renders (a later call starts a new one). */
+  dispose(): void {
+    this.bounded?.dispose();
+  }
+
   /** Renders messages with the chat template, as transformers' apply_chat_template(tokenize=False). */
   applyChatTemplate(messages: ChatMessage[], addGenerationPrompt: boolean): string {
     if (!this.template) {

@@ -182,6 +182,8 @@ describe('reward models on the embedded engine', () => {
       assert.ok(loaded.ok, loaded.error);
       assert.equal((loaded.result as { architecture: string }).architecture, 'GPT2ForSequenceClassification');
       assert.equal((loaded.result as { chatTemplate: boolean }).chatTemplate, true);
+      const refused = await ask(5, 'reward-model/load', { dir: path.join(root, 'nothing') } as never);
+      assert.equal(refused.ok, false, 'a refused load keeps the model loaded before');
       const scored = await ask(4, 'reward-model/score', { prompt: 'Hi', chat: true, response: 'Hello', messages: [{ role: 'user', content: 'Hi' }] } as never);
       assert.ok(scored.ok, scored.error);
       const rm = RewardModel.load(dir);
