@@ -1,7 +1,8 @@
 """reward-model/* on the torch engine: a `*ForSequenceClassification` folder with one label (what TRL's
-RewardTrainer writes) loaded with AutoModelForSequenceClassification, and prompt + response scored as
-the RewardTrainer builds the text (src/engine/probe/reward-model.ts does the same on the embedded
-engine). Not the evaluation around the scores (dpo eval)."""
+RewardTrainer writes) loaded with AutoModelForSequenceClassification, or the SEQ_CLS LoRA adapter it
+writes with a peft_config merged into its base, and prompt + response scored as the RewardTrainer
+builds the text (src/engine/probe/reward-model.ts does the same on the embedded engine, which
+refuses adapters). Not the evaluation around the scores (dpo eval)."""
 
 import json
 import os
@@ -17,17 +18,65 @@ class RewardModelError(ValueError):
     pass
 
 
+def _has_tokenizer(folder: str) -> bool:
+    return any(os.path.isfile(os.path.join(folder, n)) for n in TOKENIZER_FILES)
+
+
+def adapter_base(model_dir: str) -> str | None:
+    """A PEFT adapter folder (adapter_config.json, no config.json) of a reward model, as RewardTrainer
+    with a peft_config saves one: checked, and its base folder returned; None for a whole model."""
+    adapter = os.path.join(model_dir, "adapter_config.json")
+    if os.path.isfile(os.path.join(model_dir, "config.json")) or not os.path.isfile(adapter):
+        return None
+    try:
+        with open(adapter, encoding="utf-8") as f:
+            raw = json.load(f)
+    except ValueError as e:
+        raise RewardModelError(f"{adapter}: invalid JSON ({e})") from None
+    if not isinstance(raw, dict) or raw.get("task_type") != "SEQ_CLS":
+        task = raw.get("task_type") if isinstance(raw, dict) else None
+        raise RewardModelError(
+            f"{adapter}: task_type is {json.dumps(task)}, not \"SEQ_CLS\"; a reward model's adapter is a sequence classifier's "
+            "(what RewardTrainer with a peft_config saves)"
+        )
+    weights = os.path.join(model_dir, "adapter_model.safetensors")
+    if not os.path.isfile(weights):
+        raise RewardModelError(f"{weights}: missing; adapters load from safetensors only (pickles are never loaded)")
+    try:
+        names = safetensors_names(weights)
+    except ModelFolderError as e:
+        raise RewardModelError(str(e)) from None
+    if not any(n.endswith("score.weight") for n in names):
+        raise RewardModelError(
+            f"{weights}: no score head (modules_to_save); the adapter's head would be random: save the adapter RewardTrainer trained"
+        )
+    base = raw.get("base_model_name_or_path")
+    # As the embedded engine resolves it: beside the adapter first, then from the current folder.
+    found = [b for b in ((os.path.join(model_dir, base), base) if isinstance(base, str) and base else ()) if os.path.isdir(b)]
+    if not found:
+        raise RewardModelError(
+            f"{adapter}: base_model_name_or_path {json.dumps(base)} is not a folder here; give the base model's folder there"
+        )
+    return found[0]
+
+
 def check_reward_folder(model_dir: str) -> None:
     """Raises RewardModelError naming the file and what to do; returns when transformers may load it."""
     if not os.path.isdir(model_dir):
         raise RewardModelError(f"{model_dir}: not a folder; a reward model is a Hugging Face model folder")
+    base = adapter_base(model_dir)
+    if base is not None:
+        try:
+            for path in _weight_files(base):
+                safetensors_names(path)
+        except ModelFolderError as e:
+            raise RewardModelError(str(e)) from None
+        if not (_has_tokenizer(model_dir) or _has_tokenizer(base)):
+            raise RewardModelError(
+                f"{model_dir}: no tokenizer beside the adapter or in its base {base}; save the tokenizer with the adapter"
+            )
+        return
     config_path = os.path.join(model_dir, "config.json")
-    adapter = os.path.join(model_dir, "adapter_config.json")
-    if not os.path.isfile(config_path) and os.path.isfile(adapter):
-        raise RewardModelError(
-            f"{adapter}: a PEFT adapter, not a whole reward model; merge it into its base with PEFT "
-            "(PeftModel.from_pretrained(base, dir).merge_and_unload().save_pretrained(out), tokenizer too) and give that folder"
-        )
     try:
         with open(config_path, encoding="utf-8") as f:
             raw = json.load(f)
@@ -56,7 +105,7 @@ def check_reward_folder(model_dir: str) -> None:
             safetensors_names(path)
     except ModelFolderError as e:
         raise RewardModelError(str(e)) from None
-    if not any(os.path.isfile(os.path.join(model_dir, n)) for n in TOKENIZER_FILES):
+    if not _has_tokenizer(model_dir):
         raise RewardModelError(
             f"{model_dir}: no tokenizer ({', '.join(TOKENIZER_FILES)}); save the reward model's tokenizer into the folder (tokenizer.save_pretrained)"
         )
@@ -76,6 +125,20 @@ def reward_input_ids(tok: Any, prompt: str, chat: bool, response: str, messages:
     return list(tok(text=prompt + response)["input_ids"])
 
 
+def merged_adapter(base: str, adapter_dir: str, tok: Any) -> Any:
+    """The base as a one-label classifier with the adapter (LoRA and its score head) merged in. The
+    adapter folder carries no config.json, so the pad id is set as RewardTrainer set it in training:
+    the tokenizer's pad token, else its EOS."""
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    # The base's own head (none, for a causal LM) is replaced by the adapter's saved one.
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
+    model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    model.config.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    return model
+
+
 class RewardModelSession:
     def __init__(self) -> None:
         self.model: Any = None
@@ -89,21 +152,25 @@ class RewardModelSession:
         from .device import describe_device
 
         check_reward_folder(model_dir)
-        tok = AutoTokenizer.from_pretrained(model_dir)
-        model, info = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32, output_loading_info=True)
-        # A head or layer missing from the files would be initialised at random: scores of noise.
-        missing = sorted(info.get("missing_keys") or [])
-        if missing:
-            raise RewardModelError(
-                f"{model_dir}: the weights lack {', '.join(missing[:8])}{', …' if len(missing) > 8 else ''}; "
-                "use the folder the RewardTrainer saved (config.json and weights together)"
-            )
+        base = adapter_base(model_dir)
+        tok = AutoTokenizer.from_pretrained(model_dir if base is None or _has_tokenizer(model_dir) else base)
+        if base is None:
+            model, info = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32, output_loading_info=True)
+            # A head or layer missing from the files would be initialised at random: scores of noise.
+            missing = sorted(info.get("missing_keys") or [])
+            if missing:
+                raise RewardModelError(
+                    f"{model_dir}: the weights lack {', '.join(missing[:8])}{', …' if len(missing) > 8 else ''}; "
+                    "use the folder the RewardTrainer saved (config.json and weights together)"
+                )
+        else:
+            model = merged_adapter(base, model_dir, tok)
         check_tokenizer_fits(model_dir, tok, getattr(model.config, "vocab_size", None))
         model = model.to(describe_device()["device"]).eval()
         with self.lock:
             self.model, self.tok, self.dir = model, tok, model_dir
         return {
-            "architecture": (model.config.architectures or [type(model).__name__])[0],
+            "architecture": type(model).__name__,  # a merged adapter's config names its causal base
             "parameters": sum(t.numel() for t in model.parameters()),
             "chatTemplate": bool(getattr(tok, "chat_template", None)),
         }

@@ -1,6 +1,8 @@
-"""reward-model/* on the torch engine: TRL's text (EOS appended once, the chat template), each refusal
-(not a classifier, two labels, a PEFT adapter, no tokenizer, a head missing from the weights, pickle
-weights) naming the file and what to do, and the requests over stdio with the engine living on.
+"""reward-model/* on the torch engine: TRL's text (EOS appended once, the chat template), the SEQ_CLS
+LoRA adapter RewardTrainer saves with a peft_config (merged on load, scoring as the unmerged
+PeftModel), each refusal (not a classifier, two labels, an adapter of another task or without its
+head, no tokenizer, a head missing from the weights, pickle weights) naming the file and what to do,
+and the requests over stdio with the engine living on.
 The scores themselves are checked against transformers in reference/test_reward_model.py."""
 
 import json
@@ -78,10 +80,10 @@ def test_refusals_name_the_file_and_what_to_do(reward_dir, models, tmp_path):
         (variant(reward_dir, tmp_path / "two", lambda r: r.update(id2label={"0": "bad", "1": "good"})), r"num_labels is 2 .*one label"),
         (str(tmp_path / "nowhere"), r"not a folder"),
     ]
-    adapter = tmp_path / "adapter"
+    adapter = tmp_path / "causal-adapter"
     adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "task_type": "SEQ_CLS"}))
-    cases.append((str(adapter), r"adapter_config.json: a PEFT adapter, not a whole reward model; merge it into its base"))
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "task_type": "CAUSAL_LM"}))
+    cases.append((str(adapter), r'task_type is "CAUSAL_LM", not "SEQ_CLS"'))
     no_tok = variant(reward_dir, tmp_path / "no-tok")
     for f in os.listdir(no_tok):
         if f.startswith("tokenizer") or f in ("vocab.json", "merges.txt", "special_tokens_map.json", "chat_template.jinja"):
@@ -98,6 +100,53 @@ def test_refusals_name_the_file_and_what_to_do(reward_dir, models, tmp_path):
     for d, message in cases:
         with pytest.raises(RewardModelError, match=message):
             RewardModelSession().load(d)
+
+
+def seq_cls_adapter(models, out) -> tuple:
+    """What RewardTrainer(peft_config=LoraConfig(task_type="SEQ_CLS")) saves on the tiny GPT-2: the
+    adapter, its score head (modules_to_save) and the tokenizer; and the PeftModel it came from."""
+    from peft import LoraConfig, get_peft_model
+
+    tok = tr.AutoTokenizer.from_pretrained(models["gpt2"])
+    base = tr.AutoModelForSequenceClassification.from_pretrained(models["gpt2"], num_labels=1)
+    base.config.pad_token_id = tok.pad_token_id  # as RewardTrainer sets it before training
+    torch.manual_seed(1)
+    peft_model = get_peft_model(base, LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["c_attn"]))
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name or "score" in name:  # a trained adapter: neither is zero
+                p.normal_(0, 0.5)
+    peft_model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return str(out), peft_model.eval(), tok
+
+
+def test_a_seq_cls_adapter_is_merged_and_scores_as_the_peft_model(models, tmp_path):
+    d, peft_model, tok = seq_cls_adapter(models, tmp_path / "adapter")
+    s = RewardModelSession()
+    info = s.load(d)
+    assert info["architecture"] == "GPT2ForSequenceClassification"
+    for prompt, chat, response in [("The sky is", False, " blue"), ("Hi", True, "Hello there")]:
+        ids = reward_input_ids(tok, prompt, chat, response)
+        with torch.no_grad():
+            want = float(peft_model(input_ids=torch.tensor([ids])).logits[0, 0])
+        assert s.score(prompt, chat, response)["score"] == pytest.approx(want, abs=1e-5)
+    # Without its score head the adapter would score with a random one: refused.
+    from safetensors.torch import load_file, save_file
+
+    headless = variant(d, tmp_path / "adapter-headless")
+    weights = os.path.join(headless, "adapter_model.safetensors")
+    save_file({k: v for k, v in load_file(weights).items() if "score" not in k}, weights)
+    with pytest.raises(RewardModelError, match=r"no score head \(modules_to_save\)"):
+        RewardModelSession().load(headless)
+    moved = variant(d, tmp_path / "adapter-lost-base")
+    cfg = os.path.join(moved, "adapter_config.json")
+    with open(cfg, encoding="utf-8") as f:
+        raw = json.load(f)
+    with open(cfg, "w", encoding="utf-8") as f:
+        json.dump({**raw, "base_model_name_or_path": str(tmp_path / "gone")}, f)
+    with pytest.raises(RewardModelError, match=r"base_model_name_or_path .* is not a folder here"):
+        RewardModelSession().load(moved)
 
 
 def test_requests_over_stdio_and_the_engine_lives_on(reward_dir, tmp_path):

@@ -48,8 +48,9 @@ export function readRewardModelConfig(dir: string): RewardModelConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file) && fs.existsSync(path.join(dir, ADAPTER_CONFIG))) {
     throw new RewardModelError(
-      `${path.join(dir, ADAPTER_CONFIG)}: a PEFT adapter, not a whole reward model; merge it into its base with PEFT ` +
-        `(PeftModel.from_pretrained(base, dir).merge_and_unload().save_pretrained(out), tokenizer too) and give that folder`,
+      `${path.join(dir, ADAPTER_CONFIG)}: a PEFT adapter; the embedded engine loads whole reward models: use the PyTorch engine ` +
+        `(it merges the adapter on load), or merge it once with PEFT (AutoPeftModelForSequenceClassification.from_pretrained(dir, ` +
+        `num_labels=1).merge_and_unload().save_pretrained(out), tokenizer too) and give that folder`,
     );
   }
   if (!fs.existsSync(file)) throw new RewardModelError(`${file}: missing; a reward model folder needs the Hugging Face config.json`);

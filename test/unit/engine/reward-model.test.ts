@@ -133,7 +133,10 @@ describe('reward models on the embedded engine', () => {
     const adapter = path.join(root, 'errors-adapter');
     fs.mkdirSync(adapter);
     fs.writeFileSync(path.join(adapter, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', base_model_name_or_path: base.dir }));
-    assert.throws(() => RewardModel.load(adapter), /adapter_config\.json: a PEFT adapter, not a whole reward model; merge it into its base/);
+    assert.throws(
+      () => RewardModel.load(adapter),
+      /adapter_config\.json: a PEFT adapter; the embedded engine loads whole reward models: use the PyTorch engine .*merge_and_unload/,
+    );
 
     const noTok = variant('no-tokenizer');
     fs.rmSync(path.join(noTok, 'tokenizer.json'));
