@@ -160,7 +160,7 @@ export class ChatClient {
       if (timeout.aborted) return { ok: false, retry: true, message: `${endpoint} did not answer within ${retry.timeoutMs / 1000} s` };
       if (err instanceof JudgeRequestError) throw err;
       const code = errorCode(err);
-      const message = `request to ${endpoint} failed (${code ?? 'no code'}): ${this.scrub(errorText(err))}`;
+      const message = `request to ${endpoint} failed${code ? ` (${code})` : ''}: ${this.scrub(errorText(err))}`;
       if (code !== undefined && TRANSIENT_CODES.has(code)) return { ok: false, retry: true, message };
       if (code === 'ECONNREFUSED' || code === 'ENOTFOUND')
         return { ok: false, retry: false, message: `${message}; is the judge server running, and is the judge URL right?` };
