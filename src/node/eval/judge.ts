@@ -32,6 +32,8 @@ export interface LlmJudgeOptions {
   apiKeySource?: string;
   /** The judge prompt's template (a file the user may edit, read with readJudgePromptFile); the default is built in. */
   promptTemplate?: string;
+  /** A template file to read when promptTemplate is not given (`dpo eval --judge-prompt FILE`); errors name it. */
+  promptFile?: string;
   /** Where answers are cached so a re-run does not pay twice (default: defaultJudgeCacheDir()). */
   cacheDir?: string;
   /** Ask again even when an answer is cached (new answers are still stored). */

@@ -145,10 +145,19 @@ export class ChatClient {
   private async attempt(body: ChatRequestBody, signal?: AbortSignal): Promise<Attempt> {
     const { endpoint, retry } = this.o;
     const release = await this.o.limiter.acquire(signal);
-    const timeout = AbortSignal.timeout(retry.timeoutMs);
-    const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // One controller per attempt for the caller's cancel and the time limit (body read included);
+    // its listener is removed after, so a long evaluation's signal does not gather thousands.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('timed out'));
+    }, retry.timeoutMs);
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await fetch(endpoint, { method: 'POST', headers: this.headers(), body: JSON.stringify(body), signal: both });
+      if (signal?.aborted) throw abortError(signal);
+      const res = await fetch(endpoint, { method: 'POST', headers: this.headers(), body: JSON.stringify(body), signal: controller.signal });
       const text = await res.text();
       if (res.ok) return this.parseAnswer(text, body.model);
       const message = `${endpoint} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${this.apiMessage(text)}`;
@@ -157,8 +166,7 @@ export class ChatClient {
       return { ok: false, retry: false, message: this.scrub(message + this.hint(res.status)), status: res.status };
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);
-      if (timeout.aborted) return { ok: false, retry: true, message: `${endpoint} did not answer within ${retry.timeoutMs / 1000} s` };
-      if (err instanceof JudgeRequestError) throw err;
+      if (timedOut) return { ok: false, retry: true, message: `${endpoint} did not answer within ${retry.timeoutMs / 1000} s` };
       const code = errorCode(err);
       const message = `request to ${endpoint} failed${code ? ` (${code})` : ''}: ${this.scrub(errorText(err))}`;
       if (code !== undefined && TRANSIENT_CODES.has(code)) return { ok: false, retry: true, message };
@@ -166,6 +174,8 @@ export class ChatClient {
         return { ok: false, retry: false, message: `${message}; is the judge server running, and is the judge URL right?` };
       return { ok: false, retry: false, message };
     } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       release();
     }
   }

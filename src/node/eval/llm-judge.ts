@@ -2,10 +2,10 @@
 // judged twice, policy first then reference first, and the two answers are mapped back to the models:
 // a win needs both orders to prefer the policy, so a judge that always picks "A" gives ties.
 // The prompt is judge-prompt.ts, HTTP and retries llm-judge-http.ts, the disk cache judge-cache.ts.
-import { EvalModel, JudgeOrder, JudgeVerdict } from '../../protocol';
+import { EVAL_MODELS, EvalModel, JudgeOrder, JudgeVerdict } from '../../protocol';
 import { JudgeCache, defaultJudgeCacheDir, judgeCacheKey } from './judge-cache';
 import { LlmJudgeOptions, PairJudge, PairToJudge } from './judge';
-import { DEFAULT_JUDGE_TEMPLATE, checkJudgeTemplate, instructionText, parseJudgeAnswer, renderJudgePrompt } from './judge-prompt';
+import { DEFAULT_JUDGE_TEMPLATE, checkJudgeTemplate, instructionText, parseJudgeAnswer, readJudgePromptFile, renderJudgePrompt } from './judge-prompt';
 import { ChatClient, ChatRequestBody, chatCompletionsUrl } from './llm-judge-http';
 import { RequestLimiter } from './llm-judge-limit';
 
@@ -19,6 +19,9 @@ export const LLM_JUDGE_DEFAULTS = {
   maxBackoffMs: 60_000,
   maxRetryAfterMs: 120_000,
 } as const;
+
+/** The reason recorded for both orders when the two answers are the same text (no request is made). */
+export const IDENTICAL_REASON = 'The two answers are identical: a tie, not sent to the judge.';
 
 /** Reasons are kept whole unless a judge rambles; results.jsonl holds one per order and pair. */
 const MAX_REASON_CHARS = 4000;
@@ -55,7 +58,7 @@ export function combineOrders(orders: JudgeOrder[]): JudgeVerdict {
 export function createLlmJudge(options: LlmJudgeOptions): PairJudge {
   checkUrl(options.url);
   if (!options.model.trim()) throw new Error('the judge model name is empty: give the model the endpoint serves (e.g. --judge-model gpt-4o)');
-  const template = options.promptTemplate ?? DEFAULT_JUDGE_TEMPLATE;
+  const template = options.promptTemplate ?? (options.promptFile ? readJudgePromptFile(options.promptFile) : DEFAULT_JUDGE_TEMPLATE);
   checkJudgeTemplate(template);
   const endpoint = chatCompletionsUrl(options.url);
   const maxTokens = positiveInt('maxTokens', options.maxTokens, LLM_JUDGE_DEFAULTS.maxTokens);
@@ -116,6 +119,8 @@ export function createLlmJudge(options: LlmJudgeOptions): PairJudge {
     kind: 'llm',
     source: options.model,
     async judge(pair: PairToJudge, signal?: AbortSignal): Promise<JudgeVerdict> {
+      // The same text twice is a tie whatever a judge says (AlpacaEval does the same): not worth paying for.
+      if (pair.policy === pair.reference) return combineOrders(EVAL_MODELS.map((first) => ({ first, preferred: 'tie', reason: IDENTICAL_REASON })));
       // Both orders at once: the limiter bounds what is in flight, whoever calls.
       const orders = await Promise.all([judgeOrder(pair, 'policy', signal), judgeOrder(pair, 'reference', signal)]);
       return combineOrders(orders);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/fixtures';
-import { createLlmJudge } from '../../../src/node/eval/llm-judge';
+import { IDENTICAL_REASON, createLlmJudge } from '../../../src/node/eval/llm-judge';
 import { LlmJudgeOptions, PairToJudge } from '../../../src/node/eval/judge';
 import { JudgeRequestError } from '../../../src/node/eval/llm-judge-http';
 import { MockJudge, chatReply, errorReply, outputsOf, prefersGood } from './llm-judge-mock';
@@ -238,6 +238,30 @@ describe('LLM judge over HTTP', () => {
       .catch((err: Error) => err);
     assert.match(String(e), new RegExp(`127\\.0\\.0\\.1:${port}/v1/chat/completions failed \\(ECONNREFUSED\\).*is the judge server running`));
     assert.ok(Date.now() - t0 < 2000);
+  });
+
+  it('identical answers are a tie without a request; a prompt file replaces the template', async () => {
+    mock.reset();
+    const same = await judgeWith().judge(pair('GOOD same', 'GOOD same'));
+    assert.equal(same.verdict, 'tie');
+    assert.deepEqual(
+      same.orders!.map((o) => [o.first, o.preferred, o.reason]),
+      [
+        ['policy', 'tie', IDENTICAL_REASON],
+        ['reference', 'tie', IDENTICAL_REASON],
+      ],
+    );
+    assert.equal(mock.requests.length, 0);
+
+    const file = path.join(root, 'my-judge.txt');
+    fs.writeFileSync(file, 'CUSTOM JUDGE. Task: {instruction}\n\n## Output A\n{output_a}\n\n## Output B\n{output_b}\n\nExplain, then Winner: A|B|tie');
+    assert.equal((await judgeWith({ promptFile: file }).judge(pair('GOOD', 'poor'))).verdict, 'win');
+    assert.ok(mock.requests.every((r) => r.body.messages[0].content.startsWith('CUSTOM JUDGE. Task: Say something 0')));
+    fs.writeFileSync(file, 'no placeholders');
+    assert.throws(
+      () => judgeWith({ promptFile: file }),
+      (e: Error) => e.message.includes(file) && /\{instruction\}/.test(e.message),
+    );
   });
 
   it('refuses bad options before any request', () => {
