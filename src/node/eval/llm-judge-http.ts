@@ -74,8 +74,11 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+/** The wait a response asks for, in ms: `retry-after-ms` (Azure OpenAI), else Retry-After as seconds or an HTTP date. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const header = headers.get('retry-after');
   if (header === null || header.trim() === '') return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
@@ -129,7 +132,8 @@ export class ChatClient {
             endpoint,
             result.status,
           );
-        waitMs = result.waitMs + this.random() * Math.min(1000, result.waitMs * 0.1);
+        // At least what the server asks, and never less than the backoff's floor (a "Retry-After: 0" loop).
+        waitMs = Math.max(result.waitMs, backoff / 2) + this.random() * Math.min(1000, result.waitMs * 0.1);
       }
       this.o.log(`LLM judge: ${result.message}; retry ${attempt + 1} of ${retry.maxRetries} in ${(waitMs / 1000).toFixed(1)} s`);
       await sleep(waitMs, signal);
@@ -162,7 +166,7 @@ export class ChatClient {
       if (res.ok) return this.parseAnswer(text, body.model);
       const message = `${endpoint} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${this.apiMessage(text)}`;
       if (res.status === 429 || res.status === 408 || res.status >= 500)
-        return { ok: false, retry: true, message, status: res.status, waitMs: retryAfterMs(res.headers.get('retry-after')) };
+        return { ok: false, retry: true, message, status: res.status, waitMs: retryAfterMs(res.headers) };
       return { ok: false, retry: false, message: this.scrub(message + this.hint(res.status)), status: res.status };
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);

@@ -40,6 +40,9 @@ function checkUrl(url: string): void {
     throw new Error(`the judge URL ${JSON.stringify(url)} is not a URL: give the endpoint's base, e.g. http://127.0.0.1:8000/v1`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`the judge URL ${url} must start with http:// or https://`);
+  // A user:password in the URL would be echoed by every message that names the URL.
+  if (parsed.username || parsed.password)
+    throw new Error(`the judge URL must not hold credentials: put the key in an environment variable and name it (--judge-key-env NAME)`);
 }
 
 /** Which model each position held in one order, and what the judge's choice means for the policy. */

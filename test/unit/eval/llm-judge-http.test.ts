@@ -268,6 +268,10 @@ describe('LLM judge over HTTP', () => {
     assert.throws(() => createLlmJudge({ url: 'localhost:8000', model: 'm' }), /not a URL|must start with http/);
     assert.throws(() => createLlmJudge({ url: 'http://x/v1', model: ' ' }), /model name is empty/);
     assert.throws(
+      () => createLlmJudge({ url: 'http://me:secret@x/v1', model: 'm' }),
+      (e: Error) => /must not hold credentials/.test(e.message) && !e.message.includes('secret'),
+    );
+    assert.throws(
       () => createLlmJudge({ url: 'http://x/v1', model: 'm', promptTemplate: 'Which? {output_a} {output_b}' }),
       /lacks the placeholder \{instruction\}/,
     );

@@ -111,11 +111,13 @@ describe('judge cache', () => {
 
 describe('retry timing', () => {
   it('reads Retry-After as seconds or an HTTP date', () => {
-    assert.equal(retryAfterMs('2'), 2000);
-    assert.equal(retryAfterMs('0.5'), 500);
-    assert.equal(retryAfterMs(new Date(10_000).toUTCString(), 4000), 6000);
-    assert.equal(retryAfterMs('soon'), undefined);
-    assert.equal(retryAfterMs(null), undefined);
+    const h = (o: Record<string, string>) => new Headers(o);
+    assert.equal(retryAfterMs(h({ 'Retry-After': '2' })), 2000);
+    assert.equal(retryAfterMs(h({ 'Retry-After': '0.5' })), 500);
+    assert.equal(retryAfterMs(h({ 'Retry-After': new Date(10_000).toUTCString() }), 4000), 6000);
+    assert.equal(retryAfterMs(h({ 'Retry-After': 'soon' })), undefined);
+    assert.equal(retryAfterMs(h({})), undefined);
+    assert.equal(retryAfterMs(h({ 'Retry-After': '2', 'retry-after-ms': '250' })), 250, 'the finer header wins');
     assert.equal(chatCompletionsUrl('http://h/v1/'), 'http://h/v1/chat/completions');
     assert.equal(chatCompletionsUrl('http://h/v1/chat/completions'), 'http://h/v1/chat/completions');
   });
