@@ -200,10 +200,10 @@ export class ChatClient {
 
   private hint(status: number): string {
     if (status === 401 || status === 403) {
-      const source = this.o.apiKeySource ?? 'the judge key';
+      const source = this.o.apiKeySource ? `The key from ${this.o.apiKeySource}` : 'The key sent';
       return this.o.apiKey
-        ? `. The key from ${source} was refused: check it, or that it may use this model`
-        : '. No key was sent: give one (dpo eval --judge-key-env NAME, or the extension asks for it)';
+        ? `. ${source} was refused: check it, or that it may use this model`
+        : '. No key was sent: set it in the environment variable that dpo eval --judge-key-env names';
     }
     if (status === 404) return '. Check the judge URL (the base, ending in /v1) and the model name';
     return '';
