@@ -121,7 +121,8 @@ export class ChatClient {
       const result = await this.attempt(body, signal);
       if (result.ok) return { ...result.answer, attempts: attempt + 1 };
       if (!result.retry) throw new JudgeRequestError(result.message, endpoint, result.status);
-      if (attempt >= retry.maxRetries) throw new JudgeRequestError(`${result.message}; gave up after ${attempt + 1} attempts`, endpoint, result.status);
+      if (attempt >= retry.maxRetries)
+        throw new JudgeRequestError(`${result.message}; gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'}`, endpoint, result.status);
       const backoff = Math.min(retry.maxBackoffMs, retry.backoffMs * 2 ** attempt);
       // Equal jitter: at least half the backoff, so clients that failed together spread out.
       let waitMs = backoff / 2 + (this.random() * backoff) / 2;
