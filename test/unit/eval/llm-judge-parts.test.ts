@@ -51,6 +51,11 @@ describe('judge prompt', () => {
     assert.equal(out, 'I|says {output_b}|B$&|says {output_b}');
   });
 
+  it('docs/evaluation.md shows the built-in template as it is, to copy and edit', () => {
+    const page = fs.readFileSync(path.resolve(__dirname, '../../../../docs/evaluation.md'), 'utf8');
+    assert.ok(page.includes('```text\n' + DEFAULT_JUDGE_TEMPLATE + '```\n'), 'copy DEFAULT_JUDGE_TEMPLATE into docs/evaluation.md');
+  });
+
   it('a template or file without a placeholder is refused, naming the file and the placeholder', () => {
     const file = path.join(root, 'judge.txt');
     fs.writeFileSync(file, 'Which is better? {instruction} {output_a}');
