@@ -133,8 +133,9 @@ export class ChatClient {
             endpoint,
             result.status,
           );
-        // At least what the server asks, and never less than the backoff's floor (a "Retry-After: 0" loop).
-        waitMs = Math.max(result.waitMs, backoff / 2) + this.random() * Math.min(1000, result.waitMs * 0.1);
+        // Never sooner than the server asks, and never sooner than the backoff: a busy server that keeps
+        // saying "Retry-After: 1" to several clients would otherwise see them all back at once, every second.
+        waitMs = Math.max(result.waitMs + this.random() * Math.min(1000, result.waitMs * 0.1), waitMs);
       }
       this.o.log(`LLM judge: ${result.message}; retry ${attempt + 1} of ${retry.maxRetries} in ${(waitMs / 1000).toFixed(1)} s`);
       await sleep(waitMs, signal);
@@ -161,6 +162,9 @@ export class ChatClient {
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      // The slot may have just been freed by the other order's final failure, whose cancel of this one
+      // settles in microtasks: one macrotask later it has, and nothing is sent for nothing.
+      await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) throw abortError(signal);
       const res = await fetch(endpoint, { method: 'POST', headers: this.headers(), body: JSON.stringify(body), signal: controller.signal });
       const text = await res.text();

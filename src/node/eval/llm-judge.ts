@@ -124,9 +124,25 @@ export function createLlmJudge(options: LlmJudgeOptions): PairJudge {
     async judge(pair: PairToJudge, signal?: AbortSignal): Promise<JudgeVerdict> {
       // The same text twice is a tie whatever a judge says (AlpacaEval does the same): not worth paying for.
       if (pair.policy === pair.reference) return combineOrders(EVAL_MODELS.map((first) => ({ first, preferred: 'tie', reason: IDENTICAL_REASON })));
-      // Both orders at once: the limiter bounds what is in flight, whoever calls.
-      const orders = await Promise.all([judgeOrder(pair, 'policy', signal), judgeOrder(pair, 'reference', signal)]);
-      return combineOrders(orders);
+      // Both orders at once (the limiter bounds what is in flight, whoever calls); when one fails for
+      // good the other is cancelled, so no request outlives the error the caller sees.
+      const both = new AbortController();
+      const onAbort = () => both.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) both.abort(signal.reason);
+      try {
+        const orders = await Promise.all(
+          EVAL_MODELS.map((first) =>
+            judgeOrder(pair, first, both.signal).catch((err: unknown) => {
+              both.abort(err);
+              throw err;
+            }),
+          ),
+        );
+        return combineOrders(orders);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
     },
   };
 }

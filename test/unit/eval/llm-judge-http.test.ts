@@ -148,6 +148,11 @@ describe('LLM judge over HTTP', () => {
     await settle();
     assert.equal(mock.requests.length, 2, 'one request per order, no retry');
 
+    mock.reset(mock.handler);
+    await assert.rejects(judgeWith({ concurrency: 1 }).judge(pair('GOOD', 'poor')), /answered 401/);
+    await settle();
+    assert.equal(mock.requests.length, 1, 'the other order, still waiting for its turn, is cancelled');
+
     const noKey = await judgeWith({ apiKey: undefined })
       .judge(pair('GOOD', 'poor'))
       .catch((e: Error) => e);

@@ -61,6 +61,7 @@ let server: ModelServer;
 let proxy: Proxy;
 
 const pair: PairToJudge = { promptIndex: 0, sample: 0, prompt: 'Name a colour.', policy: 'Blue.', reference: 'I like turtles.' };
+const pair2: PairToJudge = { promptIndex: 1, sample: 0, prompt: 'Count to three.', policy: '1 2 3', reference: 'three' };
 
 function judgeWith(o: Partial<LlmJudgeOptions>, log: string[]) {
   return createLlmJudge({
@@ -92,37 +93,44 @@ describe('LLM judge against dpo serve (tiny model)', () => {
     await server?.close();
   });
 
-  it('judges both orders through a dropped connection and a 429, gives unparsed ties, then answers a re-run from the cache', async () => {
+  it('judges two pairs in both orders through a dropped connection and 429s, gives unparsed ties, then answers a re-run from the cache', async () => {
     const cacheDir = path.join(root, 'cache');
     const log: string[] = [];
-    const v = await judgeWith({ cacheDir }, log).judge(pair);
-    assert.equal(v.verdict, 'tie');
-    assert.deepEqual(
-      v.orders!.map((o) => o.first),
-      ['policy', 'reference'],
-    );
-    for (const o of v.orders!) {
+    // Two pairs at once: four requests meet one generation at a time and no queue, so some get a 429.
+    // Retries enough for a slow, shared machine: one generation at a time may take seconds there.
+    const judge = judgeWith({ cacheDir, maxRetries: 10, backoffMs: 300 }, log);
+    const verdicts = await Promise.all([judge.judge(pair), judge.judge(pair2)]);
+    for (const v of verdicts) {
+      assert.equal(v.verdict, 'tie');
+      assert.deepEqual(
+        v.orders!.map((o) => o.first),
+        ['policy', 'reference'],
+      );
+    }
+    for (const o of verdicts.flatMap((v) => v.orders!)) {
       assert.equal(o.preferred, 'tie');
       assert.equal(o.unparsed, true, `a tiny model names no winner: ${JSON.stringify(o.reason)}`);
       assert.equal(o.cached, undefined);
     }
     assert.ok(
-      log.some((l) => /failed \((UND_ERR_SOCKET|ECONNRESET|EPIPE)\).*retry 1 of 5/.test(l)),
+      log.some((l) => /failed \((UND_ERR_SOCKET|ECONNRESET|EPIPE)\).*retry 1 of 10/.test(l)),
       `the dropped connection was retried:\n${log.join('\n')}`,
     );
+    const waits429 = log.flatMap((l) => /answered 429.*server is busy.*retry \d+ of 10 in (\d+\.\d) s$/.exec(l)?.[1] ?? []).map(Number);
+    assert.ok(waits429.length > 0, `dpo serve answered 429 and it was retried:\n${log.join('\n')}`);
     assert.ok(
-      log.some((l) => /answered 429.*server is busy.*retry \d of 5 in 1\.\d s/.test(l)),
-      `dpo serve's 429 was retried after its Retry-After:\n${log.join('\n')}`,
+      waits429.every((w) => w >= 1),
+      `each 429 waited at least its Retry-After (1 s): ${waits429}`,
     );
     const retries = log.length;
-    assert.equal(proxy.requests, 2 + retries, 'one request per order, plus one per retry logged');
+    assert.equal(proxy.requests, 4 + retries, 'one request per order, plus one per retry logged');
 
     const before = proxy.requests;
-    const again = await judgeWith({ cacheDir }, []).judge(pair);
+    const again = await Promise.all([pair, pair2].map((p) => judgeWith({ cacheDir }, []).judge(p)));
     assert.equal(proxy.requests, before, 'a re-run makes no request');
     assert.deepEqual(
-      again.orders!.map((o) => [o.reason, o.cached]),
-      v.orders!.map((o) => [o.reason, true]),
+      again.flatMap((v) => v.orders!.map((o) => [o.reason, o.cached])),
+      verdicts.flatMap((v) => v.orders!.map((o) => [o.reason, true])),
     );
     for (const f of fs.readdirSync(cacheDir, { recursive: true }) as string[]) {
       const file = path.join(cacheDir, f);
