@@ -128,8 +128,9 @@ describe('LLM judge over HTTP', () => {
     mock.reset((r, res, req, i) => i > 0 && prefersGood(r, res, req, i));
     const log2: string[] = [];
     assert.equal((await judgeWith({ timeoutMs: 300, concurrency: 1 }, log2).judge(pair('GOOD', 'poor'))).verdict, 'win');
-    assert.equal(mock.requests.length, 3);
     assert.match(log2[0], /did not answer within 0\.3 s/);
+    // 3 requests, unless a loaded machine let an answered one run past 300 ms too.
+    assert.equal(mock.requests.length, 2 + log2.length);
   });
 
   it('a 401 is not retried: the error names the URL, the status and where the key came from, never the key', async () => {
