@@ -33,6 +33,8 @@ export interface JudgeOrder {
   preferred: EvalModel | 'tie';
   /** The judge's reason, as it wrote it (trimmed). */
   reason: string;
+  /** True when the judge's answer named no winner: the order counts as a tie and `reason` holds the whole answer. */
+  unparsed?: boolean;
   /** True when the answer came from the judge cache, not a new request. */
   cached?: boolean;
 }

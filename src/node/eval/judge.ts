@@ -28,12 +28,27 @@ export interface LlmJudgeOptions {
   model: string;
   /** Sent as a bearer token; read from the environment or VS Code's secret storage, never written anywhere. */
   apiKey?: string;
-  /** The judge prompt's template (a file the user may edit); the default is built in. */
+  /** Where the key came from, named when the endpoint refuses it (e.g. "the environment variable OPENAI_API_KEY"). */
+  apiKeySource?: string;
+  /** The judge prompt's template (a file the user may edit, read with readJudgePromptFile); the default is built in. */
   promptTemplate?: string;
-  /** Where answers are cached so a re-run does not pay twice (default: the user's cache folder). */
+  /** A template file to read when promptTemplate is not given (`dpo eval --judge-prompt FILE`); errors name it. */
+  promptFile?: string;
+  /** Where answers are cached so a re-run does not pay twice (default: defaultJudgeCacheDir()). */
   cacheDir?: string;
+  /** Ask again even when an answer is cached (new answers are still stored). */
+  noCache?: boolean;
+  /** Retries of one request after a 429, 408, 5xx, timeout or dropped connection (default 5). */
   maxRetries?: number;
+  /** Requests started in any minute, retries included (default 60). */
   requestsPerMinute?: number;
+  /** Requests in flight at once (default 4). */
+  concurrency?: number;
+  /** One request's time limit (default 120 s). */
   timeoutMs?: number;
+  /** The judge's answer length limit in tokens (default 300: a short reason and the verdict line). */
+  maxTokens?: number;
+  /** The first retry's backoff (default 1 s; doubled per retry, up to 60 s). */
+  backoffMs?: number;
   log?: (line: string) => void;
 }
