@@ -32,7 +32,7 @@ class ProbeSession:
                 self.cancelled |= self.running
                 return self.ch.reply(id_, {"cancelled": n})
             if type_ == "probe/score":
-                return self.ch.reply(id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"]))
+                return self.ch.reply(id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"], p.get("messages")))
             if type_ == "probe/generate":
                 t = threading.Thread(target=self._generate_reply, args=(id_, p), daemon=True)
                 self.threads = [x for x in self.threads if x.is_alive()] + [t]
@@ -162,9 +162,9 @@ class ProbeSession:
             self.running.discard(id_)
             self.cancelled.discard(id_)
 
-    def score(self, prompt: Any, chat: bool, response: str, beta: float) -> dict:
+    def score(self, prompt: Any, chat: bool, response: str, beta: float, messages: list[dict] | None = None) -> dict:
         policy, reference = self._need("policy"), self._need("reference")
-        p = self._prompt(prompt, chat)
+        p = self._prompt(prompt, chat, messages)  # with chat, messages replace the one user turn, as in generate
         r = self.tok.encode(response, add_special_tokens=False)
         if not r:
             return {"tokens": [], "policyLogp": 0.0, "referenceLogp": 0.0, "reward": 0.0}

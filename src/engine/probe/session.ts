@@ -73,12 +73,13 @@ export class ProbeSession {
     return this.running.size;
   }
 
-  async score(prompt: string, chat: boolean, response: string, beta: number): Promise<ProbeScore> {
+  /** With `chat`, `messages` (a whole conversation) replace the one user turn, as in generate. */
+  async score(prompt: string, chat: boolean, response: string, beta: number, messages?: ProbeMessage[]): Promise<ProbeScore> {
     const policy = this.need(this.policy, 'model');
     const reference = this.need(this.reference, 'reference model');
     const tok = this.tokenizer!;
     const ids = tok.encode(response, false);
-    const s = await scoreResponse(policy, reference, this.promptIds(prompt, chat), ids, beta);
+    const s = await scoreResponse(policy, reference, this.promptIds(prompt, chat, messages), ids, beta);
     // Each token's own text, so the panel can colour the response token by token.
     let prev = '';
     const tokens = s.tokens.map((t, i) => {

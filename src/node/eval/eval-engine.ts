@@ -1,0 +1,37 @@
+// An engine process for `dpo eval`: started, handshaken and loaded with a policy and its reference
+// (and a reward model), then closed: input ended so it exits on its own, killed after a grace.
+import { EngineCommand } from '../engine-command';
+import { EngineProcess } from '../engine-client';
+
+export async function startEvalEngine(
+  command: EngineCommand,
+  policyDir: string,
+  referenceDir: string,
+  log: (line: string) => void,
+  rewardModel?: string,
+): Promise<EngineProcess> {
+  const engine = new EngineProcess({ command, log });
+  try {
+    await engine.ready;
+    const loaded = await engine.request('probe/load', { policyDir, referenceDir });
+    log(`loaded ${policyDir} (${loaded.architecture}, ${loaded.parameters.toLocaleString('en-US')} parameters) and reference ${referenceDir} on the ${command.engine} engine`);
+    if (rewardModel) {
+      const rm = await engine.request('reward-model/load', { dir: rewardModel });
+      log(`loaded reward model ${rewardModel} (${rm.architecture}, ${rm.parameters.toLocaleString('en-US')} parameters)`);
+    }
+    return engine;
+  } catch (err) {
+    await closeEngine(engine, 0);
+    throw err;
+  }
+}
+
+export async function closeEngine(engine: EngineProcess, graceMs = 3000): Promise<void> {
+  if (engine.exited) return;
+  const exited = new Promise<void>((resolve) => engine.onExit(() => resolve()));
+  engine.closeInput();
+  const timer = setTimeout(() => engine.kill(), graceMs);
+  await exited;
+  clearTimeout(timer);
+  engine.dispose();
+}
