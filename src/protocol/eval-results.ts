@@ -59,8 +59,10 @@ export interface EvalResultLine {
   /** The sampling seed of this answer (fixed: a re-run samples the same answers). */
   seed: number;
   text: string;
-  /** Generated tokens, and why generation ended ("eos", "length", "stop"). */
+  /** Generated tokens (EOS included when generation ended on it), and why generation ended ("eos", "length", "stop", "context"). */
   tokens: number;
+  /** The sampled token ids (EOS included): policy_logp and reference_logp are of exactly these tokens. */
+  token_ids?: number[];
   finish_reason: string;
   /** Summed log-probabilities of the answer's tokens under each model, given the prompt. */
   policy_logp: number;
@@ -182,6 +184,7 @@ const LINE_FIELDS: Field[] = [
   ['seed', Number.isInteger, 'an integer'],
   ['text', isStr, 'a string'],
   ['tokens', isCount, 'an integer >= 0'],
+  ['token_ids', (v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0), 'a list of token ids', true],
   ['finish_reason', isStr, 'a string'],
   ['policy_logp', isNum, 'a number'],
   ['reference_logp', isNum, 'a number'],

@@ -202,8 +202,10 @@ async function answerPair(
   const lines: EvalResultLine[] = [];
   for (const model of ['reference', 'policy'] as const) {
     const g = await main.request('probe/generate', { which: model, sampling, ...ask });
-    // β does not matter here: only the summed log-probs are kept.
-    const sc = await main.request('probe/score', { ...ask, response: g.text, beta: 1 });
+    if (!g.ids) throw new Error("the engine does not report sampled token ids (probe/generate's ids): rebuild it (npm run build) or update it");
+    // The sampled ids are scored, EOS included, so the log-ratio is of the very sequence drawn from π
+    // (the text decoded and encoded again may be other tokens). β does not matter: only sums are kept.
+    const sc = await main.request('probe/score', { ...ask, response: g.text, responseIds: g.ids, beta: 1 });
     const line: EvalResultLine = {
       prompt_index: p.index,
       prompt: p.text,
@@ -212,7 +214,8 @@ async function answerPair(
       sample,
       seed,
       text: g.text,
-      tokens: g.tokens,
+      tokens: g.ids.length,
+      token_ids: g.ids,
       finish_reason: g.reason,
       policy_logp: sc.policyLogp,
       reference_logp: sc.referenceLogp,
