@@ -8,15 +8,26 @@ import { appendLinesSync, writeFileAtomic } from '../fs-atomic';
 
 export const answerKey = (promptIndex: number, model: EvalModel, sample: number) => `${promptIndex}:${model}:${sample}`;
 
-/** The lines already in `out`/results.jsonl by answerKey (a torn last line from a kill is dropped). */
+/**
+ * The answers already in `out`/results.jsonl by answerKey. A kill can tear the last write (one pair of
+ * lines): what it left is dropped and the file rewritten without it, so appends continue whole lines
+ * and every prompt and sample has both its answers or neither.
+ */
 export function readResults(out: string): Map<string, EvalResultLine> {
   const file = path.join(out, EVAL_FILES.results);
   const found = new Map<string, EvalResultLine>();
   if (!fs.existsSync(file)) return found;
-  const parsed = parseLines(fs.readFileSync(file, 'utf8'), parseEvalResultLine, true);
+  const text = fs.readFileSync(file, 'utf8');
+  const parsed = parseLines(text, parseEvalResultLine, true);
   if (parsed.problems.length)
     throw new Error(`${file}:${parsed.problems[0].line}: ${parsed.problems[0].error}; remove the file (or choose another --out) to start afresh`);
   for (const l of parsed.records) found.set(answerKey(l.prompt_index, l.model, l.sample), l);
+  const whole = parsed.records.filter((l) => found.has(answerKey(l.prompt_index, l.model === 'policy' ? 'reference' : 'policy', l.sample)));
+  if (whole.length !== parsed.records.length || (text !== '' && !text.endsWith('\n'))) {
+    const kept = new Set(whole);
+    for (const l of parsed.records) if (!kept.has(l)) found.delete(answerKey(l.prompt_index, l.model, l.sample));
+    writeFileAtomic(file, whole.map((l) => JSON.stringify(l) + '\n').join(''));
+  }
   return found;
 }
 
