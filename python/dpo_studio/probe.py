@@ -32,7 +32,9 @@ class ProbeSession:
                 self.cancelled |= self.running
                 return self.ch.reply(id_, {"cancelled": n})
             if type_ == "probe/score":
-                return self.ch.reply(id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"], p.get("messages"), p.get("responseIds")))
+                return self.ch.reply(
+                    id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"], p.get("messages"), p.get("responseIds"))
+                )
             if type_ == "probe/generate":
                 t = threading.Thread(target=self._generate_reply, args=(id_, p), daemon=True)
                 self.threads = [x for x in self.threads if x.is_alive()] + [t]
