@@ -42,7 +42,7 @@ def pair(tmp_root: Path) -> dict:
     out = {}
     for name, seed in (("policy", 1), ("reference", 2)):
         # A wide initialisation makes the next-token distributions peaked, so the models disagree and EOS is sampled.
-        d = make_model("gpt2-untied", root / name, seed=seed, vocab=259, eos=256, bos=256, initializer_range=0.4)
+        d = make_model("gpt2-untied", root / name, seed=seed, vocab=259, eos=256, bos=256, initializer_range=0.4, n_positions=128)
         # EOS's head row along the final norm's bias adds ~5 to its logit everywhere, so that some
         # answers end on EOS (p ~ 0.1 a token): its log-prob must be in the sums too.
         m = tr.AutoModelForCausalLM.from_pretrained(d)
@@ -54,7 +54,20 @@ def pair(tmp_root: Path) -> dict:
             shutil.copy(root / "tok" / f, d / f)
         out[name] = d
     prompts = root / "prompts.jsonl"
-    rows = [{"prompt": "hello"}, {"prompt": [{"role": "user", "content": "hi there"}]}, {"prompt": "ab", "chosen": "x", "rejected": "y"}]
+    rows = [
+        {"prompt": "hello"},
+        {"prompt": [{"role": "user", "content": "hi there"}]},
+        {"prompt": "ab", "chosen": "x", "rejected": "y"},
+        # A whole conversation: probe/generate's and probe/score's `messages` on both engines.
+        {
+            "prompt": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "yo"},
+                {"role": "user", "content": "and?"},
+            ]
+        },
+    ]
     prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out["prompts"] = prompts
     out["root"] = root
@@ -86,7 +99,7 @@ def test_eval_log_probs_and_kl_match_float64(pair: dict, engine: str) -> None:
     dpo(*args, "--samples", "2", "--max-new-tokens", "8", "--seed", "5", "--engine", engine, "--out", str(out))
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines() if x.strip()]
     summary = json.loads((out / "summary.json").read_text())
-    assert len(lines) == 3 * 2 * 2 and summary["engine"] == engine
+    assert len(lines) == 4 * 2 * 2 and summary["engine"] == engine
     tok = tr.AutoTokenizer.from_pretrained(pair["policy"])
     worst = 0.0
     diffs = []
@@ -105,4 +118,4 @@ def test_eval_log_probs_and_kl_match_float64(pair: dict, engine: str) -> None:
     assert summary["kl_ci"][0] <= summary["kl"] <= summary["kl_ci"][1]
     # EOS is sampled (and scored: the last id), and the samples differ.
     assert eos > 0 and all(x["token_ids"][-1] == 256 for x in lines if x["finish_reason"] == "eos")
-    assert len({tuple(x["token_ids"]) for x in lines}) > 6
+    assert len({tuple(x["token_ids"]) for x in lines}) > 8
