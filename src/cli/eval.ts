@@ -41,7 +41,7 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
     .description('sample answers from a policy and its reference with fixed seeds, judge them, and write results.jsonl and summary.json (win rate, KL)')
     .requiredOption('--model <dir>', 'the policy: a model folder, a run folder (its final/, else newest checkpoint) or a checkpoint')
     .option('--reference <dir>', "the reference model (default: the run's reference_model, else its base model)")
-    .option('--prompts <jsonl>', "prompts: {\"prompt\": text or [messages]} or preference lines (default: the run's eval split)")
+    .option('--prompts <jsonl>', 'prompts: {"prompt": text or [messages]} or preference lines (default: the run\'s eval split)')
     .requiredOption('--out <dir>', 'the evaluation folder (a re-run with the same options resumes it)')
     .option('--samples <k>', 'answers per prompt and model', int(1), EVAL_DEFAULTS.samples)
     .option('--max-new-tokens <n>', 'tokens per answer at most', int(1), EVAL_DEFAULTS.maxNewTokens)
@@ -51,7 +51,7 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
     .option('--reward-model <dir>', 'a *ForSequenceClassification folder with one label (what TRL RewardTrainer writes) judging both answers')
     .option('--implicit-run <dir>', "another DPO run's implicit reward as a judge (reported as not independent)")
     .option('--judge-url <url>', 'an OpenAI-compatible endpoint (…/v1) used as a pairwise LLM judge')
-    .option('--judge-model <name>', 'the judge endpoint\'s model')
+    .option('--judge-model <name>', "the judge endpoint's model")
     .option('--judge-key-env <var>', "environment variable holding the judge's API key (never written anywhere)", 'DPO_JUDGE_API_KEY')
     .option('--judge-prompt <file>', "the judge prompt's template (default: built in)")
     .option('--tie-margin <x>', 'reward and implicit-reward differences below this are ties', positive, EVAL_DEFAULTS.tieMargin)
@@ -91,7 +91,12 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
             tieMargin: o.tieMargin,
             engine: o.engine,
             judge: o.judgeUrl
-              ? { url: o.judgeUrl, model: o.judgeModel, apiKey: process.env[o.judgeKeyEnv] || undefined, ...(promptTemplate !== undefined ? { promptTemplate } : {}) }
+              ? {
+                  url: o.judgeUrl,
+                  model: o.judgeModel,
+                  apiKey: process.env[o.judgeKeyEnv] || undefined,
+                  ...(promptTemplate !== undefined ? { promptTemplate } : {}),
+                }
               : undefined,
           },
           {

@@ -1,7 +1,24 @@
 // An engine process for `dpo eval`: started, handshaken and loaded with a policy and its reference
 // (and a reward model), then closed: input ended so it exits on its own, killed after a grace.
-import { EngineCommand } from '../engine-command';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BackendName, EngineName } from '../../protocol';
+import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../engine-command';
 import { EngineProcess } from '../engine-client';
+import { PACKAGE_ROOT } from '../package-root';
+
+/**
+ * The engine to start: the PyTorch one from its environment, or the embedded one (the compiled tree in
+ * a checkout, the bundle in the VSIX; `embedded` is how the extension host starts it). As dpo serve's
+ * serveEngineCommand, which src/node/eval may not import: the lint rule that keeps engine code out of
+ * src/node matches its file name, serve/engine.ts.
+ */
+export function evalEngineCommand(engine: EngineName, embedded: { enginePath?: string; nodePath?: string; backend?: BackendName } = {}): EngineCommand {
+  if (engine === 'torch') return torchEngineCommand();
+  const compiled = path.join(PACKAGE_ROOT, 'out', 'src', 'engine', 'main.js');
+  const enginePath = embedded.enginePath ?? (fs.existsSync(compiled) ? compiled : path.join(PACKAGE_ROOT, 'dist', 'engine.js'));
+  return nodeEngineCommand({ enginePath, nodePath: embedded.nodePath, backend: embedded.backend });
+}
 
 export async function startEvalEngine(
   command: EngineCommand,
@@ -14,7 +31,9 @@ export async function startEvalEngine(
   try {
     await engine.ready;
     const loaded = await engine.request('probe/load', { policyDir, referenceDir });
-    log(`loaded ${policyDir} (${loaded.architecture}, ${loaded.parameters.toLocaleString('en-US')} parameters) and reference ${referenceDir} on the ${command.engine} engine`);
+    log(
+      `loaded ${policyDir} (${loaded.architecture}, ${loaded.parameters.toLocaleString('en-US')} parameters) and reference ${referenceDir} on the ${command.engine} engine`,
+    );
     if (rewardModel) {
       const rm = await engine.request('reward-model/load', { dir: rewardModel });
       log(`loaded reward model ${rewardModel} (${rm.architecture}, ${rm.parameters.toLocaleString('en-US')} parameters)`);

@@ -6,8 +6,7 @@ import * as path from 'node:path';
 import { BackendName, EVAL_FILES, EngineName, EvalResultLine, EvalSummary, JudgeVerdict, ProbeSampling } from '../../protocol';
 import { EngineProcess } from '../engine-client';
 import { writeFileAtomic } from '../fs-atomic';
-import { serveEngineCommand } from '../serve/engine';
-import { closeEngine, startEvalEngine } from './eval-engine';
+import { closeEngine, evalEngineCommand, startEvalEngine } from './eval-engine';
 import { LlmJudgeOptions, PairJudge } from './judge';
 import { createLlmJudge } from './llm-judge';
 import { EvalPrompt, readPromptFile, runEvalPrompts } from './prompts';
@@ -64,7 +63,8 @@ function checkOptions(o: EvalOptions): void {
   if (!Number.isInteger(o.samples) || o.samples < 1) throw bad('--samples', 'an integer >= 1', o.samples);
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw bad('--max-new-tokens', 'an integer >= 1', o.maxNewTokens);
   if (!Number.isInteger(o.seed) || o.seed < 0) throw bad('--seed', 'an integer >= 0', o.seed);
-  if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw bad('--temperature', 'a number > 0 (sampling; 0 would make all k samples one answer)', o.temperature);
+  if (!(o.temperature > 0) || !Number.isFinite(o.temperature))
+    throw bad('--temperature', 'a number > 0 (sampling; 0 would make all k samples one answer)', o.temperature);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw bad('--limit', 'an integer >= 1', o.limit);
 }
 
@@ -123,7 +123,8 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
   const done = readResults(out);
   for (const l of done.values()) {
     const p = prompts[l.prompt_index];
-    if (p && p.text !== l.prompt) throw new Error(`${path.join(out, EVAL_FILES.results)}: prompt ${l.prompt_index} differs from ${p.origin}; choose another --out`);
+    if (p && p.text !== l.prompt)
+      throw new Error(`${path.join(out, EVAL_FILES.results)}: prompt ${l.prompt_index} differs from ${p.origin}; choose another --out`);
   }
 
   const llm: PairJudge | undefined = options.judge ? createLlmJudge({ ...options.judge, log }) : undefined;
@@ -140,7 +141,7 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
   try {
     if (left.length > 0) {
       progress({ phase: 'loading', done: 0, total: 1, message: `starting the ${engineName} engine` });
-      const command = serveEngineCommand(engineName, options.embedded);
+      const command = evalEngineCommand(engineName, options.embedded);
       const main = await abortable(startEvalEngine(command, src.policyDir, src.referenceDir, log, record.reward_model ?? undefined), hooks.signal);
       engines.push(main);
       const other = implicit ? await abortable(startEvalEngine(command, implicit.policyDir, implicit.referenceDir, log), hooks.signal) : undefined;
@@ -228,9 +229,12 @@ async function answerPair(
   const verdicts: Record<string, JudgeVerdict> = {};
   const byMargin = (a?: number, b?: number): JudgeVerdict => ({ verdict: verdictFromMargin(a! - b!, tieMargin), margin: a! - b! });
   if (o.rewardModel) verdicts['reward-model'] = byMargin(policy.reward, reference.reward);
-  if (llm) verdicts[llm.name] = await llm.judge({ promptIndex: p.index, sample, prompt: p.text, messages: p.messages, policy: policy.text, reference: reference.text }, signal);
+  if (llm)
+    verdicts[llm.name] = await llm.judge(
+      { promptIndex: p.index, sample, prompt: p.text, messages: p.messages, policy: policy.text, reference: reference.text },
+      signal,
+    );
   if (implicitEngine) verdicts['implicit-reward'] = byMargin(policy.implicit_reward, reference.implicit_reward);
   if (Object.keys(verdicts).length) policy.verdicts = verdicts;
   return lines;
 }
-

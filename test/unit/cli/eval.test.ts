@@ -20,7 +20,24 @@ const prompts = writeJsonl(path.join(root, 'prompts.jsonl'), [
 ]);
 
 function dpoEval(out: string, ...extra: string[]) {
-  const args = [BIN, 'eval', '--model', policy, '--reference', reference, '--prompts', prompts, '--samples', '2', '--max-new-tokens', '8', '--seed', '3', '--out', out];
+  const args = [
+    BIN,
+    'eval',
+    '--model',
+    policy,
+    '--reference',
+    reference,
+    '--prompts',
+    prompts,
+    '--samples',
+    '2',
+    '--max-new-tokens',
+    '8',
+    '--seed',
+    '3',
+    '--out',
+    out,
+  ];
   const r = spawnSync(process.execPath, [...args, ...extra], { encoding: 'utf8', env: { ...process.env, DPO_BACKEND: 'wasm' }, timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   return r;

@@ -73,7 +73,17 @@ describe('runEval with judges (fake engine)', () => {
     const logged: string[] = [];
     const phases = new Set<string>();
     const summary = await runEval(
-      { model: run, samples: 3, maxNewTokens: 8, seed: 4, temperature: 0.7, rewardModel: fakeModel(path.join(root, 'rm')), implicitRun: other, out, embedded: { enginePath: FAKE } },
+      {
+        model: run,
+        samples: 3,
+        maxNewTokens: 8,
+        seed: 4,
+        temperature: 0.7,
+        rewardModel: fakeModel(path.join(root, 'rm')),
+        implicitRun: other,
+        out,
+        embedded: { enginePath: FAKE },
+      },
       { log: (l) => logged.push(l), onProgress: (p) => phases.add(p.phase) },
     );
     assert.deepEqual([...phases], ['loading', 'sampling', 'writing']);
@@ -97,7 +107,10 @@ describe('runEval with judges (fake engine)', () => {
     assert.equal(p0[0].verdicts?.['reward-model'].margin, 1);
     assert.equal(p0[0].implicit_reward, 0.5);
     assert.equal(p0[0].verdicts?.['implicit-reward'].verdict, 'tie');
-    assert.equal(rows.filter((r) => r.model === 'reference').every((r) => r.verdicts === undefined && r.reward === 0), true);
+    assert.equal(
+      rows.filter((r) => r.model === 'reference').every((r) => r.verdicts === undefined && r.reward === 0),
+      true,
+    );
 
     const onDisk = parseEvalSummary(JSON.parse(fs.readFileSync(path.join(out, EVAL_FILES.summary), 'utf8')));
     assert.ok(onDisk.ok, onDisk.ok ? '' : onDisk.error);
@@ -120,7 +133,17 @@ describe('runEval with judges (fake engine)', () => {
 
     // The same command again: nothing left to do, no engine started, the same summary figures.
     const again = await runEval(
-      { model: run, samples: 3, maxNewTokens: 8, seed: 4, temperature: 0.7, rewardModel: path.join(root, 'rm'), implicitRun: other, out, embedded: { enginePath: FAKE } },
+      {
+        model: run,
+        samples: 3,
+        maxNewTokens: 8,
+        seed: 4,
+        temperature: 0.7,
+        rewardModel: path.join(root, 'rm'),
+        implicitRun: other,
+        out,
+        embedded: { enginePath: FAKE },
+      },
       { log: (l) => logged.push(l) },
     );
     assert.deepEqual({ ...again, created: '' }, { ...summary, created: '' });
@@ -134,7 +157,10 @@ describe('runEval with judges (fake engine)', () => {
 
   it('a model folder without --reference or --prompts is refused with what to give', async () => {
     const m = fakeModel(path.join(root, 'plain'));
-    await assert.rejects(runEval({ model: m, samples: 1, maxNewTokens: 4, seed: 0, temperature: 1, out: path.join(root, 'o2') }), /give the reference model with --reference/);
+    await assert.rejects(
+      runEval({ model: m, samples: 1, maxNewTokens: 4, seed: 0, temperature: 1, out: path.join(root, 'o2') }),
+      /give the reference model with --reference/,
+    );
     await assert.rejects(
       runEval({ model: m, reference: m, samples: 1, maxNewTokens: 4, seed: 0, temperature: 1, out: path.join(root, 'o3') }),
       /not in a run folder: give the prompts with --prompts/,

@@ -11,7 +11,13 @@ describe('clusteredMean', () => {
   it('is the CR1 sandwich error over prompts', () => {
     // Prompts [1,0] [1,1] [0,0]: mean 1/2; per-prompt sums of deviations 0, 1, -1; G = 3, N = 6:
     // var = 3/2 · (0 + 1 + 1) / 36 = 1/12.
-    const m = clusteredMean(obs([[1, 0], [1, 1], [0, 0]]));
+    const m = clusteredMean(
+      obs([
+        [1, 0],
+        [1, 1],
+        [0, 0],
+      ]),
+    );
     close(m.mean, 0.5);
     close(m.se, Math.sqrt(1 / 12));
     assert.equal(m.clusters, 3);
@@ -19,7 +25,13 @@ describe('clusteredMean', () => {
 
   it('is wider than the i.i.d. error when the samples of a prompt agree', () => {
     // Same 6 values; i.i.d. var of the mean = s²/n = 0.3/6 = 0.05 < 1/12: correlation is not ignored.
-    const m = clusteredMean(obs([[1, 1], [1, 1], [0, 0]]));
+    const m = clusteredMean(
+      obs([
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+    );
     close(m.mean, 2 / 3);
     // deviations per prompt: 2/3, 2/3, -4/3; ss = 4/9+4/9+16/9 = 24/9; var = 3/2 · 24/9 / 36 = 1/9
     close(m.se, 1 / 3);
@@ -45,18 +57,35 @@ describe('winRate', () => {
   it('counts ties as half and uses Wilson at n_eff = p(1-p)/SE²', () => {
     // As the first clusteredMean case: p = 1/2, SE² = 1/12, n_eff = 3. Wilson(1/2, 3) worked out:
     // center 1/2, half = 1.96/(1 + 1.96²/3) · sqrt(1/12 + 1.96²/36) = 0.374665528.
-    const w = winRate(outcomes([['win', 'loss'], ['win', 'win'], ['loss', 'loss']]));
+    const w = winRate(
+      outcomes([
+        ['win', 'loss'],
+        ['win', 'win'],
+        ['loss', 'loss'],
+      ]),
+    );
     assert.deepEqual([w.wins, w.ties, w.losses], [3, 0, 3]);
     close(w.winRate, 0.5);
     close(w.interval[0], 0.1253344719102632, 1e-12);
     close(w.interval[1], 0.8746655280897369, 1e-12);
-    const t = winRate(outcomes([['win', 'tie'], ['tie', 'loss']]));
+    const t = winRate(
+      outcomes([
+        ['win', 'tie'],
+        ['tie', 'loss'],
+      ]),
+    );
     close(t.winRate, 0.5);
     assert.equal(t.ties, 2);
   });
 
   it('all wins over 3 prompts is not a point: Wilson(1, 3) = [0.4385, 1]', () => {
-    const w = winRate(outcomes([['win', 'win'], ['win', 'win'], ['win', 'win']]));
+    const w = winRate(
+      outcomes([
+        ['win', 'win'],
+        ['win', 'win'],
+        ['win', 'win'],
+      ]),
+    );
     close(w.winRate, 1);
     close(w.interval[0], 0.43850296824495455, 1e-12);
     close(w.interval[1], 1);
