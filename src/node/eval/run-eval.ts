@@ -71,6 +71,8 @@ function checkOptions(o: EvalOptions): void {
 /** Rejects with "cancelled" as soon as `signal` aborts (the work itself is stopped by closing the engines). */
 function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return p;
+  // Whatever the work does once abandoned (an engine closed under it rejects) is no one's error.
+  p.catch(() => undefined);
   if (signal.aborted) return Promise.reject(new Error('evaluation cancelled'));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new Error('evaluation cancelled'));
@@ -148,7 +150,9 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
       if (other) engines.push(other);
       let n = todo.length - left.length;
       for (const { p, s } of left) {
+        if (hooks.signal?.aborted) throw new Error('evaluation cancelled');
         progress({ phase: 'sampling', done: n, total: todo.length, message: `prompt ${p.index + 1}/${prompts.length}, sample ${s + 1}/${options.samples}` });
+        if (hooks.signal?.aborted) throw new Error('evaluation cancelled');
         const pair = await abortable(answerPair(main, other, llm, p, s, options, implicit?.config?.beta, tieMargin, hooks.signal), hooks.signal);
         for (const l of pair) done.set(answerKey(l.prompt_index, l.model, l.sample), l);
         appendResults(out, pair);

@@ -14,13 +14,15 @@ const FAKE = path.join(root, 'fake-engine.js');
 // Policy answers are "P" + seed + "x"·(seed+1) (longer with the seed), reference answers "R" + seed.
 // probe/score: log π = −len(text), log π_ref = −len(text) − 0.25 (so every log-ratio is 0.25) and
 // reward β·0.25. reward-model/score: 1 for a policy answer of an even seed, else 0: policy wins at
-// even seeds, ties at odd ones. Each request is logged to stderr so the test can count them.
+// even seeds, ties at odd ones. $FAKE_DELAY_MS delays each answer; $FAKE_PID_FILE collects the pids.
 fs.writeFileSync(
   FAKE,
   `
 const readline = require('node:readline');
 const say = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
 const reply = (id, result) => say({ kind: 'reply', id, ok: true, result });
+if (process.env.FAKE_PID_FILE) require('node:fs').appendFileSync(process.env.FAKE_PID_FILE, process.pid + '\\n');
+const delay = Number(process.env.FAKE_DELAY_MS || 0);
 say({ kind: 'event', type: 'engine/didStart', params: { protocolVersion: 1, pid: process.pid } });
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const r = JSON.parse(line);
@@ -31,7 +33,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (r.type === 'probe/generate') {
     const s = p.sampling.seed;
     const text = p.which === 'policy' ? 'P' + s + 'x'.repeat(s + 1) : 'R' + s;
-    return reply(r.id, { text, tokens: text.length, reason: 'length', ids: [...text].map((c) => c.charCodeAt(0)) });
+    return setTimeout(() => reply(r.id, { text, tokens: text.length, reason: 'length', ids: [...text].map((c) => c.charCodeAt(0)) }), delay);
   }
   if (r.type === 'probe/score') {
     const n = p.responseIds ? p.responseIds.length : p.response.length;
@@ -153,6 +155,36 @@ describe('runEval with judges (fake engine)', () => {
       runEval({ model: run, samples: 3, maxNewTokens: 8, seed: 9, temperature: 0.7, out, embedded: { enginePath: FAKE } }),
       /holds an evaluation made with seed = 4, not 9/,
     );
+  });
+
+  it('an abort closes the engine and keeps the answers made; the same options again finish the rest', async () => {
+    const run = fakeRun(path.join(root, 'run-abort'), 0.1);
+    const out = path.join(root, 'out-abort');
+    const pidFile = path.join(root, 'pids');
+    process.env.FAKE_PID_FILE = pidFile;
+    process.env.FAKE_DELAY_MS = '150';
+    const controller = new AbortController();
+    const options = { model: run, samples: 3, maxNewTokens: 8, seed: 0, temperature: 1, out, embedded: { enginePath: FAKE } };
+    try {
+      await assert.rejects(
+        runEval(options, {
+          signal: controller.signal,
+          onProgress: (p) => void (p.phase === 'sampling' && p.done === 2 && setTimeout(() => controller.abort(), 50)),
+        }),
+        /evaluation cancelled/,
+      );
+      const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the engine process is gone when runEval rejects');
+      const kept = fs.readFileSync(path.join(out, EVAL_FILES.results), 'utf8').trim().split('\n');
+      assert.equal(kept.length, 4); // 2 whole pairs; the third was abandoned mid-generation
+      process.env.FAKE_DELAY_MS = '0';
+      const summary = await runEval(options);
+      assert.equal(summary.models.policy.answers, 6);
+      assert.equal(fs.readFileSync(path.join(out, EVAL_FILES.results), 'utf8').trim().split('\n').length, 12);
+    } finally {
+      delete process.env.FAKE_PID_FILE;
+      delete process.env.FAKE_DELAY_MS;
+    }
   });
 
   it('a model folder without --reference or --prompts is refused with what to give', async () => {
