@@ -108,4 +108,71 @@ describe('dpo eval (embedded engine)', () => {
     assert.match(again.stderr, /resuming: 3 of 6 answer pairs/);
     assert.equal(fs.readFileSync(file, 'utf8'), fs.readFileSync(path.join(out1, EVAL_FILES.results), 'utf8'));
   });
+
+  it("a run's checkpoint: its run's reference and eval split by default, its step in the summary", () => {
+    const data = path.join(root, 'data.jsonl');
+    fs.writeFileSync(
+      data,
+      fs.readFileSync(path.resolve(__dirname, '../../../../examples/preferences.jsonl'), 'utf8').split('\n').slice(0, 8).join('\n') + '\n',
+    );
+    const run = path.join(root, 'run');
+    const train = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'train',
+        '--model',
+        policy,
+        '--data',
+        data,
+        '--out',
+        run,
+        '--max-steps',
+        '3',
+        '--save-steps',
+        '2',
+        '--eval-fraction',
+        '0.25',
+        '--eval-steps',
+        '1',
+        '--max-length',
+        '64',
+      ],
+      { encoding: 'utf8', env: { ...process.env, DPO_BACKEND: 'wasm' }, timeout: 120_000 },
+    );
+    assert.equal(train.status, 0, train.stderr);
+    const out = path.join(root, 'out-run');
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'eval', '--model', path.join(run, 'checkpoints', 'step-2'), '--samples', '1', '--max-new-tokens', '4', '--out', out],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, DPO_BACKEND: 'wasm' },
+        timeout: 120_000,
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(fs.readFileSync(path.join(out, EVAL_FILES.summary), 'utf8'));
+    assert.deepEqual([s.run, s.step, s.policy, s.reference], [run, 2, path.join(run, 'checkpoints', 'step-2'), policy]);
+    // The prompts are the data lines the run held out, as its pairs.jsonl records them.
+    const held = [
+      ...new Set(
+        fs
+          .readFileSync(path.join(run, 'pairs.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+          .filter((p) => p.split === 'eval')
+          .map((p) => p.line as number),
+      ),
+    ];
+    const lines = fs.readFileSync(data, 'utf8').split('\n');
+    assert.deepEqual(
+      results(out)
+        .filter((x) => x.model === 'policy')
+        .map((x) => x.prompt),
+      held.sort((a, b) => a - b).map((n) => JSON.parse(lines[n - 1]).prompt),
+    );
+    assert.equal(s.prompts, 2); // 8 pairs x eval_fraction 0.25
+  });
 });
