@@ -3,7 +3,7 @@
 // stderr, the summary's headline figures to stdout; Ctrl-C stops cleanly and a re-run resumes.
 import * as fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENGINE_NAMES, EvalSummary } from '../protocol';
+import { ENGINE_NAMES, EvalSummary, formatDuration } from '../protocol';
 import { EVAL_DEFAULTS, runEval } from '../node/eval/run-eval';
 
 function int(min: number) {
@@ -74,6 +74,7 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       let lastPhase = '';
+      let firstDone: { at: number; done: number } | undefined;
       try {
         const summary = await runEval(
           {
@@ -107,11 +108,18 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
               const key = `${p.phase}:${p.done}`;
               if (key === lastPhase) return;
               lastPhase = key;
-              log(`${p.phase}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}${p.message ? ` ${p.message}` : ''}`);
+              if (p.phase === 'sampling' && firstDone === undefined) firstDone = { at: Date.now(), done: p.done };
+              const perPair = firstDone && p.done > firstDone.done ? (Date.now() - firstDone.at) / 1000 / (p.done - firstDone.done) : undefined;
+              const eta = perPair !== undefined && p.phase === 'sampling' ? ` ETA ${formatDuration(perPair * (p.total - p.done)) || '0s'}` : '';
+              log(`${p.phase}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}${p.message ? ` ${p.message}` : ''}${eta}`);
             },
           },
         );
         for (const line of summaryLines(summary)) process.stdout.write(line + '\n');
+      } catch (err) {
+        if (!controller.signal.aborted) throw err;
+        log('evaluation cancelled; the answers made so far are in results.jsonl');
+        process.exitCode = 130; // as a shell reports a Ctrl-C
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
