@@ -1,4 +1,4 @@
-// An engine process for `dpo eval`: started, handshaken and loaded with a policy and its reference
+// An engine process for `dpo eval`: its command, the handshake and loading with a policy and its reference
 // (and a reward model), then closed: input ended so it exits on its own, killed after a grace.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,28 +20,23 @@ export function evalEngineCommand(engine: EngineName, embedded: { enginePath?: s
   return nodeEngineCommand({ enginePath, nodePath: embedded.nodePath, backend: embedded.backend });
 }
 
-export async function startEvalEngine(
-  command: EngineCommand,
+/**
+ * Waits for `engine`'s handshake, then loads the policy and its reference (and a reward model). The
+ * caller made the process and owns closing it, whatever happens here (an abort may leave this waiting).
+ */
+export async function loadEvalEngine(
+  engine: EngineProcess,
   policyDir: string,
   referenceDir: string,
   log: (line: string) => void,
   rewardModel?: string,
-): Promise<EngineProcess> {
-  const engine = new EngineProcess({ command, log });
-  try {
-    await engine.ready;
-    const loaded = await engine.request('probe/load', { policyDir, referenceDir });
-    log(
-      `loaded ${policyDir} (${loaded.architecture}, ${loaded.parameters.toLocaleString('en-US')} parameters) and reference ${referenceDir} on the ${command.engine} engine`,
-    );
-    if (rewardModel) {
-      const rm = await engine.request('reward-model/load', { dir: rewardModel });
-      log(`loaded reward model ${rewardModel} (${rm.architecture}, ${rm.parameters.toLocaleString('en-US')} parameters)`);
-    }
-    return engine;
-  } catch (err) {
-    await closeEngine(engine, 0);
-    throw err;
+): Promise<void> {
+  await engine.ready;
+  const loaded = await engine.request('probe/load', { policyDir, referenceDir });
+  log(`loaded ${policyDir} (${loaded.architecture}, ${loaded.parameters.toLocaleString('en-US')} parameters) and reference ${referenceDir}`);
+  if (rewardModel) {
+    const rm = await engine.request('reward-model/load', { dir: rewardModel });
+    log(`loaded reward model ${rewardModel} (${rm.architecture}, ${rm.parameters.toLocaleString('en-US')} parameters)`);
   }
 }
 

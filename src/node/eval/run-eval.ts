@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { BackendName, EVAL_FILES, EngineName, EvalResultLine, EvalSummary, JudgeVerdict, ProbeSampling } from '../../protocol';
 import { EngineProcess } from '../engine-client';
 import { writeFileAtomic } from '../fs-atomic';
-import { closeEngine, evalEngineCommand, startEvalEngine } from './eval-engine';
+import { closeEngine, evalEngineCommand, loadEvalEngine } from './eval-engine';
 import { LlmJudgeOptions, PairJudge } from './judge';
 import { createLlmJudge } from './llm-judge';
 import { EvalPrompt, readPromptFile, runEvalPrompts } from './prompts';
@@ -144,10 +144,19 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
     if (left.length > 0) {
       progress({ phase: 'loading', done: 0, total: 1, message: `starting the ${engineName} engine` });
       const command = evalEngineCommand(engineName, options.embedded);
-      const main = await abortable(startEvalEngine(command, src.policyDir, src.referenceDir, log, record.reward_model ?? undefined), hooks.signal);
+      // Each process is owned (closed in finally) from the moment it is spawned: an abort during its
+      // start or load must not leave it running.
+      const main = new EngineProcess({ command, log });
       engines.push(main);
-      const other = implicit ? await abortable(startEvalEngine(command, implicit.policyDir, implicit.referenceDir, log), hooks.signal) : undefined;
+      const other = implicit ? new EngineProcess({ command, log }) : undefined;
       if (other) engines.push(other);
+      await abortable(
+        Promise.all([
+          loadEvalEngine(main, src.policyDir, src.referenceDir, log, record.reward_model ?? undefined),
+          other ? loadEvalEngine(other, implicit!.policyDir, implicit!.referenceDir, log) : undefined,
+        ]),
+        hooks.signal,
+      );
       let n = todo.length - left.length;
       for (const { p, s } of left) {
         if (hooks.signal?.aborted) throw new Error('evaluation cancelled');
