@@ -30,6 +30,8 @@ export interface EvalOptions {
   /** Another DPO run whose implicit reward judges the answers (reported as not independent). */
   implicitRun?: string;
   judge?: LlmJudgeOptions;
+  /** A pairwise judge already made (tests, or a host that builds its own); used instead of `judge`. */
+  pairJudge?: PairJudge;
   /** Use only the first N prompts. */
   limit?: number;
   /** A reward-model or implicit-reward margin below this is a tie (default 1e-6). */
@@ -118,7 +120,11 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
     reward_model: options.rewardModel ? path.resolve(options.rewardModel) : null,
     implicit_run: implicit ? { policy: implicit.policyDir, reference: implicit.referenceDir, beta: implicit.config!.beta } : null,
     // The judge's key is never written: only where it was read from is the caller's business.
-    judge: options.judge ? { url: options.judge.url, model: options.judge.model, prompt_template: options.judge.promptTemplate ?? null } : null,
+    judge: options.pairJudge
+      ? { name: options.pairJudge.name, model: options.pairJudge.source }
+      : options.judge
+        ? { url: options.judge.url, model: options.judge.model, prompt_template: options.judge.promptTemplate ?? null }
+        : null,
     tie_margin: tieMargin,
   };
   claimEvalFolder(out, record, MUST_MATCH);
@@ -129,7 +135,7 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
       throw new Error(`${path.join(out, EVAL_FILES.results)}: prompt ${l.prompt_index} differs from ${p.origin}; choose another --out`);
   }
 
-  const llm: PairJudge | undefined = options.judge ? createLlmJudge({ ...options.judge, log }) : undefined;
+  const llm: PairJudge | undefined = options.pairJudge ?? (options.judge ? createLlmJudge({ ...options.judge, log }) : undefined);
   const judges: JudgeInfo[] = [
     ...(record.reward_model ? [{ name: 'reward-model', kind: 'reward-model' as const, independent: true, source: record.reward_model }] : []),
     ...(llm ? [{ name: llm.name, kind: 'llm' as const, independent: true, source: llm.source }] : []),

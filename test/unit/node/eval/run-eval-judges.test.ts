@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runEval } from '../../../../src/node/eval/run-eval';
+import { PairJudge } from '../../../../src/node/eval/judge';
 import { EVAL_FILES, EvalResultLine, parseEvalResultLine, parseEvalSummary, parseLines } from '../../../../src/protocol';
 import { tempDir, writeJsonl } from '../../helpers/fixtures';
 
@@ -185,6 +186,49 @@ describe('runEval with judges (fake engine)', () => {
       delete process.env.FAKE_PID_FILE;
       delete process.env.FAKE_DELAY_MS;
     }
+  });
+
+  it("a pairwise judge's verdicts (both orders) are kept on policy lines and summarised as an independent judge", async () => {
+    const seen: string[] = [];
+    const pairJudge: PairJudge = {
+      name: 'llm:fake',
+      kind: 'llm',
+      source: 'fake',
+      // Prefers the longer answer in both orders, except at seed 1 where the orders disagree: a tie.
+      judge: async (pair) => {
+        seen.push(`${pair.promptIndex}:${pair.sample}:${pair.policy}|${pair.reference}`);
+        const orders = [
+          { first: 'policy' as const, preferred: 'policy' as const, reason: 'longer' },
+          { first: 'reference' as const, preferred: pair.policy.startsWith('P1') ? ('reference' as const) : ('policy' as const), reason: 'longer' },
+        ];
+        return { verdict: pair.policy.startsWith('P1') ? 'tie' : 'win', orders };
+      },
+    };
+    const model = fakeModel(path.join(root, 'm-llm'));
+    const prompts = writeJsonl(path.join(root, 'p-llm.jsonl'), [{ prompt: 'q' }, { prompt: [{ role: 'user', content: 'r' }] }]);
+    const out = path.join(root, 'out-llm');
+    const summary = await runEval({
+      model,
+      reference: model,
+      prompts,
+      samples: 2,
+      maxNewTokens: 4,
+      seed: 0,
+      temperature: 1,
+      pairJudge,
+      out,
+      embedded: { enginePath: FAKE },
+    });
+    assert.deepEqual(seen.sort(), ['0:0:P0x|R0', '0:1:P1xx|R1', '1:0:P0x|R0', '1:1:P1xx|R1']);
+    const j = summary.judges['llm:fake'];
+    assert.deepEqual([j.kind, j.independent, j.source, j.wins, j.ties, j.losses, j.win_rate], ['llm', true, 'fake', 2, 2, 0, 0.75]);
+    const rows = fs
+      .readFileSync(path.join(out, EVAL_FILES.results), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EvalResultLine);
+    assert.equal(rows.find((r) => r.model === 'policy' && r.sample === 1)!.verdicts!['llm:fake'].orders![1].preferred, 'reference');
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, EVAL_FILES.options), 'utf8')).judge, { name: 'llm:fake', model: 'fake' });
   });
 
   it('a model folder without --reference or --prompts is refused with what to give', async () => {
