@@ -32,7 +32,9 @@ class ProbeSession:
                 self.cancelled |= self.running
                 return self.ch.reply(id_, {"cancelled": n})
             if type_ == "probe/score":
-                return self.ch.reply(id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"]))
+                return self.ch.reply(
+                    id_, self.score(p["prompt"], p["chat"], p["response"], p["beta"], p.get("messages"), p.get("responseIds"))
+                )
             if type_ == "probe/generate":
                 t = threading.Thread(target=self._generate_reply, args=(id_, p), daemon=True)
                 self.threads = [x for x in self.threads if x.is_alive()] + [t]
@@ -157,15 +159,23 @@ class ProbeSession:
             else:
                 reason = "length"
             text = text.replace(tok.eos_token or "\0", "") if reason == "eos" else text
-            return {"text": text, "tokens": len(out_ids), "reason": reason, "promptTokens": len(ids)}
+            # ids as sampled, EOS included: what probe/score's responseIds take
+            return {"text": text, "tokens": len(out_ids), "reason": reason, "promptTokens": len(ids), "ids": list(out_ids)}
         finally:
             self.running.discard(id_)
             self.cancelled.discard(id_)
 
-    def score(self, prompt: Any, chat: bool, response: str, beta: float) -> dict:
+    def score(
+        self, prompt: Any, chat: bool, response: str, beta: float, messages: list[dict] | None = None, response_ids: list[int] | None = None
+    ) -> dict:
+        """With chat, messages replace the one user turn, as in generate; response_ids (generate's ids)
+        are scored as they are, since decoding then encoding again need not give the sampled tokens."""
         policy, reference = self._need("policy"), self._need("reference")
-        p = self._prompt(prompt, chat)
-        r = self.tok.encode(response, add_special_tokens=False)
+        p = self._prompt(prompt, chat, messages)
+        r = list(response_ids) if response_ids is not None else self.tok.encode(response, add_special_tokens=False)
+        vocab = min(m.get_input_embeddings().num_embeddings for m in (policy, reference))
+        if any(t >= vocab for t in r):
+            raise ValueError(f"probe/score: responseIds holds {max(r)}, outside the models' vocabulary of {vocab}")
         if not r:
             return {"tokens": [], "policyLogp": 0.0, "referenceLogp": 0.0, "reward": 0.0}
         with self.lock:

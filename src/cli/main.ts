@@ -19,6 +19,7 @@ import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
 import { addDataCommands } from './data-commands';
 import { addServeCommand } from './serve';
+import { addEvalCommand } from './eval';
 import { describeTorch, setupTorch } from '../node/torch-setup';
 import { PACKAGE_ROOT } from '../node/package-root';
 
@@ -220,6 +221,7 @@ export function buildProgram(): Command {
 
   addDataCommands(program);
   addServeCommand(program, log);
+  addEvalCommand(program, log);
 
   program
     .command('setup-torch')

@@ -134,7 +134,7 @@ export async function runEngine(forced?: BackendName, threads?: number): Promise
         return;
       }
       case 'probe/score':
-        probe.score(req.params.prompt, req.params.chat, req.params.response, req.params.beta).then(
+        probe.score(req.params.prompt, req.params.chat, req.params.response, req.params.beta, req.params.messages, req.params.responseIds).then(
           (r) => reply(req.id, r),
           (err: Error) => replyError(req.id, err.message),
         );

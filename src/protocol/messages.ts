@@ -54,14 +54,22 @@ export interface EngineRequests {
   /**
    * Generate from one model; tokens stream as probe/didToken events carrying this request's id.
    * With `chat`, `messages` (a whole conversation, as OpenAI's chat API sends it) replace the single
-   * user turn `prompt` would make. `promptTokens` (newer engines) counts the rendered prompt.
+   * user turn `prompt` would make. `promptTokens` (newer engines) counts the rendered prompt; `ids`
+   * (newer engines) are the sampled token ids, EOS included when generation ended on it.
    */
   'probe/generate': {
     params: { which: ProbeWhich; prompt: string; chat: boolean; sampling: Partial<ProbeSampling>; messages?: ProbeMessage[] };
-    result: { text: string; tokens: number; reason: string; promptTokens?: number };
+    result: { text: string; tokens: number; reason: string; promptTokens?: number; ids?: number[] };
   };
-  /** The implicit reward of a response, per token. With `chat`, `messages` replace the single user turn, as in probe/generate. */
-  'probe/score': { params: { prompt: string; chat: boolean; response: string; beta: number; messages?: ProbeMessage[] }; result: ProbeScore };
+  /**
+   * The implicit reward of a response, per token. With `chat`, `messages` replace the single user turn,
+   * as in probe/generate. `responseIds` (probe/generate's `ids`) are scored instead of `response`
+   * re-encoded: decoding and encoding again need not give the tokens that were sampled.
+   */
+  'probe/score': {
+    params: { prompt: string; chat: boolean; response: string; beta: number; messages?: ProbeMessage[]; responseIds?: number[] };
+    result: ProbeScore;
+  };
   /**
    * Load a reward model: a `*ForSequenceClassification` folder with one label (what TRL's RewardTrainer
    * writes). It sits beside what probe/load loaded; a second load replaces the first.
@@ -147,6 +155,9 @@ const range = (min: number, max: number): Check =>
 const strings = check({ type: 'array', items: { type: 'string' } }, (v) =>
   Array.isArray(v) && v.every((s) => typeof s === 'string') ? undefined : 'must be a list of strings',
 );
+const tokenIds = check({ type: 'array', items: { type: 'integer', minimum: 0 } }, (v) =>
+  Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0) ? undefined : 'must be a list of token ids (integers >= 0)',
+);
 const messageList = check(
   {
     type: 'array',
@@ -208,7 +219,7 @@ export const REQUEST_PARAMS: { [K in RequestType]: Record<string, Check> } = {
   'engine/shutdown': empty,
   'probe/load': { policyDir: str, referenceDir: optional(str) },
   'probe/generate': { which: oneOf(['policy', 'reference']), prompt: str, chat: oneOf([true, false]), sampling, messages: optional(messageList) },
-  'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num, messages: optional(messageList) },
+  'probe/score': { prompt: str, chat: oneOf([true, false]), response: str, beta: num, messages: optional(messageList), responseIds: optional(tokenIds) },
   'probe/cancel': empty,
   'reward-model/load': { dir: str },
   'reward-model/score': { prompt: str, chat: oneOf([true, false]), response: str, messages: optional(messageList) },

@@ -61,7 +61,9 @@ export class ProbeSession {
         onToken: (t) => onToken(t.text, t.logprob),
         shouldStop: () => this.cancelled.has(requestId),
       });
-      return { text: g.text, tokens: g.ids.length, reason: g.reason, promptTokens: promptIds.length };
+      // ids as sampled, EOS too (generate stops before keeping it): what probe/score's responseIds take.
+      const ids = g.reason === 'eos' && this.tokenizer!.eosId !== undefined ? [...g.ids, this.tokenizer!.eosId] : g.ids;
+      return { text: g.text, tokens: g.ids.length, reason: g.reason, promptTokens: promptIds.length, ids };
     } finally {
       this.running.delete(requestId);
       this.cancelled.delete(requestId);
@@ -73,12 +75,19 @@ export class ProbeSession {
     return this.running.size;
   }
 
-  async score(prompt: string, chat: boolean, response: string, beta: number): Promise<ProbeScore> {
+  /**
+   * With `chat`, `messages` (a whole conversation) replace the one user turn, as in generate;
+   * `responseIds` (generate's ids) are scored as they are instead of `response` encoded again.
+   */
+  async score(prompt: string, chat: boolean, response: string, beta: number, messages?: ProbeMessage[], responseIds?: number[]): Promise<ProbeScore> {
     const policy = this.need(this.policy, 'model');
     const reference = this.need(this.reference, 'reference model');
     const tok = this.tokenizer!;
-    const ids = tok.encode(response, false);
-    const s = await scoreResponse(policy, reference, this.promptIds(prompt, chat), ids, beta);
+    const vocab = Math.min(policy.config.vocabSize, reference.config.vocabSize);
+    const outside = responseIds?.find((id) => id >= vocab);
+    if (outside !== undefined) throw new Error(`probe/score: responseIds holds ${outside}, outside the models' vocabulary of ${vocab}`);
+    const ids = responseIds ?? tok.encode(response, false);
+    const s = await scoreResponse(policy, reference, this.promptIds(prompt, chat, messages), ids, beta);
     // Each token's own text, so the panel can colour the response token by token.
     let prev = '';
     const tokens = s.tokens.map((t, i) => {

@@ -1,0 +1,51 @@
+// An engine process for `dpo eval`: its command, the handshake and loading with a policy and its reference
+// (and a reward model), then closed: input ended so it exits on its own, killed after a grace.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BackendName, EngineName } from '../../protocol';
+import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../engine-command';
+import { EngineProcess } from '../engine-client';
+import { PACKAGE_ROOT } from '../package-root';
+
+/**
+ * The engine to start: the PyTorch one from its environment, or the embedded one (the compiled tree in
+ * a checkout, the bundle in the VSIX; `embedded` is how the extension host starts it). As dpo serve's
+ * serveEngineCommand, which src/node/eval may not import: the lint rule that keeps engine code out of
+ * src/node matches its file name, serve/engine.ts.
+ */
+export function evalEngineCommand(engine: EngineName, embedded: { enginePath?: string; nodePath?: string; backend?: BackendName } = {}): EngineCommand {
+  if (engine === 'torch') return torchEngineCommand();
+  const compiled = path.join(PACKAGE_ROOT, 'out', 'src', 'engine', 'main.js');
+  const enginePath = embedded.enginePath ?? (fs.existsSync(compiled) ? compiled : path.join(PACKAGE_ROOT, 'dist', 'engine.js'));
+  return nodeEngineCommand({ enginePath, nodePath: embedded.nodePath, backend: embedded.backend });
+}
+
+/**
+ * Waits for `engine`'s handshake, then loads the policy and its reference (and a reward model). The
+ * caller made the process and owns closing it, whatever happens here (an abort may leave this waiting).
+ */
+export async function loadEvalEngine(
+  engine: EngineProcess,
+  policyDir: string,
+  referenceDir: string,
+  log: (line: string) => void,
+  rewardModel?: string,
+): Promise<void> {
+  await engine.ready;
+  const loaded = await engine.request('probe/load', { policyDir, referenceDir });
+  log(`loaded ${policyDir} (${loaded.architecture}, ${loaded.parameters.toLocaleString('en-US')} parameters) and reference ${referenceDir}`);
+  if (rewardModel) {
+    const rm = await engine.request('reward-model/load', { dir: rewardModel });
+    log(`loaded reward model ${rewardModel} (${rm.architecture}, ${rm.parameters.toLocaleString('en-US')} parameters)`);
+  }
+}
+
+export async function closeEngine(engine: EngineProcess, graceMs = 3000): Promise<void> {
+  if (engine.exited) return;
+  const exited = new Promise<void>((resolve) => engine.onExit(() => resolve()));
+  engine.closeInput();
+  const timer = setTimeout(() => engine.kill(), graceMs);
+  await exited;
+  clearTimeout(timer);
+  engine.dispose();
+}
