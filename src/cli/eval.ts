@@ -1,7 +1,7 @@
 // `dpo eval`: sample answers from a policy and its reference, judge them, and write results.jsonl,
 // summary.json and eval.json into --out (the work is src/node/eval/run-eval.ts). Progress goes to
 // stderr, the summary's headline figures to stdout; Ctrl-C stops cleanly and a re-run resumes.
-import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENGINE_NAMES, EvalSummary, formatDuration } from '../protocol';
 import { EVAL_DEFAULTS, runEval } from '../node/eval/run-eval';
@@ -58,14 +58,6 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
     .addOption(new Option('--engine <name>', "tfjs (embedded) or torch (PyTorch); default: the run's engine, else tfjs").choices(ENGINE_NAMES))
     .action(async (o) => {
       if (!!o.judgeUrl !== !!o.judgeModel) throw new Error('--judge-url and --judge-model go together: give both, or neither');
-      let promptTemplate: string | undefined;
-      if (o.judgePrompt) {
-        try {
-          promptTemplate = fs.readFileSync(o.judgePrompt, 'utf8');
-        } catch (err) {
-          throw new Error(`${o.judgePrompt}: cannot read the judge prompt (${(err as Error).message})`, { cause: err });
-        }
-      }
       const controller = new AbortController();
       const onSignal = () => {
         log('stopping (Ctrl-C): closing the engine; run the same command again to resume');
@@ -96,7 +88,9 @@ export function addEvalCommand(program: Command, log: (line: string) => void): v
                   url: o.judgeUrl,
                   model: o.judgeModel,
                   apiKey: process.env[o.judgeKeyEnv] || undefined,
-                  ...(promptTemplate !== undefined ? { promptTemplate } : {}),
+                  // The judge reads and checks the file (a missing placeholder is named), and a refused key names the variable.
+                  apiKeySource: `the environment variable ${o.judgeKeyEnv}`,
+                  ...(o.judgePrompt ? { promptFile: path.resolve(o.judgePrompt) } : {}),
                 }
               : undefined,
           },
