@@ -27,6 +27,10 @@ HANDLED_ELSEWHERE = {
     "accelerate_config": "accelerate launch",
     "save_total_limit": "RunFolder.adopt_checkpoint",
     "max_length": "capped at the model context, then TRL max_length",
+    "checkpoint_eval_prompts": "the host's background dpo eval (src/node/eval/checkpoint-evals.ts)",
+    "checkpoint_eval_samples": "the host's background dpo eval",
+    "checkpoint_eval_max_new_tokens": "the host's background dpo eval",
+    "checkpoint_eval_reward_model": "the host's background dpo eval",
     # refused when set (x-engines: tfjs): label_smoothing, reference_free, sft_weight, max_prompt_length, backend, threads
     "label_smoothing": "refused unless 0",
     "reference_free": "refused unless false",

@@ -8,6 +8,8 @@ import { RunResult, Trainer } from '../engine/train/trainer';
 import { ProgressLine } from './progress';
 import { EngineExit, describeExit, lastLinesText } from '../node/engine-client';
 import { startTorchEngine } from './torch-engine';
+import { CheckpointEvals } from '../node/eval/checkpoint-evals';
+import { readRunConfig } from '../node/run-folder';
 
 export interface TrainInvocation {
   mode: TrainingMode;
@@ -66,6 +68,8 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint); // a service manager's or `kill`'s stop: the same graceful stop as Ctrl-C
+  let evals: CheckpointEvals | undefined;
+  let result: RunResult;
   try {
     const options = {
       backend,
@@ -80,15 +84,19 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
         onWarning: (w: { message: string; step: number }) => progress.message(`warning (step ${w.step}): ${w.message}`),
         // Not "done"/"stopped": the command prints its own closing line (with the resume command).
         onLog: (line: string) => !inv.quiet && /^(data|policy|steps|reference|resumed)/.test(line) && progress.message(line),
+        onCheckpoint: (step: number, dir: string) => evals?.checkpoint(step, dir),
       },
     };
     const trainer = inv.resume ? Trainer.resume(path.resolve(inv.resume), options, resolve) : Trainer.create(config!, options);
+    evals = CheckpointEvals.forRun(trainer.config.output_dir, trainer.config, evalHooks(progress));
     if (!inv.quiet) progress.message(`run folder: ${trainer.config.output_dir}`);
-    return await trainer.run();
+    result = await trainer.run();
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+  await finishEvaluations(evals, result, progress);
+  return result;
 }
 
 /**
@@ -119,6 +127,8 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let evals: CheckpointEvals | undefined;
+  let result: RunResult;
   try {
     const hello = await engine.ready.catch((err: Error) => {
       throw new Error(`${err.message}\n(if the environment is missing or broken: npx dpo setup-torch)`);
@@ -146,20 +156,61 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
     const finished = engine.next('run/didFinish');
     const failed = engine.next('run/didFail');
     const exited = new Promise<EngineExit>((resolve) => (engine.exited ? resolve(engine.exited) : engine.onExit(resolve)));
+    engine.onEvent((e) => e.type === 'run/didCheckpoint' && evals?.checkpoint(e.params.step, e.params.dir));
     const r = inv.resume
       ? await engine.request('run/resume', { runDir: path.resolve(inv.resume) })
       : await engine.request('run/start', { mode: inv.mode, config: config as unknown as Record<string, unknown> });
     if (!inv.quiet) progress.message(`run folder: ${r.runDir}`);
+    const runConfig =
+      config ??
+      (() => {
+        const read = readRunConfig(r.runDir);
+        return read.ok ? read.config : undefined;
+      })();
+    if (runConfig) evals = CheckpointEvals.forRun(r.runDir, runConfig, evalHooks(progress));
     if (stopRequested) engine.request('run/stop', {}).catch(() => undefined); // a signal that came before the run existed
     const end = await Promise.race([finished, failed, exited.then((x) => ({ type: 'exit' as const, x }))]);
     if (end.type === 'exit')
       throw new Error(`the torch engine stopped during the run (${describeExit(end.x)}); resume with --resume ${r.runDir}. ${lastLinesText(end.x.lastLines)}`);
     if (end.type === 'run/didFail') throw new Error(end.params.message);
     const f = end.params;
-    return { runDir: f.runDir, reason: f.reason, step: f.step, totalSteps: f.totalSteps, finalDir: f.finalDir, lastMetrics, lastEval, firstEval };
+    result = {
+      runDir: f.runDir,
+      reason: f.reason,
+      step: f.step,
+      totalSteps: f.totalSteps,
+      finalDir: f.finalDir,
+      lastMetrics,
+      lastEval,
+      firstEval,
+    };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     engine.closeInput();
+  }
+  await finishEvaluations(evals, result, progress);
+  return result;
+}
+
+function evalHooks(progress: ProgressLine) {
+  return { log: (line: string) => progress.message(line) };
+}
+
+/**
+ * Evaluate during training: the final model joins the queue, and the command waits for the queue (a
+ * Ctrl-C leaves the evaluations not done yet; the run itself is complete either way).
+ */
+async function finishEvaluations(evals: CheckpointEvals | undefined, result: RunResult, progress: ProgressLine): Promise<void> {
+  if (!evals) return;
+  if (result.finalDir) evals.final(result.step, result.finalDir);
+  if (evals.pending === 0) return;
+  progress.message(`waiting for ${evals.pending} checkpoint evaluation(s); Ctrl-C skips them (the run is complete)`);
+  const skip = () => evals.cancel();
+  process.once('SIGINT', skip);
+  try {
+    await evals.drain();
+  } finally {
+    process.off('SIGINT', skip);
   }
 }

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { webviewHtml } from './webview-html';
 import {
   HostToMetrics,
+  MetricsRecord,
   MetricsRun,
   MetricsToHost,
   PanelRunStatus,
@@ -23,6 +24,7 @@ import {
 } from '../protocol';
 import { completeCheckpoints, readPairs, runFile } from '../node/run-folder';
 import { readPairTexts } from '../node/pair-texts';
+import { evaluationRecord, readRunEvaluations } from '../node/eval/run-evals';
 import { COMMANDS } from './commands';
 import { RunManager } from './run-manager';
 import { dataFileOf, metricsCsv, readMetrics, readRunFolder } from './run-folders';
@@ -34,6 +36,8 @@ interface Followed {
   finished: boolean;
   /** The status last posted and whether the run was resumable then (checked again when the status changes). */
   posted?: { status: PanelRunStatus; resumable: boolean };
+  /** The run's evaluations (eval/<name>/summary.json) posted, with their summary's mtime. */
+  evals: Map<string, number>;
 }
 
 /** States after which a run with a complete checkpoint can go on (Show Runs offers Resume for the same). */
@@ -109,8 +113,8 @@ export class MetricsPanel implements vscode.Disposable {
     }
     const file = runFile(runDir, 'metrics');
     const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    const f: Followed = { offset: Buffer.byteLength(text), rest: '', finished: info?.finished ?? false };
-    const records = this.take(f, text);
+    const f: Followed = { offset: Buffer.byteLength(text), rest: '', finished: info?.finished ?? false, evals: new Map() };
+    const records = [...this.take(f, text), ...(this.newEvaluations(runDir, f) ?? [])];
     this.followed.set(runDir, f);
     const run0Status = this.statusOf(runDir, f);
     const run: MetricsRun = {
@@ -134,6 +138,23 @@ export class MetricsPanel implements vscode.Disposable {
     for (const p of parsed.problems) this.log(`metrics panel: skipped a metrics.jsonl line: ${p.error}`);
     for (const r of parsed.records) if (r.kind === 'status') f.lastStatus = r;
     return parsed.records;
+  }
+
+  /**
+   * Evaluations of the run's checkpoints not posted yet, as eval records; undefined when one posted
+   * before was rewritten (a re-run), which needs the run loaded again.
+   */
+  private newEvaluations(runDir: string, f: Followed): MetricsRecord[] | undefined {
+    const out: MetricsRecord[] = [];
+    for (const e of readRunEvaluations(runDir)) {
+      const seen = f.evals.get(e.name);
+      if (seen === e.mtimeMs) continue;
+      if (seen !== undefined) return undefined;
+      f.evals.set(e.name, e.mtimeMs);
+      const r = evaluationRecord(e);
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /** This window's session if it runs the folder, else what the folder's last status record says. */
@@ -178,21 +199,22 @@ export class MetricsPanel implements vscode.Disposable {
       // starting): its session still says how it stands.
       if (!session) return;
     }
-    if (size < f.offset) {
-      // Rewritten shorter (a resumed run drops the lines after its checkpoint): load it again.
+    const evaluations = this.newEvaluations(runDir, f);
+    if (size < f.offset || !evaluations) {
+      // Rewritten shorter (a resumed run drops the lines after its checkpoint), or an evaluation run again: load it again.
       this.followed.delete(runDir);
       this.load(runDir);
       return;
     }
-    if (size === f.offset && !session && !force) return;
-    let records: RunRecord[] = [];
+    if (size === f.offset && !session && !force && evaluations.length === 0) return;
+    const records: RunRecord[] = [...evaluations];
     if (size > f.offset) {
       const fd = fs.openSync(file, 'r');
       const buf = Buffer.alloc(size - f.offset);
       fs.readSync(fd, buf, 0, buf.length, f.offset);
       fs.closeSync(fd);
       f.offset = size;
-      records = this.take(f, buf.toString('utf8'));
+      records.push(...this.take(f, buf.toString('utf8')));
     }
     const eta = session?.etaSeconds();
     const status = this.statusOf(runDir, f);

@@ -22,6 +22,7 @@ import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../node/en
 import { readRunConfig } from '../node/run-folder';
 import { keyLine } from '../node/failure-text';
 import { torchEnvDir } from '../node/torch-env';
+import { CheckpointEvals } from '../node/eval/checkpoint-evals';
 
 /** A session's state in this window (the run folder's status records say what the engine did). */
 export type SessionStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed' | 'killed';
@@ -58,6 +59,8 @@ export class RunSession {
   /** "torch · cuda:0 NVIDIA H100 80GB" or "tfjs · wasm", once the engine has started. */
   engineLabel?: string;
   config?: DpoConfig;
+  /** Evaluate during training (checkpoint_eval_prompts > 0): the background evaluations of its checkpoints. */
+  evals?: CheckpointEvals;
   readonly ended: Promise<RunEnd>;
   private settle!: (end: RunEnd) => void;
 
@@ -215,9 +218,15 @@ export class RunManager implements vscode.Disposable {
     const { engine } = session;
     engine.onEvent((e) => {
       switch (e.type) {
-        case 'run/didStart':
+        case 'run/didStart': {
           session.config = e.params.config;
+          const s = this.options.settings();
+          session.evals ??= CheckpointEvals.forRun(session.runDir, e.params.config, {
+            log: (line) => this.options.log(`[eval] ${line}`),
+            embedded: { enginePath: this.options.enginePath, nodePath: s.nodePath, backend: s.backend ?? undefined },
+          });
           return;
+        }
         case 'run/didProgress': {
           const p = e.params;
           session.phase = p.phase;
@@ -246,6 +255,7 @@ export class RunManager implements vscode.Disposable {
           this.options.log(`[run] ${e.params.line}`);
           return;
         case 'run/didFinish':
+          if (e.params.finalDir) session.evals?.final(e.params.step, e.params.finalDir);
           session.step = e.params.step;
           session.end({ status: e.params.reason, finalDir: e.params.finalDir });
           void engine.request('engine/shutdown', {}).catch(() => undefined);
@@ -260,6 +270,8 @@ export class RunManager implements vscode.Disposable {
           this.options.log(`engine rejected a message: ${e.params.message}`);
           return;
         case 'run/didCheckpoint':
+          session.evals?.checkpoint(e.params.step, e.params.dir);
+          return;
         case 'engine/didStart': // handled by EngineClient.ready
         case 'probe/didToken': // probe engines only
           return;
@@ -294,6 +306,7 @@ export class RunManager implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const s of this.all()) s.evals?.cancel();
     for (const s of this.active()) {
       // Closing stdin asks the engine to stop gracefully; it checkpoints and exits on its own.
       void s.engine.request('engine/shutdown', {}).catch(() => undefined);

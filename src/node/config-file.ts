@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ACCELERATE_PRESETS, DpoConfig } from '../protocol';
 
 /** Config fields that hold paths, resolved against where they were written. */
-export const CONFIG_PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir'];
+export const CONFIG_PATH_FIELDS: (keyof DpoConfig)[] = ['model', 'reference_model', 'data', 'eval_data', 'output_dir', 'checkpoint_eval_reward_model'];
 
 export function resolveConfigPaths(values: Record<string, unknown>, base: string): Record<string, unknown> {
   const out = { ...values };

@@ -69,6 +69,10 @@ export interface DpoConfig {
   merge_lora: boolean;
   num_processes: number;
   accelerate_config: string | null;
+  checkpoint_eval_prompts: number;
+  checkpoint_eval_samples: number;
+  checkpoint_eval_max_new_tokens: number;
+  checkpoint_eval_reward_model: string | null;
 }
 
 /**
@@ -188,6 +192,26 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   eval_steps: { type: 'integer', minimum: 1, default: 50, description: 'Evaluate on the held-out pairs every N steps (and at the start and the end).' },
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
+  checkpoint_eval_prompts: {
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    description:
+      'Evaluate during training: at each checkpoint and the final model, a background `dpo eval` samples answers to the first N held-out prompts from the model and its reference (KL, lengths, and with checkpoint_eval_reward_model reward and win rate), into eval/checkpoint-<step>/ and the metrics panel. 0 (the default) turns it off; it shares the CPU or GPU with training.',
+  },
+  checkpoint_eval_samples: { type: 'integer', minimum: 1, default: 2, description: 'Evaluate during training: answers sampled per prompt and model.' },
+  checkpoint_eval_max_new_tokens: {
+    type: 'integer',
+    minimum: 1,
+    default: 64,
+    description: 'Evaluate during training: the longest answer sampled, in tokens.',
+  },
+  checkpoint_eval_reward_model: {
+    ...nullable('string'),
+    default: null,
+    description:
+      "Evaluate during training: a reward model folder (a *ForSequenceClassification with one label, as TRL's RewardTrainer writes) that scores the answers and judges policy against reference; null: KL and lengths only.",
+  },
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
   backend: {
     enum: [...BACKEND_NAMES, null],

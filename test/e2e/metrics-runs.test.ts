@@ -297,6 +297,44 @@ describe('metrics panel with run folders', { timeout: 600_000 }, () => {
     await page.setViewportSize({ width: 1400, height: 900 });
   });
 
+  it('draws checkpoint evaluations (eval/*/summary.json) as KL and win-rate points against step, arriving in any order', async () => {
+    const summary = (step: number, kl: number, winRate: number) => ({
+      version: 1,
+      created: '2026-12-03T00:00:00Z',
+      engine: 'tfjs',
+      policy: 'p',
+      reference: 'r',
+      step,
+      prompts: 2,
+      samples: 2,
+      seed: 1,
+      max_new_tokens: 8,
+      temperature: 1,
+      kl,
+      kl_ci: [kl - 0.1, kl + 0.1],
+      kl_exact_sampler: true,
+      win_rate: winRate,
+      win_rate_ci: [0, 1],
+      judges: {},
+      models: { policy: { answers: 4, mean_length: 8 }, reference: { answers: 4, mean_length: 8 } },
+    });
+    const write = (name: string, body: object) => {
+      fs.mkdirSync(path.join(runs('run-a'), 'eval', name), { recursive: true });
+      fs.writeFileSync(path.join(runs('run-a'), 'eval', name, 'summary.json'), JSON.stringify(body));
+    };
+    assert.equal(await view.locator('.chart[data-chart="gen_kl"]').count(), 0, 'no chart before there is an evaluation');
+    write('checkpoint-16', summary(16, 0.5, 0.75));
+    await view.locator('.chart[data-chart="gen_kl"]').waitFor({ timeout: 30_000 });
+    write('checkpoint-8', summary(8, 0.25, 0.6)); // a late arrival for an earlier step
+    await view.locator('.chart[data-chart="gen_win_rate"]').waitFor({ timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 2500)); // the panel polls each second
+    const tip = await hover('gen_kl', 1);
+    assert.match(await tip.locator('.tt-head').innerText(), /step 16/);
+    assert.match(await tip.locator('.tt-run[data-run="run-a"]').innerText(), /0\.5/);
+    const loss = await hover('loss', 1);
+    assert.match(await loss.locator('.tt-head').innerText(), /step 16/, 'the other charts are unchanged');
+  });
+
   it('offers Resume for a stopped run, which continues it to the end', async () => {
     const stopped = metricsOf(runs('run-c'))
       .filter((r) => r.kind === 'status')

@@ -3,20 +3,18 @@
 import { MetricsRecord, RecordLine, metricValue, parseRunRecord } from '../../src/protocol/run-folder';
 import { assertNever } from '../../src/protocol/assert-never';
 import { Ema } from './smoothing';
+import { insertEval } from './eval-columns';
 import { CHARTS, RunData, runs, ui } from './state';
 
 export function appendMetrics(run: RunData, r: MetricsRecord): void {
   switch (r.split) {
-    case 'eval':
-      run.evalSteps.push(r.step);
-      for (const c of CHARTS)
-        for (const m of c.metrics) {
-          if (!run.evalCols.has(m)) run.evalCols.set(m, []);
-          const v = metricValue(r, m) ?? NaN;
-          run.evalCols.get(m)!.push(v);
-          if (Number.isFinite(v)) run.seenEval.add(m);
-        }
+    case 'eval': {
+      const metrics = CHARTS.flatMap((c) => c.metrics);
+      const values = metrics.map((m) => metricValue(r, m) ?? NaN);
+      insertEval(run.evalSteps, run.evalCols, metrics, r.step, values);
+      metrics.forEach((m, i) => Number.isFinite(values[i]) && run.seenEval.add(m));
       return;
+    }
     case 'train':
       run.steps.push(r.step);
       run.times.push(r.values.elapsed_seconds ?? NaN);

@@ -27,8 +27,8 @@ export function seriesFor(def: ChartDef): SeriesSpec[] {
   const out: SeriesSpec[] = [];
   for (const run of runs.values()) {
     for (const metric of def.metrics) {
-      if (!run.seen.has(metric)) continue;
-      out.push({ run, metric, kind: 'raw' }, { run, metric, kind: 'smooth' });
+      // Some metrics exist only as evaluations (the checkpoint evaluations' gen/*): points, no lines.
+      if (run.seen.has(metric)) out.push({ run, metric, kind: 'raw' }, { run, metric, kind: 'smooth' });
       if (run.seenEval.has(metric)) out.push({ run, metric, kind: 'eval' });
     }
   }

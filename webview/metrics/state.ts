@@ -26,6 +26,10 @@ export const CHARTS: ChartDef[] = [
   { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'], yLabel: 'L2 norm' },
   { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'], yLabel: 'learning rate' },
   { id: 'tokens_per_second', title: 'Tokens per second', metrics: ['tokens_per_second'], yLabel: 'tokens / s' },
+  // Evaluate during training (checkpoint_eval_prompts): the host turns eval/*/summary.json into eval points of these.
+  { id: 'gen_kl', title: 'KL(π‖π_ref) of sampled answers', metrics: ['gen/kl'], yLabel: 'nats per answer' },
+  { id: 'gen_win_rate', title: 'Win rate against the reference', metrics: ['gen/win_rate'], yLabel: 'win rate (0 to 1)' },
+  { id: 'gen_reward', title: 'Reward-model score: policy / reference', metrics: ['gen/reward_policy', 'gen/reward_reference'], yLabel: 'mean score' },
 ];
 
 /** One run's columns, grown in place as lines arrive. */
