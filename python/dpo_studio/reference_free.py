@@ -6,13 +6,18 @@ trainer already computes: reward β·mean log πθ(y|x), loss = the pair's prefe
 of the batch's NLL term (their mean is TRL's loss). No loss is computed here that TRL does not."""
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
-from trl.experimental.cpo import CPOTrainer
-from trl.experimental.orpo import ORPOTrainer
+
+with warnings.catch_warnings():
+    # TRL warns that trl.experimental may change; it is pinned, and test_simpo_orpo.py checks these two against it.
+    warnings.simplefilter("ignore")
+    from trl.experimental.cpo import CPOTrainer
+    from trl.experimental.orpo import ORPOTrainer
 
 from . import trl_map
 from .pairs import PairCaptureError, unique_lines
