@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { LOSSES, LossFn, log1mexp } from '../../../src/engine/dpo/losses';
-import { objective, readValues } from '../../../src/engine/train/objective';
+import { objective, policyForward, readValues } from '../../../src/engine/train/objective';
+import { collatePairs } from '../../../src/engine/data/batch';
+import { tokenLogps } from '../../../src/engine/dpo/logps';
+import { loadModel } from '../../../src/engine/model/checkpoint';
 import { pairMetrics } from '../../../src/engine/train/pair-values';
 import { ReferenceLogps } from '../../../src/engine/train/reference';
 import { TokenizedPair, tokenizePairs } from '../../../src/engine/data/tokenize';
@@ -180,6 +183,32 @@ describe('SimPO and ORPO load no reference and tokenize as TRL CPO/ORPO', () => 
       ref.dispose();
     });
   }
+
+  it("orpo's forward pass: response sums, and for chosen rows the sum over every real token after the first (against per-token log-probs)", async () => {
+    const model = loadModel(dir).model;
+    try {
+      const ids = [...pairs, { ...pairs[0], line: 3, promptIds: [9, 8], chosenIds: [7, 6, 5, 4, 3, 2], rejectedIds: [1] }];
+      const batch = collatePairs(ids, 0);
+      const c = config({ loss_type: 'orpo' });
+      const [got, per] = tf.tidy(() => {
+        const f = policyForward(model, batch, ids, c);
+        return [tf.stack([f.sums, f.fullSums!]), tokenLogps(model, tf.tensor2d(batch.ids, [batch.rows, batch.length], 'int32'))];
+      });
+      const [g, t] = [await got.array(), await per.array()] as [number[][], number[][]];
+      tf.dispose([got, per]);
+      const n = ids.length;
+      ids.forEach((p, r) => {
+        const real = p.promptIds.length + p.chosenIds.length;
+        const full = t[r].slice(0, real - 1).reduce((a, b) => a + b, 0); // tokens 1..real-1
+        const response = t[r].slice(p.promptIds.length - 1, real - 1).reduce((a, b) => a + b, 0);
+        close(`row ${r} full`, g[1][r], full, 1e-4);
+        close(`row ${r} response`, g[0][r], response, 1e-4);
+        assert.equal(g[1][n + r], 0, 'rejected rows have no full sum');
+      });
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('the cpo rule puts BOS before the prompt and EOS after each response (ids without special tokens otherwise)', () => {
     const tok = loadTokenizer(dir);
