@@ -1,9 +1,10 @@
 """SimPO and ORPO on the torch engine: trl.experimental's CPOTrainer (loss_type "simpo") and
 ORPOTrainer, each with a small mixin that (1) cuts sequences to max_length as the embedded engine does
 (keep the start; a pair whose prompt fills it is dropped), (2) leaves out logits/* (TRL's CPO/ORPO
-average them over padding too), and (3) records per-pair values for pairs.jsonl from the tensors the
-trainer already computes: reward β·mean log πθ(y|x), loss = the pair's preference term plus its share
-of the batch's NLL term (their mean is TRL's loss). No loss is computed here that TRL does not."""
+average them over padding too) and logs num_tokens as DPOTrainer does, and (3) records per-pair
+values for pairs.jsonl from the tensors the trainer already computes: reward β·mean log πθ(y|x),
+loss = the pair's preference term plus its share of the batch's NLL term (their mean is TRL's loss).
+No loss is computed here that TRL does not."""
 
 import math
 import warnings
@@ -58,6 +59,11 @@ class _PairCapture:
         kept = {k: v for k, v in metrics.items() if "logits/" not in k}
         super().store_metrics(kept, train_eval)  # type: ignore[misc]
 
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:
+            logs["num_tokens"] = float(getattr(self, "_total_train_tokens", 0))
+        super().log(logs, start_time)  # type: ignore[misc]
+
     def concatenated_forward(self, model: Any, batch: dict) -> Any:
         out = super().concatenated_forward(model, batch)  # type: ignore[misc]
         self._captured["forward"] = out
@@ -66,6 +72,10 @@ class _PairCapture:
     def get_batch_loss_metrics(self, model: Any, batch: dict, train_eval: str = "train") -> Any:
         self._captured = {}
         loss, metrics = super().get_batch_loss_metrics(model, batch, train_eval)  # type: ignore[misc]
+        if train_eval == "train":
+            # num_tokens as DPOTrainer counts it (the run's tokens_per_second reads it; CPO/ORPO count none).
+            real = batch["chosen_attention_mask"].sum() + batch["rejected_attention_mask"].sum()
+            self._total_train_tokens = getattr(self, "_total_train_tokens", 0) + int(self.accelerator.gather_for_metrics(real).sum().item())  # type: ignore[attr-defined]
         if self.pair_sink is not None and "line" in batch:
             self._emit(batch, metrics, train_eval)
         return loss, metrics
