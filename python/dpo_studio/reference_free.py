@@ -37,6 +37,10 @@ def cut_row(row: dict, max_length: int) -> dict:
     return row
 
 
+def _prompt_ids(row: dict, side: str) -> list[int]:
+    return [i for i, label in zip(row[f"{side}_input_ids"], row[f"{side}_labels"], strict=True) if label == -100]
+
+
 def prompt_fits(row: dict, max_length: int) -> bool:
     """Whether a response token is left once the prompt (the -100 labels) is in."""
     return sum(1 for x in row["chosen_labels"] if x == -100) < max_length
@@ -51,6 +55,13 @@ class _PairCapture:
 
     def tokenize_row(self, feature: dict, model: Any = None) -> dict:
         row = super().tokenize_row(feature, model)  # type: ignore[misc]
+        if _prompt_ids(row, "chosen") != _prompt_ids(row, "rejected"):
+            # TRL would train the two with different prompt ids; the embedded engine refuses the pair (tokenize-cpo.ts).
+            raise ValueError(
+                f"line {feature.get('line')}: the prompt's last token merges differently with the chosen and the rejected response, "
+                "so the pair has no common prompt under TRL's CPO/ORPO tokenization; end the prompt with a space or newline "
+                "(or start both responses with one)"
+            )
         row = cut_row(row, self.studio_max_length)
         row["prompt_fits"] = prompt_fits(row, self.studio_max_length)
         return row
