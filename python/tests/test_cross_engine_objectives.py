@@ -56,6 +56,7 @@ def test_one_step_agrees(models, tmp_path, family, loss_type):
     a, b = first_step(tmp_path / "tfjs"), first_step(tmp_path / "torch")
     for k in METRICS[loss_type]:
         assert math.isclose(a[k], b[k], rel_tol=1e-4, abs_tol=1e-6), (family, loss_type, k, a[k], b[k])
+    metric_err = max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-6) for k in METRICS[loss_type])
     pa = {(p["line"], p["split"]): p for p in read_jsonl(tmp_path / "tfjs" / "pairs.jsonl")}
     pb = {(p["line"], p["split"]): p for p in read_jsonl(tmp_path / "torch" / "pairs.jsonl")}
     assert set(pa) == set(pb) and len(pa) == 4
@@ -71,3 +72,4 @@ def test_one_step_agrees(models, tmp_path, family, loss_type):
     assert moved > 5e-4, "the step changed the weights (lr 1e-3)"
     worst = max((wa[k].float() - wb[k].float()).abs().max().item() for k in wa)
     assert worst < 1e-4, f"weights differ by {worst}"
+    print(f"{loss_type}/{family}: metrics max relative difference {metric_err:.1e}, weights max difference {worst:.1e} (moved {moved:.1e})")
