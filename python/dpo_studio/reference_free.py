@@ -92,19 +92,20 @@ class _PairCapture:
         return loss, metrics
 
     def _emit(self, batch: dict, metrics: dict, split: str) -> None:
-        losses, chosen, rejected = (t.detach().float() for t in self._captured["loss"][:3])
+        losses, chosen, rejected = (t.detach() for t in self._captured["loss"][:3])
+        acc = self.accelerator  # type: ignore[attr-defined]
         prefix = "eval_" if split == "eval" else ""
-        for name, got in (("rewards/chosen", chosen.mean()), ("rewards/margins", (chosen - rejected).mean())):
-            want = metrics.get(prefix + name)
-            if want is None or not math.isclose(float(got), want, rel_tol=1e-3, abs_tol=1e-6):
+        # Gathered and averaged as TRL does, in its dtype (bf16 runs too), so a match is exact and a miss is a TRL change.
+        for name, mine in (("rewards/chosen", chosen), ("rewards/margins", chosen - rejected)):
+            got, want = float(acc.gather_for_metrics(mine).mean()), metrics.get(prefix + name)
+            if want is None or not math.isclose(got, want, rel_tol=1e-3, abs_tol=1e-6):
                 raise PairCaptureError(
                     f"pairs.jsonl capture: the per-pair rewards of {type(self).__name__} do not average to its logged {name} "
-                    f"({float(got)} vs {want}); TRL changed: update python/dpo_studio/reference_free.py"
+                    f"({got} vs {want}); TRL changed: update python/dpo_studio/reference_free.py"
                 )
-        total = self._pair_losses(batch, losses)
-        acc = self.accelerator  # type: ignore[attr-defined]
-        lines = torch.tensor(batch["line"], device=chosen.device)
-        cols = acc.gather(torch.stack([lines.float(), chosen, rejected, total], dim=1))
+        total = self._pair_losses(batch, losses.float())
+        lines = torch.tensor(batch["line"], device=chosen.device, dtype=torch.float64)
+        cols = acc.gather_for_metrics(torch.stack([lines, chosen.double(), rejected.double(), total.double()], dim=1))
         rows = [{"line": int(ln), "chosen_reward": c, "rejected_reward": r, "margin": c - r, "loss": x} for ln, c, r, x in cols.tolist()]
         self.pair_sink(split, unique_lines(rows))  # type: ignore[misc]
 
