@@ -61,6 +61,7 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
             problems.append((f, f"required: {what}"))
     if problems:
         raise ConfigError(problems, source)
+    problems += objective_problems(c)
     if c["engine"] != ENGINE:
         problems.append(("engine", f'this is the torch engine; the config says "{c["engine"]}"'))
     for field, s in schema["properties"].items():
@@ -77,6 +78,33 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
     if problems:
         raise ConfigError(problems, source)
     return c
+
+
+REFERENCE_FREE_LOSSES = ("simpo", "orpo")
+
+
+def objective_problems(c: dict) -> list[tuple[str, str]]:
+    """objectiveProblems of src/protocol/objective-config.ts: SimPO fields with another loss type, and
+    reference fields with a reference-free one (test/conformance/config holds the two together)."""
+    if c["mode"] != "dpo":
+        return []
+    schema = config_schema()["properties"]
+    out = []
+    for field in ("simpo_gamma", "cpo_alpha"):
+        if c["loss_type"] != "simpo" and c[field] != schema[field]["default"]:
+            out.append((field, f'applies to loss_type "simpo" only (got "{c["loss_type"]}"): remove it or set loss_type to "simpo"'))
+    if c["loss_type"] not in REFERENCE_FREE_LOSSES:
+        return out
+    unused = (
+        ("reference_model", "it has no reference model"),
+        ("precompute_ref_log_probs", "it has no reference log-probs to cache"),
+        ("reference_free", "it is reference-free already"),
+        ("sft_weight", "its NLL term is cpo_alpha" if c["loss_type"] == "simpo" else "ORPO has its own NLL term"),
+    )
+    for field, why in unused:
+        if c[field] != schema[field]["default"]:
+            out.append((field, f'loss_type "{c["loss_type"]}" does not use it ({why}): remove it'))
+    return out
 
 
 def request_problem(msg: dict) -> str | None:

@@ -266,6 +266,10 @@ class Run:
                 peft_config=peft_config,
                 callbacks=callbacks,
             )
+        if c["loss_type"] in trl_map.REFERENCE_FREE:
+            from .reference_free import build_trainer
+
+            return build_trainer(self, tok, train, evals, max_length, has_eval, dtype, peft_config, callbacks)
         from trl import DPOConfig
 
         from .pairs import LinedCollator, LinedDPOTrainer

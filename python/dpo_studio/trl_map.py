@@ -31,6 +31,9 @@ HANDLED_ELSEWHERE = {
     "checkpoint_eval_samples": "the host's background dpo eval",
     "checkpoint_eval_max_new_tokens": "the host's background dpo eval",
     "checkpoint_eval_reward_model": "the host's background dpo eval",
+    # SimPO: CPOConfig arguments (cpo_args below; test_simpo_orpo.py checks they arrive).
+    "simpo_gamma": "CPOConfig.simpo_gamma (loss_type simpo)",
+    "cpo_alpha": "CPOConfig.cpo_alpha (loss_type simpo)",
     # refused when set (x-engines: tfjs): label_smoothing, reference_free, sft_weight, max_prompt_length, backend, threads
     "label_smoothing": "refused unless 0",
     "reference_free": "refused unless false",
@@ -46,7 +49,11 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # did not pass through it (a hand-written worker spec, Run called directly): TRL would take an unknown
 # loss_type and fail later or log NaN per-pair losses.
 MODES = ("dpo", "sft")
-LOSS_TYPES = ("sigmoid", "ipo", "hinge")
+LOSS_TYPES = ("sigmoid", "ipo", "hinge", "simpo", "orpo")
+# No reference model: trl.experimental's CPOTrainer (loss_type "simpo") and ORPOTrainer train them.
+REFERENCE_FREE = ("simpo", "orpo")
+# Long enough that TRL's own CPO/ORPO truncation never fires: pairs.py cuts as both engines do.
+NO_TRL_TRUNCATION = 1 << 30
 
 
 def check_objective(c: dict) -> None:
@@ -115,6 +122,15 @@ def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed
         precompute_ref_log_probs=c["precompute_ref_log_probs"],
         truncation_mode="keep_start",
     )
+
+
+def reference_free_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
+    """CPOConfig (simpo) or ORPOConfig (orpo) arguments. β is SimPO's β, or ORPO's λ (TRL's naming)."""
+    check_objective(c)
+    args = dict(common_args(c, staging_dir, max_length, has_eval, resumed), beta=c["beta"], max_length=NO_TRL_TRUNCATION)
+    if c["loss_type"] == "simpo":
+        args.update(loss_type="simpo", simpo_gamma=c["simpo_gamma"], cpo_alpha=c["cpo_alpha"])
+    return args
 
 
 def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:

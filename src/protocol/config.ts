@@ -5,8 +5,9 @@ import type Ajv from 'ajv';
 // protocol/ is also compiled for the browser (without Node's types); the bundlers resolve require.
 declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
+import { OBJECTIVE_FIELDS, objectiveProblems } from './objective-config';
 
-export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const;
+export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'simpo', 'orpo'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
 export const SCHEDULER_TYPES = ['linear', 'cosine', 'constant'] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
@@ -33,6 +34,8 @@ export interface DpoConfig {
   label_smoothing: number;
   reference_free: boolean;
   sft_weight: number;
+  simpo_gamma: number;
+  cpo_alpha: number;
   precompute_ref_log_probs: boolean;
   learning_rate: number;
   lr_scheduler_type: SchedulerType;
@@ -121,9 +124,15 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     enum: [...LOSS_TYPES],
     default: 'sigmoid',
     description:
-      'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC).',
+      "sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC); simpo: SimPO, reference-free, -log σ(β·(mean log πθ(yw) - mean log πθ(yl)) - γ) (arXiv:2405.14734, TRL's CPOTrainer); orpo: ORPO, reference-free, NLL of prompt and chosen response - β·log σ(log odds(yw) - log odds(yl)) (arXiv:2403.07691, TRL's ORPOTrainer).",
   },
-  beta: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'β: strength of the KL penalty toward the reference; rewards are β·log(πθ/πref).' },
+  beta: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    default: 0.1,
+    description:
+      'β: strength of the KL penalty toward the reference; rewards are β·log(πθ/πref). For simpo: the SimPO β scaling the mean log-prob margin (the paper uses 2-10); for orpo: λ, the weight of the odds-ratio term. With simpo and orpo, rewards/* are β·mean log πθ(y|x) (no reference).',
+  },
   label_smoothing: {
     type: 'number',
     minimum: 0,
@@ -149,6 +158,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective',
     description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
   },
+  ...OBJECTIVE_FIELDS, // simpo_gamma, cpo_alpha (objective-config.ts)
   precompute_ref_log_probs: {
     type: 'boolean',
     default: false,
@@ -380,6 +390,7 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   // Rules across fields, once each field is valid on its own.
   if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid')
     problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
+  problems.push(...objectiveProblems(c, DEFAULT_CONFIG));
   problems.push(...engineProblems(c));
   if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
     problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });

@@ -1,6 +1,7 @@
 // The one schema shared by the extension host, the engine process and the webviews.
 export * from './backend';
 export * from './config';
+export * from './objective-config';
 export * from './run';
 export * from './messages';
 export * from './webview';

@@ -47,7 +47,7 @@ export default [
   {
     id: 'reference-free-ignored',
     why: 'reference_free is ignored: the reference is still used',
-    edits: [{ find: "if (c.mode !== 'dpo' || c.reference_free)", replace: "if (c.mode !== 'dpo')" }],
+    edits: [{ find: "if (c.mode !== 'dpo' || c.reference_free ||", replace: "if (c.mode !== 'dpo' ||" }],
   },
   {
     id: 'ipo-summed-logps',
@@ -239,5 +239,47 @@ export default [
     id: 'eval-prefix-dropped',
     why: 'eval metrics lose their eval_ prefix',
     edits: [{ find: '[protocol_1.EVAL_PREFIX + k, x]', replace: '[k, x]' }],
+  },
+
+  // SimPO and ORPO (issue #27): each field and term that a bug could drop.
+  {
+    id: 'simpo-gamma-not-wired',
+    why: 'simpo_gamma never reaches the SimPO loss (γ = 0)',
+    edits: [{ find: 'simpoGamma: c.simpo_gamma', replace: 'simpoGamma: 0' }],
+  },
+  {
+    id: 'simpo-loss-drops-gamma',
+    why: 'the SimPO loss ignores its target margin γ',
+    edits: [
+      {
+        find: 'tf.mul(tf.sub(l.policyChosenLogps, l.policyRejectedLogps), beta), simpoGamma)',
+        replace: 'tf.mul(tf.sub(l.policyChosenLogps, l.policyRejectedLogps), beta), 0)',
+      },
+    ],
+  },
+  {
+    id: 'orpo-drops-lambda',
+    why: "ORPO's odds-ratio term loses its weight λ (beta)",
+    edits: [{ find: 'tf.mul(tf.neg(logSigmoid(logOddsRatio(l))), beta)', replace: 'tf.neg(logSigmoid(logOddsRatio(l)))' }],
+  },
+  {
+    id: 'cpo-alpha-dropped',
+    why: "cpo_alpha (CPO's NLL term) never reaches the SimPO loss",
+    edits: [{ find: 'tf.mul(shares, c.cpo_alpha)', replace: 'tf.mul(shares, 0)' }],
+  },
+  {
+    id: 'orpo-nll-response-only',
+    why: "ORPO's NLL covers the chosen response only, not the prompt as well",
+    edits: [{ find: 'full.fill(1, r * batch.length, ', replace: 'full.fill(1, r * batch.length + p.promptIds.length, ' }],
+  },
+  {
+    id: 'reference-free-loss-loads-reference',
+    why: 'SimPO/ORPO still load (or cache) a reference model',
+    edits: [{ find: 'c.reference_free || (0, protocol_1.isReferenceFreeLoss)(c.loss_type))', replace: 'c.reference_free)' }],
+  },
+  {
+    id: 'cpo-tokenization-no-bos',
+    why: "SimPO/ORPO pairs miss the BOS TRL's CPO/ORPO trainers put before the prompt",
+    edits: [{ find: 'if (bos !== undefined && ids[0] !== bos)', replace: 'if (false)' }],
   },
 ];

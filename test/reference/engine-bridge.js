@@ -48,7 +48,7 @@ const handlers = {
   tokenize_pairs(r) {
     const tok = loadTokenizer(r.tokenizer);
     const { pairs } = readPreferenceFile(r.file);
-    return { pairs: tokenizePairs(tok, pairs, { maxLength: r.max_length ?? 1 << 30 }).pairs };
+    return { pairs: tokenizePairs(tok, pairs, { maxLength: r.max_length ?? 1 << 30, rule: r.rule }).pairs };
   },
 };
 

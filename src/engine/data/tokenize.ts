@@ -5,6 +5,7 @@
 // Checked against TRL itself in python/tests/reference/test_chat_templates.py.
 import { PreferencePair, Text } from './preferences';
 import { TextTokenizer } from '../tokenizer/tokenizer';
+import { tokenizePairCpo } from './tokenize-cpo';
 
 export interface TokenizedPair {
   line: number;
@@ -20,6 +21,8 @@ export interface TruncationOptions {
   maxLength: number;
   /** Longest prompt, in tokens; longer prompts keep their end (the part next to the response). */
   maxPromptLength?: number;
+  /** How a pair becomes ids: TRL's DPOTrainer rule (the default) or its CPOTrainer/ORPOTrainer rule (tokenize-cpo.ts). */
+  rule?: 'dpo' | 'cpo';
 }
 
 export interface TokenizeResult {
@@ -34,12 +37,12 @@ export interface TokenizeResult {
 export class TokenizeError extends Error {}
 
 /** The prompt as text: plain, or the chat template's rendering with the generation prompt. */
-function renderPrompt(tok: TextTokenizer, pair: PreferencePair): string {
+export function renderPrompt(tok: TextTokenizer, pair: PreferencePair): string {
   return pair.conversational ? tok.applyChatTemplate(pair.prompt as Exclude<Text, string>, true) : (pair.prompt as string);
 }
 
 /** Prompt plus response as text; a text response ends with the EOS token's text, as TRL appends it. */
-function renderFull(tok: TextTokenizer, pair: PreferencePair, prompt: string, response: Text): string {
+export function renderFull(tok: TextTokenizer, pair: PreferencePair, prompt: string, response: Text): string {
   if (!pair.conversational) {
     const eos = tok.eosToken;
     if (eos === undefined) throw new TokenizeError('the tokenizer has no eos_token (tokenizer_config.json), which ends every response');
@@ -97,7 +100,7 @@ export function tokenizePairs(tok: TextTokenizer, pairs: PreferencePair[], opts:
   const promptMismatches: number[] = [];
   let truncatedCount = 0;
   for (const pair of pairs) {
-    const tokens = tokenizePair(tok, pair);
+    const tokens = opts.rule === 'cpo' ? tokenizePairCpo(tok, pair) : tokenizePair(tok, pair);
     let { promptIds } = tokens;
     const { chosenIds, rejectedIds, promptMismatch } = tokens;
     if (promptMismatch) promptMismatches.push(pair.line);

@@ -30,7 +30,7 @@ function scoredPositions(
   ids: tf.Tensor2D,
   responseMask: tf.Tensor2D,
   rowsPerChunk?: number,
-): { perPosition: tf.Tensor2D; weights: tf.Tensor2D } {
+): { perPosition: tf.Tensor2D; weights: tf.Tensor2D; positions: number[] } {
   const [B, T] = ids.shape;
   const D = model.config.hiddenSize;
   const idData = ids.dataSync();
@@ -53,10 +53,10 @@ function scoredPositions(
   if (P === 0) {
     // No response token: zero sums that still depend on every weight, so gradients are zeros, not missing.
     const zero = tf.mul(tf.add(tf.sum(h), tf.sum(head)), 0);
-    return { perPosition: tf.add(tf.zeros([1, 2]), zero) as tf.Tensor2D, weights: tf.zeros([B, 1]) };
+    return { perPosition: tf.add(tf.zeros([1, 2]), zero) as tf.Tensor2D, weights: tf.zeros([B, 1]), positions: [] };
   }
   const perPosition = headLogps(h, head, tf.tensor1d(index, 'int32'), tf.tensor1d(targets, 'int32'), model.config.finalSoftcap, rowsPerChunk);
-  return { perPosition, weights: tf.tensor2d(weights, [B, P]) };
+  return { perPosition, weights: tf.tensor2d(weights, [B, P]), positions: index.map((i) => i + 1) };
 }
 
 /** Summed response log-probs [B] for a collated batch (ids and mask as tensors). */
@@ -80,6 +80,36 @@ export function sequenceLogpsAndLogits(
   return {
     sums: tf.reshape(tf.slice(per, [0, 0], [B, 1]), [B]) as tf.Tensor1D,
     logitSums: tf.reshape(tf.slice(per, [0, 1], [B, 1]), [B]) as tf.Tensor1D,
+  };
+}
+
+/**
+ * sequenceLogpsAndLogits plus `fullSums` [B]: each row's log-probs summed over the positions of
+ * `fullMask` (ORPO's NLL covers the prompt and the chosen response, not the response alone). One
+ * pass through the head scores the union of both masks.
+ */
+export function sequenceLogpsWithFullSums(
+  model: CausalLM,
+  ids: tf.Tensor2D,
+  responseMask: tf.Tensor2D,
+  fullMask: tf.Tensor2D,
+): { sums: tf.Tensor1D; logitSums: tf.Tensor1D; fullSums: tf.Tensor1D } {
+  const [B] = ids.shape;
+  const { perPosition, weights, positions } = scoredPositions(model, ids, tf.maximum(responseMask, fullMask) as tf.Tensor2D);
+  const P = positions.length;
+  const weightsOf = (mask: tf.Tensor2D) => {
+    if (P === 0) return weights; // zeros: no position is scored
+    const data = mask.dataSync();
+    const w = new Float32Array(B * P);
+    positions.forEach((pos, p) => (w[Math.floor(pos / ids.shape[1]) * P + p] = data[pos]));
+    return tf.tensor2d(w, [B, P]);
+  };
+  const per = tf.matMul(weightsOf(responseMask), perPosition); // [B, 2]
+  const full = tf.matMul(weightsOf(fullMask), perPosition); // [B, 2]
+  return {
+    sums: tf.reshape(tf.slice(per, [0, 0], [B, 1]), [B]) as tf.Tensor1D,
+    logitSums: tf.reshape(tf.slice(per, [0, 1], [B, 1]), [B]) as tf.Tensor1D,
+    fullSums: tf.reshape(tf.slice(full, [0, 0], [B, 1]), [B]) as tf.Tensor1D,
   };
 }
 

@@ -16,6 +16,8 @@ export interface LossParams {
   beta: number;
   /** Conservative DPO's ε (sigmoid only). */
   labelSmoothing: number;
+  /** SimPO's target margin γ (simpo only; TRL's simpo_gamma). */
+  simpoGamma?: number;
 }
 
 export type LossFn = (logps: PairLogps, params: LossParams) => tf.Tensor1D;
@@ -50,10 +52,50 @@ export const ipoLoss: LossFn = (l, { beta }) => tf.square(tf.sub(logRatioMargin(
 /** Hinge (SLiC, arXiv:2305.10425, as in the DPO reference code): max(0, 1 − βh). */
 export const hingeLoss: LossFn = (l, { beta }) => tf.relu(tf.sub(1, tf.mul(logRatioMargin(l), beta))) as tf.Tensor1D;
 
-export const LOSSES: Record<LossType, LossFn> = { sigmoid: sigmoidLoss, ipo: ipoLoss, hinge: hingeLoss };
+/**
+ * SimPO, Eq. 6 of arXiv:2405.14734: −log σ(β·(avg log πθ(yw) − avg log πθ(yl)) − γ), on per-token
+ * MEAN log-probs and without a reference (its log-probs are fed as zeros), as TRL's CPOTrainer with
+ * loss_type "simpo" computes it. CPO's optional NLL term (cpo_alpha) is the objective's, not this.
+ */
+export const simpoLoss: LossFn = (l, { beta, simpoGamma = 0 }) =>
+  tf.neg(logSigmoid(tf.sub(tf.mul(tf.sub(l.policyChosenLogps, l.policyRejectedLogps), beta), simpoGamma))) as tf.Tensor1D;
+
+/**
+ * log(1 − e^x) for x < 0, switching at −ln 2 as TRL's log1mexp does (Mächler's note) so neither
+ * branch cancels. Each branch sees its argument clamped to its own side: the branch tf.where does
+ * not pick then stays finite, so its zero gradient does not turn into 0·∞ = NaN.
+ */
+export function log1mexp(x: tf.Tensor): tf.Tensor {
+  const t = -Math.LN2;
+  const far = tf.log1p(tf.neg(tf.exp(tf.minimum(x, t))));
+  const near = tf.log(tf.neg(tf.expm1(tf.maximum(x, t))));
+  // The branch choice is a constant read off the values: tf.less has no gradient on the tape.
+  const pick = tf.tensor(
+    Array.from(x.dataSync(), (v) => (v < t ? 1 : 0)),
+    x.shape,
+    'bool',
+  );
+  return tf.where(pick, far, near);
+}
+
+/** ORPO's log odds ratio, Eq. 4/7 of arXiv:2403.07691: log odds(yw) − log odds(yl), odds(y) = P/(1−P) of MEAN log-probs. */
+export function logOddsRatio(l: PairLogps): tf.Tensor1D {
+  const c = l.policyChosenLogps;
+  const r = l.policyRejectedLogps;
+  return tf.sub(tf.sub(c, r), tf.sub(log1mexp(c), log1mexp(r))) as tf.Tensor1D;
+}
+
+/**
+ * ORPO's odds-ratio term λ·(−log σ(log odds ratio)), Eq. 6 of arXiv:2403.07691, with λ = β (TRL's
+ * ORPOConfig). The NLL term on the prompt and chosen response is the objective's (it needs every
+ * token's log-prob, not the response means this sees). Reference-free: the reference is ignored.
+ */
+export const orpoLoss: LossFn = (l, { beta }) => tf.mul(tf.neg(logSigmoid(logOddsRatio(l))), beta) as tf.Tensor1D;
+
+export const LOSSES: Record<LossType, LossFn> = { sigmoid: sigmoidLoss, ipo: ipoLoss, hinge: hingeLoss, simpo: simpoLoss, orpo: orpoLoss };
 
 /** Whether a loss reads per-token mean log-probs instead of sums. */
-export const USES_MEAN_LOGPS: Record<LossType, boolean> = { sigmoid: false, ipo: true, hinge: false };
+export const USES_MEAN_LOGPS: Record<LossType, boolean> = { sigmoid: false, ipo: true, hinge: false, simpo: true, orpo: true };
 
 /** β·(log πθ(y|x) − log πref(y|x)): the implicit reward (Section 5 of arXiv:2305.18290), computed only here. */
 export function implicitRewards(policyLogps: tf.Tensor1D, referenceLogps: tf.Tensor1D, beta: number): tf.Tensor1D {

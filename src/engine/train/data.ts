@@ -1,6 +1,6 @@
 // Data preparation for a run: read the preference file(s), tokenize with truncation, and split off
 // the eval pairs (eval_data, or a seeded eval_fraction). Problems are reported, never silent.
-import { DpoConfig } from '../../protocol';
+import { DpoConfig, isReferenceFreeLoss } from '../../protocol';
 import { TextTokenizer } from '../tokenizer/tokenizer';
 import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { TokenizedPair, tokenizePairs } from '../data/tokenize';
@@ -35,7 +35,9 @@ export function prepareData(
     if (r.problems.length > 0)
       report.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
     if (r.excluded.length > 0) report.log(`data: ${file}: left out ${r.excluded.length} pair(s) labeled "tie" or "skip"`);
-    const t = tokenizePairs(tokenizer, r.pairs, { maxLength, maxPromptLength: c.max_prompt_length ?? undefined });
+    // SimPO and ORPO tokenize as TRL's CPOTrainer/ORPOTrainer do (BOS and EOS ids added), so both engines see the same ids.
+    const rule = c.mode === 'dpo' && isReferenceFreeLoss(c.loss_type) ? 'cpo' : 'dpo';
+    const t = tokenizePairs(tokenizer, r.pairs, { maxLength, maxPromptLength: c.max_prompt_length ?? undefined, rule });
     if (t.dropped.length) {
       const lines =
         t.dropped

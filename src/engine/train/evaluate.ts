@@ -4,8 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DpoConfig } from '../../protocol';
 import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
-import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
-import { objective, pairBatch, readValues } from './objective';
+import { objective, pairBatch, policyForward, readValues } from './objective';
 import { PairValues, appendValues, emptyValues } from './pair-values';
 import { ReferenceLogps } from './reference';
 import { Report } from './report';
@@ -23,10 +22,7 @@ export async function evaluate(
     const chunk = pairs.slice(i, i + c.batch_size);
     const batch = pairBatch(chunk, c.mode, padId);
     const ref = await reference.forBatch(chunk, 'eval', batch, c.mode);
-    const t = tf.tidy(() => {
-      const { ids, mask } = batchTensors(batch);
-      return objective(sequenceLogpsAndLogits(policy, ids, mask), ref, chunk, c);
-    });
+    const t = tf.tidy(() => objective(policyForward(policy, batch, chunk, c), ref, chunk, c));
     appendValues(total, await readValues(t, chunk, batch.realTokens));
     report.progress('evaluating', Math.min(i + c.batch_size, pairs.length), pairs.length);
   }

@@ -2,7 +2,7 @@
 // training run's peak from config.json alone, made before any weight is loaded, so a run that
 // cannot fit stops at once with the numbers and what to change rather than minutes later with
 // emscripten's "Aborted()". The same message explains an allocator failure that happens anyway.
-import { DpoConfig } from '../../protocol';
+import { DpoConfig, isReferenceFreeLoss } from '../../protocol';
 import { ModelConfig, expectedWeights } from '../model/config';
 import { CHUNK_FLOATS } from '../dpo/head-logps';
 import { loraSettingsOf, targetedModules } from '../model/lora';
@@ -34,7 +34,10 @@ export type MemoryKnobs = Pick<
   DpoConfig,
   'mode' | 'batch_size' | 'gradient_accumulation_steps' | 'reference_free' | 'precompute_ref_log_probs' | 'max_grad_norm' | 'reference_model'
 > &
-  Partial<Pick<DpoConfig, 'lora_r' | 'lora_alpha' | 'lora_dropout' | 'lora_target_modules' | 'gradient_checkpointing'>>;
+  Partial<Pick<DpoConfig, 'lora_r' | 'lora_alpha' | 'lora_dropout' | 'lora_target_modules' | 'gradient_checkpointing' | 'loss_type'>>;
+
+/** SimPO and ORPO load no reference, as reference_free does not. */
+const withoutReference = (c: MemoryKnobs) => c.reference_free || (c.loss_type !== undefined && isReferenceFreeLoss(c.loss_type));
 
 /** Trainable adapter parameters under LoRA (r·(in + out) per targeted projection); 0 without LoRA or for an unknown target. */
 function adapterCount(model: ModelConfig, c: MemoryKnobs): number {
@@ -104,7 +107,7 @@ export function estimateTrainingMemory(
     { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
   ];
   // Under LoRA the reference is the policy with its adapters off: no second copy of the weights.
-  const live = c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
+  const live = c.mode === 'dpo' && !withoutReference(c) && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
   if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
   // The rest -- the backward pass's temporaries and the heap's fragmentation (it never shrinks) --
   // grows with the activations, not the weights (each weight is updated and replaced on its own).
@@ -132,7 +135,7 @@ function advice(c: MemoryKnobs, maxLength: number): string {
   if (!c.gradient_checkpointing) tips.push('gradient_checkpointing: true (each block is recomputed in the backward pass: activations for one block, not all)');
   if ((c.lora_r ?? 0) === 0 && c.mode === 'dpo')
     tips.push('LoRA (lora_r 16: the base freezes, so no gradients or AdamW moments for it, and the reference is the base itself)');
-  if (c.mode === 'dpo' && !c.reference_free && !c.precompute_ref_log_probs && !((c.lora_r ?? 0) > 0 && !c.reference_model))
+  if (c.mode === 'dpo' && !withoutReference(c) && !c.precompute_ref_log_probs && !((c.lora_r ?? 0) > 0 && !c.reference_model))
     tips.push('precompute_ref_log_probs: true (the reference leaves memory before training)');
   tips.push('a smaller model', 'the PyTorch engine (engine: torch) or the tfjs-node backend, which are not bound by the 4 GiB heap');
   return `Try ${tips.join('; ')}.`;

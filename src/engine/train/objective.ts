@@ -1,13 +1,17 @@
 // The objective on one batch of pairs, shared by the training step (inside variableGrads) and by
 // evaluation (inside tidy), so train and eval metrics come from the same numbers: per-pair losses,
 // implicit rewards, and the log-probs the loss saw. SFT (the reference-making mode) is the NLL of
-// the chosen response; DPO adds it as RPO's term when sft_weight > 0.
+// the chosen response; DPO adds it as RPO's term when sft_weight > 0. SimPO and ORPO (no reference)
+// are in objective-reference-free.ts.
 import * as tf from '@tensorflow/tfjs';
-import { DpoConfig } from '../../protocol';
+import { DpoConfig, isReferenceFreeLoss } from '../../protocol';
 import { TokenizedPair } from '../data/tokenize';
 import { SequenceBatch, collate, collatePairs } from '../data/batch';
 import { USES_MEAN_LOGPS, implicitRewards, preferenceLoss } from '../dpo/losses';
+import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
+import { CausalLM } from '../model/transformer';
 import { PairValues } from './pair-values';
+import { orpoForward, referenceFreeObjective } from './objective-reference-free';
 
 // A type, not an interface: tf.tidy returns it as a tensor container.
 export type ObjectiveTensors = {
@@ -19,7 +23,21 @@ export type ObjectiveTensors = {
   rejectedRewards: tf.Tensor1D;
   /** The summed vocabulary-mean logits of pairBatch's rows over their response positions [rows] (TRL's logits/*). */
   logitSums: tf.Tensor1D;
+  /** SimPO and ORPO: each pair's share of the batch's NLL term (TRL's nll_loss is their mean) [n]. */
+  nllShares?: tf.Tensor1D;
+  /** ORPO: log odds(yw) − log odds(yl) per pair [n] (TRL's log_odds_chosen is their mean). */
+  logOdds?: tf.Tensor1D;
 };
+
+/** The policy's forward pass over pairBatch's rows: response sums and logit sums, and for ORPO the chosen rows' full-sequence sums. */
+export type PolicyForward = { sums: tf.Tensor1D; logitSums: tf.Tensor1D; fullSums?: tf.Tensor1D };
+
+/** Runs the policy over a batch, inside the caller's tidy or variableGrads. */
+export function policyForward(model: CausalLM, batch: SequenceBatch, pairs: TokenizedPair[], c: DpoConfig): PolicyForward {
+  const { ids, mask } = batchTensors(batch);
+  if (c.mode === 'dpo' && c.loss_type === 'orpo') return orpoForward(model, ids, mask, batch, pairs);
+  return sequenceLogpsAndLogits(model, ids, mask);
+}
 
 /** The sequences of a batch: chosen then rejected (one forward pass, as the paper's code), or chosen only for SFT. */
 export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId: number): SequenceBatch {
@@ -36,12 +54,7 @@ export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId
  * means (sequenceLogpsAndLogits); `referenceSums` the reference's log-probs, in the same order ([] for
  * SFT, zeros for reference-free DPO).
  */
-export function objective(
-  forward: { sums: tf.Tensor1D; logitSums: tf.Tensor1D },
-  referenceSums: number[],
-  pairs: TokenizedPair[],
-  c: DpoConfig,
-): ObjectiveTensors {
+export function objective(forward: PolicyForward, referenceSums: number[], pairs: TokenizedPair[], c: DpoConfig): ObjectiveTensors {
   const { sums, logitSums } = forward;
   const n = pairs.length;
   const chosenTokens = pairs.map((p) => p.chosenIds.length);
@@ -49,6 +62,7 @@ export function objective(
     const nll = tf.neg(tf.div(sums, tf.tensor1d(chosenTokens))) as tf.Tensor1D; // [n], token-averaged
     return { losses: nll, logps: sums, chosenRewards: tf.zeros([n]), rejectedRewards: tf.zeros([n]), logitSums };
   }
+  if (isReferenceFreeLoss(c.loss_type)) return referenceFreeObjective(forward, pairs, c);
   const counts = tf.tensor1d([...chosenTokens, ...pairs.map((p) => p.rejectedIds.length)]); // [2n]
   const perToken = USES_MEAN_LOGPS[c.loss_type];
   const logps = (perToken ? tf.div(sums, counts) : sums) as tf.Tensor1D; // [2n]
@@ -84,10 +98,13 @@ export function objective(
 export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], tokens: number): Promise<PairValues> {
   const n = pairs.length;
   try {
-    const tensors = [t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums];
-    const [losses, logps, chosenRewards, rejectedRewards, logitSums] = await Promise.all(tensors.map(async (x) => Array.from(await x.data())));
+    const tensors = [t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums, t.nllShares, t.logOdds];
+    const [losses, logps, chosenRewards, rejectedRewards, logitSums, nllShares, logOdds] = await Promise.all(
+      tensors.map(async (x) => (x ? Array.from(await x.data()) : [])),
+    );
     // SFT rows are the chosen responses only: no rejected side, so no logits/* pair (TRL's SFT logs none).
-    const pairRows = logps.length === 2 * n;
+    // SimPO/ORPO log none either: TRL's CPO/ORPO logits/* average over padding too (a number of the batch's shape).
+    const pairRows = logps.length === 2 * n && !t.nllShares;
     return {
       lines: pairs.map((p) => p.line),
       losses,
@@ -100,8 +117,10 @@ export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], to
       rejectedLogitSums: pairRows ? logitSums.slice(n, 2 * n) : [],
       chosenTokens: pairRows ? pairs.map((p) => p.chosenIds.length) : [],
       rejectedTokens: pairRows ? pairs.map((p) => p.rejectedIds.length) : [],
+      nllShares,
+      logOdds,
     };
   } finally {
-    tf.dispose([t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums]);
+    tf.dispose([t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums, t.nllShares ?? [], t.logOdds ?? []]);
   }
 }

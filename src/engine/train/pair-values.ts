@@ -14,6 +14,10 @@ export interface PairValues {
   rejectedLogitSums: number[];
   chosenTokens: number[];
   rejectedTokens: number[];
+  /** SimPO/ORPO: each pair's share of its batch's NLL term (their mean is TRL's nll_loss); [] otherwise. */
+  nllShares: number[];
+  /** ORPO: each pair's log odds ratio (TRL's log_odds_chosen is their mean); [] otherwise. */
+  logOdds: number[];
   tokens: number;
 }
 
@@ -28,6 +32,8 @@ const LISTS = [
   'rejectedLogitSums',
   'chosenTokens',
   'rejectedTokens',
+  'nllShares',
+  'logOdds',
 ] as const;
 
 export const emptyValues = (): PairValues => ({
@@ -41,8 +47,12 @@ export const emptyValues = (): PairValues => ({
   rejectedLogitSums: [],
   chosenTokens: [],
   rejectedTokens: [],
+  nllShares: [],
+  logOdds: [],
   tokens: 0,
 });
+/** log σ(x) in float64, stable on both sides. */
+const logSigmoid = (x: number) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 export const mean = (xs: number[]) => (xs.length ? sum(xs) / xs.length : 0);
 
@@ -65,6 +75,12 @@ export function pairMetrics(v: PairValues, split: MetricsSplit, mode: DpoConfig[
     if (v.chosenTokens.length > 0) {
       m['logits/chosen'] = sum(v.chosenLogitSums) / sum(v.chosenTokens);
       m['logits/rejected'] = sum(v.rejectedLogitSums) / sum(v.rejectedTokens);
+    }
+    // SimPO/ORPO (TRL's CPOTrainer and ORPOTrainer names); log_odds_ratio is the mean of log σ(log odds ratio).
+    if (v.nllShares.length > 0) m.nll_loss = mean(v.nllShares);
+    if (v.logOdds.length > 0) {
+      m.log_odds_ratio = mean(v.logOdds.map(logSigmoid));
+      m.log_odds_chosen = mean(v.logOdds);
     }
   }
   return split === 'eval' ? Object.fromEntries(Object.entries(m).map(([k, x]) => [EVAL_PREFIX + k, x])) : m;

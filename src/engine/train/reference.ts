@@ -1,8 +1,8 @@
-// Where a step's reference log-probs come from: nowhere (SFT, reference-free: zeros), the cache of
+// Where a step's reference log-probs come from: nowhere (SFT, reference-free, SimPO, ORPO: zeros), the cache of
 // precomputed log-probs in the run folder (the reference weights then leave memory), or a live
 // forward pass of the frozen reference model. Owns the reference model while it is loaded.
 import * as path from 'node:path';
-import { DpoConfig, MetricsSplit, RUN_FILES } from '../../protocol';
+import { DpoConfig, MetricsSplit, RUN_FILES, isReferenceFreeLoss } from '../../protocol';
 import { CausalLM } from '../model/transformer';
 import { loadModel } from '../model/checkpoint';
 import { TokenizedPair } from '../data/tokenize';
@@ -36,7 +36,7 @@ export class ReferenceLogps {
     resuming = false,
   ): Promise<ReferenceLogps> {
     const loraPolicy = policy?.adapters ? policy : undefined;
-    if (c.mode !== 'dpo' || c.reference_free) return new ReferenceLogps(false);
+    if (c.mode !== 'dpo' || c.reference_free || isReferenceFreeLoss(c.loss_type)) return new ReferenceLogps(false);
     const referenceDir = c.reference_model ?? c.model;
     const base = c.reference_model ? undefined : loraPolicy;
     report.progress('loading', 0, 1, base ? `reference: ${referenceDir} (the policy with its LoRA adapters off)` : `reference model ${referenceDir}`);

@@ -6,9 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { DpoConfig } from '../../protocol';
 import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
-import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
 import { AdamW, clipFactor } from './optimizer';
-import { ObjectiveTensors, objective, pairBatch, readValues } from './objective';
+import { ObjectiveTensors, objective, pairBatch, policyForward, readValues } from './objective';
 import { PairValues, appendValues, emptyValues, mean } from './pair-values';
 import { ReferenceLogps } from './reference';
 import { nonFiniteWeight } from '../model/finite';
@@ -35,14 +34,15 @@ async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: numbe
   const adapters = s.policy.adapters;
   adapters?.beginTraining(dropoutSeed); // LoRA dropout in this forward pass only
   const { value, grads: g } = tf.variableGrads(() => {
-    const { ids, mask } = batchTensors(batch);
-    const o = objective(sequenceLogpsAndLogits(s.policy, ids, mask), ref, pairs, s.config);
+    const o = objective(policyForward(s.policy, batch, pairs, s.config), ref, pairs, s.config);
     kept = {
       losses: tf.keep(o.losses),
       logps: tf.keep(o.logps),
       chosenRewards: tf.keep(o.chosenRewards),
       rejectedRewards: tf.keep(o.rejectedRewards),
       logitSums: tf.keep(o.logitSums),
+      nllShares: o.nllShares && tf.keep(o.nllShares),
+      logOdds: o.logOdds && tf.keep(o.logOdds),
     };
     return tf.div(tf.sum(o.losses), stepPairs) as tf.Scalar;
   }, s.policy.trainableVariables());

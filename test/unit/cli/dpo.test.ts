@@ -151,10 +151,10 @@ describe('dpo CLI', () => {
 
   it('train: an enum flag lists its choices and refuses others; a missing model folder is named before any run folder exists', () => {
     const help = dpo('train', '--help').stdout.replace(/\s+/g, ' ');
-    assert.match(help, /--loss-type <value> .*\(choices: "sigmoid", "ipo", "hinge"\)/);
+    assert.match(help, /--loss-type <value> .*\(choices: "sigmoid", "ipo", "hinge", "simpo", "orpo"\)/);
     const bad = dpo('train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--loss-type', 'kto');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /argument 'kto' is invalid\. Allowed choices are sigmoid, ipo, hinge/);
+    assert.match(bad.stderr, /argument 'kto' is invalid\. Allowed choices are sigmoid, ipo, hinge, simpo, orpo/);
     const out = path.join(root, 'no-model-run');
     const r = dpo('train', '--model', path.join(root, 'no-such-model'), '--data', path.join(root, 'train.jsonl'), '--out', out);
     assert.equal(r.code, 1);
