@@ -64,7 +64,9 @@ export async function runEvalJobs(
       break;
     }
     let phase = '';
+    // A phase's clock starts when the one before it last reported (or the job started), not at its own first report.
     let phaseStarted = now();
+    let lastReport = phaseStarted;
     const prefix = jobs.length > 1 ? `${i + 1}/${jobs.length} ${job.label}: ` : `${job.label}: `;
     hooks.onProgress?.(`${prefix}starting`, i / jobs.length);
     const options: EvalOptions = { ...shared, model: job.model, out: job.out, engine: job.engine, reference: job.reference };
@@ -75,8 +77,9 @@ export async function runEvalJobs(
         onProgress: (p) => {
           if (p.phase !== phase) {
             phase = p.phase;
-            phaseStarted = now();
+            phaseStarted = lastReport;
           }
+          lastReport = now();
           const within = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
           hooks.onProgress?.(prefix + progressText(p, phaseStarted, now()), (i + within) / jobs.length);
         },
