@@ -69,6 +69,29 @@ export function listEvaluations(runDirs: string[], extraFolders: string[]): { ev
   return { evaluations, problems };
 }
 
+/**
+ * A fingerprint of every summary.json under `runsRoot/<run>/eval/*` and in `folders` (path and
+ * modification time): cheap to take every few seconds, it changes when an evaluation finishes or is re-run.
+ */
+export function summariesFingerprint(runsRoot: string | undefined, folders: string[]): string {
+  const files: string[] = folders.map((f) => path.join(f, EVAL_FILES.summary));
+  const list = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+  if (runsRoot)
+    for (const run of list(runsRoot))
+      for (const e of list(path.join(runsRoot, run, RUN_EVAL_DIR))) files.push(path.join(runsRoot, run, RUN_EVAL_DIR, e, EVAL_FILES.summary));
+  return files
+    .map((f) => {
+      try {
+        return `${f}@${fs.statSync(f).mtimeMs}`;
+      } catch {
+        return '';
+      }
+    })
+    .filter(Boolean)
+    .sort()
+    .join('\n');
+}
+
 /** The run a folder `<run>/eval/<name>` belongs to, if it is one. */
 function runEvalDirOf(dir: string): string | undefined {
   const run = path.dirname(path.dirname(dir));

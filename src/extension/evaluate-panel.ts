@@ -17,7 +17,7 @@ import {
   assertNever,
   parseEvaluateToHost,
 } from '../protocol';
-import { listEvaluations, pairFromVerdict, readEvalPairs } from './eval-folders';
+import { listEvaluations, pairFromVerdict, readEvalPairs, summariesFingerprint } from './eval-folders';
 import { listRunFolders } from './run-folders';
 import { readSettings, runsRoot } from './settings';
 import { appendLine } from './probe-panel';
@@ -25,6 +25,8 @@ import { COMMANDS } from './commands';
 
 /** The two evaluation commands (registered in extension.ts, handled in evaluate-command.ts). */
 export const EVAL_COMMANDS = { evaluateModel: 'dpo.evaluateModel', showEvaluation: 'dpo.showEvaluation' } as const;
+
+const POLL_MS = 2000;
 
 /** The preference file "Add as pair" appends to: asked for once per session (this window). */
 let sessionPairsFile: string | undefined;
@@ -44,6 +46,8 @@ export class EvaluatePanel implements vscode.Disposable {
   private ready = false;
   private extraFolders: string[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly pollTimer: NodeJS.Timeout;
+  private fingerprint = '';
   /** What the webview was last sent (tests read it). */
   evaluations: EvaluationView[] = [];
   problems: string[] = [];
@@ -79,6 +83,11 @@ export class EvaluatePanel implements vscode.Disposable {
     this.loaded = new Promise((resolve) => (this.markLoaded = resolve));
     panel.webview.options = EvaluatePanel.options(extensionUri);
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'evaluate', 'DPO Evaluation');
+    // The watchers below are the quick path; this check catches what they miss (a disk another
+    // machine writes, a remote file system without events) while the panel is on screen.
+    this.pollTimer = setInterval(() => {
+      if (this.panel.visible && summariesFingerprint(runsRoot(readSettings()), this.extraFolders) !== this.fingerprint) this.refresh();
+    }, POLL_MS);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       panel.onDidDispose(() => this.dispose()),
@@ -128,7 +137,9 @@ export class EvaluatePanel implements vscode.Disposable {
   /** Reads every evaluation again and sends the list. */
   refresh(): void {
     if (!this.ready) return;
-    const runDirs = listRunFolders(runsRoot(readSettings())).map((r) => r.dir);
+    const root = runsRoot(readSettings());
+    this.fingerprint = summariesFingerprint(root, this.extraFolders);
+    const runDirs = listRunFolders(root).map((r) => r.dir);
     const { evaluations, problems } = listEvaluations(runDirs, this.extraFolders);
     this.evaluations = evaluations;
     this.problems = problems;
@@ -241,6 +252,7 @@ export class EvaluatePanel implements vscode.Disposable {
   dispose(): void {
     if (EvaluatePanel.current === this) EvaluatePanel.current = undefined;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    clearInterval(this.pollTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
     for (const d of this.folderWatchers.values()) d.dispose();
     this.folderWatchers.clear();

@@ -48,6 +48,15 @@ function marksPlugin(): uPlot.Plugin {
           ctx.stroke();
         };
         ctx.save();
+        // The points themselves: uPlot's x-y mode draws the lines, not reliably the points (a run with one point would vanish).
+        shown.forEach((series, s) => {
+          ctx.fillStyle = colorFor(s);
+          for (const pt of series.points) {
+            ctx.beginPath();
+            ctx.arc(u.valToPos(pt.x, 'x', true), u.valToPos(pt.y, 'y', true), 4.5 * devicePixelRatio, 0, 2 * Math.PI);
+            ctx.fill();
+          }
+        });
         shown.forEach((series, s) => series.points.forEach((pt, p) => pt.dir === ui.selected && ring(s, p, cssVar('--vscode-foreground', '#ccc'), 8)));
         if (cursor && document.activeElement === $('frontier-plot')) ring(cursor.s, cursor.p, cssVar('--vscode-focusBorder', '#007fd4'), 11);
         ctx.restore();
@@ -118,7 +127,7 @@ export function renderFrontier(rows: Row[]): void {
         stroke: colorFor(i),
         width: 2,
         paths: uPlot.paths.linear!(),
-        points: { show: true, size: 9, fill: colorFor(i), stroke: colorFor(i) },
+        points: { show: false },
         facets: [
           { scale: 'x', auto: false },
           { scale: 'y', auto: false },

@@ -45,7 +45,7 @@ function card(p: EvalPairView, dir: string): string {
     <div class="actions">
       <vscode-button secondary class="probe" data-dir="${escapeHtml(dir)}" data-prompt="${p.promptIndex}" data-sample="${p.sample}">Open in Probe</vscode-button>
       <vscode-button secondary class="add-pair" data-dir="${escapeHtml(dir)}" data-prompt="${p.promptIndex}" data-sample="${p.sample}"
-        ${ui.judge ? '' : 'disabled'} aria-label="Add prompt ${p.promptIndex + 1}${p.sample > 0 ? ` sample ${p.sample + 1}` : ''} as a pair by ${escapeHtml(ui.judge ?? 'no judge')}">Add as pair</vscode-button>
+        ${ui.judge ? '' : 'disabled'} aria-label="Add as pair: prompt ${p.promptIndex + 1}${p.sample > 0 ? ` sample ${p.sample + 1}` : ''} by ${escapeHtml(ui.judge ?? 'no judge')}">Add as pair</vscode-button>
     </div>
   </article>`;
 }

@@ -26,11 +26,11 @@ export function renderTable(rows: Row[], onSort: (key: SortKey) => void, onSelec
       const flag = r.notIndependent ? ' <span class="muted" title="A DPO run\'s implicit reward: not independent evidence">(implicit)</span>' : '';
       return `<tr class="${selected ? 'selected' : ''}" data-dir="${escapeHtml(r.dir)}">
         <th scope="row"><button class="pick" aria-pressed="${selected}" data-dir="${escapeHtml(r.dir)}">${escapeHtml(r.series)} · ${escapeHtml(r.name)}</button></th>
-        <td>${pct(r.winRate)}${flag}<span class="ci">${pctCi(r.winRateCi)}</span></td>
-        <td>${pct(r.lcWinRate)}</td>
-        <td>${num(r.kl)}<span class="ci">${numCi(r.klCi)}</span></td>
-        <td>${num(r.meanReward)}</td>
-        <td>${num(r.meanLength, 1)} / ${num(r.meanLengthReference, 1)}</td>
+        <td data-label="${HEADERS.winRate}">${pct(r.winRate)}${flag}<span class="ci">${pctCi(r.winRateCi)}</span></td>
+        <td data-label="${HEADERS.lcWinRate}">${pct(r.lcWinRate)}</td>
+        <td data-label="${HEADERS.kl}">${num(r.kl)}<span class="ci">${numCi(r.klCi)}</span></td>
+        <td data-label="${HEADERS.meanReward}">${num(r.meanReward)}</td>
+        <td data-label="${HEADERS.meanLength}">${num(r.meanLength, 1)} / ${num(r.meanLengthReference, 1)}</td>
       </tr>`;
     })
     .join('');

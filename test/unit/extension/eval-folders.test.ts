@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/fixtures';
 import { HandPair, writeEvalFolder, writeRunFolder } from '../helpers/eval-folders';
-import { listEvaluations, pairFromVerdict, readEvalPairs, runEvalDir } from '../../../src/extension/eval-folders';
+import { listEvaluations, pairFromVerdict, readEvalPairs, runEvalDir, summariesFingerprint } from '../../../src/extension/eval-folders';
 
 const root = tempDir('eval-folders');
 const run = path.join(root, 'runs', 'beta-0.1');
@@ -101,5 +101,26 @@ describe('evaluation folders (the Evaluate panel reads only these)', () => {
       chosen: [{ role: 'assistant', content: 'Fine, thanks.' }],
       rejected: [{ role: 'assistant', content: 'ok' }],
     });
+  });
+});
+
+describe('noticing a new or re-run evaluation without a watcher', () => {
+  it('the fingerprint of the summaries changes when one appears or is rewritten, not otherwise', () => {
+    const runsRoot = path.join(root, 'fp-runs');
+    const r = path.join(runsRoot, 'run');
+    writeRunFolder(r);
+    const other = path.join(root, 'fp-other');
+    const a = summariesFingerprint(runsRoot, [other]);
+    assert.equal(summariesFingerprint(runsRoot, [other]), a);
+    writeEvalFolder(path.join(r, 'eval', 'final'), { kl: 0.1, judges: {}, pairs: [] });
+    const b = summariesFingerprint(runsRoot, [other]);
+    assert.notEqual(b, a);
+    writeEvalFolder(other, { kl: 0.1, judges: {}, pairs: [] });
+    const c = summariesFingerprint(runsRoot, [other]);
+    assert.notEqual(c, b);
+    const file = path.join(other, 'summary.json');
+    const later = new Date(fs.statSync(file).mtimeMs + 5000);
+    fs.utimesSync(file, later, later);
+    assert.notEqual(summariesFingerprint(runsRoot, [other]), c);
   });
 });

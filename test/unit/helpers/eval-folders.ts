@@ -24,6 +24,9 @@ export interface HandEval {
   /** Judge name → win rate (interval ±0.1 around it). */
   judges: Record<string, number>;
   pairs: HandPair[];
+  /** The model folders summary.json names (default: made-up paths inside the folder). */
+  policy?: string;
+  reference?: string;
 }
 
 export function judgeSummary(name: string, winRate: number): JudgeSummary {
@@ -68,8 +71,8 @@ export function writeEvalFolder(dir: string, e: HandEval): EvalSummary {
     version: 1,
     created: '2026-12-03T00:00:00Z',
     engine: 'tfjs',
-    policy: path.join(dir, 'policy-model'),
-    reference: path.join(dir, 'reference-model'),
+    policy: e.policy ?? path.join(dir, 'policy-model'),
+    reference: e.reference ?? path.join(dir, 'reference-model'),
     ...(e.step !== undefined ? { step: e.step } : {}),
     prompts: e.pairs.length,
     samples: 1,
