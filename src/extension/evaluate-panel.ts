@@ -54,6 +54,9 @@ export class EvaluatePanel implements vscode.Disposable {
   /** For tests: the last pair appended, or the last polite refusal. */
   lastAdded?: { file: string; line: number };
   lastNotice?: string;
+  private readonly listed = new vscode.EventEmitter<EvaluationView[]>();
+  /** Fires each time the evaluations were read again and sent (tests wait on it). */
+  readonly onDidList = this.listed.event;
   /** Resolves when the webview has said it is ready and got the first list. */
   readonly loaded: Promise<void>;
   private markLoaded!: () => void;
@@ -94,6 +97,7 @@ export class EvaluatePanel implements vscode.Disposable {
       // Shown again: a folder written while hidden (on a shared disk the watcher may not see) appears.
       panel.onDidChangeViewState((e) => e.webviewPanel.visible && this.refresh()),
       ...this.watchRuns(),
+      this.listed,
     );
   }
 
@@ -145,6 +149,7 @@ export class EvaluatePanel implements vscode.Disposable {
     this.problems = problems;
     for (const p of problems) this.log(`evaluate panel: ${p}`);
     this.post('evaluate/didList', { evaluations, problems, extraFolders: this.extraFolders });
+    this.listed.fire(evaluations);
   }
 
   private post<K extends keyof HostToEvaluate>(type: K, params: HostToEvaluate[K]): void {
