@@ -125,13 +125,6 @@ export class EvaluatePanel implements vscode.Disposable {
     this.refresh();
   }
 
-  private removeFolder(dir: string): void {
-    this.extraFolders = this.extraFolders.filter((f) => f !== dir);
-    this.folderWatchers.get(dir)?.dispose();
-    this.folderWatchers.delete(dir);
-    this.refresh();
-  }
-
   /** Several files of one evaluation land together: list once they have. */
   private refreshSoon(): void {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
@@ -215,9 +208,6 @@ export class EvaluatePanel implements vscode.Disposable {
           for (const u of picked ?? []) this.addFolder(u.fsPath);
           return;
         }
-        case 'evaluate/removeFolder':
-          this.removeFolder(m.params.dir);
-          return;
         case 'evaluate/evaluate':
           await vscode.commands.executeCommand(EVAL_COMMANDS.evaluateModel);
           return;

@@ -35,7 +35,6 @@ export interface EvaluateToHost {
   /** Append {prompt, chosen: better, rejected: worse} by `judge`'s verdict to the session's preference file. */
   'evaluate/addPair': { dir: string; promptIndex: number; sample: number; judge: string };
   'evaluate/addFolder': Record<string, never>;
-  'evaluate/removeFolder': { dir: string };
   /** Start "DPO: Evaluate Model…" (from the empty panel). */
   'evaluate/evaluate': Record<string, never>;
   'evaluate/openFile': { file: string; line: number };
@@ -85,7 +84,6 @@ const TO_HOST: { [K in keyof EvaluateToHost]: Record<string, Check> } = {
   'evaluate/openInProbe': { dir: str, promptIndex: num, sample: num },
   'evaluate/addPair': { dir: str, promptIndex: num, sample: num, judge: str },
   'evaluate/addFolder': {},
-  'evaluate/removeFolder': { dir: str },
   'evaluate/evaluate': {},
   'evaluate/openFile': { file: str, line: num },
 };
