@@ -134,6 +134,9 @@ describe('Evaluate panel in a real VS Code', { timeout: 600_000 }, () => {
     // A click on another run's point (where the chart draws it) selects that evaluation.
     const dir = path.join(runs, 'beta-0.5', 'eval', 'final');
     const at = (await view.evaluate(`window.dpoFrontierPoint(${JSON.stringify(dir)})`)) as { left: number; top: number };
+    // Hover first: the read-out names the point's run, checkpoint and values.
+    await view.locator('#frontier-plot .u-over').hover({ position: { x: at.left, y: at.top } });
+    await view.locator('#frontier-tip:not([hidden])', { hasText: 'beta-0.5 final: KL 0.150, win rate 58.0%' }).waitFor({ timeout: 10_000 });
     await view.locator('#frontier-plot .u-over').click({ position: { x: at.left, y: at.top } });
     await view.locator('#pairs-title', { hasText: 'Answers: beta-0.5 · final' }).waitFor({ timeout: 30_000 });
     // A row's button selects too (Enter on it).
@@ -147,11 +150,19 @@ describe('Evaluate panel in a real VS Code', { timeout: 600_000 }, () => {
     await cards.nth(0).locator('.add-pair').click();
     // The save dialog (VS Code's simple one in the browser): the file's path, then Enter.
     const file = path.join(workspace, '.dpo', 'eval-pairs.jsonl');
+    // The simple dialog completes and validates as it is typed into: Enter again until it takes the path.
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor({ state: 'visible', timeout: 30_000 });
-    await input.fill(file);
-    await page.keyboard.press('Enter');
-    await view.locator('#status', { hasText: 'Added the pair as line 1' }).waitFor({ timeout: 30_000 });
+    const added = view.locator('#status', { hasText: 'Added the pair as line 1' });
+    for (let attempt = 0; !(await added.isVisible()); attempt++) {
+      if (attempt === 10) throw new Error(`the save dialog never took ${file}: ${await input.inputValue().catch(() => '(closed)')}`);
+      if (await input.isVisible()) {
+        if ((await input.inputValue()) !== file) await input.fill(file);
+        await page.waitForTimeout(500);
+        await input.press('Enter');
+      }
+      await added.waitFor({ timeout: 3_000 }).catch(() => undefined);
+    }
     assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8').trim()), { prompt: 'Say hi politely.', chosen: 'Hello, nice to meet you!', rejected: 'hi' });
     // A loss by the judge: the reference's answer is the chosen one; no second question.
     await cards.nth(2).locator('.add-pair').click();
