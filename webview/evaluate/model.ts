@@ -15,6 +15,9 @@ export interface Row {
   kl: number;
   klCi: Interval;
   meanReward?: number;
+  meanRewardCi?: Interval;
+  /** False when the answers were not sampled from π itself: the KL is then the sampler's, not KL(π‖π_ref). */
+  klExact: boolean;
   meanLength: number;
   meanLengthReference?: number;
   /** The judge is a run's implicit reward: not independent evidence. */
@@ -51,6 +54,8 @@ export function rowsFor(evals: EvaluationView[], judge: string | undefined): Row
       kl: e.summary.kl,
       klCi: e.summary.kl_ci,
       meanReward: e.summary.models.policy.mean_reward,
+      meanRewardCi: e.summary.models.policy.mean_reward_ci,
+      klExact: e.summary.kl_exact_sampler !== false,
       meanLength: e.summary.models.policy.mean_length,
       meanLengthReference: e.summary.models.reference?.mean_length,
       notIndependent: j ? !j.independent : false,

@@ -13,6 +13,10 @@ const HEADERS: Record<SortKey, string> = {
   meanLength: 'Mean length (policy / reference)',
 };
 
+/** A KL from answers not sampled from π itself (temperature ≠ 1, top-k, top-p) estimates the sampler's divergence. */
+const SAMPLER =
+  ' <span class="muted" title="Answers were not sampled from the policy itself (temperature, top-k or top-p): this is the sampler\'s KL, not KL(π‖π_ref)">(sampler)</span>';
+
 export function renderTable(rows: Row[], onSort: (key: SortKey) => void, onSelect: (dir: string) => void): void {
   const table = $('table');
   const head = SORT_KEYS.map((k) => {
@@ -28,8 +32,8 @@ export function renderTable(rows: Row[], onSort: (key: SortKey) => void, onSelec
         <th scope="row"><button class="pick" aria-pressed="${selected}" data-dir="${escapeHtml(r.dir)}">${escapeHtml(r.series)} · ${escapeHtml(r.name)}</button></th>
         <td data-label="${HEADERS.winRate}">${pct(r.winRate)}${flag}<span class="ci">${pctCi(r.winRateCi)}</span></td>
         <td data-label="${HEADERS.lcWinRate}">${pct(r.lcWinRate)}</td>
-        <td data-label="${HEADERS.kl}">${num(r.kl)}<span class="ci">${numCi(r.klCi)}</span></td>
-        <td data-label="${HEADERS.meanReward}">${num(r.meanReward)}</td>
+        <td data-label="${HEADERS.kl}">${num(r.kl)}${r.klExact ? '' : SAMPLER}<span class="ci">${numCi(r.klCi)}</span></td>
+        <td data-label="${HEADERS.meanReward}">${num(r.meanReward)}<span class="ci">${numCi(r.meanRewardCi)}</span></td>
         <td data-label="${HEADERS.meanLength}">${num(r.meanLength, 1)} / ${num(r.meanLengthReference, 1)}</td>
       </tr>`;
     })

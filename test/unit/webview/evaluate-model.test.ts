@@ -47,6 +47,19 @@ describe('the Evaluate panel: table, sort and frontier (no DOM)', () => {
       rows.map((r) => r.winRate),
       [undefined, 0.8, undefined, undefined, undefined],
     );
+    assert.deepEqual(
+      rows.map((r) => r.klExact),
+      [true, true, true, true, true],
+    );
+    const inexact = {
+      ...EVALS[0],
+      summary: {
+        ...EVALS[0].summary,
+        kl_exact_sampler: false,
+        models: { ...EVALS[0].summary.models, policy: { answers: 4, mean_length: 10, mean_reward: 0.2, mean_reward_ci: [0.1, 0.3] as [number, number] } },
+      },
+    };
+    assert.deepEqual([rowsFor([inexact], 'llm:j')[0].klExact, rowsFor([inexact], 'llm:j')[0].meanRewardCi], [false, [0.1, 0.3]]);
     const implicit = rowsFor(EVALS, 'implicit:beta-0.5')[3];
     assert.deepEqual([implicit.winRate, implicit.notIndependent, implicit.kl, implicit.meanLengthReference], [0.9, true, 1.4, 9]);
   });
