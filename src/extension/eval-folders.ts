@@ -20,6 +20,17 @@ export function runEvalDir(modelDir: string): { runDir: string; name: string; st
   return undefined;
 }
 
+/**
+ * The model folder an evaluation's policy is, for the probe: summary.json may name a run folder (its
+ * final model, or the checkpoint of `step`) rather than the model folder itself.
+ */
+export function policyModelDir(summary: Pick<EvalSummary, 'policy' | 'step'>): string {
+  const dir = summary.policy;
+  if (!fs.existsSync(path.join(dir, RUN_FILES.metrics))) return dir;
+  const checkpoint = path.join(dir, RUN_FILES.checkpoints, `step-${summary.step}`);
+  return summary.step !== undefined && fs.existsSync(checkpoint) ? checkpoint : path.join(dir, RUN_FILES.final);
+}
+
 export function readEvalSummary(dir: string): Read<EvalSummary> {
   const file = path.join(dir, EVAL_FILES.summary);
   let raw: unknown;

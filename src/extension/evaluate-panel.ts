@@ -17,7 +17,7 @@ import {
   assertNever,
   parseEvaluateToHost,
 } from '../protocol';
-import { listEvaluations, pairFromVerdict, readEvalPairs, summariesFingerprint } from './eval-folders';
+import { listEvaluations, pairFromVerdict, policyModelDir, readEvalPairs, summariesFingerprint } from './eval-folders';
 import { listRunFolders } from './run-folders';
 import { readSettings, runsRoot } from './settings';
 import { appendLine } from './probe-panel';
@@ -192,7 +192,11 @@ export class EvaluatePanel implements vscode.Disposable {
         case 'evaluate/openInProbe': {
           const e = this.known(m.params.dir);
           const pair = this.pairOf(e.dir, m.params.promptIndex, m.params.sample);
-          await vscode.commands.executeCommand(COMMANDS.probeModel, { policyDir: e.summary.policy, referenceDir: e.summary.reference, prompt: pair.prompt });
+          await vscode.commands.executeCommand(COMMANDS.probeModel, {
+            policyDir: policyModelDir(e.summary),
+            referenceDir: e.summary.reference,
+            prompt: pair.prompt,
+          });
           return;
         }
         case 'evaluate/addPair':

@@ -16,11 +16,6 @@ export function setFrontierSelect(fn: (dir: string) => void): void {
   onSelect = fn;
 }
 
-/** The point a key press or a click lands on, as [series, point] indexes. */
-export function frontierCursor(): { s: number; p: number } | undefined {
-  return cursor;
-}
-
 function nearest(u: uPlot, left: number, top: number, within = 14): { s: number; p: number } | undefined {
   let best: { s: number; p: number; d: number } | undefined;
   shown.forEach((series, s) =>

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/fixtures';
 import { HandPair, writeEvalFolder, writeRunFolder } from '../helpers/eval-folders';
-import { listEvaluations, pairFromVerdict, readEvalPairs, runEvalDir, summariesFingerprint } from '../../../src/extension/eval-folders';
+import { listEvaluations, pairFromVerdict, policyModelDir, readEvalPairs, runEvalDir, summariesFingerprint } from '../../../src/extension/eval-folders';
 
 const root = tempDir('eval-folders');
 const run = path.join(root, 'runs', 'beta-0.1');
@@ -35,6 +35,13 @@ describe('evaluation folders (the Evaluate panel reads only these)', () => {
     assert.deepEqual(runEvalDir(path.join(run, 'checkpoints', 'step-20')), { runDir: run, name: 'checkpoint-20', step: 20 });
     assert.equal(runEvalDir(path.join(root, 'models', 'final')), undefined);
     assert.equal(runEvalDir(run), undefined);
+  });
+
+  it('finds the model folder when summary.json names a run for its policy', () => {
+    assert.equal(policyModelDir({ policy: path.join(run, 'final') }), path.join(run, 'final'));
+    assert.equal(policyModelDir({ policy: run }), path.join(run, 'final'));
+    assert.equal(policyModelDir({ policy: run, step: 20 }), path.join(run, 'checkpoints', 'step-20'));
+    assert.equal(policyModelDir({ policy: run, step: 7 }), path.join(run, 'final'), 'no such checkpoint: the final model');
   });
 
   it("lists a run's evaluations with their series and steps (the folder name, or summary.json's step)", () => {
