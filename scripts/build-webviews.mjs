@@ -16,13 +16,22 @@ const common = {
 };
 await build({
   ...common,
-  entryPoints: { probe: 'webview/probe/main.ts', metrics: 'webview/metrics/main.ts', labeling: 'webview/labeling/main.ts' },
+  entryPoints: {
+    probe: 'webview/probe/main.ts',
+    metrics: 'webview/metrics/main.ts',
+    labeling: 'webview/labeling/main.ts',
+    evaluate: 'webview/evaluate/main.ts',
+  },
   define: { __DPO_BENCH__: 'false' },
 });
 // The benchmark's bundle (bench/chart.ts) exposes the chart's frame counters on window; the product's does not.
 await build({ ...common, entryPoints: { 'metrics-bench': 'webview/metrics/main.ts' }, define: { __DPO_BENCH__: 'true' } });
 writeFileSync('out/webview/labeling.css', readFileSync('webview/labeling/labeling.css'));
 writeFileSync('out/webview/probe.css', readFileSync('webview/probe/probe.css'));
+writeFileSync(
+  'out/webview/evaluate.css',
+  readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/evaluate/evaluate.css', 'utf8'),
+);
 writeFileSync(
   'out/webview/metrics.css',
   readFileSync('node_modules/uplot/dist/uPlot.min.css', 'utf8') + '\n' + readFileSync('webview/metrics/metrics.css', 'utf8'),

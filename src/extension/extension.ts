@@ -9,6 +9,8 @@ import { exportMetrics, labelPairs, openMetrics } from './view-commands';
 import { setUpTorch } from './setup-torch-command';
 import { exportLaunchScript } from './export-launch-command';
 import { registerServeCommand } from './serve-command';
+import { evaluateModel, showEvaluation } from './evaluate-command';
+import { EVAL_COMMANDS, EvaluatePanel } from './evaluate-panel';
 import { MetricsPanel } from './metrics-panel';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
@@ -80,6 +82,8 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
     register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
     registerServeCommand(ctx),
+    register(EVAL_COMMANDS.evaluateModel, (args?: Parameters<typeof evaluateModel>[2]) => evaluateModel(ctx, context.secrets, args)),
+    register(EVAL_COMMANDS.showEvaluation, (args?: Parameters<typeof showEvaluation>[1]) => showEvaluation(ctx, args)),
     labelProblems,
     // Edits go through the TextDocument, so VS Code keeps undo, dirty state, save and hot exit.
     vscode.window.registerCustomEditorProvider(LABEL_VIEW_TYPE, new LabelEditorProvider(context.extensionUri, labelProblems), {
@@ -94,6 +98,12 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
       },
     }),
     { dispose: () => MetricsPanel.current?.dispose() },
+    vscode.window.registerWebviewPanelSerializer(EvaluatePanel.viewType, {
+      deserializeWebviewPanel: async (panel) => {
+        new EvaluatePanel(panel, context.extensionUri, (l) => output.appendLine(l));
+      },
+    }),
+    { dispose: () => EvaluatePanel.current?.dispose() },
     { dispose: () => probePanels.splice(0).forEach((p) => p.dispose()) },
   );
   return { runs, statusBar, probePanels, activationMs: performance.now() - started };

@@ -100,6 +100,7 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
     promoteFile,
     dataFile: args.dataFile ?? run?.dataFile,
     engine: engineName,
+    prompt: args.prompt,
   };
   const envDir = torchEnvDir();
   if (engineName === 'torch' && !torchInstalled(envDir)) return offerTorchSetup(new TorchEnvMissingError(envDir), ctx);

@@ -18,6 +18,8 @@ export interface ProbeTarget {
   dataFile?: string;
   /** The engine the run used (its config.json), which probes it too; the embedded one otherwise. */
   engine?: EngineName;
+  /** A prompt to start with (the Evaluate panel's "Open in Probe"). */
+  prompt?: string;
 }
 
 const MAX_DATA_PAIRS = 200;
@@ -112,6 +114,7 @@ export class ProbePanel implements vscode.Disposable {
             chatTemplate: info.chatTemplate,
             promoteFile: this.target.promoteFile,
             dataPairs: readDataPairs(this.target.dataFile),
+            prompt: this.target.prompt,
           });
           return;
         }

@@ -15,3 +15,4 @@ export * from './protocol-schema';
 export * from './token-preview';
 export * from './triage-rank';
 export * from './eval-results';
+export * from './webview-evaluate';

@@ -28,6 +28,8 @@ export interface HostToProbe {
     promoteFile: string;
     /** Text pairs from the run's data file (the first 200), to probe with a prompt or score a pair from it. */
     dataPairs: { line: number; prompt: string; chosen: string; rejected: string }[];
+    /** A prompt to start with (the Evaluate panel's "Open in Probe"). */
+    prompt?: string;
   };
   'probe/didToken': { which: ProbeWhich; text: string };
   'probe/didFinish': { which: ProbeWhich; text: string; reason: string };
@@ -212,6 +214,7 @@ const TO_PROBE: { [K in keyof HostToProbe]: Record<string, Check> } = {
     chatTemplate: bool,
     promoteFile: str,
     dataPairs: (v) => Array.isArray(v) && v.every((p) => isObj(p) && num(p.line) && str(p.prompt) && str(p.chosen) && str(p.rejected)),
+    prompt: (v) => v === undefined || str(v),
   },
   'probe/didToken': { which, text: str },
   'probe/didFinish': { which, text: str, reason: str },
@@ -229,6 +232,9 @@ function guard<M>(table: Record<string, Record<string, Check>>, raw: unknown): {
   for (const [k, check] of Object.entries(fields)) if (!check(params[k])) return { ok: false, error: `${raw.type}: bad or missing params.${k}` };
   return { ok: true, value: { type: raw.type, params } as WebviewMessage<M> };
 }
+
+/** The same check for the Evaluate panel's messages (webview-evaluate.ts). */
+export const guardMessage = guard;
 
 const strArray: Check = (v) => Array.isArray(v) && v.every(str);
 const records: Check = (v) => Array.isArray(v) && v.every((r) => parseRunRecord(r).ok);

@@ -299,6 +299,11 @@ window.addEventListener('message', (event) => {
       }
       $('models').textContent = `${m.params.policyDir}  vs  ${m.params.referenceDir}  ·  β ${m.params.beta}`;
       if (!m.params.chatTemplate) field('chat').disabled = true;
+      if (m.params.prompt !== undefined) {
+        state.prompt = m.params.prompt;
+        field('prompt').value = m.params.prompt;
+        save();
+      }
       break;
     }
     case 'probe/didToken': {

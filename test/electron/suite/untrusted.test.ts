@@ -19,6 +19,7 @@ describe('DPO Studio in an untrusted workspace', () => {
     ['dpo.startRunFromConfig', '/x/run.dpo.json'],
     ['dpo.resumeRun', '/x/run'],
     ['dpo.makeTinyModel', { out: '/tmp/never' }],
+    ['dpo.evaluateModel', { models: ['/x/run/final'] }],
   ] as const) {
     it(`${id} refuses and explains Restricted Mode`, async () => {
       const r = await vscode.commands.executeCommand<CommandResult>(id, arg);
