@@ -4,7 +4,18 @@
 // answers paired by prompt and sample. Plain Node (no vscode), so it is unit-tested.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EVAL_FILES, EvalPairView, EvalResultLine, EvalSummary, EvaluationView, RUN_EVAL_DIR, RUN_FILES, isEvalSummaryShape, parseLines } from '../protocol';
+import {
+  EVAL_FILES,
+  EvalPairView,
+  EvalSummary,
+  EvaluationView,
+  RUN_EVAL_DIR,
+  RUN_FILES,
+  isEvalSummaryShape,
+  parseEvalResultLine,
+  parseEvalSummary,
+  parseLines,
+} from '../protocol';
 
 export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -39,12 +50,14 @@ export function readEvalSummary(dir: string): Read<EvalSummary> {
   } catch (err) {
     return { ok: false, error: `${file}: ${(err as Error).message}` };
   }
-  if (!isEvalSummaryShape(raw))
+  // The contract's guard first (it names the bad field), then the shape the panel's messages require.
+  const parsed = parseEvalSummary(raw);
+  if (!parsed.ok || !isEvalSummaryShape(parsed.value))
     return {
       ok: false,
-      error: `${file}: not a version 1 evaluation summary (it needs kl, kl_ci, judges with win_rate and win_rate_ci, and models.policy.mean_length); re-run DPO: Evaluate Model`,
+      error: `${file}: not a version 1 evaluation summary (${parsed.ok ? 'a judge without win_rate_ci, or models without mean_length' : parsed.error}); re-run DPO: Evaluate Model`,
     };
-  return { ok: true, value: raw as EvalSummary };
+  return { ok: true, value: parsed.value };
 }
 
 /** The panel's view of one evaluation folder. */
@@ -109,29 +122,11 @@ function runEvalDirOf(dir: string): string | undefined {
   return path.basename(path.dirname(dir)) === RUN_EVAL_DIR && fs.existsSync(path.join(run, RUN_FILES.config)) ? run : undefined;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The fields of a results.jsonl line the panel uses, each named when missing. */
-function parseResultLine(raw: unknown): { ok: true; value: EvalResultLine } | { ok: false; error: string } {
-  if (!isObj(raw)) return { ok: false, error: 'a line is a JSON object' };
-  const need: [string, (v: unknown) => boolean][] = [
-    ['prompt_index', Number.isInteger],
-    ['prompt', (v) => typeof v === 'string'],
-    ['model', (v) => v === 'policy' || v === 'reference'],
-    ['sample', Number.isInteger],
-    ['text', (v) => typeof v === 'string'],
-    ['tokens', (v) => typeof v === 'number'],
-  ];
-  for (const [field, ok] of need) if (!ok(raw[field])) return { ok: false, error: `field ${field} is missing or of the wrong type` };
-  if (raw.verdicts !== undefined && !isObj(raw.verdicts)) return { ok: false, error: 'field verdicts must be an object of judge verdicts' };
-  return { ok: true, value: raw as unknown as EvalResultLine };
-}
-
 /** The answers of an evaluation paired by prompt and sample, in prompt order (the first `limit`), and the problems found. */
 export function readEvalPairs(dir: string, limit = 500): { pairs: EvalPairView[]; total: number; problems: string[] } {
   const file = path.join(dir, EVAL_FILES.results);
   if (!fs.existsSync(file)) return { pairs: [], total: 0, problems: [`${file}: missing`] };
-  const parsed = parseLines(fs.readFileSync(file, 'utf8'), parseResultLine, true);
+  const parsed = parseLines(fs.readFileSync(file, 'utf8'), parseEvalResultLine, true);
   const byKey = new Map<string, EvalPairView>();
   for (const line of parsed.records) {
     const key = `${line.prompt_index}:${line.sample}`;

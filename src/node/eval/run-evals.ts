@@ -4,7 +4,7 @@
 // so a half-written one is another program's).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EVAL_FILES, EVAL_PREFIX, EvalSummary, MetricsRecord, RUN_EVAL_DIR } from '../../protocol';
+import { EVAL_FILES, EVAL_PREFIX, EvalSummary, MetricsRecord, RUN_EVAL_DIR, parseEvalSummary } from '../../protocol';
 
 export interface RunEvaluation {
   /** The folder's name under eval/: final, checkpoint-<step>, or what the user chose. */
@@ -15,11 +15,6 @@ export interface RunEvaluation {
   summary: EvalSummary;
   /** summary.json's modification time (ms), to notice a re-run. */
   mtimeMs: number;
-}
-
-function looksLikeSummary(v: unknown): v is EvalSummary {
-  const s = v as Partial<EvalSummary> | null;
-  return typeof s === 'object' && s !== null && typeof s.kl === 'number' && typeof s.judges === 'object' && typeof s.models === 'object';
 }
 
 /** The run's evaluations, in step order (those without a step last, by name). */
@@ -37,8 +32,9 @@ export function readRunEvaluations(runDir: string): RunEvaluation[] {
     const file = path.join(dir, EVAL_FILES.summary);
     try {
       const mtimeMs = fs.statSync(file).mtimeMs;
-      const summary: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (!looksLikeSummary(summary)) continue;
+      const parsed = parseEvalSummary(JSON.parse(fs.readFileSync(file, 'utf8')));
+      if (!parsed.ok) continue;
+      const summary = parsed.value;
       const fromName = /^checkpoint-(\d+)$/.exec(name);
       const step = Number.isInteger(summary.step) ? summary.step : fromName ? Number(fromName[1]) : undefined;
       out.push({ name, dir, step, summary, mtimeMs });
