@@ -16,6 +16,8 @@ import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
 import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
 import { Answers, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
+import { startSftThenDpo } from './new-run-stages';
+import { TINY_DPO_STAGE } from '../node/tiny-recipe';
 
 const TITLE = 'DPO: New Training Run';
 
@@ -55,8 +57,16 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const steps: ((back: boolean) => Promise<StepOutcome>)[] = [
     async (back) => {
       if (args.model) return 'skip';
-      const picked = await pickModel(ctx, root, back);
-      return picked === 'again' ? { goto: 0 } : outcome(picked, (v) => (a.model = v));
+      let madeTiny = false;
+      const picked = await pickModel(ctx, root, back, () => (madeTiny = true));
+      return picked === 'again'
+        ? { goto: 0 }
+        : outcome(picked, (v) => {
+            a.model = v;
+            // A model made just now is random: SFT first (the demo's recipe), unless the summary turns it off.
+            a.sftFirst = madeTiny;
+            if (madeTiny) [a.beta, a.lr, a.epochs] = [TINY_DPO_STAGE.beta, TINY_DPO_STAGE.learning_rate, TINY_DPO_STAGE.num_train_epochs];
+          });
     },
     async (back) => {
       if (args.data) return 'skip';
@@ -115,6 +125,17 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');
   fs.mkdirSync(configDir, { recursive: true });
+  if (a.sftFirst && !scripted && (args.mode ?? 'dpo') === 'dpo') {
+    const dpo = {
+      ...config,
+      batch_size: TINY_DPO_STAGE.batch_size,
+      precompute_ref_log_probs: true,
+      lr_scheduler_type: TINY_DPO_STAGE.lr_scheduler_type,
+      warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
+      eval_steps: TINY_DPO_STAGE.eval_steps,
+    };
+    return startSftThenDpo(ctx, configDir, { model, data, dpo });
+  }
   const configFile = path.join(configDir, `run-${timeStamp()}.dpo.json`);
   const body = { mode: args.mode ?? 'dpo', model, data, ...config };
   fs.writeFileSync(configFile, JSON.stringify(body, null, 2) + '\n');
