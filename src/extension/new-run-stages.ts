@@ -18,6 +18,8 @@ export interface TwoStageRun {
   data: string;
   /** The DPO stage's values (β, learning rate, epochs, engine, …). */
   dpo: Record<string, unknown>;
+  /** Values over the SFT stage's recipe (tests and scripts). */
+  sft?: Record<string, unknown>;
 }
 
 /** The SFT stage's config for a DPO run's answers: the same data, engine and length, the tiny recipe's SFT settings. */

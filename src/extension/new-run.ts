@@ -30,6 +30,10 @@ export interface NewRunArgs {
   /** The engine; absent, asked (or, with `config`, taken from it or the dpo.engine setting). */
   engine?: EngineName;
   startAnother?: boolean;
+  /** Two stages: SFT on the chosen answers, then DPO from it (asked for, or set when the model is made in the flow). */
+  sftFirst?: boolean;
+  /** With `sftFirst` and `config`: values that override the SFT stage's recipe. */
+  sftConfig?: Record<string, unknown>;
 }
 
 export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {}): Promise<CommandResult> {
@@ -125,7 +129,8 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');
   fs.mkdirSync(configDir, { recursive: true });
-  if (a.sftFirst && !scripted && (args.mode ?? 'dpo') === 'dpo') {
+  if (args.sftFirst !== undefined) a.sftFirst = args.sftFirst;
+  if (a.sftFirst && (args.mode ?? 'dpo') === 'dpo') {
     const dpo = {
       ...config,
       batch_size: TINY_DPO_STAGE.batch_size,
@@ -134,7 +139,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
       warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
       eval_steps: TINY_DPO_STAGE.eval_steps,
     };
-    return startSftThenDpo(ctx, configDir, { model, data, dpo });
+    return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig });
   }
   const configFile = path.join(configDir, `run-${timeStamp()}.dpo.json`);
   const body = { mode: args.mode ?? 'dpo', model, data, ...config };
