@@ -52,6 +52,10 @@ describe('DPO Studio extension', () => {
     const has = (f: string) => fs.existsSync(path.join(ext.extensionPath, f));
     assert.ok(has('dist/extension.js') && has('dist/engine.js') && has('dist/tfjs-backend-wasm.wasm'), ext.extensionPath);
     assert.equal(path.basename(ext.packageJSON.main as string), 'extension.js');
+    // The Extensions view shows the icon (a 128 px PNG, what the marketplace asks for), shipped in the VSIX.
+    const icon = path.join(ext.extensionPath, ext.packageJSON.icon as string);
+    assert.deepEqual([...fs.readFileSync(icon).subarray(1, 4)], [...Buffer.from('PNG')], `${icon} is a PNG`);
+    assert.equal(fs.readFileSync(icon).readUInt32BE(16), 128, 'the icon is 128 px wide');
     // Electron mode (DPO_VSCODE=electron) loads the checkout; the default installs the VSIX first.
     if (process.env.DPO_TEST_FROM_VSIX)
       assert.ok(!has('src') && !has('out/src') && !has('test') && !has('node_modules'), `${ext.extensionPath} holds only what ships`);
