@@ -171,4 +171,3 @@ def test_bad_data_bytes_and_empty_data_name_the_file_and_line(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(DataError, match=f"{path}: no preference pairs"):
         read_pairs(str(path), False, completions=False)
-
