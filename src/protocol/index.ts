@@ -14,3 +14,5 @@ export * from './protocol-schema';
 export * from './token-preview';
 export * from './triage-rank';
 export * from './eval-results';
+export * from './eval-split';
+export * from './rng';
