@@ -137,7 +137,6 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
       precompute_ref_log_probs: true,
       lr_scheduler_type: TINY_DPO_STAGE.lr_scheduler_type,
       warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
-      eval_steps: TINY_DPO_STAGE.eval_steps,
     };
     return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig });
   }

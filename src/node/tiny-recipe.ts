@@ -20,7 +20,6 @@ export const TINY_DPO_STAGE = {
   lr_scheduler_type: 'cosine',
   warmup_ratio: 0.1,
   precompute_ref_log_probs: true,
-  eval_steps: 10,
   save_steps: 1000,
   logging_steps: 1,
 } as const;
