@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { MetricsRecord, timeStamp } from '../protocol';
 import { makeTinyModel, TINY_MODEL_DEFAULTS } from '../engine/model/tiny';
 import { runTraining } from './train';
+import { runProbe } from './probe';
 import { metricsTable } from './progress';
 import { PACKAGE_ROOT } from '../node/package-root';
 import { TINY_COMMON, TINY_DPO_STAGE, TINY_SFT_STAGE } from '../node/tiny-recipe';
@@ -57,5 +58,28 @@ export async function runDemo(outArg: string | undefined, log: (line: string) =>
   );
   log(rose ? 'DPO raised the margin and the accuracy on pairs it never trained on.' : 'WARNING: the held-out margin or accuracy did not rise.');
   log(`runs: ${sft.runDir} and ${dpo.runDir}; tuned model: ${dpo.finalDir}`);
+  // What the tuned model writes: greedy answers to two of the example prompts, the reference's beside them.
+  for (const prompt of DEMO_PROBES) {
+    log(`\nprobe (greedy): ${JSON.stringify(prompt)}`);
+    let line = '';
+    await runProbe({
+      modelDir: dpo.finalDir!,
+      refDir: sft.finalDir!,
+      prompt,
+      chat: false,
+      beta: DEMO.dpo.beta,
+      generate: { maxNewTokens: 24, temperature: 0 },
+      write: (text) => {
+        line += text;
+        for (let i = line.indexOf('\n'); i >= 0; i = line.indexOf('\n')) {
+          log(`  ${line.slice(0, i)}`);
+          line = line.slice(i + 1);
+        }
+      },
+    });
+  }
   return rose;
 }
+
+/** Prompts of examples/preferences.jsonl the demo probes its tuned model with. */
+export const DEMO_PROBES = ['Q: Which color is the grass?\nA:', 'User: Which color is the sky?\nAssistant:'];

@@ -3,7 +3,9 @@
 // Run's "Make a tiny model" path both use these settings, so the editor's first run is the demo's.
 export const TINY_SFT_STAGE = {
   learning_rate: 3e-3,
-  num_train_epochs: 4,
+  // 4 epochs left the model writing "The coppppos is is is" (SFT loss 1.2 per byte); 12 reach 0.25 and answer the
+  // example prompts in words ("The grass is green."), which the probe of the result must do.
+  num_train_epochs: 12,
   batch_size: 8,
   lr_scheduler_type: 'cosine',
   warmup_ratio: 0.05,
