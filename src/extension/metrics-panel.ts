@@ -25,7 +25,7 @@ import { completeCheckpoints, readPairs, runFile } from '../node/run-folder';
 import { readPairTexts } from '../node/pair-texts';
 import { COMMANDS } from './commands';
 import { RunManager } from './run-manager';
-import { dataFileOf, metricsCsv, readMetrics, readRunFolder } from './run-folders';
+import { dataFileOf, metricsCsv, readMetrics, readRunFolder, runDetail } from './run-folders';
 
 interface Followed {
   offset: number;
@@ -123,6 +123,7 @@ export class MetricsPanel implements vscode.Disposable {
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
       resumable: this.resumable(runDir, f, run0Status),
       starting: session?.startingText,
+      detail: info ? runDetail(info.config) : session?.config ? runDetail(session.config) : undefined,
     };
     this.post('metrics/didLoadRun', { run });
   }

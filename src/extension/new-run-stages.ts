@@ -20,6 +20,8 @@ export interface TwoStageRun {
   dpo: Record<string, unknown>;
   /** Values over the SFT stage's recipe (tests and scripts). */
   sft?: Record<string, unknown>;
+  /** The DPO stage's run name; the SFT stage is <name>-sft. */
+  name?: string;
 }
 
 /** The SFT stage's config for a DPO run's answers: the same data, engine and length, the tiny recipe's SFT settings. */
@@ -41,8 +43,8 @@ export async function startSftThenDpo(ctx: CommandContext, configDir: string, ru
   const root = runsRoot(readSettings());
   if (!root) return fail('open a folder first: runs are written to its .dpo/runs folder (setting dpo.runsFolder)', ctx);
   const stamp = timeStamp();
-  const sftDir = newRunDir(root, 'sft');
-  const dpoDir = newRunDir(root, 'dpo');
+  const sftDir = run.name ? path.join(root, `${run.name}-sft`) : newRunDir(root, 'sft');
+  const dpoDir = run.name ? path.join(root, run.name) : newRunDir(root, 'dpo');
   const write = (name: string, body: Record<string, unknown>) => {
     const file = path.join(configDir, name);
     fs.writeFileSync(file, JSON.stringify(body, null, 2) + '\n');

@@ -10,7 +10,7 @@ import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
 import { TorchEnvMissingError } from './run-manager';
 import { torchEnvDir } from '../node/torch-env';
-import { readSettings } from './settings';
+import { readSettings, runsRoot } from './settings';
 import { askEmbeddedOptions, askEngine, askTorchOptions, engineWithoutAsking } from './new-run-engine';
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
@@ -32,6 +32,8 @@ export interface NewRunArgs {
   startAnother?: boolean;
   /** Two stages: SFT on the chosen answers, then DPO from it (asked for, or set when the model is made in the flow). */
   sftFirst?: boolean;
+  /** The run's name (its folder under the runs folder); asked in the summary otherwise. */
+  name?: string;
   /** With `sftFirst` and `config`: values that override the SFT stage's recipe. */
   sftConfig?: Record<string, unknown>;
 }
@@ -45,7 +47,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const settings = readSettings();
   const scripted = args.config !== undefined;
   const root = ws.uri.fsPath;
-  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1 };
+  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1, name: args.name };
   const number = (text: string) => (text.trim() !== '' && Number.isFinite(Number(text)) && Number(text) > 0 ? Number(text) : undefined);
   const ask = async (back: boolean, step: number, title: string, value: number, prompt: string, example: string) => {
     const v = await inputStep({
@@ -115,7 +117,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
             await ask(back, 5, 'epochs', a.epochs, 'A number greater than 0 of passes over the data (fractions allowed, e.g. 0.5)', '1'),
             (v) => (a.epochs = v),
           ),
-    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back)),
+    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back, runsRoot(settings))),
   ];
   const flow = await runSteps(steps);
   if (a.engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
@@ -138,10 +140,11 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
       lr_scheduler_type: TINY_DPO_STAGE.lr_scheduler_type,
       warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
     };
-    return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig });
+    return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig, name: a.name });
   }
   const configFile = path.join(configDir, `run-${timeStamp()}.dpo.json`);
-  const body = { mode: args.mode ?? 'dpo', model, data, ...config };
+  const root0 = runsRoot(settings);
+  const body = { mode: args.mode ?? 'dpo', model, data, ...config, ...(a.name && root0 ? { output_dir: path.join(root0, a.name) } : {}) };
   fs.writeFileSync(configFile, JSON.stringify(body, null, 2) + '\n');
   ctx.output.appendLine(`wrote run config ${configFile}`);
   const result = await startRun(ctx, body.mode as TrainingMode, readRunConfigFile(configFile), path.basename(configFile));

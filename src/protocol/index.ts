@@ -16,3 +16,4 @@ export * from './triage-rank';
 export * from './eval-results';
 export * from './eval-split';
 export * from './rng';
+export * from './run-name';
