@@ -139,6 +139,8 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
       precompute_ref_log_probs: true,
       lr_scheduler_type: TINY_DPO_STAGE.lr_scheduler_type,
       warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
+      // sft_weight is the embedded engine's (the torch engine refuses it: TRL's sft term is another objective).
+      ...(a.engine !== 'torch' ? { sft_weight: TINY_DPO_STAGE.sft_weight } : {}),
     };
     return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig, name: a.name });
   }
