@@ -4,10 +4,10 @@ prompt-completion lines for SFT, tie/skip labels left out. The line number trave
 dataset to pairs.jsonl so drill-down opens the right line."""
 
 import json
-import random
 from typing import Any
 
 from .formats import to_trl_fields
+from .rng import held_out_indices
 
 
 class DataError(ValueError):
@@ -85,11 +85,6 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool) -> tuple[list
 
 
 def split_eval(rows: list, fraction: float, seed: int) -> tuple[list, list]:
-    """A seeded held-out split (Python's RNG: not the same pairs the tfjs engine holds out)."""
-    if fraction <= 0 or len(rows) < 2:
-        return rows, []
-    order = list(range(len(rows)))
-    random.Random(seed ^ 0x5EED).shuffle(order)
-    n_eval = max(1, round(len(rows) * fraction))
-    held = set(order[:n_eval])
+    """The seeded held-out split both engines make (src/protocol/eval-split.ts): the same pairs."""
+    held = set(held_out_indices(len(rows), fraction, seed))
     return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]

@@ -13,4 +13,6 @@ def describe_device() -> dict:
             p = torch.cuda.get_device_properties(k)
             gpus.append({"index": k, "name": p.name, "memoryBytes": int(p.total_memory)})
         return {"device": f"cuda:{i}", "label": f"cuda:{i} {gpus[i]['name']}", "devices": gpus}
-    return {"device": "cpu", "label": f"cpu ({torch.get_num_threads()} threads)", "devices": []}
+    # The same words as the handshake's device, so the status bar and the metrics panel say the same
+    # ("torch · cpu"); the thread count goes to the start-up line of log.txt.
+    return {"device": "cpu", "label": "cpu", "devices": [], "threads": torch.get_num_threads()}

@@ -302,6 +302,7 @@ class Run:
             self.prepare()
             self.log(
                 f"{'resuming' if self.resume else 'starting'} {c['mode']} run in {c['output_dir']}; torch engine on {self.device['label']}"
+                + (f" ({self.device['threads']} threads)" if "threads" in self.device else "")
             )
             self.sink.progress("loading", 0, 1, f"policy {c['model']}")
             trainer = self.build()

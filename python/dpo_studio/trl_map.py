@@ -95,7 +95,8 @@ def common_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resu
         logging_steps=c["logging_steps"],
         logging_first_step=False,
         eval_strategy="steps" if has_eval else "no",
-        eval_steps=c["eval_steps"],
+        # null: about 10 evaluations a run; HF turns a ratio below 1 into ceil(total steps * ratio), as the tfjs engine does.
+        eval_steps=c["eval_steps"] if c["eval_steps"] is not None else 0.1,
         # The step-0 evaluation belongs to the run's start; HF would run it again at a resumed step.
         eval_on_start=has_eval and not resumed,
         save_strategy="steps",

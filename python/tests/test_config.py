@@ -65,6 +65,17 @@ def test_trl_1_13_defaults_are_overridden_explicitly(tmp_path):
     assert noclip.max_grad_norm is None
 
 
+def test_eval_steps_null_is_about_ten_evaluations_a_run(tmp_path):
+    # HF turns a ratio below 1 into ceil(total steps * ratio): the tfjs engine's evalInterval for null.
+    _, args = dpo_config(tmp_path)
+    assert args.eval_steps == 0.1
+    from transformers.trainer_callback import TrainerState
+
+    state = TrainerState()
+    state.compute_steps(args, 68)
+    assert state.eval_steps == 7
+
+
 def test_dtype_and_sft(tmp_path):
     c = resolve_config({**BASE, "dtype": "bf16", "mode": "sft"})
     kw = trl_map.sft_args(c, str(tmp_path), 64, has_eval=False)

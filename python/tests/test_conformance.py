@@ -12,8 +12,10 @@ import sys
 import pytest
 
 from dpo_studio import run_folder as run_folder_module
+from dpo_studio.data import split_eval
 from dpo_studio.health import HealthMonitor
 from dpo_studio.protocol import parse_request
+from dpo_studio.rng import Rng, held_out_indices
 from dpo_studio.run_folder import TRAINER_STATE, RunFolder, decide_start
 from dpo_studio.run_lock import LOCK_FILE, RunLockError, acquire_run_lock
 from dpo_studio.run_records import parse_lines, parse_run_record
@@ -241,3 +243,21 @@ def test_appends_are_fsynced(tmp_path, monkeypatch):
     )
     folder.log("a line")
     assert len(synced) == 3
+
+
+@pytest.mark.parametrize("case", cases("eval-split"))
+def test_eval_split(case):
+    assert held_out_indices(case["n"], case["fraction"], case["seed"]) == case["expect_held_out"]
+    rows = [{"line": i + 1} for i in range(case["n"])]
+    train, held = split_eval(rows, case["fraction"], case["seed"])
+    assert [r["line"] - 1 for r in held] == case["expect_held_out"]
+    assert len(train) + len(held) == case["n"]
+
+
+def test_eval_split_generator():
+    d = os.path.join(ROOT, "test", "conformance", "eval-split")
+    for f in sorted(os.listdir(d)):
+        with open(os.path.join(d, f), encoding="utf-8") as fh:
+            rng = json.load(fh)["rng"]
+        r = Rng(rng["seed"])
+        assert [r.next_uint32() for _ in rng["expect_first_uint32"]] == rng["expect_first_uint32"]

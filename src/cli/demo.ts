@@ -6,37 +6,19 @@ import * as path from 'node:path';
 import { MetricsRecord, timeStamp } from '../protocol';
 import { makeTinyModel, TINY_MODEL_DEFAULTS } from '../engine/model/tiny';
 import { runTraining } from './train';
+import { runProbe } from './probe';
 import { metricsTable } from './progress';
 import { PACKAGE_ROOT } from '../node/package-root';
+import { TINY_COMMON, TINY_DPO_STAGE, TINY_SFT_STAGE } from '../node/tiny-recipe';
 
 export const EXAMPLE_DATA = path.join(PACKAGE_ROOT, 'examples', 'preferences.jsonl');
 
 /** The demo's settings, in one place: small enough for 2 CPU cores in well under 3 minutes. */
 export const DEMO = {
   model: { ...TINY_MODEL_DEFAULTS, family: 'gpt2' as const, layers: 2, dModel: 64, heads: 4, maxPositions: 128, seed: 0 },
-  sft: {
-    learning_rate: 3e-3,
-    num_train_epochs: 4,
-    batch_size: 8,
-    lr_scheduler_type: 'cosine',
-    warmup_ratio: 0.05,
-    eval_steps: 1000,
-    save_steps: 1000,
-    logging_steps: 5,
-  },
-  dpo: {
-    learning_rate: 5e-4,
-    num_train_epochs: 3,
-    batch_size: 8,
-    beta: 0.1,
-    lr_scheduler_type: 'cosine',
-    warmup_ratio: 0.1,
-    precompute_ref_log_probs: true,
-    eval_steps: 10,
-    save_steps: 1000,
-    logging_steps: 1,
-  },
-  common: { eval_fraction: 0.1, seed: 42, max_length: 128 },
+  sft: TINY_SFT_STAGE,
+  dpo: TINY_DPO_STAGE,
+  common: TINY_COMMON,
 };
 
 export async function runDemo(outArg: string | undefined, log: (line: string) => void): Promise<boolean> {
@@ -76,5 +58,28 @@ export async function runDemo(outArg: string | undefined, log: (line: string) =>
   );
   log(rose ? 'DPO raised the margin and the accuracy on pairs it never trained on.' : 'WARNING: the held-out margin or accuracy did not rise.');
   log(`runs: ${sft.runDir} and ${dpo.runDir}; tuned model: ${dpo.finalDir}`);
+  // What the tuned model writes: greedy answers to two of the example prompts, the reference's beside them.
+  for (const prompt of DEMO_PROBES) {
+    log(`\nprobe (greedy): ${JSON.stringify(prompt)}`);
+    let line = '';
+    await runProbe({
+      modelDir: dpo.finalDir!,
+      refDir: sft.finalDir!,
+      prompt,
+      chat: false,
+      beta: DEMO.dpo.beta,
+      generate: { maxNewTokens: 24, temperature: 0 },
+      write: (text) => {
+        line += text;
+        for (let i = line.indexOf('\n'); i >= 0; i = line.indexOf('\n')) {
+          log(`  ${line.slice(0, i)}`);
+          line = line.slice(i + 1);
+        }
+      },
+    });
+  }
   return rose;
 }
+
+/** Prompts of examples/preferences.jsonl the demo probes its tuned model with. */
+export const DEMO_PROBES = ['Q: Which color is the grass?\nA:', 'User: Which color is the sky?\nAssistant:'];

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES, BackendName, ENGINE_NAMES } from '../protocol';
+import { BACKEND_NAMES, BackendName, ENGINE_NAMES, runNameProblem } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { TINY_MODEL_DEFAULTS, makeTinyModel } from '../engine/model/tiny';
 import { writeLogps } from '../engine/dpo/logps-file';
@@ -22,6 +22,12 @@ import { addServeCommand } from './serve';
 import { addEvalCommand } from './eval';
 import { describeTorch, setupTorch } from '../node/torch-setup';
 import { PACKAGE_ROOT } from '../node/package-root';
+
+function runName(value: string): string {
+  const problem = runNameProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -137,9 +143,12 @@ export function buildProgram(): Command {
       )
       .option('--config <file>', 'JSON run config (flags override it; relative paths resolve against its folder)')
       .option('--out <dir>', 'run folder (default: .dpo/runs/<mode>-<time> in the current folder)')
+      .option('--run-name <name>', 'name the run: its folder is .dpo/runs/<name> (the name the metrics panel and Show Runs use)', runName)
       .option('--resume <run-dir>', 'continue a stopped or crashed run from its newest complete checkpoint');
     addConfigFlags(cmd).action(async (o) => {
       const values = { ...(o.config ? readRunConfigFile(o.config) : {}), ...flagValues(o) };
+      if (o.runName && o.out) throw new Error('give --run-name or --out, not both (the name is the run folder under .dpo/runs)');
+      if (o.runName) values.output_dir = path.resolve('.dpo', 'runs', o.runName);
       if (o.out) values.output_dir = path.resolve(o.out);
       const r = await runTraining({ mode: trainingMode, values, resume: o.resume, source: o.config ?? 'flags' });
       log(

@@ -18,6 +18,34 @@ export interface ExportLaunchArgs {
 
 const isRunConfig = (f: string | undefined) => !!f && /\.dpo\.json$|(^|[\\/])dpo\.config\.json$/.test(f);
 
+/** The workspace's run configs (New Training Run writes them to .dpo/configs/), newest first, or a file chosen by hand. */
+async function pickRunConfig(): Promise<string | undefined> {
+  const found = (await vscode.workspace.findFiles('**/*.dpo.json', '**/node_modules/**', 200))
+    .map((u) => ({ file: u.fsPath, mtime: fs.statSync(u.fsPath).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  const browse = '$(folder-opened) Choose a run config file…';
+  const items: (vscode.QuickPickItem & { file?: string })[] = [
+    ...found.map((f) => ({ label: `$(file) ${path.basename(f.file)}`, description: vscode.workspace.asRelativePath(path.dirname(f.file)), file: f.file })),
+    { label: browse, description: 'a *.dpo.json run config (New Training Run writes them to .dpo/configs/)' },
+  ];
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'DPO: Export Launch Script — run config',
+    placeHolder: found.length
+      ? 'The run config to launch on a cluster'
+      : 'No *.dpo.json run config in this workspace yet: choose one, or make one with New Training Run',
+    ignoreFocusOut: true,
+  });
+  if (!pick) return undefined;
+  if (pick.file) return pick.file;
+  const chosen = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { 'DPO run config (*.dpo.json)': ['json'] },
+    openLabel: 'Export Launch Script',
+    title: 'Choose a run config (*.dpo.json)',
+  });
+  return chosen?.[0]?.fsPath;
+}
+
 async function askCount(title: string, value: string): Promise<number | undefined> {
   const v = await vscode.window.showInputBox({
     title: `DPO: Export Launch Script — ${title}`,
@@ -32,8 +60,7 @@ export async function exportLaunchScript(ctx: CommandContext, args: ExportLaunch
   let file = args.config ?? vscode.window.activeTextEditor?.document.uri.fsPath;
   // A config given as an argument is taken whatever its name; only the active editor's file must look like one.
   if (!args.config && !isRunConfig(file)) {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'DPO run config': ['json'] }, openLabel: 'Export Launch Script' });
-    file = picked?.[0]?.fsPath;
+    file = await pickRunConfig();
     if (!file) return { ok: false, error: 'cancelled' };
   }
   let values: Record<string, unknown>;

@@ -27,7 +27,7 @@ import { readPairTexts } from '../node/pair-texts';
 import { evaluationRecord, readRunEvaluations } from '../node/eval/run-evals';
 import { COMMANDS } from './commands';
 import { RunManager } from './run-manager';
-import { dataFileOf, metricsCsv, readMetrics, readRunFolder } from './run-folders';
+import { dataFileOf, metricsCsv, readMetrics, readRunFolder, runDetail } from './run-folders';
 
 interface Followed {
   offset: number;
@@ -127,6 +127,7 @@ export class MetricsPanel implements vscode.Disposable {
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
       resumable: this.resumable(runDir, f, run0Status),
       starting: session?.startingText,
+      detail: info ? runDetail(info.config) : session?.config ? runDetail(session.config) : undefined,
     };
     this.post('metrics/didLoadRun', { run });
   }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_CONFIG, EngineName } from '../protocol';
+import { DEFAULT_CONFIG, EngineName, runNameProblem } from '../protocol';
 import { CommandContext } from './commands';
 import { makeTinyModel } from './model-commands';
 import { EmbeddedChoices, TorchChoices } from './new-run-engine';
@@ -24,6 +24,13 @@ export interface Answers {
   /** Undefined until asked: the suggestion depends on the model's size. */
   lr?: number;
   epochs: number;
+  /**
+   * SFT on the chosen answers first, then DPO from it (new-run-stages.ts): set when the model was made
+   * just now (a random model's copy is no reference); the summary can turn it on or off.
+   */
+  sftFirst?: boolean;
+  /** The run's name: its folder under the runs folder; undefined: <mode>-<time>. */
+  name?: string;
 }
 
 /** Learning rates as typed (5e-4, not 0.0005); other numbers as they are. */
@@ -34,7 +41,7 @@ export function shortNumber(v: number): string {
 /** 'again': a file dialog was closed without a choice, so the same step is shown again. */
 type Picked = StepAnswer<string> | 'again';
 
-export async function pickModel(ctx: CommandContext, root: string, back: boolean): Promise<Picked> {
+export async function pickModel(ctx: CommandContext, root: string, back: boolean, onMadeTiny?: () => void): Promise<Picked> {
   const found = (await vscode.workspace.findFiles('**/config.json', '{**/node_modules/**,**/.dpo/runs/**}', 50))
     .map((u) => path.dirname(u.fsPath))
     .filter((d) => fs.existsSync(path.join(d, 'model.safetensors')) || fs.existsSync(path.join(d, 'model.safetensors.index.json')));
@@ -50,6 +57,7 @@ export async function pickModel(ctx: CommandContext, root: string, back: boolean
   });
   if (pick === 'tiny') {
     const made = await makeTinyModel(ctx, { out: path.join(root, '.dpo', 'models', `tiny-${Date.now()}`) });
+    if (made.ok) onMadeTiny?.();
     return made.ok ? made.path : undefined;
   }
   if (pick === 'browse') {
@@ -94,7 +102,12 @@ function countLines(file: string): number | undefined {
 }
 
 /** The last step: what will run, with Start and one Edit row per answer that was asked. */
-export async function reviewAnswers(a: Answers, given: { model?: string; data?: string; engine?: EngineName }, back: boolean): Promise<StepOutcome> {
+export async function reviewAnswers(
+  a: Answers,
+  given: { model?: string; data?: string; engine?: EngineName },
+  back: boolean,
+  runsRoot?: string,
+): Promise<StepOutcome> {
   const lines = countLines(a.data!);
   const steps = lines !== undefined ? `about ${estimateSteps(lines, a.epochs)} steps of ${DEFAULT_CONFIG.batch_size} pairs` : 'steps: from the data';
   const torch =
@@ -114,9 +127,44 @@ export async function reviewAnswers(a: Answers, given: { model?: string; data?: 
     ...edit(4, `β: ${a.beta}`, ''),
     ...edit(5, `Learning rate: ${shortNumber(a.lr!)}`, ''),
     ...edit(6, `Epochs: ${a.epochs}`, steps),
+    {
+      label: `$(tag) Name: ${a.name ?? 'dpo-<time> (pick to name the run)'}`,
+      description: 'the run folder under .dpo/runs, shown in the metrics panel and Show Runs',
+      value: RENAME,
+    },
+    {
+      label: `$(layers) Stages: ${a.sftFirst ? 'SFT on the chosen answers, then DPO from it' : 'DPO only'}`,
+      description: a.sftFirst
+        ? 'the SFT model is the reference (as `dpo demo` does); pick to run DPO only'
+        : 'pick to fine-tune on the chosen answers first: a new or random model needs it',
+      value: TOGGLE_STAGES,
+    },
   ];
   const pick = await pickStep({ title: `${TITLE} — summary`, placeHolder: 'Start the run, or pick an answer to change it', items, back });
   if (pick === BACK) return 'back';
   if (pick === undefined) return 'cancel';
+  if (pick === RENAME) {
+    const name = await vscode.window.showInputBox({
+      title: `${TITLE} — run name`,
+      value: a.name ?? '',
+      prompt: 'The run folder under .dpo/runs; empty: dpo-<time>',
+      ignoreFocusOut: true,
+      validateInput: (v) =>
+        v === ''
+          ? undefined
+          : (runNameProblem(v) ?? (runsRoot && fs.existsSync(path.join(runsRoot, v)) ? `.dpo/runs/${v} exists: choose another name` : undefined)),
+    });
+    if (name !== undefined) a.name = name === '' ? undefined : name;
+    return { goto: SUMMARY_STEP };
+  }
+  if (pick === TOGGLE_STAGES) {
+    a.sftFirst = !a.sftFirst;
+    return { goto: SUMMARY_STEP };
+  }
   return pick === -1 ? 'next' : { goto: pick };
 }
+
+/** The summary's index among New Training Run's steps, and its stages row's value. */
+export const SUMMARY_STEP = 7;
+const TOGGLE_STAGES = -3;
+const RENAME = -4;

@@ -10,12 +10,14 @@ import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
 import { TorchEnvMissingError } from './run-manager';
 import { torchEnvDir } from '../node/torch-env';
-import { readSettings } from './settings';
+import { readSettings, runsRoot } from './settings';
 import { askEmbeddedOptions, askEngine, askTorchOptions, engineWithoutAsking } from './new-run-engine';
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
 import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
 import { Answers, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
+import { startSftThenDpo } from './new-run-stages';
+import { TINY_DPO_STAGE } from '../node/tiny-recipe';
 
 const TITLE = 'DPO: New Training Run';
 
@@ -28,6 +30,12 @@ export interface NewRunArgs {
   /** The engine; absent, asked (or, with `config`, taken from it or the dpo.engine setting). */
   engine?: EngineName;
   startAnother?: boolean;
+  /** Two stages: SFT on the chosen answers, then DPO from it (asked for, or set when the model is made in the flow). */
+  sftFirst?: boolean;
+  /** The run's name (its folder under the runs folder); asked in the summary otherwise. */
+  name?: string;
+  /** With `sftFirst` and `config`: values that override the SFT stage's recipe. */
+  sftConfig?: Record<string, unknown>;
 }
 
 export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {}): Promise<CommandResult> {
@@ -39,7 +47,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const settings = readSettings();
   const scripted = args.config !== undefined;
   const root = ws.uri.fsPath;
-  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1 };
+  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1, name: args.name };
   const number = (text: string) => (text.trim() !== '' && Number.isFinite(Number(text)) && Number(text) > 0 ? Number(text) : undefined);
   const ask = async (back: boolean, step: number, title: string, value: number, prompt: string, example: string) => {
     const v = await inputStep({
@@ -55,8 +63,16 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const steps: ((back: boolean) => Promise<StepOutcome>)[] = [
     async (back) => {
       if (args.model) return 'skip';
-      const picked = await pickModel(ctx, root, back);
-      return picked === 'again' ? { goto: 0 } : outcome(picked, (v) => (a.model = v));
+      let madeTiny = false;
+      const picked = await pickModel(ctx, root, back, () => (madeTiny = true));
+      return picked === 'again'
+        ? { goto: 0 }
+        : outcome(picked, (v) => {
+            a.model = v;
+            // A model made just now is random: SFT first (the demo's recipe), unless the summary turns it off.
+            a.sftFirst = madeTiny;
+            if (madeTiny) [a.beta, a.lr, a.epochs] = [TINY_DPO_STAGE.beta, TINY_DPO_STAGE.learning_rate, TINY_DPO_STAGE.num_train_epochs];
+          });
     },
     async (back) => {
       if (args.data) return 'skip';
@@ -101,7 +117,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
             await ask(back, 5, 'epochs', a.epochs, 'A number greater than 0 of passes over the data (fractions allowed, e.g. 0.5)', '1'),
             (v) => (a.epochs = v),
           ),
-    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back)),
+    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back, runsRoot(settings))),
   ];
   const flow = await runSteps(steps);
   if (a.engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
@@ -115,8 +131,22 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');
   fs.mkdirSync(configDir, { recursive: true });
+  if (args.sftFirst !== undefined) a.sftFirst = args.sftFirst;
+  if (a.sftFirst && (args.mode ?? 'dpo') === 'dpo') {
+    const dpo = {
+      ...config,
+      batch_size: TINY_DPO_STAGE.batch_size,
+      precompute_ref_log_probs: true,
+      lr_scheduler_type: TINY_DPO_STAGE.lr_scheduler_type,
+      warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
+      // sft_weight is the embedded engine's (the torch engine refuses it: TRL's sft term is another objective).
+      ...(a.engine !== 'torch' ? { sft_weight: TINY_DPO_STAGE.sft_weight } : {}),
+    };
+    return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig, name: a.name });
+  }
   const configFile = path.join(configDir, `run-${timeStamp()}.dpo.json`);
-  const body = { mode: args.mode ?? 'dpo', model, data, ...config };
+  const root0 = runsRoot(settings);
+  const body = { mode: args.mode ?? 'dpo', model, data, ...config, ...(a.name && root0 ? { output_dir: path.join(root0, a.name) } : {}) };
   fs.writeFileSync(configFile, JSON.stringify(body, null, 2) + '\n');
   ctx.output.appendLine(`wrote run config ${configFile}`);
   const result = await startRun(ctx, body.mode as TrainingMode, readRunConfigFile(configFile), path.basename(configFile));

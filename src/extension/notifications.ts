@@ -31,12 +31,19 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
     }
   });
 
+  // One notification per run, of one line: the metrics panel lists every warning with its details,
+  // and the output channel keeps each in full.
+  const notified = new WeakSet<RunSession>();
   const warnSub = runs.onWarning(({ session, warning }) => {
     output.appendLine(`warning (${path.basename(session.runDir)}, step ${warning.step}): ${warning.message}`);
-    if (session.mutedWarnings.has(warning.code)) return;
-    void vscode.window.showWarningMessage(`Run ${path.basename(session.runDir)}: ${warning.message}`, "Don't Show Again for This Run").then((a) => {
-      if (a) session.mutedWarnings.add(warning.code);
-    });
+    if (session.mutedWarnings.has(warning.code) || notified.has(session)) return;
+    notified.add(session);
+    const head = toastLine(warningHead(warning.message));
+    void vscode.window
+      .showWarningMessage(`Run ${path.basename(session.runDir)}, step ${warning.step}: ${head} (details in the metrics panel)`, 'Open Metrics')
+      .then((a) => {
+        if (a === 'Open Metrics') void vscode.commands.executeCommand('dpo.openMetrics', { runDirs: [session.runDir] });
+      });
   });
 
   const endSub = runs.onDidChange((session) => {
@@ -75,4 +82,10 @@ export function watchRuns(runs: RunManager, output: vscode.OutputChannel): vscod
   });
 
   return vscode.Disposable.from(progressSub, warnSub, endSub);
+}
+
+/** What happened, without the advice: the engines write "<what happened>: <advice>". */
+export function warningHead(message: string): string {
+  const at = message.indexOf(': ');
+  return at > 0 && at <= 160 ? message.slice(0, at) : message;
 }

@@ -90,3 +90,11 @@ export function modelPickItems(runs: RunFolderInfo[]): { label: string; descript
       })),
   ]);
 }
+
+/** The legend's line about a run: engine, objective, β, learning rate ("tfjs · sigmoid · β 0.1 · lr 5e-4"). */
+export function runDetail(c: DpoConfig): string {
+  const loss: unknown = c.loss_type;
+  const objective = c.mode === 'sft' ? 'SFT' : Array.isArray(loss) ? loss.join('+') : String(loss);
+  const lr = c.learning_rate !== 0 && Math.abs(c.learning_rate) < 1e-3 ? c.learning_rate.toExponential() : String(c.learning_rate);
+  return [c.engine, objective, ...(c.mode === 'sft' ? [] : [`β ${c.beta}`]), `lr ${lr}`].join(' · ');
+}

@@ -54,7 +54,7 @@ export interface DpoConfig {
   max_prompt_length: number | null;
   seed: number;
   logging_steps: number;
-  eval_steps: number;
+  eval_steps: number | null;
   save_steps: number;
   save_total_limit: number | null;
   skip_bad_lines: boolean;
@@ -199,7 +199,13 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   },
   seed: { type: 'integer', minimum: 0, default: 42, description: 'Seed for shuffling and the eval split; the same seed gives the same run.' },
   logging_steps: { type: 'integer', minimum: 1, default: 1, description: 'Write a metrics line every N optimizer steps.' },
-  eval_steps: { type: 'integer', minimum: 1, default: 50, description: 'Evaluate on the held-out pairs every N steps (and at the start and the end).' },
+  eval_steps: {
+    ...nullable('integer'),
+    minimum: 1,
+    default: null,
+    description:
+      "Evaluate on the held-out pairs every N steps (and at the start and the end); null: about 10 evaluations a run, every ⌈total steps / 10⌉ steps (TRL's eval_steps 0.1).",
+  },
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
   checkpoint_eval_prompts: {

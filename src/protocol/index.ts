@@ -16,3 +16,6 @@ export * from './token-preview';
 export * from './triage-rank';
 export * from './eval-results';
 export * from './webview-evaluate';
+export * from './eval-split';
+export * from './rng';
+export * from './run-name';

@@ -60,6 +60,8 @@ export interface MetricsRun {
   resumable?: boolean;
   /** Before its first training step: what the engine is doing ("importing torch…", "loading 0/1"). */
   starting?: string;
+  /** What the legend says beside the name: engine, objective, β, learning rate ("tfjs · sigmoid · β 0.1 · lr 5e-4"). */
+  detail?: string;
 }
 
 /** The start of a pair's texts, for the drill-down (a chat message list gives its last message). */
@@ -268,7 +270,8 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
       runStatus(v.status) &&
       records(v.records) &&
       optBool(v.resumable) &&
-      optStr(v.starting),
+      optStr(v.starting) &&
+      optStr(v.detail),
   },
   'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool, starting: optStr },
   'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok), texts: pairTexts },

@@ -134,6 +134,11 @@ describe('metrics panel with run folders', { timeout: 600_000 }, () => {
     const legend = view.locator('.legend-run');
     assert.deepEqual((await legend.evaluateAll((els) => els.map((e) => (e as unknown as El).dataset.run))).sort(), ['run-a', 'run-b'], 'each run once');
     assert.equal(await view.locator('.u-legend').count(), 0, 'no legend rows per chart');
+    assert.equal(
+      await view.locator('.legend-run[data-run="run-a"] .detail').innerText(),
+      'tfjs · sigmoid · β 0.1 · lr 0.001',
+      'the legend tells runs apart by engine, objective, β and learning rate',
+    );
     const legendColor = async (run: string) =>
       view.locator(`.legend-run[data-run="${run}"] .swatch`).evaluate((e) => (globalThis as unknown as Win).getComputedStyle(e).backgroundColor);
     const colors = { 'run-a': await legendColor('run-a'), 'run-b': await legendColor('run-b') };

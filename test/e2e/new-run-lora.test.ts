@@ -133,11 +133,71 @@ describe('New Training Run asks the embedded engine about LoRA for a 30M model',
       items.some((r) => /Engine: embedded \(tfjs\) · full fine-tuning/.test(r)),
       `the summary's engine row reads the edited answer: ${items.join(' | ')}`,
     );
+    assert.ok(
+      items.some((r) => /Stages: DPO only/.test(r)),
+      `a model from a folder is tuned with DPO alone unless asked: ${items.join(' | ')}`,
+    );
     const full = await startAndStop();
     assert.equal(full.engine, 'tfjs');
     assert.equal(full.lora_r, 0);
     assert.equal(full.lora_alpha, undefined);
     assert.equal(full.gradient_checkpointing, undefined);
+  });
+
+  it("a tiny model made in the flow is tuned in two stages: SFT on the chosen answers, then DPO (the demo's recipe)", async () => {
+    await runCommand(page, 'DPO: New Training Run');
+    await pickRow(page, 'Make a tiny model', '(1/5)');
+    await pickRow(page, 'pairs.jsonl', '(2/5)');
+    await title('β');
+    await page.keyboard.press('Enter');
+    await title('learning rate');
+    assert.equal(await page.locator('.quick-input-widget input').inputValue(), '5e-4', "the DPO stage's learning rate from the recipe");
+    await page.keyboard.press('Enter');
+    await title('epochs');
+    await page.keyboard.press('Enter');
+    await title('— summary');
+    const items = await rows();
+    assert.ok(
+      items.some((r) => /Stages: SFT on the chosen answers, then DPO from it/.test(r)),
+      items.join(' | '),
+    );
+    const before = new Set(configs());
+    await pickRow(page, 'Start training', '— summary');
+    let added: string[] = [];
+    for (let i = 0; i < 300 && added.length < 2; i++) {
+      added = configs().filter((f) => !before.has(f));
+      if (added.length < 2) await page.waitForTimeout(100);
+    }
+    const sft = added.find((f) => f.endsWith('-1-sft.dpo.json'));
+    const dpo = added.find((f) => f.endsWith('-2-dpo.dpo.json'));
+    assert.ok(sft && dpo, `both stages' configs are written: ${added.join(', ')}`);
+    const sftConfig = JSON.parse(fs.readFileSync(path.join(configsDir(), sft), 'utf8'));
+    const dpoConfig = JSON.parse(fs.readFileSync(path.join(configsDir(), dpo), 'utf8'));
+    assert.equal(sftConfig.mode, 'sft');
+    assert.equal(dpoConfig.model, path.join(sftConfig.output_dir, 'final'), 'the DPO stage starts from the SFT model');
+    // The metrics panel opens on the SFT stage by itself.
+    await page.locator('.tab', { hasText: 'DPO Metrics' }).waitFor({ state: 'visible', timeout: 60_000 });
+    await runCommand(page, 'DPO: Stop Run');
+    await page.locator('.notifications-toasts', { hasText: 'stage 2 (DPO) was not started' }).waitFor({ state: 'visible', timeout: 60_000 });
+  });
+
+  it("Export Launch Script offers the workspace's run configs in a quick pick", async () => {
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'View: Close All Editors');
+    await runCommand(page, 'DPO: Export Launch Script');
+    await title('— run config');
+    const items = await rows();
+    assert.match(items[0], /run-.*\.dpo\.json/, items.join(' | '));
+    assert.match(items[items.length - 1], /Choose a run config file/);
+    const first = items[0].match(/(run-\S+\.dpo\.json)/)![1];
+    await pickRow(page, first, '— run config');
+    await title('machines');
+    await page.keyboard.press('Enter');
+    await title('GPUs per machine');
+    await page.keyboard.press('Enter');
+    const script = path.join(configsDir(), `launch-${first.replace(/\.json$/, '')}`, 'launch.sh');
+    for (let i = 0; i < 300 && !fs.existsSync(script); i++) await page.waitForTimeout(100);
+    assert.ok(fs.existsSync(script), `${script} is written`);
   });
 });
 

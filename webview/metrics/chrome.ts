@@ -2,6 +2,7 @@
 // has a checkpoint), the warnings list, and what to do when the panel has no run. Every run name
 // and message goes into the page escaped. The run lines are not a live region: they change with
 // every step, and a screen reader would read them out all the time.
+import { warningParts } from './warning-text';
 import { formatDuration } from '../../src/protocol/format';
 import { bestEvalMargin } from './axis-values';
 import { bestEvalText, runStateText } from './text';
@@ -65,11 +66,21 @@ export function resumeAnswered(runDir: string): void {
   rows.get(runDir)?.el.querySelector('.resume')?.removeAttribute('disabled');
 }
 
+/**
+ * One line per warning (its fact, with the numbers), the advice behind a disclosure: at 700 px with
+ * three runs, whole paragraphs pushed every chart off the first screen.
+ */
 export function renderWarnings(): void {
   const items = [...runs.values()].flatMap((r) =>
-    r.warnings.map((w) => `<li><b>${escapeHtml(r.meta.name)}</b> step ${w.step} [${w.code}] ${escapeHtml(w.message)}</li>`),
+    r.warnings.map((w) => {
+      const { head, rest } = warningParts(w.message);
+      const line = `<b>${escapeHtml(r.meta.name)}</b> step ${w.step}: ${escapeHtml(head)}`;
+      return rest
+        ? `<li data-code="${escapeHtml(w.code)}"><details><summary>${line}</summary><p>${escapeHtml(rest)}</p></details></li>`
+        : `<li data-code="${escapeHtml(w.code)}">${line}</li>`;
+    }),
   );
-  $('warnings').innerHTML = items.length ? `<ul>${items.join('')}</ul>` : '';
+  $('warnings').innerHTML = items.length ? `<ul aria-label="Training-health warnings">${items.join('')}</ul>` : '';
 }
 
 /** With no run shown: say how to get one. */

@@ -16,7 +16,7 @@ export function renderLegend(onRemove: () => void): void {
   }
   const items = [...runs.values()].map(
     (run) =>
-      `<li class="legend-run" data-run="${escapeHtml(run.meta.name)}" title="${escapeHtml(run.meta.runDir)}"><span class="swatch"></span><span class="name">${escapeHtml(run.meta.name)}</span><button class="remove" aria-label="Remove run ${escapeHtml(run.meta.name)} from the panel" title="Remove from the panel">×</button></li>`,
+      `<li class="legend-run" data-run="${escapeHtml(run.meta.name)}" title="${escapeHtml(run.meta.runDir)}"><span class="swatch"></span><span class="name">${escapeHtml(run.meta.name)}</span>${run.meta.detail ? `<span class="detail">${escapeHtml(run.meta.detail)}</span>` : ''}<button class="remove" aria-label="Remove run ${escapeHtml(run.meta.name)} from the panel" title="Remove from the panel">×</button></li>`,
   );
   box.innerHTML = `<ul class="legend-runs" aria-label="Runs">${items.join('')}</ul><ul class="legend-key" aria-label="Line styles">${KEY}</ul>`;
   const list = [...runs.values()];

@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { ProbeSampling, ProbeScore, ProbeWhich } from '../../src/protocol/messages';
+import { implausibleNote } from './plausible';
 import { HostToProbe, ProbeToHost, WEBVIEW_PROTOCOL_VERSION, parseHostToProbe } from '../../src/protocol/webview';
 import { assertNever } from '../../src/protocol/assert-never';
 import { LEGEND_HTML, installTokenTooltip, renderLegend, renderTokens } from './heatmap';
@@ -186,6 +187,11 @@ function renderSummary(): void {
   const margin = p.reward - r.reward;
   const names = `${state.answers.policy.source ?? 'policy answer'} − ${state.answers.reference.source ?? 'reference answer'}`;
   box.textContent = `margin (${names}) ${margin.toFixed(4)} · DPO preference probability σ(margin) = ${(1 / (1 + Math.exp(-margin))).toFixed(4)}`;
+  const note = implausibleNote([
+    { name: state.answers.policy.source ?? 'policy answer', score: p },
+    { name: state.answers.reference.source ?? 'reference answer', score: r },
+  ]);
+  if (note) box.append(el('div', { class: 'implausible', role: 'note' }, note));
 }
 
 let scale = 0;

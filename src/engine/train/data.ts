@@ -1,10 +1,9 @@
 // Data preparation for a run: read the preference file(s), tokenize with truncation, and split off
 // the eval pairs (eval_data, or a seeded eval_fraction). Problems are reported, never silent.
-import { DpoConfig, isReferenceFreeLoss } from '../../protocol';
+import { DpoConfig, heldOutIndices, isReferenceFreeLoss } from '../../protocol';
 import { TextTokenizer } from '../tokenizer/tokenizer';
 import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { TokenizedPair, tokenizePairs } from '../data/tokenize';
-import { Rng } from '../rng';
 import { Report, TrainingError } from './report';
 
 export interface Split {
@@ -58,9 +57,7 @@ export function prepareData(
   let evalPairs: TokenizedPair[] = [];
   if (c.eval_data) evalPairs = load(c.eval_data);
   else if (c.eval_fraction > 0) {
-    // A seeded split, independent of the training order's RNG.
-    const order = new Rng(c.seed ^ 0x5eed).shuffle(train.map((_, i) => i));
-    const evalSet = new Set(order.slice(0, Math.max(1, Math.round(train.length * c.eval_fraction))));
+    const evalSet = new Set(heldOutIndices(train.length, c.eval_fraction, c.seed));
     evalPairs = train.filter((_, i) => evalSet.has(i));
     train = train.filter((_, i) => !evalSet.has(i));
   }

@@ -46,6 +46,11 @@ import { checkTokenIds, pathError, withPath } from './input-checks';
 
 export { TrainingError };
 
+/** eval_steps, or with null about 10 evaluations a run: every ⌈total / 10⌉ steps, as TRL computes its eval_steps 0.1. */
+export function evalInterval(evalSteps: number | null, totalSteps: number): number {
+  return evalSteps ?? Math.max(1, Math.ceil(totalSteps * 0.1));
+}
+
 export interface TrainerEvents {
   onProgress?(phase: RunPhase, done: number, total: number, message?: string): void;
   onMetrics?(record: MetricsRecord): void;
@@ -235,6 +240,7 @@ export class Trainer implements Report {
       const perStep = c.batch_size * c.gradient_accumulation_steps;
       const stepsPerEpoch = Math.ceil(split.train.length / perStep);
       const totalSteps = c.max_steps ?? Math.max(1, Math.ceil(c.num_train_epochs * stepsPerEpoch));
+      const evalEvery = evalInterval(c.eval_steps, totalSteps);
       const schedule = { peak: c.learning_rate, warmupSteps: warmupSteps(totalSteps, c.warmup_steps, c.warmup_ratio), totalSteps, type: c.lr_scheduler_type };
       let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, optimizerStep: 0, elapsedSeconds: 0, seed: c.seed };
       if (this.resumeFrom) {
@@ -310,7 +316,7 @@ export class Trainer implements Report {
         }
         this.progress('training', state.step, totalSteps);
         result.step = state.step;
-        if (state.step % c.eval_steps === 0 && state.step < totalSteps) await runEval();
+        if (state.step % evalEvery === 0 && state.step < totalSteps) await runEval();
         const stopping = this.options.shouldStop?.() ?? false;
         if (state.step < totalSteps && (state.step % c.save_steps === 0 || stopping)) await this.checkpoint(state);
         if (stopping && state.step < totalSteps) {

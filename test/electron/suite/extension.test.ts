@@ -52,6 +52,10 @@ describe('DPO Studio extension', () => {
     const has = (f: string) => fs.existsSync(path.join(ext.extensionPath, f));
     assert.ok(has('dist/extension.js') && has('dist/engine.js') && has('dist/tfjs-backend-wasm.wasm'), ext.extensionPath);
     assert.equal(path.basename(ext.packageJSON.main as string), 'extension.js');
+    // The Extensions view shows the icon (a 128 px PNG, what the marketplace asks for), shipped in the VSIX.
+    const icon = path.join(ext.extensionPath, ext.packageJSON.icon as string);
+    assert.deepEqual([...fs.readFileSync(icon).subarray(1, 4)], [...Buffer.from('PNG')], `${icon} is a PNG`);
+    assert.equal(fs.readFileSync(icon).readUInt32BE(16), 128, 'the icon is 128 px wide');
     // Electron mode (DPO_VSCODE=electron) loads the checkout; the default installs the VSIX first.
     if (process.env.DPO_TEST_FROM_VSIX)
       assert.ok(!has('src') && !has('out/src') && !has('test') && !has('node_modules'), `${ext.extensionPath} holds only what ships`);
@@ -147,6 +151,34 @@ describe('DPO Studio extension', () => {
       `status bar showed: ${seen.join(' | ')}`,
     );
     assert.ok(r.runDir!.startsWith(path.join(workspace, '.dpo', 'runs')), 'runs go to dpo.runsFolder');
+  });
+
+  it('New Training Run in two stages (a model made just now): SFT on the chosen answers, then DPO from the SFT model', async () => {
+    const r = await vscode.commands.executeCommand<CommandResult>('dpo.newTrainingRun', {
+      model,
+      data,
+      sftFirst: true,
+      sftConfig: { max_steps: 3, batch_size: 2, eval_fraction: 0 },
+      config: { max_steps: 2, batch_size: 2, eval_steps: 1 },
+    });
+    assert.ok(r.ok, r.error);
+    assert.match(r.path!, /-2-dpo\.dpo\.json$/);
+    const sftDir = r.runDir!;
+    const sftConfig = JSON.parse(fs.readFileSync(r.path!.replace(/-2-dpo\.dpo\.json$/, '-1-sft.dpo.json'), 'utf8'));
+    assert.equal(sftConfig.mode, 'sft');
+    assert.equal(sftConfig.learning_rate, 3e-3, "the SFT stage uses the demo's recipe");
+    const dpoConfig = JSON.parse(fs.readFileSync(r.path!, 'utf8'));
+    assert.equal(dpoConfig.model, path.join(sftDir, 'final'), 'stage 2 starts from the SFT model, which is also its reference');
+    const sft = api.runs.all().find((s) => s.runDir === sftDir)!;
+    assert.equal(sft.mode, 'sft');
+    assert.equal((await sft.ended).status, 'completed');
+    await until(api.runs.onDidChange, () => api.runs.all().some((s) => s.runDir === dpoConfig.output_dir));
+    const dpo = api.runs.all().find((s) => s.runDir === dpoConfig.output_dir)!;
+    const end = await dpo.ended;
+    assert.equal(end.status, 'completed', end.message);
+    const written = JSON.parse(fs.readFileSync(path.join(dpoConfig.output_dir, 'config.json'), 'utf8'));
+    assert.equal(written.model, path.join(sftDir, 'final'));
+    assert.equal(written.mode, 'dpo');
   });
 
   it('Stop Run stops after the step with a checkpoint; Resume Run continues it', async () => {

@@ -21,5 +21,9 @@ describe('dpo demo', () => {
     assert.equal(acc0, 0);
     assert.ok(acc1 >= 0.6, `final held-out accuracy ${acc1}`);
     assert.ok(fs.existsSync(path.join(out, 'dpo', 'final', 'model.safetensors')));
+    // The tuned model answers the example prompts in words, not "pppp…" (SFT first makes that so).
+    const grass = /probe \(greedy\): "Q: Which color is the grass\?\\nA:"\n\s+policy: (.*)/.exec(r.stdout);
+    assert.ok(grass, r.stdout);
+    assert.match(grass[1], /^ ?The grass is \w+/, `the tuned model's answer: ${grass[1]}`);
   });
 });

@@ -129,6 +129,27 @@ describe('dpo CLI', () => {
     );
   });
 
+  it('train --run-name names the run: its folder is .dpo/runs/<name> in the current folder; a bad name is refused', () => {
+    const cwd = tempDir('cli-run-name');
+    const data = writeJsonl(
+      path.join(cwd, 'train.jsonl'),
+      Array.from({ length: 4 }, (_, i) => ({ prompt: `p${i}`, chosen: ' good', rejected: ' bad' })),
+    );
+    const run = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, 'train', '--model', path.join(root, 'model'), '--data', data, ...args], { encoding: 'utf8', cwd });
+      return { code: r.status, stderr: r.stderr };
+    };
+    const ok = run('--run-name', 'beta-0.3 first try', '--max-steps', '1', '--batch-size', '2', '--eval-fraction', '0');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(fs.existsSync(path.join(cwd, '.dpo', 'runs', 'beta-0.3 first try', 'final', 'model.safetensors')), ok.stderr);
+    const bad = run('--run-name', 'a/b');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /a run name is a folder name: no \/ /);
+    const both = run('--run-name', 'x', '--out', path.join(cwd, 'y'));
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /give --run-name or --out, not both/);
+  });
+
   it('train: a bad config names every bad field and exits 1', () => {
     const r = dpo(
       'train',

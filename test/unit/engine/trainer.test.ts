@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { deterministicPart, makePairs, readJsonl, resumeRun, testRun } from '../helpers/runs';
 import { readModelWeights } from '../../../src/engine/model/checkpoint';
+import { evalInterval } from '../../../src/engine/train/trainer';
 import { RUN_RECORDS_SCHEMA } from '../../../src/protocol';
 import Ajv from 'ajv';
 
@@ -179,6 +180,17 @@ describe('DPO trainer', () => {
     assert.equal(stopped.result.reason, 'stopped');
     await resumeRun(stopped.dir);
     assert.match(fs.readFileSync(path.join(stopped.dir, 'log.txt'), 'utf8'), /reference log-probs: reusing cache/);
+  });
+
+  it('eval_steps null evaluates about 10 times a run: at 0, every ⌈total / 10⌉ steps, and at the end', async () => {
+    assert.equal(evalInterval(null, 68), 7, "TRL's eval_steps 0.1 on 68 steps");
+    assert.equal(evalInterval(null, 3), 1);
+    assert.equal(evalInterval(50, 68), 50, 'a number is taken as it is');
+    const r = await testRun(root, 'auto-eval', { max_steps: 12, eval_steps: null, save_steps: 100 });
+    assert.deepEqual(
+      r.metrics.filter((m) => 'eval_loss' in m).map((m) => m.step),
+      [0, 2, 4, 6, 8, 10, 12],
+    );
   });
 
   it('tensor count stays flat over many steps (memory/num_tensors in every metrics line)', async () => {

@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/fixtures';
-import { listRunFolders, metricsCsv, readMetrics, readRunFolder } from '../../../src/extension/run-folders';
+import { listRunFolders, metricsCsv, readMetrics, readRunFolder, runDetail } from '../../../src/extension/run-folders';
+import { resolveConfig, runNameProblem } from '../../../src/protocol';
 import { readPairs, readRunRecords } from '../../../src/node/run-folder';
 
 const root = tempDir('run-folders');
@@ -78,5 +79,18 @@ describe('reading run folders (host side, no engine)', () => {
       },
     ]);
     assert.equal(csv, 'run,split,step,epoch,eval_loss,loss\n"a,b",train,1,0.5,,0.7\n"a,b",eval,0,0,0.69,\n');
+  });
+});
+
+describe('run names and the legend line', () => {
+  it('a run name is a folder name under the runs folder', () => {
+    assert.equal(runNameProblem('beta-0.3 first try'), undefined);
+    for (const bad of ['', ' x', 'a/b', 'a\\b', '..', '.hidden', 'a:b', 'tab\there', 'x'.repeat(101)]) assert.ok(runNameProblem(bad), JSON.stringify(bad));
+  });
+
+  it('the legend says engine, objective, β and learning rate', () => {
+    const c = resolveConfig({ model: '/m', data: '/d.jsonl', output_dir: '/o', learning_rate: 5e-4, beta: 0.2 }, 'test');
+    assert.equal(runDetail(c), 'tfjs · sigmoid · β 0.2 · lr 5e-4');
+    assert.equal(runDetail({ ...c, mode: 'sft', engine: 'torch', learning_rate: 0.003 }), 'torch · SFT · lr 0.003');
   });
 });
