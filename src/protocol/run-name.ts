@@ -6,7 +6,8 @@ export function runNameProblem(name: string): string | undefined {
   if (name.trim() === '') return 'a run name cannot be empty';
   if (name !== name.trim()) return 'a run name cannot start or end with a space';
   if (name.length > 100) return 'a run name is at most 100 characters';
-  if (/[/\\:*?"<>|]/.test(name) || [...name].some((ch) => ch.charCodeAt(0) < 32)) return 'a run name is a folder name: no / \\ : * ? " < > | or control characters';
+  if (/[/\\:*?"<>|]/.test(name) || [...name].some((ch) => ch.charCodeAt(0) < 32))
+    return 'a run name is a folder name: no / \\ : * ? " < > | or control characters';
   if (name === '.' || name === '..' || name.startsWith('.')) return 'a run name cannot start with "."';
   return undefined;
 }
