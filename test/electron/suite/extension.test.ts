@@ -27,6 +27,8 @@ const COMMAND_IDS = [
   'dpo.setupTorch',
   'dpo.exportLaunchScript',
   'dpo.serveModel',
+  'dpo.evaluateModel',
+  'dpo.showEvaluation',
 ];
 
 describe('DPO Studio extension', () => {
@@ -159,7 +161,7 @@ describe('DPO Studio extension', () => {
       data,
       sftFirst: true,
       sftConfig: { max_steps: 3, batch_size: 2, eval_fraction: 0 },
-      config: { max_steps: 2, batch_size: 2, eval_steps: 1 },
+      config: { max_steps: 2, batch_size: 2, eval_steps: 1, eval_fraction: 0.02 },
     });
     assert.ok(r.ok, r.error);
     assert.match(r.path!, /-2-dpo\.dpo\.json$/);
