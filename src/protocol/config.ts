@@ -5,12 +5,13 @@ import type Ajv from 'ajv';
 // protocol/ is also compiled for the browser (without Node's types); the bundlers resolve require.
 declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
+import { ktoProblems } from './kto-config';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
 export const SCHEDULER_TYPES = ['linear', 'cosine', 'constant'] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
-export const TRAINING_MODES = ['dpo', 'sft'] as const;
+export const TRAINING_MODES = ['dpo', 'sft', 'kto'] as const;
 export const ENGINE_NAMES = ['tfjs', 'torch'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const DTYPE_NAMES = ['fp32', 'bf16', 'fp16'] as const;
@@ -33,6 +34,8 @@ export interface DpoConfig {
   label_smoothing: number;
   reference_free: boolean;
   sft_weight: number;
+  desirable_weight: number;
+  undesirable_weight: number;
   precompute_ref_log_probs: boolean;
   learning_rate: number;
   lr_scheduler_type: SchedulerType;
@@ -85,7 +88,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   mode: {
     enum: [...TRAINING_MODES],
     default: 'dpo',
-    description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.',
+    description:
+      '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model; "kto" trains on unpaired {"prompt","completion","label"} lines (KTO, arXiv:2402.01306; a paired file is unpaired into a desirable and an undesirable line per pair).',
   },
   model: {
     type: 'string',
@@ -144,6 +148,19 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     'x-engines': ['tfjs'],
     'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective',
     description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
+  },
+  desirable_weight: {
+    type: 'number',
+    minimum: 0,
+    default: 1,
+    description:
+      'mode "kto" only: weight λ_D of the losses of desirable lines (label true), to balance unequal numbers of desirable and undesirable lines (TRL\'s KTOConfig).',
+  },
+  undesirable_weight: {
+    type: 'number',
+    minimum: 0,
+    default: 1,
+    description: 'mode "kto" only: weight λ_U of the losses of undesirable lines (label false) (TRL\'s KTOConfig).',
   },
   precompute_ref_log_probs: {
     type: 'boolean',
@@ -357,6 +374,7 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid')
     problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
   problems.push(...engineProblems(c));
+  problems.push(...ktoProblems(c, DEFAULT_CONFIG));
   if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
     problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
   if (problems.length > 0) throw new ConfigError(problems, source);

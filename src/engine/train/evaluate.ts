@@ -8,6 +8,7 @@ import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
 import { objective, pairBatch, readValues } from './objective';
 import { PairValues, appendValues, emptyValues } from './pair-values';
 import { ReferenceLogps } from './reference';
+import { ktoBatchInputs } from './kto-step';
 import { Report } from './report';
 
 export async function evaluate(
@@ -22,12 +23,13 @@ export async function evaluate(
   for (let i = 0; i < pairs.length; i += c.batch_size) {
     const chunk = pairs.slice(i, i + c.batch_size);
     const batch = pairBatch(chunk, c.mode, padId);
-    const ref = await reference.forBatch(chunk, 'eval', batch, c.mode);
+    const kto = c.mode === 'kto' ? await ktoBatchInputs(policy, reference, chunk, 'eval', padId) : undefined;
+    const ref = kto ? kto.reference : await reference.forBatch(chunk, 'eval', batch, c.mode);
     const t = tf.tidy(() => {
       const { ids, mask } = batchTensors(batch);
-      return objective(sequenceLogpsAndLogits(policy, ids, mask), ref, chunk, c);
+      return objective(sequenceLogpsAndLogits(policy, ids, mask), ref, chunk, c, kto?.kl);
     });
-    appendValues(total, await readValues(t, chunk, batch.realTokens));
+    appendValues(total, await readValues(t, chunk, batch.realTokens, kto && { kl: kto.kl, beta: c.beta }));
     report.progress('evaluating', Math.min(i + c.batch_size, pairs.length), pairs.length);
   }
   return total;
