@@ -47,7 +47,7 @@ export default [
   {
     id: 'reference-free-ignored',
     why: 'reference_free is ignored: the reference is still used',
-    edits: [{ find: "if (c.mode !== 'dpo' || c.reference_free)", replace: "if (c.mode !== 'dpo')" }],
+    edits: [{ find: "if (c.mode === 'sft' || c.reference_free)", replace: "if (c.mode === 'sft')" }],
   },
   {
     id: 'ipo-summed-logps',
@@ -239,5 +239,32 @@ export default [
     id: 'eval-prefix-dropped',
     why: 'eval metrics lose their eval_ prefix',
     edits: [{ find: '[protocol_1.EVAL_PREFIX + k, x]', replace: '[k, x]' }],
+  },
+
+  // KTO (mode "kto", issue #27).
+  {
+    id: 'kto-desirable-weight-dropped',
+    why: "desirable_weight never scales a desirable line's KTO loss",
+    edits: [{ find: '(l ? p.desirableWeight : p.undesirableWeight)', replace: '(l ? 1 : p.undesirableWeight)' }],
+  },
+  {
+    id: 'kto-undesirable-weight-dropped',
+    why: "undesirable_weight never scales an undesirable line's KTO loss",
+    edits: [{ find: '(l ? p.desirableWeight : p.undesirableWeight)', replace: '(l ? p.desirableWeight : 1)' }],
+  },
+  {
+    id: 'kto-weights-not-wired',
+    why: "the run config's KTO weights do not reach the loss (the defaults are used)",
+    edits: [{ find: 'desirableWeight: c.desirable_weight, undesirableWeight: c.undesirable_weight', replace: 'desirableWeight: 1, undesirableWeight: 1' }],
+  },
+  {
+    id: 'kto-kl-unclamped',
+    why: "KTO's KL reference point is not clamped at 0 (TRL's clamp(min=0))",
+    edits: [{ find: 'Math.max(0, sum / policyKlLogps.length)', replace: '(sum / policyKlLogps.length)' }],
+  },
+  {
+    id: 'kto-kl-ignored',
+    why: "KTO's loss ignores the KL reference point",
+    edits: [{ find: 'tf.sub(logratios, kl)', replace: 'tf.sub(logratios, 0)' }],
   },
 ];
