@@ -38,7 +38,17 @@ PAIRS = [
     {"prompt": "2 + 2 =", "chosen": " 4", "rejected": " 22 (as text)"},
 ]
 # What KTOTrainer logs that both engines log under the same name and definition.
-SHARED = ["loss", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected", "logits/chosen", "logits/rejected"]
+SHARED = [
+    "loss",
+    "kl",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/margins",
+    "logps/chosen",
+    "logps/rejected",
+    "logits/chosen",
+    "logits/rejected",
+]
 # (family, data, lines per batch): unpaired lines in two batches; a paired file in one batch (TRL
 # unpairs it into all chosen, then all rejected, so a smaller batch would hold one label only).
 CASES = [("gpt2", "unpaired", 4), ("llama3", "unpaired", 4), ("gpt2", "paired", 8)]
@@ -51,7 +61,9 @@ def models(tmp_root):
     dirs = {}
     for family in ("gpt2", "llama3"):
         for role, seed in (("policy", 1), ("reference", 0)):
-            d = make_model(family, tmp_root / f"kto-{family}-{role}", seed=seed, vocab=tok.get_vocab_size(), eos=eos, bos=eos, initializer_range=0.2)
+            d = make_model(
+                family, tmp_root / f"kto-{family}-{role}", seed=seed, vocab=tok.get_vocab_size(), eos=eos, bos=eos, initializer_range=0.2
+            )
             save(tok, d)
             dirs[family, role] = d
     return dirs
