@@ -124,3 +124,34 @@ def test_one_kto_step_agrees_across_engines(models, tmp_path, family):
     assert max((b[k].float() - start[k].float()).abs().max().item() for k in b) > 5e-4, "the step changed the weights (lr 1e-3)"
     worst = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
     assert worst < 1e-4, f"weights differ by {worst}"
+
+
+@pytest.mark.parametrize("extra", [["--precompute-ref-log-probs", "true"], ["--lora-r", 4]], ids=["precomputed-reference", "lora"])
+def test_kto_capture_holds_with_a_precomputed_reference_and_with_lora(models, tmp_path, extra):
+    """The per-example capture reads TRL's log-softmax passes: 2 with precomputed reference log-probs, 4
+    with the reference as the LoRA base (adapters off); both give every line's record, checked against
+    TRL's logged means inside the run (a mismatch would fail it)."""
+    data = write_pairs(tmp_path / "pairs.jsonl", 3)
+    out = tmp_path / "run"
+    dpo(
+        "kto",
+        "--engine",
+        "torch",
+        "--model",
+        models["gpt2"],
+        "--data",
+        data,
+        "--out",
+        out,
+        "--max-steps",
+        1,
+        "--batch-size",
+        6,
+        "--eval-fraction",
+        0,
+        *extra,
+    )
+    rows = [r for r in read_jsonl(out / "pairs.jsonl") if r["split"] == "train"]
+    assert sorted((r["line"], r["label"]) for r in rows) == [(n, label) for n in (1, 2, 3) for label in (False, True)]
+    metrics = next(r for r in read_jsonl(out / "metrics.jsonl") if r.get("kind") == "metrics" and r.get("split") == "train")
+    assert {"kl", "rewards/chosen", "rewards/rejected", "logps/chosen", "logps/rejected"} <= set(metrics)
