@@ -43,13 +43,15 @@ def example_rows(
 
 
 def check_capture(logged: dict, rewards: torch.Tensor, labels: torch.Tensor) -> None:
-    """Raises PairCaptureError unless the captured rewards average, per label, to what TRL logged."""
+    """Raises PairCaptureError unless the captured rewards average, per label, to what TRL logged. The
+    sums are taken in the rewards' own dtype, as TRL takes them; bf16/fp16 sums round more."""
+    rel = 1e-3 if rewards.dtype in (torch.float32, torch.float64) else 2e-2
     for name, mask in (("rewards/chosen", labels), ("rewards/rejected", ~labels)):
         if not bool(mask.any()):
             continue
         want = logged.get(name)
-        got = float(rewards[mask].float().mean())
-        if not want or abs(got - want[-1]) > 1e-6 + 1e-3 * abs(want[-1]):
+        got = float(rewards[mask].nansum()) / int(mask.sum())
+        if not want or abs(got - want[-1]) > 1e-6 + rel * abs(want[-1]):
             raise PairCaptureError(
                 f"pairs.jsonl capture: the per-example log-probs read from TRL's KTOTrainer._compute_loss do not average to its logged {name} "
                 f"({got} vs {want[-1] if want else 'nothing logged'}); TRL changed how it computes them: update python/dpo_studio/kto.py"
@@ -95,7 +97,8 @@ class LinedKTOTrainer(KTOTrainer):
             )
         with torch.no_grad():
             policy = (captured[1].detach() * mask).sum(-1)
-            reference = inputs["ref_logps"].to(policy) if self.precompute_ref_logps else (captured[3].detach() * mask).sum(-1)
+            # Precomputed reference log-probs keep their float32 (TRL subtracts them as they are).
+            reference = inputs["ref_logps"].to(policy.device) if self.precompute_ref_logps else (captured[3].detach() * mask).sum(-1)
             rewards = self.beta * (policy - reference)
         split = "train" if self.model.training else "eval"
         gather = self.accelerator.gather
