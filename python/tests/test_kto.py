@@ -124,6 +124,8 @@ def test_one_kto_step_agrees_across_engines(models, tmp_path, family):
     assert max((b[k].float() - start[k].float()).abs().max().item() for k in b) > 5e-4, "the step changed the weights (lr 1e-3)"
     worst = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
     assert worst < 1e-4, f"weights differ by {worst}"
+    loss_err = abs(m["tfjs"]["loss"] - m["torch"]["loss"]) / abs(m["torch"]["loss"])
+    print(f"kto {family}: loss rel diff {loss_err:.1e}, largest weight diff {worst:.1e} after one step")
 
 
 @pytest.mark.parametrize("extra", [["--precompute-ref-log-probs", "true"], ["--lora-r", 4]], ids=["precomputed-reference", "lora"])
