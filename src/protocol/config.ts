@@ -102,11 +102,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     default: null,
     description: "Reference model folder; null means a frozen copy of the starting policy (the paper's setting).",
   },
-  data: {
-    type: 'string',
-    default: '',
-    description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists; mode "kto" also reads unpaired {"prompt","completion","label"} lines.',
-  },
+  data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} (text or chat messages); kto: also unpaired lines.' },
   eval_data: { ...nullable('string'), default: null, description: 'Held-out preference JSONL; when null, eval_fraction of data is held out.' },
   eval_fraction: {
     type: 'number',
