@@ -24,6 +24,7 @@ def read_unpaired(path: str, skip_bad_lines: bool) -> tuple[list[dict], list[str
     """(rows, problems, excluded, from_pairs): rows are {line, prompt, completion, label}."""
     lines: list[dict] = []
     problems: list[str] = []
+    excluded = 0
     pair_lines: list[int] = []
     with open(path, "rb") as f:
         for n, raw in enumerate(f, start=1):
@@ -34,6 +35,9 @@ def read_unpaired(path: str, skip_bad_lines: bool) -> tuple[list[dict], list[str
                 pair_lines.append(n)
                 continue
             if o is None:
+                continue
+            if isinstance(o, dict) and o.get("label") in ("tie", "skip") and "chosen" not in o and "rejected" not in o:
+                excluded += 1  # a labeler's withdrawn judgement, as isExcludedLine
                 continue
             if not is_unpaired(o):
                 pair_lines.append(n)
@@ -53,7 +57,7 @@ def read_unpaired(path: str, skip_bad_lines: bool) -> tuple[list[dict], list[str
         return unpair(pairs), pair_problems, excluded, True
     if problems and not skip_bad_lines:
         raise DataError(f"{path}: {len(problems)} unusable line(s) (set skip_bad_lines to skip them):\n" + "\n".join(problems[:20]))
-    return lines, problems, 0, False
+    return lines, problems, excluded, False
 
 
 def unpair(pairs: list[dict]) -> list[dict]:

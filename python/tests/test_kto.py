@@ -53,6 +53,10 @@ def test_a_paired_file_is_unpaired_as_trl_does_in_the_embedded_engines_order(tmp
         (2, "r1", False),
         (3, "r2", False),
     ]
+    skipped = write(
+        tmp_path / "s.jsonl", [{"prompt": "a", "completion": "x", "label": True}, {"prompt": "a", "completion": "y", "label": "skip"}]
+    )
+    assert read_unpaired(skipped, skip_bad_lines=False)[2] == 1, "a skipped line is left out, as the embedded engine does"
     mixed = write(
         tmp_path / "m.jsonl", [{"prompt": "a", "chosen": "x", "rejected": "y"}, {"prompt": "a", "completion": "x", "label": True}]
     )

@@ -74,6 +74,14 @@ describe('unpaired lines', () => {
         ['y', false],
       ],
     );
+    const skipped = parseUnpaired(
+      jsonl([
+        { prompt: 'a', completion: 'x', label: true },
+        { prompt: 'a', completion: 'y', label: 'skip' },
+      ]),
+      'k.jsonl',
+    );
+    assert.deepEqual([skipped.lines.length, skipped.excluded], [1, [2]]);
     const mixed = jsonl([
       { prompt: 'a', completion: 'x', label: true },
       { prompt: 'a', completion: 'y', label: false },
