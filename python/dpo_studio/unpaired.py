@@ -9,12 +9,15 @@ from .data import DataError, _text_problem, read_pairs
 
 
 def is_unpaired(o: Any) -> bool:
-    return isinstance(o, dict) and "completion" in o and isinstance(o.get("label"), bool)
+    """A "completion" and no "chosen"/"rejected" (its label is checked by unpaired_problems)."""
+    return isinstance(o, dict) and "completion" in o and "chosen" not in o and "rejected" not in o
 
 
 def unpaired_problems(o: dict) -> list[tuple[str, str]]:
     """(field, problem) of an unpaired line; [] when it is usable."""
     bad = [(k, p) for k in ("prompt", "completion") if (p := _text_problem(o.get(k), k == "completion"))]
+    if not isinstance(o.get("label"), bool):
+        bad.append(("label", f"must be true (desirable) or false (undesirable), got {json.dumps(o.get('label'))}"))
     if not bad and isinstance(o["prompt"], list) != isinstance(o["completion"], list):
         bad = [("completion", '"prompt" and "completion" must both be text or both be message lists')]
     return bad

@@ -32,12 +32,14 @@ def test_unpaired_lines_read_with_their_line_and_problems_named(tmp_path):
             "",
             {"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "yo"}], "label": False},
             {"prompt": "Q", "completion": "  ", "label": False},
+            {"prompt": "Q", "completion": "A", "label": "yes"},
         ],
     )
     with pytest.raises(DataError, match=r"u\.jsonl:4: field 'completion': empty response"):
         read_unpaired(f, skip_bad_lines=False)
     rows, problems, excluded, from_pairs = read_unpaired(f, skip_bad_lines=True)
-    assert [(r["line"], r["label"]) for r in rows] == [(1, True), (3, False)] and len(problems) == 1 and not from_pairs
+    assert [(r["line"], r["label"]) for r in rows] == [(1, True), (3, False)] and not from_pairs
+    assert problems[1] == f"{f}:5: field 'label': must be true (desirable) or false (undesirable), got \"yes\""
 
 
 def test_a_paired_file_is_unpaired_as_trl_does_in_the_embedded_engines_order(tmp_path):

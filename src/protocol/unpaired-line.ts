@@ -14,9 +14,9 @@ export interface UnpairedLine {
   conversational: boolean;
 }
 
-/** A line in the unpaired format: a "completion" and a boolean "label" (a pair has "chosen"/"rejected"). */
+/** A line in the unpaired format: a "completion" and no "chosen"/"rejected" (its "label" is checked by parseUnpairedLine). */
 export function isUnpairedValue(o: unknown): boolean {
-  return typeof o === 'object' && o !== null && !Array.isArray(o) && 'completion' in o && typeof (o as { label?: unknown }).label === 'boolean';
+  return typeof o === 'object' && o !== null && !Array.isArray(o) && 'completion' in o && !('chosen' in o) && !('rejected' in o);
 }
 
 /** Validates one parsed unpaired line; pushes problems (file, line, field) and returns it when usable. */

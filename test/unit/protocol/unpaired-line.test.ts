@@ -74,6 +74,17 @@ describe('unpaired lines', () => {
         ['y', false],
       ],
     );
+    const badLabel = parseUnpaired(
+      jsonl([
+        { prompt: 'a', completion: 'x', label: true },
+        { prompt: 'a', completion: 'y', label: 'yes' },
+      ]),
+      'k.jsonl',
+    );
+    assert.deepEqual(
+      badLabel.problems.map((p) => [p.line, p.field]),
+      [[2, 'label']],
+    );
     const skipped = parseUnpaired(
       jsonl([
         { prompt: 'a', completion: 'x', label: true },
