@@ -9,6 +9,8 @@ from functools import cache
 
 import jsonschema
 
+from .kto_config import kto_problems
+
 SCHEMA_DIR = os.environ.get("DPO_SCHEMAS") or os.path.join(os.path.dirname(__file__), "..", "..", "schemas")
 ENGINE = "torch"
 
@@ -75,6 +77,7 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
                 f'the torch engine does not honour it{why}; it is for engine "{engines[0]}" only: remove it or set it to {json.dumps(s["default"])}',
             )
         )
+    problems.extend(kto_problems(c, defaults()))
     if problems:
         raise ConfigError(problems, source)
     return c

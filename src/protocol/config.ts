@@ -6,12 +6,15 @@ import type Ajv from 'ajv';
 declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
 import { OBJECTIVE_FIELDS, objectiveProblems } from './objective-config';
+import { KTO_FIELDS, ktoProblems } from './kto-config';
+import { CHECKPOINT_EVAL_FIELDS } from './checkpoint-eval-config';
+import { LORA_FIELDS } from './lora-config';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'simpo', 'orpo'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
 export const SCHEDULER_TYPES = ['linear', 'cosine', 'constant'] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
-export const TRAINING_MODES = ['dpo', 'sft'] as const;
+export const TRAINING_MODES = ['dpo', 'sft', 'kto'] as const;
 export const ENGINE_NAMES = ['tfjs', 'torch'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const DTYPE_NAMES = ['fp32', 'bf16', 'fp16'] as const;
@@ -36,6 +39,8 @@ export interface DpoConfig {
   sft_weight: number;
   simpo_gamma: number;
   cpo_alpha: number;
+  desirable_weight: number;
+  undesirable_weight: number;
   precompute_ref_log_probs: boolean;
   learning_rate: number;
   lr_scheduler_type: SchedulerType;
@@ -92,7 +97,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   mode: {
     enum: [...TRAINING_MODES],
     default: 'dpo',
-    description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.',
+    description:
+      '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model; "kto" trains on unpaired {"prompt","completion","label"} lines (KTO, arXiv:2402.01306; a paired file is unpaired into a desirable and an undesirable line per pair).',
   },
   model: {
     type: 'string',
@@ -105,7 +111,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     default: null,
     description: "Reference model folder; null means a frozen copy of the starting policy (the paper's setting).",
   },
-  data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists.' },
+  data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} (text or chat messages); kto: also unpaired lines.' },
   eval_data: { ...nullable('string'), default: null, description: 'Held-out preference JSONL; when null, eval_fraction of data is held out.' },
   eval_fraction: {
     type: 'number',
@@ -159,6 +165,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
   },
   ...OBJECTIVE_FIELDS, // simpo_gamma, cpo_alpha (objective-config.ts)
+  ...KTO_FIELDS, // desirable_weight, undesirable_weight (kto-config.ts)
   precompute_ref_log_probs: {
     type: 'boolean',
     default: false,
@@ -208,26 +215,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   },
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
-  checkpoint_eval_prompts: {
-    type: 'integer',
-    minimum: 0,
-    default: 0,
-    description:
-      'Evaluate during training: at each checkpoint and the final model, a background `dpo eval` samples answers to the first N held-out prompts from the model and its reference (KL, lengths, and with checkpoint_eval_reward_model reward and win rate), into eval/checkpoint-<step>/ and the metrics panel. 0 (the default) turns it off; it shares the CPU or GPU with training.',
-  },
-  checkpoint_eval_samples: { type: 'integer', minimum: 1, default: 2, description: 'Evaluate during training: answers sampled per prompt and model.' },
-  checkpoint_eval_max_new_tokens: {
-    type: 'integer',
-    minimum: 1,
-    default: 64,
-    description: 'Evaluate during training: the longest answer sampled, in tokens.',
-  },
-  checkpoint_eval_reward_model: {
-    ...nullable('string'),
-    default: null,
-    description:
-      "Evaluate during training: a reward model folder (a *ForSequenceClassification with one label, as TRL's RewardTrainer writes) that scores the answers and judges policy against reference; null: KL and lengths only.",
-  },
+  ...CHECKPOINT_EVAL_FIELDS, // checkpoint_eval_* (checkpoint-eval-config.ts)
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
   backend: {
     enum: [...BACKEND_NAMES, null],
@@ -277,32 +265,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     description:
       "Recompute activations in the backward pass to save memory (slower; the embedded engine keeps each block's input and recomputes the block: ~1/3 more compute, activations for one block instead of all).",
   },
-  lora_r: {
-    type: 'integer',
-    minimum: 0,
-    default: 0,
-    description:
-      "LoRA rank (PEFT on the torch engine; the embedded engine's own adapters); 0 trains all weights. With LoRA the base is frozen, the reference is the base model (adapters off, no second copy), and final/ holds a PEFT adapter (adapter_config.json, adapter_model.safetensors).",
-  },
-  lora_alpha: {
-    type: 'number',
-    exclusiveMinimum: 0,
-    default: 16,
-    description: 'LoRA scaling α (the update is scaled by α/r).',
-  },
-  lora_dropout: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'Dropout on the LoRA input during training.' },
-  lora_target_modules: {
-    type: ['array', 'string'],
-    items: { type: 'string' },
-    default: 'all-linear',
-    description:
-      'Modules that get LoRA adapters: a list of module names (GPT-2: c_attn, c_proj, c_fc; Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj), a comma-separated string of them, or "all-linear" (every projection but the output head).',
-  },
-  merge_lora: {
-    type: 'boolean',
-    default: false,
-    description: 'With lora_r > 0: also write final/merged/, the base model with the adapter merged in (loads without PEFT).',
-  },
+  ...LORA_FIELDS, // lora_* and merge_lora (lora-config.ts)
   num_processes: {
     'x-engines': ['torch'],
     type: 'integer',
@@ -398,6 +361,7 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
     problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
   problems.push(...objectiveProblems(c, DEFAULT_CONFIG));
   problems.push(...engineProblems(c));
+  problems.push(...ktoProblems(c, DEFAULT_CONFIG));
   if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
     problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
   if (problems.length > 0) throw new ConfigError(problems, source);

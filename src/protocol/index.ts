@@ -8,6 +8,7 @@ export * from './webview';
 export * from './format';
 export * from './preference-line';
 export * from './preference-formats';
+export * from './unpaired-line';
 export * from './run-folder';
 export * from './run-records-schema';
 export * from './assert-never';

@@ -266,7 +266,7 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
       isObj(v) &&
       str(v.runDir) &&
       str(v.name) &&
-      (v.mode === 'dpo' || v.mode === 'sft') &&
+      (v.mode === 'dpo' || v.mode === 'sft' || v.mode === 'kto') &&
       runStatus(v.status) &&
       records(v.records) &&
       optBool(v.resumable) &&

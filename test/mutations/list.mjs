@@ -47,7 +47,7 @@ export default [
   {
     id: 'reference-free-ignored',
     why: 'reference_free is ignored: the reference is still used',
-    edits: [{ find: "if (c.mode !== 'dpo' || c.reference_free ||", replace: "if (c.mode !== 'dpo' ||" }],
+    edits: [{ find: "if (c.mode === 'sft' || c.reference_free ||", replace: "if (c.mode === 'sft' ||" }],
   },
   {
     id: 'ipo-summed-logps',
@@ -215,8 +215,9 @@ export default [
     why: 'the live reference forward pass runs the policy being trained',
     edits: [
       {
-        find: "const ref = await s.reference.forBatch(pairs, 'train', batch, s.config.mode);",
-        replace: "const ref = s.config.mode === 'sft' ? [] : await (0, logps_1.computeSequenceLogps)(s.policy, batch);",
+        find: "const ref = kto ? kto.reference : await s.reference.forBatch(pairs, 'train', batch, s.config.mode);",
+        replace:
+          "const ref = kto ? kto.reference : s.config.mode === 'sft' ? [] : Array.from(await (0, objective_1.policyForward)(s.policy, batch, pairs, s.config).sums.data());",
       },
     ],
   },
@@ -275,11 +276,37 @@ export default [
   {
     id: 'reference-free-loss-loads-reference',
     why: 'SimPO/ORPO still load (or cache) a reference model',
-    edits: [{ find: 'c.reference_free || (0, protocol_1.isReferenceFreeLoss)(c.loss_type))', replace: 'c.reference_free)' }],
+    edits: [{ find: "(c.mode === 'dpo' && (0, protocol_1.isReferenceFreeLoss)(c.loss_type))", replace: 'false' }],
   },
   {
     id: 'cpo-tokenization-no-bos',
     why: "SimPO/ORPO pairs miss the BOS TRL's CPO/ORPO trainers put before the prompt",
     edits: [{ find: 'if (bos !== undefined && ids[0] !== bos)', replace: 'if (false)' }],
+  },
+  // KTO (mode "kto", issue #27).
+  {
+    id: 'kto-desirable-weight-dropped',
+    why: "desirable_weight never scales a desirable line's KTO loss",
+    edits: [{ find: '(l ? p.desirableWeight : p.undesirableWeight)', replace: '(l ? 1 : p.undesirableWeight)' }],
+  },
+  {
+    id: 'kto-undesirable-weight-dropped',
+    why: "undesirable_weight never scales an undesirable line's KTO loss",
+    edits: [{ find: '(l ? p.desirableWeight : p.undesirableWeight)', replace: '(l ? p.desirableWeight : 1)' }],
+  },
+  {
+    id: 'kto-weights-not-wired',
+    why: "the run config's KTO weights do not reach the loss (the defaults are used)",
+    edits: [{ find: 'desirableWeight: c.desirable_weight, undesirableWeight: c.undesirable_weight', replace: 'desirableWeight: 1, undesirableWeight: 1' }],
+  },
+  {
+    id: 'kto-kl-unclamped',
+    why: "KTO's KL reference point is not clamped at 0 (TRL's clamp(min=0))",
+    edits: [{ find: 'Math.max(0, sum / policyKlLogps.length)', replace: '(sum / policyKlLogps.length)' }],
+  },
+  {
+    id: 'kto-kl-ignored',
+    why: "KTO's loss ignores the KL reference point",
+    edits: [{ find: 'tf.sub(logratios, kl)', replace: 'tf.sub(logratios, 0)' }],
   },
 ];

@@ -12,6 +12,7 @@ import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
 import { CausalLM } from '../model/transformer';
 import { PairValues } from './pair-values';
 import { orpoForward, referenceFreeObjective } from './objective-reference-free';
+import { ktoLosses } from '../dpo/kto-loss';
 
 // A type, not an interface: tf.tidy returns it as a tensor container.
 export type ObjectiveTensors = {
@@ -41,7 +42,8 @@ export function policyForward(model: CausalLM, batch: SequenceBatch, pairs: Toke
 
 /** The sequences of a batch: chosen then rejected (one forward pass, as the paper's code), or chosen only for SFT. */
 export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId: number): SequenceBatch {
-  return mode === 'sft'
+  // KTO: each example's completion; its KL completion is scored apart, without gradient (kto-step.ts).
+  return mode === 'sft' || mode === 'kto'
     ? collate(
         pairs.map((p) => ({ promptIds: p.promptIds, responseIds: p.chosenIds })),
         padId,
@@ -54,10 +56,30 @@ export function pairBatch(pairs: TokenizedPair[], mode: DpoConfig['mode'], padId
  * means (sequenceLogpsAndLogits); `referenceSums` the reference's log-probs, in the same order ([] for
  * SFT, zeros for reference-free DPO).
  */
-export function objective(forward: PolicyForward, referenceSums: number[], pairs: TokenizedPair[], c: DpoConfig): ObjectiveTensors {
+export function objective(
+  forward: PolicyForward,
+  referenceSums: number[],
+  pairs: TokenizedPair[],
+  c: DpoConfig,
+  /** Mode "kto": the batch's KL reference point z_ref (kto-step.ts). */
+  kl = 0,
+): ObjectiveTensors {
   const { sums, logitSums } = forward;
   const n = pairs.length;
   const chosenTokens = pairs.map((p) => p.chosenIds.length);
+  if (c.mode === 'kto') {
+    const ref = tf.tensor1d(referenceSums); // [n], the completions' reference log-probs
+    const params = { beta: c.beta, desirableWeight: c.desirable_weight, undesirableWeight: c.undesirable_weight };
+    const losses = ktoLosses(
+      sums,
+      ref,
+      pairs.map((p) => p.label === true),
+      kl,
+      params,
+    );
+    // Every example's reward β·(log πθ − log πref) in chosenRewards; readValues sorts them by label.
+    return { losses, logps: sums, chosenRewards: implicitRewards(sums, ref, c.beta), rejectedRewards: tf.zeros([n]), logitSums };
+  }
   if (c.mode === 'sft') {
     const nll = tf.neg(tf.div(sums, tf.tensor1d(chosenTokens))) as tf.Tensor1D; // [n], token-averaged
     return { losses: nll, logps: sums, chosenRewards: tf.zeros([n]), rejectedRewards: tf.zeros([n]), logitSums };
@@ -94,14 +116,15 @@ export function objective(forward: PolicyForward, referenceSums: number[], pairs
   };
 }
 
-/** Reads an objective's tensors into per-pair values, and disposes them. */
-export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], tokens: number): Promise<PairValues> {
+/** Reads an objective's tensors into per-pair values, and disposes them. `kto`: mode "kto"'s z_ref of the batch, and β. */
+export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], tokens: number, kto?: { kl: number; beta: number }): Promise<PairValues> {
   const n = pairs.length;
   try {
     const tensors = [t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums, t.nllShares, t.logOdds];
     const [losses, logps, chosenRewards, rejectedRewards, logitSums, nllShares, logOdds] = await Promise.all(
       tensors.map(async (x) => (x ? Array.from(await x.data()) : [])),
     );
+    if (kto) return ktoValues(pairs, kto, { losses, logps, rewards: chosenRewards, logitSums }, tokens);
     // SFT rows are the chosen responses only: no rejected side, so no logits/* pair (TRL's SFT logs none).
     // SimPO/ORPO log none either: TRL's CPO/ORPO logits/* average over padding too (a number of the batch's shape).
     const pairRows = logps.length === 2 * n && !t.nllShares;
@@ -119,8 +142,45 @@ export async function readValues(t: ObjectiveTensors, pairs: TokenizedPair[], to
       rejectedTokens: pairRows ? pairs.map((p) => p.rejectedIds.length) : [],
       nllShares,
       logOdds,
+      labels: [],
+      kls: [],
     };
   } finally {
     tf.dispose([t.losses, t.logps, t.chosenRewards, t.rejectedRewards, t.logitSums, t.nllShares ?? [], t.logOdds ?? []]);
   }
+}
+
+/**
+ * KTO's per-example values, each on its label's side (desirable: chosen*, undesirable: rejected*);
+ * the other side's reward is β·z_ref, the point the example's reward is judged against, and its
+ * log-prob, logits and tokens are 0, so window sums per side are TRL's per-label metrics.
+ */
+function ktoValues(
+  pairs: TokenizedPair[],
+  kto: { kl: number; beta: number },
+  v: { losses: number[]; logps: number[]; rewards: number[]; logitSums: number[] },
+  tokens: number,
+): PairValues {
+  const good = pairs.map((p) => p.label === true);
+  const zeros = pairs.map(() => 0);
+  const point = pairs.map(() => kto.beta * kto.kl);
+  const side = (want: boolean, x: number[], other: number[]) => x.map((value, i) => (good[i] === want ? value : other[i]));
+  const tokensOf = pairs.map((p) => p.chosenIds.length);
+  return {
+    lines: pairs.map((p) => p.line),
+    losses: v.losses,
+    chosenLogps: side(true, v.logps, zeros),
+    rejectedLogps: side(false, v.logps, zeros),
+    chosenRewards: side(true, v.rewards, point),
+    rejectedRewards: side(false, v.rewards, point),
+    tokens,
+    chosenLogitSums: side(true, v.logitSums, zeros),
+    rejectedLogitSums: side(false, v.logitSums, zeros),
+    chosenTokens: side(true, tokensOf, zeros),
+    rejectedTokens: side(false, tokensOf, zeros),
+    nllShares: [],
+    logOdds: [],
+    labels: good.map((g) => (g ? 1 : 0)),
+    kls: pairs.map(() => kto.kl),
+  };
 }
