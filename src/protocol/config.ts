@@ -5,6 +5,7 @@ import type Ajv from 'ajv';
 // protocol/ is also compiled for the browser (without Node's types); the bundlers resolve require.
 declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
+import { LOSS_MEMBERS, LossMember, lossTermProblems } from './loss-terms';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
@@ -28,7 +29,8 @@ export interface DpoConfig {
   eval_data: string | null;
   eval_fraction: number;
   output_dir: string;
-  loss_type: LossType;
+  loss_type: LossType | LossMember[];
+  loss_weights: number[] | null;
   beta: number;
   label_smoothing: number;
   reference_free: boolean;
@@ -114,10 +116,18 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
       'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
-    enum: [...LOSS_TYPES],
+    anyOf: [{ enum: [...LOSS_TYPES] }, { type: 'array', items: { enum: [...LOSS_MEMBERS] }, minItems: 1, uniqueItems: true }],
     default: 'sigmoid',
     description:
-      'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC).',
+      'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC). A list combines DPOTrainer\'s losses with loss_weights: ["sigmoid","sft"] is RPO (arXiv:2404.19733), ["sigmoid","bco_pair","sft"] MPO; members: ' +
+      LOSS_MEMBERS.join(', ') +
+      ' ("sft": the NLL of the chosen responses, averaged over all their tokens in a batch; "bco_pair": −log σ(β·chosen log-ratio) − log σ(−β·rejected log-ratio)).',
+  },
+  loss_weights: {
+    type: ['array', 'null'],
+    items: { type: 'number', minimum: 0 },
+    default: null,
+    description: 'Weight of each loss_type entry, in order (the loss is the weighted sum of their batch means); null: 1 each.',
   },
   beta: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'β: strength of the KL penalty toward the reference; rewards are β·log(πθ/πref).' },
   label_smoothing: {
@@ -141,9 +151,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     type: 'number',
     minimum: 0,
     default: 0,
-    'x-engines': ['tfjs'],
-    'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective',
-    description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
+    description:
+      'Deprecated: w > 0 is loss_type [<loss_type>, "sft"] with loss_weights [1, w] (RPO; TRL\'s "sft" term averages the NLL over all chosen tokens of a batch). Write the list instead; 0 adds nothing.',
   },
   precompute_ref_log_probs: {
     type: 'boolean',
@@ -317,6 +326,8 @@ function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
     .map(([field, v]) => ({ field, message: `must be a finite number, got ${v} (a literal such as 1e400 overflows)` }));
 }
 
+const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;
+
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /**
@@ -334,18 +345,26 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   const problems: ConfigProblem[] = [];
   if (!validator(candidate)) {
     for (const e of validator.errors ?? []) {
+      // An item's error (loss_weights/1) is the field's: the message says which item.
+      const [top, ...item] = e.instancePath.replace(/^\//, '').split('/');
       const field =
-        e.instancePath.replace(/^\//, '') ||
+        top ||
         (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ||
         (e.params as { additionalProperty?: string }).additionalProperty ||
         '(root)';
+      // loss_type's anyOf (a name or a list) fails in three ways at once: one message says both forms.
+      if (field.startsWith('loss_type')) {
+        if (!problems.some((p) => p.field === 'loss_type')) problems.push({ field: 'loss_type', message: LOSS_TYPE_MESSAGE });
+        continue;
+      }
       const message =
         e.keyword === 'additionalProperties'
           ? 'unknown field'
           : e.keyword === 'enum'
             ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`
             : (e.message ?? 'invalid');
-      if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
+      const itemMessage = item.length > 0 ? `[${item.join('][')}] ${message}` : message;
+      if (!problems.some((p) => p.field === field && p.message === itemMessage)) problems.push({ field, message: itemMessage });
     }
   }
   problems.push(...nonFiniteFields(candidate));
@@ -354,8 +373,9 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
   if (problems.length > 0) throw new ConfigError(problems, source);
   // Rules across fields, once each field is valid on its own.
-  if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid')
-    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
+  if (c.label_smoothing > 0 && !(Array.isArray(c.loss_type) ? c.loss_type.includes('sigmoid') : c.loss_type === 'sigmoid'))
+    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got ${JSON.stringify(c.loss_type)})` });
+  problems.push(...lossTermProblems(c));
   problems.push(...engineProblems(c));
   if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
     problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });

@@ -14,3 +14,4 @@ export * from './protocol-schema';
 export * from './token-preview';
 export * from './triage-rank';
 export * from './eval-results';
+export * from './loss-terms';

@@ -3,12 +3,13 @@
 // about: held-out (eval) values when the run has them, otherwise a noise-aware comparison of smoothed
 // train values, never single noisy per-batch values. python/dpo_studio/health.py follows the same
 // rules; test/conformance/health holds the cases both pass.
-import { EngineName, HealthWarning, LossType, MetricsRecord } from '../../protocol';
+import { DpoConfig, EngineName, HealthWarning, MetricsRecord } from '../../protocol';
 
 export interface HealthSettings {
   stuckSteps: number;
   fallingWindow: number;
-  lossType: LossType;
+  /** The config's loss_type (a name or a list); a name this version does not know gets the generic advice. */
+  lossType: DpoConfig['loss_type'] | string;
   /** True when the run evaluates held-out pairs: the falling-logps rule then reads eval values only. */
   hasEval?: boolean;
   /** The run's settings, so that the advice fits it. */
