@@ -166,7 +166,6 @@ class LinedDPOTrainer(DPOTrainer):
             self.pair_sink(split, unique_lines(rows))
         return result
 
-
     def _batch_part(
         self, result: Any, terms: Terms, chosen: torch.Tensor, rejected: torch.Tensor, chosen_len: torch.Tensor, rejected_len: torch.Tensor
     ) -> torch.Tensor:

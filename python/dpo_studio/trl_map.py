@@ -61,7 +61,7 @@ def check_objective(c: dict) -> None:
         weights = c.get("loss_weights")
         if weights is not None and len(weights) != len(lt):
             raise ValueError(f"loss_weights: {len(weights)} weight(s) for {len(lt)} loss type(s); give one per loss_type entry")
-    elif lt not in LOSS_TYPES:
+    elif lt not in LOSS_TYPES and lt not in loss_members():
         raise ValueError(f"loss_type: {lt!r} is not one of {', '.join(LOSS_TYPES)}; set loss_type to one of them")
 
 

@@ -177,9 +177,7 @@ def test_pair_values(case):
     col = lambda k: torch.tensor([p[k] for p in ps], dtype=torch.float64)
     logps = {k: col(k) for k in ("policy_chosen", "policy_rejected", "reference_chosen", "reference_rejected")}
     terms = loss_terms({"loss_type": case["loss_type"], "loss_weights": case.get("loss_weights")})
-    run = lambda: pair_rows_from_logps(
-        terms, case["beta"], [p["line"] for p in ps], logps, col("chosen_len"), col("rejected_len")
-    )
+    run = lambda: pair_rows_from_logps(terms, case["beta"], [p["line"] for p in ps], logps, col("chosen_len"), col("rejected_len"))
     if "expect_error" in case:
         with pytest.raises(ValueError, match=re.escape(case["expect_error"])):
             run()

@@ -80,6 +80,9 @@ export interface DpoConfig {
  */
 type FieldSchema = Record<string, unknown> & { description: string; default: unknown; 'x-engines'?: EngineName[]; 'x-why'?: string };
 
+/** A single loss_type: the objectives, and any loss-list member alone (TRL takes ["bco_pair"] too). */
+const SINGLE_LOSS_TYPES: string[] = [...new Set<string>([...LOSS_TYPES, ...LOSS_MEMBERS])];
+
 const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Every field: its JSON Schema, description and default. */
@@ -116,7 +119,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
       'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
-    anyOf: [{ enum: [...LOSS_TYPES] }, { type: 'array', items: { enum: [...LOSS_MEMBERS] }, minItems: 1, uniqueItems: true }],
+    anyOf: [{ enum: SINGLE_LOSS_TYPES }, { type: 'array', items: { enum: [...LOSS_MEMBERS] }, minItems: 1, uniqueItems: true }],
     default: 'sigmoid',
     description:
       'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC). A list combines DPOTrainer\'s losses with loss_weights: ["sigmoid","sft"] is RPO (arXiv:2404.19733), ["sigmoid","bco_pair","sft"] MPO; members: ' +
@@ -326,7 +329,7 @@ function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
     .map(([field, v]) => ({ field, message: `must be a finite number, got ${v} (a literal such as 1e400 overflows)` }));
 }
 
-const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;
+const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(SINGLE_LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 
