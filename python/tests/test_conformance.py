@@ -122,6 +122,7 @@ def test_health(case):
         beta=s["beta"],
         sft_weight=s["sft_weight"],
         engine=s["engine"],
+        loss_weights=s.get("loss_weights"),
     )
     out = []
     for raw in case["stream"]:

@@ -123,6 +123,7 @@ export class MetricsPanel implements vscode.Disposable {
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
       resumable: this.resumable(runDir, f, run0Status),
       starting: session?.startingText,
+      lossType: info?.config.mode === 'dpo' ? info.config.loss_type : undefined,
     };
     this.post('metrics/didLoadRun', { run });
   }

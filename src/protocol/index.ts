@@ -15,3 +15,4 @@ export * from './token-preview';
 export * from './triage-rank';
 export * from './eval-results';
 export * from './loss-terms';
+export * from './objectives';

@@ -58,6 +58,8 @@ export interface MetricsRun {
   resumable?: boolean;
   /** Before its first training step: what the engine is doing ("importing torch…", "loading 0/1"). */
   starting?: string;
+  /** The config's loss_type (a name or a list), so charts are labelled for the objective (objectives.ts). */
+  lossType?: string | string[];
 }
 
 /** The start of a pair's texts, for the drill-down (a chat message list gives its last message). */
@@ -262,7 +264,8 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
       runStatus(v.status) &&
       records(v.records) &&
       optBool(v.resumable) &&
-      optStr(v.starting),
+      optStr(v.starting) &&
+      (v.lossType === undefined || str(v.lossType) || strArray(v.lossType)),
   },
   'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool, starting: optStr },
   'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok), texts: pairTexts },

@@ -3,6 +3,7 @@
 // number formatting). charts.ts draws the charts, chrome.ts the rest, main.ts wires them up.
 import type uPlot from 'uplot';
 import type { HealthWarning } from '../../src/protocol/run';
+import { OBJECTIVE_CHARTS } from '../../src/protocol/objectives';
 import type { MetricsRun, MetricsToHost, PanelRunStatus } from '../../src/protocol/webview';
 import { Ema } from './smoothing';
 
@@ -26,6 +27,8 @@ export const CHARTS: ChartDef[] = [
   { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'], yLabel: 'L2 norm' },
   { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'], yLabel: 'learning rate' },
   { id: 'tokens_per_second', title: 'Tokens per second', metrics: ['tokens_per_second'], yLabel: 'tokens / s' },
+  // Series only some objectives log (KTO's kl, ORPO's log odds, nll_loss): drawn when a run has them.
+  ...OBJECTIVE_CHARTS,
 ];
 
 /** One run's columns, grown in place as lines arrive. */
