@@ -58,7 +58,7 @@ export const OBJECTIVES: Record<string, ObjectiveInfo> = {
   },
   hinge: {
     id: 'hinge',
-    title: 'Hinge (SLiC)',
+    title: 'hinge (SLiC)',
     paper: 'Zhao et al., 2023, arXiv:2305.10425',
     when: 'Stop pushing a pair once its margin passes 1/β; robust to a few wrong labels.',
     reference: true,
@@ -79,7 +79,7 @@ export const OBJECTIVES: Record<string, ObjectiveInfo> = {
   cdpo: {
     id: 'cdpo',
     title: 'cDPO',
-    paper: 'Mitchell, 2023 (conservative DPO note); label_smoothing ε on sigmoid',
+    paper: 'Mitchell, 2023 (conservative DPO note)',
     when: 'Noisy labels: assume a fraction ε of them is flipped (embedded engine).',
     reference: true,
     meanLogps: false,

@@ -59,3 +59,17 @@ describe('objectives: chart labels per objective', () => {
     }
   });
 });
+
+describe('objectives: the README table', () => {
+  it('"Which objective when" lists every objective with its paper', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../../../README.md'), 'utf8');
+    const table = readme.split('## Which objective when')[1].split('\n## ')[0];
+    for (const k of OBJECTIVE_ORDER.filter((x) => x !== 'bco_pair')) {
+      const o = OBJECTIVES[k];
+      assert.ok(table.includes(`| ${o.title} |`), `${k}: a row`);
+      assert.ok(table.includes(o.paper), `${k}: its paper "${o.paper}"`);
+    }
+  });
+});
