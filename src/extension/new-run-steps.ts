@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_CONFIG, EngineName } from '../protocol';
+import { DEFAULT_CONFIG, EngineName, OBJECTIVES } from '../protocol';
 import { CommandContext } from './commands';
 import { makeTinyModel } from './model-commands';
 import { EmbeddedChoices, TorchChoices } from './new-run-engine';
@@ -24,7 +24,14 @@ export interface Answers {
   /** Undefined until asked: the suggestion depends on the model's size. */
   lr?: number;
   epochs: number;
+  /** A key of OBJECTIVES; changed from the summary only. */
+  objective: string;
+  /** The summary's Edit "Objective" was picked: its step asks once. */
+  askObjective?: boolean;
 }
+
+/** The summary's index of the objective step (after epochs). */
+export const OBJECTIVE_STEP = 7;
 
 /** Learning rates as typed (5e-4, not 0.0005); other numbers as they are. */
 export function shortNumber(v: number): string {
@@ -111,6 +118,7 @@ export async function reviewAnswers(a: Answers, given: { model?: string; data?: 
     ...edit(0, `Model: ${vscode.workspace.asRelativePath(a.model!)}`, '', !given.model),
     ...edit(1, `Data: ${vscode.workspace.asRelativePath(a.data!)}`, lines !== undefined ? `${lines} pairs` : '', !given.data),
     ...edit(2, `Engine: ${a.engine === 'torch' ? 'PyTorch' : 'embedded (tfjs)'}${torch}`, '', (!given.engine && torchInstalled()) || a.embedded !== undefined),
+    ...edit(OBJECTIVE_STEP, `Objective: ${OBJECTIVES[a.objective]?.title ?? a.objective}`, OBJECTIVES[a.objective]?.when ?? ''),
     ...edit(4, `β: ${a.beta}`, ''),
     ...edit(5, `Learning rate: ${shortNumber(a.lr!)}`, ''),
     ...edit(6, `Epochs: ${a.epochs}`, steps),

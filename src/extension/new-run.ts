@@ -1,10 +1,10 @@
 // "DPO: New Training Run": model, data, engine (and on the PyTorch engine LoRA, precision and GPUs),
-// then β, learning rate and epochs; writes the answers as a run config file and starts it. Arguments
+// then β, learning rate and epochs (the objective from the summary); writes the answers as a run config file and starts it. Arguments
 // skip the questions, so tests and scripts can drive it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineName, TrainingMode, timeStamp } from '../protocol';
+import { EngineName, TrainingMode, objectiveFields, timeStamp } from '../protocol';
 import { readRunConfigFile } from '../node/config-file';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
@@ -15,7 +15,8 @@ import { askEmbeddedOptions, askEngine, askTorchOptions, engineWithoutAsking } f
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
 import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
-import { Answers, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
+import { Answers, OBJECTIVE_STEP, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
+import { askObjective } from './new-run-objective';
 
 const TITLE = 'DPO: New Training Run';
 
@@ -39,7 +40,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const settings = readSettings();
   const scripted = args.config !== undefined;
   const root = ws.uri.fsPath;
-  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1 };
+  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1, objective: 'sigmoid' };
   const number = (text: string) => (text.trim() !== '' && Number.isFinite(Number(text)) && Number(text) > 0 ? Number(text) : undefined);
   const ask = async (back: boolean, step: number, title: string, value: number, prompt: string, example: string) => {
     const v = await inputStep({
@@ -101,7 +102,17 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
             await ask(back, 5, 'epochs', a.epochs, 'A number greater than 0 of passes over the data (fractions allowed, e.g. 0.5)', '1'),
             (v) => (a.epochs = v),
           ),
-    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back)),
+    async (back) => {
+      if (scripted || !a.askObjective) return 'skip';
+      a.askObjective = false;
+      return outcome(await askObjective(a.engine ?? 'tfjs', a.objective, back), (v) => (a.objective = v));
+    },
+    async (back) => {
+      if (scripted) return 'skip';
+      const r = await reviewAnswers(a, args, back);
+      if (typeof r === 'object' && r.goto === OBJECTIVE_STEP) a.askObjective = true;
+      return r;
+    },
   ];
   const flow = await runSteps(steps);
   if (a.engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
@@ -110,7 +121,14 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const data = a.data!;
   const config: Record<string, unknown> = scripted
     ? { beta: settings.beta, engine: a.engine, ...args.config }
-    : { beta: a.beta, engine: a.engine, ...(a.engine === 'torch' ? a.torch : a.embedded), learning_rate: a.lr, num_train_epochs: a.epochs };
+    : {
+        beta: a.beta,
+        engine: a.engine,
+        ...(a.engine === 'torch' ? a.torch : a.embedded),
+        learning_rate: a.lr,
+        num_train_epochs: a.epochs,
+        ...(a.objective !== 'sigmoid' ? objectiveFields(a.objective) : {}),
+      };
   // The run config is written as a file first, so the run can be repeated and edited (with
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');

@@ -179,3 +179,16 @@ export function objectiveChartLabels(objectives: ObjectiveInfo[]): Record<'rewar
       : { title: 'Log-probs: chosen / rejected (summed or per token, by run)', yLabel: 'log p' };
   return { rewards, margins, logps };
 }
+
+/** The run-config fields that select an objective of the table (RPO: the list with α = 1). */
+export function objectiveFields(key: string): Record<string, unknown> {
+  if (key === 'rpo') return { loss_type: ['sigmoid', 'sft'], loss_weights: [1, 1] };
+  if (key === 'cdpo') return { loss_type: 'sigmoid', label_smoothing: 0.1 };
+  return { loss_type: key };
+}
+
+/** The key of the table a config's fields select (the inverse of objectiveFields; 'sigmoid' by default). */
+export function objectiveKey(fields: Record<string, unknown>): string {
+  const o = objectiveOf(fields.loss_type ?? 'sigmoid', typeof fields.label_smoothing === 'number' ? fields.label_smoothing : 0);
+  return Object.keys(OBJECTIVES).find((k) => OBJECTIVES[k] === o) ?? o.id;
+}

@@ -2,7 +2,16 @@
 // objective's chart labels, with hand-written loss types (the engines' names and ones not known yet).
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { OBJECTIVE_CHARTS, OBJECTIVE_ORDER, OBJECTIVES, objectiveChartLabels, objectiveOf } from '../../../src/protocol';
+import {
+  OBJECTIVE_CHARTS,
+  OBJECTIVE_ORDER,
+  OBJECTIVES,
+  objectiveChartLabels,
+  objectiveFields,
+  objectiveKey,
+  objectiveOf,
+  resolveConfig,
+} from '../../../src/protocol';
 
 const labels = (...lossTypes: unknown[]) => objectiveChartLabels(lossTypes.map((t) => objectiveOf(t)));
 
@@ -71,5 +80,21 @@ describe('objectives: the README table', () => {
       assert.ok(table.includes(`| ${o.title} |`), `${k}: a row`);
       assert.ok(table.includes(o.paper), `${k}: its paper "${o.paper}"`);
     }
+  });
+});
+
+describe('objectives: the fields New Training Run writes for a choice', () => {
+  it('each choice is a config the engines take, and reads back as the same choice', () => {
+    for (const [engine, keys] of [
+      ['tfjs', ['sigmoid', 'ipo', 'cdpo', 'hinge', 'rpo', 'bco_pair']],
+      ['torch', ['sigmoid', 'ipo', 'hinge', 'rpo', 'bco_pair']],
+    ] as const) {
+      for (const k of keys) {
+        const c = resolveConfig({ model: 'm', data: 'd', engine, ...objectiveFields(k) });
+        assert.equal(objectiveKey(c as unknown as Record<string, unknown>), k, `${engine} ${k}`);
+      }
+    }
+    assert.deepEqual(objectiveFields('rpo'), { loss_type: ['sigmoid', 'sft'], loss_weights: [1, 1] });
+    assert.throws(() => resolveConfig({ model: 'm', data: 'd', engine: 'torch', ...objectiveFields('cdpo') }), /label_smoothing/);
   });
 });
