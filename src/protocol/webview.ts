@@ -124,6 +124,9 @@ export interface LabelPairView {
   labeledAt?: string;
   /** Blind mode shows b on the left. */
   swapped: boolean;
+  /** An unpaired line ({prompt, completion, label}): kind "a" is thumbs up (label true), "b" thumbs down. */
+  unpaired?: boolean;
+  completion?: LabelText;
   /** The line's text, for lines that are not pairs (cut to 4,000 characters). */
   raw?: string;
   /** The nearest non-blank lines before and after, 0 when there is none. */
@@ -287,6 +290,8 @@ const pairView: Check = (v) =>
   (v.prompt === undefined || labelText(v.prompt)) &&
   (v.responses === undefined || (Array.isArray(v.responses) && v.responses.length === 2 && v.responses.every(labelText))) &&
   bool(v.swapped) &&
+  optBool(v.unpaired) &&
+  (v.completion === undefined || labelText(v.completion)) &&
   optStr(v.raw) &&
   optStr(v.annotator) &&
   optStr(v.labeledAt) &&
