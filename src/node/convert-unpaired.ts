@@ -1,9 +1,11 @@
 // Paired <-> unpaired preference lines, as TRL names the formats: a pair {prompt, chosen, rejected}
 // becomes one desirable and one undesirable line {prompt, completion, label}; unpaired lines become
 // pairs by matching a desirable and an undesirable completion of the same prompt, in file order.
-// Pure functions on parsed lines (the labeling editor's command and `dpo convert` call them); the
-// caller reads and writes files. Lines of other shapes are returned as problems, never dropped.
+// Pure functions on parsed lines (the labeling editor's command and `dpo convert` call them), and
+// convertFile for a whole file. Lines of other shapes are returned as problems, never dropped.
+import * as fs from 'node:fs';
 import { Text, sameText } from '../protocol';
+import { writeFileAtomic } from './fs-atomic';
 
 export interface UnpairedLine {
   prompt: Text;
@@ -70,4 +72,45 @@ export function unpairedToPaired(rows: unknown[]): Converted {
     unmatched += g.good.length + g.bad.length - 2 * n;
   }
   return { lines: paired.sort((a, b) => a.at - b.at).map((p) => p.line), problems, unmatched };
+}
+
+export type ConvertDirection = 'to-unpaired' | 'to-paired';
+
+/** The direction a file asks for: to paired when most of its JSON lines are unpaired, else to unpaired. */
+export function directionOf(rows: unknown[]): ConvertDirection {
+  const unpaired = rows.filter(isUnpairedLine).length;
+  return unpaired * 2 > rows.length ? 'to-paired' : 'to-unpaired';
+}
+
+export interface ConvertedFile extends Converted {
+  direction: ConvertDirection;
+  out: string;
+}
+
+/**
+ * Converts a JSONL file into `<name>.unpaired.jsonl` or `<name>.paired.jsonl` beside it (or `out`),
+ * written whole or not at all. Lines that are not JSON are problems with their line number.
+ */
+export function convertFile(file: string, direction?: ConvertDirection, out?: string): ConvertedFile {
+  const rows: unknown[] = [];
+  const bad: ConvertProblem[] = [];
+  const lineOf: number[] = [];
+  fs.readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      if (text.trim() === '') return;
+      try {
+        rows.push(JSON.parse(text));
+        lineOf.push(i + 1);
+      } catch (err) {
+        bad.push({ line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      }
+    });
+  const dir = direction ?? directionOf(rows);
+  const converted = dir === 'to-unpaired' ? pairedToUnpaired(rows) : unpairedToPaired(rows);
+  // Problems name the file's lines, not the positions among its JSON lines.
+  const problems = [...bad, ...converted.problems.map((p) => ({ ...p, line: lineOf[p.line - 1] }))].sort((a, b) => a.line - b.line);
+  const target = out ?? file.replace(/(\.(un)?paired)?\.jsonl$/i, '') + (dir === 'to-unpaired' ? '.unpaired.jsonl' : '.paired.jsonl');
+  writeFileAtomic(target, converted.lines.map((l) => JSON.stringify(l) + '\n').join(''));
+  return { ...converted, problems, direction: dir, out: target };
 }

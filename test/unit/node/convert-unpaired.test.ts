@@ -58,3 +58,50 @@ describe('convert: paired <-> unpaired', () => {
     assert.deepEqual(out.problems, [{ line: 1, message: 'not a labeled pair: expected "prompt", "chosen" and "rejected"' }]);
   });
 });
+
+describe('convert: a whole file', () => {
+  it('converts beside the file in the direction its lines ask for, naming bad lines by their file line', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { convertFile } = await import('../../../src/node/convert-unpaired');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-convert-'));
+    try {
+      const file = path.join(dir, 'prefs.jsonl');
+      fs.writeFileSync(
+        file,
+        ['{"prompt": "Q", "chosen": " y", "rejected": " n"}', '', '{not json', '{"prompt": "R", "chosen": " a", "rejected": " b"}'].join('\n') + '\n',
+      );
+      const un = convertFile(file);
+      assert.equal(un.direction, 'to-unpaired');
+      assert.equal(un.out, path.join(dir, 'prefs.unpaired.jsonl'));
+      assert.deepEqual(
+        un.problems.map((p) => p.line),
+        [3],
+      );
+      const lines = fs
+        .readFileSync(un.out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(lines[0], { prompt: 'Q', completion: ' y', label: true });
+      assert.equal(lines.length, 4);
+      const back = convertFile(un.out);
+      assert.equal(back.direction, 'to-paired');
+      assert.equal(back.out, path.join(dir, 'prefs.paired.jsonl'));
+      assert.deepEqual(
+        fs
+          .readFileSync(back.out, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+        [
+          { prompt: 'Q', chosen: ' y', rejected: ' n' },
+          { prompt: 'R', chosen: ' a', rejected: ' b' },
+        ],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
