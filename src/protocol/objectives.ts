@@ -192,3 +192,11 @@ export function objectiveKey(fields: Record<string, unknown>): string {
   const o = objectiveOf(fields.loss_type ?? 'sigmoid', typeof fields.label_smoothing === 'number' ? fields.label_smoothing : 0);
   return Object.keys(OBJECTIVES).find((k) => OBJECTIVES[k] === o) ?? o.id;
 }
+
+/** Which score triage and the probe use for a run of this objective, in words for the log and the docs. */
+export function scoreNote(lossType: unknown): string {
+  const o = objectiveOf(lossType);
+  return o.reference
+    ? `score: the implicit reward margin β·log(πθ/πref) of chosen over rejected (DPO's reward; ${o.title} trains against that reference)`
+    : `score: the implicit reward margin β·log(πθ/πref) with the starting model as πref (${o.title} trains without a reference, so this is not its training score)`;
+}

@@ -11,6 +11,7 @@ import {
   objectiveKey,
   objectiveOf,
   resolveConfig,
+  scoreNote,
 } from '../../../src/protocol';
 
 const labels = (...lossTypes: unknown[]) => objectiveChartLabels(lossTypes.map((t) => objectiveOf(t)));
@@ -96,5 +97,13 @@ describe('objectives: the fields New Training Run writes for a choice', () => {
     }
     assert.deepEqual(objectiveFields('rpo'), { loss_type: ['sigmoid', 'sft'], loss_weights: [1, 1] });
     assert.throws(() => resolveConfig({ model: 'm', data: 'd', engine: 'torch', ...objectiveFields('cdpo') }), /label_smoothing/);
+  });
+});
+
+describe('objectives: the score triage and the probe use', () => {
+  it('says the implicit reward, and that reference-free objectives did not train on it', () => {
+    assert.match(scoreNote('sigmoid'), /β·log\(πθ\/πref\).*DPO trains against that reference/);
+    assert.match(scoreNote(['sigmoid', 'sft']), /RPO \(DPO \+ NLL\) trains against that reference/);
+    assert.match(scoreNote('simpo'), /starting model as πref \(SimPO trains without a reference/);
   });
 });
