@@ -84,9 +84,8 @@ function renderPair(): void {
   root.append(head);
   // A line with problems cannot take a decision: its buttons say so by being disabled.
   const decidable = p.responses !== undefined || p.completion !== undefined;
-  for (const id of ['choose-left', 'choose-right', 'tie', 'skip', 'edit']) $(id).toggleAttribute('disabled', !decidable);
-  // The token preview reads pairs (`dpo tokens`); an unpaired line's is not wired yet.
-  $('preview-tokens').toggleAttribute('disabled', !p.responses);
+  for (const id of ['choose-left', 'choose-right', 'skip', 'edit', 'preview-tokens']) $(id).toggleAttribute('disabled', !decidable);
+  $('tie').toggleAttribute('disabled', !decidable || p.unpaired === true);
   labelButtons(p.unpaired === true && decidable);
   if (p.unpaired && p.completion !== undefined) {
     root.append(...renderUnpaired(p, blind, editing));

@@ -7,14 +7,17 @@ import { thumbTitle } from './view-text';
 
 const byId = (id: string) => document.getElementById(id) as HTMLElement;
 
-/** The footer buttons' words for the line shown: thumbs for an unpaired line, sides for a pair. */
+let shownMode: boolean | undefined;
+
+/** The footer buttons' words for the line shown: thumbs for an unpaired line, sides for a pair (set on a change only: keys must paint in a frame). */
 export function labelButtons(unpaired: boolean): void {
+  if (shownMode === unpaired) return;
+  shownMode = unpaired;
   byId('choose-left').textContent = unpaired ? '1 · 👍 Good' : '1 · Left is better';
   byId('choose-right').textContent = unpaired ? '2 · 👎 Bad' : '2 · Right is better';
   byId('choose-left').setAttribute('aria-label', unpaired ? 'Thumbs up: desirable (1 or A)' : 'Left is better (1 or A)');
   byId('choose-right').setAttribute('aria-label', unpaired ? 'Thumbs down: undesirable (2 or B)' : 'Right is better (2 or B)');
-  // A completion on its own has no tie; S moves on without a label.
-  if (unpaired) byId('tie').setAttribute('disabled', '');
+  // A completion on its own has no tie (main.ts disables it); S moves on without a label.
   byId('skip').textContent = unpaired ? 'S · Skip (no label)' : 'S · Skip';
 }
 
