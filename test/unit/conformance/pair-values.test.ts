@@ -41,7 +41,15 @@ async function records(c: PairCase): Promise<PairRecord[]> {
     rejectedIds: new Array<number>(p.rejected_len).fill(3),
     truncated: false,
   }));
-  const config: DpoConfig = { ...DEFAULT_CONFIG, mode: 'dpo', loss_type: c.loss_type, loss_weights: c.loss_weights ?? null, beta: c.beta, label_smoothing: c.label_smoothing, sft_weight: 0 };
+  const config: DpoConfig = {
+    ...DEFAULT_CONFIG,
+    mode: 'dpo',
+    loss_type: c.loss_type,
+    loss_weights: c.loss_weights ?? null,
+    beta: c.beta,
+    label_smoothing: c.label_smoothing,
+    sft_weight: 0,
+  };
   const sums = tf.tensor1d([...c.pairs.map((p) => p.policy_chosen), ...c.pairs.map((p) => p.policy_rejected)]);
   const t = tf.tidy(() =>
     objective(
