@@ -5,7 +5,7 @@ import type Ajv from 'ajv';
 // protocol/ is also compiled for the browser (without Node's types); the bundlers resolve require.
 declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
-import { LOSS_MEMBERS, LossMember, lossTermProblems } from './loss-terms';
+import { LOSS_LIST_DESCRIPTION, LOSS_MEMBERS, LossMember, hasLossMember, lossTermProblems } from './loss-terms';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
@@ -82,7 +82,6 @@ type FieldSchema = Record<string, unknown> & { description: string; default: unk
 
 /** A single loss_type: the objectives, and any loss-list member alone (TRL takes ["bco_pair"] too). */
 const SINGLE_LOSS_TYPES: string[] = [...new Set<string>([...LOSS_TYPES, ...LOSS_MEMBERS])];
-
 const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Every field: its JSON Schema, description and default. */
@@ -121,10 +120,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   loss_type: {
     anyOf: [{ enum: SINGLE_LOSS_TYPES }, { type: 'array', items: { enum: [...LOSS_MEMBERS] }, minItems: 1, uniqueItems: true }],
     default: 'sigmoid',
-    description:
-      'sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC). A list combines DPOTrainer\'s losses with loss_weights: ["sigmoid","sft"] is RPO (arXiv:2404.19733), ["sigmoid","bco_pair","sft"] MPO; members: ' +
-      LOSS_MEMBERS.join(', ') +
-      ' ("sft": the NLL of the chosen responses, averaged over all their tokens in a batch; "bco_pair": −log σ(β·chosen log-ratio) − log σ(−β·rejected log-ratio)).',
+    description: `sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC). ${LOSS_LIST_DESCRIPTION}`,
   },
   loss_weights: {
     type: ['array', 'null'],
@@ -330,7 +326,6 @@ function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
 }
 
 const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(SINGLE_LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;
-
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /**
@@ -376,7 +371,7 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
   if (problems.length > 0) throw new ConfigError(problems, source);
   // Rules across fields, once each field is valid on its own.
-  if (c.label_smoothing > 0 && !(Array.isArray(c.loss_type) ? c.loss_type.includes('sigmoid') : c.loss_type === 'sigmoid'))
+  if (c.label_smoothing > 0 && !hasLossMember(c.loss_type, 'sigmoid'))
     problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got ${JSON.stringify(c.loss_type)})` });
   problems.push(...lossTermProblems(c));
   problems.push(...engineProblems(c));

@@ -7,6 +7,9 @@ import type { DpoConfig } from './config';
 export const LOSS_MEMBERS = ['sigmoid', 'ipo', 'hinge', 'bco_pair', 'sft'] as const;
 export type LossMember = (typeof LOSS_MEMBERS)[number];
 
+/** The list form in loss_type's description (config.ts). */
+export const LOSS_LIST_DESCRIPTION = `A list combines DPOTrainer's losses with loss_weights: ["sigmoid","sft"] is RPO (arXiv:2404.19733), ["sigmoid","bco_pair","sft"] MPO; members: ${LOSS_MEMBERS.join(', ')} ("sft": the NLL of the chosen responses, averaged over all their tokens in a batch; "bco_pair": −log σ(β·chosen log-ratio) − log σ(−β·rejected log-ratio)).`;
+
 export interface LossTerm {
   type: LossMember;
   weight: number;
