@@ -3,33 +3,14 @@
 // number formatting). charts.ts draws the charts, chrome.ts the rest, main.ts wires them up.
 import type uPlot from 'uplot';
 import type { HealthWarning } from '../../src/protocol/run';
-import { OBJECTIVE_CHARTS } from '../../src/protocol/objectives';
 import type { MetricsRun, MetricsToHost, PanelRunStatus } from '../../src/protocol/webview';
 import { Ema } from './smoothing';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 
-export interface ChartDef {
-  id: string;
-  title: string;
-  metrics: string[];
-  /** The y axis's label: what the numbers are and their unit. */
-  yLabel: string;
-}
-
-export const CHARTS: ChartDef[] = [
-  { id: 'loss', title: 'Loss', metrics: ['loss'], yLabel: 'loss (nats)' },
-  { id: 'rewards', title: 'Rewards: chosen / rejected', metrics: ['rewards/chosen', 'rewards/rejected'], yLabel: 'reward β·Δlog p' },
-  { id: 'margins', title: 'Reward margin', metrics: ['rewards/margins'], yLabel: 'chosen − rejected' },
-  { id: 'accuracies', title: 'Reward accuracy', metrics: ['rewards/accuracies'], yLabel: 'accuracy (0 to 1)' },
-  { id: 'logps', title: 'Log-probs: chosen / rejected', metrics: ['logps/chosen', 'logps/rejected'], yLabel: 'summed log p' },
-  { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'], yLabel: 'L2 norm' },
-  { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'], yLabel: 'learning rate' },
-  { id: 'tokens_per_second', title: 'Tokens per second', metrics: ['tokens_per_second'], yLabel: 'tokens / s' },
-  // Series only some objectives log (KTO's kl, ORPO's log odds, nll_loss): drawn when a run has them.
-  ...OBJECTIVE_CHARTS,
-];
+export { CHARTS } from './objective-charts';
+export type { ChartDef } from './objective-charts';
 
 /** One run's columns, grown in place as lines arrive. */
 export interface RunData {
