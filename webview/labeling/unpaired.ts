@@ -15,8 +15,9 @@ export function labelButtons(unpaired: boolean): void {
   shownMode = unpaired;
   byId('choose-left').textContent = unpaired ? '1 · 👍 Good' : '1 · Left is better';
   byId('choose-right').textContent = unpaired ? '2 · 👎 Bad' : '2 · Right is better';
-  byId('choose-left').setAttribute('aria-label', unpaired ? 'Thumbs up: desirable (1 or A)' : 'Left is better (1 or A)');
-  byId('choose-right').setAttribute('aria-label', unpaired ? 'Thumbs down: undesirable (2 or B)' : 'Right is better (2 or B)');
+  // Tooltips, not aria-labels: the accessible name stays the visible text.
+  byId('choose-left').title = unpaired ? 'Thumbs up: desirable, label true (1 or A)' : '1 or A';
+  byId('choose-right').title = unpaired ? 'Thumbs down: undesirable, label false (2 or B)' : '2 or B';
   // A completion on its own has no tie (main.ts disables it); S moves on without a label.
   byId('skip').textContent = unpaired ? 'S · Skip (no label)' : 'S · Skip';
 }
