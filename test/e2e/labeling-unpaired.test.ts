@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ROOT, runCommand, startWorkbench } from './helpers';
-import { openInLabelEditor } from './panels';
+import { activeWebviewFrame, axeViolations, describeViolations, openInLabelEditor, serious } from './panels';
 
 const UNPAIRED = [
   '{"prompt": "2+2?", "completion": "4", "source": {"id": 1.50}}',
@@ -46,6 +46,9 @@ describe('labeling editor, unpaired mode, in a real VS Code', { timeout: 600_000
     await view.locator('#choose-left', { hasText: '👍 Good' }).waitFor();
     assert.equal(await view.locator('#tie').getAttribute('disabled'), '', 'no tie for a single completion');
     await view.locator('#counts', { hasText: '0 labeled · 0 tie · 0 skipped · 4 left · 1 with problems' }).waitFor({ timeout: 30_000 });
+    // The thumbs mode passes axe as the paired mode does (a11y.test.ts).
+    const violations = serious(await axeViolations(await activeWebviewFrame(page, '#kind')));
+    assert.deepEqual(violations, [], describeViolations(violations));
 
     await view.locator('#pair').focus();
     await page.keyboard.press('1'); // line 1: thumbs up
