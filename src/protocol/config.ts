@@ -9,6 +9,7 @@ import { OBJECTIVE_FIELDS, objectiveProblems } from './objective-config';
 import { KTO_FIELDS, ktoProblems } from './kto-config';
 import { CHECKPOINT_EVAL_FIELDS } from './checkpoint-eval-config';
 import { LORA_FIELDS } from './lora-config';
+import { LOSS_LIST_DESCRIPTION, LOSS_MEMBERS, LossMember, hasLossMember, lossTermProblems } from './loss-terms';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'simpo', 'orpo'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
@@ -32,7 +33,8 @@ export interface DpoConfig {
   eval_data: string | null;
   eval_fraction: number;
   output_dir: string;
-  loss_type: LossType;
+  loss_type: LossType | LossMember[];
+  loss_weights: number[] | null;
   beta: number;
   label_smoothing: number;
   reference_free: boolean;
@@ -90,6 +92,8 @@ export interface DpoConfig {
  */
 type FieldSchema = Record<string, unknown> & { description: string; default: unknown; 'x-engines'?: EngineName[]; 'x-why'?: string };
 
+/** A single loss_type: the objectives, and any loss-list member alone (TRL takes ["bco_pair"] too). */
+const SINGLE_LOSS_TYPES: string[] = [...new Set<string>([...LOSS_TYPES, ...LOSS_MEMBERS])];
 const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Every field: its JSON Schema, description and default. */
@@ -127,10 +131,17 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
       'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
-    enum: [...LOSS_TYPES],
+    anyOf: [{ enum: SINGLE_LOSS_TYPES }, { type: 'array', items: { enum: [...LOSS_MEMBERS] }, minItems: 1, uniqueItems: true }],
     default: 'sigmoid',
     description:
-      "sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC); simpo: SimPO, reference-free, -log σ(β·(mean log πθ(yw) - mean log πθ(yl)) - γ) (arXiv:2405.14734, TRL's CPOTrainer); orpo: ORPO, reference-free, NLL of prompt and chosen response - β·log σ(log odds(yw) - log odds(yl)) (arXiv:2403.07691, TRL's ORPOTrainer).",
+      "sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC); simpo: SimPO, reference-free, -log σ(β·(mean log πθ(yw) - mean log πθ(yl)) - γ) (arXiv:2405.14734, TRL's CPOTrainer); orpo: ORPO, reference-free, NLL of prompt and chosen response - β·log σ(log odds(yw) - log odds(yl)) (arXiv:2403.07691, TRL's ORPOTrainer). " +
+      LOSS_LIST_DESCRIPTION,
+  },
+  loss_weights: {
+    type: ['array', 'null'],
+    items: { type: 'number', minimum: 0 },
+    default: null,
+    description: 'Weight of each loss_type entry, in order (the loss is the weighted sum of their batch means); null: 1 each.',
   },
   beta: {
     type: 'number',
@@ -160,9 +171,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     type: 'number',
     minimum: 0,
     default: 0,
-    'x-engines': ['tfjs'],
-    'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective',
-    description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
+    description:
+      'Deprecated: w > 0 is loss_type [<loss_type>, "sft"] with loss_weights [1, w] (RPO; TRL\'s "sft" term averages the NLL over all chosen tokens of a batch). Write the list instead; 0 adds nothing.',
   },
   ...OBJECTIVE_FIELDS, // simpo_gamma, cpo_alpha (objective-config.ts)
   ...KTO_FIELDS, // desirable_weight, undesirable_weight (kto-config.ts)
@@ -320,6 +330,7 @@ function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
     .map(([field, v]) => ({ field, message: `must be a finite number, got ${v} (a literal such as 1e400 overflows)` }));
 }
 
+const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(SINGLE_LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /**
@@ -337,18 +348,26 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   const problems: ConfigProblem[] = [];
   if (!validator(candidate)) {
     for (const e of validator.errors ?? []) {
+      // An item's error (loss_weights/1) is the field's: the message says which item.
+      const [top, ...item] = e.instancePath.replace(/^\//, '').split('/');
       const field =
-        e.instancePath.replace(/^\//, '') ||
+        top ||
         (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ||
         (e.params as { additionalProperty?: string }).additionalProperty ||
         '(root)';
+      // loss_type's anyOf (a name or a list) fails in three ways at once: one message says both forms.
+      if (field.startsWith('loss_type')) {
+        if (!problems.some((p) => p.field === 'loss_type')) problems.push({ field: 'loss_type', message: LOSS_TYPE_MESSAGE });
+        continue;
+      }
       const message =
         e.keyword === 'additionalProperties'
           ? 'unknown field'
           : e.keyword === 'enum'
             ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`
             : (e.message ?? 'invalid');
-      if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
+      const itemMessage = item.length > 0 ? `[${item.join('][')}] ${message}` : message;
+      if (!problems.some((p) => p.field === field && p.message === itemMessage)) problems.push({ field, message: itemMessage });
     }
   }
   problems.push(...nonFiniteFields(candidate));
@@ -357,8 +376,9 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
   if (problems.length > 0) throw new ConfigError(problems, source);
   // Rules across fields, once each field is valid on its own.
-  if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid')
-    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
+  if (c.label_smoothing > 0 && !hasLossMember(c.loss_type, 'sigmoid'))
+    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got ${JSON.stringify(c.loss_type)})` });
+  problems.push(...lossTermProblems(c));
   problems.push(...objectiveProblems(c, DEFAULT_CONFIG));
   problems.push(...engineProblems(c));
   problems.push(...ktoProblems(c, DEFAULT_CONFIG));

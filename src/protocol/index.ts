@@ -20,3 +20,5 @@ export * from './webview-evaluate';
 export * from './eval-split';
 export * from './rng';
 export * from './run-name';
+export * from './loss-terms';
+export * from './objectives';

@@ -40,9 +40,34 @@ export default [
     edits: [{ find: '{ beta: c.beta, labelSmoothing: c.label_smoothing }', replace: '{ beta: c.beta, labelSmoothing: 0 }' }],
   },
   {
-    id: 'sft-weight-ignored',
-    why: 'sft_weight (the RPO NLL term) is dropped from the training loss',
-    edits: [{ find: 'tf.mul(nll, c.sft_weight)', replace: 'tf.mul(nll, 0)' }],
+    id: 'sft-term-ignored',
+    why: 'the "sft" loss term (sft_weight, RPO) is dropped from the training loss',
+    edits: [{ find: 'term = tf.mul(tf.ones([n]), nll);', replace: 'term = tf.zeros([n]);' }],
+  },
+  {
+    id: 'loss-weight-dropped',
+    why: 'loss_weights never reach the loss: every member of a loss list weighs 1',
+    edits: [{ find: 'losses = tf.add(losses, tf.mul(term, weight));', replace: 'losses = tf.add(losses, term);' }],
+  },
+  {
+    id: 'loss-list-first-member-only',
+    why: 'a loss list trains its first member only',
+    edits: [{ find: 'of (0, protocol_1.lossTerms)(c)) {', replace: 'of (0, protocol_1.lossTerms)(c).slice(0, 1)) {' }],
+  },
+  {
+    id: 'bco-pair-is-sigmoid',
+    why: 'loss_type "bco_pair" runs the sigmoid loss',
+    edits: [{ find: 'bco_pair: exports.bcoPairLoss', replace: 'bco_pair: exports.sigmoidLoss' }],
+  },
+  {
+    id: 'sft-term-per-pair-mean',
+    why: 'the "sft" term averages each pair\'s chosen NLL per token, then over pairs, instead of TRL\'s mean over all chosen tokens of the batch',
+    edits: [
+      {
+        find: 'term = tf.mul(tf.ones([n]), nll);',
+        replace: 'term = tf.add(tf.mul(nll, 0), tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))));',
+      },
+    ],
   },
   {
     id: 'reference-free-ignored',
@@ -52,7 +77,7 @@ export default [
   {
     id: 'ipo-summed-logps',
     why: 'IPO is fed summed instead of per-token mean policy log-probs',
-    edits: [{ find: '? tf.div(sums, counts) : sums', replace: '? sums : sums' }],
+    edits: [{ find: 'halves(tf.div(sums, counts), tf.div(refSums, counts))', replace: 'halves(sums, tf.div(refSums, counts))' }],
   },
 
   // Sign flips and dropped terms.
@@ -94,7 +119,10 @@ export default [
   {
     id: 'sft-nll-not-token-mean',
     why: 'the SFT / RPO NLL is the summed, not the token-mean, negative log-likelihood',
-    edits: [{ find: 'tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n)))', replace: 'tf.neg(tf.slice(sums, 0, n))' }],
+    edits: [
+      { find: 'tf.neg(tf.div(tf.sum(tf.slice(sums, 0, n)), tf.sum(tf.slice(counts, 0, n))))', replace: 'tf.neg(tf.sum(tf.slice(sums, 0, n)))' },
+      { find: 'tf.neg(tf.div(sums, tf.tensor1d(chosenTokens)))', replace: 'tf.neg(sums)' },
+    ],
   },
   {
     id: 'accuracy-counts-ties',

@@ -1,13 +1,14 @@
 // The objective on one batch of pairs, shared by the training step (inside variableGrads) and by
 // evaluation (inside tidy), so train and eval metrics come from the same numbers: per-pair losses,
 // implicit rewards, and the log-probs the loss saw. SFT (the reference-making mode) is the NLL of
-// the chosen response; DPO adds it as RPO's term when sft_weight > 0. SimPO and ORPO (no reference)
-// are in objective-reference-free.ts.
+// the chosen response; DPO sums the weighted terms of its loss list (TRL's loss_type list), where "sft"
+// is that NLL averaged over every chosen token of the batch, as TRL computes it. SimPO and ORPO (no
+// reference) are in objective-reference-free.ts.
 import * as tf from '@tensorflow/tfjs';
-import { DpoConfig, isReferenceFreeLoss } from '../../protocol';
+import { DpoConfig, isReferenceFreeLoss, lossTerms } from '../../protocol';
 import { TokenizedPair } from '../data/tokenize';
 import { SequenceBatch, collate, collatePairs } from '../data/batch';
-import { USES_MEAN_LOGPS, implicitRewards, preferenceLoss } from '../dpo/losses';
+import { PairLogps, USES_MEAN_LOGPS, implicitRewards, preferenceLoss } from '../dpo/losses';
 import { batchTensors, sequenceLogpsAndLogits } from '../dpo/logps';
 import { CausalLM } from '../model/transformer';
 import { PairValues } from './pair-values';
@@ -86,32 +87,34 @@ export function objective(
   }
   if (isReferenceFreeLoss(c.loss_type)) return referenceFreeObjective(forward, pairs, c);
   const counts = tf.tensor1d([...chosenTokens, ...pairs.map((p) => p.rejectedIds.length)]); // [2n]
-  const perToken = USES_MEAN_LOGPS[c.loss_type];
-  const logps = (perToken ? tf.div(sums, counts) : sums) as tf.Tensor1D; // [2n]
-  const refSums = tf.tensor1d(referenceSums);
-  const ref = (perToken ? tf.div(refSums, counts) : refSums) as tf.Tensor1D; // [2n]
-  const out = preferenceLoss(
-    c.loss_type,
-    {
-      policyChosenLogps: tf.slice(logps, 0, n),
-      policyRejectedLogps: tf.slice(logps, n, n),
-      referenceChosenLogps: tf.slice(ref, 0, n),
-      referenceRejectedLogps: tf.slice(ref, n, n),
-    },
-    { beta: c.beta, labelSmoothing: c.label_smoothing },
-  );
-  let losses = out.losses;
-  if (c.sft_weight > 0) {
-    const nll = tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))); // [n]
-    losses = tf.add(losses, tf.mul(nll, c.sft_weight)) as tf.Tensor1D;
+  const refSums = tf.tensor1d(referenceSums); // [2n]
+  const halves = (policy: tf.Tensor1D, ref: tf.Tensor1D): PairLogps => ({
+    policyChosenLogps: tf.slice(policy, 0, n),
+    policyRejectedLogps: tf.slice(policy, n, n),
+    referenceChosenLogps: tf.slice(ref, 0, n),
+    referenceRejectedLogps: tf.slice(ref, n, n),
+  });
+  const summed = halves(sums, refSums);
+  const params = { beta: c.beta, labelSmoothing: c.label_smoothing };
+  let losses = tf.zeros([n]) as tf.Tensor1D;
+  for (const { type, weight } of lossTerms(c)) {
+    if (weight === 0) continue; // a zero weight adds nothing, not even a NaN
+    let term: tf.Tensor1D;
+    if (type === 'sft') {
+      // TRL: cross-entropy over all chosen tokens of the batch, one scalar given to every pair (its mean is the term).
+      const nll = tf.neg(tf.div(tf.sum(tf.slice(sums, 0, n)), tf.sum(tf.slice(counts, 0, n)))); // []
+      term = tf.mul(tf.ones([n]), nll) as tf.Tensor1D;
+    } else if (USES_MEAN_LOGPS[type]) {
+      term = preferenceLoss(type, halves(tf.div(sums, counts) as tf.Tensor1D, tf.div(refSums, counts) as tf.Tensor1D), params).losses;
+    } else term = preferenceLoss(type, summed, params).losses;
+    losses = tf.add(losses, tf.mul(term, weight)) as tf.Tensor1D;
   }
-  if (!perToken) return { losses, logps: sums, chosenRewards: out.chosenRewards, rejectedRewards: out.rejectedRewards, logitSums };
-  // IPO's loss reads per-token means; its rewards and logps/* are of the sums, as TRL's (test/conformance/pair-values).
+  // Rewards and logps/* are of the summed log-probs for every member, as TRL's (IPO's loss alone reads means).
   return {
     losses,
     logps: sums,
-    chosenRewards: implicitRewards(tf.slice(sums, 0, n), tf.slice(refSums, 0, n), c.beta),
-    rejectedRewards: implicitRewards(tf.slice(sums, n, n), tf.slice(refSums, n, n), c.beta),
+    chosenRewards: implicitRewards(summed.policyChosenLogps, summed.referenceChosenLogps, c.beta),
+    rejectedRewards: implicitRewards(summed.policyRejectedLogps, summed.referenceRejectedLogps, c.beta),
     logitSums,
   };
 }

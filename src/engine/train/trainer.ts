@@ -260,6 +260,7 @@ export class Trainer implements Report {
         learningRate: c.learning_rate,
         beta: c.beta,
         sftWeight: c.sft_weight,
+        lossWeights: c.loss_weights,
       });
       const result: RunResult = { runDir: c.output_dir, reason: 'completed', step: state.step, totalSteps };
       this.log(`steps: ${totalSteps} (${stepsPerEpoch} per epoch, ${perStep} pair(s) per step), warm-up ${schedule.warmupSteps}`);

@@ -22,6 +22,7 @@ const COMMAND_IDS = [
   'dpo.openMetrics',
   'dpo.exportMetrics',
   'dpo.labelPairs',
+  'dpo.convertPreferences',
   'dpo.reviewSuspiciousPairs',
   'dpo.writeNoiseAwareConfig',
   'dpo.setupTorch',
