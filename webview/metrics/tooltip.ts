@@ -27,7 +27,8 @@ function runRow(u: uPlot, def: ChartDef, run: RunData, specs: SeriesSpec[], x: n
   let ended = '';
   specs.forEach((s, k) => {
     if (s.run !== run || s.kind === 'raw') return;
-    if (!color && s.kind === 'smooth') color = strokeOf(u, k + 1);
+    // An evaluation-only chart (the checkpoint evaluations' gen/*) has no smoothed line: its points give the colour.
+    if (!color && (s.kind === 'smooth' || s.kind === 'eval')) color = strokeOf(u, k + 1);
     if (s.kind === 'smooth') {
       const i = atOrBefore(trainX, x);
       const value = i >= 0 ? fmt(run.smooth.get(s.metric)!.values[i]) : '–';
