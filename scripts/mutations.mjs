@@ -14,7 +14,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const engineOut = path.join(repo, 'out', 'src', 'engine');
 const testsOut = path.join(repo, 'out', 'test', 'unit', 'engine');
 // The wiring tests first: they kill most mutations, and the run stops at the first failing file.
-const FIRST = ['trainer-wiring.test.js', 'trainer-update.test.js', 'ref-cache.test.js'];
+const FIRST = ['trainer-wiring.test.js', 'trainer-update.test.js', 'ref-cache.test.js', 'kto.test.js'];
 const TEST_TIMEOUT_MS = 10 * 60 * 1000;
 
 const args = process.argv.slice(2);

@@ -57,6 +57,12 @@ def read_pairs(path: str, skip_bad_lines: bool, completions: bool) -> tuple[list
             if o.get("label") in ("tie", "skip") and "chosen" not in o and "rejected" not in o:
                 excluded += 1
                 continue
+            if not completions and "completion" in o and isinstance(o.get("label"), bool):
+                problems.append(
+                    f'{path}:{n}: field \'label\': an unpaired line ("prompt", "completion", "label"): DPO trains on pairs; '
+                    'train the file with mode "kto" (`dpo kto`), or pair it up with `dpo convert --to paired`'
+                )
+                continue
             o, problem = to_trl_fields(o)
             if problem:
                 problems.append(f"{path}:{n}: field '{problem[0]}': {problem[1]}")

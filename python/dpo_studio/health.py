@@ -1,14 +1,15 @@
 """Training-health warnings over logged metrics, by the rules of src/engine/train/health.ts: a train
 rule (halves of a window compared against their own noise, only when the run has no held-out pairs),
 a held-out rule over evaluations, and stuck loss. test/conformance/health holds the metric streams
-both engines must turn into the same warnings; the advice differs only where an option does not exist
-on an engine (sft_weight, which the torch engine refuses)."""
+both engines must turn into the same warnings; the advice fits the objective (an NLL term is "sft" in
+a DPO loss list, cpo_alpha in SimPO, built into ORPO), the same on both engines."""
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
 MIN_DROP = 1.0  # nats of summed log-prob: a smaller drop is not worth a warning
 MIN_EVALS = 3  # evaluations needed before a held-out trend is called
+REFERENCE_FREE = ("simpo", "orpo")  # objectives whose rewards are not against a reference (objectives.ts)
 
 
 def to_fixed(x: float, digits: int) -> str:
@@ -51,15 +52,17 @@ class HealthMonitor:
         self,
         stuck_steps: int,
         falling_window: int,
-        loss_type: str,
+        loss_type: str | list[str],
         has_eval: bool = False,
         learning_rate: float | None = None,
         beta: float | None = None,
         sft_weight: float | None = None,
         engine: str = "torch",
+        loss_weights: list[float] | None = None,
     ):
         self.stuck_steps, self.window, self.loss_type = stuck_steps, falling_window, loss_type
         self.has_eval, self.learning_rate, self.beta, self.sft_weight, self.engine = has_eval, learning_rate, beta, sft_weight, engine
+        self.loss_weights = loss_weights
         self.stuck = 0
         self.chosen: list[float] = []
         self.eval_logps: list[float] = []
@@ -77,6 +80,7 @@ class HealthMonitor:
             beta=c["beta"],
             sft_weight=c.get("sft_weight"),
             engine=c.get("engine", "torch"),
+            loss_weights=c.get("loss_weights"),
         )
 
     def _fire(self, out: list, code: str, message: str, step: int) -> None:
@@ -89,7 +93,8 @@ class HealthMonitor:
         out: list[dict] = []
         rc, rr = m.get("rewards/chosen"), m.get("rewards/rejected")
         self.stuck = self.stuck + 1 if rc is not None and rr is not None and abs(rc) < 1e-6 and abs(rr) < 1e-6 else 0
-        if self.stuck >= self.stuck_steps:
+        # Zero rewards mean "policy equals reference" only where rewards are against a reference.
+        if self.stuck >= self.stuck_steps and self.loss_type not in REFERENCE_FREE:
             loss = to_fixed(m["loss"], 4)
             at = f"at log 2 ≈ 0.6931 ({loss})" if self.loss_type == "sigmoid" else f"at {loss}"
             self._fire(
@@ -138,17 +143,38 @@ class HealthMonitor:
             )
         return out
 
+    def _sft_term_weight(self) -> float:
+        """The weight of the run's "sft" term: a loss list's member, or the deprecated sft_weight."""
+        lt = self.loss_type
+        if isinstance(lt, list) and "sft" in lt:
+            return (self.loss_weights or [1.0] * len(lt))[lt.index("sft")]
+        return self.sft_weight or 0
+
     def _advice(self) -> str:
+        lt = self.loss_type
         tips = []
-        sft = self.sft_weight or 0
-        if self.engine == "torch":  # sft_weight (RPO) is the embedded engine's; the torch engine refuses it
-            tips.append("an SFT pass on the chosen responses first (mode sft, then DPO from its final/)")
+        sft = self._sft_term_weight()
+        if lt == "simpo":
+            tips.append("a larger cpo_alpha (CPO's NLL term on the chosen responses)")
+        elif lt == "orpo":
+            now = f"; now {js_number(self.beta)}" if self.beta is not None else ""
+            tips.append(f"a smaller beta (λ, the odds-ratio term's weight against ORPO's NLL{now})")
+        elif lt == "kto":
+            tips.append("a larger desirable_weight (the weight of the desirable examples)")
         else:
             tips.append(
-                f"a larger sft_weight (now {js_number(sft)})" if sft > 0 else "sft_weight > 0 (an NLL term on the chosen responses, RPO)"
+                f'a larger "sft" weight (now {js_number(sft)})'
+                if sft > 0
+                else 'loss_type ["sigmoid","sft"] (an NLL term on the chosen responses, RPO; formerly sft_weight > 0)'
             )
         if self.learning_rate is not None and self.learning_rate > 1e-6:
             tips.append(f"a lower learning_rate (now {js_number(self.learning_rate)})")
-        if self.beta is not None:
+        # β is the KL strength toward the reference; SimPO's is a reward scale and ORPO's is λ (above).
+        if self.beta is not None and lt not in ("simpo", "orpo"):
             tips.append(f"a larger beta (now {js_number(self.beta)})")
-        return f"the policy is making the chosen responses less likely too, a known DPO failure (likelihood displacement). Consider {', or '.join(tips)}."
+        what = (
+            "a known failure of preference objectives (likelihood displacement)"
+            if lt in ("simpo", "orpo", "kto")
+            else "a known DPO failure (likelihood displacement)"
+        )
+        return f"the policy is making the chosen responses less likely too, {what}. Consider {', or '.join(tips)}."

@@ -94,7 +94,11 @@ def parse_pair_record(raw: Any) -> Parsed:
         or not all(_is_num(raw.get(k)) for k in nums)
     ):
         return None, "pair: needs step, split (train|eval), line and the numbers chosen_reward, rejected_reward, margin, loss"
-    return {k: raw[k] for k in ("step", "split", "line", *nums)}, None
+    label = raw.get("label")
+    if label is not None and not isinstance(label, bool):
+        return None, 'pair: label, when present, is true or false (mode "kto")'
+    record = {k: raw[k] for k in ("step", "split", "line", *nums)}
+    return ({**record, "label": label} if label is not None else record), None
 
 
 def _no_constant(name: str) -> float:

@@ -9,6 +9,8 @@ from functools import cache
 
 import jsonschema
 
+from .kto_config import kto_problems
+
 SCHEMA_DIR = os.environ.get("DPO_SCHEMAS") or os.path.join(os.path.dirname(__file__), "..", "..", "schemas")
 ENGINE = "torch"
 
@@ -45,12 +47,14 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
     c = {**defaults(), **{k: v for k, v in partial.items() if k != "$schema"}}
     problems = []
     for e in sorted(jsonschema.Draft7Validator(schema).iter_errors(c), key=lambda e: list(e.path)):
-        field = ".".join(str(p) for p in e.path) or "(root)"
+        # An item's error (loss_weights[1]) is the field's: the message says which item.
+        field = str(e.path[0]) if e.path else "(root)"
+        item = "".join(f"[{p}]" for p in list(e.path)[1:])
         if e.validator == "additionalProperties":
             for extra in sorted(set(c) - set(schema["properties"])):
                 problems.append((extra, "unknown field"))
         else:
-            problems.append((field, e.message))
+            problems.append((field, f"{item} {e.message}" if item else e.message))
     # JSON Schema cannot tell Infinity from a number, and 1e400 reads as inf (nonFiniteFields in config.ts).
     for field, v in c.items():
         if isinstance(v, float) and not math.isfinite(v):
@@ -62,6 +66,9 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
     if problems:
         raise ConfigError(problems, source)
     problems += objective_problems(c)
+    from .loss_terms import loss_term_problems  # here: loss_terms reads this module's schema
+
+    problems += [(p["field"], p["message"]) for p in loss_term_problems(c)]
     if c["engine"] != ENGINE:
         problems.append(("engine", f'this is the torch engine; the config says "{c["engine"]}"'))
     for field, s in schema["properties"].items():
@@ -75,6 +82,7 @@ def resolve_config(partial: dict, source: str = "run config") -> dict:
                 f'the torch engine does not honour it{why}; it is for engine "{engines[0]}" only: remove it or set it to {json.dumps(s["default"])}',
             )
         )
+    problems.extend(kto_problems(c, defaults()))
     if problems:
         raise ConfigError(problems, source)
     return c

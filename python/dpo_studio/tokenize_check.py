@@ -28,7 +28,7 @@ for raw in sys.stdin:
 
 def _texts(row: dict) -> list:
     out = []
-    for k in ("prompt", "chosen", "rejected"):
+    for k in ("prompt", "chosen", "rejected", "completion"):
         v = row.get(k)
         if isinstance(v, str):
             out.append(v)

@@ -16,6 +16,7 @@ from .health import HealthMonitor
 from .run_folder import RunFolder, decide_start, now_iso
 from .run_lock import RunLockError, acquire_run_lock
 from .run_records import read_records
+from .unpaired import read_unpaired
 
 
 class TrainingError(RuntimeError):
@@ -208,7 +209,10 @@ class Run:
         sft = c["mode"] == "sft"
 
         def read(path: str) -> list:
-            rows, problems, excluded = data_mod.read_pairs(path, c["skip_bad_lines"], completions=sft)
+            if c["mode"] == "kto":  # unpaired lines, or pairs unpaired by TRL (unpaired.py)
+                rows, problems, excluded = read_unpaired(path, c["skip_bad_lines"])[:3]
+            else:
+                rows, problems, excluded = data_mod.read_pairs(path, c["skip_bad_lines"], completions=sft)
             if problems:
                 self.warn("data", f"{path}: skipped {len(problems)} unusable line(s) (skip_bad_lines)", 0)
             if excluded:
@@ -266,6 +270,10 @@ class Run:
                 peft_config=peft_config,
                 callbacks=callbacks,
             )
+        if c["mode"] == "kto":
+            from .kto import build_kto_trainer
+
+            return build_kto_trainer(self, tok, train, evals, max_length, callbacks, dtype, peft_config)
         if c["loss_type"] in trl_map.REFERENCE_FREE:
             from .reference_free import build_trainer
 

@@ -5,9 +5,11 @@ from typing import Any
 
 import torch
 
+from .loss_terms import loss_members, loss_terms
+
 # Fields that do not become a TRL argument, with where they are honoured instead.
 HANDLED_ELSEWHERE = {
-    "mode": "picks DPOTrainer or SFTTrainer",
+    "mode": "picks DPOTrainer, SFTTrainer or KTOTrainer",
     "model": "loaded from its folder",
     "reference_model": "loaded from its folder",
     "data": "read by data.read_pairs",
@@ -26,6 +28,8 @@ HANDLED_ELSEWHERE = {
     "num_processes": "accelerate launch",
     "accelerate_config": "accelerate launch",
     "save_total_limit": "RunFolder.adopt_checkpoint",
+    "desirable_weight": "KTOConfig (kto_args)",
+    "undesirable_weight": "KTOConfig (kto_args)",
     "max_length": "capped at the model context, then TRL max_length",
     "checkpoint_eval_prompts": "the host's background dpo eval (src/node/eval/checkpoint-evals.ts)",
     "checkpoint_eval_samples": "the host's background dpo eval",
@@ -34,10 +38,10 @@ HANDLED_ELSEWHERE = {
     # SimPO: CPOConfig arguments (cpo_args below; test_simpo_orpo.py checks they arrive).
     "simpo_gamma": "CPOConfig.simpo_gamma (loss_type simpo)",
     "cpo_alpha": "CPOConfig.cpo_alpha (loss_type simpo)",
-    # refused when set (x-engines: tfjs): label_smoothing, reference_free, sft_weight, max_prompt_length, backend, threads
+    "sft_weight": "loss_terms: the deprecated spelling of an 'sft' member of loss_type",
+    # refused when set (x-engines: tfjs): label_smoothing, reference_free, max_prompt_length, backend, threads
     "label_smoothing": "refused unless 0",
     "reference_free": "refused unless false",
-    "sft_weight": "refused unless 0",
     "max_prompt_length": "refused unless null",
     "backend": "refused unless null",
     "threads": "refused unless 0",
@@ -48,7 +52,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # The objectives this engine hands to TRL. resolve_config refuses others; this holds for a config that
 # did not pass through it (a hand-written worker spec, Run called directly): TRL would take an unknown
 # loss_type and fail later or log NaN per-pair losses.
-MODES = ("dpo", "sft")
+MODES = ("dpo", "sft", "kto")
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "simpo", "orpo")
 # No reference model: trl.experimental's CPOTrainer (loss_type "simpo") and ORPOTrainer train them.
 REFERENCE_FREE = ("simpo", "orpo")
@@ -60,8 +64,21 @@ def check_objective(c: dict) -> None:
     """ValueError naming the field when mode or loss_type is not one this engine maps to TRL."""
     if c.get("mode") not in MODES:
         raise ValueError(f"mode: {c.get('mode')!r} is not one of {', '.join(MODES)}; set mode to dpo or sft")
-    if c["mode"] == "dpo" and c.get("loss_type") not in LOSS_TYPES:
-        raise ValueError(f"loss_type: {c.get('loss_type')!r} is not one of {', '.join(LOSS_TYPES)}; set loss_type to one of them")
+    if c["mode"] == "kto" and c.get("batch_size", 0) < 2:
+        # KTOTrainer's own rule, said before anything loads: the KL estimate needs mismatched lines of one batch.
+        raise ValueError('batch_size: mode "kto" needs at least 2 lines per batch (its KL reference point comes from mismatched lines)')
+    if c["mode"] != "dpo":
+        return
+    lt = c.get("loss_type")
+    if isinstance(lt, list):
+        bad = [t for t in lt if t not in loss_members()]
+        if not lt or bad:
+            raise ValueError(f"loss_type: a loss list may hold only {', '.join(loss_members())}; got {lt!r}")
+        weights = c.get("loss_weights")
+        if weights is not None and len(weights) != len(lt):
+            raise ValueError(f"loss_weights: {len(weights)} weight(s) for {len(lt)} loss type(s); give one per loss_type entry")
+    elif lt not in LOSS_TYPES and lt not in loss_members():
+        raise ValueError(f"loss_type: {lt!r} is not one of {', '.join(LOSS_TYPES)}; set loss_type to one of them")
 
 
 def scheduler(c: dict) -> str:
@@ -119,7 +136,9 @@ def dpo_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed
     return dict(
         common_args(c, staging_dir, max_length, has_eval, resumed),
         beta=c["beta"],
-        loss_type=[c["loss_type"]],
+        # A list with weights, as DPOTrainer takes it; sft_weight arrives here as an "sft" term.
+        loss_type=[t for t, _ in loss_terms(c)],
+        loss_weights=[w for _, w in loss_terms(c)],
         precompute_ref_log_probs=c["precompute_ref_log_probs"],
         truncation_mode="keep_start",
     )
@@ -132,6 +151,18 @@ def reference_free_args(c: dict, staging_dir: str, max_length: int, has_eval: bo
     if c["loss_type"] == "simpo":
         args.update(loss_type="simpo", simpo_gamma=c["simpo_gamma"], cpo_alpha=c["cpo_alpha"])
     return args
+
+
+def kto_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:
+    check_objective(c)
+    return dict(
+        common_args(c, staging_dir, max_length, has_eval, resumed),
+        beta=c["beta"],
+        loss_type="kto",
+        desirable_weight=c["desirable_weight"],
+        undesirable_weight=c["undesirable_weight"],
+        precompute_ref_log_probs=c["precompute_ref_log_probs"],
+    )
 
 
 def sft_args(c: dict, staging_dir: str, max_length: int, has_eval: bool, resumed: bool = False) -> dict:

@@ -19,6 +19,7 @@ def dpo_config(tmp_path, **over):
 MAPPED = {
     "beta": (0.3, "beta", 0.3),
     "loss_type": ("ipo", "loss_type", ["ipo"]),
+    "loss_weights": ([2.0], "loss_weights", [2.0]),
     "precompute_ref_log_probs": (True, "precompute_ref_log_probs", True),
     "learning_rate": (5e-4, "learning_rate", 5e-4),
     "lr_scheduler_type": ("cosine", "lr_scheduler_type", "cosine"),
@@ -92,12 +93,36 @@ def test_lora_fields_reach_peft():
 
 
 @pytest.mark.parametrize(
-    "field,value", [("label_smoothing", 0.1), ("reference_free", True), ("sft_weight", 0.5), ("max_prompt_length", 32), ("backend", "wasm")]
+    "field,value", [("label_smoothing", 0.1), ("reference_free", True), ("max_prompt_length", 32), ("backend", "wasm")]
 )
 def test_refused_fields_name_field_and_engine(field, value):
     with pytest.raises(ConfigError) as e:
         resolve_config({**BASE, field: value})
     assert f"{field}: the torch engine does not honour it" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "over,types,weights",
+    [
+        ({"loss_type": ["sigmoid", "sft"], "loss_weights": [1, 0.5]}, ["sigmoid", "sft"], [1.0, 0.5]),
+        ({"loss_type": ["sigmoid", "bco_pair", "sft"], "loss_weights": [0.8, 0.2, 1.0]}, ["sigmoid", "bco_pair", "sft"], [0.8, 0.2, 1.0]),
+        ({"loss_type": ["hinge", "sft"]}, ["hinge", "sft"], [1.0, 1.0]),
+        # The deprecated alias: sft_weight w is [loss_type, "sft"] with [1, w].
+        ({"sft_weight": 0.5}, ["sigmoid", "sft"], [1.0, 0.5]),
+        ({"loss_type": "ipo", "sft_weight": 2}, ["ipo", "sft"], [1.0, 2.0]),
+    ],
+)
+def test_loss_lists_reach_dpo_config(over, types, weights, tmp_path):
+    _, args = dpo_config(tmp_path, **over)
+    assert [getattr(t, "value", t) for t in args.loss_type] == types and args.loss_weights == weights
+
+
+def test_check_objective_refuses_a_bad_list_outside_resolve_config():
+    c = resolve_config(BASE)
+    with pytest.raises(ValueError, match="loss_weights: 1 weight"):
+        trl_map.check_objective({**c, "loss_type": ["sigmoid", "sft"], "loss_weights": [1]})
+    with pytest.raises(ValueError, match="loss_type: a loss list may hold only"):
+        trl_map.check_objective({**c, "loss_type": ["sigmoid", "kto"]})
 
 
 def test_every_field_is_accounted_for(tmp_path):

@@ -124,6 +124,7 @@ def test_health(case):
         beta=s["beta"],
         sft_weight=s["sft_weight"],
         engine=s["engine"],
+        loss_weights=s.get("loss_weights"),
     )
     out = []
     for raw in case["stream"]:
@@ -172,14 +173,14 @@ def test_run_lock(case, tmp_path, lock_vars):
 def test_pair_values(case):
     import torch
 
+    from dpo_studio.loss_terms import loss_terms
     from dpo_studio.pairs import pair_rows_from_logps
 
     ps = case["pairs"]
     col = lambda k: torch.tensor([p[k] for p in ps], dtype=torch.float64)
     logps = {k: col(k) for k in ("policy_chosen", "policy_rejected", "reference_chosen", "reference_rejected")}
-    run = lambda: pair_rows_from_logps(
-        case["loss_type"], case["beta"], [p["line"] for p in ps], logps, col("chosen_len"), col("rejected_len")
-    )
+    terms = loss_terms({"loss_type": case["loss_type"], "loss_weights": case.get("loss_weights")})
+    run = lambda: pair_rows_from_logps(terms, case["beta"], [p["line"] for p in ps], logps, col("chosen_len"), col("rejected_len"))
     if "expect_error" in case:
         with pytest.raises(ValueError, match=re.escape(case["expect_error"])):
             run()

@@ -22,10 +22,20 @@ def test_logps_agree(models, tmp_path, family):
             assert math.isclose(x[k], y[k], rel_tol=1e-4), (family, x["line"], k, x[k], y[k])
 
 
-@pytest.mark.parametrize("family", ["gpt2", "llama"])
-def test_one_dpo_step_agrees(models, tmp_path, family):
+@pytest.mark.parametrize(
+    "family,loss",
+    [
+        ("gpt2", []),
+        ("llama", []),
+        # Loss lists: RPO on Llama, MPO (weighted, with bco_pair) on GPT-2.
+        ("llama", ["--loss-type", "sigmoid,sft", "--loss-weights", "1,0.5"]),
+        ("gpt2", ["--loss-type", "sigmoid,bco_pair,sft", "--loss-weights", "0.8,0.2,1"]),
+    ],
+)
+def test_one_dpo_step_agrees(models, tmp_path, family, loss):
     data = write_pairs(tmp_path / "pairs.jsonl", 4)
     flags = [
+        *loss,
         "--model",
         models[family],
         "--data",
@@ -59,6 +69,11 @@ def test_one_dpo_step_agrees(models, tmp_path, family):
         m[e] = next(r for r in recs if r.get("kind", "metrics") == "metrics" and "loss" in r and r["step"] == 1)
     assert math.isclose(m["tfjs"]["loss"], m["torch"]["loss"], rel_tol=1e-4)
     assert math.isclose(m["tfjs"]["grad_norm"], m["torch"]["grad_norm"], rel_tol=1e-4)
+    # pairs.jsonl: the same per-pair losses (a list's "sft" part is its batch's NLL on every pair).
+    pairs = {e: {r["line"]: r["loss"] for r in read_jsonl(tmp_path / e / "pairs.jsonl") if r["step"] == 1} for e in ("tfjs", "torch")}
+    assert pairs["tfjs"].keys() == pairs["torch"].keys() and len(pairs["tfjs"]) == 4
+    for line, x in pairs["tfjs"].items():
+        assert math.isclose(x, pairs["torch"][line], rel_tol=1e-4, abs_tol=1e-6), (line, x, pairs["torch"][line])
     start = load_file(f"{models[family]}/model.safetensors")
     a, b = load_file(tmp_path / "tfjs" / "final" / "model.safetensors"), load_file(tmp_path / "torch" / "final" / "model.safetensors")
     assert set(a) == set(b)

@@ -14,10 +14,18 @@ const flagName = (field: string) => `--${field.replace(/_/g, '-')}`;
 const camel = (field: string) => field.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
 
 function parser(field: keyof DpoConfig): (raw: string) => unknown {
-  const schema = CONFIG_FIELDS[field] as { type?: string | string[]; enum?: unknown[] };
+  const schema = CONFIG_FIELDS[field] as { type?: string | string[]; enum?: unknown[]; anyOf?: { type?: string }[]; items?: { type?: string } };
   const types = schema.enum ? ['enum'] : Array.isArray(schema.type) ? schema.type : [schema.type];
   return (raw: string) => {
     if (types.includes('null') && raw === 'null') return NULL_FLAG;
+    // A name or a list (loss_type): `--loss-type sigmoid,sft` is the list.
+    if (schema.anyOf?.some((f) => f.type === 'array')) return raw.includes(',') ? raw.split(',').map((x) => x.trim()) : raw;
+    if (types.includes('array') && schema.items?.type === 'number') {
+      // `--loss-weights 1,0.5`
+      const xs = raw.split(',').map((x) => Number(x));
+      if (raw.trim() === '' || xs.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError('must be numbers separated by commas, e.g. 1,0.5');
+      return xs;
+    }
     if (types.includes('integer') || types.includes('number')) {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');

@@ -4,8 +4,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PreferenceFormat, fromTrlFields } from '../protocol';
+import { PreferenceFormat, fromTrlFields, pairUp, unpairPairs } from '../protocol';
 import { readPreferenceFile } from '../engine/data/preferences';
+import { readUnpairedFile } from '../engine/data/unpaired';
 import { writeFileAtomic } from '../node/fs-atomic';
 import { torchEnvDir, torchPython } from '../node/torch-env';
 import { runTorchModule } from './torch-engine';
@@ -13,14 +14,19 @@ import { runTorchModule } from './torch-engine';
 export interface ConvertJob {
   input: string;
   output: string;
-  to: PreferenceFormat;
+  /** A pair format, or TRL's unpaired lines ("unpaired", KTO's data) and back ("paired", as TRL's format). */
+  to: ConvertTarget;
   /** Split of a datasets folder. */
   split: string;
 }
 
+export const UNPAIRED_TARGETS = ['unpaired', 'paired'] as const;
+export type ConvertTarget = PreferenceFormat | (typeof UNPAIRED_TARGETS)[number];
+
 const isDatasetInput = (file: string) => /\.(parquet|arrow)$/i.test(file) || (fs.existsSync(file) && fs.statSync(file).isDirectory());
 
-export function convertPreferences(job: ConvertJob): { written: number } {
+/** `written`: lines (pairs, or unpaired lines) written; `unmatched`: for "paired", the input lines left without a partner. */
+export function convertPreferences(job: ConvertJob): { written: number; unmatched?: number[] } {
   let source = job.input;
   let tmp: string | undefined;
   if (isDatasetInput(job.input)) {
@@ -34,9 +40,20 @@ export function convertPreferences(job: ConvertJob): { written: number } {
     runTorchModule('dpo_studio.to_jsonl', [job.input, source, '--split', job.split]);
   }
   try {
+    const write = (rows: unknown[]) => writeFileAtomic(job.output, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+    if (job.to === 'paired') {
+      // A paired input passes through (unpaired and paired up again: the same pairs).
+      const { pairs, unmatched } = pairUp(readUnpairedFile(source).lines);
+      write(pairs.map((p) => fromTrlFields(p, 'trl')));
+      return { written: pairs.length, unmatched };
+    }
     const { pairs } = readPreferenceFile(source);
-    const text = pairs.map((p) => JSON.stringify(fromTrlFields(p, job.to))).join('\n');
-    writeFileAtomic(job.output, text + (pairs.length ? '\n' : ''));
+    if (job.to === 'unpaired') {
+      const lines = unpairPairs(pairs);
+      write(lines.map((l) => ({ prompt: l.prompt, completion: l.completion, label: l.label })));
+      return { written: lines.length };
+    }
+    write(pairs.map((p) => fromTrlFields(p, job.to as PreferenceFormat)));
     return { written: pairs.length };
   } finally {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { BACKEND_NAMES, BackendName, ENGINE_NAMES, PREFERENCE_FORMATS } from '..
 import { describeBackend, selectBackend } from '../engine/backend';
 import { runTriage } from './triage';
 import { formatTokenPreview, tokenPreview } from './tokens';
-import { convertPreferences } from './convert';
+import { UNPAIRED_TARGETS, convertPreferences } from './convert';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -82,10 +82,19 @@ export function addDataCommands(program: Command): void {
     )
     .argument('<in>', 'input: JSONL, .parquet, .arrow, or a Hugging Face datasets folder')
     .argument('<out>', 'output JSONL')
-    .addOption(new Option('--to <format>', 'output format').choices(PREFERENCE_FORMATS).makeOptionMandatory())
+    .addOption(
+      new Option('--to <format>', 'output format; unpaired: TRL\'s {"prompt","completion","label"} lines (KTO); paired: those lines paired up per prompt')
+        .choices([...PREFERENCE_FORMATS, ...UNPAIRED_TARGETS])
+        .makeOptionMandatory(),
+    )
     .option('--split <name>', 'split of a datasets folder', 'train')
     .action((input: string, output: string, o) => {
       const r = convertPreferences({ input: path.resolve(input), output: path.resolve(output), to: o.to, split: o.split });
-      log(`wrote ${r.written} pair(s) as ${o.to} to ${path.resolve(output)}`);
+      log(`wrote ${r.written} ${o.to === 'unpaired' ? 'line' : 'pair'}(s) as ${o.to} to ${path.resolve(output)}`);
+      const u = r.unmatched ?? [];
+      if (u.length)
+        log(
+          `left out ${u.length} line(s) with no partner of the other label for the same prompt: lines ${u.slice(0, 20).join(', ')}${u.length > 20 ? ', …' : ''}`,
+        );
     });
 }

@@ -132,14 +132,16 @@ export function buildProgram(): Command {
       log(`wrote ${summary.written} line(s) to ${path.resolve(o.out)}`);
     });
 
-  for (const mode of ['train', 'sft'] as const) {
-    const trainingMode: TrainingMode = mode === 'train' ? 'dpo' : 'sft';
+  for (const mode of ['train', 'sft', 'kto'] as const) {
+    const trainingMode: TrainingMode = mode === 'train' ? 'dpo' : mode;
     const cmd = program
       .command(mode)
       .description(
         mode === 'train'
           ? 'DPO training run: policy vs a frozen reference on preference pairs (Ctrl-C stops after the step, with a checkpoint)'
-          : 'supervised fine-tuning on the chosen responses (prompt masked), to make a reference model',
+          : mode === 'sft'
+            ? 'supervised fine-tuning on the chosen responses (prompt masked), to make a reference model'
+            : 'KTO training run on unpaired lines {"prompt","completion","label": true|false} (a paired file: each pair is a desirable and an undesirable line)',
       )
       .option('--config <file>', 'JSON run config (flags override it; relative paths resolve against its folder)')
       .option('--out <dir>', 'run folder (default: .dpo/runs/<mode>-<time> in the current folder)')

@@ -38,7 +38,9 @@ export class ProgressLine {
     const parts = [`step ${done}/${total} [${bar}]`];
     if (m) {
       parts.push(`loss ${m.loss.toFixed(4)}`);
-      if (m['rewards/margins'] !== undefined) parts.push(`margin ${m['rewards/margins'].toFixed(4)}`, `acc ${m['rewards/accuracies'].toFixed(2)}`);
+      if (m['rewards/margins'] !== undefined) parts.push(`margin ${m['rewards/margins'].toFixed(4)}`);
+      if (m['rewards/accuracies'] !== undefined) parts.push(`acc ${m['rewards/accuracies'].toFixed(2)}`);
+      if (m.kl !== undefined) parts.push(`kl ${m.kl.toFixed(4)}`); // KTO's reference point
     }
     const left = Math.max(0, total - done);
     parts.push(`${Number.isFinite(perStep) ? perStep.toFixed(2) : '?'} s/step`, `ETA ${(Number.isFinite(left) && formatDuration(perStep * left)) || '?'}`);

@@ -3,10 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, DataProblem, formatProblem, parsePreferenceLine } from '../engine/data/preferences';
+import { isUnpairedLine } from '../node/convert-unpaired';
 import { parseModelConfig } from '../engine/model/config';
 import { loadTokenizer } from '../engine/tokenizer/tokenizer';
 import { previewPair } from '../engine/data/token-preview';
-import { PreviewSide, TokenPreview } from '../protocol/token-preview';
+import { PreviewSide, TokenPreview, unpairedWord } from '../protocol/token-preview';
 
 export interface TokensJob {
   modelDir: string;
@@ -27,11 +28,21 @@ export function tokenPreview(job: TokensJob): TokenPreview {
     throw new Error(`${job.dataFile}:${job.line}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   const problems: DataProblem[] = [];
-  const pair = parsePreferenceLine(value, job.dataFile, job.line, problems);
+  // An unpaired line (KTO): its completion as a pair's two sides, so it is tokenized as training would.
+  const unpaired = isUnpairedLine(value) ? (value as { prompt: unknown; completion: unknown; label?: unknown }) : undefined;
+  // The rejected side is a stand-in that is never shown (a pair's two sides may not be identical).
+  const mark = unpaired?.completion === '.' ? ',' : '.';
+  const standIn = Array.isArray(unpaired?.completion) ? [{ role: 'assistant', content: mark }] : mark;
+  const asPair = unpaired ? { prompt: unpaired.prompt, chosen: unpaired.completion, rejected: standIn } : value;
+  const pair = parsePreferenceLine(asPair, job.dataFile, job.line, problems);
   if (!pair) throw new DataError(problems, problems.map(formatProblem).join('\n'));
   const modelConfig = parseModelConfig(JSON.parse(fs.readFileSync(path.join(job.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>);
   const maxLength = Math.min(job.maxLength ?? modelConfig.maxPositions, modelConfig.maxPositions);
-  return previewPair(loadTokenizer(job.modelDir), pair, { maxLength, maxPromptLength: job.maxPromptLength });
+  const preview = previewPair(loadTokenizer(job.modelDir), pair, { maxLength, maxPromptLength: job.maxPromptLength });
+  if (!unpaired) return preview;
+  // One completion: a warning about chosen and rejected being the same tokens says nothing about it.
+  const label = typeof unpaired.label === 'boolean' ? unpaired.label : null;
+  return { ...preview, unpairedLabel: label, warnings: preview.warnings.filter((w) => w.code !== 'truncated-equal') };
 }
 
 /** Tokens in brackets; prompt ones (masked) in [ ], response ones (trained) in { }, cut ones struck with ~. */
@@ -51,8 +62,9 @@ export function formatTokenPreview(p: TokenPreview): string {
   return [
     `line ${p.line} (${p.conversational ? 'conversational: chat template applied' : 'text'}), max_length ${p.maxLength}${p.maxPromptLength !== null ? `, max_prompt_length ${p.maxPromptLength}` : ''}`,
     'legend: [prompt token, masked]  {response token, trained}  ~cut by truncation~  ⟨EOS⟩',
-    sideText('chosen', p.chosen),
-    sideText('rejected', p.rejected),
+    ...(p.unpairedLabel !== undefined
+      ? [sideText(`completion (${unpairedWord(p.unpairedLabel)})`, p.chosen)]
+      : [sideText('chosen', p.chosen), sideText('rejected', p.rejected)]),
     ...p.warnings.map((w) => `warning (${w.code}): ${w.message}`),
   ].join('\n');
 }

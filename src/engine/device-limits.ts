@@ -18,7 +18,7 @@ const FLOAT_BYTES = 4;
 
 /** The largest single tensors of one forward+backward pass, by what they hold. */
 export function largestTensors(model: ModelConfig, config: Pick<DpoConfig, 'mode' | 'batch_size' | 'max_length'>): Need[] {
-  const sequences = config.mode === 'dpo' ? 2 * config.batch_size : config.batch_size; // chosen and rejected in one pass
+  const sequences = config.mode !== 'sft' ? 2 * config.batch_size : config.batch_size; // chosen and rejected (KTO: completions and KL completions) in one pass
   const T = Math.min(config.max_length, model.maxPositions);
   const rows = `${config.batch_size} pair(s) x ${sequences / config.batch_size} sequence(s)`;
   const activation = 'Lower batch_size or max_length';

@@ -8,6 +8,8 @@ import { makeTinyModel, probeModel } from './model-commands';
 import { exportMetrics, labelPairs, openMetrics } from './view-commands';
 import { setUpTorch } from './setup-torch-command';
 import { exportLaunchScript } from './export-launch-command';
+import { CONVERT_COMMAND, convertPreferences } from './convert-command';
+import type { ConvertDirection } from '../node/convert-unpaired';
 import { registerServeCommand } from './serve-command';
 import { evaluateModel, showEvaluation } from './evaluate-command';
 import { EVAL_COMMANDS, EvaluatePanel } from './evaluate-panel';
@@ -77,6 +79,9 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.openMetrics, (args?: Parameters<typeof openMetrics>[1]) => openMetrics(ctx, args)),
     register(COMMANDS.exportMetrics, (args?: Parameters<typeof exportMetrics>[1]) => exportMetrics(ctx, args)),
     register(COMMANDS.labelPairs, (target?: vscode.Uri | string) => labelPairs(target)),
+    register(CONVERT_COMMAND, (target?: vscode.Uri | string, direction?: ConvertDirection) =>
+      convertPreferences((l) => output.appendLine(l), target, direction),
+    ),
     register(REVIEW_COMMAND, (args?: Parameters<typeof reviewSuspiciousPairs>[2]) => reviewSuspiciousPairs(ctx.cliPath, (l) => output.appendLine(l), args)),
     register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),
     register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),

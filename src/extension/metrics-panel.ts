@@ -128,6 +128,7 @@ export class MetricsPanel implements vscode.Disposable {
       resumable: this.resumable(runDir, f, run0Status),
       starting: session?.startingText,
       detail: info ? runDetail(info.config) : session?.config ? runDetail(session.config) : undefined,
+      lossType: info?.config.mode === 'dpo' ? info.config.loss_type : undefined,
     };
     this.post('metrics/didLoadRun', { run });
   }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_CONFIG, EngineName, runNameProblem } from '../protocol';
+import { DEFAULT_CONFIG, EngineName, OBJECTIVES, runNameProblem } from '../protocol';
 import { CommandContext } from './commands';
 import { makeTinyModel } from './model-commands';
 import { EmbeddedChoices, TorchChoices } from './new-run-engine';
@@ -31,7 +31,14 @@ export interface Answers {
   sftFirst?: boolean;
   /** The run's name: its folder under the runs folder; undefined: <mode>-<time>. */
   name?: string;
+  /** A key of OBJECTIVES; changed from the summary only. */
+  objective: string;
+  /** The summary's Edit "Objective" was picked: its step asks once. */
+  askObjective?: boolean;
 }
+
+/** The summary's index of the objective step (after epochs). */
+export const OBJECTIVE_STEP = 7;
 
 /** Learning rates as typed (5e-4, not 0.0005); other numbers as they are. */
 export function shortNumber(v: number): string {
@@ -124,6 +131,7 @@ export async function reviewAnswers(
     ...edit(0, `Model: ${vscode.workspace.asRelativePath(a.model!)}`, '', !given.model),
     ...edit(1, `Data: ${vscode.workspace.asRelativePath(a.data!)}`, lines !== undefined ? `${lines} pairs` : '', !given.data),
     ...edit(2, `Engine: ${a.engine === 'torch' ? 'PyTorch' : 'embedded (tfjs)'}${torch}`, '', (!given.engine && torchInstalled()) || a.embedded !== undefined),
+    ...edit(OBJECTIVE_STEP, `Objective: ${OBJECTIVES[a.objective]?.title ?? a.objective}`, OBJECTIVES[a.objective]?.when ?? ''),
     ...edit(4, `β: ${a.beta}`, ''),
     ...edit(5, `Learning rate: ${shortNumber(a.lr!)}`, ''),
     ...edit(6, `Epochs: ${a.epochs}`, steps),
@@ -165,6 +173,6 @@ export async function reviewAnswers(
 }
 
 /** The summary's index among New Training Run's steps, and its stages row's value. */
-export const SUMMARY_STEP = 7;
+export const SUMMARY_STEP = OBJECTIVE_STEP + 1;
 const TOGGLE_STAGES = -3;
 const RENAME = -4;

@@ -1,10 +1,10 @@
 // "DPO: New Training Run": model, data, engine (and on the PyTorch engine LoRA, precision and GPUs),
-// then β, learning rate and epochs; writes the answers as a run config file and starts it. Arguments
+// then β, learning rate and epochs (the objective from the summary); writes the answers as a run config file and starts it. Arguments
 // skip the questions, so tests and scripts can drive it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineName, TrainingMode, timeStamp } from '../protocol';
+import { EngineName, TrainingMode, objectiveFields, timeStamp } from '../protocol';
 import { readRunConfigFile } from '../node/config-file';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 import { confirmAnother, offerTorchSetup, startRun } from './command-helpers';
@@ -15,7 +15,8 @@ import { askEmbeddedOptions, askEngine, askTorchOptions, engineWithoutAsking } f
 import { chooseEngine, torchInstalled } from '../node/engine-choice';
 import { countParameters, defaultLearningRate } from '../node/model-size';
 import { BACK, StepOutcome, inputStep, outcome, runSteps } from './quick-steps';
-import { Answers, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
+import { Answers, OBJECTIVE_STEP, pickData, pickModel, reviewAnswers, shortNumber } from './new-run-steps';
+import { askObjective } from './new-run-objective';
 import { startSftThenDpo } from './new-run-stages';
 import { TINY_DPO_STAGE } from '../node/tiny-recipe';
 
@@ -47,7 +48,16 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const settings = readSettings();
   const scripted = args.config !== undefined;
   const root = ws.uri.fsPath;
-  const a: Answers = { model: args.model, data: args.data, engine: args.engine, beta: settings.beta, lr: undefined, epochs: 1, name: args.name };
+  const a: Answers = {
+    model: args.model,
+    data: args.data,
+    engine: args.engine,
+    beta: settings.beta,
+    lr: undefined,
+    epochs: 1,
+    objective: 'sigmoid',
+    name: args.name,
+  };
   const number = (text: string) => (text.trim() !== '' && Number.isFinite(Number(text)) && Number(text) > 0 ? Number(text) : undefined);
   const ask = async (back: boolean, step: number, title: string, value: number, prompt: string, example: string) => {
     const v = await inputStep({
@@ -59,7 +69,7 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
     });
     return v === BACK || v === undefined ? v : number(v)!;
   };
-  // Steps, by index (the summary's Edit jumps back to one): model, data, engine, PyTorch options, β, learning rate, epochs, summary.
+  // Steps, by index (the summary's Edit jumps back to one): model, data, engine, PyTorch options, β, learning rate, epochs, objective, summary.
   const steps: ((back: boolean) => Promise<StepOutcome>)[] = [
     async (back) => {
       if (args.model) return 'skip';
@@ -117,7 +127,17 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
             await ask(back, 5, 'epochs', a.epochs, 'A number greater than 0 of passes over the data (fractions allowed, e.g. 0.5)', '1'),
             (v) => (a.epochs = v),
           ),
-    async (back) => (scripted ? 'skip' : reviewAnswers(a, args, back, runsRoot(settings))),
+    async (back) => {
+      if (scripted || !a.askObjective) return 'skip';
+      a.askObjective = false;
+      return outcome(await askObjective(a.engine ?? 'tfjs', a.objective, back), (v) => (a.objective = v));
+    },
+    async (back) => {
+      if (scripted) return 'skip';
+      const r = await reviewAnswers(a, args, back, runsRoot(settings));
+      if (typeof r === 'object' && r.goto === OBJECTIVE_STEP) a.askObjective = true;
+      return r;
+    },
   ];
   const flow = await runSteps(steps);
   if (a.engine === 'torch' && !torchInstalled()) return offerTorchSetup(new TorchEnvMissingError(torchEnvDir()), ctx);
@@ -126,7 +146,14 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
   const data = a.data!;
   const config: Record<string, unknown> = scripted
     ? { beta: settings.beta, engine: a.engine, ...args.config }
-    : { beta: a.beta, engine: a.engine, ...(a.engine === 'torch' ? a.torch : a.embedded), learning_rate: a.lr, num_train_epochs: a.epochs };
+    : {
+        beta: a.beta,
+        engine: a.engine,
+        ...(a.engine === 'torch' ? a.torch : a.embedded),
+        learning_rate: a.lr,
+        num_train_epochs: a.epochs,
+        ...(a.objective !== 'sigmoid' ? objectiveFields(a.objective) : {}),
+      };
   // The run config is written as a file first, so the run can be repeated and edited (with
   // completion from the schema) and started again with "DPO: Start Run From Config".
   const configDir = path.join(ws.uri.fsPath, '.dpo', 'configs');
@@ -139,8 +166,8 @@ export async function newTrainingRun(ctx: CommandContext, args: NewRunArgs = {})
       precompute_ref_log_probs: true,
       lr_scheduler_type: TINY_DPO_STAGE.lr_scheduler_type,
       warmup_ratio: TINY_DPO_STAGE.warmup_ratio,
-      // sft_weight is the embedded engine's (the torch engine refuses it: TRL's sft term is another objective).
-      ...(a.engine !== 'torch' ? { sft_weight: TINY_DPO_STAGE.sft_weight } : {}),
+      // RPO's NLL term keeps the words (tiny-recipe.ts), as a loss list both engines take; other objectives as chosen.
+      ...(a.objective === 'sigmoid' ? { loss_type: ['sigmoid', 'sft'], loss_weights: [1, TINY_DPO_STAGE.sft_weight] } : {}),
     };
     return startSftThenDpo(ctx, configDir, { model, data, dpo: scripted ? config : dpo, sft: args.sftConfig, name: a.name });
   }

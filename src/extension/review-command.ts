@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RUN_FILES, parseTriageRows } from '../protocol';
+import { DpoConfig, RUN_FILES, hasLossMember, objectiveOf, parseTriageRows, scoreNote } from '../protocol';
 import { readRunConfig, runFile } from '../node/run-folder';
 import { listRunFolders, modelPickItems } from './run-folders';
 import { readSettings, runsRoot } from './settings';
@@ -69,6 +69,7 @@ export async function reviewSuspiciousPairs(cliPath: string, log: (l: string) =>
   if (!runDir || !read?.ok) return { ok: false, error: `${modelDir}: not a run's final/ or checkpoint folder${read && !read.ok ? ` (${read.error})` : ''}` };
   const dataFile = read.config.data;
   const out = path.join(runDir, `triage-${path.basename(modelDir)}.jsonl`);
+  log(`triage of ${path.basename(runDir)} (${objectiveOf(read.config.loss_type).title}): ${scoreNote(read.config.loss_type)}`);
   try {
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `DPO: scoring the pairs of ${path.basename(dataFile)} under ${path.basename(runDir)}` },
@@ -95,7 +96,9 @@ export async function writeNoiseAwareConfig(args: { file?: string } = {}): Promi
   const config: Record<string, unknown> = JSON.parse(fs.readFileSync(runFile(runDir, 'config'), 'utf8'));
   delete config.output_dir;
   // label_smoothing is conservative DPO on the embedded engine's sigmoid loss (see the config schema).
-  Object.assign(config, { engine: 'tfjs', loss_type: 'sigmoid', label_smoothing: s.labelSmoothing });
+  Object.assign(config, { engine: 'tfjs', label_smoothing: s.labelSmoothing });
+  // A loss list keeps its sigmoid member (which label_smoothing applies to); anything else becomes sigmoid.
+  if (!hasLossMember(config.loss_type as DpoConfig['loss_type'], 'sigmoid')) Object.assign(config, { loss_type: 'sigmoid', loss_weights: null });
   const file = args.file ?? path.join(path.dirname(read.config.data), `${path.basename(runDir)}-cdpo.config.json`);
   fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
   if (!args.file) {

@@ -30,7 +30,7 @@ export async function startRunFromConfig(ctx: CommandContext, target?: vscode.Ur
     return fail((err as Error).message, ctx);
   }
   if (!(await confirmAnother(ctx, false))) return { ok: false, error: 'cancelled' };
-  const mode = (config.mode === 'sft' ? 'sft' : 'dpo') as TrainingMode;
+  const mode = (config.mode === 'sft' || config.mode === 'kto' ? config.mode : 'dpo') as TrainingMode;
   return startRun(ctx, mode, config, path.basename(file));
 }
 

@@ -22,8 +22,9 @@ export const TINY_DPO_STAGE = {
   lr_scheduler_type: 'cosine',
   warmup_ratio: 0.1,
   precompute_ref_log_probs: true,
-  // RPO's NLL term on the chosen answers: without it 3 epochs at 5e-4 unlearn the words ("The leas blis leeles ."
-  // for "The grass is green."); with it the held-out margin still rises (2.6, accuracy 0.93) and the answers stay words.
+  // RPO's NLL term on the chosen answers (loss_type ["sigmoid","sft"], weights [1, 1]): without it 3 epochs at
+  // 5e-4 unlearn the words ("The leas blis leeles ." for "The grass is green."); with it the held-out margin still
+  // rises (2.6, accuracy 0.93, measured with the per-pair NLL before TRL's batch average) and the answers stay words.
   sft_weight: 1,
   save_steps: 1000,
   logging_steps: 1,

@@ -6,12 +6,16 @@ import type Ajv from 'ajv';
 declare const require: (id: string) => unknown;
 import { BACKEND_NAMES, BackendName } from './backend';
 import { OBJECTIVE_FIELDS, objectiveProblems } from './objective-config';
+import { KTO_FIELDS, ktoProblems } from './kto-config';
+import { CHECKPOINT_EVAL_FIELDS } from './checkpoint-eval-config';
+import { LORA_FIELDS } from './lora-config';
+import { LOSS_LIST_DESCRIPTION, LOSS_MEMBERS, LossMember, hasLossMember, lossTermProblems } from './loss-terms';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'simpo', 'orpo'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
 export const SCHEDULER_TYPES = ['linear', 'cosine', 'constant'] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
-export const TRAINING_MODES = ['dpo', 'sft'] as const;
+export const TRAINING_MODES = ['dpo', 'sft', 'kto'] as const;
 export const ENGINE_NAMES = ['tfjs', 'torch'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const DTYPE_NAMES = ['fp32', 'bf16', 'fp16'] as const;
@@ -29,13 +33,16 @@ export interface DpoConfig {
   eval_data: string | null;
   eval_fraction: number;
   output_dir: string;
-  loss_type: LossType;
+  loss_type: LossType | LossMember[];
+  loss_weights: number[] | null;
   beta: number;
   label_smoothing: number;
   reference_free: boolean;
   sft_weight: number;
   simpo_gamma: number;
   cpo_alpha: number;
+  desirable_weight: number;
+  undesirable_weight: number;
   precompute_ref_log_probs: boolean;
   learning_rate: number;
   lr_scheduler_type: SchedulerType;
@@ -85,6 +92,8 @@ export interface DpoConfig {
  */
 type FieldSchema = Record<string, unknown> & { description: string; default: unknown; 'x-engines'?: EngineName[]; 'x-why'?: string };
 
+/** A single loss_type: the objectives, and any loss-list member alone (TRL takes ["bco_pair"] too). */
+const SINGLE_LOSS_TYPES: string[] = [...new Set<string>([...LOSS_TYPES, ...LOSS_MEMBERS])];
 const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Every field: its JSON Schema, description and default. */
@@ -92,7 +101,8 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   mode: {
     enum: [...TRAINING_MODES],
     default: 'dpo',
-    description: '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model.',
+    description:
+      '"dpo" trains on preference pairs; "sft" fine-tunes on the chosen responses (prompt masked) to make a reference model; "kto" trains on unpaired {"prompt","completion","label"} lines (KTO, arXiv:2402.01306; a paired file is unpaired into a desirable and an undesirable line per pair).',
   },
   model: {
     type: 'string',
@@ -105,7 +115,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     default: null,
     description: "Reference model folder; null means a frozen copy of the starting policy (the paper's setting).",
   },
-  data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} as text or chat message lists.' },
+  data: { type: 'string', default: '', description: 'Preference JSONL: {"prompt","chosen","rejected"} (text or chat messages); kto: also unpaired lines.' },
   eval_data: { ...nullable('string'), default: null, description: 'Held-out preference JSONL; when null, eval_fraction of data is held out.' },
   eval_fraction: {
     type: 'number',
@@ -121,10 +131,17 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
       'Run folder for config.json, metrics.jsonl, pairs.jsonl, log.txt, checkpoints/ and final/. Empty: a new folder under .dpo/runs/, placed by what starts the run (README, Runs).',
   },
   loss_type: {
-    enum: [...LOSS_TYPES],
+    anyOf: [{ enum: SINGLE_LOSS_TYPES }, { type: 'array', items: { enum: [...LOSS_MEMBERS] }, minItems: 1, uniqueItems: true }],
     default: 'sigmoid',
     description:
-      "sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC); simpo: SimPO, reference-free, -log σ(β·(mean log πθ(yw) - mean log πθ(yl)) - γ) (arXiv:2405.14734, TRL's CPOTrainer); orpo: ORPO, reference-free, NLL of prompt and chosen response - β·log σ(log odds(yw) - log odds(yl)) (arXiv:2403.07691, TRL's ORPOTrainer).",
+      "sigmoid: the DPO loss (Eq. 7, arXiv:2305.18290); ipo: (h - 1/(2β))² on per-token mean log-probs (arXiv:2310.12036); hinge: max(0, 1 - βh) (SLiC); simpo: SimPO, reference-free, -log σ(β·(mean log πθ(yw) - mean log πθ(yl)) - γ) (arXiv:2405.14734, TRL's CPOTrainer); orpo: ORPO, reference-free, NLL of prompt and chosen response - β·log σ(log odds(yw) - log odds(yl)) (arXiv:2403.07691, TRL's ORPOTrainer). " +
+      LOSS_LIST_DESCRIPTION,
+  },
+  loss_weights: {
+    type: ['array', 'null'],
+    items: { type: 'number', minimum: 0 },
+    default: null,
+    description: 'Weight of each loss_type entry, in order (the loss is the weighted sum of their batch means); null: 1 each.',
   },
   beta: {
     type: 'number',
@@ -154,11 +171,11 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     type: 'number',
     minimum: 0,
     default: 0,
-    'x-engines': ['tfjs'],
-    'x-why': 'TRL 1.13 dropped rpo_alpha; its loss_type "sft" term averages over all chosen tokens of a batch, not per pair, so it is not the same objective',
-    description: 'tfjs engine only: weight of an NLL term on the chosen response, the per-pair token mean (RPO, rpo_alpha in older TRL); 0 disables it.',
+    description:
+      'Deprecated: w > 0 is loss_type [<loss_type>, "sft"] with loss_weights [1, w] (RPO; TRL\'s "sft" term averages the NLL over all chosen tokens of a batch). Write the list instead; 0 adds nothing.',
   },
   ...OBJECTIVE_FIELDS, // simpo_gamma, cpo_alpha (objective-config.ts)
+  ...KTO_FIELDS, // desirable_weight, undesirable_weight (kto-config.ts)
   precompute_ref_log_probs: {
     type: 'boolean',
     default: false,
@@ -208,26 +225,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   },
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
-  checkpoint_eval_prompts: {
-    type: 'integer',
-    minimum: 0,
-    default: 0,
-    description:
-      'Evaluate during training: at each checkpoint and the final model, a background `dpo eval` samples answers to the first N held-out prompts from the model and its reference (KL, lengths, and with checkpoint_eval_reward_model reward and win rate), into eval/checkpoint-<step>/ and the metrics panel. 0 (the default) turns it off; it shares the CPU or GPU with training.',
-  },
-  checkpoint_eval_samples: { type: 'integer', minimum: 1, default: 2, description: 'Evaluate during training: answers sampled per prompt and model.' },
-  checkpoint_eval_max_new_tokens: {
-    type: 'integer',
-    minimum: 1,
-    default: 64,
-    description: 'Evaluate during training: the longest answer sampled, in tokens.',
-  },
-  checkpoint_eval_reward_model: {
-    ...nullable('string'),
-    default: null,
-    description:
-      "Evaluate during training: a reward model folder (a *ForSequenceClassification with one label, as TRL's RewardTrainer writes) that scores the answers and judges policy against reference; null: KL and lengths only.",
-  },
+  ...CHECKPOINT_EVAL_FIELDS, // checkpoint_eval_* (checkpoint-eval-config.ts)
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
   backend: {
     enum: [...BACKEND_NAMES, null],
@@ -277,32 +275,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
     description:
       "Recompute activations in the backward pass to save memory (slower; the embedded engine keeps each block's input and recomputes the block: ~1/3 more compute, activations for one block instead of all).",
   },
-  lora_r: {
-    type: 'integer',
-    minimum: 0,
-    default: 0,
-    description:
-      "LoRA rank (PEFT on the torch engine; the embedded engine's own adapters); 0 trains all weights. With LoRA the base is frozen, the reference is the base model (adapters off, no second copy), and final/ holds a PEFT adapter (adapter_config.json, adapter_model.safetensors).",
-  },
-  lora_alpha: {
-    type: 'number',
-    exclusiveMinimum: 0,
-    default: 16,
-    description: 'LoRA scaling α (the update is scaled by α/r).',
-  },
-  lora_dropout: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'Dropout on the LoRA input during training.' },
-  lora_target_modules: {
-    type: ['array', 'string'],
-    items: { type: 'string' },
-    default: 'all-linear',
-    description:
-      'Modules that get LoRA adapters: a list of module names (GPT-2: c_attn, c_proj, c_fc; Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj), a comma-separated string of them, or "all-linear" (every projection but the output head).',
-  },
-  merge_lora: {
-    type: 'boolean',
-    default: false,
-    description: 'With lora_r > 0: also write final/merged/, the base model with the adapter merged in (loads without PEFT).',
-  },
+  ...LORA_FIELDS, // lora_* and merge_lora (lora-config.ts)
   num_processes: {
     'x-engines': ['torch'],
     type: 'integer',
@@ -357,6 +330,7 @@ function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
     .map(([field, v]) => ({ field, message: `must be a finite number, got ${v} (a literal such as 1e400 overflows)` }));
 }
 
+const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(SINGLE_LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /**
@@ -374,18 +348,26 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   const problems: ConfigProblem[] = [];
   if (!validator(candidate)) {
     for (const e of validator.errors ?? []) {
+      // An item's error (loss_weights/1) is the field's: the message says which item.
+      const [top, ...item] = e.instancePath.replace(/^\//, '').split('/');
       const field =
-        e.instancePath.replace(/^\//, '') ||
+        top ||
         (e.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ||
         (e.params as { additionalProperty?: string }).additionalProperty ||
         '(root)';
+      // loss_type's anyOf (a name or a list) fails in three ways at once: one message says both forms.
+      if (field.startsWith('loss_type')) {
+        if (!problems.some((p) => p.field === 'loss_type')) problems.push({ field: 'loss_type', message: LOSS_TYPE_MESSAGE });
+        continue;
+      }
       const message =
         e.keyword === 'additionalProperties'
           ? 'unknown field'
           : e.keyword === 'enum'
             ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`
             : (e.message ?? 'invalid');
-      if (!problems.some((p) => p.field === field && p.message === message)) problems.push({ field, message });
+      const itemMessage = item.length > 0 ? `[${item.join('][')}] ${message}` : message;
+      if (!problems.some((p) => p.field === field && p.message === itemMessage)) problems.push({ field, message: itemMessage });
     }
   }
   problems.push(...nonFiniteFields(candidate));
@@ -394,10 +376,12 @@ export function resolveConfig(partial: Record<string, unknown>, source = 'config
   if (!c.data) problems.push({ field: 'data', message: 'required: the preference JSONL file' });
   if (problems.length > 0) throw new ConfigError(problems, source);
   // Rules across fields, once each field is valid on its own.
-  if (c.label_smoothing > 0 && c.loss_type !== 'sigmoid')
-    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got "${c.loss_type}")` });
+  if (c.label_smoothing > 0 && !hasLossMember(c.loss_type, 'sigmoid'))
+    problems.push({ field: 'label_smoothing', message: `applies to loss_type "sigmoid" only (got ${JSON.stringify(c.loss_type)})` });
+  problems.push(...lossTermProblems(c));
   problems.push(...objectiveProblems(c, DEFAULT_CONFIG));
   problems.push(...engineProblems(c));
+  problems.push(...ktoProblems(c, DEFAULT_CONFIG));
   if (c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
     problems.push({ field: 'max_prompt_length', message: `must be below max_length (${c.max_length})` });
   if (problems.length > 0) throw new ConfigError(problems, source);

@@ -5,7 +5,8 @@ import type { ConfigProblem, DpoConfig, LossType } from './config';
 
 /** Objectives without a reference model: no reference is loaded or cached, rewards are β·mean log πθ(y|x). */
 export const REFERENCE_FREE_LOSSES: readonly LossType[] = ['simpo', 'orpo'];
-export const isReferenceFreeLoss = (t: LossType): boolean => REFERENCE_FREE_LOSSES.includes(t);
+/** A loss list (issue #27's combined losses) is never reference-free: its members are DPOTrainer's. */
+export const isReferenceFreeLoss = (t: LossType | readonly string[]): boolean => typeof t === 'string' && REFERENCE_FREE_LOSSES.includes(t);
 
 /** The SimPO fields, with TRL's CPOConfig names; CONFIG_FIELDS spreads them in. */
 export const OBJECTIVE_FIELDS = {

@@ -92,6 +92,14 @@ export function parsePreferenceLine(
   }
   const o = toTrlFields(value as Record<string, unknown>, problem);
   if (!o) return undefined;
+  if (!options.completions && 'completion' in o && typeof o.label === 'boolean') {
+    // TRL's unpaired format (unpaired-line.ts): KTO's data, not pairs.
+    problem(
+      'an unpaired line ({"prompt", "completion", "label"}): DPO trains on pairs; train the file with mode "kto" (`dpo kto`), or pair it up with `dpo convert --to paired`',
+      'label',
+    );
+    return undefined;
+  }
   if (options.completions && 'completion' in o && !('chosen' in o)) {
     // TRL's prompt-completion format, for SFT: the completion stands in for "chosen" (and, unused, "rejected").
     const before = problems.length;

@@ -73,6 +73,11 @@ export interface PairRecord {
   rejected_reward: number;
   margin: number;
   loss: number;
+  /**
+   * Mode "kto" only: one unpaired example, desirable (true) or not; its reward is chosen_reward
+   * (desirable) or rejected_reward (undesirable), the other side holds β·KL, its batch's reference point.
+   */
+  label?: boolean;
 }
 
 /** A metric by its train name (`loss`, `rewards/margins`), read from either split. */
@@ -142,11 +147,13 @@ export function parseRunRecord(raw: unknown): Parsed<RunRecord> {
 
 export function parsePairRecord(raw: unknown): Parsed<PairRecord> {
   if (!isObj(raw)) return { ok: false, error: 'a pair record must be a JSON object' };
-  const { step, split, line, chosen_reward, rejected_reward, margin, loss } = raw;
+  const { step, split, line, chosen_reward, rejected_reward, margin, loss, label } = raw;
   if (!isStep(step) || !oneOf(METRICS_SPLITS, split) || !isStep(line) || line < 1 || ![chosen_reward, rejected_reward, margin, loss].every(isNum)) {
     return { ok: false, error: 'pair: needs step, split (train|eval), line and the numbers chosen_reward, rejected_reward, margin, loss' };
   }
-  return { ok: true, value: { step, split, line, chosen_reward, rejected_reward, margin, loss } as PairRecord };
+  if (label !== undefined && typeof label !== 'boolean') return { ok: false, error: 'pair: label, when present, is true or false (mode "kto")' };
+  const value = { step, split, line, chosen_reward, rejected_reward, margin, loss } as PairRecord;
+  return { ok: true, value: label === undefined ? value : { ...value, label } };
 }
 
 export interface ParsedLines<T> {

@@ -65,6 +65,11 @@ export const RUN_RECORDS_SCHEMA = {
         rejected_reward: { type: 'number' },
         margin: { type: 'number' },
         loss: { type: 'number' },
+        label: {
+          type: 'boolean',
+          description:
+            'Mode "kto" only: the line is one unpaired example, desirable (true) or not. Its implicit reward is chosen_reward (desirable) or rejected_reward (undesirable); the other holds β·KL, the reference point of its batch; margin is their difference, positive when KTO is satisfied.',
+        },
       },
       additionalProperties: false,
     },

@@ -34,6 +34,11 @@ export interface TokenPreview {
   rejected: PreviewSide;
   /** The prompt cannot be trained on at all: it fills max_length alone. */
   dropped: boolean;
+  /**
+   * Set for an unpaired line ({prompt, completion, label}, KTO): `chosen` is its one completion as
+   * KTO trains on it, with this label (null: not labeled yet); `rejected` repeats it and is not shown.
+   */
+  unpairedLabel?: boolean | null;
   warnings: PreviewWarning[];
 }
 
@@ -42,4 +47,9 @@ export type PreviewWarningCode = 'prompt-not-prefix' | 'truncated-equal' | 'drop
 export interface PreviewWarning {
   code: PreviewWarningCode;
   message: string;
+}
+
+/** An unpaired line's label as KTO reads it, for the preview's title. */
+export function unpairedWord(label: boolean | null): string {
+  return label === null ? 'not labeled yet' : label ? 'label true: desirable' : 'label false: undesirable';
 }

@@ -62,6 +62,8 @@ export interface MetricsRun {
   starting?: string;
   /** What the legend says beside the name: engine, objective, β, learning rate ("tfjs · sigmoid · β 0.1 · lr 5e-4"). */
   detail?: string;
+  /** The config's loss_type (a name or a list), so charts are labelled for the objective (objectives.ts). */
+  lossType?: string | string[];
 }
 
 /** The start of a pair's texts, for the drill-down (a chat message list gives its last message). */
@@ -126,6 +128,9 @@ export interface LabelPairView {
   labeledAt?: string;
   /** Blind mode shows b on the left. */
   swapped: boolean;
+  /** An unpaired line ({prompt, completion, label}): kind "a" is thumbs up (label true), "b" thumbs down. */
+  unpaired?: boolean;
+  completion?: LabelText;
   /** The line's text, for lines that are not pairs (cut to 4,000 characters). */
   raw?: string;
   /** The nearest non-blank lines before and after, 0 when there is none. */
@@ -266,12 +271,13 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
       isObj(v) &&
       str(v.runDir) &&
       str(v.name) &&
-      (v.mode === 'dpo' || v.mode === 'sft') &&
+      (v.mode === 'dpo' || v.mode === 'sft' || v.mode === 'kto') &&
       runStatus(v.status) &&
       records(v.records) &&
       optBool(v.resumable) &&
       optStr(v.starting) &&
-      optStr(v.detail),
+      optStr(v.detail) &&
+      (v.lossType === undefined || str(v.lossType) || strArray(v.lossType)),
   },
   'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool, starting: optStr },
   'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok), texts: pairTexts },
@@ -293,6 +299,8 @@ const pairView: Check = (v) =>
   (v.prompt === undefined || labelText(v.prompt)) &&
   (v.responses === undefined || (Array.isArray(v.responses) && v.responses.length === 2 && v.responses.every(labelText))) &&
   bool(v.swapped) &&
+  optBool(v.unpaired) &&
+  (v.completion === undefined || labelText(v.completion)) &&
   optStr(v.raw) &&
   optStr(v.annotator) &&
   optStr(v.labeledAt) &&

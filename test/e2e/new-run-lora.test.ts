@@ -2,7 +2,8 @@
 // The PyTorch engine not set up (the engine is not asked): the LoRA question comes after the data,
 // LoRA first and recommended; Back from it returns to the data; the summary's engine row reads the
 // answer and edits it. The run configs written hold lora_r 16, lora_alpha 32 and
-// gradient_checkpointing for LoRA, and lora_r 0 for full fine-tuning. Runs are stopped at once.
+// gradient_checkpointing for LoRA, and lora_r 0 for full fine-tuning (with the RPO objective picked from the
+// summary: its loss list). Runs are stopped at once.
 // With the PyTorch engine set up, the question follows the engine question, and Back returns to it.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -137,7 +138,29 @@ describe('New Training Run asks the embedded engine about LoRA for a 30M model',
       items.some((r) => /Stages: DPO only/.test(r)),
       `a model from a folder is tuned with DPO alone unless asked: ${items.join(' | ')}`,
     );
+    // The objective, from the summary: each with one line on when to pick it; RPO writes its loss list.
+    await pickRow(page, 'Objective: DPO', '— summary');
+    await title('— objective');
+    items = await rows();
+    assert.ok(
+      items.some((r) => r.includes('RPO (DPO + NLL)') && r.includes('likelihood displacement')),
+      items.join(' | '),
+    );
+    await pickRow(page, 'RPO (DPO + NLL)', '— objective');
+    await title('— summary');
+    items = await rows();
+    assert.ok(
+      items.some((r) => r.includes('Objective: RPO (DPO + NLL)')),
+      items.join(' | '),
+    );
     const full = await startAndStop();
+    assert.deepEqual(
+      [full.loss_type, full.loss_weights],
+      [
+        ['sigmoid', 'sft'],
+        [1, 1],
+      ],
+    );
     assert.equal(full.engine, 'tfjs');
     assert.equal(full.lora_r, 0);
     assert.equal(full.lora_alpha, undefined);

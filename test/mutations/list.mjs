@@ -40,19 +40,44 @@ export default [
     edits: [{ find: '{ beta: c.beta, labelSmoothing: c.label_smoothing }', replace: '{ beta: c.beta, labelSmoothing: 0 }' }],
   },
   {
-    id: 'sft-weight-ignored',
-    why: 'sft_weight (the RPO NLL term) is dropped from the training loss',
-    edits: [{ find: 'tf.mul(nll, c.sft_weight)', replace: 'tf.mul(nll, 0)' }],
+    id: 'sft-term-ignored',
+    why: 'the "sft" loss term (sft_weight, RPO) is dropped from the training loss',
+    edits: [{ find: 'term = tf.mul(tf.ones([n]), nll);', replace: 'term = tf.zeros([n]);' }],
+  },
+  {
+    id: 'loss-weight-dropped',
+    why: 'loss_weights never reach the loss: every member of a loss list weighs 1',
+    edits: [{ find: 'losses = tf.add(losses, tf.mul(term, weight));', replace: 'losses = tf.add(losses, term);' }],
+  },
+  {
+    id: 'loss-list-first-member-only',
+    why: 'a loss list trains its first member only',
+    edits: [{ find: 'of (0, protocol_1.lossTerms)(c)) {', replace: 'of (0, protocol_1.lossTerms)(c).slice(0, 1)) {' }],
+  },
+  {
+    id: 'bco-pair-is-sigmoid',
+    why: 'loss_type "bco_pair" runs the sigmoid loss',
+    edits: [{ find: 'bco_pair: exports.bcoPairLoss', replace: 'bco_pair: exports.sigmoidLoss' }],
+  },
+  {
+    id: 'sft-term-per-pair-mean',
+    why: 'the "sft" term averages each pair\'s chosen NLL per token, then over pairs, instead of TRL\'s mean over all chosen tokens of the batch',
+    edits: [
+      {
+        find: 'term = tf.mul(tf.ones([n]), nll);',
+        replace: 'term = tf.add(tf.mul(nll, 0), tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n))));',
+      },
+    ],
   },
   {
     id: 'reference-free-ignored',
     why: 'reference_free is ignored: the reference is still used',
-    edits: [{ find: "if (c.mode !== 'dpo' || c.reference_free ||", replace: "if (c.mode !== 'dpo' ||" }],
+    edits: [{ find: "if (c.mode === 'sft' || c.reference_free ||", replace: "if (c.mode === 'sft' ||" }],
   },
   {
     id: 'ipo-summed-logps',
     why: 'IPO is fed summed instead of per-token mean policy log-probs',
-    edits: [{ find: '? tf.div(sums, counts) : sums', replace: '? sums : sums' }],
+    edits: [{ find: 'halves(tf.div(sums, counts), tf.div(refSums, counts))', replace: 'halves(sums, tf.div(refSums, counts))' }],
   },
 
   // Sign flips and dropped terms.
@@ -94,7 +119,10 @@ export default [
   {
     id: 'sft-nll-not-token-mean',
     why: 'the SFT / RPO NLL is the summed, not the token-mean, negative log-likelihood',
-    edits: [{ find: 'tf.neg(tf.div(tf.slice(sums, 0, n), tf.slice(counts, 0, n)))', replace: 'tf.neg(tf.slice(sums, 0, n))' }],
+    edits: [
+      { find: 'tf.neg(tf.div(tf.sum(tf.slice(sums, 0, n)), tf.sum(tf.slice(counts, 0, n))))', replace: 'tf.neg(tf.sum(tf.slice(sums, 0, n)))' },
+      { find: 'tf.neg(tf.div(sums, tf.tensor1d(chosenTokens)))', replace: 'tf.neg(sums)' },
+    ],
   },
   {
     id: 'accuracy-counts-ties',
@@ -215,8 +243,9 @@ export default [
     why: 'the live reference forward pass runs the policy being trained',
     edits: [
       {
-        find: "const ref = await s.reference.forBatch(pairs, 'train', batch, s.config.mode);",
-        replace: "const ref = s.config.mode === 'sft' ? [] : await (0, logps_1.computeSequenceLogps)(s.policy, batch);",
+        find: "const ref = kto ? kto.reference : await s.reference.forBatch(pairs, 'train', batch, s.config.mode);",
+        replace:
+          "const ref = kto ? kto.reference : s.config.mode === 'sft' ? [] : Array.from(await (0, objective_1.policyForward)(s.policy, batch, pairs, s.config).sums.data());",
       },
     ],
   },
@@ -275,11 +304,37 @@ export default [
   {
     id: 'reference-free-loss-loads-reference',
     why: 'SimPO/ORPO still load (or cache) a reference model',
-    edits: [{ find: 'c.reference_free || (0, protocol_1.isReferenceFreeLoss)(c.loss_type))', replace: 'c.reference_free)' }],
+    edits: [{ find: "(c.mode === 'dpo' && (0, protocol_1.isReferenceFreeLoss)(c.loss_type))", replace: 'false' }],
   },
   {
     id: 'cpo-tokenization-no-bos',
     why: "SimPO/ORPO pairs miss the BOS TRL's CPO/ORPO trainers put before the prompt",
     edits: [{ find: 'if (bos !== undefined && ids[0] !== bos)', replace: 'if (false)' }],
+  },
+  // KTO (mode "kto", issue #27).
+  {
+    id: 'kto-desirable-weight-dropped',
+    why: "desirable_weight never scales a desirable line's KTO loss",
+    edits: [{ find: '(l ? p.desirableWeight : p.undesirableWeight)', replace: '(l ? 1 : p.undesirableWeight)' }],
+  },
+  {
+    id: 'kto-undesirable-weight-dropped',
+    why: "undesirable_weight never scales an undesirable line's KTO loss",
+    edits: [{ find: '(l ? p.desirableWeight : p.undesirableWeight)', replace: '(l ? p.desirableWeight : 1)' }],
+  },
+  {
+    id: 'kto-weights-not-wired',
+    why: "the run config's KTO weights do not reach the loss (the defaults are used)",
+    edits: [{ find: 'desirableWeight: c.desirable_weight, undesirableWeight: c.undesirable_weight', replace: 'desirableWeight: 1, undesirableWeight: 1' }],
+  },
+  {
+    id: 'kto-kl-unclamped',
+    why: "KTO's KL reference point is not clamped at 0 (TRL's clamp(min=0))",
+    edits: [{ find: 'Math.max(0, sum / policyKlLogps.length)', replace: '(sum / policyKlLogps.length)' }],
+  },
+  {
+    id: 'kto-kl-ignored',
+    why: "KTO's loss ignores the KL reference point",
+    edits: [{ find: 'tf.sub(logratios, kl)', replace: 'tf.sub(logratios, 0)' }],
   },
 ];

@@ -15,9 +15,11 @@ import {
 } from '../../src/protocol/webview';
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
-import { renderMarkdown, renderText, textOf } from './text';
-import { KIND_TEXT, formatTime, headerOf, sideTitle } from './view-text';
+import { renderText, textOf } from './text';
+import { KIND_TEXT, formatTime, sideTitle } from './view-text';
 import { helpKey, toggleHelp } from './help';
+import { labelButtons, renderUnpaired } from './unpaired';
+import { showCounts, showGuidelines } from './header';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -81,9 +83,16 @@ function renderPair(): void {
   }
   root.append(head);
   // A line with problems cannot take a decision: its buttons say so by being disabled.
-  for (const id of ['choose-left', 'choose-right', 'tie', 'skip', 'edit', 'preview-tokens']) $(id).toggleAttribute('disabled', !p.responses);
-
-  if (!p.responses) {
+  const decidable = p.responses !== undefined || p.completion !== undefined;
+  for (const id of ['choose-left', 'choose-right', 'skip', 'edit', 'preview-tokens']) $(id).toggleAttribute('disabled', !decidable);
+  $('tie').toggleAttribute('disabled', !decidable || p.unpaired === true);
+  labelButtons(p.unpaired === true && decidable);
+  if (p.unpaired && p.completion !== undefined) {
+    root.append(...renderUnpaired(p, blind, editing));
+    if (editing) editBar(root);
+    return;
+  }
+  if (!decidable) {
     const problems = document.createElement('ul');
     problems.id = 'problems';
     for (const pr of p.problems) {
@@ -136,26 +145,21 @@ function renderPair(): void {
     grid.append(col);
   });
   root.append(grid);
-  if (editing) {
-    const bar = document.createElement('div');
-    bar.className = 'edit-actions';
-    bar.innerHTML = `<vscode-button id="edit-save">Save edit (Ctrl+Enter)</vscode-button> <vscode-button id="edit-cancel" secondary>Cancel (Esc)</vscode-button>`;
-    root.append(bar);
-    $('edit-save').addEventListener('click', saveEdit);
-    $('edit-cancel').addEventListener('click', cancelEdit);
-    (document.getElementById('edit-left') as HTMLElement | null)?.focus();
-  }
+  if (editing) editBar(root);
+}
+
+function editBar(root: HTMLElement): void {
+  const bar = document.createElement('div');
+  bar.className = 'edit-actions';
+  bar.innerHTML = `<vscode-button id="edit-save">Save edit (Ctrl+Enter)</vscode-button> <vscode-button id="edit-cancel" secondary>Cancel (Esc)</vscode-button>`;
+  root.append(bar);
+  $('edit-save').addEventListener('click', saveEdit);
+  $('edit-cancel').addEventListener('click', cancelEdit);
+  (document.getElementById('edit-left') as HTMLElement | null)?.focus();
 }
 
 function renderCounts(): void {
-  const c = counts;
-  if (!c) return;
-  const { text, percent, valueText } = headerOf(c);
-  $('counts').textContent = text;
-  $('progress-fill').style.width = `${percent}%`;
-  $('progress').setAttribute('aria-valuenow', String(percent));
-  $('progress').setAttribute('aria-valuetext', valueText);
-  $('progress-text').textContent = `${percent}%`;
+  if (counts) showCounts(counts);
 }
 
 function status(text: string): void {
@@ -184,8 +188,14 @@ function move(step: 1 | -1): void {
 
 function decide(d: 'left' | 'right' | 'tie' | 'skip'): void {
   const p = current;
-  if (!p?.responses) {
+  if (!p?.responses && p?.completion === undefined) {
     status('This line is not a pair that can be labeled; fix it in the text editor (Open in Text Editor).');
+    return;
+  }
+  if (p.unpaired && (d === 'tie' || d === 'skip')) {
+    // Thumbs only: a skip moves on and leaves the line unlabeled (TRL's label is true or false).
+    if (d === 'skip') move(1);
+    else status('An unpaired line takes 👍 (1) or 👎 (2); there is no tie.');
     return;
   }
   const decision: LabelDecision = d === 'tie' || d === 'skip' ? d : (d === 'left') === !p.swapped ? 'a' : 'b';
@@ -201,7 +211,7 @@ function decide(d: 'left' | 'right' | 'tie' | 'skip'): void {
 }
 
 function startEdit(): void {
-  if (!current?.responses) return;
+  if (!current?.responses && current?.completion === undefined) return;
   editing = true;
   renderPair();
 }
@@ -250,14 +260,7 @@ function renderBlind(): void {
 }
 
 function renderGuidelines(): void {
-  const aside = $('guidelines');
-  aside.hidden = !state.guidelinesOpen;
-  $('toggle-guidelines').setAttribute('aria-expanded', String(state.guidelinesOpen));
-  if (!init) return;
-  aside.innerHTML =
-    init.guidelines === null ? `<p class="muted">No guidelines yet: write them in <code></code> beside the data file.</p>` : renderMarkdown(init.guidelines);
-  const code = aside.querySelector('p.muted code');
-  if (code) code.textContent = init.guidelinesFile;
+  showGuidelines(state.guidelinesOpen, init);
 }
 
 const ACTIONS: Record<string, () => void> = {

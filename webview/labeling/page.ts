@@ -37,11 +37,11 @@ export const PAGE_HTML = `
     <div id="help-dialog" class="dialog" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" tabindex="-1">
       <h2>Keyboard</h2>
       <table>
-        <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better</td></tr>
-        <tr><td><kbd>2</kbd> <kbd>B</kbd></td><td>right response is better</td></tr>
+        <tr><td><kbd>1</kbd> <kbd>A</kbd></td><td>left response is better (unpaired line: 👍 desirable, label true)</td></tr>
+        <tr><td><kbd>2</kbd> <kbd>B</kbd></td><td>right response is better (unpaired line: 👎 undesirable, label false)</td></tr>
         <tr><td><kbd>V</kbd></td><td>token preview: what the pair becomes for training</td></tr>
         <tr><td><kbd>T</kbd></td><td>tie (no preference; left out of training)</td></tr>
-        <tr><td><kbd>S</kbd></td><td>skip (left out of training)</td></tr>
+        <tr><td><kbd>S</kbd></td><td>skip (left out of training; unpaired line: next line, no label)</td></tr>
         <tr><td><kbd>Backspace</kbd></td><td>undo the last decision made here</td></tr>
         <tr><td><kbd>→</kbd> <kbd>J</kbd> / <kbd>←</kbd> <kbd>K</kbd></td><td>next / previous line</td></tr>
         <tr><td><kbd>G</kbd></td><td>next unlabeled pair</td></tr>

@@ -28,6 +28,12 @@ export function sideTitle(side: 0 | 1, letter: 'a' | 'b', kind: LabelLineKind, b
   return `${base} (${letter})${mark}`;
 }
 
+/** An unpaired completion's title: its label in words (kind "a" is thumbs up), hidden when blind. */
+export function thumbTitle(kind: LabelLineKind, blind: boolean): string {
+  if (blind || (kind !== 'a' && kind !== 'b')) return 'Completion';
+  return kind === 'a' ? 'Completion — 👍 desirable (label true)' : 'Completion — 👎 undesirable (label false)';
+}
+
 /** Lines decided (labeled, tie or skipped) of all pair lines, and the whole percentage. */
 export function progressOf(c: LabelCountsView): { done: number; total: number; percent: number } {
   const done = c.labeled + c.tie + c.skip;

@@ -8,7 +8,8 @@ import { clockTicks } from './text';
 import { tooltipPlugin } from './tooltip';
 import { openPairsAt, wireKeyboard } from './keyboard';
 import { chartData, chartLabel, seriesFor, seriesOptions, xOf, zoomRange } from './series';
-import { $, CHARTS, ChartDef, charts, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
+import { chartDefs } from './objective-charts';
+import { $, ChartDef, charts, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
 const STEP_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6];
@@ -87,7 +88,7 @@ export function rebuildCharts(): void {
   visible.clear();
   grid.replaceChildren();
   const { fg, grid: gridColor } = themeColors();
-  for (const def of CHARTS) {
+  for (const def of shownCharts()) {
     const specs = seriesFor(def);
     if (specs.length === 0) continue;
     const { box, plot } = chartCard(def);
@@ -170,7 +171,7 @@ export function setZoom(id: string, range: [number, number] | undefined): void {
   else zoomRange.delete(id);
   showReset(id);
   const u = charts.get(id);
-  const def = CHARTS.find((c) => c.id === id)!;
+  const def = shownCharts().find((c) => c.id === id)!;
   if (!u) return;
   u.setData(chartData(seriesFor(def), id), false);
   const r = range ?? fullRange(def);
@@ -182,6 +183,11 @@ export function resetAllZoom(): void {
   for (const id of [...zoomRange.keys()]) setZoom(id, undefined);
 }
 
+/** The charts for the runs now shown (their titles follow the runs' objectives). */
+function shownCharts(): ChartDef[] {
+  return chartDefs([...runs.values()].map((r) => r.meta.lossType));
+}
+
 export function schedule(): void {
   if (frameRequested) return;
   frameRequested = true;
@@ -191,7 +197,7 @@ export function schedule(): void {
       if (!visible.has(id) && charts.has(id)) continue;
       dirty.delete(id);
       const u = charts.get(id);
-      const def = CHARTS.find((c) => c.id === id)!;
+      const def = shownCharts().find((c) => c.id === id)!;
       const specs = seriesFor(def);
       if (!u || specs.length !== u.series.length - 1) {
         rebuildCharts();

@@ -9,28 +9,8 @@ import { Ema } from './smoothing';
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 
-export interface ChartDef {
-  id: string;
-  title: string;
-  metrics: string[];
-  /** The y axis's label: what the numbers are and their unit. */
-  yLabel: string;
-}
-
-export const CHARTS: ChartDef[] = [
-  { id: 'loss', title: 'Loss', metrics: ['loss'], yLabel: 'loss (nats)' },
-  { id: 'rewards', title: 'Rewards: chosen / rejected', metrics: ['rewards/chosen', 'rewards/rejected'], yLabel: 'reward β·Δlog p' },
-  { id: 'margins', title: 'Reward margin', metrics: ['rewards/margins'], yLabel: 'chosen − rejected' },
-  { id: 'accuracies', title: 'Reward accuracy', metrics: ['rewards/accuracies'], yLabel: 'accuracy (0 to 1)' },
-  { id: 'logps', title: 'Log-probs: chosen / rejected', metrics: ['logps/chosen', 'logps/rejected'], yLabel: 'summed log p' },
-  { id: 'grad_norm', title: 'Gradient norm', metrics: ['grad_norm'], yLabel: 'L2 norm' },
-  { id: 'learning_rate', title: 'Learning rate', metrics: ['learning_rate'], yLabel: 'learning rate' },
-  { id: 'tokens_per_second', title: 'Tokens per second', metrics: ['tokens_per_second'], yLabel: 'tokens / s' },
-  // Evaluate during training (checkpoint_eval_prompts): the host turns eval/*/summary.json into eval points of these.
-  { id: 'gen_kl', title: 'KL(π‖π_ref) of sampled answers', metrics: ['gen/kl'], yLabel: 'nats per answer' },
-  { id: 'gen_win_rate', title: 'Win rate against the reference', metrics: ['gen/win_rate'], yLabel: 'win rate (0 to 1)' },
-  { id: 'gen_reward', title: 'Reward-model score: policy / reference', metrics: ['gen/reward_policy', 'gen/reward_reference'], yLabel: 'mean score' },
-];
+export { CHARTS } from './objective-charts';
+export type { ChartDef } from './objective-charts';
 
 /** One run's columns, grown in place as lines arrive. */
 export interface RunData {

@@ -14,6 +14,11 @@ export interface TokenizedPair {
   rejectedIds: number[];
   /** True when the chosen or rejected response was cut to fit max_length. */
   truncated: boolean;
+  /**
+   * Mode "kto" only: the line's label (true: desirable). Such an example is one unpaired line:
+   * chosenIds is its completion and rejectedIds its KL completion (train/kto-data.ts).
+   */
+  label?: boolean;
 }
 
 export interface TruncationOptions {

@@ -3,7 +3,11 @@
 // as the paper's preference_loss does. Written from plain ops because tf.logSigmoid has no working
 // gradient on wasm.
 import * as tf from '@tensorflow/tfjs';
-import { LossType } from '../../protocol';
+import { LossMember } from '../../protocol';
+
+/** The members with a per-pair loss ("sft" is a batch term: objective.ts). */
+export type PairLossType = Exclude<LossMember, 'sft'>;
+export type ReferenceFreeLossType = 'simpo' | 'orpo';
 
 export interface PairLogps {
   policyChosenLogps: tf.Tensor1D;
@@ -92,10 +96,35 @@ export function logOddsRatio(l: PairLogps): tf.Tensor1D {
  */
 export const orpoLoss: LossFn = (l, { beta }) => tf.mul(tf.neg(logSigmoid(logOddsRatio(l))), beta) as tf.Tensor1D;
 
-export const LOSSES: Record<LossType, LossFn> = { sigmoid: sigmoidLoss, ipo: ipoLoss, hinge: hingeLoss, simpo: simpoLoss, orpo: orpoLoss };
+/**
+ * BCO's pair loss as TRL's DPOTrainer computes it (loss_type "bco_pair", arXiv:2404.04656 without
+ * the running reward shift): −log σ(β·(log πθ(yw) − log πref(yw))) − log σ(−β·(log πθ(yl) − log πref(yl))).
+ */
+export const bcoPairLoss: LossFn = (l, { beta }) => {
+  const chosen = tf.mul(tf.sub(l.policyChosenLogps, l.referenceChosenLogps), beta);
+  const rejected = tf.mul(tf.sub(l.policyRejectedLogps, l.referenceRejectedLogps), beta);
+  return tf.neg(tf.add(logSigmoid(chosen), logSigmoid(tf.neg(rejected)))) as tf.Tensor1D;
+};
+
+/** The per-pair losses: DPOTrainer's pair losses (loss-list members but "sft") and the reference-free SimPO and ORPO. */
+export const LOSSES: Record<PairLossType | ReferenceFreeLossType, LossFn> = {
+  sigmoid: sigmoidLoss,
+  ipo: ipoLoss,
+  hinge: hingeLoss,
+  bco_pair: bcoPairLoss,
+  simpo: simpoLoss,
+  orpo: orpoLoss,
+};
 
 /** Whether a loss reads per-token mean log-probs instead of sums. */
-export const USES_MEAN_LOGPS: Record<LossType, boolean> = { sigmoid: false, ipo: true, hinge: false, simpo: true, orpo: true };
+export const USES_MEAN_LOGPS: Record<PairLossType | ReferenceFreeLossType, boolean> = {
+  sigmoid: false,
+  ipo: true,
+  hinge: false,
+  bco_pair: false,
+  simpo: true,
+  orpo: true,
+};
 
 /** β·(log πθ(y|x) − log πref(y|x)): the implicit reward (Section 5 of arXiv:2305.18290), computed only here. */
 export function implicitRewards(policyLogps: tf.Tensor1D, referenceLogps: tf.Tensor1D, beta: number): tf.Tensor1D {
@@ -114,14 +143,14 @@ export interface PreferenceLoss {
 }
 
 /** An unknown loss type (a config from a newer version) is an error here, never a NaN loss. */
-function lossFunction(lossType: LossType): LossFn {
+function lossFunction(lossType: PairLossType | ReferenceFreeLossType): LossFn {
   if (!Object.prototype.hasOwnProperty.call(LOSSES, lossType))
     throw new Error(`loss_type "${lossType}" has no per-pair loss here (one of ${Object.keys(LOSSES).join(', ')})`);
   return LOSSES[lossType];
 }
 
 /** The paper's preference_loss: per-pair losses of `lossType` and the rewards they imply. */
-export function preferenceLoss(lossType: LossType, l: PairLogps, params: LossParams): PreferenceLoss {
+export function preferenceLoss(lossType: PairLossType | ReferenceFreeLossType, l: PairLogps, params: LossParams): PreferenceLoss {
   return {
     losses: lossFunction(lossType)(l, params),
     chosenRewards: implicitRewards(l.policyChosenLogps, l.referenceChosenLogps, params.beta),

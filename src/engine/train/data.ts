@@ -5,6 +5,8 @@ import { TextTokenizer } from '../tokenizer/tokenizer';
 import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { TokenizedPair, tokenizePairs } from '../data/tokenize';
 import { Report, TrainingError } from './report';
+import { readUnpairedFile } from '../data/unpaired';
+import { tokenizeUnpaired, withKlCompletions } from './kto-data';
 
 export interface Split {
   train: TokenizedPair[];
@@ -30,6 +32,7 @@ export function prepareData(
   const maxLength = effectiveMaxLength(c, maxPositions);
   if (maxLength < c.max_length) report.log(`max_length ${c.max_length} exceeds the model's ${maxLength} positions; using ${maxLength}`);
   const load = (file: string): TokenizedPair[] => {
+    if (c.mode === 'kto') return loadKto(c, file, tokenizer, maxLength, report, checkIds);
     const r = readPreferenceFile(file, { skipBadLines: c.skip_bad_lines, completions: c.mode === 'sft' });
     if (r.problems.length > 0)
       report.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
@@ -61,8 +64,41 @@ export function prepareData(
     evalPairs = train.filter((_, i) => evalSet.has(i));
     train = train.filter((_, i) => !evalSet.has(i));
   }
+  if (c.mode === 'kto') {
+    // After the split, as TRL prepares its train and eval datasets apart.
+    const t = withKlCompletions(train, c.batch_size, maxLength);
+    const e = withKlCompletions(evalPairs, c.batch_size, maxLength);
+    [train, evalPairs] = [t.examples, e.examples];
+    if (t.truncatedCount + e.truncatedCount) report.log(`data: truncated ${t.truncatedCount + e.truncatedCount} completion(s) to max_length ${maxLength}`);
+  }
   if (train.length === 0) throw new TrainingError(`${c.data}: no training pairs left after the eval split and truncation`);
   report.progress('tokenizing', 1, 1);
   report.log(`data: ${train.length} training pair(s), ${evalPairs.length} eval pair(s)`);
   return { train, eval: evalPairs };
+}
+
+/** A KTO run's file: unpaired lines (or pairs, unpaired), tokenized, untruncated until the KL completions are taken. */
+function loadKto(
+  c: DpoConfig,
+  file: string,
+  tokenizer: TextTokenizer,
+  maxLength: number,
+  report: Report,
+  checkIds: (pairs: TokenizedPair[], file: string) => TokenizedPair[],
+): TokenizedPair[] {
+  const r = readUnpairedFile(file, { skipBadLines: c.skip_bad_lines });
+  if (r.problems.length > 0) report.warn({ code: 'data', step: 0, message: `${file}: skipped ${badLineCount(r.problems)} unusable line(s) (skip_bad_lines)` });
+  if (r.excluded.length > 0) report.log(`data: ${file}: left out ${r.excluded.length} pair(s) labeled "tie" or "skip"`);
+  if (r.unpaired) report.log(`data: ${file}: pairs, each trained as a desirable and an undesirable line (${r.lines.length} lines)`);
+  const t = tokenizeUnpaired(tokenizer, r.lines, maxLength, c.max_prompt_length ?? undefined);
+  if (t.dropped.length)
+    report.warn({
+      code: 'data',
+      step: 0,
+      message: `${file}: dropped ${t.dropped.length} line(s) whose prompt alone fills max_length ${maxLength} (lines ${t.dropped
+        .slice(0, 10)
+        .map((d) => d.line)
+        .join(', ')}${t.dropped.length > 10 ? ', …' : ''})`,
+    });
+  return checkIds(t.examples, file);
 }

@@ -7,6 +7,7 @@ import { TokenizedPair } from '../data/tokenize';
 import { objective, pairBatch, policyForward, readValues } from './objective';
 import { PairValues, appendValues, emptyValues } from './pair-values';
 import { ReferenceLogps } from './reference';
+import { ktoBatchInputs } from './kto-step';
 import { Report } from './report';
 
 export async function evaluate(
@@ -21,9 +22,10 @@ export async function evaluate(
   for (let i = 0; i < pairs.length; i += c.batch_size) {
     const chunk = pairs.slice(i, i + c.batch_size);
     const batch = pairBatch(chunk, c.mode, padId);
-    const ref = await reference.forBatch(chunk, 'eval', batch, c.mode);
-    const t = tf.tidy(() => objective(policyForward(policy, batch, chunk, c), ref, chunk, c));
-    appendValues(total, await readValues(t, chunk, batch.realTokens));
+    const kto = c.mode === 'kto' ? await ktoBatchInputs(policy, reference, chunk, 'eval', padId) : undefined;
+    const ref = kto ? kto.reference : await reference.forBatch(chunk, 'eval', batch, c.mode);
+    const t = tf.tidy(() => objective(policyForward(policy, batch, chunk, c), ref, chunk, c, kto?.kl));
+    appendValues(total, await readValues(t, chunk, batch.realTokens, kto && { kl: kto.kl, beta: c.beta }));
     report.progress('evaluating', Math.min(i + c.batch_size, pairs.length), pairs.length);
   }
   return total;

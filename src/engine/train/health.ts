@@ -2,20 +2,24 @@
 // the pattern became clear, with what to do about it. A trend claim is read from what it claims
 // about: held-out (eval) values when the run has them, otherwise a noise-aware comparison of smoothed
 // train values, never single noisy per-batch values. python/dpo_studio/health.py follows the same
-// rules; test/conformance/health holds the cases both pass.
-import { EngineName, HealthWarning, LossType, MetricsRecord } from '../../protocol';
+// rules; test/conformance/health holds the cases both pass. The advice fits the objective
+// (objectives.ts): an NLL term is "sft" in a DPO loss list, cpo_alpha in SimPO, built into ORPO.
+import { DpoConfig, EngineName, HealthWarning, MetricsRecord, objectiveOf } from '../../protocol';
 
 export interface HealthSettings {
   stuckSteps: number;
   fallingWindow: number;
-  lossType: LossType;
+  /** The config's loss_type (a name or a list); a name this version does not know gets the generic advice. */
+  lossType: DpoConfig['loss_type'] | string;
   /** True when the run evaluates held-out pairs: the falling-logps rule then reads eval values only. */
   hasEval?: boolean;
   /** The run's settings, so that the advice fits it. */
   learningRate?: number;
   beta?: number;
   sftWeight?: number;
-  /** The engine the advice is for: sft_weight is the embedded engine's (the torch engine refuses it). */
+  /** loss_weights of a loss list (the "sft" member's weight is read from it). */
+  lossWeights?: number[] | null;
+  /** The engine the advice is for (both take the same objectives now; kept for the case files). */
   engine?: EngineName;
 }
 
@@ -47,7 +51,8 @@ export class HealthMonitor {
     const rr = m['rewards/rejected'];
     if (rc !== undefined && Math.abs(rc) < 1e-6 && Math.abs(rr) < 1e-6) this.stuck++;
     else this.stuck = 0;
-    if (this.stuck >= this.s.stuckSteps) {
+    // Zero rewards mean "policy equals reference" only where rewards are against a reference.
+    if (this.stuck >= this.s.stuckSteps && objectiveOf(this.s.lossType).reference) {
       const at = this.s.lossType === 'sigmoid' ? `at log 2 ≈ 0.6931 (${m.loss.toFixed(4)})` : `at ${m.loss.toFixed(4)}`;
       this.fire(
         out,
@@ -105,15 +110,33 @@ export class HealthMonitor {
     return out;
   }
 
-  /** What to change, given what the run already does. */
+  /** The weight of the run's "sft" term: a loss list's member, or the deprecated sft_weight. */
+  private sftTermWeight(): number {
+    const lt = this.s.lossType;
+    if (Array.isArray(lt) && lt.includes('sft')) return this.s.lossWeights?.[lt.indexOf('sft')] ?? 1;
+    return this.s.sftWeight ?? 0;
+  }
+
+  /** What to change, given the objective and what the run already does. */
   private advice(): string {
+    const id = objectiveOf(this.s.lossType).id;
     const tips: string[] = [];
-    const sft = this.s.sftWeight ?? 0;
-    if (this.s.engine === 'torch') tips.push('an SFT pass on the chosen responses first (mode sft, then DPO from its final/)');
-    else tips.push(sft > 0 ? `a larger sft_weight (now ${sft})` : 'sft_weight > 0 (an NLL term on the chosen responses, RPO)');
+    const sft = this.sftTermWeight();
+    if (id === 'simpo') tips.push("a larger cpo_alpha (CPO's NLL term on the chosen responses)");
+    else if (id === 'orpo')
+      tips.push(`a smaller beta (λ, the odds-ratio term's weight against ORPO's NLL${this.s.beta !== undefined ? `; now ${this.s.beta}` : ''})`);
+    else if (id === 'kto') tips.push('a larger desirable_weight (the weight of the desirable examples)');
+    else
+      tips.push(
+        sft > 0 ? `a larger "sft" weight (now ${sft})` : 'loss_type ["sigmoid","sft"] (an NLL term on the chosen responses, RPO; formerly sft_weight > 0)',
+      );
     if (this.s.learningRate !== undefined && this.s.learningRate > 1e-6) tips.push(`a lower learning_rate (now ${this.s.learningRate})`);
-    if (this.s.beta !== undefined) tips.push(`a larger beta (now ${this.s.beta})`);
-    return `the policy is making the chosen responses less likely too, a known DPO failure (likelihood displacement). Consider ${tips.join(', or ')}.`;
+    // β is the KL strength toward the reference; SimPO's is a reward scale and ORPO's is λ (above).
+    if (this.s.beta !== undefined && id !== 'simpo' && id !== 'orpo') tips.push(`a larger beta (now ${this.s.beta})`);
+    const what = ['simpo', 'orpo', 'kto'].includes(id)
+      ? `a known failure of preference objectives (likelihood displacement)`
+      : 'a known DPO failure (likelihood displacement)';
+    return `the policy is making the chosen responses less likely too, ${what}. Consider ${tips.join(', or ')}.`;
   }
 }
 

@@ -107,7 +107,7 @@ export function estimateTrainingMemory(
     { what: 'output head chunk (logits, softmax, gradient) and head copies', bytes: F * (3 * CHUNK_FLOATS + 2 * model.vocabSize * model.hiddenSize) },
   ];
   // Under LoRA the reference is the policy with its adapters off: no second copy of the weights.
-  const live = c.mode === 'dpo' && !withoutReference(c) && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
+  const live = c.mode !== 'sft' && !withoutReference(c) && !c.precompute_ref_log_probs && !(lora && !c.reference_model);
   if (live) parts.push({ what: 'live reference weights and their packed copies', bytes: 2 * F * parameterCount(reference ?? model) });
   // The rest -- the backward pass's temporaries and the heap's fragmentation (it never shrinks) --
   // grows with the activations, not the weights (each weight is updated and replaced on its own).

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DpoConfig } from '../../protocol';
 import { TokenizedPair } from '../data/tokenize';
 import { SequenceBatch } from '../data/batch';
-import { LOSSES } from '../dpo/losses';
+import { LOSSES, ReferenceFreeLossType } from '../dpo/losses';
 import { logOddsRatio } from '../dpo/losses';
 import { sequenceLogpsWithFullSums } from '../dpo/logps';
 import { CausalLM } from '../model/transformer';
@@ -42,7 +42,7 @@ export function referenceFreeObjective(forward: PolicyForward, pairs: TokenizedP
   const rejected = tf.slice(means, n, n);
   const zeros = tf.zeros([n]) as tf.Tensor1D;
   const logps = { policyChosenLogps: chosen, policyRejectedLogps: rejected, referenceChosenLogps: zeros, referenceRejectedLogps: zeros };
-  const preference = LOSSES[c.loss_type](logps, { beta: c.beta, labelSmoothing: 0, simpoGamma: c.simpo_gamma });
+  const preference = LOSSES[c.loss_type as ReferenceFreeLossType](logps, { beta: c.beta, labelSmoothing: 0, simpoGamma: c.simpo_gamma });
   const rewards = { chosenRewards: tf.mul(chosen, c.beta) as tf.Tensor1D, rejectedRewards: tf.mul(rejected, c.beta) as tf.Tensor1D };
   if (c.loss_type === 'orpo') {
     if (!forward.fullSums) throw new Error('orpo: the forward pass has no full-sequence sums (policyForward)');

@@ -18,6 +18,10 @@ export interface PairValues {
   nllShares: number[];
   /** ORPO: each pair's log odds ratio (TRL's log_odds_chosen is their mean); [] otherwise. */
   logOdds: number[];
+  /** Mode "kto" (one unpaired example per entry, its values on its label's side): 1 desirable, 0 not; [] otherwise. */
+  labels: number[];
+  /** Mode "kto": the KL estimate z_ref of each example's batch; [] otherwise. */
+  kls: number[];
   tokens: number;
 }
 
@@ -34,6 +38,8 @@ const LISTS = [
   'rejectedTokens',
   'nllShares',
   'logOdds',
+  'labels',
+  'kls',
 ] as const;
 
 export const emptyValues = (): PairValues => ({
@@ -49,6 +55,8 @@ export const emptyValues = (): PairValues => ({
   rejectedTokens: [],
   nllShares: [],
   logOdds: [],
+  labels: [],
+  kls: [],
   tokens: 0,
 });
 /** log σ(x) in float64, stable on both sides. */
@@ -63,7 +71,7 @@ export function appendValues(into: PairValues, from: PairValues): void {
 
 /** TRL's metric names over a set of pairs, `eval_`-prefixed for the eval split. */
 export function pairMetrics(v: PairValues, split: MetricsSplit, mode: DpoConfig['mode']): Record<string, number> {
-  const m: Record<string, number> = { loss: mean(v.losses), 'logps/chosen': mean(v.chosenLogps) };
+  const m: Record<string, number> = mode === 'kto' ? ktoMetrics(v) : { loss: mean(v.losses), 'logps/chosen': mean(v.chosenLogps) };
   if (mode === 'dpo') {
     m['logps/rejected'] = mean(v.rejectedLogps);
     m['rewards/chosen'] = mean(v.chosenRewards);
@@ -90,6 +98,29 @@ export function pairRecords(v: PairValues, step: number, split: MetricsSplit): P
   return v.lines.map((line, i) => {
     const chosen = v.chosenRewards[i] ?? 0;
     const rejected = v.rejectedRewards[i] ?? 0;
-    return { step, split, line, chosen_reward: chosen, rejected_reward: rejected, margin: chosen - rejected, loss: v.losses[i] };
+    const record: PairRecord = { step, split, line, chosen_reward: chosen, rejected_reward: rejected, margin: chosen - rejected, loss: v.losses[i] };
+    return v.labels.length ? { ...record, label: v.labels[i] === 1 } : record;
   });
+}
+
+/**
+ * TRL's KTOTrainer metrics over a window of examples: per label, the mean reward and log-prob (only
+ * when the window holds that label, as TRL logs them), logits/* per response token, kl the mean z_ref.
+ */
+function ktoMetrics(v: PairValues): Record<string, number> {
+  const m: Record<string, number> = { loss: mean(v.losses), kl: mean(v.kls) };
+  const chosen = v.labels.flatMap((l, i) => (l === 1 ? [i] : []));
+  const rejected = v.labels.flatMap((l, i) => (l === 0 ? [i] : []));
+  if (chosen.length) {
+    m['rewards/chosen'] = mean(chosen.map((i) => v.chosenRewards[i]));
+    m['logps/chosen'] = mean(chosen.map((i) => v.chosenLogps[i]));
+    m['logits/chosen'] = sum(v.chosenLogitSums) / sum(v.chosenTokens);
+  }
+  if (rejected.length) {
+    m['rewards/rejected'] = mean(rejected.map((i) => v.rejectedRewards[i]));
+    m['logps/rejected'] = mean(rejected.map((i) => v.rejectedLogps[i]));
+    m['logits/rejected'] = sum(v.rejectedLogitSums) / sum(v.rejectedTokens);
+  }
+  if (chosen.length && rejected.length) m['rewards/margins'] = m['rewards/chosen'] - m['rewards/rejected'];
+  return m;
 }

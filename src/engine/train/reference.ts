@@ -36,7 +36,7 @@ export class ReferenceLogps {
     resuming = false,
   ): Promise<ReferenceLogps> {
     const loraPolicy = policy?.adapters ? policy : undefined;
-    if (c.mode !== 'dpo' || c.reference_free || isReferenceFreeLoss(c.loss_type)) return new ReferenceLogps(false);
+    if (c.mode === 'sft' || c.reference_free || (c.mode === 'dpo' && isReferenceFreeLoss(c.loss_type))) return new ReferenceLogps(false);
     const referenceDir = c.reference_model ?? c.model;
     const base = c.reference_model ? undefined : loraPolicy;
     report.progress('loading', 0, 1, base ? `reference: ${referenceDir} (the policy with its LoRA adapters off)` : `reference model ${referenceDir}`);
@@ -74,7 +74,7 @@ export class ReferenceLogps {
     }
   }
 
-  /** Summed reference log-probs of `batch`'s rows ([chosen..., rejected...]); [] for SFT. */
+  /** Summed reference log-probs of `batch`'s rows ([chosen..., rejected...]; KTO: [completions..., KL completions...]); [] for SFT. */
   async forBatch(pairs: TokenizedPair[], split: MetricsSplit, batch: SequenceBatch, mode: DpoConfig['mode']): Promise<number[]> {
     if (mode === 'sft') return [];
     if (!this.needed) return new Array(pairs.length * 2).fill(0);

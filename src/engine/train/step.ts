@@ -10,6 +10,7 @@ import { AdamW, clipFactor } from './optimizer';
 import { ObjectiveTensors, objective, pairBatch, policyForward, readValues } from './objective';
 import { PairValues, appendValues, emptyValues, mean } from './pair-values';
 import { ReferenceLogps } from './reference';
+import { ktoBatchInputs } from './kto-step';
 import { nonFiniteWeight } from '../model/finite';
 
 export interface StepInputs {
@@ -29,12 +30,13 @@ export class NonFiniteError extends Error {}
 
 async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: number, grads: Map<string, tf.Tensor>, dropoutSeed: number): Promise<PairValues> {
   const batch = pairBatch(pairs, s.config.mode, s.padId);
-  const ref = await s.reference.forBatch(pairs, 'train', batch, s.config.mode);
+  const kto = s.config.mode === 'kto' ? await ktoBatchInputs(s.policy, s.reference, pairs, 'train', s.padId) : undefined;
+  const ref = kto ? kto.reference : await s.reference.forBatch(pairs, 'train', batch, s.config.mode);
   let kept: ObjectiveTensors | undefined;
   const adapters = s.policy.adapters;
   adapters?.beginTraining(dropoutSeed); // LoRA dropout in this forward pass only
   const { value, grads: g } = tf.variableGrads(() => {
-    const o = objective(policyForward(s.policy, batch, pairs, s.config), ref, pairs, s.config);
+    const o = objective(policyForward(s.policy, batch, pairs, s.config), ref, pairs, s.config, kto?.kl);
     kept = {
       losses: tf.keep(o.losses),
       logps: tf.keep(o.logps),
@@ -57,7 +59,7 @@ async function microStep(s: StepInputs, pairs: TokenizedPair[], stepPairs: numbe
       gw.dispose();
     }
   }
-  return readValues(kept!, pairs, batch.realTokens);
+  return readValues(kept!, pairs, batch.realTokens, kto && { kl: kto.kl, beta: s.config.beta });
 }
 
 /** Runs one step at learning rate `lr`; throws NonFiniteError (naming the data lines) instead of applying a NaN update. */

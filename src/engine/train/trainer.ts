@@ -260,6 +260,7 @@ export class Trainer implements Report {
         learningRate: c.learning_rate,
         beta: c.beta,
         sftWeight: c.sft_weight,
+        lossWeights: c.loss_weights,
       });
       const result: RunResult = { runDir: c.output_dir, reason: 'completed', step: state.step, totalSteps };
       this.log(`steps: ${totalSteps} (${stepsPerEpoch} per epoch, ${perStep} pair(s) per step), warm-up ${schedule.warmupSteps}`);
@@ -282,8 +283,9 @@ export class Trainer implements Report {
       while (state.step < totalSteps) {
         const epoch = Math.floor(state.step / stepsPerEpoch);
         if (epoch !== orderEpoch) {
-          // The order of an epoch depends only on (seed, epoch): a resumed run reads the same batches.
-          order = new Rng(c.seed * 1_000_003 + epoch).shuffle(split.train.map((_, i) => i));
+          // Depends only on (seed, epoch), so a resume reads the same batches; KTO reads in order, as TRL's KTOTrainer.
+          const indices = split.train.map((_, i) => i);
+          order = c.mode === 'kto' ? indices : new Rng(c.seed * 1_000_003 + epoch).shuffle(indices);
           orderEpoch = epoch;
         }
         const batchInEpoch = state.step % stepsPerEpoch;

@@ -138,8 +138,11 @@ export class LabelSession implements vscode.Disposable {
       annotator: line.annotator,
       labeledAt: line.labeledAt,
       // The review queue follows the blind setting too: chosen always on the left is a position bias.
-      swapped: this.settings.blind && blindSwap(this.settings.blindSeed, i + 1),
-      raw: line.responses ? undefined : text.slice(0, RAW_LIMIT),
+      // An unpaired line has one side: nothing to swap (blind mode hides its label instead).
+      swapped: !line.unpaired && this.settings.blind && blindSwap(this.settings.blindSeed, i + 1),
+      unpaired: line.unpaired,
+      completion: line.completion,
+      raw: line.responses || line.completion ? undefined : text.slice(0, RAW_LIMIT),
       prev: prev + 1,
       next: next + 1,
     };

@@ -3,7 +3,8 @@
 // hold "chosen"/"rejected" are shown for review (a = chosen). A decision writes "chosen"/"rejected"
 // (a or b) or removes them (tie, skip), keeps "responses" so the choice can be reviewed or flipped,
 // and records "label", "annotator" and "labeled_at". Only those members change; the rest of the
-// line keeps its exact text (json-members.ts).
+// line keeps its exact text (json-members.ts). Unpaired lines ({"prompt", "completion", "label"},
+// TRL's format for KTO) take thumbs up or down instead: "a" writes label true, "b" label false.
 import { DataProblem, LabelLineKind, PreferenceFormat, Text, detectFormat, isMessageList, parsePreferenceLine, sameText, textProblem } from '../../protocol';
 import { deleteMember, setMember } from './json-members';
 
@@ -31,6 +32,25 @@ export interface InspectedLine {
   format?: PreferenceFormat;
   annotator?: string;
   labeledAt?: string;
+  /** An unpaired line: one completion, labeled desirable ("a", label true) or not ("b", label false). */
+  unpaired?: boolean;
+  completion?: Text;
+}
+
+/** An unpaired line ({"prompt", "completion", "label": true/false}): its kind and problems. */
+function inspectUnpaired(o: Record<string, unknown>, meta: { annotator?: string; labeledAt?: string }): InspectedLine {
+  const problems: LineProblem[] = [];
+  const promptProblem = textProblem(o.prompt, false);
+  if (promptProblem) problems.push({ field: 'prompt', message: promptProblem });
+  const completionProblem = textProblem(o.completion, true, 'empty completion');
+  if (completionProblem) problems.push({ field: 'completion', message: completionProblem });
+  if (o.label !== undefined && typeof o.label !== 'boolean')
+    problems.push({ field: 'label', message: 'must be true (desirable, thumbs up) or false (undesirable, thumbs down); absent: not labeled yet' });
+  if (problems.length === 0 && isMessageList(o.completion) !== isMessageList(o.prompt))
+    problems.push({ field: 'completion', message: 'use one format per line: all text, or all message lists' });
+  if (problems.length > 0) return { kind: 'bad', problems, unpaired: true };
+  const kind = o.label === true ? 'a' : o.label === false ? 'b' : 'todo';
+  return { kind, problems, prompt: o.prompt as Text, completion: o.completion as Text, unpaired: true, ...meta };
 }
 
 function parseObject(text: string): { value?: Record<string, unknown>; problem?: string } {
@@ -55,6 +75,7 @@ export function inspectLine(text: string): InspectedLine {
     annotator: typeof o.annotator === 'string' ? o.annotator : undefined,
     labeledAt: typeof o.labeled_at === 'string' ? o.labeled_at : undefined,
   };
+  if ('completion' in o && !('responses' in o) && !('chosen' in o) && !('rejected' in o)) return inspectUnpaired(o, meta);
   const label = o.label;
   if (label !== undefined && !(DECISIONS as readonly unknown[]).includes(label))
     problems.push({ field: 'label', message: `must be one of ${DECISIONS.map((d) => `"${d}"`).join(', ')}` });
@@ -117,6 +138,11 @@ export interface LabelMeta {
 /** The line with a decision applied. Throws if the line is not a pair that can be labeled. */
 export function applyDecision(text: string, decision: Decision, meta: LabelMeta): string {
   const line = inspectLine(text);
+  if (line.unpaired) {
+    if (!line.completion) throw new Error(`cannot label this line: ${line.problems.map((p) => p.message).join('; ')}`);
+    if (decision !== 'a' && decision !== 'b') throw new Error('an unpaired line takes thumbs up (a) or down (b), not tie or skip');
+    return setMember(setMember(setMember(text, 'label', decision === 'a'), 'annotator', meta.annotator), 'labeled_at', meta.time);
+  }
   if (!line.responses) throw new Error(`cannot label this line: ${line.problems.map((p) => p.message).join('; ') || 'it is blank'}`);
   if (line.review && line.format && line.format !== 'trl') return decideInPlace(text, line.format, decision, meta);
   let out = text;
@@ -151,6 +177,10 @@ function decideInPlace(text: string, format: Exclude<PreferenceFormat, 'trl'>, d
  */
 export function editResponse(text: string, index: 0 | 1, value: string): string {
   const line = inspectLine(text);
+  if (line.unpaired && line.completion !== undefined) {
+    const old = line.completion;
+    return setMember(text, 'completion', typeof old === 'string' ? value : old.map((m, i) => (i === old.length - 1 ? { ...m, content: value } : m)));
+  }
   if (!line.responses) throw new Error(`cannot edit this line: ${line.problems.map((p) => p.message).join('; ') || 'it is blank'}`);
   if (line.format && line.format !== 'trl') throw new Error(`this line is in the ${line.format} format: edit its responses in the text editor`);
   const old = line.responses[index];

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PreviewSide, TokenPreview } from '../../protocol';
+import { PreviewSide, TokenPreview, unpairedWord } from '../../protocol';
 import { readRunConfig } from '../../node/run-folder';
 import { listRunFolders } from '../run-folders';
 import { readSettings, runsRoot } from '../settings';
@@ -89,8 +89,7 @@ body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); 
 <p>${p.conversational ? 'Conversational: rendered with the chat template' : 'Text: special tokens of the tokenizer, EOS appended'} · model <code>${esc(modelDir)}</code> · max_length ${p.maxLength}${p.maxPromptLength !== null ? ` · max_prompt_length ${p.maxPromptLength}` : ''}</p>
 <p class="legend"><span class="tok prompt">prompt (masked)</span><span class="tok response">response (trained)</span><span class="tok response eos">EOS</span><span class="tok response cut">cut by truncation</span></p>
 ${p.warnings.map((w) => `<p class="warning" data-code="${w.code}">⚠ ${esc(w.message)}</p>`).join('\n')}
-${sideHtml('chosen', p.chosen)}
-${sideHtml('rejected', p.rejected)}
+${p.unpairedLabel !== undefined ? sideHtml(`completion (${unpairedWord(p.unpairedLabel)}), as KTO trains on it`, p.chosen) : `${sideHtml('chosen', p.chosen)}\n${sideHtml('rejected', p.rejected)}`}
 </body></html>`;
 }
 

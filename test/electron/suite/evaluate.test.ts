@@ -4,6 +4,7 @@
 // pair" appending the better answer by the chosen judge (and refusing a tie), and "DPO: Evaluate
 // Model" refusing a model outside a run without prompts before anything runs.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -76,6 +77,53 @@ describe('Evaluate panel and commands', () => {
     assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 2);
     // Only folders the panel listed: a path the webview makes up is refused.
     await assert.rejects(panel.addPair({ dir: '/etc', promptIndex: 0, sample: 0, judge: 'llm:j' }), /not an evaluation shown in this panel/);
+  });
+
+  it("Evaluate Model evaluates a run's final model and a checkpoint with a reward model, and the panel lists both", async () => {
+    const model = path.join(workspace, 'models', 'eval-tiny');
+    const made = (await vscode.commands.executeCommand('dpo.makeTinyModel', { out: model })) as CommandResult;
+    assert.ok(made.ok, made.error);
+    const data = path.join(workspace, 'eval-pairs.jsonl');
+    fs.writeFileSync(data, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q${i}:`, chosen: ' yes', rejected: ' no' })).join('\n') + '\n');
+    const started = (await vscode.commands.executeCommand('dpo.newTrainingRun', {
+      model,
+      data,
+      name: 'eval-run',
+      config: { max_steps: 4, save_steps: 2, eval_steps: 2, batch_size: 2, eval_fraction: 0.25 },
+    })) as CommandResult;
+    assert.ok(started.ok, started.error);
+    const ext = await waitForExtension<DpoExtensionApi>('dpo-studio.dpo-studio');
+    const session = ext.exports.runs.all().find((x) => x.runDir === started.runDir)!;
+    assert.equal((await session.ended).status, 'completed');
+    // A reward model as TRL's RewardTrainer writes one (the tiny helper, run in a Node process of its own).
+    const reward = path.join(workspace, 'models', 'eval-reward');
+    const helper = path.resolve(__dirname, '../../unit/helpers/reward-model.js');
+    const made2 = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(helper)}).tinyRewardModel(${JSON.stringify(reward)}, { seed: 4 })`], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      encoding: 'utf8',
+    });
+    assert.equal(made2.status, 0, made2.stderr);
+    const runDir = started.runDir!;
+    const r = (await vscode.commands.executeCommand('dpo.evaluateModel', {
+      models: [path.join(runDir, 'final'), path.join(runDir, 'checkpoints', 'step-2')],
+      rewardModel: reward,
+      samples: 2,
+      maxNewTokens: 6,
+    })) as CommandResult;
+    assert.ok(r.ok, r.error);
+    for (const name of ['final', 'checkpoint-2']) {
+      const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'eval', name, 'summary.json'), 'utf8'));
+      assert.equal(summary.judges['reward-model'].kind, 'reward-model', name);
+      assert.ok(summary.win_rate >= 0 && summary.win_rate <= 1 && summary.win_rate_ci.length === 2, name);
+      assert.ok(Number.isFinite(summary.kl) && Number.isFinite(summary.models.policy.mean_reward), name);
+      const lines = fs
+        .readFileSync(path.join(runDir, 'eval', name, 'results.jsonl'), 'utf8')
+        .trim()
+        .split('\n');
+      assert.equal(lines.length, 3 * 2 * 2, `${name}: 3 held-out prompts × 2 samples × 2 models`);
+    }
+    const shown = (await vscode.commands.executeCommand('dpo.showEvaluation')) as CommandResult & { panel?: EvaluatePanel };
+    assert.ok(shown.ok, shown.error);
   });
 
   it('Evaluate Model refuses a model outside a run without a prompts file, saying what to do', async () => {

@@ -64,9 +64,9 @@ describe('DPO: Export Launch Script', () => {
 
   it('a config the torch engine refuses fails with the field named', async () => {
     const config = path.join(dir, 'bad.dpo.json');
-    fs.writeFileSync(config, JSON.stringify({ model: 'm', data: 'd', output_dir: 'o', sft_weight: 1 }));
+    fs.writeFileSync(config, JSON.stringify({ model: 'm', data: 'd', output_dir: 'o', reference_free: true }));
     const r = await vscode.commands.executeCommand<ExportResult>('dpo.exportLaunchScript', { config, nodes: 1, gpusPerNode: 1 });
     assert.equal(r.ok, false);
-    assert.match(r.error!, /sft_weight: the torch engine does not honour it/);
+    assert.match(r.error!, /reference_free: the torch engine does not honour it/);
   });
 });

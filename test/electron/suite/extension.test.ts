@@ -22,11 +22,14 @@ const COMMAND_IDS = [
   'dpo.openMetrics',
   'dpo.exportMetrics',
   'dpo.labelPairs',
+  'dpo.convertPreferences',
   'dpo.reviewSuspiciousPairs',
   'dpo.writeNoiseAwareConfig',
   'dpo.setupTorch',
   'dpo.exportLaunchScript',
   'dpo.serveModel',
+  'dpo.evaluateModel',
+  'dpo.showEvaluation',
 ];
 
 describe('DPO Studio extension', () => {
@@ -159,7 +162,7 @@ describe('DPO Studio extension', () => {
       data,
       sftFirst: true,
       sftConfig: { max_steps: 3, batch_size: 2, eval_fraction: 0 },
-      config: { max_steps: 2, batch_size: 2, eval_steps: 1 },
+      config: { max_steps: 2, batch_size: 2, eval_steps: 1, eval_fraction: 0.02 },
     });
     assert.ok(r.ok, r.error);
     assert.match(r.path!, /-2-dpo\.dpo\.json$/);

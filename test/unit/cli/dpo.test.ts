@@ -172,15 +172,37 @@ describe('dpo CLI', () => {
 
   it('train: an enum flag lists its choices and refuses others; a missing model folder is named before any run folder exists', () => {
     const help = dpo('train', '--help').stdout.replace(/\s+/g, ' ');
-    assert.match(help, /--loss-type <value> .*\(choices: "sigmoid", "ipo", "hinge", "simpo", "orpo"\)/);
-    const bad = dpo('train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--loss-type', 'kto');
+    assert.match(help, /--lr-scheduler-type <value> .*\(choices: "linear", "cosine", "constant"\)/);
+    const bad = dpo('train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--lr-scheduler-type', 'step');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /argument 'kto' is invalid\. Allowed choices are sigmoid, ipo, hinge, simpo, orpo/);
+    assert.match(bad.stderr, /argument 'step' is invalid\. Allowed choices are linear, cosine, constant/);
     const out = path.join(root, 'no-model-run');
     const r = dpo('train', '--model', path.join(root, 'no-such-model'), '--data', path.join(root, 'train.jsonl'), '--out', out);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /model folder not found: .*no-such-model/);
     assert.equal(fs.existsSync(out), false, 'no stub run folder is left behind');
+  });
+
+  it('train: --loss-type a,b and --loss-weights x,y give a loss list; a bad member or weight count is named', () => {
+    const out = path.join(root, 'rpo-run');
+    const args = ['train', '--model', path.join(root, 'model'), '--data', path.join(root, 'train.jsonl'), '--max-steps', '1', '--eval-fraction', '0'];
+    const r = dpo(...args, '--out', out, '--loss-type', 'sigmoid,sft', '--loss-weights', '1,0.5');
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    assert.deepEqual(
+      [cfg.loss_type, cfg.loss_weights],
+      [
+        ['sigmoid', 'sft'],
+        [1, 0.5],
+      ],
+    );
+    const kto = dpo(...args, '--out', path.join(root, 'bad-list'), '--loss-type', 'sigmoid,kto');
+    assert.equal(kto.code, 1);
+    assert.match(kto.stderr, /loss_type: must be equal to one of the allowed values: .*, or a list of/);
+    const count = dpo(...args, '--out', path.join(root, 'bad-weights'), '--loss-type', 'sigmoid,sft', '--loss-weights', '1');
+    assert.equal(count.code, 1);
+    assert.match(count.stderr, /loss_weights: has 1 weight\(s\) for 2 loss type\(s\)/);
+    assert.equal(dpo(...args, '--loss-weights', '1,x').code, 2, 'a weight that is not a number is refused by the flag');
   });
 
   it('--version prints the package version; a required option says so in the help', () => {

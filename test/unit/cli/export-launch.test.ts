@@ -78,9 +78,9 @@ describe('dpo export-launch', () => {
 
   it('refuses a config the torch engine cannot run, naming the field', () => {
     const cfg = path.join(root, 'bad.dpo.json');
-    fs.writeFileSync(cfg, JSON.stringify({ model: 'm', data: 'd', output_dir: 'o', sft_weight: 1 }));
+    fs.writeFileSync(cfg, JSON.stringify({ model: 'm', data: 'd', output_dir: 'o', reference_free: true }));
     const r = dpo('export-launch', cfg);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /sft_weight: the torch engine does not honour it/);
+    assert.match(r.stderr, /reference_free: the torch engine does not honour it/);
   });
 });

@@ -2,7 +2,7 @@
 // (python/tests/test_conformance.py feeds the same streams to the torch engine's).
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { EngineName, HealthWarning, LossType, parseMetricsRecord } from '../../../src/protocol';
+import { DpoConfig, EngineName, HealthWarning, parseMetricsRecord } from '../../../src/protocol';
 import { HealthMonitor } from '../../../src/engine/train/health';
 import { loadCases } from './cases';
 
@@ -10,7 +10,9 @@ interface HealthCase {
   settings: {
     stuck_steps: number;
     falling_window: number;
-    loss_type: LossType;
+    /** A name or a list; names the engines do not take yet (simpo, orpo, kto) are fine here. */
+    loss_type: DpoConfig['loss_type'] | string;
+    loss_weights?: number[];
     has_eval: boolean;
     learning_rate: number;
     beta: number;
@@ -34,6 +36,7 @@ for (const doc of loadCases<HealthCase>('health')) {
           learningRate: s.learning_rate,
           beta: s.beta,
           sftWeight: s.sft_weight,
+          lossWeights: s.loss_weights,
           engine: s.engine,
         });
         const out: HealthWarning[] = [];

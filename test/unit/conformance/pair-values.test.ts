@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_CONFIG, DpoConfig, LossType, MetricsSplit, PairRecord } from '../../../src/protocol';
+import { DEFAULT_CONFIG, DpoConfig, MetricsSplit, PairRecord } from '../../../src/protocol';
 import { objective, readValues } from '../../../src/engine/train/objective';
 import { pairRecords } from '../../../src/engine/train/pair-values';
 import { TokenizedPair } from '../../../src/engine/data/tokenize';
@@ -21,7 +21,9 @@ interface PairIn {
 }
 interface PairCase {
   engines: string[];
-  loss_type: LossType;
+  loss_type: DpoConfig['loss_type'];
+  /** Weights of a loss list (absent: 1 each). */
+  loss_weights?: number[];
   beta: number;
   label_smoothing: number;
   step: number;
@@ -39,7 +41,15 @@ async function records(c: PairCase): Promise<PairRecord[]> {
     rejectedIds: new Array<number>(p.rejected_len).fill(3),
     truncated: false,
   }));
-  const config: DpoConfig = { ...DEFAULT_CONFIG, mode: 'dpo', loss_type: c.loss_type, beta: c.beta, label_smoothing: c.label_smoothing, sft_weight: 0 };
+  const config: DpoConfig = {
+    ...DEFAULT_CONFIG,
+    mode: 'dpo',
+    loss_type: c.loss_type,
+    loss_weights: c.loss_weights ?? null,
+    beta: c.beta,
+    label_smoothing: c.label_smoothing,
+    sft_weight: 0,
+  };
   const sums = tf.tensor1d([...c.pairs.map((p) => p.policy_chosen), ...c.pairs.map((p) => p.policy_rejected)]);
   const t = tf.tidy(() =>
     objective(

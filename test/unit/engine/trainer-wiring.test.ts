@@ -54,7 +54,46 @@ const cases: Case[] = [
   { name: 'ipo on per-token mean log-probs', fields: { beta: 0.3, loss_type: 'ipo' }, oracle: { beta: 0.3, lossType: 'ipo' } },
   { name: 'hinge', fields: { beta: 0.3, loss_type: 'hinge' }, oracle: { beta: 0.3, lossType: 'hinge' } },
   { name: 'reference_free: the reference counts as 0', fields: { beta: 0.3, reference_free: true }, oracle: { beta: 0.3, referenceFree: true } },
-  { name: 'sft_weight adds the chosen NLL (RPO)', fields: { beta: 0.3, sft_weight: 0.5 }, oracle: { beta: 0.3, sftWeight: 0.5 } },
+  {
+    name: 'sft_weight (deprecated) adds the "sft" term: the NLL over all chosen tokens of the batch (RPO)',
+    fields: { beta: 0.3, sft_weight: 0.5 },
+    oracle: { beta: 0.3, sftWeight: 0.5 },
+  },
+  {
+    name: 'loss_type ["sigmoid","sft"] with loss_weights [1, 0.5] is that same RPO objective',
+    fields: { beta: 0.3, loss_type: ['sigmoid', 'sft'], loss_weights: [1, 0.5] },
+    oracle: {
+      beta: 0.3,
+      terms: [
+        { type: 'sigmoid', weight: 1 },
+        { type: 'sft', weight: 0.5 },
+      ],
+    },
+  },
+  {
+    name: 'a weighted list (MPO: sigmoid 0.8, bco_pair 0.2, sft 1.0)',
+    fields: { beta: 0.3, loss_type: ['sigmoid', 'bco_pair', 'sft'], loss_weights: [0.8, 0.2, 1.0] },
+    oracle: {
+      beta: 0.3,
+      terms: [
+        { type: 'sigmoid', weight: 0.8 },
+        { type: 'bco_pair', weight: 0.2 },
+        { type: 'sft', weight: 1.0 },
+      ],
+    },
+  },
+  {
+    name: 'a list mixing summed (hinge) and per-token mean (ipo) members, each weighted',
+    fields: { beta: 0.3, loss_type: ['hinge', 'ipo'], loss_weights: [0.25, 2] },
+    oracle: {
+      beta: 0.3,
+      terms: [
+        { type: 'hinge', weight: 0.25 },
+        { type: 'ipo', weight: 2 },
+      ],
+    },
+  },
+  { name: 'bco_pair', fields: { beta: 0.3, loss_type: 'bco_pair' }, oracle: { beta: 0.3, lossType: 'bco_pair' } },
   { name: 'precompute_ref_log_probs gives the live reference numbers', fields: { beta: 0.3, precompute_ref_log_probs: true }, oracle: { beta: 0.3 } },
   {
     name: 'ipo with precomputed reference means',

@@ -47,13 +47,18 @@ export function naiveModel(dir: string, weights?: Map<string, WeightData>): Naiv
   return new NaiveLM(loaded.config, weights ?? loaded.weights);
 }
 
+type Member = 'sigmoid' | 'ipo' | 'hinge' | 'bco_pair' | 'sft';
+
 export interface StepOptions {
   mode?: 'dpo' | 'sft';
-  lossType?: 'sigmoid' | 'ipo' | 'hinge';
+  lossType?: Exclude<Member, 'sft'>;
   beta: number;
   labelSmoothing?: number;
   referenceFree?: boolean;
+  /** The "sft" term's weight beside lossType (the deprecated sft_weight). */
   sftWeight?: number;
+  /** A loss list with weights (overrides lossType and sftWeight). */
+  terms?: { type: Member; weight: number }[];
 }
 
 /** One pair's expected values (log-probs are the loss inputs: per-token means for IPO). */
@@ -71,36 +76,61 @@ export function logSigmoid(z: number): number {
   return z < 0 ? z - Math.log1p(Math.exp(z)) : -Math.log1p(Math.exp(-z));
 }
 
-/** The per-pair loss of each variant on the log-ratio margin h (h already built from the inputs). */
-function pairLoss(h: number, o: StepOptions): number {
+interface PairLogps {
+  pc: number;
+  pr: number;
+  rc: number;
+  rr: number;
+  lc: number;
+  lr: number;
+}
+
+/** One member's per-pair loss (not "sft", a batch term). */
+function memberLoss(type: Exclude<Member, 'sft'>, l: PairLogps, o: StepOptions): number {
+  const h = l.pc - l.pr - (l.rc - l.rr);
   const z = o.beta * h;
-  switch (o.lossType ?? 'sigmoid') {
+  switch (type) {
     case 'sigmoid': {
       const eps = o.labelSmoothing ?? 0; // cDPO: −(1−ε) log σ(βh) − ε log σ(−βh)
       return -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z);
     }
-    case 'ipo':
-      return (h - 1 / (2 * o.beta)) ** 2; // Eq. 17, arXiv:2310.12036
+    case 'ipo': {
+      // IPO's loss reads per-token mean log-probs (TRL), for the reference too.
+      const hm = l.pc / l.lc - l.pr / l.lr - (l.rc / l.lc - l.rr / l.lr);
+      return (hm - 1 / (2 * o.beta)) ** 2; // Eq. 17, arXiv:2310.12036
+    }
     case 'hinge':
       return Math.max(0, 1 - z); // SLiC
+    case 'bco_pair': // TRL's: −log σ(β·chosen log-ratio) − log σ(−β·rejected log-ratio)
+      return -logSigmoid(o.beta * (l.pc - l.rc)) - logSigmoid(-o.beta * (l.pr - l.rr));
   }
 }
 
-/** Expected per-pair values of the first step (the policy before its update). */
+/**
+ * Expected per-pair values of the first step (the policy before its update). `pairs` is one batch:
+ * an "sft" term is TRL's NLL over all chosen tokens of the batch, −Σ log p / Σ tokens, on each pair.
+ */
 export function expectPairs(pairs: PairIds[], policy: NaiveLM, reference: NaiveLM | undefined, o: StepOptions): PairExpect[] {
-  return pairs.map((p) => {
-    const pc = policy.responseLogp(p.prompt, p.chosen);
-    const nll = -pc / p.chosen.length;
-    if (o.mode === 'sft') return { line: p.line, loss: nll, chosenLogps: pc, rejectedLogps: NaN, chosenReward: NaN, rejectedReward: NaN };
-    const pr = policy.responseLogp(p.prompt, p.rejected);
-    const useRef = !o.referenceFree;
-    const rc = useRef ? reference!.responseLogp(p.prompt, p.chosen) : 0;
-    const rr = useRef ? reference!.responseLogp(p.prompt, p.rejected) : 0;
-    // IPO's loss reads per-token mean log-probs (TRL), for the reference too; rewards and logps/* stay sums (TRL's).
-    const [lc, lr] = o.lossType === 'ipo' ? [p.chosen.length, p.rejected.length] : [1, 1];
-    const h = pc / lc - pr / lr - (rc / lc - rr / lr);
-    const loss = pairLoss(h, o) + (o.sftWeight ?? 0) * nll;
-    return { line: p.line, loss, chosenLogps: pc, rejectedLogps: pr, chosenReward: o.beta * (pc - rc), rejectedReward: o.beta * (pr - rr) };
+  if (o.mode === 'sft')
+    return pairs.map((p) => {
+      const pc = policy.responseLogp(p.prompt, p.chosen);
+      return { line: p.line, loss: -pc / p.chosen.length, chosenLogps: pc, rejectedLogps: NaN, chosenReward: NaN, rejectedReward: NaN };
+    });
+  const useRef = !o.referenceFree;
+  const logps: PairLogps[] = pairs.map((p) => ({
+    pc: policy.responseLogp(p.prompt, p.chosen),
+    pr: policy.responseLogp(p.prompt, p.rejected),
+    rc: useRef ? reference!.responseLogp(p.prompt, p.chosen) : 0,
+    rr: useRef ? reference!.responseLogp(p.prompt, p.rejected) : 0,
+    lc: p.chosen.length,
+    lr: p.rejected.length,
+  }));
+  const batchNll = -logps.reduce((a, l) => a + l.pc, 0) / logps.reduce((a, l) => a + l.lc, 0);
+  const terms = o.terms ?? [{ type: o.lossType ?? 'sigmoid', weight: 1 }, ...(o.sftWeight ? [{ type: 'sft' as const, weight: o.sftWeight }] : [])];
+  return pairs.map((p, i) => {
+    const l = logps[i];
+    const loss = terms.reduce((a, t) => a + t.weight * (t.type === 'sft' ? batchNll : memberLoss(t.type, l, o)), 0);
+    return { line: p.line, loss, chosenLogps: l.pc, rejectedLogps: l.pr, chosenReward: o.beta * (l.pc - l.rc), rejectedReward: o.beta * (l.pr - l.rr) };
   });
 }
 

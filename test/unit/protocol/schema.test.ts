@@ -90,7 +90,6 @@ describe('engine-specific config fields', () => {
     for (const [field, value] of [
       ['label_smoothing', 0.1],
       ['reference_free', true],
-      ['sft_weight', 0.5],
       ['max_prompt_length', 16],
       ['backend', 'wasm'],
     ] as const) {
@@ -106,5 +105,7 @@ describe('engine-specific config fields', () => {
       accelerate_config: 'ddp',
     });
     assert.deepEqual([c.lora_r, c.dtype, c.num_processes], [8, 'bf16', 2]);
+    // sft_weight is an alias of the "sft" loss term, which TRL's DPOTrainer computes.
+    assert.equal(resolveConfig({ ...base, engine: 'torch', sft_weight: 0.5 }).sft_weight, 0.5);
   });
 });
