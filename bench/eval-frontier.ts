@@ -72,7 +72,7 @@ function point(method: string, name: string, epoch: number, e: { lines: EvalResu
 
 async function main(): Promise<void> {
   const backend = await selectBackend(undefined, 1);
-  const outDir = process.argv[2] ?? path.join(os.tmpdir(), `dpo-eval-frontier-${timeStamp()}`);
+  const outDir = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? path.join(os.tmpdir(), `dpo-eval-frontier-${timeStamp()}`);
   fs.mkdirSync(outDir, { recursive: true });
   const dir = (n: string) => path.join(outDir, n);
   const log = (l: string) => process.stderr.write(`${l}\n`);
@@ -80,18 +80,41 @@ async function main(): Promise<void> {
   const started = Date.now();
   const cpu0 = process.cpuUsage();
   const o: QualityOptions = { ...QUALITY, outDir, backend, log };
-  makeTinyModel(dir('base-model'), o.model);
-  fs.writeFileSync(
-    dir('sft.jsonl'),
-    sampleReviews(o.sftReviews, o.seed)
-      .map((r) => JSON.stringify(r))
-      .join('\n') + '\n',
-  );
+  // An output folder from an earlier run keeps its trained models (--reuse): only the evaluations are redone.
+  const reuse = process.argv.includes('--reuse');
+  const trained = (values: Record<string, unknown>, examples: number, seed: number) => {
+    const runDir = String(values.output_dir);
+    if (reuse && fs.existsSync(path.join(runDir, 'final'))) {
+      const perEpoch = Math.ceil(examples / Number(values.batch_size ?? 8));
+      const steps = fs
+        .readdirSync(path.join(runDir, 'checkpoints'))
+        .map((n) => Number(/^step-(\d+)$/.exec(n)?.[1]))
+        .filter((n) => n > 0 && n % perEpoch === 0)
+        .sort((a, b) => a - b);
+      return Promise.resolve({ epochDirs: [...steps.map((n) => path.join(runDir, 'checkpoints', `step-${n}`)), path.join(runDir, 'final')], seconds: 0 });
+    }
+    return train({ ...o, seed }, values, examples);
+  };
+  const again = reuse && fs.existsSync(dir('pairs.jsonl'));
+  // The evaluations are redone from scratch (dpo eval would resume a folder made with the same options).
+  if (reuse) for (const n of fs.readdirSync(outDir)) if (n.startsWith('eval-')) fs.rmSync(dir(n), { recursive: true });
+  if (!again) {
+    makeTinyModel(dir('base-model'), o.model);
+    fs.writeFileSync(
+      dir('sft.jsonl'),
+      sampleReviews(o.sftReviews, o.seed)
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
+  }
   log(`SFT on ${o.sftReviews} reviews`);
-  const sft = await train(o, { mode: 'sft', model: dir('base-model'), data: dir('sft.jsonl'), output_dir: dir('sft'), ...o.sft }, o.sftReviews);
+  const sft = await trained({ mode: 'sft', model: dir('base-model'), data: dir('sft.jsonl'), output_dir: dir('sft'), ...o.sft }, o.sftReviews, o.seed);
   const sftDir = sft.epochDirs[sft.epochDirs.length - 1];
   const { model: reference } = loadModel(sftDir);
-  const pairs = await samplePairs(o, reference, loadTokenizer(sftDir), dir('pairs.jsonl')).finally(() => reference.dispose());
+  const pairs = again
+    ? { written: fs.readFileSync(dir('pairs.jsonl'), 'utf8').trim().split('\n').length, skipped: 0, flipped: 0, tied: 0 }
+    : await samplePairs(o, reference, loadTokenizer(sftDir), dir('pairs.jsonl'));
+  reference.dispose();
   log(`${pairs.written} pairs (${pairs.flipped} against the true reward, ${pairs.tied} ties)`);
   const prompts = dir('prompts.jsonl');
   fs.writeFileSync(
@@ -108,8 +131,7 @@ async function main(): Promise<void> {
     for (const seed of FRONTIER.seeds) {
       const name = `DPO β=${beta} seed ${seed}`;
       log(name);
-      const run = await train(
-        { ...o, seed },
+      const run = await trained(
         {
           mode: 'dpo',
           model: sftDir,
@@ -120,6 +142,7 @@ async function main(): Promise<void> {
           ...o.dpo,
         },
         pairs.written,
+        seed,
       );
       for (const e of [0, run.epochDirs.length - 1]) {
         const p = point('DPO', name, e + 1, await evaluate(dir(`eval-beta-${beta}-seed-${seed}-epoch-${e + 1}`), run.epochDirs[e], sftDir, prompts), {
