@@ -114,7 +114,7 @@ function withModel<T>(dir: string, use: (model: CausalLM) => Promise<T>): Promis
 const sampling = (o: Pick<QualityOptions, 'maxNewTokens'>, seed: number) => ({ temperature: 1, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed });
 
 /** Two samples per prompt from the SFT model, labeled by a Bradley–Terry draw on the true reward. */
-async function samplePairs(o: QualityOptions, sft: CausalLM, tok: TextTokenizer, file: string): Promise<PairStats> {
+export async function samplePairs(o: QualityOptions, sft: CausalLM, tok: TextTokenizer, file: string): Promise<PairStats> {
   const rng = new Rng(o.seed + 11);
   const stats: PairStats = { written: 0, skipped: 0, flipped: 0, tied: 0 };
   const rows: object[] = [];

@@ -36,10 +36,15 @@ export function frontierSvg(r: QualityResult, width = 720, height = 480): string
   // One path per run: from the SFT model through the end of each epoch; the last point is labeled.
   const sft = ps.find((p) => p.method === 'SFT');
   const runs = [...new Set(ps.filter((p) => p.method !== 'SFT').map((p) => p.name))];
-  const colour = (name: string, i: number) => (name.startsWith('DPO') ? DPO_COLOURS[i % DPO_COLOURS.length] : '#d9480f');
-  runs.forEach((name, i) => {
+  // One colour per β (several seeds of one β share it).
+  const betas = [...new Set(ps.flatMap((p) => (p.beta === undefined ? [] : [p.beta])))].sort((a, b) => a - b);
+  const colour = (name: string) => {
+    const beta = ps.find((p) => p.name === name)?.beta;
+    return name.startsWith('DPO') && beta !== undefined ? DPO_COLOURS[betas.indexOf(beta) % DPO_COLOURS.length] : '#d9480f';
+  };
+  runs.forEach((name) => {
     const points = [...(sft ? [sft] : []), ...ps.filter((p) => p.name === name)];
-    const c = colour(name, i);
+    const c = colour(name);
     el.push(
       `<polyline fill="none" stroke="${c}" stroke-width="1.5" stroke-opacity="0.7" points="${points.map((p) => `${X(p.kl)},${Y(p.reward)}`).join(' ')}"/>`,
     );

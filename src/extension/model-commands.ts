@@ -12,7 +12,7 @@ import { EngineClient } from './engine-client';
 import { nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
 import { torchInstalled } from '../node/engine-choice';
 import { torchEnvDir } from '../node/torch-env';
-import { EngineName } from '../protocol';
+import { EngineName, probeScoreNote } from '../protocol';
 import { TorchEnvMissingError } from './run-manager';
 import { offerTorchSetup } from './command-helpers';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
@@ -54,13 +54,13 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
 }
 
 /** The reference and β of a run folder's model (final/ or checkpoints/step-N/), from its config.json. */
-function runOfModel(modelDir: string): { referenceDir: string; beta: number; dataFile: string; engine: EngineName } | undefined {
+function runOfModel(modelDir: string): { referenceDir: string; beta: number; dataFile: string; engine: EngineName; scoreNote?: string } | undefined {
   for (const dir of [path.dirname(modelDir), path.dirname(path.dirname(modelDir))]) {
     if (!fs.existsSync(runFile(dir, 'metrics'))) continue;
     const read = readRunConfig(dir);
     if (!read.ok) return undefined;
     const c = read.config;
-    return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data, engine: c.engine };
+    return { referenceDir: c.reference_model ?? c.model, beta: c.beta, dataFile: c.data, engine: c.engine, scoreNote: probeScoreNote(c.mode, c.loss_type) };
   }
   return undefined;
 }
@@ -101,6 +101,7 @@ export async function probeModel(ctx: CommandContext, args: Partial<ProbeTarget>
     dataFile: args.dataFile ?? run?.dataFile,
     engine: engineName,
     prompt: args.prompt,
+    scoreNote: args.scoreNote ?? run?.scoreNote,
   };
   const envDir = torchEnvDir();
   if (engineName === 'torch' && !torchInstalled(envDir)) return offerTorchSetup(new TorchEnvMissingError(envDir), ctx);

@@ -20,6 +20,8 @@ export interface ProbeTarget {
   engine?: EngineName;
   /** A prompt to start with (the Evaluate panel's "Open in Probe"). */
   prompt?: string;
+  /** What the score means for the run's objective, when it is not the objective's own score. */
+  scoreNote?: string;
 }
 
 const MAX_DATA_PAIRS = 200;
@@ -115,6 +117,7 @@ export class ProbePanel implements vscode.Disposable {
             promoteFile: this.target.promoteFile,
             dataPairs: readDataPairs(this.target.dataFile),
             prompt: this.target.prompt,
+            scoreNote: this.target.scoreNote,
           });
           return;
         }

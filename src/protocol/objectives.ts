@@ -200,3 +200,18 @@ export function scoreNote(lossType: unknown): string {
     ? `score: the implicit reward margin β·log(πθ/πref) of chosen over rejected (DPO's reward; ${o.title} trains against that reference)`
     : `score: the implicit reward margin β·log(πθ/πref) with the starting model as πref (${o.title} trains without a reference, so this is not its training score)`;
 }
+
+/**
+ * What the probe's score (DPO's implicit reward β·(log πθ − log πref) against the reference) is for a
+ * run of `mode` and `lossType`, when it is not the objective's own score; undefined when it is (DPO,
+ * IPO, hinge, loss lists) or for SFT (no run objective to compare).
+ */
+export function probeScoreNote(mode: string, lossType: unknown): string | undefined {
+  if (mode === 'kto')
+    return "Score: β·(log πθ − log πref), KTO's reward of an answer before its batch's KL reference point z is subtracted (the probe has no batch).";
+  if (lossType === 'simpo')
+    return "Score: DPO's implicit reward β·(log πθ − log πref) against the base model, for comparison. This run trained SimPO, which has no reference: its own reward is β·mean log πθ (rewards/* in the metrics panel).";
+  if (lossType === 'orpo')
+    return "Score: DPO's implicit reward β·(log πθ − log πref) against the base model, for comparison. This run trained ORPO, which has no reference: its own score is the log odds ratio of mean log πθ (log_odds_ratio in the metrics panel).";
+  return undefined;
+}

@@ -30,6 +30,8 @@ export interface HostToProbe {
     dataPairs: { line: number; prompt: string; chosen: string; rejected: string }[];
     /** A prompt to start with (the Evaluate panel's "Open in Probe"). */
     prompt?: string;
+    /** What the score is for this run's objective, when it is not the objective's own (scoreNote in objectives.ts). */
+    scoreNote?: string;
   };
   'probe/didToken': { which: ProbeWhich; text: string };
   'probe/didFinish': { which: ProbeWhich; text: string; reason: string };
@@ -222,6 +224,7 @@ const TO_PROBE: { [K in keyof HostToProbe]: Record<string, Check> } = {
     promoteFile: str,
     dataPairs: (v) => Array.isArray(v) && v.every((p) => isObj(p) && num(p.line) && str(p.prompt) && str(p.chosen) && str(p.rejected)),
     prompt: (v) => v === undefined || str(v),
+    scoreNote: (v) => v === undefined || str(v),
   },
   'probe/didToken': { which, text: str },
   'probe/didFinish': { which, text: str, reason: str },

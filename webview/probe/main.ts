@@ -105,6 +105,7 @@ app.innerHTML = `
     ).join('')}
   </section>
   ${LEGEND_HTML}
+  <p id="score-note" class="muted score-note" hidden></p>
   <section class="summary" id="summary"></section>
   <div id="status" role="status" class="muted"></div>
   </main>
@@ -305,6 +306,9 @@ window.addEventListener('message', (event) => {
       }
       $('models').textContent = `${m.params.policyDir}  vs  ${m.params.referenceDir}  ·  β ${m.params.beta}`;
       if (!m.params.chatTemplate) field('chat').disabled = true;
+      // Which score this is, for a run whose objective scores answers another way (SimPO, ORPO, KTO).
+      $('score-note').textContent = m.params.scoreNote ?? '';
+      $('score-note').hidden = !m.params.scoreNote;
       if (m.params.prompt !== undefined) {
         state.prompt = m.params.prompt;
         field('prompt').value = m.params.prompt;

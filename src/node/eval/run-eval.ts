@@ -216,7 +216,11 @@ async function answerPair(
   signal?: AbortSignal,
 ): Promise<EvalResultLine[]> {
   const chat = p.messages !== undefined;
-  const seed = o.seed + sample;
+  // A seed of its own per prompt and sample: with one seed per sample index every prompt drew the same
+  // random numbers, so a peaked policy wrote one answer to all prompts (32 of 48 alike in the frontier
+  // bench) and the intervals, which assume prompts independent, were too narrow. Policy and reference
+  // share it: their answers to one prompt and sample are compared with common random numbers.
+  const seed = o.seed + p.index * o.samples + sample;
   const sampling: ProbeSampling = { seed, temperature: o.temperature, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, stop: [] };
   const ask = { prompt: p.text, chat, ...(p.messages ? { messages: p.messages } : {}) };
   const lines: EvalResultLine[] = [];

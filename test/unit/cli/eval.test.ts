@@ -62,8 +62,8 @@ describe('dpo eval (embedded engine)', () => {
         assert.deepEqual(
           rows.filter((x) => x.model === model && x.prompt_index === p).map((x) => [x.sample, x.seed]),
           [
-            [0, 3],
-            [1, 4],
+            [0, 3 + 2 * p],
+            [1, 4 + 2 * p],
           ],
         );
     for (const x of rows) {
@@ -73,7 +73,7 @@ describe('dpo eval (embedded engine)', () => {
     }
     assert.deepEqual(rows.find((x) => x.prompt_index === 1)!.messages, [{ role: 'user', content: 'hi there' }]);
     assert.equal(rows.find((x) => x.prompt_index === 2)!.prompt, 'ab'); // a preference line's prompt
-    // The two samples of one prompt differ (seeds 3 and 4), and policy and reference answers differ.
+    // The two samples of one prompt differ (seeds 3 and 4 for prompt 0), and policy and reference answers differ.
     const pol = rows.filter((x) => x.model === 'policy');
     assert.notDeepEqual(pol[0].token_ids, pol[1].token_ids);
     assert.notDeepEqual(pol[0].token_ids, rows.find((x) => x.model === 'reference' && x.prompt_index === 0 && x.sample === 0)!.token_ids);

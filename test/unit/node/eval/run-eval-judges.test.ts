@@ -93,16 +93,16 @@ describe('runEval with judges (fake engine)', () => {
     const lines = parseLines(fs.readFileSync(path.join(out, EVAL_FILES.results), 'utf8'), parseEvalResultLine, true);
     assert.deepEqual(lines.problems, []);
     const rows: EvalResultLine[] = lines.records;
-    // 2 eval prompts (data lines 2 and 4) x 3 samples x 2 models; seeds 4, 5, 6 for both models.
+    // 2 eval prompts (data lines 2 and 4) x 3 samples x 2 models; seeds 4-6 and 7-9 (one per prompt and sample), shared by both models.
     assert.equal(rows.length, 12);
     assert.deepEqual([...new Set(rows.map((r) => r.prompt))], ['prompt b', 'prompt d']);
-    assert.deepEqual([...new Set(rows.map((r) => r.seed))], [4, 5, 6]);
+    assert.deepEqual([...new Set(rows.map((r) => r.seed))], [4, 5, 6, 7, 8, 9]);
     const p0 = rows.filter((r) => r.model === 'policy' && r.prompt_index === 0);
     assert.deepEqual(
       p0.map((r) => r.text),
       ['P4xxxxx', 'P5xxxxxx', 'P6xxxxxxx'],
     );
-    // Policy wins at seeds 4 and 6 (reward 1 vs 0), ties at 5; the implicit reward (β = 2 · 0.25 each) always ties.
+    // Policy wins at even seeds (reward 1 vs 0: 4, 6, 8), ties at odd ones; the implicit reward (β = 2 · 0.25 each) always ties.
     assert.deepEqual(
       p0.map((r) => r.verdicts?.['reward-model'].verdict),
       ['win', 'tie', 'win'],
@@ -118,20 +118,20 @@ describe('runEval with judges (fake engine)', () => {
     const onDisk = parseEvalSummary(JSON.parse(fs.readFileSync(path.join(out, EVAL_FILES.summary), 'utf8')));
     assert.ok(onDisk.ok, onDisk.ok ? '' : onDisk.error);
     const rm = summary.judges['reward-model'];
-    assert.deepEqual([rm.wins, rm.ties, rm.losses], [4, 2, 0]);
-    assert.equal(rm.win_rate, 5 / 6);
-    assert.equal(summary.win_rate, 5 / 6); // the first judge's, repeated at the top
+    assert.deepEqual([rm.wins, rm.ties, rm.losses], [3, 3, 0]);
+    assert.equal(rm.win_rate, 0.75);
+    assert.equal(summary.win_rate, 0.75); // the first judge's, repeated at the top
     assert.equal(summary.judges['implicit-reward'].independent, false);
     assert.equal(summary.judges['implicit-reward'].win_rate, 0.5);
     assert.equal(summary.kl, 0.25);
     assert.deepEqual(summary.kl_ci, [0.25, 0.25]);
     assert.equal(summary.kl_exact_sampler, false); // temperature 0.7
-    assert.equal(summary.models.policy.mean_reward, 2 / 3);
+    assert.equal(summary.models.policy.mean_reward, 0.5);
     assert.equal(summary.models.reference.mean_reward, 0);
     assert.equal(summary.run, run);
     assert.equal(summary.reference, path.join(run, 'base')); // no reference_model: the run's base model
-    // Policy answers are 7, 8, 9 characters, reference ones 2.
-    assert.equal(rm.mean_length_policy, 8);
+    // Policy answers are 7 to 12 characters (seeds 4 to 9), reference ones 2.
+    assert.equal(rm.mean_length_policy, 9.5);
     assert.equal(rm.mean_length_reference, 2);
 
     // The same command again: nothing left to do, no engine started, the same summary figures.
@@ -219,15 +219,15 @@ describe('runEval with judges (fake engine)', () => {
       out,
       embedded: { enginePath: FAKE },
     });
-    assert.deepEqual(seen.sort(), ['0:0:P0x|R0', '0:1:P1xx|R1', '1:0:P0x|R0', '1:1:P1xx|R1']);
+    assert.deepEqual(seen.sort(), ['0:0:P0x|R0', '0:1:P1xx|R1', '1:0:P2xxx|R2', '1:1:P3xxxx|R3']);
     const j = summary.judges['llm:fake'];
-    assert.deepEqual([j.kind, j.independent, j.source, j.wins, j.ties, j.losses, j.win_rate], ['llm', true, 'fake', 2, 2, 0, 0.75]);
+    assert.deepEqual([j.kind, j.independent, j.source, j.wins, j.ties, j.losses, j.win_rate], ['llm', true, 'fake', 3, 1, 0, 0.875]);
     const rows = fs
       .readFileSync(path.join(out, EVAL_FILES.results), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as EvalResultLine);
-    assert.equal(rows.find((r) => r.model === 'policy' && r.sample === 1)!.verdicts!['llm:fake'].orders![1].preferred, 'reference');
+    assert.equal(rows.find((r) => r.model === 'policy' && r.prompt_index === 0 && r.sample === 1)!.verdicts!['llm:fake'].orders![1].preferred, 'reference');
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, EVAL_FILES.options), 'utf8')).judge, { name: 'llm:fake', model: 'fake' });
   });
 
