@@ -9,6 +9,7 @@ import { OBJECTIVE_FIELDS, objectiveProblems } from './objective-config';
 import { KTO_FIELDS, ktoProblems } from './kto-config';
 import { CHECKPOINT_EVAL_FIELDS } from './checkpoint-eval-config';
 import { LORA_FIELDS } from './lora-config';
+import { nonFiniteFields } from './config-numbers';
 import { LOSS_LIST_DESCRIPTION, LOSS_MEMBERS, LossMember, hasLossMember, lossTermProblems } from './loss-terms';
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'simpo', 'orpo'] as const;
@@ -317,17 +318,6 @@ export class ConfigError extends Error {
   ) {
     super(`${source}: ${problems.length} invalid field(s):\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
   }
-}
-
-/**
- * JSON Schema cannot tell Infinity from a number, and JSON.parse turns 1e400 into Infinity: every
- * numeric field is checked to be finite here (an infinite learning rate gives a NaN model, an
- * infinite max_steps never ends).
- */
-function nonFiniteFields(candidate: Record<string, unknown>): ConfigProblem[] {
-  return Object.entries(candidate)
-    .filter(([, v]) => typeof v === 'number' && !Number.isFinite(v))
-    .map(([field, v]) => ({ field, message: `must be a finite number, got ${v} (a literal such as 1e400 overflows)` }));
 }
 
 const LOSS_TYPE_MESSAGE = `must be equal to one of the allowed values: ${JSON.stringify(SINGLE_LOSS_TYPES)}, or a list of ${JSON.stringify(LOSS_MEMBERS)} (each once)`;

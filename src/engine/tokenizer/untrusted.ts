@@ -91,3 +91,9 @@ export class UntrustedTokenizer {
     this.worker = this.port = undefined;
   }
 }
+
+/** Whether an error, or one it wraps, is a tokenizer's or template's own failure. */
+export function causedByUntrustedInput(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof UntrustedInputError) return true;
+  return false;
+}

@@ -21,3 +21,8 @@ export function learningRateAt(step: number, s: Schedule): number {
 export function warmupSteps(totalSteps: number, warmupStepsSetting: number, warmupRatio: number): number {
   return warmupStepsSetting > 0 ? warmupStepsSetting : Math.ceil(totalSteps * warmupRatio);
 }
+
+/** eval_steps, or with null about 10 evaluations a run: every ⌈total / 10⌉ steps, as TRL computes its eval_steps 0.1. */
+export function evalInterval(evalSteps: number | null, totalSteps: number): number {
+  return evalSteps ?? Math.max(1, Math.ceil(totalSteps * 0.1));
+}

@@ -26,12 +26,12 @@ import { loraSettingsOf } from '../model/lora';
 import { attachAdapters, loraTargets } from './lora-setup';
 import { MemoryEstimate, describeEstimate, estimateTrainingMemory, isAllocatorFailure, outOfMemoryMessage, preflightRefusal } from './memory-plan';
 import { loadTokenizer } from '../tokenizer/tokenizer';
-import { UntrustedInputError } from '../tokenizer/untrusted';
+import { causedByUntrustedInput } from '../tokenizer/untrusted';
 import { Rng } from '../rng';
 import { describeBackend } from '../backend';
 import { checkDeviceLimits, longestSequence } from '../device-limits';
 import { AdamW, momentPlacementFor } from './optimizer';
-import { learningRateAt, warmupSteps } from './schedule';
+import { evalInterval, learningRateAt, warmupSteps } from './schedule';
 import { HealthMonitor } from './health';
 import { Split, prepareData } from './data';
 import { ReferenceLogps } from './reference';
@@ -45,11 +45,6 @@ import { checkNewRunDir, createRunDir, startDecision } from './output-dir';
 import { checkTokenIds, pathError, withPath } from './input-checks';
 
 export { TrainingError };
-
-/** eval_steps, or with null about 10 evaluations a run: every ⌈total / 10⌉ steps, as TRL computes its eval_steps 0.1. */
-export function evalInterval(evalSteps: number | null, totalSteps: number): number {
-  return evalSteps ?? Math.max(1, Math.ceil(totalSteps * 0.1));
-}
 
 export interface TrainerEvents {
   onProgress?(phase: RunPhase, done: number, total: number, message?: string): void;
@@ -399,9 +394,3 @@ export class Trainer implements Report {
 }
 
 const warningKey = (w: { code: string; step: number; message: string }) => JSON.stringify([w.code, w.step, w.message]);
-
-/** Whether an error, or one it wraps, is a tokenizer's or template's own failure. */
-function causedByUntrustedInput(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof UntrustedInputError) return true;
-  return false;
-}

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { tempDir, tinyModel, useTestBackend } from '../helpers/fixtures';
 import { deterministicPart, makePairs, readJsonl, resumeRun, testRun } from '../helpers/runs';
 import { readModelWeights } from '../../../src/engine/model/checkpoint';
-import { evalInterval } from '../../../src/engine/train/trainer';
+import { evalInterval } from '../../../src/engine/train/schedule';
 import { RUN_RECORDS_SCHEMA } from '../../../src/protocol';
 import Ajv from 'ajv';
 
