@@ -27,11 +27,16 @@ export interface ReadResult {
   excluded: number[];
 }
 
-/** Parses JSONL text. Blank lines are allowed (and ignored); every other line must be a pair. */
-export function parsePreferences(text: string, file: string, options: FormatOptions = {}): ReadResult {
-  const pairs: PreferencePair[] = [];
-  const problems: DataProblem[] = [];
-  const excluded: number[] = [];
+/**
+ * The lines of a data file as JSON values, for a reader to parse: blank lines are skipped, a line that
+ * is not JSON or cannot be read is a problem, and a "tie"/"skip" line is excluded (its 1-based number).
+ */
+export function forEachJsonLine(
+  text: string,
+  file: string,
+  out: { problems: DataProblem[]; excluded: number[] },
+  take: (value: unknown, line: number) => void,
+): void {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].replace(/\r$/, '');
@@ -40,22 +45,30 @@ export function parsePreferences(text: string, file: string, options: FormatOpti
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      problems.push({ file, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      out.problems.push({ file, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
       continue;
     }
     if (isExcludedLine(value)) {
-      excluded.push(i + 1);
+      out.excluded.push(i + 1);
       continue;
     }
     try {
-      const pair = parsePreferenceLine(value, file, i + 1, problems, options);
-      if (pair) pairs.push(pair);
+      take(value, i + 1);
     } catch (err) {
       // e.g. a 100,000-deep JSON value overflows the stack in a recursive check: a bad line, not a crash.
-      problems.push({ file, line: i + 1, message: `cannot be read (${(err as Error).message}); is a value nested too deeply?` });
+      out.problems.push({ file, line: i + 1, message: `cannot be read (${(err as Error).message}); is a value nested too deeply?` });
     }
   }
-  return { pairs, problems, excluded };
+}
+
+/** Parses JSONL text. Blank lines are allowed (and ignored); every other line must be a pair. */
+export function parsePreferences(text: string, file: string, options: FormatOptions = {}): ReadResult {
+  const out: ReadResult = { pairs: [], problems: [], excluded: [] };
+  forEachJsonLine(text, file, out, (value, line) => {
+    const pair = parsePreferenceLine(value, file, line, out.problems, options);
+    if (pair) out.pairs.push(pair);
+  });
+  return out;
 }
 
 export interface LoadOptions extends FormatOptions {

@@ -3,18 +3,8 @@
 // undesirable line). Every unusable line is reported with its file, line and field, as for pairs.
 import * as fs from 'node:fs';
 import { decodeUtf8Lines } from './utf8-lines';
-import { DataError, LoadOptions } from './preferences';
-import {
-  DataProblem,
-  PreferencePair,
-  UnpairedLine,
-  badLineCount,
-  isExcludedLine,
-  isUnpairedValue,
-  parsePreferenceLine,
-  parseUnpairedLine,
-  unpairPairs,
-} from '../../protocol';
+import { DataError, LoadOptions, forEachJsonLine } from './preferences';
+import { DataProblem, PreferencePair, UnpairedLine, badLineCount, isUnpairedValue, parsePreferenceLine, parseUnpairedLine, unpairPairs } from '../../protocol';
 
 export interface UnpairedReadResult {
   lines: UnpairedLine[];
@@ -31,33 +21,15 @@ export function parseUnpaired(text: string, file: string): UnpairedReadResult {
   const pairs: PreferencePair[] = [];
   const problems: DataProblem[] = [];
   const excluded: number[] = [];
-  const rows = text.split('\n');
-  for (let i = 0; i < rows.length; i++) {
-    const raw = rows[i].replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      problems.push({ file, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
-      continue;
+  forEachJsonLine(text, file, { problems, excluded }, (value, line) => {
+    if (isUnpairedValue(value)) {
+      const l = parseUnpairedLine(value, file, line, problems);
+      if (l) lines.push(l);
+    } else {
+      const p = parsePreferenceLine(value, file, line, problems);
+      if (p) pairs.push(p);
     }
-    if (isExcludedLine(value)) {
-      excluded.push(i + 1);
-      continue;
-    }
-    try {
-      if (isUnpairedValue(value)) {
-        const l = parseUnpairedLine(value, file, i + 1, problems);
-        if (l) lines.push(l);
-      } else {
-        const p = parsePreferenceLine(value, file, i + 1, problems);
-        if (p) pairs.push(p);
-      }
-    } catch (err) {
-      problems.push({ file, line: i + 1, message: `cannot be read (${(err as Error).message}); is a value nested too deeply?` });
-    }
-  }
+  });
   if (lines.length > 0 && pairs.length > 0) {
     // TRL unpairs a dataset by its first row's columns; a mixed file is a mistake, not a format.
     const minority = lines.length < pairs.length ? lines : pairs;
