@@ -3,7 +3,7 @@
 // SIGTERM stop it. The server itself is src/node/serve/server.ts.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENGINE_NAMES, EngineName } from '../protocol';
-import { serveEngineCommand } from '../node/serve/engine';
+import { engineCommandFor } from '../node/engine-command';
 import { describeExit, lastLinesText } from '../node/engine-client';
 import { resolveServedModel } from '../node/serve/model-folder';
 import { ModelServer, SERVE_DEFAULTS } from '../node/serve/server';
@@ -37,7 +37,7 @@ export function addServeCommand(program: Command, log: (line: string) => void): 
       const model = resolveServedModel(o.model);
       const engine: EngineName = o.engine ?? model.runEngine ?? 'tfjs';
       const apiKey: string | undefined = o.apiKey ?? (process.env.DPO_SERVE_API_KEY || undefined);
-      const server = await ModelServer.start({ model, command: serveEngineCommand(engine), host: o.host, port: o.port, apiKey, maxQueue: o.maxQueue, log });
+      const server = await ModelServer.start({ model, command: engineCommandFor(engine), host: o.host, port: o.port, apiKey, maxQueue: o.maxQueue, log });
       process.stdout.write(`serving ${model.id} at ${server.url}\n`);
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1' && !apiKey)
         log(`warning: listening on ${o.host} without an API key: anyone who can reach it can use the model`);

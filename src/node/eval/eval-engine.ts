@@ -1,24 +1,6 @@
 // An engine process for `dpo eval`: its command, the handshake and loading with a policy and its reference
 // (and a reward model), then closed: input ended so it exits on its own, killed after a grace.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { BackendName, EngineName } from '../../protocol';
-import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../engine-command';
 import { EngineProcess } from '../engine-client';
-import { PACKAGE_ROOT } from '../package-root';
-
-/**
- * The engine to start: the PyTorch one from its environment, or the embedded one (the compiled tree in
- * a checkout, the bundle in the VSIX; `embedded` is how the extension host starts it). As dpo serve's
- * serveEngineCommand, which src/node/eval may not import: the lint rule that keeps engine code out of
- * src/node matches its file name, serve/engine.ts.
- */
-export function evalEngineCommand(engine: EngineName, embedded: { enginePath?: string; nodePath?: string; backend?: BackendName } = {}): EngineCommand {
-  if (engine === 'torch') return torchEngineCommand();
-  const compiled = path.join(PACKAGE_ROOT, 'out', 'src', 'engine', 'main.js');
-  const enginePath = embedded.enginePath ?? (fs.existsSync(compiled) ? compiled : path.join(PACKAGE_ROOT, 'dist', 'engine.js'));
-  return nodeEngineCommand({ enginePath, nodePath: embedded.nodePath, backend: embedded.backend });
-}
 
 /**
  * Waits for `engine`'s handshake, then loads the policy and its reference (and a reward model). The

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { BackendName, EVAL_FILES, EngineName, EvalResultLine, EvalSummary, JudgeVerdict, ProbeSampling } from '../../protocol';
 import { EngineProcess } from '../engine-client';
 import { writeFileAtomic } from '../fs-atomic';
-import { closeEngine, evalEngineCommand, loadEvalEngine } from './eval-engine';
+import { closeEngine, loadEvalEngine } from './eval-engine';
+import { engineCommandFor } from '../engine-command';
 import { LlmJudgeOptions, PairJudge } from './judge';
 import { createLlmJudge } from './llm-judge';
 import { EvalPrompt, readPromptFile, runEvalPrompts } from './prompts';
@@ -149,7 +150,7 @@ export async function runEval(options: EvalOptions, hooks: EvalHooks = {}): Prom
   try {
     if (left.length > 0) {
       progress({ phase: 'loading', done: 0, total: 1, message: `starting the ${engineName} engine` });
-      const command = evalEngineCommand(engineName, options.embedded);
+      const command = engineCommandFor(engineName, options.embedded);
       // Each process is owned (closed in finally) from the moment it is spawned: an abort during its
       // start or load must not leave it running.
       const main = new EngineProcess({ command, log });

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 import { ModelServer } from '../../../src/node/serve/server';
-import { serveEngineCommand } from '../../../src/node/serve/engine';
+import { engineCommandFor } from '../../../src/node/engine-command';
 import { resolveServedModel } from '../../../src/node/serve/model-folder';
 import { createLlmJudge } from '../../../src/node/eval/llm-judge';
 import { LlmJudgeOptions, PairToJudge } from '../../../src/node/eval/judge';
@@ -80,7 +80,7 @@ describe('LLM judge against dpo serve (tiny model)', () => {
   before(async () => {
     server = await ModelServer.start({
       model: resolveServedModel(modelDir),
-      command: serveEngineCommand('tfjs', { backend: 'wasm' }),
+      command: engineCommandFor('tfjs', { backend: 'wasm' }),
       port: 0,
       apiKey: KEY,
       maxQueue: 0,

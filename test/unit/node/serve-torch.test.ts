@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 import { torchPython } from '../../../src/node/torch-env';
 import { ModelServer } from '../../../src/node/serve/server';
-import { serveEngineCommand } from '../../../src/node/serve/engine';
+import { engineCommandFor } from '../../../src/node/engine-command';
 import { resolveServedModel } from '../../../src/node/serve/model-folder';
 
 const hasTorch = fs.existsSync(torchPython());
@@ -16,7 +16,7 @@ describe('dpo serve on the torch engine', { skip: hasTorch ? false : 'no torch e
   let server: ModelServer;
   before(async () => {
     const dir = tinyModel(path.join(tempDir('serve-torch'), 'tiny-torch'));
-    server = await ModelServer.start({ model: resolveServedModel(dir), command: serveEngineCommand('torch'), port: 0, log: () => undefined });
+    server = await ModelServer.start({ model: resolveServedModel(dir), command: engineCommandFor('torch'), port: 0, log: () => undefined });
   });
   after(() => server?.close());
 

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { tempDir, tinyModel } from '../helpers/fixtures';
 import { ModelServer } from '../../../src/node/serve/server';
-import { serveEngineCommand } from '../../../src/node/serve/engine';
+import { engineCommandFor } from '../../../src/node/engine-command';
 import { resolveServedModel } from '../../../src/node/serve/model-folder';
 
 const KEY = 'test-key-123';
@@ -77,7 +77,7 @@ describe('dpo serve on the embedded engine', () => {
   before(async () => {
     server = await ModelServer.start({
       model: resolveServedModel(modelDir),
-      command: serveEngineCommand('tfjs', { backend: 'wasm' }),
+      command: engineCommandFor('tfjs', { backend: 'wasm' }),
       port: 0,
       apiKey: KEY,
       maxQueue: 1,
