@@ -14,7 +14,7 @@ import trl.trainer.kto_trainer as kto_module
 from trl import KTOTrainer
 from trl.trainer.kto_trainer import DataCollatorForUnpairedPreference
 
-from .pairs import PairCaptureError, unique_lines
+from .pairs import KeepsLineColumn, PairCaptureError, unique_lines
 
 
 class LinedUnpairedCollator(DataCollatorForUnpairedPreference):
@@ -58,16 +58,10 @@ def check_capture(logged: dict, rewards: torch.Tensor, labels: torch.Tensor) -> 
             )
 
 
-class LinedKTOTrainer(KTOTrainer):
+class LinedKTOTrainer(KeepsLineColumn, KTOTrainer):
     """KTOTrainer that reports (split, per-example records) per batch."""
 
     pair_sink: Callable[[str, list[dict]], None] | None = None  # set by the run
-    _signature_columns: list[str]
-
-    def _set_signature_columns_if_needed(self) -> None:
-        super()._set_signature_columns_if_needed()
-        if "line" not in self._signature_columns:
-            self._signature_columns = [*self._signature_columns, "line"]
 
     def _compute_loss(self, model: Any, inputs: dict, return_outputs: bool) -> Any:
         lines = inputs.pop("line", None)

@@ -113,16 +113,22 @@ def check_capture(logged: dict, chosen: torch.Tensor, rejected: torch.Tensor) ->
             )
 
 
-class LinedDPOTrainer(DPOTrainer):
-    """DPOTrainer that reports (split, lines, chosen rewards, rejected rewards, losses) per batch."""
+class KeepsLineColumn:
+    """Mixin for a TRL trainer: keeps the dataset's "line" column (the data file line of each example,
+    for pairs.jsonl), which TRL drops as not an argument of the model's forward."""
 
-    pair_sink: Callable[[str, list[dict]], None] | None = None  # set by the run
     _signature_columns: list[str]
 
     def _set_signature_columns_if_needed(self) -> None:
-        super()._set_signature_columns_if_needed()
+        super()._set_signature_columns_if_needed()  # type: ignore[misc]
         if "line" not in self._signature_columns:
             self._signature_columns = [*self._signature_columns, "line"]
+
+
+class LinedDPOTrainer(KeepsLineColumn, DPOTrainer):
+    """DPOTrainer that reports (split, lines, chosen rewards, rejected rewards, losses) per batch."""
+
+    pair_sink: Callable[[str, list[dict]], None] | None = None  # set by the run
 
     def _compute_loss(self, model: Any, inputs: dict, return_outputs: bool) -> Any:
         lines = inputs.pop("line", None)
