@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PreferenceFormat, fromTrlFields, pairUp, unpairPairs } from '../protocol';
+import { DataProblem, PreferenceFormat, fromTrlFields, pairUp, unpairPairs } from '../protocol';
 import { readPreferenceFile } from '../engine/data/preferences';
 import { readUnpairedFile } from '../engine/data/unpaired';
 import { writeFileAtomic } from '../node/fs-atomic';
@@ -18,6 +18,8 @@ export interface ConvertJob {
   to: ConvertTarget;
   /** Split of a datasets folder. */
   split: string;
+  /** Convert the usable lines and list the others (returned in `skipped`) instead of stopping. */
+  skipBadLines?: boolean;
 }
 
 export const UNPAIRED_TARGETS = ['unpaired', 'paired'] as const;
@@ -25,8 +27,16 @@ export type ConvertTarget = PreferenceFormat | (typeof UNPAIRED_TARGETS)[number]
 
 const isDatasetInput = (file: string) => /\.(parquet|arrow)$/i.test(file) || (fs.existsSync(file) && fs.statSync(file).isDirectory());
 
-/** `written`: lines (pairs, or unpaired lines) written; `unmatched`: for "paired", the input lines left without a partner. */
-export function convertPreferences(job: ConvertJob): { written: number; unmatched?: number[] } {
+export interface Conversion {
+  /** Lines (pairs, or unpaired lines) written. */
+  written: number;
+  /** For "paired": the input lines left without a partner. */
+  unmatched?: number[];
+  /** With skipBadLines: the unusable lines left out, with their file, line and field. */
+  skipped?: DataProblem[];
+}
+
+export function convertPreferences(job: ConvertJob): Conversion {
   let source = job.input;
   let tmp: string | undefined;
   if (isDatasetInput(job.input)) {
@@ -39,22 +49,26 @@ export function convertPreferences(job: ConvertJob): { written: number; unmatche
     source = path.join(tmp, 'rows.jsonl');
     runTorchModule('dpo_studio.to_jsonl', [job.input, source, '--split', job.split]);
   }
+  const options = { skipBadLines: job.skipBadLines };
+  // Without skipBadLines a bad line throws (DataError), so `problems` is empty and not reported.
+  const skipped = (problems: DataProblem[]) => (problems.length ? { skipped: problems } : {});
   try {
     const write = (rows: unknown[]) => writeFileAtomic(job.output, rows.map((r) => JSON.stringify(r) + '\n').join(''));
     if (job.to === 'paired') {
       // A paired input passes through (unpaired and paired up again: the same pairs).
-      const { pairs, unmatched } = pairUp(readUnpairedFile(source).lines);
+      const read = readUnpairedFile(source, options);
+      const { pairs, unmatched } = pairUp(read.lines);
       write(pairs.map((p) => fromTrlFields(p, 'trl')));
-      return { written: pairs.length, unmatched };
+      return { written: pairs.length, unmatched, ...skipped(read.problems) };
     }
-    const { pairs } = readPreferenceFile(source);
+    const read = readPreferenceFile(source, options);
     if (job.to === 'unpaired') {
-      const lines = unpairPairs(pairs);
+      const lines = unpairPairs(read.pairs);
       write(lines.map((l) => ({ prompt: l.prompt, completion: l.completion, label: l.label })));
-      return { written: lines.length };
+      return { written: lines.length, ...skipped(read.problems) };
     }
-    write(pairs.map((p) => fromTrlFields(p, job.to as PreferenceFormat)));
-    return { written: pairs.length };
+    write(read.pairs.map((p) => fromTrlFields(p, job.to as PreferenceFormat)));
+    return { written: read.pairs.length, ...skipped(read.problems) };
   } finally {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 // `dpo convert` (between the preference formats). Registered on the program by main.ts.
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES, BackendName, ENGINE_NAMES, PREFERENCE_FORMATS } from '../protocol';
+import { BACKEND_NAMES, BackendName, ENGINE_NAMES, PREFERENCE_FORMATS, badLineCount, formatProblem } from '../protocol';
 import { describeBackend, selectBackend } from '../engine/backend';
 import { runTriage } from './triage';
 import { formatTokenPreview, tokenPreview } from './tokens';
@@ -88,9 +88,12 @@ export function addDataCommands(program: Command): void {
         .makeOptionMandatory(),
     )
     .option('--split <name>', 'split of a datasets folder', 'train')
+    .option('--skip-bad-lines', 'convert the usable lines and list the unusable ones instead of stopping', false)
     .action((input: string, output: string, o) => {
-      const r = convertPreferences({ input: path.resolve(input), output: path.resolve(output), to: o.to, split: o.split });
+      const r = convertPreferences({ input: path.resolve(input), output: path.resolve(output), to: o.to, split: o.split, skipBadLines: o.skipBadLines });
       log(`wrote ${r.written} ${o.to === 'unpaired' ? 'line' : 'pair'}(s) as ${o.to} to ${path.resolve(output)}`);
+      const bad = r.skipped ?? [];
+      if (bad.length) log(`skipped ${badLineCount(bad)} unusable line(s):\n${bad.map((p) => '  ' + formatProblem(p)).join('\n')}`);
       const u = r.unmatched ?? [];
       if (u.length)
         log(

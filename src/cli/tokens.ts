@@ -3,11 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, DataProblem, formatProblem, parsePreferenceLine } from '../engine/data/preferences';
-import { isUnpairedLine } from '../node/convert-unpaired';
 import { parseModelConfig } from '../engine/model/config';
 import { loadTokenizer } from '../engine/tokenizer/tokenizer';
 import { previewPair } from '../engine/data/token-preview';
 import { PreviewSide, TokenPreview, unpairedWord } from '../protocol/token-preview';
+import { isUnpairedValue } from '../protocol/unpaired-line';
 
 export interface TokensJob {
   modelDir: string;
@@ -29,7 +29,7 @@ export function tokenPreview(job: TokensJob): TokenPreview {
   }
   const problems: DataProblem[] = [];
   // An unpaired line (KTO): its completion as a pair's two sides, so it is tokenized as training would.
-  const unpaired = isUnpairedLine(value) ? (value as { prompt: unknown; completion: unknown; label?: unknown }) : undefined;
+  const unpaired = isUnpairedValue(value) ? (value as { prompt: unknown; completion: unknown; label?: unknown }) : undefined;
   // The rejected side is a stand-in that is never shown (a pair's two sides may not be identical).
   const mark = unpaired?.completion === '.' ? ',' : '.';
   const standIn = Array.isArray(unpaired?.completion) ? [{ role: 'assistant', content: mark }] : mark;

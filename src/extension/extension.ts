@@ -80,7 +80,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.exportMetrics, (args?: Parameters<typeof exportMetrics>[1]) => exportMetrics(ctx, args)),
     register(COMMANDS.labelPairs, (target?: vscode.Uri | string) => labelPairs(target)),
     register(CONVERT_COMMAND, (target?: vscode.Uri | string, direction?: ConvertDirection) =>
-      convertPreferences((l) => output.appendLine(l), target, direction),
+      convertPreferences(ctx.cliPath, (l) => output.appendLine(l), target, direction),
     ),
     register(REVIEW_COMMAND, (args?: Parameters<typeof reviewSuspiciousPairs>[2]) => reviewSuspiciousPairs(ctx.cliPath, (l) => output.appendLine(l), args)),
     register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),

@@ -1,6 +1,5 @@
 // The model commands: make a tiny model (through the CLI, in its own process) and probe a tuned
 // model beside its reference, on the engine its run used (config.json's engine).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -15,6 +14,7 @@ import { torchEnvDir } from '../node/torch-env';
 import { EngineName, probeScoreNote } from '../protocol';
 import { TorchEnvMissingError } from './run-manager';
 import { offerTorchSetup } from './command-helpers';
+import { runCli } from './run-cli';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
 
 export async function makeTinyModel(ctx: CommandContext, args: { out?: string; family?: 'gpt2' | 'llama' } = {}): Promise<CommandResult> {
@@ -32,20 +32,9 @@ export async function makeTinyModel(ctx: CommandContext, args: { out?: string; f
     out = picked;
   }
   const family = args.family ?? 'gpt2';
-  const settings = readSettings();
   // The CLI runs in its own Node process: the extension host never loads the engine.
-  const code = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `DPO: making a tiny ${family} model` },
-    () =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(settings.nodePath || process.execPath, [ctx.cliPath, 'make-tiny-model', '--out', out!, '--family', family], {
-          env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-        });
-        let stderr = '';
-        child.stderr.on('data', (d) => (stderr += String(d)));
-        child.on('error', (err) => resolve({ code: -1, stderr: err.message }));
-        child.on('exit', (c) => resolve({ code: c, stderr }));
-      }),
+  const code = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DPO: making a tiny ${family} model` }, () =>
+    runCli(ctx.cliPath, ['make-tiny-model', '--out', out!, '--family', family]),
   );
   ctx.output.appendLine(code.stderr.trim());
   if (code.code !== 0) return fail(`make-tiny-model failed: ${code.stderr.trim()}`, ctx);

@@ -1,70 +1,43 @@
-// Paired <-> unpaired preference lines (the labeling editor's Convert command): each pair gives one
-// desirable and one undesirable line, and back, matched per prompt in file order.
+// "DPO: Convert Paired ↔ Unpaired" picks the direction from the file's lines and the file beside it;
+// the conversion is `dpo convert` (test/unit/cli/convert-unpaired.test.ts), here run as the command
+// runs it, with --skip-bad-lines: bad lines are listed by file line, the rest converted in TRL's order.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { isUnpairedLine, pairedToUnpaired, unpairedToPaired } from '../../../src/node/convert-unpaired';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { convertedPath, directionOfFile } from '../../../src/node/convert-unpaired';
 
-describe('convert: paired <-> unpaired', () => {
-  const pairs = [
-    { prompt: 'Q1', chosen: ' yes', rejected: ' no', label: 'a', annotator: 'x' },
-    { prompt: [{ role: 'user', content: 'hi' }], chosen: [{ role: 'assistant', content: 'hello' }], rejected: [{ role: 'assistant', content: 'go' }] },
-  ];
+const cli = path.resolve(__dirname, '../../../../bin/dpo.js');
+const readLines = (file: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
 
-  it('a pair is a desirable and an undesirable line; other members are dropped', () => {
-    const out = pairedToUnpaired(pairs);
-    assert.deepEqual(out.problems, []);
-    assert.deepEqual(out.lines.slice(0, 2), [
-      { prompt: 'Q1', completion: ' yes', label: true },
-      { prompt: 'Q1', completion: ' no', label: false },
-    ]);
-    assert.equal(out.lines.length, 4);
-    assert.ok(out.lines.every(isUnpairedLine));
+describe('convert command: direction and target', () => {
+  it('a file of mostly unpaired lines converts to pairs, anything else to unpaired lines', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-convert-'));
+    try {
+      const file = path.join(dir, 'a.jsonl');
+      fs.writeFileSync(
+        file,
+        '{"prompt":"P","completion":"x","label":true}\n{not json\n\n{"prompt":"P","completion":"y","label":false}\n{"prompt":"P","chosen":"a","rejected":"b"}\n',
+      );
+      assert.equal(directionOfFile(file), 'to-paired');
+      fs.writeFileSync(file, '{"prompt":"P","completion":"x","label":true}\n{"prompt":"P","chosen":"a","rejected":"b"}\n');
+      assert.equal(directionOfFile(file), 'to-unpaired', 'a tie goes to unpaired');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(convertedPath('/d/prefs.jsonl', 'to-unpaired'), '/d/prefs.unpaired.jsonl');
+    assert.equal(convertedPath('/d/prefs.unpaired.jsonl', 'to-paired'), '/d/prefs.paired.jsonl');
+    assert.equal(convertedPath('/d/prefs.paired.JSONL', 'to-unpaired'), '/d/prefs.unpaired.jsonl');
   });
 
-  it('round trip: unpaired lines of paired data give the same pairs back', () => {
-    const back = unpairedToPaired(pairedToUnpaired(pairs).lines);
-    assert.deepEqual(
-      back.lines,
-      pairs.map((p) => ({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })),
-    );
-    assert.equal(back.unmatched, 0);
-  });
-
-  it('pairs match per prompt in file order; leftovers are counted, bad lines named by line number', () => {
-    const rows = [
-      { prompt: 'P', completion: 'bad 1', label: false },
-      { prompt: 'Q', completion: 'good q', label: true },
-      { prompt: 'P', completion: 'good 1', label: true },
-      { prompt: 'P', completion: 'good 2', label: true },
-      { prompt: 'P', completion: 'unlabeled' },
-      { prompt: 'P', completion: 'bad 2', label: false },
-    ];
-    const out = unpairedToPaired(rows);
-    assert.deepEqual(out.lines, [
-      { prompt: 'P', chosen: 'good 1', rejected: 'bad 1' },
-      { prompt: 'P', chosen: 'good 2', rejected: 'bad 2' },
-    ]);
-    assert.equal(out.unmatched, 1, '"good q" has no undesirable partner');
-    assert.deepEqual(
-      out.problems.map((p) => p.line),
-      [5],
-    );
-    assert.match(out.problems[0].message, /true\/false "label"/);
-  });
-
-  it('a line that is not a pair is a problem, not dropped silently', () => {
-    const out = pairedToUnpaired([{ prompt: 'x', responses: ['a', 'b'] }]);
-    assert.deepEqual(out.lines, []);
-    assert.deepEqual(out.problems, [{ line: 1, message: 'not a labeled pair: expected "prompt", "chosen" and "rejected"' }]);
-  });
-});
-
-describe('convert: a whole file', () => {
-  it('converts beside the file in the direction its lines ask for, naming bad lines by their file line', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const { convertFile } = await import('../../../src/node/convert-unpaired');
+  it('as the command runs it: bad lines named by file line, the rest converted and back again', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-convert-'));
     try {
       const file = path.join(dir, 'prefs.jsonl');
@@ -72,34 +45,29 @@ describe('convert: a whole file', () => {
         file,
         ['{"prompt": "Q", "chosen": " y", "rejected": " n"}', '', '{not json', '{"prompt": "R", "chosen": " a", "rejected": " b"}'].join('\n') + '\n',
       );
-      const un = convertFile(file);
-      assert.equal(un.direction, 'to-unpaired');
-      assert.equal(un.out, path.join(dir, 'prefs.unpaired.jsonl'));
-      assert.deepEqual(
-        un.problems.map((p) => p.line),
-        [3],
-      );
-      const lines = fs
-        .readFileSync(un.out, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      assert.deepEqual(lines[0], { prompt: 'Q', completion: ' y', label: true });
-      assert.equal(lines.length, 4);
-      const back = convertFile(un.out);
-      assert.equal(back.direction, 'to-paired');
-      assert.equal(back.out, path.join(dir, 'prefs.paired.jsonl'));
-      assert.deepEqual(
-        fs
-          .readFileSync(back.out, 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l)),
-        [
-          { prompt: 'Q', chosen: ' y', rejected: ' n' },
-          { prompt: 'R', chosen: ' a', rejected: ' b' },
-        ],
-      );
+      const un = convertedPath(file, directionOfFile(file));
+      const r = spawnSync(process.execPath, [cli, 'convert', file, un, '--to', 'unpaired', '--skip-bad-lines'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /wrote 4 line\(s\) as unpaired/);
+      assert.match(r.stderr, /skipped 1 unusable line\(s\):\n {2}.*prefs\.jsonl:3/);
+      // TRL's order: a block's chosen lines, then its rejected ones.
+      assert.deepEqual(readLines(un), [
+        { prompt: 'Q', completion: ' y', label: true },
+        { prompt: 'R', completion: ' a', label: true },
+        { prompt: 'Q', completion: ' n', label: false },
+        { prompt: 'R', completion: ' b', label: false },
+      ]);
+      assert.equal(directionOfFile(un), 'to-paired');
+      const back = convertedPath(un, 'to-paired');
+      const r2 = spawnSync(process.execPath, [cli, 'convert', un, back, '--to', 'paired', '--skip-bad-lines'], { encoding: 'utf8' });
+      assert.equal(r2.status, 0, r2.stderr);
+      assert.deepEqual(readLines(back), [
+        { prompt: 'Q', chosen: ' y', rejected: ' n' },
+        { prompt: 'R', chosen: ' a', rejected: ' b' },
+      ]);
+      const stop = spawnSync(process.execPath, [cli, 'convert', file, un, '--to', 'unpaired'], { encoding: 'utf8' });
+      assert.notEqual(stop.status, 0, 'without --skip-bad-lines a bad line stops the conversion');
+      assert.match(stop.stderr, /prefs\.jsonl:3/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
