@@ -32,12 +32,22 @@ export function addServeCommand(program: Command, log: (line: string) => void): 
     .option('--host <address>', 'address to listen on', SERVE_DEFAULTS.host)
     .addOption(new Option('--engine <name>', "tfjs (embedded) or torch (PyTorch); default: the run's engine, else tfjs").choices(ENGINE_NAMES))
     .option('--api-key <key>', 'require Authorization: Bearer <key> (default: $DPO_SERVE_API_KEY; none: no key needed)')
+    .option('--allowed-host <name...>', 'another host name a server on 127.0.0.1 answers to (it refuses other Host headers: DNS-rebinding defence)')
     .option('--max-queue <n>', 'requests that may wait while one generates; more are answered 429', count, SERVE_DEFAULTS.maxQueue)
     .action(async (o) => {
       const model = resolveServedModel(o.model);
       const engine: EngineName = o.engine ?? model.runEngine ?? 'tfjs';
       const apiKey: string | undefined = o.apiKey ?? (process.env.DPO_SERVE_API_KEY || undefined);
-      const server = await ModelServer.start({ model, command: engineCommandFor(engine), host: o.host, port: o.port, apiKey, maxQueue: o.maxQueue, log });
+      const server = await ModelServer.start({
+        model,
+        command: engineCommandFor(engine),
+        host: o.host,
+        port: o.port,
+        apiKey,
+        maxQueue: o.maxQueue,
+        allowedHosts: o.allowedHost,
+        log,
+      });
       process.stdout.write(`serving ${model.id} at ${server.url}\n`);
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1' && !apiKey)
         log(`warning: listening on ${o.host} without an API key: anyone who can reach it can use the model`);

@@ -10,6 +10,7 @@ import { EngineProcess, describeExit, isEvent } from '../engine-client';
 import { ApiError, Completion, Endpoint, GenerationJob, finishReason, parseJob, usage } from './openai';
 import { GenerationQueue, StreamText } from './stream-text';
 import { ServedModel } from './model-folder';
+import { hostRefusal } from './host-check';
 
 export interface ServeOptions {
   model: ServedModel;
@@ -22,6 +23,8 @@ export interface ServeOptions {
   /** Requests that may wait while one generates; more get 429. */
   maxQueue?: number;
   maxBodyBytes?: number;
+  /** Host names (besides localhost's) a loopback server answers to (see host-check.ts). */
+  allowedHosts?: string[];
   log: (line: string) => void;
 }
 
@@ -111,6 +114,8 @@ export class ModelServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const refused = hostRefusal(this.o.host ?? SERVE_DEFAULTS.host, req.headers.host, this.o.allowedHosts);
+    if (refused) throw new ApiError(403, refused, null, 'host_not_allowed');
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
     const modelPath = pathname.startsWith('/v1/models/') ? safeDecode(pathname.slice('/v1/models/'.length)) : undefined;
     const key = modelPath !== undefined ? '/v1/models' : pathname;

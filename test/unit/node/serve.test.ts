@@ -22,7 +22,7 @@ interface Reply {
   json: () => Record<string, unknown>;
 }
 
-function call(route: string, body?: unknown, o: { method?: string; key?: string | null; raw?: string } = {}): Promise<Reply> {
+function call(route: string, body?: unknown, o: { method?: string; key?: string | null; raw?: string; host?: string } = {}): Promise<Reply> {
   const url = new URL(server.url + route);
   const data = o.raw ?? (body === undefined ? undefined : JSON.stringify(body));
   const key = o.key === undefined ? KEY : o.key;
@@ -31,7 +31,7 @@ function call(route: string, body?: unknown, o: { method?: string; key?: string 
       url,
       {
         method: o.method ?? (data === undefined ? 'GET' : 'POST'),
-        headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+        headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...(o.host ? { Host: o.host } : {}) },
       },
       (res) => {
         let text = '';
@@ -199,6 +199,17 @@ describe('dpo serve on the embedded engine', () => {
       assert.equal(r.status, 401);
       assert.equal((r.json().error as { code: string }).code, 'invalid_api_key');
     }
+  });
+
+  it('a request under another host name (DNS rebinding) is refused with 403; localhost names are served', async () => {
+    const port = new URL(server.url).port;
+    const forged = await call('/chat/completions', { ...CHAT, max_tokens: 2 }, { host: `attacker.example:${port}` });
+    assert.equal(forged.status, 403);
+    assert.equal((forged.json().error as { code: string }).code, 'host_not_allowed');
+    assert.match((forged.json().error as { message: string }).message, /--allowed-host attacker\.example/);
+    assert.equal((await call('/models', undefined, { host: 'attacker.example' })).status, 403, 'also without a port, also GET');
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'LOCALHOST'])
+      assert.equal((await call('/models', undefined, { host })).status, 200, host);
   });
 
   it('one generation at a time: with the queue full a request gets 429 and Retry-After, the others finish', async () => {
