@@ -9,6 +9,7 @@ import torch
 
 from .implicit_reward import implicit_reward
 from .logps import prompt_ids, token_logps
+from .token_text import token_texts
 
 DEFAULTS = {"maxNewTokens": 64, "temperature": 0.0, "topK": 0, "topP": 1.0, "seed": 0, "stop": []}
 
@@ -181,10 +182,9 @@ class ProbeSession:
         with self.lock:
             pl = token_logps(policy, p + r, len(p)).tolist()
             rl = token_logps(reference, p + r, len(p)).tolist()
-        tokens, prev = [], ""
-        for i, t in enumerate(r):
-            up_to = self.tok.decode(r[: i + 1])
-            text = up_to[len(prev) :] if up_to.startswith(prev) else self.tok.decode([t])
-            prev = up_to
-            tokens.append({"text": text, "policyLogp": pl[i], "referenceLogp": rl[i], "reward": implicit_reward(pl[i], rl[i], beta)})
+        # Each token's own text by the shared rule: a piece of a multi-byte character names the character.
+        texts = token_texts([self.tok.decode(r[: i + 1]) for i in range(len(r))], [self.tok.decode([t]) for t in r])
+        tokens = [
+            {**texts[i], "policyLogp": pl[i], "referenceLogp": rl[i], "reward": implicit_reward(pl[i], rl[i], beta)} for i in range(len(r))
+        ]
         return {"tokens": tokens, "policyLogp": sum(pl), "referenceLogp": sum(rl), "reward": implicit_reward(sum(pl), sum(rl), beta)}

@@ -33,7 +33,8 @@ export interface ProbeMessage {
 export const PROBE_ROLES = ['system', 'user', 'assistant'] as const;
 
 export interface ProbeScore {
-  tokens: { text: string; policyLogp: number; referenceLogp: number; reward: number }[];
+  /** `text`, `partOf` and `unfinished` as token-text.ts's rule makes them (both engines). */
+  tokens: { text: string; partOf?: string; unfinished?: boolean; policyLogp: number; referenceLogp: number; reward: number }[];
   policyLogp: number;
   referenceLogp: number;
   reward: number;

@@ -4,6 +4,7 @@
 // keyboard focus (tokens are one tab stop per answer; arrow keys, Home and End move between them).
 import type { ProbeScore } from '../../src/protocol/messages';
 import { heat, signed } from './scale';
+import { utf8Hex } from '../../src/protocol/token-text';
 
 /** The legend: what the colours mean, the scale's ends and its units. */
 export function renderLegend(root: HTMLElement, scale: number, beta: number): void {
@@ -39,16 +40,28 @@ export function renderTokens(box: HTMLElement, score: ProbeScore, scale: number)
     span.dataset.reward = String(t.reward);
     span.dataset.policyLogp = String(t.policyLogp);
     span.dataset.referenceLogp = String(t.referenceLogp);
+    if (t.partOf !== undefined) span.dataset.partOf = t.partOf;
+    if (t.unfinished) span.dataset.unfinished = '';
     box.append(span);
   });
+}
+
+/**
+ * A token's text for the read-out; a piece of a multi-byte character (no text of its own: the token
+ * that ends the character shows it) names that character and its bytes.
+ */
+export function tokenWords(token: HTMLElement): string {
+  const partOf = token.dataset.partOf;
+  if (partOf !== undefined) return `▯ part of ${JSON.stringify(partOf)} (bytes ${utf8Hex(partOf)})`;
+  if (token.dataset.unfinished !== undefined) return '▯ part of a character the answer stops before finishing';
+  return JSON.stringify(token.textContent ?? '');
 }
 
 /** Read-out lines for a token (also used by the tests through the tooltip's text). */
 function readout(token: HTMLElement): [string, string][] {
   const d = token.dataset;
   return [
-    // A token can decode to no text of its own (a piece of a multi-byte character).
-    ['token', token.textContent ? JSON.stringify(token.textContent) : '"" (part of a multi-byte character)'],
+    ['token', tokenWords(token)],
     ['reward β·Δ', signed(Number(d.reward))],
     ['log πθ (policy)', Number(d.policyLogp).toFixed(4)],
     ['log πref (reference)', Number(d.referenceLogp).toFixed(4)],

@@ -15,6 +15,7 @@ import { assertNever } from '../../src/protocol/assert-never';
 import { LEGEND_HTML, installTokenTooltip, renderLegend, renderTokens } from './heatmap';
 import { sharedScale } from './scale';
 import { finishText } from './finish';
+import { modelLabel } from './model-label';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -173,8 +174,10 @@ function renderAnswer(w: ProbeWhich): void {
   }
   if (focused >= 0) (box.children[focused] as HTMLElement | undefined)?.focus();
   $(`reason-${w}`).textContent = a.done ? finishText(a.reason, a.maxTokens) + (a.score || !a.text ? '' : ' · scoring…') : a.text ? 'generating…' : '';
-  // Promotion saves two generated answers, once; pairs from the data are already in a file.
+  // Promotion saves two generated answers, once. A pair from the data is already in a file and a
+  // typed answer was no model's: "… answer is better" does not apply, so the buttons go.
   const generated = !state.answers.policy.source && !state.answers.reference.source;
+  field(`promote-${w}`).hidden = !generated;
   field(`promote-${w}`).disabled = !!state.promoted || !(generated && state.answers.policy.done && state.answers.reference.done);
 }
 
@@ -205,6 +208,17 @@ function render(): void {
   field('generate').disabled = generating || !init;
   field('cancel').disabled = !generating;
   $('busy').hidden = !generating;
+}
+
+/** The run and model names, with the full paths in a tooltip and in a disclosure (to read or copy). */
+function showModels(policyDir: string, referenceDir: string, beta: number): void {
+  const names = el('span', { id: 'model-names', title: `policy: ${policyDir}\nreference: ${referenceDir}` });
+  names.textContent = `${modelLabel(policyDir)} vs ${modelLabel(referenceDir)} · β ${beta}`;
+  const paths = el('details', { id: 'model-paths' });
+  paths.append(el('summary', {}, 'full paths'), el('div', {}, 'policy: '), el('div', {}, 'reference: '));
+  paths.children[1].append(el('code', { id: 'policy-path' }, policyDir));
+  paths.children[2].append(el('code', { id: 'reference-path' }, referenceDir));
+  $('models').replaceChildren(names, paths);
 }
 
 function setStatus(text: string): void {
@@ -267,6 +281,8 @@ for (const id of ['prompt', 'chat', 'maxNewTokens', 'temperature', 'topK', 'topP
 field('data-pair').addEventListener('change', () => {
   const line = Number(field('data-pair').value);
   const pair = init?.dataPairs.find((p) => p.line === line);
+  // The closed picker cuts a long prompt with an ellipsis: the whole line is its tooltip.
+  field('data-pair').title = pair ? `line ${line}: ${pair.prompt}` : '';
   if (!pair) return;
   state.prompt = pair.prompt;
   state.chat = false;
@@ -304,7 +320,7 @@ window.addEventListener('message', (event) => {
         o.textContent = `line ${p.line}: ${p.prompt.replace(/\s+/g, ' ').slice(0, 80)}`;
         select.append(o);
       }
-      $('models').textContent = `${m.params.policyDir}  vs  ${m.params.referenceDir}  ·  β ${m.params.beta}`;
+      showModels(m.params.policyDir, m.params.referenceDir, m.params.beta);
       if (!m.params.chatTemplate) field('chat').disabled = true;
       // Which score this is, for a run whose objective scores answers another way (SimPO, ORPO, KTO).
       $('score-note').textContent = m.params.scoreNote ?? '';

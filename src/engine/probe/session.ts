@@ -6,6 +6,7 @@ import { CausalLM } from '../model/transformer';
 import { TextTokenizer, loadTokenizer } from '../tokenizer/tokenizer';
 import { generate } from './generate';
 import { scoreResponse } from './reward';
+import { tokenTexts } from '../../protocol/token-text';
 
 export class ProbeSession {
   private policy?: CausalLM;
@@ -88,14 +89,13 @@ export class ProbeSession {
     if (outside !== undefined) throw new Error(`probe/score: responseIds holds ${outside}, outside the models' vocabulary of ${vocab}`);
     const ids = responseIds ?? tok.encode(response, false);
     const s = await scoreResponse(policy, reference, this.promptIds(prompt, chat, messages), ids, beta);
-    // Each token's own text, so the panel can colour the response token by token.
-    let prev = '';
-    const tokens = s.tokens.map((t, i) => {
-      const upTo = tok.decode(ids.slice(0, i + 1));
-      const text = upTo.startsWith(prev) ? upTo.slice(prev.length) : tok.decode([t.id]);
-      prev = upTo;
-      return { text, policyLogp: t.policyLogp, referenceLogp: t.referenceLogp, reward: t.reward };
-    });
+    // Each token's own text, so the panel can colour the response token by token (the shared rule:
+    // a piece of a multi-byte character names the character instead of showing U+FFFD or nothing).
+    const texts = tokenTexts(
+      ids.map((_, i) => tok.decode(ids.slice(0, i + 1))),
+      ids.map((id) => tok.decode([id])),
+    );
+    const tokens = s.tokens.map((t, i) => ({ ...texts[i], policyLogp: t.policyLogp, referenceLogp: t.referenceLogp, reward: t.reward }));
     return { tokens, policyLogp: s.policyLogp, referenceLogp: s.referenceLogp, reward: s.reward };
   }
 

@@ -101,7 +101,7 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
   const close = async () => {
     if (browser) await browser.close().catch(() => {});
     server.kill('SIGTERM');
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const deadline = Date.now() + 120_000; // under a few seconds when idle; generous for a loaded machine
@@ -172,7 +172,7 @@ async function startWorkbench({ folder, dev, tests, userData, extensions, trust 
       }
       while (await healthy(port)) await new Promise((r) => setTimeout(r, 100));
       if (browser) await browser.close().catch(() => {});
-      fs.rmSync(tmp, { recursive: true, force: true });
+      fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     };
     return { page, exited, close, kill, serverLog, port };
   } catch (err) {
