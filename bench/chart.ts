@@ -39,7 +39,7 @@ async function main() {
   const batch = Number(values.batch);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-chart-bench-'));
   // The benchmark build of the bundle: the product's does not put its frame counters on window.
-  fs.copyFileSync(path.join(ROOT, 'out', 'webview', 'metrics-bench.js'), path.join(dir, 'metrics.js'));
+  fs.copyFileSync(path.join(ROOT, 'out', 'webview-bench', 'metrics-bench.js'), path.join(dir, 'metrics.js'));
   fs.copyFileSync(path.join(ROOT, 'out', 'webview', 'metrics.css'), path.join(dir, 'metrics.css'));
   // The host's side of the protocol is played by the page itself; acquireVsCodeApi is a stub.
   fs.writeFileSync(

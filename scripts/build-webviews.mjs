@@ -25,7 +25,8 @@ await build({
   define: { __DPO_BENCH__: 'false' },
 });
 // The benchmark's bundle (bench/chart.ts) exposes the chart's frame counters on window; the product's does not.
-await build({ ...common, entryPoints: { 'metrics-bench': 'webview/metrics/main.ts' }, define: { __DPO_BENCH__: 'true' } });
+// It goes to out/webview-bench, outside what the VSIX lets in (.vscodeignore: out/webview/*.js).
+await build({ ...common, outdir: 'out/webview-bench', entryPoints: { 'metrics-bench': 'webview/metrics/main.ts' }, define: { __DPO_BENCH__: 'true' } });
 writeFileSync('out/webview/labeling.css', readFileSync('webview/labeling/labeling.css'));
 writeFileSync('out/webview/probe.css', readFileSync('webview/probe/probe.css'));
 writeFileSync(

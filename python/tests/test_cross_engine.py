@@ -96,3 +96,21 @@ def test_reward_agrees_and_probe_runs_on_torch(models, tmp_path):
     r = dpo("probe", "--engine", "torch", "--model", models["gpt2"], "--ref", other, "--prompt", "Q: sky?", "--max-new-tokens", 4)
     assert r.stdout.startswith("policy: ") and "reference: " in r.stdout and "σ(margin) = " in r.stdout
     assert "[length, 4 tokens]" in r.stdout
+
+
+@pytest.mark.parametrize("scheduler", ["linear", "cosine", "constant"])
+def test_learning_rate_schedule_agrees(models, tmp_path, scheduler):
+    """Both engines apply and log transformers' schedule: warm-up step/W (the first update at 0), then
+    the decay, at every step; a warm-up from the default warmup_ratio would otherwise differ."""
+    data = write_pairs(tmp_path / "pairs.jsonl", 8)
+    flags = ["--model", models["gpt2"], "--data", data, "--max-steps", 7, "--batch-size", 1, "--eval-fraction", 0]
+    flags += ["--learning-rate", 1e-3, "--lr-scheduler-type", scheduler, "--warmup-steps", 3, "--max-length", 64]
+    dpo("train", *flags, "--out", tmp_path / "tfjs")
+    dpo("train", "--engine", "torch", *flags, "--out", tmp_path / "torch")
+    lr = {}
+    for e in ("tfjs", "torch"):
+        recs = read_jsonl(tmp_path / e / "metrics.jsonl")
+        lr[e] = [r["learning_rate"] for r in recs if r.get("kind", "metrics") == "metrics" and "learning_rate" in r]
+    assert len(lr["tfjs"]) == len(lr["torch"]) == 7
+    assert lr["torch"][:4] == pytest.approx([0, 1e-3 / 3, 2e-3 / 3, 1e-3], rel=1e-6)
+    assert lr["tfjs"] == pytest.approx(lr["torch"], rel=1e-6, abs=1e-12)

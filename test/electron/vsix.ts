@@ -16,7 +16,38 @@ export function packageVsix(outDir: string): string {
   const args = [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix];
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`vsce package failed:\n${r.stdout}${r.stderr}`);
+  checkVsixContents(vsix);
   return vsix;
+}
+
+/**
+ * What the installed extension loads must be in the VSIX: .vscodeignore lets files in by pattern, and a
+ * new webview, engine file or Python module it does not name would be missing only after install.
+ * Checked against the checkout: every webview (webview/<name>/main.ts) as out/webview/<name>.js and
+ * .css, every dist/ bundle and wasm, every Python module of the PyTorch engine, every docs page.
+ */
+export function checkVsixContents(vsix: string): void {
+  const list = spawnSync('python3', ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', vsix], { encoding: 'utf8' });
+  if (list.status !== 0) throw new Error(`cannot list ${vsix}: ${list.stderr}`);
+  const inside = new Set(list.stdout.split('\n').map((l) => l.replace(/^extension\//, '')));
+  const files = (dir: string, keep: (name: string) => boolean) =>
+    fs.existsSync(path.join(ROOT, dir))
+      ? fs
+          .readdirSync(path.join(ROOT, dir))
+          .filter(keep)
+          .map((n) => `${dir}/${n}`)
+      : [];
+  const webviews = fs.readdirSync(path.join(ROOT, 'webview')).filter((n) => fs.existsSync(path.join(ROOT, 'webview', n, 'main.ts')));
+  const needed = [
+    ...webviews.flatMap((n) => [`out/webview/${n}.js`, `out/webview/${n}.css`]),
+    ...files('dist', (n) => n.endsWith('.js') || n.endsWith('.wasm')),
+    ...files('python/dpo_studio', (n) => n.endsWith('.py')),
+    ...files('docs', (n) => n.endsWith('.md')),
+  ];
+  const missing = needed.filter((f) => !inside.has(f));
+  if (missing.length) throw new Error(`the VSIX lacks ${missing.join(', ')}: let them in in .vscodeignore`);
+  const stray = [...inside].filter((f) => f.endsWith('.map') || f.startsWith('test/') || f.startsWith('node_modules/') || f.includes('metrics-bench'));
+  if (stray.length) throw new Error(`the VSIX holds files it should not: ${stray.slice(0, 10).join(', ')}`);
 }
 
 /**

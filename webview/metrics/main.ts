@@ -16,7 +16,7 @@ import { renderEmpty, renderSummary, renderWarnings, resumeAnswered } from './ch
 import { renderLegend } from './legend';
 import { closeDrillDown, renderDrillDown } from './drill-down';
 
-/** True only in the benchmark's bundle (out/webview/metrics-bench.js), which exposes `stats` on window. */
+/** True only in the benchmark's bundle (out/webview-bench/metrics-bench.js), which exposes `stats` on window. */
 declare const __DPO_BENCH__: boolean;
 const app = document.getElementById('app')!;
 app.innerHTML = `

@@ -9,9 +9,13 @@ export interface Schedule {
   type: SchedulerType;
 }
 
-/** `step` counts from 0 (the first update uses learningRateAt(0)). */
+/**
+ * `step` counts from 0 (the first update uses learningRateAt(0)). Warm-up is transformers' step/W, so
+ * the first update of a warm-up runs at 0 (Adam's moments still move) as on the torch engine: the two
+ * engines log and apply the same rate at every step.
+ */
 export function learningRateAt(step: number, s: Schedule): number {
-  if (step < s.warmupSteps) return (s.peak * (step + 1)) / (s.warmupSteps + 1);
+  if (step < s.warmupSteps) return (s.peak * step) / Math.max(1, s.warmupSteps);
   if (s.type === 'constant') return s.peak;
   const progress = Math.min(1, (step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps));
   if (s.type === 'linear') return s.peak * (1 - progress);

@@ -49,13 +49,13 @@ describe('optimizer and schedule', () => {
     assert.equal(clipFactor(4, 0), 1);
   });
 
-  it('warm-up then linear, cosine or constant', () => {
+  it('warm-up then linear, cosine or constant (transformers get_*_schedule_with_warmup)', () => {
     const s = { peak: 1, warmupSteps: 4, totalSteps: 14 };
     assert.equal(warmupSteps(100, 0, 0.1), 10);
     assert.equal(warmupSteps(100, 7, 0.1), 7);
     assert.deepEqual(
       [0, 1, 2, 3].map((t) => learningRateAt(t, { ...s, type: 'linear' })),
-      [0.2, 0.4, 0.6, 0.8],
+      [0, 0.25, 0.5, 0.75],
     );
     assert.equal(learningRateAt(4, { ...s, type: 'linear' }), 1);
     assert.equal(learningRateAt(9, { ...s, type: 'linear' }), 0.5);
