@@ -104,17 +104,22 @@ def evaluation_points(run_dir: str, clock: Clock, only: set[str] | None = None) 
             step = int(name[11:])
         if not isinstance(step, int) or isinstance(step, bool):
             continue
-        models = s.get("models") if isinstance(s.get("models"), dict) else {}
         values = {
             "kl": s.get("kl"),
             "win_rate": s.get("win_rate"),
-            "reward_policy": (models.get("policy") or {}).get("mean_reward"),
-            "reward_reference": (models.get("reference") or {}).get("mean_reward"),
+            "reward_policy": _mean_reward(s, "policy"),
+            "reward_reference": _mean_reward(s, "reference"),
         }
         for k, v in values.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf"):
                 out.append(Point(step, "gen/" + k, float(v), wall_time=clock.last))
     return out
+
+
+def _mean_reward(summary: dict, model: str) -> object:
+    m = summary.get("models")
+    m = m.get(model) if isinstance(m, dict) else None
+    return m.get("mean_reward") if isinstance(m, dict) else None
 
 
 def hparams(config: dict) -> dict[str, bool | float | str]:
