@@ -82,11 +82,12 @@ def event_files(out_dir):
     return sorted(n for n in os.listdir(out_dir) if n.endswith(SUFFIX))
 
 
-def test_tfjs_run_exports_every_value_and_reexport_replaces(models, tmp_path):
+def test_tfjs_run_logs_live_exports_every_value_and_reexport_replaces(models, tmp_path):
     data = data_with_a_bad_line(tmp_path)
     flags = [x for k, v in FLAGS.items() for x in (f"--{k.replace('_', '-')}", str(v).lower() if isinstance(v, bool) else v)]
-    dpo("train", "--model", models["gpt2"], "--data", data, *flags, "--out", tmp_path / "run")
+    dpo("train", "--model", models["gpt2"], "--data", data, *flags, "--report-to", "tensorboard", "--out", tmp_path / "run")
     run = tmp_path / "run"
+    assert_matches(run, run / "tensorboard")  # report_to: dpo train's follower wrote them
     # A checkpoint evaluation, as the host writes it (eval/checkpoint-<step>/summary.json): gen/* points.
     os.makedirs(run / "eval" / "checkpoint-2")
     (run / "eval" / "checkpoint-2" / "summary.json").write_text(
