@@ -1,6 +1,6 @@
 """The torch engine's live TensorBoard logging: a TrainerCallback that follows the run folder with
 export_metrics_live.LiveWriter, so the event files hold the panel's names and values. Not TRL's
-TensorBoardCallback (report_to stays [] for TRL): that one logs TRL's raw log dict (train/num_tokens,
+TensorBoardCallback (report_to stays [] for TRL): that one logs TRL's raw log dict (the end-of-run
 train/train_runtime, none of our tokens_per_second or warnings) and, after a resume, a second copy of
 every redone step."""
 
