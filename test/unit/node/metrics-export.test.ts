@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG, DpoConfig, toRecordLine } from '../../../src/protocol';
 import { reportsTo } from '../../../src/protocol/report-to-config';
 import { LiveMetricsExport, tensorboardDir } from '../../../src/node/metrics-export';
 import { torchPython } from '../../../src/node/torch-env';
+import { evaluationRecord, readRunEvaluations } from '../../../src/node/eval/run-evals';
 
 function config(over: Partial<DpoConfig>): DpoConfig {
   return { ...DEFAULT_CONFIG, model: '/m', data: '/d.jsonl', ...over } as DpoConfig;
@@ -79,11 +80,20 @@ describe('report_to', () => {
       const logs: string[] = [];
       await LiveMetricsExport.forRun(run, config({ report_to: 'tensorboard', engine: 'torch' }), { log: (l) => logs.push(l) })!.finish();
       assert.deepEqual(ours(tensorboardDir(run)), []);
+      // A checkpoint evaluation in the shape dpo eval writes: the exporter's gen/* values are the panel's eval_gen/* ones.
+      const model = (mean_reward: number) => ({ answers: 4, mean_length: 10, mean_reward });
+      fs.mkdirSync(path.join(run, 'eval', 'checkpoint-1'), { recursive: true });
+      const head = { version: 1, created: '2026-12-03T00:00:00Z', engine: 'torch', policy: 'p', reference: 'r', prompts: 2, samples: 2, seed: 1 };
+      const rest = { max_new_tokens: 8, temperature: 1, kl: 0.2, kl_ci: [0, 0.4], kl_exact_sampler: true, judges: {}, win_rate: 0.5, step: 1 };
+      const summary = { ...head, ...rest, models: { policy: model(1), reference: model(0) } };
+      fs.writeFileSync(path.join(run, 'eval', 'checkpoint-1', 'summary.json'), JSON.stringify(summary));
+      const gen = Object.keys(evaluationRecord(readRunEvaluations(run)[0])!.values).length;
+      assert.equal(gen, 4, 'the panel reads the summary: kl, win rate, both rewards');
       await LiveMetricsExport.forRun(run, config({ report_to: 'tensorboard', engine: 'torch', checkpoint_eval_prompts: 2 }), {
         log: (l) => logs.push(l),
       })!.finish();
       assert.equal(ours(tensorboardDir(run)).length, 1);
-      assert.match(logs[logs.length - 1], /wrote 3 values of 3 metrics/);
+      assert.match(logs[logs.length - 1], new RegExp(`wrote ${3 + gen} values of ${3 + gen} metrics`));
     },
   );
 });
