@@ -251,9 +251,10 @@ class Run:
         has_eval = len(evals) > 0
         dtype = trl_map.DTYPES[c["dtype"]]
         peft_config = trl_map.lora_config(c)
+        from .export_metrics_callback import live_callbacks  # report_to: follows what StudioCallback appends
         from .studio_callback import StudioCallback
 
-        callbacks = [StudioCallback(self), *self.extra_callbacks]
+        callbacks = [StudioCallback(self), *live_callbacks(c, self.folder.root, self.main), *self.extra_callbacks]
         if c["mode"] == "sft":
             from trl import SFTConfig, SFTTrainer
 

@@ -35,6 +35,7 @@ HANDLED_ELSEWHERE = {
     "checkpoint_eval_samples": "the host's background dpo eval",
     "checkpoint_eval_max_new_tokens": "the host's background dpo eval",
     "checkpoint_eval_reward_model": "the host's background dpo eval",
+    "report_to": "export_metrics_callback.py: our TensorBoard writer, with the panel's names (TRL's report_to stays [])",
     # SimPO: CPOConfig arguments (cpo_args below; test_simpo_orpo.py checks they arrive).
     "simpo_gamma": "CPOConfig.simpo_gamma (loss_type simpo)",
     "cpo_alpha": "CPOConfig.cpo_alpha (loss_type simpo)",

@@ -20,6 +20,7 @@ import { exportLaunch } from './export-launch';
 import { addDataCommands } from './data-commands';
 import { addServeCommand } from './serve';
 import { addEvalCommand } from './eval';
+import { addExportMetricsCommand } from './export-metrics';
 import { describeTorch, setupTorch } from '../node/torch-setup';
 import { PACKAGE_ROOT } from '../node/package-root';
 
@@ -258,6 +259,8 @@ export function buildProgram(): Command {
       for (const f of r.files) log(`wrote ${f}`);
       log(`run folder: ${r.config.output_dir}; submit with: sbatch ${r.files[0]}`);
     });
+
+  addExportMetricsCommand(program, log);
 
   program
     .command('demo')

@@ -9,6 +9,7 @@ import { ProgressLine } from './progress';
 import { EngineExit, describeExit, lastLinesText } from '../node/engine-client';
 import { startTorchEngine } from './torch-engine';
 import { CheckpointEvals } from '../node/eval/checkpoint-evals';
+import { LiveMetricsExport } from '../node/metrics-export';
 import { readRunConfig } from '../node/run-folder';
 
 export interface TrainInvocation {
@@ -69,6 +70,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint); // a service manager's or `kill`'s stop: the same graceful stop as Ctrl-C
   let evals: CheckpointEvals | undefined;
+  let tensorboard: LiveMetricsExport | undefined;
   let result: RunResult;
   try {
     const options = {
@@ -89,13 +91,18 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     };
     const trainer = inv.resume ? Trainer.resume(path.resolve(inv.resume), options, resolve) : Trainer.create(config!, options);
     evals = CheckpointEvals.forRun(trainer.config.output_dir, trainer.config, evalHooks(progress));
+    tensorboard = LiveMetricsExport.forRun(trainer.config.output_dir, trainer.config, evalHooks(progress));
     if (!inv.quiet) progress.message(`run folder: ${trainer.config.output_dir}`);
     result = await trainer.run();
+  } catch (err) {
+    await tensorboard?.finish(); // a failed run's records are exported too, and the follower must not outlive us
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
   await finishEvaluations(evals, result, progress);
+  await tensorboard?.finish();
   return result;
 }
 
@@ -128,6 +135,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let evals: CheckpointEvals | undefined;
+  let tensorboard: LiveMetricsExport | undefined;
   let result: RunResult;
   try {
     const hello = await engine.ready.catch((err: Error) => {
@@ -168,6 +176,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
         return read.ok ? read.config : undefined;
       })();
     if (runConfig) evals = CheckpointEvals.forRun(r.runDir, runConfig, evalHooks(progress));
+    if (runConfig) tensorboard = LiveMetricsExport.forRun(r.runDir, runConfig, evalHooks(progress));
     if (stopRequested) engine.request('run/stop', {}).catch(() => undefined); // a signal that came before the run existed
     const end = await Promise.race([finished, failed, exited.then((x) => ({ type: 'exit' as const, x }))]);
     if (end.type === 'exit')
@@ -190,6 +199,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
     engine.closeInput();
   }
   await finishEvaluations(evals, result, progress);
+  await tensorboard?.finish();
   return result;
 }
 

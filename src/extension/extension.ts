@@ -6,6 +6,7 @@ import { COMMANDS, CommandContext } from './commands';
 import { newTrainingRun, resumeRun, showRuns, startRunFromConfig, stopRun } from './run-commands';
 import { makeTinyModel, probeModel } from './model-commands';
 import { exportMetrics, labelPairs, openMetrics } from './view-commands';
+import { registerTensorBoardCommand } from './tensorboard-command';
 import { setUpTorch } from './setup-torch-command';
 import { exportLaunchScript } from './export-launch-command';
 import { CONVERT_COMMAND, convertPreferences } from './convert-command';
@@ -87,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
     register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
     registerServeCommand(ctx),
+    registerTensorBoardCommand(ctx),
     register(EVAL_COMMANDS.evaluateModel, (args?: Parameters<typeof evaluateModel>[2]) => evaluateModel(ctx, context.secrets, args)),
     register(EVAL_COMMANDS.showEvaluation, (args?: Parameters<typeof showEvaluation>[1]) => showEvaluation(ctx, args)),
     labelProblems,

@@ -23,6 +23,7 @@ import { readRunConfig } from '../node/run-folder';
 import { keyLine } from '../node/failure-text';
 import { torchEnvDir } from '../node/torch-env';
 import { CheckpointEvals } from '../node/eval/checkpoint-evals';
+import { LiveMetricsExport } from '../node/metrics-export';
 
 /** A session's state in this window (the run folder's status records say what the engine did). */
 export type SessionStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed' | 'killed';
@@ -61,6 +62,8 @@ export class RunSession {
   config?: DpoConfig;
   /** Evaluate during training (checkpoint_eval_prompts > 0): the background evaluations of its checkpoints. */
   evals?: CheckpointEvals;
+  /** report_to ["tensorboard"]: the run's TensorBoard export, finished after its evaluations. */
+  tensorboard?: LiveMetricsExport;
   readonly ended: Promise<RunEnd>;
   private settle!: (end: RunEnd) => void;
 
@@ -96,6 +99,7 @@ export class RunSession {
     if (!this.isActive) return;
     this.status = end.status;
     this.settle(end);
+    void (this.evals?.drain() ?? Promise.resolve()).then(() => this.tensorboard?.finish());
   }
 }
 
@@ -225,6 +229,7 @@ export class RunManager implements vscode.Disposable {
             log: (line) => this.options.log(`[eval] ${line}`),
             embedded: { enginePath: this.options.enginePath, nodePath: s.nodePath, backend: s.backend ?? undefined },
           });
+          session.tensorboard ??= LiveMetricsExport.forRun(session.runDir, e.params.config, { log: (line) => this.options.log(`[tensorboard] ${line}`) });
           return;
         }
         case 'run/didProgress': {

@@ -8,6 +8,7 @@ import { BACKEND_NAMES, BackendName } from './backend';
 import { OBJECTIVE_FIELDS, objectiveProblems } from './objective-config';
 import { KTO_FIELDS, ktoProblems } from './kto-config';
 import { CHECKPOINT_EVAL_FIELDS } from './checkpoint-eval-config';
+import { REPORT_TO_FIELDS } from './report-to-config';
 import { LORA_FIELDS } from './lora-config';
 import { nonFiniteFields } from './config-numbers';
 import { LOSS_LIST_DESCRIPTION, LOSS_MEMBERS, LossMember, hasLossMember, lossTermProblems } from './loss-terms';
@@ -84,6 +85,8 @@ export interface DpoConfig {
   checkpoint_eval_samples: number;
   checkpoint_eval_max_new_tokens: number;
   checkpoint_eval_reward_model: string | null;
+  /** Live logging: ["tensorboard"], or [] / "none" (report-to-config.ts). */
+  report_to: string[] | string;
 }
 
 /**
@@ -227,6 +230,7 @@ export const CONFIG_FIELDS: Record<keyof DpoConfig, FieldSchema> = {
   save_steps: { type: 'integer', minimum: 1, default: 100, description: 'Write a checkpoint every N steps (and when stopped).' },
   save_total_limit: { ...nullable('integer'), minimum: 1, default: 3, description: 'Keep only the newest N checkpoints; null keeps all.' },
   ...CHECKPOINT_EVAL_FIELDS, // checkpoint_eval_* (checkpoint-eval-config.ts)
+  ...REPORT_TO_FIELDS, // report_to (report-to-config.ts)
   skip_bad_lines: { type: 'boolean', default: false, description: 'Skip unusable data lines (and report how many) instead of stopping with the list.' },
   backend: {
     enum: [...BACKEND_NAMES, null],

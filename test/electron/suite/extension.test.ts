@@ -21,6 +21,7 @@ const COMMAND_IDS = [
   'dpo.probeModel',
   'dpo.openMetrics',
   'dpo.exportMetrics',
+  'dpo.exportTensorBoard',
   'dpo.labelPairs',
   'dpo.convertPreferences',
   'dpo.reviewSuspiciousPairs',
