@@ -56,6 +56,8 @@ export function pythonEnvironment(python: string, scratch: string, log: (line: s
     env.PYTHONPATH = [site, env.PYTHONPATH].filter(Boolean).join(path.delimiter);
     missing = missingModules(python, env);
   }
+  const base = missing.filter((m) => ['torch', 'transformers', 'accelerate'].includes(m));
+  if (base.length > 0) throw new Error(`${python} lacks ${base.join(', ')}, which bench:gpu does not carry: set DPO_BENCH_PYTHON to a Python with them`);
   if (missing.length > 0) {
     throw new Error(
       `${python} lacks ${missing.join(', ')}: run bench/gpu/collect-wheels.sh where they are installed and carry bench/gpu/wheels ` +
