@@ -122,13 +122,15 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchReport> {
   const r = spawnSync(python, [SCRIPT, 'all', '--out', o.out, ...(o.tiny ? ['--tiny'] : [])], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`gpu_bench.py failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`);
   const torch = JSON.parse(fs.readFileSync(path.join(o.out, 'torch-report.json'), 'utf8')) as Omit<GpuBenchReport, 'webgpu' | 'node'>;
-  const report: GpuBenchReport = {
-    ...torch,
-    webgpu: await webgpuRow(torch, o.out, o.log),
-    node: { version: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length },
+  const write = (r: GpuBenchReport) => {
+    fs.writeFileSync(path.join(o.out, 'report.json'), JSON.stringify(r, null, 2));
+    fs.writeFileSync(path.join(o.out, 'report.md'), reportMarkdown(r));
   };
-  fs.writeFileSync(path.join(o.out, 'report.json'), JSON.stringify(report, null, 2));
-  fs.writeFileSync(path.join(o.out, 'report.md'), reportMarkdown(report));
+  const node = { version: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length };
+  // Written before the WebGPU run too: a GPU driver that takes the process down keeps the torch rows.
+  write({ ...torch, webgpu: { skipped: 'the WebGPU run did not finish (the process ended during it)' }, node });
+  const report: GpuBenchReport = { ...torch, webgpu: await webgpuRow(torch, o.out, o.log), node };
+  write(report);
   return report;
 }
 
