@@ -15,6 +15,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return n;
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
@@ -35,10 +41,11 @@ export function addDataCommands(program: Command): void {
     .option('--checkpoints <dir...>', 'more model folders (e.g. earlier checkpoints): the score averages over all')
     .option('--max-length <n>', 'longest prompt+response in tokens (default: the model context)', positiveInt)
     .option('--batch-size <n>', 'pairs per forward pass', positiveInt, 8)
+    .option('--threads <n>', "threads for the log-probs: wasm's matrix products (tfjs) or torch's; 0 = every core", nonNegativeInt, 0)
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend (default: the fastest that loads)').choices(BACKEND_NAMES))
     .addOption(new Option('--engine <name>', 'tfjs (embedded) or torch (PyTorch; needs `dpo setup-torch`)').choices(ENGINE_NAMES).default('tfjs'))
     .action(async (o) => {
-      if (o.engine === 'tfjs') log(describeBackend(await selectBackend(o.backend as BackendName | undefined)));
+      if (o.engine === 'tfjs') log(describeBackend(await selectBackend(o.backend as BackendName | undefined, o.threads)));
       const r = await runTriage({
         modelDir: path.resolve(o.model),
         referenceDir: o.reference ? path.resolve(o.reference) : undefined,
@@ -49,6 +56,7 @@ export function addDataCommands(program: Command): void {
         engine: o.engine,
         maxLength: o.maxLength,
         batchSize: o.batchSize,
+        threads: o.threads,
         log,
       });
       const against = r.rows.filter((row) => row.margin < 0).length;

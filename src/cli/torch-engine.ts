@@ -16,8 +16,8 @@ export function startTorchEngine(show: (line: string) => void = () => undefined)
 }
 
 /** Runs a Python module of the torch engine to completion, its output passed through. */
-export function runTorchModule(module: string, args: string[]): void {
-  const r = spawnSync(requireTorchPython(), ['-m', module, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: torchProcessEnv() });
+export function runTorchModule(module: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+  const r = spawnSync(requireTorchPython(), ['-m', module, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...torchProcessEnv(), ...env } });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`the torch engine's ${module} failed (exit ${r.status})`);
 }

@@ -24,6 +24,11 @@ export interface TriageJob {
   engine: EngineName;
   maxLength?: number;
   batchSize: number;
+  /**
+   * Threads for the log-probs: the torch engine's (OMP_NUM_THREADS for its process); the embedded
+   * engine's are set when its backend is selected (selectBackend), before this runs. 0 or absent: every core.
+   */
+  threads?: number;
   log: (line: string) => void;
 }
 
@@ -49,9 +54,18 @@ async function logpsOf(job: TriageJob, modelDir: string, tmp: string, name: stri
   if (job.engine === 'torch') {
     const args = ['--model', modelDir, '--data', job.dataFile, '--out', out];
     if (job.maxLength) args.push('--max-length', String(job.maxLength));
-    runTorchModule('dpo_studio.logps', args);
+    runTorchModule('dpo_studio.logps', args, job.threads ? { OMP_NUM_THREADS: String(job.threads) } : {});
   } else {
-    const r = await writeLogps({ modelDir, dataFile: job.dataFile, outFile: out, maxLength: job.maxLength, batchSize: job.batchSize, skipBadLines: false });
+    // Pairs of similar length share a batch: padding is most of a batch's cost on a small model.
+    const r = await writeLogps({
+      modelDir,
+      dataFile: job.dataFile,
+      outFile: out,
+      maxLength: job.maxLength,
+      batchSize: job.batchSize,
+      skipBadLines: false,
+      sortByLength: true,
+    });
     for (const n of r.notes) job.log(`${name}: ${n}`);
   }
   return readLogpsFile(out);

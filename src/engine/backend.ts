@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, BackendName, BackendReport, GpuAdapterReport, threadCount } from '../protocol';
 import { setUpWebGpu } from './webgpu';
 import { resolveThreads, setWasmBackendThreaded } from './wasm-threads';
+import { guardWasmHeap } from './wasm-heap';
 
 /** The tfjs backend that a name registers (both native packages register 'tensorflow'). */
 const TFJS_BACKEND: Record<BackendName, string> = {
@@ -57,7 +58,9 @@ async function tryBackend(name: BackendName, forced: boolean, threads: number): 
       // One thread: the plain SIMD build, as tfjs picks it in Node. More: the threaded build.
       if (threads > 1) {
         try {
-          return { threads: await setWasmBackendThreaded(threads) };
+          const count = await setWasmBackendThreaded(threads);
+          guardWasmHeap(); // a failed malloc throws instead of corrupting the heap (wasm-heap.ts)
+          return { threads: count };
         } catch (err) {
           throw new Error(
             `wasm's threaded build did not load (${firstLine(err)}); --threads 1 (or "threads": 1, the dpo.threads setting) uses the single-threaded one`,
@@ -73,6 +76,7 @@ async function tryBackend(name: BackendName, forced: boolean, threads: number): 
   if (!ok) throw new Error(`tf.setBackend('${TFJS_BACKEND[name]}') returned false`);
   await tf.ready();
   if (name !== 'wasm') return { adapter };
+  guardWasmHeap();
   // The count the module reports (a backend made earlier in this process keeps its own); the
   // single-threaded build has no pool and reports -1.
   const count = (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();

@@ -16,6 +16,8 @@ export interface LogpsJob {
   maxPromptLength?: number;
   batchSize: number;
   skipBadLines: boolean;
+  /** Batch pairs of similar length (less padding; lines are written in that order, each with its `line`). */
+  sortByLength?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -57,7 +59,8 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
     const tmp = `${job.outFile}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w');
     try {
-      const pairs = tokenized.pairs;
+      const longest = (p: (typeof tokenized.pairs)[number]) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+      const pairs = job.sortByLength ? [...tokenized.pairs].sort((a, b) => longest(a) - longest(b)) : tokenized.pairs;
       for (let start = 0; start < pairs.length; start += job.batchSize) {
         const chunk = pairs.slice(start, start + job.batchSize);
         const batch = collatePairs(chunk, padId);

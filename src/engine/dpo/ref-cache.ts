@@ -78,8 +78,11 @@ export async function computeRefLogps(
   onProgress?: (done: number, total: number) => void,
 ): Promise<RefLogps> {
   const out: RefLogps = new Map();
-  for (let i = 0; i < pairs.length; i += batchSize) {
-    const chunk = pairs.slice(i, i + batchSize);
+  // Pairs of similar length share a batch (less padding); the result is keyed by data line.
+  const longest = (p: TokenizedPair) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+  const ordered = [...pairs].sort((a, b) => longest(a) - longest(b));
+  for (let i = 0; i < ordered.length; i += batchSize) {
+    const chunk = ordered.slice(i, i + batchSize);
     const logps = await computeSequenceLogps(reference, collatePairs(chunk, padId));
     chunk.forEach((p, j) => out.set(p.line, [logps[j], logps[chunk.length + j]]));
     onProgress?.(Math.min(i + batchSize, pairs.length), pairs.length);

@@ -11,6 +11,13 @@ import { MomentPlacement, momentPlacementFor } from './optimizer';
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 /** Heap bytes beyond the itemised parts per byte of activations (fitted; see estimateTrainingMemory). */
 const CHURN_PER_ACTIVATION_BYTE = 2.2;
+/**
+ * The same without recomputed blocks, where every block's backward pass runs in the one gradient
+ * scope of the step, so each block's temporaries (the transposed frozen or trained weights of its
+ * products, their XNNPACK packed copies, the upstream gradients) stay until the scope ends instead of
+ * being freed block by block. Fitted separately (estimateTrainingMemory).
+ */
+const CHURN_PER_ACTIVATION_BYTE_NO_RECOMPUTE = 3.3;
 
 export interface MemoryPart {
   what: string;
@@ -116,9 +123,16 @@ export function estimateTrainingMemory(
   // reference) and 3.63 (live); out of memory without recomputed blocks, and for 4 layers d 512 at
   // 512 x 2 (live); LoRA at 512 x 2 ran with recomputed blocks (3.10 GiB RSS) and not without.
   // Every factor from 2.09 to 2.35 sorts those runs right; 2.2 is the middle.
+  // Without recomputed blocks one factor cannot sort them (bench/RESULTS.md, 2026-12-03): GPT-2-small
+  // LoRA r16 without them ran at 128 x 1 pair with the heap at 3.006 GiB (factor >= 3.29 to reach it)
+  // and failed at 128 x 2 (> 2.49), where 2.2 admitted it at 3.78 GiB; 3.3 covers both.
   const itemised = parts.reduce((a, p) => a + p.bytes, 0);
-  const churn = Math.round(CHURN_PER_ACTIVATION_BYTE * activations.bytes);
-  parts.push({ what: `temporaries and allocator fragmentation (measured: ${CHURN_PER_ACTIVATION_BYTE}x the activations)`, bytes: churn });
+  const factor = c.gradient_checkpointing ? CHURN_PER_ACTIVATION_BYTE : CHURN_PER_ACTIVATION_BYTE_NO_RECOMPUTE;
+  const churn = Math.round(factor * activations.bytes);
+  parts.push({
+    what: `temporaries and allocator fragmentation (measured: ${factor}x the activations${c.gradient_checkpointing ? '' : ' without recomputed blocks'})`,
+    bytes: churn,
+  });
   const total = itemised + churn;
   const processTotal = total + outsideHeap.reduce((a, p) => a + p.bytes, 0);
   return { parts, total, outsideHeap, processTotal, parameters: n, maxLength };
@@ -156,16 +170,24 @@ export function preflightRefusal(e: MemoryEstimate, c: MemoryKnobs, maxLength: n
 }
 
 /**
- * emscripten's abort, V8's failed ArrayBuffer allocation, and the wasm traps seen when a kernel goes
- * on after a failed allocation (measured at the heap's edge: "memory access out of bounds" for a
- * 1-layer d-768 model, "table index is out of bounds" for GPT-2-small at 256 tokens).
+ * emscripten's abort, V8's failed ArrayBuffer allocation or wasm memory growth, a failed malloc
+ * (wasm-heap.ts), XNNPACK's out-of-memory status (tfjs prints "XNN status for xnn_create_… Got
+ * status 6" and goes on with no operator), and the wasm traps seen when a kernel goes on after a
+ * failed allocation (measured at the heap's edge: "memory access out of bounds" for a 1-layer
+ * d-768 model, "table index is out of bounds" for GPT-2-small at 256 tokens). The cause chain is
+ * searched too: a wrapper's message may not repeat it.
  */
 export function isAllocatorFailure(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /^Aborted\(|memory access out of bounds|table index is out of bounds|Array buffer allocation failed|Invalid typed array length|Cannot enlarge memory|Out of memory/i.test(
-    message,
-  );
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (ALLOCATOR_FAILURE.test(message)) return true;
+    if (!(e instanceof Error)) break;
+  }
+  return false;
 }
+
+const ALLOCATOR_FAILURE =
+  /^Aborted\(|memory access out of bounds|table index is out of bounds|Array buffer allocation failed|Invalid typed array length|Cannot enlarge memory|Out of memory|XNN status .*status 6|Maximum memory size exceeded|could not allocate memory/i;
 
 /** The message an allocator failure becomes, with the preflight's numbers when they were made. */
 export function outOfMemoryMessage(backend: string, e: MemoryEstimate | undefined, c: MemoryKnobs, maxLength: number): string {

@@ -7,6 +7,14 @@ import { implicitMargins } from '../../../src/engine/triage/margins';
 import { runTriage, runOfModel } from '../../../src/cli/triage';
 import { tempDir, tinyModel, useTestBackend, writeJsonl } from '../helpers/fixtures';
 import { torchPython } from '../../../src/node/torch-env';
+import { writeLogps } from '../../../src/engine/dpo/logps-file';
+import { readLogpsFile } from '../../../src/engine/triage/margins';
+import { computeRefLogps } from '../../../src/engine/dpo/ref-cache';
+import { loadTokenizer } from '../../../src/engine/tokenizer/tokenizer';
+import { tokenizePairs } from '../../../src/engine/data/tokenize';
+import { readPreferenceFile } from '../../../src/engine/data/preferences';
+import { loadModel } from '../../../src/engine/model/checkpoint';
+import { buildProgram } from '../../../src/cli/main';
 
 const root = tempDir('triage');
 const margins = (entries: [number, number][]) => new Map(entries);
@@ -172,5 +180,64 @@ describe('dpo triage on a model and its reference', () => {
       tfjs.rows.map((r) => r.line),
     );
     torch.rows.forEach((r, i) => assert.ok(Math.abs(r.margin - tfjs.rows[i].margin) < 1e-4, `line ${r.line}: torch ${r.margin}, tfjs ${tfjs.rows[i].margin}`));
+  });
+});
+
+describe('triage and reference precompute speed-ups keep the numbers', () => {
+  before(useTestBackend);
+
+  it('batching pairs by length (triage, reference precompute) gives each line the log-probs it gets alone', async () => {
+    const model = tinyModel(path.join(root, 'sorted-m'), { layers: 1, dModel: 16, heads: 2, seed: 9 });
+    // Lengths that differ a lot, in an order that sorting changes: padding differs between batchings.
+    const rows = [' a', ' bbbbbbbbbbbbbbbbbbbbbbbb', ' cc', ' dddddddddddd', ' e', ' ffffffffffffffffffff'].map((r, i) => ({
+      prompt: 'p'.repeat(1 + ((i * 7) % 5)),
+      chosen: r,
+      rejected: ` z${r.slice(2)}q`,
+    }));
+    const data = writeJsonl(path.join(root, 'sorted.jsonl'), rows);
+    const alone = path.join(root, 'alone.jsonl');
+    const sorted = path.join(root, 'sorted-out.jsonl');
+    await writeLogps({ modelDir: model, dataFile: data, outFile: alone, batchSize: 1, skipBadLines: false });
+    await writeLogps({ modelDir: model, dataFile: data, outFile: sorted, batchSize: 4, skipBadLines: false, sortByLength: true });
+    const a = readLogpsFile(alone);
+    const s = readLogpsFile(sorted);
+    // Written shortest first, each line with its own number.
+    const order = fs
+      .readFileSync(sorted, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { line: number }).line);
+    assert.notDeepEqual(order, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual([...order].sort(), [1, 2, 3, 4, 5, 6]);
+    for (const [line, p] of a) {
+      assert.ok(Math.abs(p.chosen_logp - s.get(line)!.chosen_logp) < 1e-4, `line ${line} chosen`);
+      assert.ok(Math.abs(p.rejected_logp - s.get(line)!.rejected_logp) < 1e-4, `line ${line} rejected`);
+    }
+    // The reference precompute batches the same way and keys by line.
+    const tokenizer = loadTokenizer(model);
+    const pairs = tokenizePairs(tokenizer, readPreferenceFile(data, { skipBadLines: false }).pairs, { maxLength: 64 }).pairs;
+    const { model: lm } = loadModel(model, { trainable: false });
+    try {
+      const cached = await computeRefLogps(lm, pairs, 4, tokenizer.padId ?? 0);
+      for (const [line, p] of a) {
+        assert.ok(Math.abs(cached.get(line)![0] - p.chosen_logp) < 1e-4, `reference line ${line}`);
+        assert.ok(Math.abs(cached.get(line)![1] - p.rejected_logp) < 1e-4, `reference line ${line}`);
+      }
+    } finally {
+      lm.dispose();
+    }
+  });
+
+  it('dpo triage takes --threads (0 = every core) and refuses a negative count', async () => {
+    const triage = buildProgram().commands.find((c) => c.name() === 'triage')!;
+    const threads = triage.options.find((o) => o.long === '--threads');
+    assert.ok(threads, 'no --threads option');
+    assert.equal(threads.defaultValue, 0);
+    const program = buildProgram();
+    program.commands.find((c) => c.name() === 'triage')!.configureOutput({ writeErr: () => undefined });
+    await assert.rejects(
+      program.parseAsync(['node', 'dpo', 'triage', '--model', 'm', '--data', 'd', '--out', 'o', '--threads', '-1']),
+      (err: Error & { code?: string }) => err.code === 'commander.invalidArgument' && /'--threads <n>'.*must be a whole number, 0 or more/.test(err.message),
+    );
   });
 });
