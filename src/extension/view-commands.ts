@@ -59,7 +59,8 @@ export async function exportMetrics(ctx: CommandContext, args: { runDirs?: strin
 export async function labelPairs(target?: vscode.Uri | string): Promise<CommandResult> {
   // The active tab, not activeTextEditor: a file over 50 MB never becomes a TextEditor for extensions,
   // and a large one becomes one only after it has been sent to the extension host.
-  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const activeTab = vscode.window.tabGroups.activeTabGroup.activeTab;
+  const tab = activeTab?.input;
   const tabUri = tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom ? tab.uri : undefined;
   let uri = typeof target === 'string' ? vscode.Uri.file(target) : (target ?? tabUri ?? vscode.window.activeTextEditor?.document.uri);
   if (!uri || !/\.jsonl$/i.test(uri.path)) {
@@ -78,5 +79,8 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   }
   noteOpenRequested();
   await vscode.commands.executeCommand('vscode.openWith', uri, size > thresholdMB * 1024 * 1024 ? LARGE_LABEL_VIEW_TYPE : LABEL_VIEW_TYPE);
+  // The labeling editor takes the place of the text tab it was opened from (as Reopen Editor With does):
+  // VS Code titles a custom editor's tab with the file name only, so two tabs would both read "name.jsonl".
+  if (activeTab && tab instanceof vscode.TabInputText && tab.uri.toString() === uri.toString() && !activeTab.isDirty) await vscode.window.tabGroups.close(activeTab);
   return { ok: true };
 }

@@ -7,12 +7,13 @@ import { headerOf } from './view-text';
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
 export function showCounts(c: LabelCountsView): void {
-  const { text, percent, valueText } = headerOf(c);
+  const { text, percent, trainPercent, heldPercent, barText, valueText } = headerOf(c);
   $('counts').textContent = text;
-  $('progress-fill').style.width = `${percent}%`;
+  $('progress-fill').style.width = `${trainPercent}%`;
+  $('progress-held').style.width = `${heldPercent}%`;
   $('progress').setAttribute('aria-valuenow', String(percent));
   $('progress').setAttribute('aria-valuetext', valueText);
-  $('progress-text').textContent = `${percent}%`;
+  $('progress-text').textContent = barText;
 }
 
 export function showGuidelines(open: boolean, init: HostToLabel['host/didInit'] | undefined): void {
