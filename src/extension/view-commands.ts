@@ -59,8 +59,7 @@ export async function exportMetrics(ctx: CommandContext, args: { runDirs?: strin
 export async function labelPairs(target?: vscode.Uri | string): Promise<CommandResult> {
   // The active tab, not activeTextEditor: a file over 50 MB never becomes a TextEditor for extensions,
   // and a large one becomes one only after it has been sent to the extension host.
-  const activeTab = vscode.window.tabGroups.activeTabGroup.activeTab;
-  const tab = activeTab?.input;
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   const tabUri = tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom ? tab.uri : undefined;
   let uri = typeof target === 'string' ? vscode.Uri.file(target) : (target ?? tabUri ?? vscode.window.activeTextEditor?.document.uri);
   if (!uri || !/\.jsonl$/i.test(uri.path)) {
@@ -81,6 +80,11 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   await vscode.commands.executeCommand('vscode.openWith', uri, size > thresholdMB * 1024 * 1024 ? LARGE_LABEL_VIEW_TYPE : LABEL_VIEW_TYPE);
   // The labeling editor takes the place of the text tab it was opened from (as Reopen Editor With does):
   // VS Code titles a custom editor's tab with the file name only, so two tabs would both read "name.jsonl".
-  if (activeTab && tab instanceof vscode.TabInputText && tab.uri.toString() === uri.toString() && !activeTab.isDirty) await vscode.window.tabGroups.close(activeTab);
+  // The Tab objects of before the open are stale: find the text tab again.
+  if (tab instanceof vscode.TabInputText && tab.uri.toString() === uri.toString()) {
+    const key = uri.toString();
+    const text = vscode.window.tabGroups.activeTabGroup.tabs.find((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key && !t.isDirty);
+    if (text) await vscode.window.tabGroups.close(text);
+  }
   return { ok: true };
 }
