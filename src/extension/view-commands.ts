@@ -83,7 +83,9 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   // The Tab objects of before the open are stale: find the text tab again.
   if (tab instanceof vscode.TabInputText && tab.uri.toString() === uri.toString()) {
     const key = uri.toString();
-    const text = vscode.window.tabGroups.activeTabGroup.tabs.find((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key && !t.isDirty);
+    const text = vscode.window.tabGroups.activeTabGroup.tabs.find(
+      (t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key && !t.isDirty,
+    );
     if (text) await vscode.window.tabGroups.close(text);
   }
   return { ok: true };

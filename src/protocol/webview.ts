@@ -315,7 +315,11 @@ const pairView: Check = (v) =>
   lineNo(v.next) &&
   (v.suspicion === undefined || (isObj(v.suspicion) && num(v.suspicion.margin) && lineNo(v.suspicion.rank) && lineNo(v.suspicion.of)));
 const reviewCounts: Check = (v) => v === undefined || (isObj(v) && num(v.reviewed) && num(v.queued));
-const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k])) && reviewCounts(v.review) && (v.given === undefined || num(v.given));
+const counts: Check = (v) =>
+  isObj(v) &&
+  ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k])) &&
+  reviewCounts(v.review) &&
+  (v.given === undefined || num(v.given));
 
 const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num },

@@ -82,6 +82,9 @@ describe('labeling editor, first hour (#28 item 8)', { timeout: 400_000 }, () =>
     await view.locator('#left .text', { hasText: 'Edited.' }).waitFor({ timeout: 30_000 });
     // And the keys work again: the pair, not the text box, has them.
     await page.keyboard.press('j');
-    await view.locator('#position').filter({ hasText: /^line 2$/ }).waitFor();
+    await view
+      .locator('#position')
+      .filter({ hasText: /^line 2$/ })
+      .waitFor();
   });
 });

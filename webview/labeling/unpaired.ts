@@ -14,7 +14,12 @@ let shownMode: PickMode | undefined;
 const WORDS: Record<PickMode, [string, string, string, string]> = {
   thumbs: ['1 · 👍 Good', '2 · 👎 Bad', 'Thumbs up: desirable, label true (1 or A)', 'Thumbs down: undesirable, label false (2 or B)'],
   sides: ['1 · Left is better', '2 · Right is better', '1 or A', '2 or B'],
-  review: ['1 · Confirm', '2 · Flip', 'Confirm: the label is right, chosen stays chosen (1 or A)', 'Flip: the label is wrong, swap chosen and rejected (2 or B)'],
+  review: [
+    '1 · Confirm',
+    '2 · Flip',
+    'Confirm: the label is right, chosen stays chosen (1 or A)',
+    'Flip: the label is wrong, swap chosen and rejected (2 or B)',
+  ],
 };
 
 /** The footer buttons' words for the line shown (set on a change only: keys must paint in a frame). */

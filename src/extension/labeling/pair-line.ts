@@ -88,7 +88,16 @@ export function inspectLine(text: string): InspectedLine {
     const pair = parsePreferenceLine(o, '', 0, found);
     problems.push(...found.map((p) => ({ field: p.field, message: p.message })));
     if (problems.length > 0 || !pair) return { kind: 'bad', problems };
-    return { kind: 'a', problems, prompt: pair.prompt, responses: [pair.chosen, pair.rejected], review: true, given: label === undefined, format: detectFormat(o), ...meta };
+    return {
+      kind: 'a',
+      problems,
+      prompt: pair.prompt,
+      responses: [pair.chosen, pair.rejected],
+      review: true,
+      given: label === undefined,
+      format: detectFormat(o),
+      ...meta,
+    };
   }
 
   const r = o.responses;

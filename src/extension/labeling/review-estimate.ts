@@ -61,7 +61,16 @@ export function reviewEstimate(flips: number, reviewed: number, total: number): 
   const n = noiseEstimate(flips, reviewed, total);
   const { low, high } = wilsonInterval(flips, reviewed);
   const moreNeeded = Math.max(0, MIN_REVIEWED_FOR_SMOOTHING - reviewed);
-  return { flips, reviewed, rate: n.reviewedRate, low, high, remainingRate: n.remainingRate, labelSmoothing: moreNeeded ? undefined : n.labelSmoothing, moreNeeded };
+  return {
+    flips,
+    reviewed,
+    rate: n.reviewedRate,
+    low,
+    high,
+    remainingRate: n.remainingRate,
+    labelSmoothing: moreNeeded ? undefined : n.labelSmoothing,
+    moreNeeded,
+  };
 }
 
 /** The status bar's words for the flip rate: the count, the share and its interval ("2 of 3 flipped: 67% (21–94%)"). */
@@ -72,7 +81,8 @@ export function rateText(e: ReviewEstimate): string {
 
 /** What the review can suggest for label_smoothing now, or how many more decisions it needs first. */
 export function smoothingText(e: ReviewEstimate, queued: number): string {
-  if (e.labelSmoothing !== undefined) return `suggested label_smoothing ${e.labelSmoothing} (≈ ${(e.remainingRate * 100).toFixed(1)}% of the file's pairs left mislabeled)`;
+  if (e.labelSmoothing !== undefined)
+    return `suggested label_smoothing ${e.labelSmoothing} (≈ ${(e.remainingRate * 100).toFixed(1)}% of the file's pairs left mislabeled)`;
   const canReach = queued >= MIN_REVIEWED_FOR_SMOOTHING;
   return canReach
     ? `a label_smoothing value is offered after ${MIN_REVIEWED_FOR_SMOOTHING} reviewed pairs: ${e.moreNeeded} more`

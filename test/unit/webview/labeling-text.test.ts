@@ -30,7 +30,10 @@ describe('labeling editor text', () => {
     assert.equal(headerOf(labeled).text, '300 labeled · 0 tie · 0 skipped · 0 left');
     assert.equal(headerOf(labeled).percent, 100);
     const review = headerOf({ ...labeled, review: { reviewed: 2, queued: 6 } });
-    assert.deepEqual([review.text, review.percent, review.barText, review.valueText], ['review: 2 of 6 confirmed or flipped · 33%', 33, '33%', '2 of 6 reviewed']);
+    assert.deepEqual(
+      [review.text, review.percent, review.barText, review.valueText],
+      ['review: 2 of 6 confirmed or flipped · 33%', 33, '33%', '2 of 6 reviewed'],
+    );
     assert.equal(headerOf({ ...labeled, review: { reviewed: 0, queued: 6 } }).percent, 0);
     assert.equal(headerOf({ ...labeled, review: { reviewed: 6, queued: 6 } }).percent, 100);
     assert.equal(headerOf({ ...labeled, review: { reviewed: 0, queued: 0 } }).percent, 0, 'an empty queue is not NaN%');
