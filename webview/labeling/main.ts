@@ -19,7 +19,7 @@ import { renderText, textOf } from './text';
 import { KIND_TEXT, droppedLabelNote, formatTime, givenNote, sideTitle, suspicionText } from './view-text';
 import { helpKey, toggleHelp } from './help';
 import { labelButtons, renderUnpaired } from './unpaired';
-import { showCounts, showGuidelines } from './header';
+import { notice, showCounts, showGuidelines, status } from './header';
 import { editBar, editedTexts } from './edit-box';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -161,10 +161,6 @@ function renderCounts(): void {
   if (counts) showCounts(counts);
 }
 
-function status(text: string): void {
-  $('status').textContent = text;
-}
-
 function showLine(line: number): void {
   const cached = cache.get(line);
   if (cached) {
@@ -200,7 +196,7 @@ function decide(d: 'left' | 'right' | 'tie' | 'skip'): void {
   const decision: LabelDecision = d === 'tie' || d === 'skip' ? d : (d === 'left') === !p.swapped ? 'a' : 'b';
   send('label/decide', { line: p.line, decision });
   // A tie or skip takes a label out of training: say so (the counts and the bar change too).
-  $('notice').textContent = (d === 'tie' || d === 'skip') && (p.kind === 'a' || p.kind === 'b') ? `⚠ ${droppedLabelNote(p.line, d)}` : '';
+  notice((d === 'tie' || d === 'skip') && (p.kind === 'a' || p.kind === 'b') ? `⚠ ${droppedLabelNote(p.line, d)}` : '');
   // The host's fresh view replaces this one when the edit lands; until then show the decision.
   cache.set(p.line, { ...p, kind: decision });
   if (p.next) showLine(p.next);
@@ -267,7 +263,7 @@ const ACTIONS: Record<string, () => void> = {
   tie: () => decide('tie'),
   skip: () => decide('skip'),
   undo: () => {
-    $('notice').textContent = '';
+    notice('');
     send('label/undo', {});
   },
   prev: () => move(-1),

@@ -15,6 +15,7 @@ import {
 } from '../../../src/extension/labeling/review-estimate';
 import { LineIndex } from '../../../src/extension/labeling/line-index';
 import { applyDecision } from '../../../src/extension/labeling/pair-line';
+import { parseHostToLabel } from '../../../src/protocol';
 
 const row = (line: number, margin: number): TriageRow => ({ line, margin, score: 1 / (1 + Math.exp(margin)), agreement: margin < 0 ? 1 : 0 });
 
@@ -97,5 +98,19 @@ describe('line index: pairs that came labeled are counted apart', () => {
     index.splice({ start: 0, removed: 1, added: 0 });
     index.scan(10);
     assert.equal(index.counts().given, 0, 'a removed line leaves the count');
+  });
+});
+
+describe('labeling messages: the review card, the given count and a reset that names a line', () => {
+  const view = { line: 3, kind: 'a', problems: [], swapped: false, prev: 1, next: 5 };
+  it('accepts a pair view with its suspicion and counts with `given`, and rejects a malformed suspicion', () => {
+    assert.ok(parseHostToLabel({ type: 'label/didShow', params: { pair: { ...view, suspicion: { margin: -0.5, rank: 2, of: 6 } } } }).ok);
+    assert.equal(parseHostToLabel({ type: 'label/didShow', params: { pair: { ...view, suspicion: { margin: 'x', rank: 2, of: 6 } } } }).ok, false);
+    const counts = { pairs: 3, labeled: 3, tie: 0, skip: 0, left: 0, bad: 0, pending: 0 };
+    assert.ok(parseHostToLabel({ type: 'label/didCounts', params: { counts: { ...counts, given: 3 } } }).ok);
+    assert.equal(parseHostToLabel({ type: 'label/didCounts', params: { counts: { ...counts, given: '3' } } }).ok, false);
+    assert.ok(parseHostToLabel({ type: 'label/didReset', params: {} }).ok);
+    assert.ok(parseHostToLabel({ type: 'label/didReset', params: { line: 4 } }).ok);
+    assert.equal(parseHostToLabel({ type: 'label/didReset', params: { line: -1 } }).ok, false);
   });
 });
