@@ -57,6 +57,15 @@ describe('labeling editor, first hour (#28 item 8)', { timeout: 400_000 }, () =>
     await view.locator('#counts', { hasText: '299 labeled (all as the file came) · 1 tie · 0 skipped · 0 left' }).waitFor({ timeout: 30_000 });
     await view.locator('#progress-text', { hasText: /^100% decided · 1 left out of training$/ }).waitFor();
     assert.match((await view.locator('#progress').getAttribute('aria-valuetext')) ?? '', /300 of 300 decided, 299 of them for training/);
+    // The striped part of the bar (left out of training) is there, and the notes wrap rather than run off the side.
+    assert.ok((await view.locator('#progress-held').evaluate((e) => e.getBoundingClientRect().width)) > 0, 'the tie shows in the bar');
+    for (const width of [700, 1600]) {
+      await page.setViewportSize({ width, height: 900 });
+      await view.locator('#notice').waitFor();
+      const overflow = await view.locator('body').evaluate((e) => e.ownerDocument.documentElement.scrollWidth - e.ownerDocument.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `at ${width} px the page is ${overflow} px wider than its view`);
+      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `labeling-tie-notice-${width}.png`) });
+    }
     await page.keyboard.press('Backspace');
     await position.filter({ hasText: /^line 1$/ }).waitFor();
     await view.locator('#counts', { hasText: '300 labeled (all as the file came) · 0 tie' }).waitFor({ timeout: 30_000 });
