@@ -3,17 +3,16 @@
 // dirty state, save, revert and hot exit are VS Code's own, and a text editor open on the same file
 // stays in sync both ways. The webview shows one pair and asks for lines; lines are inspected
 // lazily (line-index.ts) and unusable ones are reported in the Problems panel.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from '../webview-html';
 import { readLabelSettings } from '../settings';
-import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseLabelToHost } from '../../protocol';
+import { HostToLabel, LabelPairView, WebviewMessage, assertNever, parseLabelToHost } from '../../protocol';
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
 import { ReviewQueue, acceptReviews, takeReviewQueue } from './review-queue';
 import { cliPathOf, previewModel, runTokens, showPreview } from './token-preview';
 import { TextDocumentStore } from './text-document-store';
+import { initParams } from './init-params';
 
 export const LABEL_VIEW_TYPE = 'dpo.labelPairs';
 const RAW_LIMIT = 4000;
@@ -21,12 +20,7 @@ const RAW_LIMIT = 4000;
 const SCAN_SLICE = 2000;
 const isPairLine = (k: string) => k !== 'blank';
 
-/** `data.guidelines.md` or `data.jsonl.guidelines.md` beside `data.jsonl`. */
-export function guidelinesFile(dataFile: string): string {
-  const base = dataFile.replace(/\.jsonl$/i, '');
-  const candidates = [`${base}.guidelines.md`, `${dataFile}.guidelines.md`];
-  return candidates.find((f) => fs.existsSync(f)) ?? candidates[0];
-}
+export { guidelinesFile } from './init-params';
 
 /** What a change did to the lines: these lines changed, or lines moved (a splice), or anything. */
 export type LinesChange = { lines: number[] } | { splice: LineSplice; lines: number[] } | { reset: true };
@@ -202,17 +196,7 @@ export class LabelSession implements vscode.Disposable {
       switch (m.type) {
         case 'webview/ready': {
           this.readyMs = performance.now() - this.opened;
-          const file = this.document.uri.fsPath;
-          const guide = guidelinesFile(file);
-          this.send('host/didInit', {
-            protocolVersion: WEBVIEW_PROTOCOL_VERSION,
-            // With its folder: a text tab of the same file has the same tab title (VS Code names a custom editor's tab by the file).
-            file: `${path.basename(path.dirname(file))}/${path.basename(file)} — labeling`,
-            guidelinesFile: path.basename(guide),
-            guidelines: fs.existsSync(guide) ? fs.readFileSync(guide, 'utf8') : null,
-            blind: this.settings.blind,
-            annotator: this.settings.annotator,
-          });
+          this.send('host/didInit', initParams(this.document.uri.fsPath, this.settings));
           if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
           else if (this.document.lineCount > 0) {
             const first = this.index.find(-1, 1, (k) => k === 'todo');
