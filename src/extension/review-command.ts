@@ -1,7 +1,7 @@
 // DPO: Review Suspicious Pairs: `dpo triage` on a run's final model (or a checkpoint) in its own
-// Node process, then the run's data file in the labeling editor as a review queue in triage order
-// (labeling/review-queue.ts). And the suggestion that follows a review: a new run config with
-// conservative DPO at the estimated noise rate.
+// Node process, then the run's data file in the labeling editor (the one already open, or a new
+// one) as a review queue of the flagged pairs in triage order (labeling/review-queue.ts). And the
+// suggestion that follows a review: a new run config with conservative DPO at the estimated noise rate.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import { listRunFolders, modelPickItems } from './run-folders';
 import { readSettings, runsRoot } from './settings';
 import { LABEL_VIEW_TYPE } from './labeling/label-editor';
 import { activeReviewQueue, setReviewQueue } from './labeling/review-queue';
+import { MIN_REVIEWED_FOR_SMOOTHING, flaggedQueue, smoothingText } from './labeling/review-estimate';
 
 export const REVIEW_COMMAND = 'dpo.reviewSuspiciousPairs';
 
@@ -25,8 +26,11 @@ export interface ReviewResult {
   error?: string;
   /** The triage file written. */
   path?: string;
-  /** 1-based lines in queue order. */
+  /** 1-based lines in queue order: the flagged pairs. */
   lines?: number[];
+  /** Pairs scored, and whether any had a negative margin (else the queue holds the lowest margins). */
+  scored?: number;
+  flagged?: boolean;
 }
 
 function runDirOf(modelDir: string): string | undefined {
@@ -79,11 +83,23 @@ export async function reviewSuspiciousPairs(cliPath: string, log: (l: string) =>
     void vscode.window.showErrorMessage((err as Error).message);
     return { ok: false, error: (err as Error).message };
   }
-  const rows = parseTriageRows(fs.readFileSync(out, 'utf8'));
+  const queue = flaggedQueue(parseTriageRows(fs.readFileSync(out, 'utf8')));
   const uri = vscode.Uri.file(dataFile);
-  setReviewQueue(uri, { lines: rows.map((r) => r.line - 1), total: rows.length, runDir });
-  await vscode.commands.executeCommand('vscode.openWith', uri, LABEL_VIEW_TYPE);
-  return { ok: true, path: out, lines: rows.map((r) => r.line) };
+  const why = new Map(queue.rows.map((r) => [r.line - 1, { margin: r.margin, rank: r.rank }]));
+  const lines = queue.rows.map((r) => r.line);
+  log(
+    queue.flagged
+      ? `${lines.length} of ${queue.scored} pairs flagged: the tuned model scores them the other way (negative margin)`
+      : `no pair has a negative margin: the tuned model agrees with every label; queued the ${lines.length} lowest margins`,
+  );
+  if (!queue.flagged)
+    void vscode.window.showInformationMessage(
+      `DPO: the tuned model agrees with every label of ${path.basename(dataFile)}; review the ${lines.length} pairs it is least sure of.`,
+    );
+  // A labeling editor already open on the file takes the queue (and shows itself); else the one opened here does.
+  if (!setReviewQueue(uri, { lines: lines.map((l) => l - 1), total: queue.scored, runDir, why }))
+    await vscode.commands.executeCommand('vscode.openWith', uri, LABEL_VIEW_TYPE);
+  return { ok: true, path: out, lines, scored: queue.scored, flagged: queue.flagged };
 }
 
 /** The run config of the reviewed run with conservative DPO at the estimated remaining noise rate, opened. */
@@ -93,6 +109,11 @@ export async function writeNoiseAwareConfig(args: { file?: string } = {}): Promi
   const read = runDir ? readRunConfig(runDir) : undefined;
   if (!queue || !runDir || !read?.ok) return { ok: false, error: 'no review in progress (DPO: Review Suspicious Pairs)' };
   const s = queue.summary();
+  if (s.labelSmoothing === undefined) {
+    const error = `DPO: ${smoothingText(s, queue.spec.lines.length)} (${s.reviewed} of ${MIN_REVIEWED_FOR_SMOOTHING} so far).`;
+    if (!args.file) void vscode.window.showInformationMessage(error);
+    return { ok: false, error };
+  }
   const config: Record<string, unknown> = JSON.parse(fs.readFileSync(runFile(runDir, 'config'), 'utf8'));
   delete config.output_dir;
   // label_smoothing is conservative DPO on the embedded engine's sigmoid loss (see the config schema).
@@ -104,7 +125,7 @@ export async function writeNoiseAwareConfig(args: { file?: string } = {}): Promi
   if (!args.file) {
     await vscode.window.showTextDocument(vscode.Uri.file(file));
     void vscode.window.showInformationMessage(
-      `DPO: ${s.flips} of ${s.reviewed} reviewed pairs flipped; at most ≈ ${(s.remainingRate * 100).toFixed(1)}% left mislabeled: run config with label_smoothing ${s.labelSmoothing} written (start it with DPO: Start Run From Config).`,
+      `DPO: ${s.flips} of ${s.reviewed} reviewed pairs flipped (95% interval ${Math.round(s.low * 100)}–${Math.round(s.high * 100)}%); at most ≈ ${(s.remainingRate * 100).toFixed(1)}% left mislabeled: run config with label_smoothing ${s.labelSmoothing} written (start it with DPO: Start Run From Config).`,
     );
   }
   return { ok: true, path: file, labelSmoothing: s.labelSmoothing };

@@ -78,5 +78,15 @@ export async function labelPairs(target?: vscode.Uri | string): Promise<CommandR
   }
   noteOpenRequested();
   await vscode.commands.executeCommand('vscode.openWith', uri, size > thresholdMB * 1024 * 1024 ? LARGE_LABEL_VIEW_TYPE : LABEL_VIEW_TYPE);
+  // The labeling editor takes the place of the text tab it was opened from (as Reopen Editor With does):
+  // VS Code titles a custom editor's tab with the file name only, so two tabs would both read "name.jsonl".
+  // The Tab objects of before the open are stale: find the text tab again.
+  if (tab instanceof vscode.TabInputText && tab.uri.toString() === uri.toString()) {
+    const key = uri.toString();
+    const text = vscode.window.tabGroups.activeTabGroup.tabs.find(
+      (t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key && !t.isDirty,
+    );
+    if (text) await vscode.window.tabGroups.close(text);
+  }
   return { ok: true };
 }

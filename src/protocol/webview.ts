@@ -138,6 +138,8 @@ export interface LabelPairView {
   /** The nearest non-blank lines before and after, 0 when there is none. */
   prev: number;
   next: number;
+  /** In a review queue: why the pair is there (the tuned model's margin, its rank of all pairs scored). */
+  suspicion?: { margin: number; rank: number; of: number };
 }
 
 export interface LabelCountsView {
@@ -156,6 +158,8 @@ export interface LabelCountsView {
   /** In review mode (DPO: Review Suspicious Pairs): queued pairs confirmed or flipped here, of those queued.
    * The file's own counts say little then: a reviewed file is usually labeled throughout. */
   review?: { reviewed: number; queued: number };
+  /** Of `labeled`, lines that came labeled (chosen/rejected in the file, not decided in this editor). */
+  given?: number;
 }
 
 export type LabelDecision = 'a' | 'b' | 'tie' | 'skip';
@@ -183,8 +187,8 @@ export interface HostToLabel {
   /** Fresh views of lines (after an edit, or prefetched); the shown line is not changed. */
   'label/didUpdate': { pairs: LabelPairView[] };
   'label/didCounts': { counts: LabelCountsView };
-  /** Lines moved (an edit outside this editor added or removed lines): cached views are stale. */
-  'label/didReset': Record<string, never>;
+  /** Lines moved (an edit outside this editor added or removed lines), or a review began: cached views are stale; `line`: show it next. */
+  'label/didReset': { line?: number };
   /**
    * How long opening took, from the command: until the editor existed (sessionMs), until its webview
    * had loaded (readyMs), until the first pair was sent, and until every line was indexed.
@@ -308,9 +312,14 @@ const pairView: Check = (v) =>
   optStr(v.annotator) &&
   optStr(v.labeledAt) &&
   lineNo(v.prev) &&
-  lineNo(v.next);
+  lineNo(v.next) &&
+  (v.suspicion === undefined || (isObj(v.suspicion) && num(v.suspicion.margin) && lineNo(v.suspicion.rank) && lineNo(v.suspicion.of)));
 const reviewCounts: Check = (v) => v === undefined || (isObj(v) && num(v.reviewed) && num(v.queued));
-const counts: Check = (v) => isObj(v) && ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k])) && reviewCounts(v.review);
+const counts: Check = (v) =>
+  isObj(v) &&
+  ['pairs', 'labeled', 'tie', 'skip', 'left', 'bad', 'pending'].every((k) => num(v[k])) &&
+  reviewCounts(v.review) &&
+  (v.given === undefined || num(v.given));
 
 const LABEL_TO_HOST: { [K in keyof LabelToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num },
@@ -329,7 +338,7 @@ const HOST_TO_LABEL: { [K in keyof HostToLabel]: Record<string, Check> } = {
   'label/didShow': { pair: pairView },
   'label/didUpdate': { pairs: (v) => Array.isArray(v) && v.every(pairView) },
   'label/didCounts': { counts },
-  'label/didReset': {},
+  'label/didReset': { line: (v) => v === undefined || lineNo(v) },
   'label/didMeasure': { firstPairMs: num, indexedMs: optNum, sessionMs: num, readyMs: num },
   'host/didError': { message: str },
 };

@@ -1,6 +1,7 @@
 // The data loop in a real VS Code (code-server in headless Chromium): DPO: Review Suspicious Pairs on
-// a tiny trained run opens the labeling editor as a queue in `dpo triage` order, a flip is written
-// to the file with annotator and time; V shows the tokens of a chat-format pair, masked vs trained.
+// a tiny trained run turns the labeling editor already open on its data into a queue of the flagged
+// pairs in `dpo triage` order, each card saying why; a flip is written to the file with annotator
+// and time; no label_smoothing is offered on a few decisions; V shows the tokens of a chat pair.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -8,7 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+import { openInLabelEditor } from './panels';
 import { blindSwap } from '../../src/extension/labeling/pair-line';
+import { wilsonInterval } from '../../src/extension/labeling/review-estimate';
+import { suspicionText } from '../../webview/labeling/view-text';
 
 const SHOTS = process.env.DPO_SCREENSHOTS;
 const msg = (role: string, content: string) => [{ role, content }];
@@ -20,6 +24,9 @@ const PAIRS = [
   ['Say thanks.', 'Thank you!', 'No.'],
   ['Greet me.', 'Good morning!', 'Go away.'],
 ].map(([p, c, r]) => ({ prompt: msg('user', p), chosen: msg('assistant', c), rejected: msg('assistant', r) }));
+/** The file reviewed: the training pairs with the first four labels turned the wrong way round after training, so the model flags those four. */
+const FLIPPED = 4;
+const FILE = PAIRS.map((p, i) => (i < FLIPPED ? { ...p, chosen: p.rejected, rejected: p.chosen } : p));
 
 /** The webview whose document holds `text` (the labeling editor and the preview are both visible). */
 async function webviewWith(page: Page, selector: string): Promise<FrameLocator> {
@@ -32,6 +39,23 @@ async function webviewWith(page: Page, selector: string): Promise<FrameLocator> 
     await page.waitForTimeout(500);
   }
   throw new Error(`no webview shows ${selector}`);
+}
+
+/** The lines of `file` once a save has written it whole (holding `mark`): the tab's dirty dot can clear before the write ends. */
+async function savedLines(file: string, mark: string): Promise<Record<string, unknown>[]> {
+  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 200))) {
+    const text = fs.readFileSync(file, 'utf8');
+    try {
+      if (text.includes(mark))
+        return text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`${file} never held ${mark}: ${text.slice(0, 200)}`);
+  }
 }
 
 describe('review queue and token preview in a real VS Code', { timeout: 300_000 }, () => {
@@ -66,6 +90,7 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
       '--max-length',
       '96',
     );
+    fs.writeFileSync(data(), FILE.map((p) => JSON.stringify(p)).join('\n') + '\n');
     ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT, onLog: (_t, text) => logs.push(text) }));
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
   });
@@ -75,57 +100,74 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
     fs.rmSync(workspace, { recursive: true, force: true });
   });
 
-  it('opens the queue in triage order, and a flip (2) is written to the file with annotator and time', async () => {
+  it('turns the open labeling editor into a queue of the flagged pairs in triage order, and a flip (2) is written with annotator and time', async () => {
+    // The file is open in the labeling editor first: the review must come to it.
+    const view = await openInLabelEditor(page, 'pairs.jsonl');
+    const position = view.locator('#position');
+    await position.filter({ hasText: /^line 1$/ }).waitFor();
     await runCommand(page, 'DPO: Review Suspicious Pairs');
     await pickRow(page, 'review-run', 'DPO: Review Suspicious Pairs');
-    const view = activeWebview(page);
-    await view.locator('#position').waitFor({ timeout: 120_000 });
+    const counts = view.locator('#counts');
+    await counts.filter({ hasText: /^review: / }).waitFor({ timeout: 120_000 });
     const triage = path.join(workspace, '.dpo', 'runs', 'review-run', 'triage-final.jsonl');
-    const order = fs
+    const rows = fs
       .readFileSync(triage, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l).line as number);
-    assert.equal(order.length, PAIRS.length);
-    const position = view.locator('#position');
+      .map((l) => JSON.parse(l) as { line: number; margin: number });
+    assert.equal(rows.length, PAIRS.length, 'every pair scored');
+    // The queue: the flagged pairs (negative margin), not the whole file.
+    const order = rows.filter((r) => r.margin < 0).map((r) => r.line);
+    assert.deepEqual([...order].sort(), [1, 2, 3, 4], 'the four labels turned round are the ones flagged');
     await position.filter({ hasText: new RegExp(`^line ${order[0]}$`) }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.tab', { hasText: 'pairs.jsonl' }).count(), 1, 'the open editor took the review; no second one');
+    // The card says why the pair is here; the buttons say what they do.
+    assert.equal((await view.locator('#suspicion').innerText()).trim(), suspicionText({ margin: rows[0].margin, rank: 1, of: PAIRS.length }));
+    assert.equal((await view.locator('#choose-left').innerText()).trim(), '1 · Confirm');
+    assert.equal((await view.locator('#choose-right').innerText()).trim(), '2 · Flip');
     // The header counts the review, not the file (whose every line is already labeled).
-    const counts = view.locator('#counts');
-    await counts.filter({ hasText: /^review: 0 of 6 confirmed or flipped · 0%$/ }).waitFor({ timeout: 30_000 });
+    await counts.filter({ hasText: /^review: 0 of 4 confirmed or flipped · 0%$/ }).waitFor({ timeout: 30_000 });
+    await view.locator('#pair').focus();
     assert.equal(await view.locator('#progress').getAttribute('aria-valuenow'), '0');
     await page.keyboard.press('ArrowRight');
     await position.filter({ hasText: new RegExp(`^line ${order[1]}$`) }).waitFor();
     await page.keyboard.press('1'); // confirm the second pair of the queue
     await position.filter({ hasText: new RegExp(`^line ${order[2]}$`) }).waitFor();
-    await counts.filter({ hasText: /^review: 1 of 6 confirmed or flipped · 16%$/ }).waitFor({ timeout: 30_000 });
-    assert.equal(await view.locator('#progress').getAttribute('aria-valuenow'), '16');
-    assert.equal(await view.locator('#progress-text').innerText(), '16%');
+    await counts.filter({ hasText: /^review: 1 of 4 confirmed or flipped · 25%$/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('#progress').getAttribute('aria-valuenow'), '25');
+    assert.equal(await view.locator('#progress-text').innerText(), '25%');
     await page.keyboard.press('2'); // flip the third
     await position.filter({ hasText: new RegExp(`^line ${order[3]}$`) }).waitFor();
-    await counts.filter({ hasText: /^review: 2 of 6 confirmed or flipped · 33%$/ }).waitFor({ timeout: 30_000 });
+    await counts.filter({ hasText: /^review: 2 of 4 confirmed or flipped · 50%$/ }).waitFor({ timeout: 30_000 });
     // Backspace undoes the flip, and the review no longer counts it; flipped again, it does.
     await page.keyboard.press('Backspace');
     await position.filter({ hasText: new RegExp(`^line ${order[2]}$`) }).waitFor();
-    await counts.filter({ hasText: /^review: 1 of 6 confirmed or flipped · 16%$/ }).waitFor({ timeout: 30_000 });
+    await counts.filter({ hasText: /^review: 1 of 4 confirmed or flipped · 25%$/ }).waitFor({ timeout: 30_000 });
     await page.keyboard.press('2');
     await position.filter({ hasText: new RegExp(`^line ${order[3]}$`) }).waitFor();
-    await counts.filter({ hasText: /^review: 2 of 6 confirmed or flipped · 33%$/ }).waitFor({ timeout: 30_000 });
-    await page.locator('.statusbar-item', { hasText: 'Review: 1 flipped, 1 confirmed of 2/6' }).waitFor({ timeout: 30_000 });
+    await counts.filter({ hasText: /^review: 2 of 4 confirmed or flipped · 50%$/ }).waitFor({ timeout: 30_000 });
+    // The flip rate with its interval, and no label_smoothing on two decisions.
+    const w = wilsonInterval(1, 2);
+    await page
+      .locator('.statusbar-item', {
+        hasText: `Review: 1 flipped, 1 confirmed of 2/4 · flip rate 50% (${Math.round(w.low * 100)}–${Math.round(w.high * 100)}%)`,
+      })
+      .waitFor({ timeout: 30_000 });
+    await runCommand(page, 'DPO: Write Run Config for the Reviewed Noise Rate');
+    await page.locator('.notifications-toasts', { hasText: 'this queue holds 4, too few to estimate the rate' }).waitFor({ timeout: 30_000 });
+    assert.equal(fs.existsSync(path.join(workspace, 'review-run-cdpo.config.json')), false, 'no config written');
+    await view.locator('#pair').focus();
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'review-queue.png') });
     await runCommand(page, 'File: Save');
     await page.locator('.tab.active:not(.dirty)', { hasText: 'pairs.jsonl' }).waitFor({ timeout: 30_000 });
-    const lines = fs
-      .readFileSync(data(), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = await savedLines(data(), 'reviewer');
     const flipped = lines[order[2] - 1];
-    const original = PAIRS[order[2] - 1];
+    const original = FILE[order[2] - 1];
     assert.deepEqual([flipped.chosen, flipped.rejected, flipped.label, flipped.annotator], [original.rejected, original.chosen, 'b', 'reviewer']);
-    assert.match(flipped.labeled_at, /^\d{4}-\d{2}-\d{2}T/);
+    assert.match(String(flipped.labeled_at), /^\d{4}-\d{2}-\d{2}T/);
     const confirmed = lines[order[1] - 1];
-    assert.deepEqual([confirmed.chosen, confirmed.label], [PAIRS[order[1] - 1].chosen, 'a']);
-    for (const l of order.slice(3)) assert.deepEqual(lines[l - 1], PAIRS[l - 1], `line ${l} was not reviewed`);
+    assert.deepEqual([confirmed.chosen, confirmed.label], [FILE[order[1] - 1].chosen, 'a']);
+    for (const l of [...order.slice(3), 5, 6]) assert.deepEqual(lines[l - 1], FILE[l - 1], `line ${l} was not reviewed`);
   });
 
   it('review follows the blind setting: each pair in its seeded left/right order, not chosen-left (no position bias)', async () => {
@@ -134,7 +176,9 @@ describe('review queue and token preview in a real VS Code', { timeout: 300_000 
       .readFileSync(path.join(workspace, '.dpo', 'runs', 'review-run', 'triage-final.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l).line as number);
+      .map((l) => JSON.parse(l) as { line: number; margin: number })
+      .filter((r) => r.margin < 0)
+      .map((r) => r.line);
     const swapped = order.map((l) => blindSwap(0, l));
     assert.ok(swapped.includes(true) && swapped.includes(false), 'seed 0 swaps some of the queued lines and not others');
     const position = view.locator('#position');

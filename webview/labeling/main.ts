@@ -16,10 +16,11 @@ import {
 import { assertNever } from '../../src/protocol/assert-never';
 import { PAGE_HTML } from './page';
 import { renderText, textOf } from './text';
-import { KIND_TEXT, formatTime, sideTitle } from './view-text';
+import { KIND_TEXT, droppedLabelNote, formatTime, givenNote, sideTitle, suspicionText } from './view-text';
 import { helpKey, toggleHelp } from './help';
 import { labelButtons, renderUnpaired } from './unpaired';
-import { showCounts, showGuidelines } from './header';
+import { notice, showCounts, showGuidelines, status } from './header';
+import { editBar, editedTexts } from './edit-box';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -75,10 +76,17 @@ function renderPair(): void {
     if (p.labeledAt) who.title = p.labeledAt;
     head.append(who);
   }
-  if (p.review) {
+  if (p.suspicion) {
+    const why = document.createElement('span');
+    why.className = 'suspicion';
+    why.id = 'suspicion';
+    why.textContent = suspicionText(p.suspicion);
+    head.append(why);
+  } else if (p.review) {
     const note = document.createElement('span');
-    note.className = 'muted';
-    note.textContent = ' · review: the file holds chosen/rejected; a decision keeps them as "responses"';
+    note.className = 'muted given-note';
+    note.id = 'given-note';
+    note.textContent = givenNote(blind);
     head.append(note);
   }
   root.append(head);
@@ -86,10 +94,11 @@ function renderPair(): void {
   const decidable = p.responses !== undefined || p.completion !== undefined;
   for (const id of ['choose-left', 'choose-right', 'skip', 'edit', 'preview-tokens']) $(id).toggleAttribute('disabled', !decidable);
   $('tie').toggleAttribute('disabled', !decidable || p.unpaired === true);
-  labelButtons(p.unpaired === true && decidable);
+  // In a review queue, without blind mode, the left side holds the file's chosen answer: 1 confirms, 2 flips.
+  labelButtons(p.unpaired === true && decidable ? 'thumbs' : p.suspicion !== undefined && !blind && !p.swapped ? 'review' : 'sides');
   if (p.unpaired && p.completion !== undefined) {
     root.append(...renderUnpaired(p, blind, editing));
-    if (editing) editBar(root);
+    if (editing) editBar(root, saveEdit, cancelEdit, () => editing);
     return;
   }
   if (!decidable) {
@@ -145,25 +154,11 @@ function renderPair(): void {
     grid.append(col);
   });
   root.append(grid);
-  if (editing) editBar(root);
-}
-
-function editBar(root: HTMLElement): void {
-  const bar = document.createElement('div');
-  bar.className = 'edit-actions';
-  bar.innerHTML = `<vscode-button id="edit-save">Save edit (Ctrl+Enter)</vscode-button> <vscode-button id="edit-cancel" secondary>Cancel (Esc)</vscode-button>`;
-  root.append(bar);
-  $('edit-save').addEventListener('click', saveEdit);
-  $('edit-cancel').addEventListener('click', cancelEdit);
-  (document.getElementById('edit-left') as HTMLElement | null)?.focus();
+  if (editing) editBar(root, saveEdit, cancelEdit, () => editing);
 }
 
 function renderCounts(): void {
   if (counts) showCounts(counts);
-}
-
-function status(text: string): void {
-  $('status').textContent = text;
 }
 
 function showLine(line: number): void {
@@ -200,6 +195,8 @@ function decide(d: 'left' | 'right' | 'tie' | 'skip'): void {
   }
   const decision: LabelDecision = d === 'tie' || d === 'skip' ? d : (d === 'left') === !p.swapped ? 'a' : 'b';
   send('label/decide', { line: p.line, decision });
+  // A tie or skip takes a label out of training: say so (the counts and the bar change too).
+  notice((d === 'tie' || d === 'skip') && (p.kind === 'a' || p.kind === 'b') ? `⚠ ${droppedLabelNote(p.line, d)}` : '');
   // The host's fresh view replaces this one when the edit lands; until then show the decision.
   cache.set(p.line, { ...p, kind: decision });
   if (p.next) showLine(p.next);
@@ -218,11 +215,7 @@ function startEdit(): void {
 
 function saveEdit(): void {
   if (!current) return;
-  const texts: (string | null)[] = [null, null];
-  for (const id of ['edit-left', 'edit-right']) {
-    const area = document.getElementById(id) as (HTMLElement & { value: string }) | null;
-    if (area && area.value !== area.dataset.original) texts[Number(area.dataset.index)] = area.value;
-  }
+  const texts = editedTexts();
   editing = false;
   if (texts.some((t) => t !== null)) send('label/edit', { line: current.line, texts });
   renderPair();
@@ -247,11 +240,12 @@ function setBlind(on: boolean): void {
  * change (prefetches in flight) arrive before its answer and are ignored: they hold the old sides.
  */
 let staleUntilShow = false;
-function refetch(): void {
+function refetch(line = current?.line): void {
   cache.clear();
-  if (!current) return;
+  if (!line) return;
   staleUntilShow = true;
-  send('label/show', { direction: 'at', line: current.line });
+  editing = false;
+  send('label/show', { direction: 'at', line });
 }
 
 function renderBlind(): void {
@@ -268,7 +262,10 @@ const ACTIONS: Record<string, () => void> = {
   'choose-right': () => decide('right'),
   tie: () => decide('tie'),
   skip: () => decide('skip'),
-  undo: () => send('label/undo', {}),
+  undo: () => {
+    notice('');
+    send('label/undo', {});
+  },
   prev: () => move(-1),
   next: () => move(1),
   'next-todo': () => current && send('label/show', { direction: 'todo', line: current.line }),
@@ -345,6 +342,7 @@ window.addEventListener('message', (event) => {
     case 'host/didInit':
       init = m.params;
       $('file').textContent = init.file;
+      $('file').title = init.file;
       blind = init.blind;
       renderBlind();
       renderGuidelines();
@@ -375,7 +373,7 @@ window.addEventListener('message', (event) => {
       renderCounts();
       break;
     case 'label/didReset':
-      refetch();
+      refetch(m.params.line);
       break;
     case 'label/didMeasure':
       // For bench/labeling.ts: how long opening took on the host's clock.

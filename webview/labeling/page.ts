@@ -11,7 +11,7 @@ export const PAGE_HTML = `
     </div>
     <div class="progress-row">
       <div id="progress" class="progress" role="progressbar" aria-label="Labeling progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
-        <div id="progress-fill" class="progress-fill"></div>
+        <div id="progress-fill" class="progress-fill" title="labeled: trained on"></div><div id="progress-held" class="progress-held" title="tie or skipped: left out of training"></div>
       </div>
       <span id="progress-text" class="muted">0%</span>
     </div>
@@ -33,6 +33,7 @@ export const PAGE_HTML = `
     <vscode-button id="preview-tokens" secondary title="V: the tokens this pair becomes for training (masked prompt, trained response, truncation)">V · Tokens</vscode-button>
   </footer>
   <div id="status" class="muted" role="status"></div>
+  <div id="notice" role="status"></div>
   <div id="help" class="overlay" hidden>
     <div id="help-dialog" class="dialog" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" tabindex="-1">
       <h2>Keyboard</h2>

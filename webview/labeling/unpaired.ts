@@ -7,19 +7,33 @@ import { thumbTitle } from './view-text';
 
 const byId = (id: string) => document.getElementById(id) as HTMLElement;
 
-let shownMode: boolean | undefined;
+/** What the two pick buttons say: thumbs (unpaired line), sides (a pair), or confirm/flip (a queued pair, chosen on the left). */
+export type PickMode = 'thumbs' | 'sides' | 'review';
+let shownMode: PickMode | undefined;
 
-/** The footer buttons' words for the line shown: thumbs for an unpaired line, sides for a pair (set on a change only: keys must paint in a frame). */
-export function labelButtons(unpaired: boolean): void {
-  if (shownMode === unpaired) return;
-  shownMode = unpaired;
-  byId('choose-left').textContent = unpaired ? '1 · 👍 Good' : '1 · Left is better';
-  byId('choose-right').textContent = unpaired ? '2 · 👎 Bad' : '2 · Right is better';
+const WORDS: Record<PickMode, [string, string, string, string]> = {
+  thumbs: ['1 · 👍 Good', '2 · 👎 Bad', 'Thumbs up: desirable, label true (1 or A)', 'Thumbs down: undesirable, label false (2 or B)'],
+  sides: ['1 · Left is better', '2 · Right is better', '1 or A', '2 or B'],
+  review: [
+    '1 · Confirm',
+    '2 · Flip',
+    'Confirm: the label is right, chosen stays chosen (1 or A)',
+    'Flip: the label is wrong, swap chosen and rejected (2 or B)',
+  ],
+};
+
+/** The footer buttons' words for the line shown (set on a change only: keys must paint in a frame). */
+export function labelButtons(mode: PickMode): void {
+  if (shownMode === mode) return;
+  shownMode = mode;
+  const [left, right, leftTitle, rightTitle] = WORDS[mode];
+  byId('choose-left').textContent = left;
+  byId('choose-right').textContent = right;
   // Tooltips, not aria-labels: the accessible name stays the visible text.
-  byId('choose-left').title = unpaired ? 'Thumbs up: desirable, label true (1 or A)' : '1 or A';
-  byId('choose-right').title = unpaired ? 'Thumbs down: undesirable, label false (2 or B)' : '2 or B';
+  byId('choose-left').title = leftTitle;
+  byId('choose-right').title = rightTitle;
   // A completion on its own has no tie (main.ts disables it); S moves on without a label.
-  byId('skip').textContent = unpaired ? 'S · Skip (no label)' : 'S · Skip';
+  byId('skip').textContent = mode === 'thumbs' ? 'S · Skip (no label)' : 'S · Skip';
 }
 
 /** The prompt and the one completion, with its label unless blind; an edit box in edit mode. */

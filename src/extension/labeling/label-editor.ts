@@ -3,17 +3,16 @@
 // dirty state, save, revert and hot exit are VS Code's own, and a text editor open on the same file
 // stays in sync both ways. The webview shows one pair and asks for lines; lines are inspected
 // lazily (line-index.ts) and unusable ones are reported in the Problems panel.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml } from '../webview-html';
 import { readLabelSettings } from '../settings';
-import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, assertNever, parseLabelToHost } from '../../protocol';
+import { HostToLabel, LabelPairView, WebviewMessage, assertNever, parseLabelToHost } from '../../protocol';
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
-import { ReviewQueue, takeReviewQueue } from './review-queue';
+import { ReviewQueue, acceptReviews, takeReviewQueue } from './review-queue';
 import { cliPathOf, previewModel, runTokens, showPreview } from './token-preview';
 import { TextDocumentStore } from './text-document-store';
+import { initParams } from './init-params';
 
 export const LABEL_VIEW_TYPE = 'dpo.labelPairs';
 const RAW_LIMIT = 4000;
@@ -21,12 +20,7 @@ const RAW_LIMIT = 4000;
 const SCAN_SLICE = 2000;
 const isPairLine = (k: string) => k !== 'blank';
 
-/** `data.guidelines.md` or `data.jsonl.guidelines.md` beside `data.jsonl`. */
-export function guidelinesFile(dataFile: string): string {
-  const base = dataFile.replace(/\.jsonl$/i, '');
-  const candidates = [`${base}.guidelines.md`, `${dataFile}.guidelines.md`];
-  return candidates.find((f) => fs.existsSync(f)) ?? candidates[0];
-}
+export { guidelinesFile } from './init-params';
 
 /** What a change did to the lines: these lines changed, or lines moved (a splice), or anything. */
 export type LinesChange = { lines: number[] } | { splice: LineSplice; lines: number[] } | { reset: true };
@@ -83,8 +77,8 @@ export class LabelSession implements vscode.Disposable {
   private readonly opened = openRequestedAt ?? performance.now();
   private readonly sessionMs = performance.now() - this.opened;
   private readyMs = 0;
-  /** Set by DPO: Review Suspicious Pairs: the lines in triage order, walked instead of the file. */
-  readonly review?: ReviewQueue;
+  /** Set by DPO: Review Suspicious Pairs (when this editor opens, or later): the flagged lines in triage order, walked instead of the file. */
+  review?: ReviewQueue;
   /** Warnings of the token previews shown, by 0-based line (Problems). */
   private readonly previewWarnings = new Map<number, vscode.Diagnostic[]>();
 
@@ -96,13 +90,13 @@ export class LabelSession implements vscode.Disposable {
   ) {
     this.index = new LineIndex(document);
     this.review = takeReviewQueue(document.uri);
-    if (this.review) this.disposables.push(this.review);
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out', 'webview')] };
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'labeling', 'Label pairs');
     this.disposables.push(
       // One message at a time, in order: a decision's edit lands before the next key's is computed.
       panel.webview.onDidReceiveMessage((raw) => (this.queue = this.queue.then(() => this.onMessage(raw)))),
       document.onDidChange((e) => this.onDocumentChange(e)),
+      acceptReviews(document.uri, (queue) => this.startReview(queue)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('dpo.labeling')) this.settings = { ...readLabelSettings(), blind: this.settings.blind };
       }),
@@ -114,7 +108,18 @@ export class LabelSession implements vscode.Disposable {
     clearTimeout(this.scanTimer);
     clearTimeout(this.diagnosticsTimer);
     this.diagnostics.delete(this.document.uri);
+    this.review?.dispose();
     this.disposables.splice(0).forEach((d) => d.dispose());
+  }
+
+  /** A review started while this editor is open: walk its queue from its first pair, in front. */
+  startReview(queue: ReviewQueue): void {
+    this.review?.dispose();
+    this.review = queue;
+    this.panel.reveal();
+    this.sendCounts();
+    // Every view the webview holds is stale (neighbours in queue order, cards): it drops them and asks for the first.
+    if (queue.first !== undefined && queue.first < this.document.lineCount) this.send('label/didReset', { line: queue.first + 1 });
   }
 
   private send<K extends keyof HostToLabel>(type: K, params: HostToLabel[K]): void {
@@ -145,6 +150,7 @@ export class LabelSession implements vscode.Disposable {
       raw: line.responses || line.completion ? undefined : text.slice(0, RAW_LIMIT),
       prev: prev + 1,
       next: next + 1,
+      suspicion: this.review?.suspicion(i),
     };
   }
 
@@ -190,16 +196,7 @@ export class LabelSession implements vscode.Disposable {
       switch (m.type) {
         case 'webview/ready': {
           this.readyMs = performance.now() - this.opened;
-          const file = this.document.uri.fsPath;
-          const guide = guidelinesFile(file);
-          this.send('host/didInit', {
-            protocolVersion: WEBVIEW_PROTOCOL_VERSION,
-            file: path.basename(file),
-            guidelinesFile: path.basename(guide),
-            guidelines: fs.existsSync(guide) ? fs.readFileSync(guide, 'utf8') : null,
-            blind: this.settings.blind,
-            annotator: this.settings.annotator,
-          });
+          this.send('host/didInit', initParams(this.document.uri.fsPath, this.settings));
           if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
           else if (this.document.lineCount > 0) {
             const first = this.index.find(-1, 1, (k) => k === 'todo');

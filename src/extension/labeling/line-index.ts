@@ -12,7 +12,9 @@ export interface LineSource {
 }
 
 const KINDS: readonly LineKind[] = LABEL_LINE_KINDS;
-const UNKNOWN = 255;
+const UNKNOWN = 0x7f;
+/** Set on a labeled line that came labeled (chosen/rejected, no "label"): counted apart as `given`. */
+const GIVEN = 0x80;
 const code = (k: LineKind) => KINDS.indexOf(k);
 
 /** Counts per kind; partial while `pending` > 0. */
@@ -29,6 +31,7 @@ export class LineIndex {
   private kinds = new Uint8Array(0);
   private perKind = new Array<number>(KINDS.length).fill(0);
   private unknown = 0;
+  private given = 0;
   /** Background scan position: every line before it was inspected at least once. */
   private cursor = 0;
 
@@ -40,6 +43,7 @@ export class LineIndex {
   reset(): void {
     this.kinds = new Uint8Array(this.source.lineCount).fill(UNKNOWN);
     this.perKind.fill(0);
+    this.given = 0;
     this.unknown = this.kinds.length;
     this.cursor = 0;
   }
@@ -54,21 +58,32 @@ export class LineIndex {
 
   kind(i: number): LineKind {
     if (this.kinds[i] === UNKNOWN) this.inspect(i);
-    return KINDS[this.kinds[i]];
+    return KINDS[this.kinds[i] & ~GIVEN];
   }
 
   private inspect(i: number): void {
-    const k = code(inspectLine(this.source.lineAt(i)).kind);
-    this.set(i, k);
+    const line = inspectLine(this.source.lineAt(i));
+    this.set(i, code(line.kind) | (line.given ? GIVEN : 0));
+  }
+
+  /** Forgets line i's kind (code with or without GIVEN) in the counts. */
+  private uncount(k: number): void {
+    if (k === UNKNOWN) this.unknown--;
+    else {
+      this.perKind[k & ~GIVEN]--;
+      if (k & GIVEN) this.given--;
+    }
   }
 
   private set(i: number, k: number): void {
     const old = this.kinds[i];
     if (old === k) return;
-    if (old === UNKNOWN) this.unknown--;
-    else this.perKind[old]--;
+    this.uncount(old);
     if (k === UNKNOWN) this.unknown++;
-    else this.perKind[k]++;
+    else {
+      this.perKind[k & ~GIVEN]++;
+      if (k & GIVEN) this.given++;
+    }
     this.kinds[i] = k;
   }
 
@@ -91,11 +106,7 @@ export class LineIndex {
     next.set(this.kinds.subarray(0, s.start));
     next.fill(UNKNOWN, s.start, s.start + s.added);
     next.set(this.kinds.subarray(s.start + s.removed), s.start + s.added);
-    for (let i = s.start; i < s.start + s.removed; i++) {
-      const k = this.kinds[i];
-      if (k === UNKNOWN) this.unknown--;
-      else this.perKind[k]--;
-    }
+    for (let i = s.start; i < s.start + s.removed; i++) this.uncount(this.kinds[i]);
     this.unknown += s.added;
     this.kinds = next;
     this.cursor = Math.min(this.cursor, s.start);
@@ -112,6 +123,7 @@ export class LineIndex {
       left: n('todo'),
       bad: n('bad'),
       pending: this.unknown,
+      given: this.given,
     };
   }
 
@@ -128,7 +140,7 @@ export class LineIndex {
   badLines(): number[] {
     const bad = code('bad');
     const out: number[] = [];
-    for (let i = 0; i < this.kinds.length; i++) if (this.kinds[i] === bad) out.push(i);
+    for (let i = 0; i < this.kinds.length; i++) if ((this.kinds[i] & ~GIVEN) === bad) out.push(i);
     return out;
   }
 }

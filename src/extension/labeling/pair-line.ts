@@ -28,6 +28,8 @@ export interface InspectedLine {
   responses?: [Text, Text];
   /** True when the line has no "responses" and shows chosen/rejected. */
   review?: boolean;
+  /** A review line no one labeled here (no "label"): the file came with it labeled. */
+  given?: boolean;
   /** A review line's format: chat-completions and HH lines are flipped in their own fields. */
   format?: PreferenceFormat;
   annotator?: string;
@@ -86,7 +88,16 @@ export function inspectLine(text: string): InspectedLine {
     const pair = parsePreferenceLine(o, '', 0, found);
     problems.push(...found.map((p) => ({ field: p.field, message: p.message })));
     if (problems.length > 0 || !pair) return { kind: 'bad', problems };
-    return { kind: 'a', problems, prompt: pair.prompt, responses: [pair.chosen, pair.rejected], review: true, format: detectFormat(o), ...meta };
+    return {
+      kind: 'a',
+      problems,
+      prompt: pair.prompt,
+      responses: [pair.chosen, pair.rejected],
+      review: true,
+      given: label === undefined,
+      format: detectFormat(o),
+      ...meta,
+    };
   }
 
   const r = o.responses;

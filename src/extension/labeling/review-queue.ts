@@ -1,9 +1,10 @@
-// A review queue for the labeling editor: the lines of a data file in `dpo triage` order (most
-// likely mislabeled first). The editor walks the queue instead of the file; a flip (decision "b")
-// or a confirmation ("a") is an ordinary decision, recorded with annotator and time. The queue
-// counts them and shows the flips, the noise-rate estimate and the conservative-DPO suggestion.
+// A review queue for the labeling editor: the flagged lines of a data file in `dpo triage` order
+// (most likely mislabeled first). The editor walks the queue instead of the file; a flip (decision
+// "b") or a confirmation ("a") is an ordinary decision, recorded with annotator and time. The queue
+// counts them and shows the flips, the flip rate with its interval, and (after enough decisions)
+// the conservative-DPO suggestion.
 import * as vscode from 'vscode';
-import { noiseEstimate } from '../../protocol/triage-rank';
+import { ReviewEstimate, rateText, reviewEstimate, smoothingText } from './review-estimate';
 
 export interface ReviewQueueSpec {
   /** 0-based lines, most suspicious first. */
@@ -12,14 +13,34 @@ export interface ReviewQueueSpec {
   total: number;
   /** The run whose model ranked the pairs (its config seeds the suggested run config). */
   runDir?: string;
+  /** Per queued 0-based line: the tuned model's margin and its rank among the `total` pairs scored. */
+  why?: Map<number, { margin: number; rank: number }>;
 }
 
 const pending = new Map<string, ReviewQueueSpec>();
 let active: ReviewQueue | undefined;
+/** Labeling sessions open now, by document URI: a review of an open file goes to its editor. */
+const open = new Map<string, (queue: ReviewQueue) => void>();
 
-/** Queues a review for the next labeling editor opened on `uri`. */
-export function setReviewQueue(uri: vscode.Uri, spec: ReviewQueueSpec): void {
+/**
+ * Queues a review for the labeling editor on `uri`: the one open now (true; the caller reveals it),
+ * else the next one opened (false).
+ */
+export function setReviewQueue(uri: vscode.Uri, spec: ReviewQueueSpec): boolean {
+  const attach = open.get(uri.toString());
+  if (attach) {
+    attach(new ReviewQueue(spec));
+    return true;
+  }
   pending.set(uri.toString(), spec);
+  return false;
+}
+
+/** A labeling session on `uri` takes reviews started while it is open; the returned disposable ends that. */
+export function acceptReviews(uri: vscode.Uri, attach: (queue: ReviewQueue) => void): vscode.Disposable {
+  const key = uri.toString();
+  open.set(key, attach);
+  return new vscode.Disposable(() => open.get(key) === attach && open.delete(key));
 }
 
 export function takeReviewQueue(uri: vscode.Uri): ReviewQueue | undefined {
@@ -88,20 +109,28 @@ export class ReviewQueue implements vscode.Disposable {
     this.render();
   }
 
-  summary(): { flips: number; confirmed: number; reviewed: number; total: number } & ReturnType<typeof noiseEstimate> {
+  /** Why queued line i is suspicious, for its card. */
+  suspicion(i: number): { margin: number; rank: number; of: number } | undefined {
+    const why = this.spec.why?.get(i);
+    return why && { ...why, of: this.spec.total };
+  }
+
+  summary(): { confirmed: number; total: number } & ReviewEstimate {
     const flips = [...this.decisions.values()].filter((d) => d === 'b').length;
     const reviewed = this.decisions.size;
-    return { flips, confirmed: reviewed - flips, reviewed, total: this.spec.total, ...noiseEstimate(flips, reviewed, this.spec.total) };
+    return { confirmed: reviewed - flips, total: this.spec.total, ...reviewEstimate(flips, reviewed, this.spec.total) };
   }
 
   private render(): void {
     const s = this.summary();
     this.item.text =
       `$(checklist) Review: ${s.flips} flipped, ${s.confirmed} confirmed of ${s.reviewed}/${this.spec.lines.length}` +
-      (s.reviewed ? ` · noise ≈ ${(s.reviewedRate * 100).toFixed(0)}% of reviewed` : '');
+      (s.reviewed ? ` · flip rate ${Math.round(s.rate * 100)}% (${Math.round(s.low * 100)}–${Math.round(s.high * 100)}%)` : '');
+    const smoothing = smoothingText(s, this.spec.lines.length);
     this.item.tooltip = s.reviewed
-      ? `${s.flips} of the ${s.reviewed} reviewed pairs were mislabeled. Left in the file: at most ≈ ${(s.remainingRate * 100).toFixed(1)}% (the unreviewed pairs ranked lower, so their rate is taken as at most the reviewed rate). Click to write a new run config with conservative DPO, label_smoothing ${s.labelSmoothing}.`
-      : 'Flip (2/B) or confirm (1/A) each pair, most suspicious first.';
+      ? `${rateText(s)} among the reviewed pairs (the interval is where the true rate of pairs like these lies, 95%). ${smoothing[0].toUpperCase()}${smoothing.slice(1)}.` +
+        (s.labelSmoothing !== undefined ? ' Click to write a new run config with conservative DPO at that value.' : '')
+      : `Confirm (1/A) or flip (2/B) each of the ${this.spec.lines.length} flagged pairs, most suspicious first.`;
   }
 
   dispose(): void {
