@@ -1,6 +1,7 @@
 // Screenshots of every DPO panel for a person to look at: the metrics panel with a run, the probe
 // after a generation (a token's read-out open), the labeling editor on a code block, a problem line
-// and the help, and the review queue, in Dark Modern and Light Modern at 1600x1000 and 700x1000.
+// and the help, the review queue, and the Evaluate panel over a real `dpo eval` of the run, in Dark
+// Modern and Light Modern at 1600x1000 and 700x1000. docs/tour.md shows a few of them (docs/images/).
 // Not part of npm test (it takes minutes). Usage, after a build:
 //   SHOTS_DIR=/tmp/shots node scripts/screenshots.mjs
 import { createRequire } from 'node:module';
@@ -8,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { ROOT, pickRow, runCommand, setTheme, startWorkbench } = require('../out/test/e2e/helpers.js');
+const { ROOT, dpo, pickRow, runCommand, setTheme, startWorkbench } = require('../out/test/e2e/helpers.js');
 const { RUN, makeWorkspace, openInLabelEditor, openMetrics, openProbe, probeGenerate, showPanel } = require('../out/test/e2e/panels.js');
 
 const dir = process.env.SHOTS_DIR;
@@ -28,6 +29,10 @@ const THEMES = [
 ];
 
 const workspace = makeWorkspace('dpo-shots-');
+// An evaluation of the run's final model against its reference, judged by the run's implicit reward.
+const run = path.join(workspace, '.dpo', 'runs', RUN);
+const evalArgs = ['--prompts', path.join(workspace, 'preferences.jsonl'), '--limit', '12', '--samples', '2', '--max-new-tokens', '32', '--implicit-run', run];
+dpo('eval', '--model', run, '--out', path.join(run, 'eval', 'final'), ...evalArgs);
 const { page, close } = await startWorkbench({ folder: workspace, dev: ROOT });
 try {
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
@@ -38,6 +43,7 @@ try {
   await runCommand(page, 'DPO: Review Suspicious Pairs');
   await pickRow(page, RUN, 'DPO: Review Suspicious Pairs');
   await page.locator('.tab', { hasText: 'preferences.jsonl' }).first().waitFor({ timeout: 120_000 });
+  await runCommand(page, 'DPO: Show Evaluation');
 
   /** Each shot: the tab, an element only its webview holds, and what to do in it first. */
   const SHOTS = [
@@ -83,6 +89,16 @@ try {
       },
     ],
     ['review', 'preferences.jsonl', '#kind', async () => {}],
+    [
+      'evaluate',
+      'DPO Evaluation',
+      '#table tbody tr',
+      async (frame) => {
+        // The evaluation's answers side by side under the table.
+        await frame.click('#table tbody tr');
+        await frame.waitForSelector('#pairs-card:not([hidden]) .pair-card');
+      },
+    ],
   ];
   for (const [theme, dark, themeName] of THEMES) {
     await setTheme(page, theme, dark);
