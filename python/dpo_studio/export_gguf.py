@@ -42,7 +42,9 @@ def _read_config(folder: str) -> dict:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise ExportError(f"{path}: missing; give a model folder (config.json, weights, tokenizer), a LoRA adapter folder or a run folder") from None
+        raise ExportError(
+            f"{path}: missing; give a model folder (config.json, weights, tokenizer), a LoRA adapter folder or a run folder"
+        ) from None
     except ValueError as e:
         raise ExportError(f"{path}: invalid JSON ({e})") from None
 
@@ -68,7 +70,9 @@ def resolve_source(model_dir: str, base: str | None) -> tuple[str, str | None]:
     found = next((c for c in candidates if c and os.path.isfile(os.path.join(c, "config.json"))), None)
     if not found:
         where = f"--base {base}" if base else f"{adapter}: base_model_name_or_path {json.dumps(named)}"
-        raise ExportError(f"{where} is not a model folder here; a LoRA adapter is exported merged into its base: pass the base model's folder with --base")
+        raise ExportError(
+            f"{where} is not a model folder here; a LoRA adapter is exported merged into its base: pass the base model's folder with --base"
+        )
     return model_dir, found
 
 
@@ -112,7 +116,9 @@ def add_tensors(w: gguf.GGUFWriter, state: dict[str, Any], config: dict, arch_na
             continue  # the same matrix as the embedding; llama.cpp reuses token_embd
         name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if name is None:
-            raise ExportError(f"weight {hf_name}: no llama.cpp tensor for it in {spec.gguf_arch.name.lower()}; the model has parts llama.cpp would drop")
+            raise ExportError(
+                f"weight {hf_name}: no llama.cpp tensor for it in {spec.gguf_arch.name.lower()}; the model has parts llama.cpp would drop"
+            )
         out.append((name, rewrite(spec, config, hf_name, data)))
         if tied and spec.write_tied_output and name == "token_embd.weight":
             out.append(("output.weight", data))
@@ -161,7 +167,13 @@ def export(model_dir: str, out: str, kind: str = "f16", base: str | None = None,
         w.add_name(os.path.basename(os.path.normpath(model_dir)))
         w.add_file_type(int(FILE_TYPES[kind]))
         HPARAMS[spec.gguf_arch](w, config, where)
-        n_vocab = int(state["lm_head.weight" if "lm_head.weight" in state else next(k for k in state if k.endswith(("embed_tokens.weight", "wte.weight")))].shape[0])
+        n_vocab = int(
+            state[
+                "lm_head.weight"
+                if "lm_head.weight" in state
+                else next(k for k in state if k.endswith(("embed_tokens.weight", "wte.weight")))
+            ].shape[0]
+        )
         w.add_vocab_size(n_vocab)
         info = add_tokenizer(w, tok_dir, tok, n_vocab)
         say(f"converting {arch_name} to {kind}")

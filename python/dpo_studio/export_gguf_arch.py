@@ -179,8 +179,10 @@ def _permute_rows(w: np.ndarray, n_head: int) -> np.ndarray:
 
 def rewrite(spec: ArchSpec, config: dict, hf_name: str, data: np.ndarray) -> np.ndarray:
     """One HF tensor (float32) as llama.cpp expects it under the same role."""
-    if spec.gguf_arch == gguf.MODEL_ARCH.GPT2 and hf_name.endswith(".weight") and any(
-        k in hf_name for k in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
+    if (
+        spec.gguf_arch == gguf.MODEL_ARCH.GPT2
+        and hf_name.endswith(".weight")
+        and any(k in hf_name for k in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"))
     ):
         return np.ascontiguousarray(data.T)  # Conv1D keeps [in, out]; llama.cpp wants [out, in] like Linear
     if spec.permute_qk:

@@ -81,8 +81,8 @@ def add_tokenizer(w: gguf.GGUFWriter, tok_dir: str, tok: Any, n_vocab: int) -> d
     special = gguf.SpecialVocab(tok_dir, load_merges=True, n_vocab=n_vocab)
     special.chat_template = None  # written below from the tokenizer transformers loads (chat_template.jinja too)
     special.add_special_token = {}
-    for kind in ("bos", "eos"):  # written below from the loaded tokenizer
-        special.special_token_ids.pop(kind, None)
+    for which in ("bos", "eos"):  # written below from the loaded tokenizer
+        special.special_token_ids.pop(which, None)
     special.add_to_gguf(w, quiet=True)
     if not special.merges:
         # A bytes-only vocabulary: llama.cpp requires the key and gguf writes no empty array. Symbols

@@ -8,6 +8,7 @@ import { makeTinyModel, probeModel } from './model-commands';
 import { exportMetrics, labelPairs, openMetrics } from './view-commands';
 import { setUpTorch } from './setup-torch-command';
 import { exportLaunchScript } from './export-launch-command';
+import { EXPORT_GGUF_COMMAND, exportGguf } from './export-gguf-command';
 import { CONVERT_COMMAND, convertPreferences } from './convert-command';
 import type { ConvertDirection } from '../node/convert-unpaired';
 import { registerServeCommand } from './serve-command';
@@ -86,6 +87,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),
     register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
     register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
+    register(EXPORT_GGUF_COMMAND, (target?: Parameters<typeof exportGguf>[1]) => exportGguf(ctx, target)),
     registerServeCommand(ctx),
     register(EVAL_COMMANDS.evaluateModel, (args?: Parameters<typeof evaluateModel>[2]) => evaluateModel(ctx, context.secrets, args)),
     register(EVAL_COMMANDS.showEvaluation, (args?: Parameters<typeof showEvaluation>[1]) => showEvaluation(ctx, args)),
