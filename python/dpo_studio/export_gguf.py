@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -20,6 +21,7 @@ from .export_gguf_arch import (
     ARCHITECTURES,
     HPARAMS,
     IGNORED_SUFFIXES,
+    ArchSpec,
     ExportError,
     arch_of,
     config_for,
@@ -138,6 +140,16 @@ def add_tensors(w: gguf.GGUFWriter, state: dict[str, Any], config: dict, arch_na
     return len(out)
 
 
+def _model_name(model_dir: str, spec: ArchSpec, tok: Any) -> str:
+    name = os.path.basename(os.path.normpath(model_dir))
+    # llama.cpp looks up "<s>", "</s>" and "<unk>" by text when general.name says Phi-3 and fails to load
+    # without them (a byte-level BPE vocabulary has none): such a name is written without the marker.
+    vocab = tok.get_vocab()
+    if spec.gguf_arch == gguf.MODEL_ARCH.PHI3 and not all(t in vocab for t in ("<s>", "</s>", "<unk>")):
+        name = re.sub(r"phi-?3", "model", name, flags=re.IGNORECASE)
+    return name
+
+
 def _atomic_text(path: str, text: str) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -164,7 +176,7 @@ def export(model_dir: str, out: str, kind: str = "f16", base: str | None = None,
     tmp = f"{out}.tmp-{os.getpid()}"
     w = gguf.GGUFWriter(tmp, gguf.MODEL_ARCH_NAMES[spec.gguf_arch])
     try:
-        w.add_name(os.path.basename(os.path.normpath(model_dir)))
+        w.add_name(_model_name(model_dir, spec, tok))
         w.add_file_type(int(FILE_TYPES[kind]))
         HPARAMS[spec.gguf_arch](w, config, where)
         n_vocab = int(

@@ -36,13 +36,13 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "MistralForCausalLM": ArchSpec(gguf.MODEL_ARCH.LLAMA, permute_qk=True),
     "Qwen2ForCausalLM": ArchSpec(gguf.MODEL_ARCH.QWEN2),
     "Qwen3ForCausalLM": ArchSpec(gguf.MODEL_ARCH.QWEN3),
+    "Phi3ForCausalLM": ArchSpec(gguf.MODEL_ARCH.PHI3, write_tied_output=True),
     "Gemma2ForCausalLM": ArchSpec(gguf.MODEL_ARCH.GEMMA2, norm_plus_one=True),
 }
 
 # Engine architectures whose export llama.cpp (node-llama-cpp 3.21.1) does not yet read as transformers
 # scores them; refused with the reason rather than written wrong.
 NOT_YET = {
-    "Phi3ForCausalLM": "llama.cpp's phi3 fails to load this byte-level BPE vocabulary (Phi-3 ships a SentencePiece one)",
     "Gemma3ForCausalLM": "llama.cpp's gemma3 log-probs drift from transformers' from the second token on",
 }
 
@@ -133,6 +133,15 @@ def _qwen2(w: gguf.GGUFWriter, c: dict, where: str) -> None:
     _common(w, c, where)
 
 
+def _phi3(w: gguf.GGUFWriter, c: dict, where: str) -> None:
+    if _rope(c)["rope_type"] not in ("default",):
+        raise ExportError(f"{where}: Phi-3 RoPE scaling {_rope(c)['rope_type']!r} (longrope) is not exported")
+    _common(w, c, where)
+    w.add_rope_scaling_orig_ctx_len(int(c.get("original_max_position_embeddings") or c["max_position_embeddings"]))
+    if c.get("sliding_window"):
+        w.add_sliding_window(int(c["sliding_window"]))
+
+
 def _gemma_scale_check(c: dict, where: str) -> None:
     # llama.cpp scales Gemma queries by 1/sqrt(head_dim) (hidden/heads only for the 27B shape).
     q = c.get("query_pre_attn_scalar")
@@ -161,6 +170,7 @@ HPARAMS: dict[gguf.MODEL_ARCH, Callable[[gguf.GGUFWriter, dict, str], None]] = {
     gguf.MODEL_ARCH.LLAMA: _llama,
     gguf.MODEL_ARCH.QWEN2: _qwen2,
     gguf.MODEL_ARCH.QWEN3: _common,
+    gguf.MODEL_ARCH.PHI3: _phi3,
     gguf.MODEL_ARCH.GEMMA2: _gemma2,
 }
 

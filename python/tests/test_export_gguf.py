@@ -73,12 +73,12 @@ def test_cli_refuses_unsupported_architecture_by_name(models, tmp_path):
     assert not (tmp_path / "x.gguf").exists()
 
 
-def test_phi3_is_refused_with_the_reason(models, tmp_path):
-    folder = tmp_path / "phi3"
+def test_gemma3_is_refused_with_the_reason(models, tmp_path):
+    folder = tmp_path / "gemma3"
     shutil.copytree(models["llama"], folder)
     cfg = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**cfg, "architectures": ["Phi3ForCausalLM"]}))
-    with pytest.raises(ExportError, match="Phi3ForCausalLM is not exported to GGUF yet"):
+    (folder / "config.json").write_text(json.dumps({**cfg, "architectures": ["Gemma3ForCausalLM"]}))
+    with pytest.raises(ExportError, match="Gemma3ForCausalLM is not exported to GGUF yet"):
         export(str(folder), str(tmp_path / "x.gguf"))
 
 

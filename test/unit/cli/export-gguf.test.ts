@@ -25,7 +25,7 @@ const F32_GELU_TOL = 5e-2;
 // products. The fixtures' weights are drawn large (std 0.3) so that errors compound through the layers:
 // the bounds hold the worst token over all positions (max) and the average over likely tokens (mean).
 const TOL: Record<string, { max: number; mean: number }> = { f16: { max: 0.1, mean: 0.01 }, q8_0: { max: 2, mean: 0.2 } };
-const CASES = ['gpt2', 'llama3', 'llama-tied', 'qwen2', 'qwen3', 'mistral', 'gemma2', 'lora'];
+const CASES = ['gpt2', 'llama3', 'llama-tied', 'qwen2', 'qwen3', 'mistral', 'phi3', 'gemma2', 'lora'];
 const TINY = ['tiny-gpt2', 'tiny-llama'];
 const QUANTISED = ['llama3', 'qwen2', 'gpt2'];
 
