@@ -163,10 +163,12 @@ def export(model_dir: str, out: str, kind: str = "f16", base: str | None = None,
     if kind not in FILE_TYPES:
         raise ExportError(f"--type {kind}: choose one of {', '.join(FILE_TYPES)}")
     weights_dir, base_dir = resolve_source(model_dir, base)
-    state, raw_config = load_state(weights_dir, base_dir)
-    config = config_for(raw_config)
-    arch_name, spec = arch_of(config, os.path.join(base_dir or weights_dir, "config.json"))
     where = os.path.join(base_dir or weights_dir, "config.json")
+    config = config_for(_read_config(base_dir or weights_dir))
+    arch_name, spec = arch_of(config, where)
+    # Every field llama.cpp cannot express is refused here, before minutes of loading weights.
+    HPARAMS[spec.gguf_arch](gguf.GGUFWriter(None, gguf.MODEL_ARCH_NAMES[spec.gguf_arch]), config, where)
+    state, _ = load_state(weights_dir, base_dir)
     if note := mistral_sliding_note(config):
         say(note)
     # The tokenizer the adapter run saved (it may have added tokens), else the base's.

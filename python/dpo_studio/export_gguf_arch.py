@@ -38,12 +38,7 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "Qwen3ForCausalLM": ArchSpec(gguf.MODEL_ARCH.QWEN3),
     "Phi3ForCausalLM": ArchSpec(gguf.MODEL_ARCH.PHI3, write_tied_output=True),
     "Gemma2ForCausalLM": ArchSpec(gguf.MODEL_ARCH.GEMMA2, norm_plus_one=True),
-}
-
-# Engine architectures whose export llama.cpp (node-llama-cpp 3.21.1) does not yet read as transformers
-# scores them; refused with the reason rather than written wrong.
-NOT_YET = {
-    "Gemma3ForCausalLM": "llama.cpp's gemma3 log-probs drift from transformers' from the second token on",
+    "Gemma3ForCausalLM": ArchSpec(gguf.MODEL_ARCH.GEMMA3, norm_plus_one=True),
 }
 
 # Buffers transformers may list in a state dict that are not weights.
@@ -53,8 +48,6 @@ IGNORED_SUFFIXES = (".rotary_emb.inv_freq", ".attn.bias", ".attn.masked_bias")
 def arch_of(config: dict, where: str) -> tuple[str, ArchSpec]:
     names = config.get("architectures") or []
     name = names[0] if isinstance(names, list) and names else None
-    if name in NOT_YET:
-        raise ExportError(f"{where}: architecture {name} is not exported to GGUF yet: {NOT_YET[name]}")
     if name not in ARCHITECTURES:
         supported = ", ".join(ARCHITECTURES)
         raise ExportError(f"{where}: architecture {name!r} cannot be exported to GGUF here; supported: {supported}")
@@ -165,6 +158,22 @@ def _gemma2(w: gguf.GGUFWriter, c: dict, where: str) -> None:
         w.add_final_logit_softcapping(float(c["final_logit_softcapping"]))
 
 
+def _gemma3(w: gguf.GGUFWriter, c: dict, where: str) -> None:
+    _gemma_scale_check(c, where)
+    if c.get("final_logit_softcapping") or c.get("attn_logit_softcapping"):
+        raise ExportError(f"{where}: Gemma 3 with soft-capping: llama.cpp's gemma3 has none")
+    local = (c.get("rope_parameters") or {}).get("sliding_attention", {}).get("rope_theta", c.get("rope_local_base_freq", 10000.0))
+    if float(local) != 10000.0:
+        raise ExportError(f"{where}: Gemma 3 local RoPE base {local}: llama.cpp fixes it at 10000")
+    # llama.cpp's gemma3 fixes the layer pattern: five sliding-window layers, then one global.
+    types = c.get("layer_types")
+    sixth = [("full_attention" if (i + 1) % 6 == 0 else "sliding_attention") for i in range(int(c["num_hidden_layers"]))]
+    if types and list(types) != sixth:
+        raise ExportError(f"{where}: layer_types {types}: llama.cpp's Gemma 3 has five sliding-window layers then one global, repeated")
+    _common(w, c, where)
+    w.add_sliding_window(int(c["sliding_window"]))
+
+
 HPARAMS: dict[gguf.MODEL_ARCH, Callable[[gguf.GGUFWriter, dict, str], None]] = {
     gguf.MODEL_ARCH.GPT2: _gpt2,
     gguf.MODEL_ARCH.LLAMA: _llama,
@@ -172,6 +181,7 @@ HPARAMS: dict[gguf.MODEL_ARCH, Callable[[gguf.GGUFWriter, dict, str], None]] = {
     gguf.MODEL_ARCH.QWEN3: _common,
     gguf.MODEL_ARCH.PHI3: _phi3,
     gguf.MODEL_ARCH.GEMMA2: _gemma2,
+    gguf.MODEL_ARCH.GEMMA3: _gemma3,
 }
 
 

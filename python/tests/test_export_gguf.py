@@ -73,12 +73,14 @@ def test_cli_refuses_unsupported_architecture_by_name(models, tmp_path):
     assert not (tmp_path / "x.gguf").exists()
 
 
-def test_gemma3_is_refused_with_the_reason(models, tmp_path):
+def test_gemma3_with_a_layer_pattern_llama_cpp_lacks_is_refused(models, tmp_path):
     folder = tmp_path / "gemma3"
     shutil.copytree(models["llama"], folder)
     cfg = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**cfg, "architectures": ["Gemma3ForCausalLM"]}))
-    with pytest.raises(ExportError, match="Gemma3ForCausalLM is not exported to GGUF yet"):
+    layers = ["sliding_attention", "full_attention"]
+    cfg = {**cfg, "architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "sliding_window": 8, "layer_types": layers}
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ExportError, match="five sliding-window layers then one global"):
         export(str(folder), str(tmp_path / "x.gguf"))
 
 

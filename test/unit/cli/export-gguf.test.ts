@@ -17,7 +17,7 @@ const skip = fs.existsSync(PY) ? false : 'no torch environment (npx dpo setup-to
 
 // llama.cpp's CPU GELU reads an f16 lookup table (ggml's GGML_GELU_FP16), so GELU models (GPT-2, Gemma)
 // cannot meet 1e-4 in f32 whatever the export does; SiLU models must.
-const GELU = new Set(['gpt2', 'gemma2', 'tiny-gpt2']);
+const GELU = new Set(['gpt2', 'gemma2', 'gemma3', 'tiny-gpt2']);
 const F32_TOL = 1e-4;
 const F32_GELU_TOL = 5e-2;
 // f16 rounds every weight to 11 significant bits and ggml's f16 matmul rounds the activations too; q8_0
@@ -25,7 +25,7 @@ const F32_GELU_TOL = 5e-2;
 // products. The fixtures' weights are drawn large (std 0.3) so that errors compound through the layers:
 // the bounds hold the worst token over all positions (max) and the average over likely tokens (mean).
 const TOL: Record<string, { max: number; mean: number }> = { f16: { max: 0.1, mean: 0.01 }, q8_0: { max: 2, mean: 0.2 } };
-const CASES = ['gpt2', 'llama3', 'llama-tied', 'qwen2', 'qwen3', 'mistral', 'phi3', 'gemma2', 'lora'];
+const CASES = ['gpt2', 'llama3', 'llama-tied', 'qwen2', 'qwen3', 'mistral', 'phi3', 'gemma2', 'gemma3', 'lora'];
 const TINY = ['tiny-gpt2', 'tiny-llama'];
 const QUANTISED = ['llama3', 'qwen2', 'gpt2'];
 
