@@ -102,7 +102,7 @@ def add_tokenizer(w: gguf.GGUFWriter, tok_dir: str, tok: Any, n_vocab: int) -> d
     template = tok.chat_template if isinstance(tok.chat_template, str) else None
     if template:
         w.add_chat_template(template)
-    return {"eos": tok.eos_token, "template": template, "bos": tok.bos_token}
+    return {"eos": tok.eos_token, "template": template, "bos": tok.bos_token, "add_bos": bool(add_bos)}
 
 
 # Chat formats Ollama's Go templates can express, recognised by the markers in the Jinja template.
@@ -147,7 +147,10 @@ def modelfile(gguf_name: str, info: dict, temperature: float) -> str:
     if family:
         _, go, stops = GO_TEMPLATES[family]
         lines.append(f"# The tokenizer's chat template, translated to Ollama's Go template ({family} format).")
-        prefix = info["bos"] if family in ("llama3", "gemma", "mistral") and info.get("bos") and info["bos"] in template else ""
+        # llama.cpp (under Ollama) adds BOS itself when the file says add_bos_token; a template that writes
+        # bos_token for a tokenizer that does not add it gets it written into the Go template instead.
+        writes_bos = "bos_token" in template or bool(info.get("bos") and info["bos"] in template)
+        prefix = info["bos"] if writes_bos and info.get("bos") and not info.get("add_bos") else ""
         lines.append(f'TEMPLATE """{prefix}{go}"""')
     elif template:
         lines.append("# The tokenizer's chat template is not one this exporter translates: prompts are sent as written.")

@@ -62,6 +62,18 @@ def test_modelfile_translates_chatml_and_lists_stop_tokens(models, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
 
 
+def test_modelfile_writes_bos_that_the_template_writes_and_the_tokenizer_does_not_add():
+    from dpo_studio.export_gguf_vocab import modelfile
+
+    llama3 = "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>{% endfor %}"
+    info = {"eos": "<|eot_id|>", "bos": "<|begin_of_text|>", "template": llama3, "add_bos": False}
+    assert 'TEMPLATE """<|begin_of_text|>{{- range .Messages }}<|start_header_id|>' in modelfile("m.gguf", info, 0.6)
+    assert 'TEMPLATE """{{- range' in modelfile("m.gguf", {**info, "add_bos": True}, 0.6)  # llama.cpp adds it
+    assert "PARAMETER temperature 0.6" in modelfile("m.gguf", info, 0.6)
+    plain = modelfile("m.gguf", {"eos": "</s>", "bos": None, "template": "{{ messages[0]['content'] }}", "add_bos": False}, 0.7)
+    assert 'TEMPLATE """{{ .Prompt }}"""' in plain and "not one this exporter translates" in plain
+
+
 def test_cli_refuses_unsupported_architecture_by_name(models, tmp_path):
     folder = tmp_path / "bert"
     shutil.copytree(models["gpt2"], folder)
