@@ -17,6 +17,7 @@ import { pairRewards } from '../engine/probe/reward-file';
 import { runProbe } from './probe';
 import { runTorchModule, runTorchProbe } from './torch-engine';
 import { exportLaunch } from './export-launch';
+import { addExportGgufCommand } from './export-gguf';
 import { addDataCommands } from './data-commands';
 import { addServeCommand } from './serve';
 import { addEvalCommand } from './eval';
@@ -234,6 +235,7 @@ export function buildProgram(): Command {
   addDataCommands(program);
   addServeCommand(program, log);
   addEvalCommand(program, log);
+  addExportGgufCommand(program);
 
   program
     .command('setup-torch')

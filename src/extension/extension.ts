@@ -9,6 +9,7 @@ import { exportMetrics, labelPairs, openMetrics } from './view-commands';
 import { registerTensorBoardCommand } from './tensorboard-command';
 import { setUpTorch } from './setup-torch-command';
 import { exportLaunchScript } from './export-launch-command';
+import { EXPORT_GGUF_COMMAND, exportGguf } from './export-gguf-command';
 import { CONVERT_COMMAND, convertPreferences } from './convert-command';
 import type { ConvertDirection } from '../node/convert-unpaired';
 import { registerServeCommand } from './serve-command';
@@ -87,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     register(SUGGEST_CONFIG_COMMAND, (args?: Parameters<typeof writeNoiseAwareConfig>[0]) => writeNoiseAwareConfig(args)),
     register(COMMANDS.setupTorch, (args?: Parameters<typeof setUpTorch>[1]) => setUpTorch(ctx, args)),
     register(COMMANDS.exportLaunchScript, (args?: Parameters<typeof exportLaunchScript>[1]) => exportLaunchScript(ctx, args)),
+    register(EXPORT_GGUF_COMMAND, (target?: Parameters<typeof exportGguf>[1]) => exportGguf(ctx, target)),
     registerServeCommand(ctx),
     registerTensorBoardCommand(ctx),
     register(EVAL_COMMANDS.evaluateModel, (args?: Parameters<typeof evaluateModel>[2]) => evaluateModel(ctx, context.secrets, args)),
