@@ -31,6 +31,7 @@ const COMMAND_IDS = [
   'dpo.serveModel',
   'dpo.evaluateModel',
   'dpo.showEvaluation',
+  'dpo.exportGguf',
 ];
 
 describe('DPO Studio extension', () => {
