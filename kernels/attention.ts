@@ -1,0 +1,418 @@
+// Fused causal attention in AssemblyScript with wasm SIMD (f32x4), FlashAttention-style: the
+// forward pass tiles over keys with an online softmax and keeps only each row's log-sum-exp; the
+// backward pass recomputes every tile's probabilities from it, so no L×L tensor exists. One thread.
+// Built by scripts/build-kernels.mjs into src/engine/kernels/attention-wasm.ts; the host
+// (src/engine/kernels/attention.ts) lays out memory and wraps both passes as one tfjs op.
+
+/** Query rows per block and keys per tile: small enough that the diagonal's masked half stays cheap at 128 tokens. */
+const BR: i32 = 32;
+const BC: i32 = 64;
+/** The log-sum-exp of a padding row: exp(s - PAD_LSE) is 0 for every score, so padding rows add nothing. */
+const PAD_LSE: f32 = 3.0e38;
+
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+function roundUp(n: i32, m: i32): i32 {
+  return ((n + m - 1) / m) * m;
+}
+
+/** Floats of scratch that forward (backward = false) or backward needs for these sizes. */
+export function workFloats(T: i32, Tk: i32, hd: i32, backward: bool): i32 {
+  const tp = roundUp(T, BR);
+  const kp = roundUp(Tk, BC);
+  if (!backward) return tp * hd + 2 * kp * hd + BR * BC + BR * hd + 2 * BR;
+  return 3 * tp * hd + 2 * tp + 5 * kp * hd + 2 * BR * BC;
+}
+
+/**
+ * C[M×N] (+)= A·B. A's element (i, k) is at a + 4·(i·ars + k·aks), so a transposed A is just other
+ * strides; B is row-major with row stride ldb; C has row stride ldc. M and N are multiples of 4.
+ * 4×8 register block: 8 accumulators, two B vectors and one broadcast A value.
+ */
+function gemm(a: usize, ars: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, add: bool): void {
+  const aStep = (<usize>aks) << 2;
+  const bStep = (<usize>ldb) << 2;
+  const aRow = (<usize>ars) << 2;
+  const cRow = (<usize>ldc) << 2;
+  for (let i = 0; i < M; i += 4) {
+    const a0 = a + ((<usize>(i * ars)) << 2);
+    const c0 = c + ((<usize>(i * ldc)) << 2);
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      const cp = c0 + ((<usize>j) << 2);
+      let c00 = f32x4.splat(0);
+      let c01 = c00;
+      let c10 = c00;
+      let c11 = c00;
+      let c20 = c00;
+      let c21 = c00;
+      let c30 = c00;
+      let c31 = c00;
+      if (add) {
+        c00 = v128.load(cp);
+        c01 = v128.load(cp, 16);
+        c10 = v128.load(cp + cRow);
+        c11 = v128.load(cp + cRow, 16);
+        c20 = v128.load(cp + 2 * cRow);
+        c21 = v128.load(cp + 2 * cRow, 16);
+        c30 = v128.load(cp + 3 * cRow);
+        c31 = v128.load(cp + 3 * cRow, 16);
+      }
+      let pa = a0;
+      let pb = b + ((<usize>j) << 2);
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(pb);
+        const b1 = v128.load(pb, 16);
+        let av = v128.load32_splat(pa);
+        c00 = f32x4.add(c00, f32x4.mul(av, b0));
+        c01 = f32x4.add(c01, f32x4.mul(av, b1));
+        av = v128.load32_splat(pa + aRow);
+        c10 = f32x4.add(c10, f32x4.mul(av, b0));
+        c11 = f32x4.add(c11, f32x4.mul(av, b1));
+        av = v128.load32_splat(pa + 2 * aRow);
+        c20 = f32x4.add(c20, f32x4.mul(av, b0));
+        c21 = f32x4.add(c21, f32x4.mul(av, b1));
+        av = v128.load32_splat(pa + 3 * aRow);
+        c30 = f32x4.add(c30, f32x4.mul(av, b0));
+        c31 = f32x4.add(c31, f32x4.mul(av, b1));
+        pa += aStep;
+        pb += bStep;
+      }
+      v128.store(cp, c00);
+      v128.store(cp, c01, 16);
+      v128.store(cp + cRow, c10);
+      v128.store(cp + cRow, c11, 16);
+      v128.store(cp + 2 * cRow, c20);
+      v128.store(cp + 2 * cRow, c21, 16);
+      v128.store(cp + 3 * cRow, c30);
+      v128.store(cp + 3 * cRow, c31, 16);
+    }
+    if (j < N) {
+      const cp = c0 + ((<usize>j) << 2);
+      let c00 = f32x4.splat(0);
+      let c10 = c00;
+      let c20 = c00;
+      let c30 = c00;
+      if (add) {
+        c00 = v128.load(cp);
+        c10 = v128.load(cp + cRow);
+        c20 = v128.load(cp + 2 * cRow);
+        c30 = v128.load(cp + 3 * cRow);
+      }
+      let pa = a0;
+      let pb = b + ((<usize>j) << 2);
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(pb);
+        c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(pa), b0));
+        c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(pa + aRow), b0));
+        c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(pa + 2 * aRow), b0));
+        c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(pa + 3 * aRow), b0));
+        pa += aStep;
+        pb += bStep;
+      }
+      v128.store(cp, c00);
+      v128.store(cp + cRow, c10);
+      v128.store(cp + 2 * cRow, c20);
+      v128.store(cp + 3 * cRow, c30);
+    }
+  }
+}
+
+/** e^x per lane (Cephes' expf polynomial, ~1 ulp); x below -87 (masked scores are -inf) gives exactly 0. */
+function expv(x: v128): v128 {
+  const keep = f32x4.ge(x, f32x4.splat(-87.0));
+  const xc = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.1219444e-4)));
+  let p = f32x4.splat(1.98756915e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.39819995e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.33345191e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.16657959e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.66666655e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.00000012e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1.0));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.and(f32x4.mul(p, pow2), keep);
+}
+
+/** Whether every (row, key) of the block starting at (i0, j0) is visible: no mask to apply. */
+function tileVisible(i0: i32, j0: i32, Tk: i32, past: i32, window: i32): bool {
+  if (j0 + BC - 1 > past + i0 || j0 + BC > Tk) return false;
+  return window == 0 || past + i0 + BR - 1 - j0 < window;
+}
+
+/** Sets to -inf the scores of row r that its query may not see: later keys, padding keys, keys outside the window. */
+function maskRow(s: usize, r: i32, i0: i32, j0: i32, Tk: i32, past: i32, window: i32): void {
+  const pos = past + i0 + r;
+  for (let c = 0; c < BC; c++) {
+    const j = j0 + c;
+    if (j > pos || j >= Tk || (window > 0 && pos - j >= window)) store<f32>(s + ((<usize>(r * BC + c)) << 2), -Infinity);
+  }
+}
+
+/** Copies `rows` rows of `cols` floats (row stride `stride`) into a dense buffer of `padRows` rows, zeros after; scaled by `scale`. */
+function copyPadded(src: usize, stride: i32, rows: i32, cols: i32, padRows: i32, dst: usize, scale: f32): void {
+  const sv = f32x4.splat(scale);
+  for (let r = 0; r < padRows; r++) {
+    const d = dst + ((<usize>(r * cols)) << 2);
+    if (r >= rows) {
+      memory.fill(d, 0, (<usize>cols) << 2);
+      continue;
+    }
+    const s = src + ((<usize>(r * stride)) << 2);
+    for (let c = 0; c < cols; c += 4) v128.store(d + ((<usize>c) << 2), f32x4.mul(v128.load(s + ((<usize>c) << 2)), sv));
+  }
+}
+
+/** dst [cols × padRows] = srcᵀ for src [rows × cols], zero columns from `rows` on. */
+function transposePadded(src: usize, rows: i32, cols: i32, padRows: i32, dst: usize): void {
+  memory.fill(dst, 0, (<usize>(cols * padRows)) << 2);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(dst + ((<usize>(c * padRows + r)) << 2), load<f32>(src + ((<usize>(r * cols + c)) << 2)));
+  }
+}
+
+/**
+ * Forward pass. q [B, H, T, hd] (pointer), k and v [B, KV, Tk, hd], out [B, T, H, hd], lse [B, H, T];
+ * query i sits at position past + i and sees keys j ≤ past + i (and past + i − j < window when window > 0).
+ * Query head h reads kv head h / (H / KV), as Hugging Face's repeat_kv.
+ */
+export function forward(
+  B: i32,
+  H: i32,
+  KV: i32,
+  T: i32,
+  Tk: i32,
+  hd: i32,
+  past: i32,
+  window: i32,
+  scale: f32,
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  lse: usize,
+  work: usize,
+): void {
+  const tp = roundUp(T, BR);
+  const kp = roundUp(Tk, BC);
+  const rep = H / KV;
+  const qp = work;
+  const kt = qp + ((<usize>(tp * hd)) << 2);
+  const vp = kt + ((<usize>(kp * hd)) << 2);
+  const s = vp + ((<usize>(kp * hd)) << 2);
+  const acc = s + ((<usize>(BR * BC)) << 2);
+  const m = acc + ((<usize>(BR * hd)) << 2);
+  const l = m + ((<usize>BR) << 2);
+  for (let b = 0; b < B; b++) {
+    for (let g = 0; g < KV; g++) {
+      const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
+      transposePadded(k + kvOff, Tk, hd, kp, kt);
+      copyPadded(v + kvOff, hd, Tk, hd, kp, vp, 1.0);
+      for (let hr = 0; hr < rep; hr++) {
+        const h = g * rep + hr;
+        copyPadded(q + ((<usize>((b * H + h) * T * hd)) << 2), hd, T, hd, tp, qp, scale);
+        for (let i0 = 0; i0 < T; i0 += BR) {
+          forwardBlock(qp, kt, vp, s, acc, m, l, i0, Tk, kp, hd, past, window);
+          const rows = min(BR, T - i0);
+          for (let r = 0; r < rows; r++) {
+            const inv = f32x4.splat(1.0 / load<f32>(l + ((<usize>r) << 2)));
+            const o = out + ((<usize>(((b * T + i0 + r) * H + h) * hd)) << 2);
+            const a = acc + ((<usize>(r * hd)) << 2);
+            for (let d = 0; d < hd; d += 4) v128.store(o + ((<usize>d) << 2), f32x4.mul(v128.load(a + ((<usize>d) << 2)), inv));
+            store<f32>(lse + ((<usize>((b * H + h) * T + i0 + r)) << 2), load<f32>(m + ((<usize>r) << 2)) + Mathf.log(load<f32>(l + ((<usize>r) << 2))));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** One block of BR query rows against every key tile it can see: the online softmax, unnormalised output in acc. */
+function forwardBlock(
+  qp: usize,
+  kt: usize,
+  vp: usize,
+  s: usize,
+  acc: usize,
+  m: usize,
+  l: usize,
+  i0: i32,
+  Tk: i32,
+  kp: i32,
+  hd: i32,
+  past: i32,
+  window: i32,
+): void {
+  memory.fill(acc, 0, (<usize>(BR * hd)) << 2);
+  for (let r = 0; r < BR; r++) {
+    store<f32>(m + ((<usize>r) << 2), -Infinity);
+    store<f32>(l + ((<usize>r) << 2), 0);
+  }
+  const lastKey = min(Tk - 1, past + i0 + BR - 1);
+  const firstKey = window > 0 ? max(0, past + i0 - window + 1) : 0;
+  for (let j0 = (firstKey / BC) * BC; j0 <= lastKey; j0 += BC) {
+    gemm(qp + ((<usize>(i0 * hd)) << 2), hd, 1, kt + ((<usize>j0) << 2), kp, s, BC, BR, BC, hd, false);
+    const visible = tileVisible(i0, j0, Tk, past, window);
+    for (let r = 0; r < BR; r++) {
+      if (!visible) maskRow(s, r, i0, j0, Tk, past, window);
+      const row = s + ((<usize>(r * BC)) << 2);
+      let mx = v128.load(row);
+      for (let c = 4; c < BC; c += 4) mx = f32x4.max(mx, v128.load(row + ((<usize>c) << 2)));
+      const rowMax = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+      const mOld = load<f32>(m + ((<usize>r) << 2));
+      const mNew = max(mOld, rowMax);
+      // A row that has seen only masked keys so far keeps -inf; shifting by 0 then keeps its exps at 0, not NaN.
+      const shift: f32 = mNew == -Infinity ? 0 : mNew;
+      const sh = f32x4.splat(shift);
+      let sum = f32x4.splat(0);
+      for (let c = 0; c < BC; c += 4) {
+        const p = expv(f32x4.sub(v128.load(row + ((<usize>c) << 2)), sh));
+        v128.store(row + ((<usize>c) << 2), p);
+        sum = f32x4.add(sum, p);
+      }
+      const rowSum = f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3);
+      const alpha = Mathf.exp(mOld - shift);
+      store<f32>(l + ((<usize>r) << 2), load<f32>(l + ((<usize>r) << 2)) * alpha + rowSum);
+      store<f32>(m + ((<usize>r) << 2), mNew);
+      if (alpha != 1) {
+        const av = f32x4.splat(alpha);
+        const a = acc + ((<usize>(r * hd)) << 2);
+        for (let d = 0; d < hd; d += 4) v128.store(a + ((<usize>d) << 2), f32x4.mul(v128.load(a + ((<usize>d) << 2)), av));
+      }
+    }
+    gemm(s, BC, 1, vp + ((<usize>(j0 * hd)) << 2), hd, acc, hd, BR, hd, BC, true);
+  }
+}
+
+/**
+ * Backward pass: from dout [B, T, H, hd] (out's layout) and the forward's out and lse, the
+ * gradients dq [B, H, T, hd], dk and dv [B, KV, Tk, hd] (overwritten). FlashAttention-2's order:
+ * key tiles outside, query blocks inside, so dK and dV of a tile accumulate in place.
+ */
+export function backward(
+  B: i32,
+  H: i32,
+  KV: i32,
+  T: i32,
+  Tk: i32,
+  hd: i32,
+  past: i32,
+  window: i32,
+  scale: f32,
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  lse: usize,
+  dout: usize,
+  dq: usize,
+  dk: usize,
+  dv: usize,
+  work: usize,
+): void {
+  const tp = roundUp(T, BR);
+  const kp = roundUp(Tk, BC);
+  const rep = H / KV;
+  const qp = work;
+  const dop = qp + ((<usize>(tp * hd)) << 2);
+  const dqa = dop + ((<usize>(tp * hd)) << 2);
+  const dd = dqa + ((<usize>(tp * hd)) << 2);
+  const lp = dd + ((<usize>tp) << 2);
+  const kt = lp + ((<usize>tp) << 2);
+  const vt = kt + ((<usize>(kp * hd)) << 2);
+  const kr = vt + ((<usize>(kp * hd)) << 2);
+  const dka = kr + ((<usize>(kp * hd)) << 2);
+  const dva = dka + ((<usize>(kp * hd)) << 2);
+  const s = dva + ((<usize>(kp * hd)) << 2);
+  const dp = s + ((<usize>(BR * BC)) << 2);
+  const rowStride = H * hd;
+  for (let b = 0; b < B; b++) {
+    for (let g = 0; g < KV; g++) {
+      const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
+      transposePadded(k + kvOff, Tk, hd, kp, kt);
+      transposePadded(v + kvOff, Tk, hd, kp, vt);
+      copyPadded(k + kvOff, hd, Tk, hd, kp, kr, 1.0);
+      memory.fill(dka, 0, (<usize>(2 * kp * hd)) << 2); // dka and dva are adjacent
+      for (let hr = 0; hr < rep; hr++) {
+        const h = g * rep + hr;
+        copyPadded(q + ((<usize>((b * H + h) * T * hd)) << 2), hd, T, hd, tp, qp, scale);
+        const headOut = (<usize>((b * T * H + h) * hd)) << 2;
+        copyPadded(dout + headOut, rowStride, T, hd, tp, dop, 1.0);
+        for (let i = 0; i < tp; i++) {
+          let d: f32 = 0;
+          let lv: f32 = PAD_LSE;
+          if (i < T) {
+            const o = out + headOut + ((<usize>(i * rowStride)) << 2);
+            const g2 = dop + ((<usize>(i * hd)) << 2);
+            let acc = f32x4.splat(0);
+            for (let c = 0; c < hd; c += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(o + ((<usize>c) << 2)), v128.load(g2 + ((<usize>c) << 2))));
+            d = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+            lv = load<f32>(lse + ((<usize>((b * H + h) * T + i)) << 2));
+          }
+          store<f32>(dd + ((<usize>i) << 2), d);
+          store<f32>(lp + ((<usize>i) << 2), lv);
+        }
+        memory.fill(dqa, 0, (<usize>(tp * hd)) << 2);
+        for (let j0 = 0; j0 < Tk; j0 += BC) {
+          const iFirst = max(0, j0 - past);
+          const iEnd = window > 0 ? min(T, j0 + BC - 1 + window - past) : T;
+          for (let i0 = (iFirst / BR) * BR; i0 < iEnd; i0 += BR)
+            backwardTile(qp, dop, dqa, dd, lp, kt, vt, kr, dka, dva, s, dp, i0, j0, Tk, kp, hd, past, window);
+        }
+        const dqHead = dq + ((<usize>((b * H + h) * T * hd)) << 2);
+        copyPadded(dqa, hd, T, hd, T, dqHead, scale);
+      }
+      copyPadded(dka, hd, Tk, hd, Tk, dk + kvOff, 1.0);
+      copyPadded(dva, hd, Tk, hd, Tk, dv + kvOff, 1.0);
+    }
+  }
+}
+
+/** One (query block, key tile) of the backward pass: P recomputed from lse, then dV, dS, dQ and dK. */
+function backwardTile(
+  qp: usize,
+  dop: usize,
+  dqa: usize,
+  dd: usize,
+  lp: usize,
+  kt: usize,
+  vt: usize,
+  kr: usize,
+  dka: usize,
+  dva: usize,
+  s: usize,
+  dp: usize,
+  i0: i32,
+  j0: i32,
+  Tk: i32,
+  kp: i32,
+  hd: i32,
+  past: i32,
+  window: i32,
+): void {
+  const qBlock = qp + ((<usize>(i0 * hd)) << 2);
+  const doBlock = dop + ((<usize>(i0 * hd)) << 2);
+  gemm(qBlock, hd, 1, kt + ((<usize>j0) << 2), kp, s, BC, BR, BC, hd, false); // S = Q Kᵀ (Q pre-scaled)
+  gemm(doBlock, hd, 1, vt + ((<usize>j0) << 2), kp, dp, BC, BR, BC, hd, false); // dP = dO Vᵀ
+  const visible = tileVisible(i0, j0, Tk, past, window);
+  for (let r = 0; r < BR; r++) {
+    if (!visible) maskRow(s, r, i0, j0, Tk, past, window);
+    const row = s + ((<usize>(r * BC)) << 2);
+    const drow = dp + ((<usize>(r * BC)) << 2);
+    const lv = f32x4.splat(load<f32>(lp + ((<usize>(i0 + r)) << 2)));
+    const dv = f32x4.splat(load<f32>(dd + ((<usize>(i0 + r)) << 2)));
+    for (let c = 0; c < BC; c += 4) {
+      const off = (<usize>c) << 2;
+      const p = expv(f32x4.sub(v128.load(row + off), lv));
+      v128.store(row + off, p);
+      v128.store(drow + off, f32x4.mul(p, f32x4.sub(v128.load(drow + off), dv))); // dS = P ∘ (dP − D)
+    }
+  }
+  gemm(s, 1, BC, doBlock, hd, dva + ((<usize>(j0 * hd)) << 2), hd, BC, hd, BR, true); // dV += Pᵀ dO
+  gemm(dp, BC, 1, kr + ((<usize>(j0 * hd)) << 2), hd, dqa + ((<usize>(i0 * hd)) << 2), hd, BR, hd, BC, true); // dQ += dS K
+  gemm(dp, 1, BC, qBlock, hd, dka + ((<usize>(j0 * hd)) << 2), hd, BC, hd, BR, true); // dK += dSᵀ (scale·Q)
+}
