@@ -26,6 +26,12 @@ export function workFloats(T: i32, Tk: i32, hd: i32, backward: bool): i32 {
   return 3 * tp * hd + 2 * tp + 5 * kp * hd + 2 * BR * BC;
 }
 
+/** a·b + c: one fused multiply-add where the build has relaxed SIMD (the FMA build), else a product and a sum. */
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 /**
  * C[M×N] (+)= A·B. A's element (i, k) is at a + 4·(i·ars + k·aks), so a transposed A is just other
  * strides; B is row-major with row stride ldb; C has row stride ldc. M and N are multiples of 4.
@@ -66,17 +72,17 @@ function gemm(a: usize, ars: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i
         const b0 = v128.load(pb);
         const b1 = v128.load(pb, 16);
         let av = v128.load32_splat(pa);
-        c00 = f32x4.add(c00, f32x4.mul(av, b0));
-        c01 = f32x4.add(c01, f32x4.mul(av, b1));
+        c00 = madd(av, b0, c00);
+        c01 = madd(av, b1, c01);
         av = v128.load32_splat(pa + aRow);
-        c10 = f32x4.add(c10, f32x4.mul(av, b0));
-        c11 = f32x4.add(c11, f32x4.mul(av, b1));
+        c10 = madd(av, b0, c10);
+        c11 = madd(av, b1, c11);
         av = v128.load32_splat(pa + 2 * aRow);
-        c20 = f32x4.add(c20, f32x4.mul(av, b0));
-        c21 = f32x4.add(c21, f32x4.mul(av, b1));
+        c20 = madd(av, b0, c20);
+        c21 = madd(av, b1, c21);
         av = v128.load32_splat(pa + 3 * aRow);
-        c30 = f32x4.add(c30, f32x4.mul(av, b0));
-        c31 = f32x4.add(c31, f32x4.mul(av, b1));
+        c30 = madd(av, b0, c30);
+        c31 = madd(av, b1, c31);
         pa += aStep;
         pb += bStep;
       }
@@ -105,10 +111,10 @@ function gemm(a: usize, ars: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i
       let pb = b + ((<usize>j) << 2);
       for (let k = 0; k < K; k++) {
         const b0 = v128.load(pb);
-        c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(pa), b0));
-        c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(pa + aRow), b0));
-        c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(pa + 2 * aRow), b0));
-        c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(pa + 3 * aRow), b0));
+        c00 = madd(v128.load32_splat(pa), b0, c00);
+        c10 = madd(v128.load32_splat(pa + aRow), b0, c10);
+        c20 = madd(v128.load32_splat(pa + 2 * aRow), b0, c20);
+        c30 = madd(v128.load32_splat(pa + 3 * aRow), b0, c30);
         pa += aStep;
         pb += bStep;
       }

@@ -4,16 +4,18 @@
 // and the committed wasm equal to what kernels/attention.ts compiles to.
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
-import { fusedAttention, setFusedAttention } from '../../../../src/engine/kernels/attention';
-import { WASM_BASE64 } from '../../../../src/engine/kernels/attention-wasm';
+import { fusedAttention, fusedAttentionBuild, setFusedAttention } from '../../../../src/engine/kernels/attention';
+import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/attention-wasm';
 import { Rng } from '../../../../src/engine/rng';
 
 const ROOT = path.resolve(__dirname, '../../../../..');
+/** Set in the child that reruns these checks on the relaxed-SIMD (FMA) build; it skips the build-only tests. */
+const FMA_CHILD = process.env.DPO_KERNEL_TEST_FMA === '1';
 
 interface Case {
   B: number;
@@ -155,14 +157,30 @@ describe('fused attention kernel', () => {
     assert.ok(fusedAttention(q, k, v, { scale: 1 }));
   });
 
-  it('is committed as what kernels/attention.ts compiles to', () => {
+  it('runs the FMA build where the runtime has relaxed SIMD', { skip: !FMA_CHILD }, () => {
+    assert.equal(fusedAttentionBuild(), 'fma');
+  });
+
+  it('passes these checks on the relaxed-SIMD (FMA) build too, in a child with the V8 flag', { skip: FMA_CHILD }, () => {
+    const run = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--test', '--test-reporter=spec', __filename], {
+      encoding: 'utf8',
+      // Without the runner's NODE_TEST_CONTEXT, which would make the child report in its binary form.
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DPO_KERNEL_TEST_FMA: '1' },
+    });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /✔ runs the FMA build/);
+    assert.match(run.stdout, /ℹ fail 0/);
+  });
+
+  it('is committed as what kernels/attention.ts compiles to', { skip: FMA_CHILD }, () => {
     // Exits 1 (and execFileSync throws) when src/engine/kernels/attention-wasm.ts is stale.
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-kernels.mjs'), '--check'], { cwd: ROOT, stdio: 'pipe' });
   });
 
-  it('rides in the engine bundle the VSIX ships (dist/engine.js), with no file to find at run time', () => {
+  it('rides in the engine bundle the VSIX ships (dist/engine.js), with no file to find at run time', { skip: FMA_CHILD }, () => {
     const bundle = path.join(ROOT, 'dist', 'engine.js');
     assert.ok(fs.existsSync(bundle), 'dist/ is missing: run `npm run build` (it bundles)');
-    assert.ok(fs.readFileSync(bundle, 'utf8').includes(WASM_BASE64), 'dist/engine.js lacks the attention kernel: run `npm run build`');
+    const text = fs.readFileSync(bundle, 'utf8');
+    for (const b64 of [WASM_BASE64, WASM_FMA_BASE64]) assert.ok(text.includes(b64), 'dist/engine.js lacks the attention kernel: run `npm run build`');
   });
 });
