@@ -2,7 +2,8 @@
 // on the wasm backend, one thread, in one run: forward+backward GFLOP per CPU-second at 128, 256
 // and 512 tokens (the `small` bench shape's attention: 8 sequences × 4 heads × 64), interleaved;
 // then the DPO step of `small` (4 pairs × 2 × 128) with the kernel on and off, CPU-s per step.
-// Usage: node out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--no-step]
+// Usage: node [--experimental-wasm-relaxed-simd] out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--no-step]
+// (the V8 flag lets Node 20 run the kernel's FMA build, as Electron and Node 22 do by default)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../src/protocol';
 import { describeBackend, selectBackend } from '../src/engine/backend';
-import { fusedAttention, setFusedAttention } from '../src/engine/kernels/attention';
+import { fusedAttention, fusedAttentionBuild, setFusedAttention } from '../src/engine/kernels/attention';
 import { matmul } from '../src/engine/model/ops';
 import { makeTinyModel } from '../src/engine/model/tiny';
 import { Trainer } from '../src/engine/train/trainer';
@@ -127,7 +128,7 @@ function stepRuns(steps: number): { on: number[]; off: number[] } {
   writePairs(path.join(dir, 'pairs.jsonl'), 4 * (steps + 1), seq);
   const out = { on: [] as number[], off: [] as number[] };
   for (const variant of ['on', 'off', 'on', 'off'] as const) {
-    const child = spawnSync(process.execPath, [__filename, '--worker', dir, '--steps', String(steps)], {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--worker', dir, '--steps', String(steps)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, DPO_FUSED_ATTENTION: variant === 'on' ? '1' : '0' },
@@ -157,7 +158,7 @@ async function main() {
   setFusedAttention(true);
   const [B, H, hd] = [8, 4, 64];
   console.log(
-    `${describeBackend(backend)}; ${os.cpus()[0].model}; load ${os
+    `${describeBackend(backend)}; kernel build ${fusedAttentionBuild()}; node ${process.version}; ${os.cpus()[0].model}; load ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}; ${new Date().toISOString()}`,
