@@ -8,6 +8,7 @@ import { ropeTablesFor } from './rope';
 import { frozenConv1d, frozenLinear } from './frozen-ops';
 import type { LoraAdapters } from './lora';
 import { recomputed } from './recompute';
+import { fusedAttention } from '../kernels/attention';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
 const MASK_VALUE = -1e9;
@@ -173,7 +174,10 @@ export class CausalLM {
    * Query heads that share a key/value head are folded into the row dimension, so grouped-query
    * attention needs no copy of k and v (HF's repeat_kv gives head h the kv head h // rep).
    */
-  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor3D {
+  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D, window = 0): tf.Tensor3D {
+    // Our fused kernel on wasm/cpu (kernels/attention.ts) where it applies; tfjs ops otherwise.
+    const fused = fusedAttention(q, k, v, { scale: this.config.queryScale, window, softcap: this.config.attnSoftcap });
+    if (fused) return fused;
     const [B, H, T, hd] = q.shape;
     const KV = k.shape[1];
     const rep = H / KV;
@@ -252,7 +256,7 @@ export class CausalLM {
     q = applyRope(q, rope.cos, rope.sin);
     const [kAll, vAll] = this.withCache(i, applyRope(k, rope.cos, rope.sin), this.splitHeads(vFlat, c.numKvHeads), ctx);
     const mask = window > 0 ? ctx.windowMasks.get(window)! : ctx.mask;
-    let attnOut = this.lin(this.attend(q, kAll, vAll, mask), `${p}o_proj`, c.outputBias);
+    let attnOut = this.lin(this.attend(q, kAll, vAll, mask, window), `${p}o_proj`, c.outputBias);
     // Gemma normalises each sublayer's output too ("sandwich"), and names its norms differently.
     if (c.sandwichNorms) attnOut = this.norm(attnOut, `${l}post_attention_layernorm.weight`);
     x = tf.add(x, attnOut);

@@ -1,0 +1,198 @@
+// The fused attention kernel (src/engine/kernels/attention.ts) against the tfjs ops it replaces,
+// on the wasm backend, one thread, in one run: forward+backward GFLOP per CPU-second at 128, 256
+// and 512 tokens (the `small` bench shape's attention: 8 sequences × 4 heads × 64), interleaved;
+// then the DPO step of `small` (4 pairs × 2 × 128) with the kernel on and off, CPU-s per step.
+// Usage: node [--experimental-wasm-relaxed-simd] out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--no-step]
+// (the V8 flag lets Node 20 run the kernel's FMA build, as Electron and Node 22 do by default)
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { resolveConfig } from '../src/protocol';
+import { describeBackend, selectBackend } from '../src/engine/backend';
+import { fusedAttention, fusedAttentionBuild, setFusedAttention } from '../src/engine/kernels/attention';
+import { matmul } from '../src/engine/model/ops';
+import { makeTinyModel } from '../src/engine/model/tiny';
+import { Trainer } from '../src/engine/train/trainer';
+import { Rng } from '../src/engine/rng';
+import { SHAPES, writePairs } from './dpo-step';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** CausalLM.attend's tfjs path (src/engine/model/transformer.ts), the ops the kernel replaces. */
+function tfjsAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D, scale: number): tf.Tensor3D {
+  const [B, H, T, hd] = q.shape;
+  const KV = k.shape[1];
+  const scores = tf.add(tf.mul(matmul(tf.reshape(q, [B, KV, (H / KV) * T, hd]), k, false, true), scale), mask);
+  const out = matmul(tf.softmax(scores, -1), v);
+  return tf.reshape(tf.transpose(tf.reshape(out, [B, H, T, hd]), [0, 2, 1, 3]), [B, T, H * hd]);
+}
+
+function causalMask(T: number, rep: number): tf.Tensor2D {
+  const data = new Float32Array(rep * T * T);
+  for (let r = 0; r < rep; r++) for (let i = 0; i < T; i++) data.fill(-1e9, (r * T + i) * T + i + 1, (r * T + i + 1) * T);
+  return tf.tensor2d(data, [rep * T, T]);
+}
+
+interface KernelRow {
+  T: number;
+  fused: number;
+  tfjs: number;
+}
+
+/** CPU seconds of one forward+backward (loss Σ out·w, gradients of q, k and v), median of `reps`. */
+function timeFwdBwd(attend: (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor3D, vars: tf.Variable[], w: tf.Tensor, reps: number): number[] {
+  const once = () => {
+    const t0 = cpuSeconds();
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(attend(vars[0] as unknown as tf.Tensor4D, vars[1] as unknown as tf.Tensor4D, vars[2] as unknown as tf.Tensor4D), w)) as tf.Scalar,
+    );
+    Object.values(grads).forEach((g) => g.dataSync());
+    tf.dispose([value, grads]);
+    return cpuSeconds() - t0;
+  };
+  once(); // warm-up
+  return Array.from({ length: reps }, once);
+}
+
+async function kernels(lengths: number[], reps: number): Promise<KernelRow[]> {
+  const [B, H, hd] = [8, 4, 64];
+  const rows: KernelRow[] = [];
+  const rng = new Rng(1);
+  for (const T of lengths) {
+    const rand = (shape: number[]) =>
+      tf.variable(
+        tf.tensor(
+          Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),
+          shape,
+        ),
+      );
+    const vars = [rand([B, H, T, hd]), rand([B, H, T, hd]), rand([B, H, T, hd])];
+    const w = tf.randomNormal([B, T, H * hd]);
+    const mask = causalMask(T, 1);
+    const scale = 1 / Math.sqrt(hd);
+    const fused: number[] = [];
+    const plain: number[] = [];
+    // Interleaved, so a change in the machine's load hits both sides alike.
+    for (let round = 0; round < 2; round++) {
+      fused.push(...timeFwdBwd((q, k, v) => fusedAttention(q, k, v, { scale })!, vars, w, reps));
+      plain.push(...timeFwdBwd((q, k, v) => tfjsAttention(q, k, v, mask, scale), vars, w, reps));
+    }
+    rows.push({ T, fused: median(fused), tfjs: median(plain) });
+    tf.dispose([...vars, w, mask]);
+  }
+  return rows;
+}
+
+/** One worker process: `steps` timed DPO steps of `small` (after one untimed), CPU-s each. */
+async function stepWorker(dir: string, steps: number): Promise<number[]> {
+  await selectBackend('wasm', 1);
+  const times: number[] = [];
+  let last: number | undefined;
+  const config = resolveConfig({
+    model: path.join(dir, 'model'),
+    data: path.join(dir, 'pairs.jsonl'),
+    output_dir: path.join(dir, `run-${process.pid}`),
+    batch_size: 4,
+    max_steps: steps + 1,
+    eval_fraction: 0,
+    save_steps: 100000,
+    learning_rate: 1e-5,
+    warmup_ratio: 0,
+    max_length: 2048,
+  });
+  const trainer = Trainer.create(config, {
+    backend: await selectBackend('wasm', 1),
+    events: {
+      onMetrics: () => {
+        const now = cpuSeconds();
+        if (last !== undefined) times.push(now - last);
+        last = now;
+      },
+    },
+  });
+  await trainer.run();
+  return times;
+}
+
+function stepRuns(steps: number): { on: number[]; off: number[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-bench-attn-'));
+  const seq = 128;
+  makeTinyModel(path.join(dir, 'model'), { ...SHAPES.small, maxPositions: 256, seed: 0 });
+  writePairs(path.join(dir, 'pairs.jsonl'), 4 * (steps + 1), seq);
+  const out = { on: [] as number[], off: [] as number[] };
+  for (const variant of ['on', 'off', 'on', 'off'] as const) {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--worker', dir, '--steps', String(steps)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, DPO_FUSED_ATTENTION: variant === 'on' ? '1' : '0' },
+    });
+    if (child.status !== 0) throw new Error(`step worker (${variant}) failed: exit ${child.status}`);
+    out[variant].push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as number[]));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      lengths: { type: 'string', default: '128,256,512' },
+      reps: { type: 'string', default: '3' },
+      steps: { type: 'string', default: '3' },
+      'no-step': { type: 'boolean', default: false },
+      worker: { type: 'string' },
+    },
+  });
+  if (values.worker) {
+    process.stdout.write(JSON.stringify(await stepWorker(values.worker, Number(values.steps))) + '\n');
+    return;
+  }
+  const backend = await selectBackend('wasm', 1);
+  setFusedAttention(true);
+  const [B, H, hd] = [8, 4, 64];
+  console.log(
+    `${describeBackend(backend)}; kernel build ${fusedAttentionBuild()}; node ${process.version}; ${os.cpus()[0].model}; load ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; ${new Date().toISOString()}`,
+  );
+  console.log('\nAttention forward+backward, 8 × 4 heads × 64, causal; GFLOP/CPU-s (full = 12·B·H·T²·hd, the products the tfjs path runs; causal = half)');
+  console.log('| tokens | ours CPU-s | tfjs CPU-s | ours GFLOP/CPU-s full (causal) | tfjs GFLOP/CPU-s full | ours / tfjs |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of await kernels(values.lengths!.split(',').map(Number), Number(values.reps))) {
+    const gflop = (12 * B * H * r.T * r.T * hd) / 1e9;
+    console.log(
+      `| ${r.T} | ${r.fused.toFixed(3)} | ${r.tfjs.toFixed(3)} | ${(gflop / r.fused).toFixed(1)} (${(gflop / 2 / r.fused).toFixed(1)}) | ${(gflop / r.tfjs).toFixed(1)} | ${(r.tfjs / r.fused).toFixed(1)}× faster |`,
+    );
+  }
+  if (values['no-step']) return;
+  const { on, off } = stepRuns(Number(values.steps));
+  console.log('\nDPO step, `small` (GPT-2 4 layers d 256, 4 pairs × 2 × 128 tokens), wasm one thread, CPU-s per step (two processes each, interleaved)');
+  console.log('| attention | median CPU-s | range |');
+  console.log('|---|---|---|');
+  for (const [name, xs] of [
+    ['fused kernel', on],
+    ['tfjs ops', off],
+  ] as const)
+    console.log(`| ${name} | ${median(xs).toFixed(2)} | ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)} |`);
+  console.log(`step CPU time, on / off: ${(median(on) / median(off)).toFixed(2)}`);
+  console.log(
+    `load after: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
+if (require.main === module)
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exitCode = 1;
+  });

@@ -1,0 +1,151 @@
+// Fused causal attention as one tfjs op with a custom gradient, running our own wasm SIMD kernel
+// (kernels/attention.ts) on the wasm and cpu backends. Not used on WebGPU or native backends, with
+// Gemma 2's score soft-capping, or for head dims that are not a multiple of 4: fusedAttention
+// returns undefined there and the caller keeps its tfjs ops. DPO_FUSED_ATTENTION=0 turns it off.
+import * as tf from '@tensorflow/tfjs';
+import { WASM_BASE64, WASM_FMA_BASE64 } from './attention-wasm';
+
+/** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  workFloats(T: number, Tk: number, hd: number, backward: boolean): number;
+  forward(...args: number[]): void;
+  backward(...args: number[]): void;
+}
+
+export interface AttentionOptions {
+  /** Multiplies q·k (1/√hd, or Gemma's query_pre_attn_scalar^-0.5). */
+  scale: number;
+  /** Sliding window (keys with position − key ≥ window are hidden); 0 for none. */
+  window?: number;
+  /** Gemma 2's attention soft-capping: not fused, so its presence means the tfjs path. */
+  softcap?: number;
+}
+
+let kernel: KernelExports | undefined;
+let kernelBuild: 'fma' | 'simd' | undefined;
+let enabledOverride: boolean | undefined;
+
+function instance(): KernelExports {
+  if (kernel) return kernel;
+  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  // The relaxed-SIMD build (fused multiply-add, ~1.5× on the tiles' products) where the runtime
+  // validates it: Electron's and Node 22's V8 do, Node 20's only with --experimental-wasm-relaxed-simd.
+  const fma = Buffer.from(WASM_FMA_BASE64, 'base64');
+  kernelBuild = wasm.validate(fma) ? 'fma' : 'simd';
+  const bytes = kernelBuild === 'fma' ? fma : Buffer.from(WASM_BASE64, 'base64');
+  kernel = new wasm.Instance(new wasm.Module(bytes)).exports as KernelExports;
+  return kernel;
+}
+
+/** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
+export function fusedAttentionBuild(): 'fma' | 'simd' {
+  instance();
+  return kernelBuild!;
+}
+
+/** Turns the fused op on or off for this process (benchmarks and tests); undefined: back to DPO_FUSED_ATTENTION. */
+export function setFusedAttention(enabled: boolean | undefined): void {
+  enabledOverride = enabled;
+}
+
+export function fusedAttentionEnabled(): boolean {
+  if (enabledOverride !== undefined) return enabledOverride;
+  return process.env.DPO_FUSED_ATTENTION !== '0';
+}
+
+/** Whether the fused op handles this call; the caller's tfjs path runs otherwise. */
+export function fusedAttentionApplies(q: tf.Tensor4D, k: tf.Tensor4D, options: AttentionOptions): boolean {
+  const backend = tf.getBackend();
+  if (!fusedAttentionEnabled() || (backend !== 'wasm' && backend !== 'cpu')) return false;
+  const [, H, T, hd] = q.shape;
+  const [, KV, Tk] = k.shape;
+  return options.softcap === undefined && hd % 4 === 0 && H % KV === 0 && Tk >= T && q.dtype === 'float32' && k.dtype === 'float32';
+}
+
+/** Float offsets of each region in the kernel's memory, growing it to fit. */
+function layout(sizes: number[]): { k: KernelExports; offsets: number[]; f32: Float32Array } {
+  const k = instance();
+  const base = Math.ceil(k.heapBase() / 16) * 16;
+  const offsets: number[] = [];
+  let at = base / 4;
+  for (const n of sizes) {
+    offsets.push(at);
+    at += Math.ceil(n / 4) * 4; // 16-byte aligned regions
+  }
+  const need = at * 4 - k.memory.buffer.byteLength;
+  if (need > 0) {
+    try {
+      k.memory.grow(Math.ceil(need / 65536));
+    } catch (err) {
+      throw new Error(
+        `fused attention needs ${(at * 4) / 2 ** 30} GiB of wasm memory, more than is available: set DPO_FUSED_ATTENTION=0 or shorten the sequences`,
+        { cause: err },
+      );
+    }
+  }
+  return { k, offsets, f32: new Float32Array(k.memory.buffer) };
+}
+
+/**
+ * softmax(scale·q·kᵀ + causal mask)·v for q [B, H, T, hd] and k, v [B, KV, Tk, hd] (H a multiple
+ * of KV; query i at position Tk − T + i), returned as [B, T, H·hd], the layout the output
+ * projection reads. Undefined when fusedAttentionApplies is false.
+ */
+export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): tf.Tensor3D | undefined {
+  if (!fusedAttentionApplies(q, k, options)) return undefined;
+  const [B, H, T, hd] = q.shape;
+  const [, KV, Tk] = k.shape;
+  const dims = [B, H, KV, T, Tk, hd, Tk - T, options.window ?? 0, Math.fround(options.scale)];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qi, ki, vi] = args as tf.Tensor4D[];
+    const save = args[3] as tf.GradSaveFunc;
+    const { out, lse } = runForward(dims, qi, ki, vi);
+    const value = tf.tensor3d(out, [B, T, H * hd]);
+    // Only these are kept for the backward pass: the inputs, the output and one float per query row.
+    save([qi, ki, vi, value, tf.tensor1d(lse)]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const grads = runBackward(dims, saved, dy);
+        return [tf.tensor4d(grads.dq, q.shape), tf.tensor4d(grads.dk, k.shape), tf.tensor4d(grads.dv, v.shape)];
+      },
+    };
+  });
+  return op(q, k, v) as tf.Tensor3D;
+}
+
+function runForward(dims: number[], q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): { out: Float32Array; lse: Float32Array } {
+  const [B, H, , T, Tk, hd] = dims;
+  const kern = instance();
+  const { offsets, f32 } = layout([q.size, k.size, v.size, q.size, B * H * T, kern.workFloats(T, Tk, hd, false)]);
+  const [qo, ko, vo, oo, lo, wo] = offsets;
+  f32.set(q.dataSync() as Float32Array, qo);
+  f32.set(k.dataSync() as Float32Array, ko);
+  f32.set(v.dataSync() as Float32Array, vo);
+  kern.forward(...dims, qo * 4, ko * 4, vo * 4, oo * 4, lo * 4, wo * 4);
+  return { out: f32.slice(oo, oo + q.size), lse: f32.slice(lo, lo + B * H * T) };
+}
+
+function runBackward(dims: number[], saved: tf.Tensor[], dy: tf.Tensor): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+  const [, , , T, Tk, hd] = dims;
+  const [q, k, v, out, lse] = saved;
+  const kern = instance();
+  const sizes = [q.size, k.size, v.size, out.size, lse.size, dy.size, q.size, k.size, v.size, kern.workFloats(T, Tk, hd, true)];
+  const { offsets, f32 } = layout(sizes);
+  [q, k, v, out, lse, dy].forEach((t, i) => f32.set(t.dataSync() as Float32Array, offsets[i]));
+  kern.backward(...dims, ...offsets.map((o) => o * 4));
+  const [dqo, dko, dvo] = offsets.slice(6, 9);
+  return { dq: f32.slice(dqo, dqo + q.size), dk: f32.slice(dko, dko + k.size), dv: f32.slice(dvo, dvo + v.size) };
+}
