@@ -10,6 +10,7 @@ import {
   HealthWarning,
   MetricsRecord,
   RunPhase,
+  RunProgress,
   TrainingMode,
   assertNever,
   parseMetricsRecord,
@@ -36,7 +37,7 @@ export interface RunEnd {
 const PHASE_WORDS: Record<RunPhase, string> = {
   loading: 'loading',
   tokenizing: 'tokenizing',
-  reference: 'reference log-probs',
+  reference: 'precomputing reference log-probs',
   training: 'training',
   evaluating: 'evaluating',
   saving: 'saving',
@@ -85,6 +86,14 @@ export class RunSession {
     return `${PHASE_WORDS[p.phase]}${p.message ? ` ${p.message}` : ''}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}…`;
   }
 
+  /** While the engine runs: its phase and progress for the metrics panel (before its first event: starting it). */
+  get progressNow(): RunProgress | undefined {
+    if (!this.isActive) return undefined;
+    const p = this.progress;
+    if (!p) return { text: this.engineName === 'torch' ? 'importing torch' : 'starting the engine', done: 0, total: 0 };
+    return { text: `${PHASE_WORDS[p.phase]}${p.message ? ` ${p.message}` : ''}`, done: p.done, total: p.total > 1 ? p.total : 0 };
+  }
+
   /** Seconds left, from the pace since the first step this session saw. */
   etaSeconds(): number | undefined {
     if (!this.firstTrainingStepAt || this.step <= this.firstTrainingStepAt.step) return undefined;
@@ -119,7 +128,10 @@ export class RunManager implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunSession>();
   private readonly warned = new vscode.EventEmitter<{ session: RunSession; warning: HealthWarning }>();
   private readonly progressed = new vscode.EventEmitter<{ session: RunSession; phase: RunPhase; done: number; total: number; message?: string }>();
+  private readonly started = new vscode.EventEmitter<RunSession>();
   readonly onDidChange = this.changed.event;
+  /** A session was created (new run or resume), before its engine has started: the metrics panel opens on it. */
+  readonly onDidStartSession = this.started.event;
   readonly onWarning = this.warned.event;
   readonly onProgress = this.progressed.event;
 
@@ -188,6 +200,7 @@ export class RunManager implements vscode.Disposable {
     const session = new RunSession(runDir, mode, engine, engineName);
     this.sessions.push(session);
     this.wire(session);
+    this.started.fire(session);
     try {
       const hello = await engine.ready;
       session.backend = hello.backend ? backendLabel(hello.backend) : hello.device;
@@ -314,5 +327,6 @@ export class RunManager implements vscode.Disposable {
     this.changed.dispose();
     this.warned.dispose();
     this.progressed.dispose();
+    this.started.dispose();
   }
 }

@@ -3,12 +3,12 @@
 // chart, a cursor tooltip, and redraws batched to one per frame and to the charts on screen.
 import uPlot from 'uplot';
 import { renderSummary } from './chrome';
-import { scientificTicks } from './axis-values';
+import { REFERENCE_EVAL_TEXT, scientificTicks } from './axis-values';
 import { clockTicks } from './text';
 import { tooltipPlugin } from './tooltip';
 import { openPairsAt, wireKeyboard } from './keyboard';
 import { chartData, chartLabel, seriesFor, seriesOptions, xOf, zoomRange } from './series';
-import { chartDefs } from './objective-charts';
+import { chartDefs, placeholderCharts } from './objective-charts';
 import { $, ChartDef, charts, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
@@ -90,7 +90,10 @@ export function rebuildCharts(): void {
   const { fg, grid: gridColor } = themeColors();
   for (const def of shownCharts()) {
     const specs = seriesFor(def);
-    if (specs.length === 0) continue;
+    if (specs.length === 0) {
+      if (waitsForFirstStep(def)) grid.append(placeholderCard(def));
+      continue;
+    }
     const { box, plot } = chartCard(def);
     box.dataset.axisColor = fg;
     box.dataset.gridColor = gridColor;
@@ -137,6 +140,7 @@ export function rebuildCharts(): void {
       },
     };
     const u = new uPlot(opts, chartData(specs, def.id), plot);
+    if (def.id === 'accuracies' && specs.some((s) => s.run.referenceAt0)) u.over.append(referenceNote());
     plot.setAttribute('aria-label', chartLabel(def, specs));
     wireKeyboard(def, plot);
     charts.set(def.id, u);
@@ -145,6 +149,33 @@ export function rebuildCharts(): void {
     if (def.id === focused) plot.focus();
   }
   if (stats.firstPaintMs < 0 && charts.size > 0) stats.firstPaintMs = performance.now();
+}
+
+/** Whether a run shown has not logged its first step yet and will draw this chart: its frame stands in. */
+function waitsForFirstStep(def: ChartDef): boolean {
+  return [...runs.values()].some(
+    (r) => r.steps.length === 0 && (r.status === 'starting' || r.status === 'running') && placeholderCharts(r.meta.mode).includes(def.id),
+  );
+}
+
+/** An empty chart frame of a real card's size, with its title: the layout stays put when the data comes. */
+function placeholderCard(def: ChartDef): HTMLElement {
+  const { box, plot } = chartCard(def);
+  box.classList.add('placeholder');
+  for (const b of box.querySelectorAll('vscode-button')) b.setAttribute('disabled', '');
+  plot.removeAttribute('aria-describedby');
+  plot.setAttribute('aria-label', `${def.title} chart, waiting for the first step`);
+  plot.innerHTML = '<p class="waiting">waiting for the first step</p>';
+  if (def.id === 'accuracies' && [...runs.values()].some((r) => r.referenceAt0)) plot.append(referenceNote());
+  return box;
+}
+
+/** The accuracy chart's note on step 0's evaluation, whose point it leaves out. */
+function referenceNote(): HTMLElement {
+  const note = document.createElement('div');
+  note.className = 'plot-note';
+  note.textContent = REFERENCE_EVAL_TEXT;
+  return note;
 }
 
 function showReset(id: string): void {
@@ -199,6 +230,8 @@ export function schedule(): void {
       const u = charts.get(id);
       const def = shownCharts().find((c) => c.id === id)!;
       const specs = seriesFor(def);
+      // A chart with no data: rebuild only when its waiting frame comes or goes (not on every append).
+      if (!u && specs.length === 0 && hasPlaceholder(id) === waitsForFirstStep(def)) continue;
       if (!u || specs.length !== u.series.length - 1) {
         rebuildCharts();
         dirty.clear();
@@ -217,6 +250,10 @@ export function schedule(): void {
     stats.frames++;
     renderSummary();
   });
+}
+
+function hasPlaceholder(id: string): boolean {
+  return document.querySelector(`.chart.placeholder[data-chart="${id}"]`) !== null;
 }
 
 /** The width a plot gets in its card: the card's content box, so no part of the x range is clipped. */

@@ -53,14 +53,15 @@ export function renderDrillDown(p: HostToMetrics['metrics/didPairs']): void {
     item.setAttribute('role', 'listitem');
     const button = document.createElement('button');
     button.className = 'pair';
-    button.title = 'Open this line of the data file';
     const nums = `line ${pair.line} · margin ${fmt(pair.margin)} · chosen ${fmt(pair.chosen_reward)} · rejected ${fmt(pair.rejected_reward)} · loss ${fmt(pair.loss)}`;
     const row = (cls: string, tag: string, text: string | undefined) =>
       text === undefined ? '' : `<span class="${cls}"><span class="tag">${tag}</span> ${escapeHtml(firstLine(text))}</span>`;
     button.innerHTML =
       `<span class="pair-nums">${nums}</span>` +
       (t ? row('pair-prompt', 'prompt', t.prompt) + row('pair-chosen', '✓ chosen', t.chosen) + row('pair-rejected', '✗ rejected', t.rejected) : '');
-    button.addEventListener('click', () => send('metrics/openLine', { runDir: p.runDir, line: pair.line, split: p.split }));
+    button.title = 'Open this pair in the labeling editor';
+    // The panel's width decides where the editor opens (beside a wide panel, below a narrow one).
+    button.addEventListener('click', () => send('metrics/openLine', { runDir: p.runDir, line: pair.line, split: p.split, panelWidth: window.innerWidth }));
     item.append(button);
     list.append(item);
   }

@@ -34,3 +34,9 @@ export function chartDefs(lossTypes: (string | string[] | undefined)[]): ChartDe
   const labels = objectiveChartLabels(lossTypes.filter((t) => t !== undefined).map((t) => objectiveOf(t)));
   return CHARTS.map((c) => (c.id === 'rewards' || c.id === 'margins' || c.id === 'logps' ? { ...c, ...labels[c.id] } : c));
 }
+
+/** The charts a run of this mode draws from its first step: their frames stand in until then, so the layout does not jump. */
+export function placeholderCharts(mode: string): string[] {
+  const always = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_second'];
+  return mode === 'sft' ? always : ['loss', 'rewards', 'margins', 'accuracies', 'logps', 'grad_norm', 'learning_rate', 'tokens_per_second'];
+}

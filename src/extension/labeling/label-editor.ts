@@ -12,6 +12,7 @@ import { HostToLabel, LabelPairView, WEBVIEW_PROTOCOL_VERSION, WebviewMessage, a
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
 import { ReviewQueue, takeReviewQueue } from './review-queue';
+import { takeLineToShow, whileOpen } from './line-to-show';
 import { cliPathOf, previewModel, runTokens, showPreview } from './token-preview';
 import { TextDocumentStore } from './text-document-store';
 
@@ -106,6 +107,7 @@ export class LabelSession implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('dpo.labeling')) this.settings = { ...readLabelSettings(), blind: this.settings.blind };
       }),
+      whileOpen(document.uri, (i) => this.show(this.nearestPair(i))),
     );
   }
 
@@ -200,7 +202,9 @@ export class LabelSession implements vscode.Disposable {
             blind: this.settings.blind,
             annotator: this.settings.annotator,
           });
-          if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
+          const wanted = takeLineToShow(this.document.uri);
+          if (wanted !== undefined && wanted < this.document.lineCount) this.show(this.nearestPair(wanted));
+          else if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
           else if (this.document.lineCount > 0) {
             const first = this.index.find(-1, 1, (k) => k === 'todo');
             this.show(first >= 0 ? first : this.nearestPair(0));

@@ -1,0 +1,65 @@
+// Opens the metrics panel by itself when a run starts (setting dpo.metrics.openOnRunStart): a
+// session of this window's run manager (New Training Run, Start Run From Config, Resume Run) the
+// moment it is created, and a run a terminal starts (`dpo train`) when its config.json appears in
+// the runs folder. It does not decide what the panel shows; metrics-panel.ts does.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readRunConfig } from '../node/run-folder';
+import { MetricsPanel } from './metrics-panel';
+import { RunManager } from './run-manager';
+import { readSettings, runsRoot } from './settings';
+
+/** How long a new config.json may take to be complete (the CLI writes it right after creating the folder). */
+const CONFIG_WAIT_MS = 5000;
+
+export function openMetricsOnRunStart(runs: RunManager, extensionUri: vscode.Uri, log: (l: string) => void): vscode.Disposable {
+  const open = (runDir: string) => {
+    if (!readSettings().openMetricsOnRunStart) return;
+    // Focus stays where it was: in the palette's flow that is the panel anyway, and a terminal keeps its typing.
+    MetricsPanel.show(extensionUri, runs, [runDir], log, { preserveFocus: true });
+  };
+  const subs: vscode.Disposable[] = [runs.onDidStartSession((s) => open(s.runDir))];
+  const watched = watchRunsFolder(runs, open);
+  subs.push(
+    watched,
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('dpo.runsFolder') && watched.restart()),
+  );
+  return vscode.Disposable.from(...subs);
+}
+
+/** A watcher on <runs folder>/*\/config.json that reports new run folders no session of this window runs. */
+function watchRunsFolder(runs: RunManager, open: (runDir: string) => void): vscode.Disposable & { restart(): void } {
+  let watcher: vscode.FileSystemWatcher | undefined;
+  let sub: vscode.Disposable | undefined;
+  const start = () => {
+    const root = runsRoot(readSettings());
+    if (!root) return;
+    watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '*/config.json'), false, true, true);
+    sub = watcher.onDidCreate((uri) => {
+      const dir = path.dirname(uri.fsPath);
+      // This window's runs write config.json too: those opened when their session began.
+      if (runs.all().some((s) => s.runDir === dir)) return;
+      void whenReadable(dir).then((ok) => ok && !runs.all().some((s) => s.runDir === dir) && open(dir));
+    });
+  };
+  const stop = () => {
+    sub?.dispose();
+    watcher?.dispose();
+  };
+  start();
+  return {
+    dispose: stop,
+    restart: () => {
+      stop();
+      start();
+    },
+  };
+}
+
+/** Whether the folder's config.json becomes a complete run config within CONFIG_WAIT_MS. */
+async function whenReadable(dir: string): Promise<boolean> {
+  for (const until = Date.now() + CONFIG_WAIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+    if (readRunConfig(dir).ok) return true;
+  }
+  return false;
+}
