@@ -91,9 +91,9 @@ export class MetricsPanel implements vscode.Disposable {
     );
   }
 
-  /** Runs shown, in the order added. */
+  /** Runs shown (or to be shown once the webview is ready), in the order added. */
   get runDirs(): string[] {
-    return [...this.followed.keys()];
+    return [...new Set([...this.followed.keys(), ...this.pendingRuns])];
   }
 
   addRun(runDir: string): void {
@@ -132,7 +132,7 @@ export class MetricsPanel implements vscode.Disposable {
       starting: session?.startingText,
       progress: session?.progressNow,
       detail: info ? runDetail(info.config) : session?.config ? runDetail(session.config) : undefined,
-      lossType: info?.config.mode === 'dpo' ? info.config.loss_type : undefined,
+      lossType: (info?.config ?? session?.config)?.mode === 'dpo' ? (info?.config ?? session?.config)?.loss_type : undefined,
     };
     this.post('metrics/didLoadRun', { run });
   }

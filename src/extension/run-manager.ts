@@ -173,7 +173,7 @@ export class RunManager implements vscode.Disposable {
     } catch (err) {
       throw new RunError((err as Error).message);
     }
-    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }), resolved.threads);
+    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }), resolved.threads, resolved);
   }
 
   /** Resumes with the engine that wrote the run (its config.json says which). */
@@ -186,6 +186,7 @@ export class RunManager implements vscode.Disposable {
       engine,
       (client) => client.request('run/resume', { runDir }),
       read.ok ? read.config.threads : 0,
+      read.ok ? read.config : undefined,
     );
   }
 
@@ -195,9 +196,12 @@ export class RunManager implements vscode.Disposable {
     engineName: EngineName,
     send: (engine: EngineClient) => Promise<unknown>,
     threads = 0,
+    config?: DpoConfig,
   ): Promise<RunSession> {
     const engine = new EngineClient({ command: this.command(engineName, threads), log: this.options.log });
     const session = new RunSession(runDir, mode, engine, engineName);
+    // Known before the engine confirms it (run/didStart): the metrics panel titles its charts from it at once.
+    session.config = config;
     this.sessions.push(session);
     this.wire(session);
     this.started.fire(session);
