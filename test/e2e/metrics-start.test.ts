@@ -83,15 +83,21 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
     const titles = await frames.locator('h3').allInnerTexts();
     for (const t of ['Loss', 'Reward margin', 'Reward accuracy']) assert.ok(titles.includes(t), `a frame titled ${t}: ${titles.join(', ')}`);
     assert.match(await frames.first().innerText(), /waiting for the first step/);
-    await view.locator('.run-summary .phase', { hasText: /starting the engine|tokenizing|loading|evaluating|reference/ }).waitFor({ timeout: 30_000 });
+    await view.locator('.run-summary', { hasText: /starting: (starting the engine|tokenizing|loading|evaluating|precomputing reference)/ }).waitFor({ timeout: 30_000 });
+    await view.locator('.run-summary .phase progress').waitFor({ timeout: 30_000 });
     await checkFrames(view, 700);
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-start-700.png') });
     await page.setViewportSize({ width: 1600, height: 1000 });
     await checkFrames(view, 1600);
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-start-1600.png') });
     // The engine's own count: step 0's evaluation of the 240 held-out pairs.
-    await view.locator('.run-summary .phase', { hasText: /evaluating.* \d+\/240/ }).waitFor({ timeout: 60_000 });
-    assert.ok((await view.locator('.run-summary .phase progress').getAttribute('max')) === '240', 'the bar counts the pairs evaluated');
+    await view.locator('.run-summary', { hasText: /starting: evaluating.* \d+\/240/ }).waitFor({ timeout: 60_000 });
+    const bar = view.locator('.run-summary .phase progress');
+    assert.equal(await bar.getAttribute('max'), '240', 'the bar counts the pairs evaluated');
+    assert.match((await bar.getAttribute('aria-label')) ?? '', /evaluating.* \d+\/240/);
+    // The frames show step 0's evaluation values where they have them, still at a chart's size.
+    await view.locator('.chart.placeholder[data-chart="loss"]', { hasText: /eval at step 0: loss 0\.69/ }).waitFor({ timeout: 300_000 });
+    await checkFrames(view, 1600);
     const frameBox = (await view.locator('.chart.placeholder[data-chart="loss"]').boundingBox())!;
 
     // The first step: the loss chart takes its frame's place, at its size.

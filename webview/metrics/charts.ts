@@ -9,7 +9,7 @@ import { tooltipPlugin } from './tooltip';
 import { openPairsAt, wireKeyboard } from './keyboard';
 import { chartData, chartLabel, seriesFor, seriesOptions, xOf, zoomRange } from './series';
 import { chartDefs, placeholderCharts } from './objective-charts';
-import { $, ChartDef, charts, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
+import { $, ChartDef, charts, cssVar, dirty, fmt, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
 const STEP_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6];
@@ -90,10 +90,11 @@ export function rebuildCharts(): void {
   const { fg, grid: gridColor } = themeColors();
   for (const def of shownCharts()) {
     const specs = seriesFor(def);
-    if (specs.length === 0) {
-      if (waitsForFirstStep(def)) grid.append(placeholderCard(def));
+    if (placeholderWanted(def, specs)) {
+      grid.append(placeholderCard(def));
       continue;
     }
+    if (specs.length === 0) continue;
     const { box, plot } = chartCard(def);
     box.dataset.axisColor = fg;
     box.dataset.gridColor = gridColor;
@@ -158,14 +159,36 @@ function waitsForFirstStep(def: ChartDef): boolean {
   );
 }
 
+/**
+ * A chart's frame stands in while a run waits for its first step and the chart has nothing else to
+ * draw than that run's step-0 evaluation (one point at x 0, which uPlot cannot place on an axis).
+ */
+function placeholderWanted(def: ChartDef, specs: ReturnType<typeof seriesFor>): boolean {
+  return waitsForFirstStep(def) && specs.every((s) => s.kind === 'eval' && s.run.steps.length === 0);
+}
+
+/** What a frame says: that it waits, and the step-0 evaluation's values of its metrics when there is one. */
+function placeholderText(def: ChartDef): string {
+  const at0 = [...runs.values()].flatMap((r) => {
+    const i = r.evalSteps.indexOf(0);
+    return i < 0 ? [] : def.metrics.map((m) => [m, r.evalCols.get(m)?.[i] ?? NaN] as const).filter(([, v]) => Number.isFinite(v));
+  });
+  return at0.length ? `waiting for the first step · eval at step 0: ${at0.map(([m, v]) => `${m} ${fmt(v)}`).join(' · ')}` : 'waiting for the first step';
+}
+
 /** An empty chart frame of a real card's size, with its title: the layout stays put when the data comes. */
 function placeholderCard(def: ChartDef): HTMLElement {
   const { box, plot } = chartCard(def);
+  const text = placeholderText(def);
   box.classList.add('placeholder');
+  box.dataset.waiting = text;
   for (const b of box.querySelectorAll('vscode-button')) b.setAttribute('disabled', '');
   plot.removeAttribute('aria-describedby');
-  plot.setAttribute('aria-label', `${def.title} chart, waiting for the first step`);
-  plot.innerHTML = '<p class="waiting">waiting for the first step</p>';
+  plot.setAttribute('aria-label', `${def.title} chart, ${text}`);
+  const p = document.createElement('p');
+  p.className = 'waiting';
+  p.textContent = text;
+  plot.append(p);
   if (def.id === 'accuracies' && [...runs.values()].some((r) => r.referenceAt0)) plot.append(referenceNote());
   return box;
 }
@@ -230,8 +253,9 @@ export function schedule(): void {
       const u = charts.get(id);
       const def = shownCharts().find((c) => c.id === id)!;
       const specs = seriesFor(def);
-      // A chart with no data: rebuild only when its waiting frame comes or goes (not on every append).
-      if (!u && specs.length === 0 && hasPlaceholder(id) === waitsForFirstStep(def)) continue;
+      // A chart without a plot: rebuild only when its frame comes, goes or says something new (not on every append).
+      if (!u && (placeholderWanted(def, specs) ? placeholderShows(id) === placeholderText(def) : specs.length === 0 && placeholderShows(id) === undefined))
+        continue;
       if (!u || specs.length !== u.series.length - 1) {
         rebuildCharts();
         dirty.clear();
@@ -252,8 +276,9 @@ export function schedule(): void {
   });
 }
 
-function hasPlaceholder(id: string): boolean {
-  return document.querySelector(`.chart.placeholder[data-chart="${id}"]`) !== null;
+/** The text of the chart's frame, or undefined when it has none. */
+function placeholderShows(id: string): string | undefined {
+  return document.querySelector<HTMLElement>(`.chart.placeholder[data-chart="${id}"]`)?.dataset.waiting;
 }
 
 /** The width a plot gets in its card: the card's content box, so no part of the x range is clipped. */

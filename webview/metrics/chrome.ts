@@ -34,7 +34,8 @@ function renderPhase(row: { el: HTMLElement; phase: string }, run: RunData): voi
   row.phase = text;
   const box = row.el.querySelector<HTMLElement>('.phase')!;
   box.hidden = !text;
-  box.querySelector('.phase-text')!.textContent = text;
+  // Before the first step the run's line already says it in words ("starting: tokenizing…"): the bar alone.
+  box.querySelector('.phase-text')!.textContent = run.starting ? '' : text;
   const bar = box.querySelector('progress')!;
   bar.setAttribute('aria-label', text || 'phase');
   if (run.progress && run.progress.total > 0) {

@@ -1,6 +1,6 @@
 // The drill-down: a clicked (or Enter-chosen) step's pairs, shown over its chart rather than below
-// every chart, worst margin first, each with its prompt and the first line of both responses.
-// A pair opens its line of the data file; Escape or the close button returns to the chart.
+// every chart, worst margin first, each with its prompt and the first line of both responses (wrapped).
+// A pair opens in the labeling editor (the host decides where); Escape or the close button returns to the chart.
 import type { HostToMetrics } from '../../src/protocol/webview';
 import type { MetricsSplit } from '../../src/protocol/run-folder';
 import { RunData, escapeHtml, fmt, runs, send } from './state';

@@ -36,7 +36,7 @@ describe('step 0 evaluation (policy = reference)', () => {
     assert.equal(isRef(record(TORCH_STEP2)), false);
     // A reference-free objective (SimPO, ORPO) has rewards at step 0: its accuracy there is real.
     assert.equal(isReferenceEval(0, -1.2, -1.5, 0.3), false);
-    // Step 0 of a resumed run's later evaluation never happens; a 0 margin after step 0 is a real measurement.
+    // A zero margin after step 0 is a measurement, not the reference against itself.
     assert.equal(isReferenceEval(50, 0, 0, 0), false);
   });
 
