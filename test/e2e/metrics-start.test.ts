@@ -31,7 +31,10 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
     dpo('make-tiny-model', '--out', path.join(workspace, 'models', 'tiny'), '--max-positions', '256');
     // 1,200 pairs with long prompts and a 20% eval split: step 0's evaluation (240 pairs) keeps the
     // run before its first step for several seconds, long enough to look at it.
-    const lines = fs.readFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), 'utf8').trim().split('\n');
+    const lines = fs
+      .readFileSync(path.join(ROOT, 'examples', 'preferences.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     const long = lines.map((l) => {
       const p = JSON.parse(l) as { prompt: string };
       return JSON.stringify({ ...p, prompt: LONG + p.prompt });
@@ -83,7 +86,9 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
     const titles = await frames.locator('h3').allInnerTexts();
     for (const t of ['Loss', 'Reward margin', 'Reward accuracy']) assert.ok(titles.includes(t), `a frame titled ${t}: ${titles.join(', ')}`);
     assert.match(await frames.first().innerText(), /waiting for the first step/);
-    await view.locator('.run-summary', { hasText: /starting: (starting the engine|tokenizing|loading|evaluating|precomputing reference)/ }).waitFor({ timeout: 30_000 });
+    await view
+      .locator('.run-summary', { hasText: /starting: (starting the engine|tokenizing|loading|evaluating|precomputing reference)/ })
+      .waitFor({ timeout: 30_000 });
     await view.locator('.run-summary .phase progress').waitFor({ timeout: 30_000 });
     await checkFrames(view, 700);
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-start-700.png') });
@@ -166,7 +171,8 @@ async function checkFrames(view: FrameLocator, width: number): Promise<void> {
   const boxes = [];
   for (let i = 0; i < (await frames.count()); i++) boxes.push((await frames.nth(i).boundingBox())!);
   const grid = (await view.locator('#grid').boundingBox())!;
-  for (const b of boxes) assert.ok(b.x + b.width <= grid.x + grid.width + 1, `at ${width} px a frame (right edge ${b.x + b.width}) fits the grid (${grid.x + grid.width})`);
+  for (const b of boxes)
+    assert.ok(b.x + b.width <= grid.x + grid.width + 1, `at ${width} px a frame (right edge ${b.x + b.width}) fits the grid (${grid.x + grid.width})`);
   const columns = new Set(boxes.map((b) => Math.round(b.x))).size;
   if (width === 700) assert.equal(columns, 1, 'one column at 700 px');
   else assert.ok(columns >= 2, `several columns at 1600 px (${columns})`);
