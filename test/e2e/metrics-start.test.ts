@@ -3,12 +3,13 @@
 // chart frames with their titles before the first step (at 700 and 1600 px), keeps the loss chart
 // where its frame was, and names step 0's evaluation (policy = reference, ties) rather than "no
 // eval yet". A drill-down pair with a long prompt wraps, and opens in the labeling editor without
-// halving the panel (beside it at 1600 px, below it at 700 px).
+// halving the panel (beside it at 1600 px, below it at 700 px). A `dpo train` from a terminal opens it too.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ROOT, activeWebview, dpo, runCommand, startWorkbench } from './helpers';
 import { activeWebviewFrame, openFromExplorer } from './panels';
@@ -161,6 +162,41 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
       await page.waitForFunction("document.querySelectorAll('iframe.webview.ready').length >= 1");
       await metricsTab().first().click();
       await activeWebview(page).locator('.drill .close').click();
+    }
+  });
+
+  it('opens on a run a terminal starts in the runs folder', async () => {
+    await runCommand(page, 'View: Close All Editors');
+    await metricsTab().first().waitFor({ state: 'detached', timeout: 30_000 });
+    const out = path.join(runsDir(), 'cli-run');
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin', 'dpo.js'),
+        'train',
+        '--model',
+        path.join(workspace, 'models', 'tiny'),
+        '--data',
+        path.join(workspace, 'pairs.jsonl'),
+        '--out',
+        out,
+        '--max-steps',
+        '1',
+        '--batch-size',
+        '4',
+        '--max-length',
+        '192',
+        '--eval-fraction',
+        '0',
+      ],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await metricsTab().first().waitFor({ timeout: 60_000 });
+      await activeWebview(page).locator('.run-summary', { hasText: 'cli-run' }).waitFor({ timeout: 60_000 });
+    } finally {
+      await exited;
     }
   });
 });
