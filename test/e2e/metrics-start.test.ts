@@ -131,7 +131,12 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
       await page.setViewportSize({ width, height: 1000 });
       const view = activeWebview(page);
       const panel = page.locator('iframe.webview.ready >> visible=true');
-      const before = (await panel.boundingBox())!;
+      // The workbench lays out again after a resize: measure the panel once it fits the new width.
+      let before = (await panel.boundingBox())!;
+      for (let i = 0; i < 50 && before.x + before.width > width; i++) {
+        await page.waitForTimeout(100);
+        before = (await panel.boundingBox())!;
+      }
       const over = view.locator('.chart[data-chart="loss"] .u-over');
       const box = (await over.boundingBox())!;
       await over.click({ position: { x: box.width - 2, y: box.height / 2 } });
