@@ -9,8 +9,8 @@ import { MetricsPanel } from './metrics-panel';
 import { RunManager } from './run-manager';
 import { readSettings, runsRoot } from './settings';
 
-/** How long a new config.json may take to be complete (the CLI writes it right after creating the folder). */
-const CONFIG_WAIT_MS = 5000;
+/** How long a new run folder may take to hold a complete config.json. */
+const CONFIG_WAIT_MS = 30_000;
 
 export function openMetricsOnRunStart(runs: RunManager, extensionUri: vscode.Uri, log: (l: string) => void): vscode.Disposable {
   const open = (runDir: string) => {
@@ -27,16 +27,23 @@ export function openMetricsOnRunStart(runs: RunManager, extensionUri: vscode.Uri
   return vscode.Disposable.from(...subs);
 }
 
-/** A watcher on <runs folder>/*\/config.json that reports new run folders no session of this window runs. */
+/**
+ * A watcher on the runs folder's folders and their config.json that reports new run folders no
+ * session of this window runs. Both: a folder created with its files at once is reported as the
+ * folder alone (the watcher coalesces the events under it).
+ */
 function watchRunsFolder(runs: RunManager, open: (runDir: string) => void): vscode.Disposable & { restart(): void } {
   let watcher: vscode.FileSystemWatcher | undefined;
   let sub: vscode.Disposable | undefined;
   const start = () => {
     const root = runsRoot(readSettings());
     if (!root) return;
-    watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '*/config.json'), false, true, true);
+    watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '{*,*/config.json}'), false, true, true);
+    const seen = new Set<string>();
     sub = watcher.onDidCreate((uri) => {
-      const dir = path.dirname(uri.fsPath);
+      const dir = path.basename(uri.fsPath) === 'config.json' ? path.dirname(uri.fsPath) : uri.fsPath;
+      if (path.dirname(dir) !== root || seen.has(dir)) return;
+      seen.add(dir);
       // This window's runs write config.json too: those opened when their session began.
       if (runs.all().some((s) => s.runDir === dir)) return;
       void whenReadable(dir).then((ok) => ok && !runs.all().some((s) => s.runDir === dir) && open(dir));
