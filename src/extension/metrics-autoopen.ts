@@ -2,6 +2,7 @@
 // session of this window's run manager (New Training Run, Start Run From Config, Resume Run) the
 // moment it is created, and a run a terminal starts (`dpo train`) when its config.json appears in
 // the runs folder. It does not decide what the panel shows; metrics-panel.ts does.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readRunConfig } from '../node/run-folder';
@@ -11,6 +12,8 @@ import { readSettings, runsRoot } from './settings';
 
 /** How long a new run folder may take to hold a complete config.json. */
 const CONFIG_WAIT_MS = 30_000;
+/** The runs folder is also listed this often: a watcher can miss or delay events (a loaded machine, a network disk). */
+const LIST_MS = 2000;
 
 export function openMetricsOnRunStart(runs: RunManager, extensionUri: vscode.Uri, log: (l: string) => void): vscode.Disposable {
   const open = (runDir: string) => {
@@ -35,23 +38,28 @@ export function openMetricsOnRunStart(runs: RunManager, extensionUri: vscode.Uri
 function watchRunsFolder(runs: RunManager, open: (runDir: string) => void): vscode.Disposable & { restart(): void } {
   let watcher: vscode.FileSystemWatcher | undefined;
   let sub: vscode.Disposable | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const start = () => {
     const root = runsRoot(readSettings());
     if (!root) return;
-    watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '{*,*/config.json}'), false, true, true);
-    const seen = new Set<string>();
-    sub = watcher.onDidCreate((uri) => {
-      const dir = path.basename(uri.fsPath) === 'config.json' ? path.dirname(uri.fsPath) : uri.fsPath;
+    const list = () => (fs.existsSync(root) ? fs.readdirSync(root).map((n) => path.join(root, n)) : []);
+    // Folders there before are not new runs.
+    const seen = new Set<string>(list());
+    const found = (dir: string) => {
       if (path.dirname(dir) !== root || seen.has(dir)) return;
       seen.add(dir);
       // This window's runs write config.json too: those opened when their session began.
       if (runs.all().some((s) => s.runDir === dir)) return;
       void whenReadable(dir).then((ok) => ok && !runs.all().some((s) => s.runDir === dir) && open(dir));
-    });
+    };
+    watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '{*,*/config.json}'), false, true, true);
+    sub = watcher.onDidCreate((uri) => found(path.basename(uri.fsPath) === 'config.json' ? path.dirname(uri.fsPath) : uri.fsPath));
+    timer = setInterval(() => list().forEach(found), LIST_MS);
   };
   const stop = () => {
     sub?.dispose();
     watcher?.dispose();
+    clearInterval(timer);
   };
   start();
   return {

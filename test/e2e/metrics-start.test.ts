@@ -47,7 +47,8 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
         JSON.stringify({ mode: 'dpo', model: 'models/tiny', data: 'pairs.jsonl', batch_size: 4, max_length: 192, output_dir: `.dpo/runs/${name}`, ...extra }),
       );
     config('quiet', { max_steps: 1, eval_fraction: 0 });
-    config('watched', { max_steps: 3, eval_fraction: 0.2, eval_steps: 3, learning_rate: 1e-3 });
+    // 16 pairs a step: the step-0 evaluation's values stay in the frames for a step's time.
+    config('watched', { max_steps: 3, eval_fraction: 0.2, eval_steps: 3, learning_rate: 1e-3, batch_size: 16 });
     fs.mkdirSync(path.join(workspace, '.vscode'));
     settings(false);
     ({ page, close } = await startWorkbench({ folder: workspace, dev: ROOT }));
@@ -95,6 +96,7 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-start-700.png') });
     await page.setViewportSize({ width: 1600, height: 1000 });
     await checkFrames(view, 1600);
+    const frameBox = (await view.locator('.chart.placeholder[data-chart="loss"]').boundingBox())!;
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-start-1600.png') });
     // The engine's own count: step 0's evaluation of the 240 held-out pairs.
     await view.locator('.run-summary', { hasText: /starting: evaluating.* \d+\/240/ }).waitFor({ timeout: 60_000 });
@@ -104,7 +106,6 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
     // The frames show step 0's evaluation values where they have them, still at a chart's size.
     await view.locator('.chart.placeholder[data-chart="loss"]', { hasText: /eval at step 0: loss 0\.69/ }).waitFor({ timeout: 300_000 });
     await checkFrames(view, 1600);
-    const frameBox = (await view.locator('.chart.placeholder[data-chart="loss"]').boundingBox())!;
 
     // The first step: the loss chart takes its frame's place, at its size.
     const loss = view.locator('.chart[data-chart="loss"]:not(.placeholder)');
