@@ -16,6 +16,7 @@ import { registerServeCommand } from './serve-command';
 import { evaluateModel, showEvaluation } from './evaluate-command';
 import { EVAL_COMMANDS, EvaluatePanel } from './evaluate-panel';
 import { MetricsPanel } from './metrics-panel';
+import { openMetricsOnRunStart } from './metrics-autoopen';
 import { ProbePanel } from './probe-panel';
 import { RunManager } from './run-manager';
 import { RunStatusBar } from './status-bar';
@@ -70,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): DpoExtensionApi {
     runs,
     statusBar,
     watchRuns(runs, output),
+    openMetricsOnRunStart(runs, context.extensionUri, (l) => output.appendLine(l)),
     register(COMMANDS.newTrainingRun, (args?: Parameters<typeof newTrainingRun>[1]) => newTrainingRun(ctx, args)),
     register(COMMANDS.startRunFromConfig, (target?: vscode.Uri | string) => startRunFromConfig(ctx, target)),
     register(COMMANDS.stopRun, (runDir?: string) => stopRun(ctx, runDir)),

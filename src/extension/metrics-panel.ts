@@ -1,7 +1,8 @@
 // The metrics panel's host side: one panel that overlays any number of runs. It reads each run's
 // metrics.jsonl (so finished and crashed runs open too), follows the file while a run writes it
 // (woken at once by the run manager for runs it started, and polled for runs started elsewhere),
-// and answers the webview's requests for pairs, CSV and PNG export, and opening a pair's line.
+// and answers the webview's requests for pairs, CSV and PNG export, and opening a pair's line (in
+// the labeling editor, metrics-open-line.ts). metrics-autoopen.ts opens it when a run starts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -28,6 +29,7 @@ import { evaluationRecord, readRunEvaluations } from '../node/eval/run-evals';
 import { COMMANDS } from './commands';
 import { RunManager } from './run-manager';
 import { dataFileOf, metricsCsv, readMetrics, readRunFolder, runDetail } from './run-folders';
+import { openPairInLabelEditor } from './metrics-open-line';
 
 interface Followed {
   offset: number;
@@ -55,11 +57,12 @@ export class MetricsPanel implements vscode.Disposable {
   private readonly timer: NodeJS.Timeout;
 
   /** Shows the panel (creating it once) with these runs added. */
-  static show(extensionUri: vscode.Uri, runs: RunManager, runDirs: string[], log: (l: string) => void): MetricsPanel {
+  static show(extensionUri: vscode.Uri, runs: RunManager, runDirs: string[], log: (l: string) => void, opts: { preserveFocus?: boolean } = {}): MetricsPanel {
     if (!MetricsPanel.current) {
-      const panel = vscode.window.createWebviewPanel(MetricsPanel.viewType, 'DPO Metrics', vscode.ViewColumn.Active, MetricsPanel.options(extensionUri));
+      const column = { viewColumn: vscode.ViewColumn.Active, preserveFocus: opts.preserveFocus ?? false };
+      const panel = vscode.window.createWebviewPanel(MetricsPanel.viewType, 'DPO Metrics', column, MetricsPanel.options(extensionUri));
       MetricsPanel.current = new MetricsPanel(panel, extensionUri, runs, log);
-    } else MetricsPanel.current.panel.reveal();
+    } else MetricsPanel.current.panel.reveal(undefined, opts.preserveFocus);
     for (const d of runDirs) MetricsPanel.current.addRun(d);
     return MetricsPanel.current;
   }
@@ -88,9 +91,9 @@ export class MetricsPanel implements vscode.Disposable {
     );
   }
 
-  /** Runs shown, in the order added. */
+  /** Runs shown (or to be shown once the webview is ready), in the order added. */
   get runDirs(): string[] {
-    return [...this.followed.keys()];
+    return [...new Set([...this.followed.keys(), ...this.pendingRuns])];
   }
 
   addRun(runDir: string): void {
@@ -127,8 +130,9 @@ export class MetricsPanel implements vscode.Disposable {
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
       resumable: this.resumable(runDir, f, run0Status),
       starting: session?.startingText,
+      progress: session?.progressNow,
       detail: info ? runDetail(info.config) : session?.config ? runDetail(session.config) : undefined,
-      lossType: info?.config.mode === 'dpo' ? info.config.loss_type : undefined,
+      lossType: (info?.config ?? session?.config)?.mode === 'dpo' ? (info?.config ?? session?.config)?.loss_type : undefined,
     };
     this.post('metrics/didLoadRun', { run });
   }
@@ -228,6 +232,7 @@ export class MetricsPanel implements vscode.Disposable {
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
       starting: session?.startingText,
+      progress: session?.progressNow,
     });
   }
 
@@ -271,9 +276,7 @@ export class MetricsPanel implements vscode.Disposable {
         case 'metrics/openLine': {
           const file = dataFileOf(m.params.runDir, m.params.split);
           if (!file || !fs.existsSync(file)) throw new Error(`the run's data file ${file ?? '(unknown)'} is not there any more`);
-          const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-          const line = Math.max(0, Math.min(doc.lineCount - 1, m.params.line - 1));
-          await vscode.window.showTextDocument(doc, { selection: doc.lineAt(line).range, viewColumn: vscode.ViewColumn.Beside });
+          await openPairInLabelEditor(file, m.params.line, m.params.panelWidth);
           return;
         }
         case 'metrics/exportCsv': {

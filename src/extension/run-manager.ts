@@ -10,6 +10,7 @@ import {
   HealthWarning,
   MetricsRecord,
   RunPhase,
+  RunProgress,
   TrainingMode,
   assertNever,
   parseMetricsRecord,
@@ -21,6 +22,7 @@ import { EngineSetting, chooseEngine, engineLabel, torchInstalled } from '../nod
 import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
 import { readRunConfig } from '../node/run-folder';
 import { keyLine } from '../node/failure-text';
+import { shortPaths } from '../node/progress-text';
 import { torchEnvDir } from '../node/torch-env';
 import { CheckpointEvals } from '../node/eval/checkpoint-evals';
 import { LiveMetricsExport } from '../node/metrics-export';
@@ -37,7 +39,7 @@ export interface RunEnd {
 const PHASE_WORDS: Record<RunPhase, string> = {
   loading: 'loading',
   tokenizing: 'tokenizing',
-  reference: 'reference log-probs',
+  reference: 'precomputing reference log-probs',
   training: 'training',
   evaluating: 'evaluating',
   saving: 'saving',
@@ -85,7 +87,15 @@ export class RunSession {
     if (!this.isActive || this.status === 'stopping' || this.firstTrainingStepAt) return undefined;
     const p = this.progress;
     if (!p) return this.engineName === 'torch' ? 'importing torch…' : 'starting the engine…';
-    return `${PHASE_WORDS[p.phase]}${p.message ? ` ${p.message}` : ''}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}…`;
+    return `${PHASE_WORDS[p.phase]}${p.message ? ` ${shortPaths(p.message)}` : ''}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}…`;
+  }
+
+  /** While the engine runs: its phase and progress for the metrics panel (before its first event: starting it). */
+  get progressNow(): RunProgress | undefined {
+    if (!this.isActive) return undefined;
+    const p = this.progress;
+    if (!p) return { text: this.engineName === 'torch' ? 'importing torch' : 'starting the engine', done: 0, total: 0 };
+    return { text: `${PHASE_WORDS[p.phase]}${p.message ? ` ${shortPaths(p.message)}` : ''}`, done: p.done, total: p.total > 1 ? p.total : 0 };
   }
 
   /** Seconds left, from the pace since the first step this session saw. */
@@ -123,7 +133,10 @@ export class RunManager implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunSession>();
   private readonly warned = new vscode.EventEmitter<{ session: RunSession; warning: HealthWarning }>();
   private readonly progressed = new vscode.EventEmitter<{ session: RunSession; phase: RunPhase; done: number; total: number; message?: string }>();
+  private readonly started = new vscode.EventEmitter<RunSession>();
   readonly onDidChange = this.changed.event;
+  /** A session was created (new run or resume), before its engine has started: the metrics panel opens on it. */
+  readonly onDidStartSession = this.started.event;
   readonly onWarning = this.warned.event;
   readonly onProgress = this.progressed.event;
 
@@ -165,7 +178,7 @@ export class RunManager implements vscode.Disposable {
     } catch (err) {
       throw new RunError((err as Error).message);
     }
-    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }), resolved.threads);
+    return this.begin(resolved.output_dir, mode, resolved.engine, (engine) => engine.request('run/start', { mode, config: full }), resolved.threads, resolved);
   }
 
   /** Resumes with the engine that wrote the run (its config.json says which). */
@@ -178,6 +191,7 @@ export class RunManager implements vscode.Disposable {
       engine,
       (client) => client.request('run/resume', { runDir }),
       read.ok ? read.config.threads : 0,
+      read.ok ? read.config : undefined,
     );
   }
 
@@ -187,11 +201,15 @@ export class RunManager implements vscode.Disposable {
     engineName: EngineName,
     send: (engine: EngineClient) => Promise<unknown>,
     threads = 0,
+    config?: DpoConfig,
   ): Promise<RunSession> {
     const engine = new EngineClient({ command: this.command(engineName, threads), log: this.options.log });
     const session = new RunSession(runDir, mode, engine, engineName);
+    // Known before the engine confirms it (run/didStart): the metrics panel titles its charts from it at once.
+    session.config = config;
     this.sessions.push(session);
     this.wire(session);
+    this.started.fire(session);
     try {
       const hello = await engine.ready;
       session.backend = hello.backend ? backendLabel(hello.backend) : hello.device;
@@ -319,5 +337,6 @@ export class RunManager implements vscode.Disposable {
     this.changed.dispose();
     this.warned.dispose();
     this.progressed.dispose();
+    this.started.dispose();
   }
 }

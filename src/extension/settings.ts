@@ -16,6 +16,8 @@ export interface DpoSettings {
   engine: EngineSetting;
   /** Base interpreter for setting up the PyTorch engine; empty: the Python extension's, else python3. */
   pythonPath: string;
+  /** dpo.metrics.openOnRunStart: the metrics panel opens by itself on a run that starts. */
+  openMetricsOnRunStart: boolean;
 }
 
 export function readSettings(): DpoSettings {
@@ -31,6 +33,7 @@ export function readSettings(): DpoSettings {
     stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 120),
     engine: (ENGINE_SETTINGS as readonly string[]).includes(engine) ? (engine as EngineSetting) : 'auto',
     pythonPath: c.get<string>('python.path', ''),
+    openMetricsOnRunStart: c.get<boolean>('metrics.openOnRunStart', true),
   };
 }
 

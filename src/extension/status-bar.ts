@@ -11,7 +11,8 @@ function eta(seconds: number | undefined): string {
 
 export function describeSession(s: RunSession): string {
   if (s.status === 'starting') return 'DPO: starting…';
-  if (s.phase !== 'training' && s.step === 0) return `DPO: ${s.phase}…`;
+  // The engine's own words and count ("precomputing reference log-probs 12/30…"), as the metrics panel shows them.
+  if (s.phase !== 'training' && s.step === 0) return `DPO: ${s.startingText ?? `${s.phase}…`}`;
   const loss = s.lastMetrics?.values.loss !== undefined ? ` loss ${s.lastMetrics.values.loss.toFixed(4)}` : '';
   const stopping = s.status === 'stopping' ? ' (stopping)' : '';
   return `DPO ${s.step}/${s.totalSteps}${loss}${eta(s.etaSeconds())}${stopping}`;

@@ -34,7 +34,10 @@ export async function openMetrics(ctx: CommandContext, args: { runDirs?: string[
   let dirs = args.runDirs;
   if (!dirs) {
     const active = ctx.runs.active();
-    dirs = active.length === 1 && !MetricsPanel.current ? [active[0].runDir] : await pickRunDirs(ctx, 'DPO: Open Metrics');
+    // The one active run, unless the panel shows other runs (then ask which to overlay). The panel
+    // opens by itself on a run that starts: the status bar's click then only brings it forward.
+    const shown = MetricsPanel.current?.runDirs;
+    dirs = active.length === 1 && (!shown || shown.includes(active[0].runDir)) ? [active[0].runDir] : await pickRunDirs(ctx, 'DPO: Open Metrics');
   }
   if (!dirs) return { ok: false, error: 'cancelled' };
   const panel = MetricsPanel.show(ctx.extensionUri, ctx.runs, dirs, (l) => ctx.output.appendLine(l));

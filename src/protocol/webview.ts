@@ -62,10 +62,19 @@ export interface MetricsRun {
   resumable?: boolean;
   /** Before its first training step: what the engine is doing ("importing torch…", "loading 0/1"). */
   starting?: string;
+  /** While this window's engine runs it: its phase and how far along (the engine's progress events). */
+  progress?: RunProgress;
   /** What the legend says beside the name: engine, objective, β, learning rate ("tfjs · sigmoid · β 0.1 · lr 5e-4"). */
   detail?: string;
   /** The config's loss_type (a name or a list), so charts are labelled for the objective (objectives.ts). */
   lossType?: string | string[];
+}
+
+/** A running engine's phase in words ("reference log-probs", "evaluating") and done of total (total 0: not counted). */
+export interface RunProgress {
+  text: string;
+  done: number;
+  total: number;
 }
 
 /** The start of a pair's texts, for the drill-down (a chat message list gives its last message). */
@@ -79,7 +88,8 @@ export interface PairText {
 export interface MetricsToHost {
   'webview/ready': { protocolVersion: number; runDirs: string[] };
   'metrics/requestPairs': { runDir: string; step: number; split: MetricsSplit };
-  'metrics/openLine': { runDir: string; line: number; split: MetricsSplit };
+  /** `panelWidth`: the panel's width in CSS pixels, so the line opens where it leaves the panel room. */
+  'metrics/openLine': { runDir: string; line: number; split: MetricsSplit; panelWidth?: number };
   'metrics/exportCsv': { runDirs: string[] };
   'metrics/savePng': { name: string; dataUrl: string };
   'metrics/addRun': Record<string, never>;
@@ -101,6 +111,7 @@ export interface HostToMetrics {
     etaSeconds?: number;
     resumable?: boolean;
     starting?: string;
+    progress?: RunProgress;
   };
   /** A step's pairs, worst margin first, with the texts of those the data file still holds. */
   'metrics/didPairs': { runDir: string; step: number; split: MetricsSplit; pairs: PairRecord[]; texts: PairText[] };
@@ -257,12 +268,13 @@ const runStatus: Check = (v) => (PANEL_RUN_STATUSES as readonly unknown[]).inclu
 const optNum: Check = (v) => v === undefined || num(v);
 const optBool: Check = (v) => v === undefined || bool(v);
 const optStr: Check = (v) => v === undefined || str(v);
+const optProgress: Check = (v) => v === undefined || (isObj(v) && str(v.text) && num(v.done) && num(v.total));
 const pairTexts: Check = (v) => Array.isArray(v) && v.every((t) => isObj(t) && num(t.line) && str(t.prompt) && str(t.chosen) && str(t.rejected));
 
 const METRICS_TO_HOST: { [K in keyof MetricsToHost]: Record<string, Check> } = {
   'webview/ready': { protocolVersion: num, runDirs: strArray },
   'metrics/requestPairs': { runDir: str, step: num, split },
-  'metrics/openLine': { runDir: str, line: num, split },
+  'metrics/openLine': { runDir: str, line: num, split, panelWidth: optNum },
   'metrics/exportCsv': { runDirs: strArray },
   'metrics/savePng': { name: str, dataUrl: (v) => typeof v === 'string' && v.startsWith('data:image/png;base64,') },
   'metrics/addRun': {},
@@ -283,10 +295,20 @@ const HOST_TO_METRICS: { [K in keyof HostToMetrics]: Record<string, Check> } = {
       records(v.records) &&
       optBool(v.resumable) &&
       optStr(v.starting) &&
+      optProgress(v.progress) &&
       optStr(v.detail) &&
       (v.lossType === undefined || str(v.lossType) || strArray(v.lossType)),
   },
-  'metrics/didAppend': { runDir: str, records, status: runStatus, totalSteps: optNum, etaSeconds: optNum, resumable: optBool, starting: optStr },
+  'metrics/didAppend': {
+    runDir: str,
+    records,
+    status: runStatus,
+    totalSteps: optNum,
+    etaSeconds: optNum,
+    resumable: optBool,
+    starting: optStr,
+    progress: optProgress,
+  },
   'metrics/didPairs': { runDir: str, step: num, split, pairs: (v) => Array.isArray(v) && v.every((p) => parsePairRecord(p).ok), texts: pairTexts },
   'metrics/didSave': { file: str },
   'host/didError': { message: str },

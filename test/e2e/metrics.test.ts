@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ROOT, activeWebview, dpo, pickRow, runCommand, startWorkbench } from './helpers';
+import { activeWebviewFrame } from './panels';
 
 const SHOTS = process.env.DPO_SCREENSHOTS;
 
@@ -183,16 +184,16 @@ describe('metrics panel in a real VS Code', { timeout: 600_000 }, () => {
       'sorted by margin',
     );
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'metrics-dark-pairs.png') });
-    // A pair opens its line of the data file in an editor beside the panel.
+    // A pair opens its line of the data file in the labeling editor, in a group of its own.
     const firstLine = Number(/line (\d+)/.exec(await pairRows.first().locator('.pair-nums').innerText())?.[1]);
     await pairRows.first().click();
-    await page.locator('.tab', { hasText: 'pairs.jsonl' }).first().waitFor({ timeout: 30_000 });
-    await page.locator('.editor-instance .monaco-editor .current-line').first().waitFor();
-    const status = await page
-      .locator('.statusbar-item', { hasText: /Ln \d+/ })
-      .first()
-      .innerText();
-    assert.match(status, new RegExp(`Ln ${firstLine},`), `the cursor is on line ${firstLine}: ${status}`);
+    const label = await activeWebviewFrame(page, '#position');
+    await label.waitForSelector(`#position:text-is("line ${firstLine}")`, { timeout: 30_000 });
+    // Back to the panel alone: close the labeling editor's group (the panel kept the focus).
+    await page.locator('.tab', { hasText: 'pairs.jsonl' }).first().click();
+    await runCommand(page, 'View: Close Editor Group');
+    await page.locator('iframe.webview.ready >> visible=true').waitFor();
+    assert.equal(await page.locator('iframe.webview.ready >> visible=true').count(), 1, 'only the panel is on screen again');
 
     // Export CSV through the save dialog (VS Code's own file dialog in the browser).
     // The dialog proposes <workspace>/metrics.csv; wait until it has filled that in, then accept it.

@@ -3,13 +3,13 @@
 // chart, a cursor tooltip, and redraws batched to one per frame and to the charts on screen.
 import uPlot from 'uplot';
 import { renderSummary } from './chrome';
-import { scientificTicks } from './axis-values';
+import { REFERENCE_EVAL_TEXT, scientificTicks } from './axis-values';
 import { clockTicks } from './text';
 import { tooltipPlugin } from './tooltip';
 import { openPairsAt, wireKeyboard } from './keyboard';
 import { chartData, chartLabel, seriesFor, seriesOptions, xOf, zoomRange } from './series';
-import { chartDefs } from './objective-charts';
-import { $, ChartDef, charts, cssVar, dirty, lowerBound, runs, send, stats, ui } from './state';
+import { chartDefs, placeholderCharts } from './objective-charts';
+import { $, ChartDef, charts, cssVar, dirty, fmt, lowerBound, runs, send, stats, ui } from './state';
 
 let frameRequested = false;
 const STEP_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 5e5, 1e6];
@@ -90,6 +90,10 @@ export function rebuildCharts(): void {
   const { fg, grid: gridColor } = themeColors();
   for (const def of shownCharts()) {
     const specs = seriesFor(def);
+    if (placeholderWanted(def, specs)) {
+      grid.append(placeholderCard(def));
+      continue;
+    }
     if (specs.length === 0) continue;
     const { box, plot } = chartCard(def);
     box.dataset.axisColor = fg;
@@ -137,6 +141,7 @@ export function rebuildCharts(): void {
       },
     };
     const u = new uPlot(opts, chartData(specs, def.id), plot);
+    if (def.id === 'accuracies' && specs.some((s) => s.run.referenceAt0)) u.over.append(referenceNote());
     plot.setAttribute('aria-label', chartLabel(def, specs));
     wireKeyboard(def, plot);
     charts.set(def.id, u);
@@ -145,6 +150,55 @@ export function rebuildCharts(): void {
     if (def.id === focused) plot.focus();
   }
   if (stats.firstPaintMs < 0 && charts.size > 0) stats.firstPaintMs = performance.now();
+}
+
+/** Whether a run shown has not logged its first step yet and will draw this chart: its frame stands in. */
+function waitsForFirstStep(def: ChartDef): boolean {
+  return [...runs.values()].some(
+    (r) => r.steps.length === 0 && (r.status === 'starting' || r.status === 'running') && placeholderCharts(r.meta.mode).includes(def.id),
+  );
+}
+
+/**
+ * A chart's frame stands in while a run waits for its first step and the chart has nothing else to
+ * draw than that run's step-0 evaluation (one point at x 0, which uPlot cannot place on an axis).
+ */
+function placeholderWanted(def: ChartDef, specs: ReturnType<typeof seriesFor>): boolean {
+  return waitsForFirstStep(def) && specs.every((s) => s.kind === 'eval' && s.run.steps.length === 0);
+}
+
+/** What a frame says: that it waits, and the step-0 evaluation's values of its metrics when there is one. */
+function placeholderText(def: ChartDef): string {
+  const at0 = [...runs.values()].flatMap((r) => {
+    const i = r.evalSteps.indexOf(0);
+    return i < 0 ? [] : def.metrics.map((m) => [m, r.evalCols.get(m)?.[i] ?? NaN] as const).filter(([, v]) => Number.isFinite(v));
+  });
+  return at0.length ? `waiting for the first step · eval at step 0: ${at0.map(([m, v]) => `${m} ${fmt(v)}`).join(' · ')}` : 'waiting for the first step';
+}
+
+/** An empty chart frame of a real card's size, with its title: the layout stays put when the data comes. */
+function placeholderCard(def: ChartDef): HTMLElement {
+  const { box, plot } = chartCard(def);
+  const text = placeholderText(def);
+  box.classList.add('placeholder');
+  box.dataset.waiting = text;
+  for (const b of box.querySelectorAll('vscode-button')) b.setAttribute('disabled', '');
+  plot.removeAttribute('aria-describedby');
+  plot.setAttribute('aria-label', `${def.title} chart, ${text}`);
+  const p = document.createElement('p');
+  p.className = 'waiting';
+  p.textContent = text;
+  plot.append(p);
+  if (def.id === 'accuracies' && [...runs.values()].some((r) => r.referenceAt0)) plot.append(referenceNote());
+  return box;
+}
+
+/** The accuracy chart's note on step 0's evaluation, whose point it leaves out. */
+function referenceNote(): HTMLElement {
+  const note = document.createElement('div');
+  note.className = 'plot-note';
+  note.textContent = REFERENCE_EVAL_TEXT;
+  return note;
 }
 
 function showReset(id: string): void {
@@ -199,6 +253,9 @@ export function schedule(): void {
       const u = charts.get(id);
       const def = shownCharts().find((c) => c.id === id)!;
       const specs = seriesFor(def);
+      // A chart without a plot: rebuild only when its frame comes, goes or says something new (not on every append).
+      if (!u && (placeholderWanted(def, specs) ? placeholderShows(id) === placeholderText(def) : specs.length === 0 && placeholderShows(id) === undefined))
+        continue;
       if (!u || specs.length !== u.series.length - 1) {
         rebuildCharts();
         dirty.clear();
@@ -217,6 +274,11 @@ export function schedule(): void {
     stats.frames++;
     renderSummary();
   });
+}
+
+/** The text of the chart's frame, or undefined when it has none. */
+function placeholderShows(id: string): string | undefined {
+  return document.querySelector<HTMLElement>(`.chart.placeholder[data-chart="${id}"]`)?.dataset.waiting;
 }
 
 /** The width a plot gets in its card: the card's content box, so no part of the x range is clipped. */

@@ -4,21 +4,44 @@
 // every step, and a screen reader would read them out all the time.
 import { warningParts } from './warning-text';
 import { formatDuration } from '../../src/protocol/format';
-import { bestEvalMargin } from './axis-values';
-import { bestEvalText, runStateText } from './text';
+import { evalSummaryText } from './axis-values';
+import { runStateText } from './text';
 import { $, RunData, escapeHtml, fmt, runColor, runs, send } from './state';
 
-const rows = new Map<string, { el: HTMLElement; text: string; resumable: boolean }>();
+const rows = new Map<string, { el: HTMLElement; text: string; resumable: boolean; phase: string }>();
 
 /** The words after a run's name in its line. */
 export function summaryText(run: RunData): string {
   const step = run.steps[run.steps.length - 1] ?? 0;
-  const best = bestEvalMargin(run.evalSteps, run.evalCols.get('rewards/margins') ?? []);
   const eta = run.status === 'running' && run.etaSeconds !== undefined ? ` · ETA ${formatDuration(run.etaSeconds)}` : '';
   const backend = run.meta.backend ? ` · ${run.meta.backend}` : '';
   // Until its first step a run has no numbers to show: say what it is doing instead.
   const state = run.starting ? `starting: ${run.starting}` : runStateText(run.status, step, run.totalSteps, run.resumable);
-  return `${state} · ${bestEvalText(best, fmt)}${eta}${backend}`;
+  return `${state} · ${evalSummaryText(run.evalSteps, run.evalCols.get('rewards/margins') ?? [], run.referenceAt0, fmt)}${eta}${backend}`;
+}
+
+/** The phase line under a running run's line: the engine's phase in words and done/total ("" when none). */
+export function phaseText(run: RunData): string {
+  const p = run.progress;
+  if (!p) return '';
+  return p.total > 0 ? `${p.text} ${p.done}/${p.total}` : `${p.text}…`;
+}
+
+/** Shows the phase line and its bar (a determinate bar when the engine counts, else an indeterminate one). */
+function renderPhase(row: { el: HTMLElement; phase: string }, run: RunData): void {
+  const text = phaseText(run);
+  if (text === row.phase) return;
+  row.phase = text;
+  const box = row.el.querySelector<HTMLElement>('.phase')!;
+  box.hidden = !text;
+  // Before the first step the run's line already says it in words ("starting: tokenizing…"): the bar alone.
+  box.querySelector('.phase-text')!.textContent = run.starting ? '' : text;
+  const bar = box.querySelector('progress')!;
+  bar.setAttribute('aria-label', text || 'phase');
+  if (run.progress && run.progress.total > 0) {
+    bar.max = run.progress.total;
+    bar.value = run.progress.done;
+  } else bar.removeAttribute('value');
 }
 
 function newRow(run: RunData): HTMLElement {
@@ -26,7 +49,8 @@ function newRow(run: RunData): HTMLElement {
   el.className = 'run-summary';
   el.dataset.run = run.meta.name;
   el.innerHTML = `<span class="swatch"></span><b>${escapeHtml(run.meta.name)}</b> <span class="state"></span>
-    <vscode-button class="resume" hidden aria-label="Resume run ${escapeHtml(run.meta.name)} from its last checkpoint">Resume</vscode-button>`;
+    <vscode-button class="resume" hidden aria-label="Resume run ${escapeHtml(run.meta.name)} from its last checkpoint">Resume</vscode-button>
+    <div class="phase" hidden><progress></progress> <span class="phase-text"></span></div>`;
   el.querySelector('.resume')!.addEventListener('click', (e) => {
     (e.currentTarget as HTMLElement).setAttribute('disabled', '');
     send('metrics/resume', { runDir: run.meta.runDir });
@@ -45,13 +69,14 @@ export function renderSummary(): void {
   for (const run of runs.values()) {
     let row = rows.get(run.meta.runDir);
     if (!row) {
-      row = { el: newRow(run), text: '', resumable: false };
+      row = { el: newRow(run), text: '', resumable: false, phase: '' };
       rows.set(run.meta.runDir, row);
       box.append(row.el);
     }
     row.el.querySelector<HTMLElement>('.swatch')!.style.background = runColor(run);
     const text = summaryText(run);
     if (text !== row.text) row.el.querySelector('.state')!.textContent = row.text = text;
+    renderPhase(row, run);
     if (run.resumable !== row.resumable) {
       const button = row.el.querySelector<HTMLElement>('.resume')!;
       button.hidden = !run.resumable;

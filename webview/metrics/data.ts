@@ -4,6 +4,7 @@ import { MetricsRecord, RecordLine, metricValue, parseRunRecord } from '../../sr
 import { assertNever } from '../../src/protocol/assert-never';
 import { Ema } from './smoothing';
 import { insertEval } from './eval-columns';
+import { isReferenceEval } from './axis-values';
 import { CHARTS, RunData, runs, ui } from './state';
 
 export function appendMetrics(run: RunData, r: MetricsRecord): void {
@@ -11,6 +12,12 @@ export function appendMetrics(run: RunData, r: MetricsRecord): void {
     case 'eval': {
       const metrics = CHARTS.flatMap((c) => c.metrics);
       const values = metrics.map((m) => metricValue(r, m) ?? NaN);
+      // Policy = reference at step 0: every pair ties, and accuracy (strict wins) reads 0 with no pair
+      // wrong. The chart leaves that point out and says why; the run line and the tooltip say so too.
+      if (isReferenceEval(r.step, metricValue(r, 'rewards/chosen'), metricValue(r, 'rewards/rejected'), metricValue(r, 'rewards/margins'))) {
+        run.referenceAt0 = true;
+        values[metrics.indexOf('rewards/accuracies')] = NaN;
+      }
       insertEval(run.evalSteps, run.evalCols, metrics, r.step, values);
       metrics.forEach((m, i) => Number.isFinite(values[i]) && run.seenEval.add(m));
       return;

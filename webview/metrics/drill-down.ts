@@ -1,6 +1,6 @@
 // The drill-down: a clicked (or Enter-chosen) step's pairs, shown over its chart rather than below
-// every chart, worst margin first, each with its prompt and the first line of both responses.
-// A pair opens its line of the data file; Escape or the close button returns to the chart.
+// every chart, worst margin first, each with its prompt and the first line of both responses (wrapped).
+// A pair opens in the labeling editor (the host decides where); Escape or the close button returns to the chart.
 import type { HostToMetrics } from '../../src/protocol/webview';
 import type { MetricsSplit } from '../../src/protocol/run-folder';
 import { RunData, escapeHtml, fmt, runs, send } from './state';
@@ -53,14 +53,15 @@ export function renderDrillDown(p: HostToMetrics['metrics/didPairs']): void {
     item.setAttribute('role', 'listitem');
     const button = document.createElement('button');
     button.className = 'pair';
-    button.title = 'Open this line of the data file';
     const nums = `line ${pair.line} · margin ${fmt(pair.margin)} · chosen ${fmt(pair.chosen_reward)} · rejected ${fmt(pair.rejected_reward)} · loss ${fmt(pair.loss)}`;
     const row = (cls: string, tag: string, text: string | undefined) =>
       text === undefined ? '' : `<span class="${cls}"><span class="tag">${tag}</span> ${escapeHtml(firstLine(text))}</span>`;
     button.innerHTML =
       `<span class="pair-nums">${nums}</span>` +
       (t ? row('pair-prompt', 'prompt', t.prompt) + row('pair-chosen', '✓ chosen', t.chosen) + row('pair-rejected', '✗ rejected', t.rejected) : '');
-    button.addEventListener('click', () => send('metrics/openLine', { runDir: p.runDir, line: pair.line, split: p.split }));
+    button.title = 'Open this pair in the labeling editor';
+    // The panel's width decides where the editor opens (beside a wide panel, below a narrow one).
+    button.addEventListener('click', () => send('metrics/openLine', { runDir: p.runDir, line: pair.line, split: p.split, panelWidth: window.innerWidth }));
     item.append(button);
     list.append(item);
   }

@@ -63,6 +63,8 @@ function addRun(meta: MetricsRun): void {
     totalSteps: meta.totalSteps,
     resumable: meta.resumable ?? false,
     starting: meta.starting,
+    progress: meta.progress,
+    referenceAt0: false,
   };
   appendRecords(run, meta.records);
   runs.set(meta.runDir, run);
@@ -139,11 +141,14 @@ window.addEventListener('message', (event) => {
     case 'metrics/didAppend': {
       const run = runs.get(m.params.runDir);
       if (!run) break;
+      // A run that ends or starts training changes which chart frames wait for it (charts.ts).
+      if (run.status !== m.params.status) for (const c of CHARTS) dirty.add(c.id);
       run.status = m.params.status;
       run.totalSteps = m.params.totalSteps ?? run.totalSteps;
       run.etaSeconds = m.params.etaSeconds;
       run.resumable = m.params.resumable ?? false;
       run.starting = m.params.starting;
+      run.progress = m.params.progress;
       resumeAnswered(run.meta.runDir);
       if (m.params.records.length) {
         if (appendRecords(run, m.params.records)) renderWarnings();

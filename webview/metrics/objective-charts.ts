@@ -31,6 +31,15 @@ export const CHARTS: ChartDef[] = [
 
 /** Every chart the panel can draw, titled for the loss types of the runs shown (SFT runs have none). */
 export function chartDefs(lossTypes: (string | string[] | undefined)[]): ChartDef[] {
-  const labels = objectiveChartLabels(lossTypes.filter((t) => t !== undefined).map((t) => objectiveOf(t)));
+  const known = lossTypes.filter((t) => t !== undefined);
+  // No objective known (a run starting before its config is read, a folder from an older version): DPO's titles.
+  if (known.length === 0) return CHARTS;
+  const labels = objectiveChartLabels(known.map((t) => objectiveOf(t)));
   return CHARTS.map((c) => (c.id === 'rewards' || c.id === 'margins' || c.id === 'logps' ? { ...c, ...labels[c.id] } : c));
+}
+
+/** The charts a run of this mode draws from its first step: their frames stand in until then, so the layout does not jump. */
+export function placeholderCharts(mode: string): string[] {
+  const always = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_second'];
+  return mode === 'sft' ? always : ['loss', 'rewards', 'margins', 'accuracies', 'logps', 'grad_norm', 'learning_rate', 'tokens_per_second'];
 }

@@ -3,7 +3,7 @@
 // number formatting). charts.ts draws the charts, chrome.ts the rest, main.ts wires them up.
 import type uPlot from 'uplot';
 import type { HealthWarning } from '../../src/protocol/run';
-import type { MetricsRun, MetricsToHost, PanelRunStatus } from '../../src/protocol/webview';
+import type { MetricsRun, MetricsToHost, PanelRunStatus, RunProgress } from '../../src/protocol/webview';
 import { Ema } from './smoothing';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -34,6 +34,10 @@ export interface RunData {
   resumable: boolean;
   /** Before the first training step: what the engine is doing. */
   starting?: string;
+  /** While this window's engine runs it: the phase and how far along. */
+  progress?: RunProgress;
+  /** Step 0's evaluation is the reference against itself (ties): its accuracy is not drawn as a 0. */
+  referenceAt0: boolean;
 }
 
 export interface PersistedState {

@@ -26,11 +26,6 @@ export function readoutAt(x: number, lastX: number | undefined, lastStep: number
   return x > lastX ? `ended at step ${lastStep}` : value;
 }
 
-/** The best-eval-margin part of a run's line: "no eval yet" until there was an evaluation after step 0. */
-export function bestEvalText(best: number, fmt: (v: number) => string): string {
-  return Number.isFinite(best) ? `best eval margin ${fmt(best)}` : 'no eval yet';
-}
-
 /** How a run stands, in words: "running · step 12/40", "stopped at step 12 of 40 — resumable". */
 export function runStateText(status: string, step: number, total: number | undefined, resumable: boolean): string {
   const of = total ? ` of ${total}` : '';

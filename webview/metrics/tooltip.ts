@@ -38,7 +38,12 @@ function runRow(u: uPlot, def: ChartDef, run: RunData, specs: SeriesSpec[], x: n
     } else {
       const evalX = xOf(run, run.evalSteps, true);
       const i = atOrBefore(evalX, x);
-      if (i >= 0 && evalX[i] === x) parts.push(`${seriesName(def, s)} ${fmt(run.evalCols.get(s.metric)![i])}`);
+      if (i < 0 || evalX[i] !== x) return;
+      const v = run.evalCols.get(s.metric)![i];
+      // Step 0's accuracy is left out of the chart (every pair ties): say what it was instead of "–".
+      if (Number.isNaN(v) && s.metric === 'rewards/accuracies' && run.referenceAt0 && run.evalSteps[i] === 0)
+        parts.push(`${seriesName(def, s)}: all ties (policy = reference)`);
+      else parts.push(`${seriesName(def, s)} ${fmt(v)}`);
     }
   });
   if (!color) return '';

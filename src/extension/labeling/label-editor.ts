@@ -10,6 +10,7 @@ import { HostToLabel, LabelPairView, WebviewMessage, assertNever, parseLabelToHo
 import { Decision, applyDecision, blindSwap, editResponse, inspectLine } from './pair-line';
 import { LineIndex, LineSplice } from './line-index';
 import { ReviewQueue, acceptReviews, takeReviewQueue } from './review-queue';
+import { takeLineToShow, whileOpen } from './line-to-show';
 import { cliPathOf, previewModel, runTokens, showPreview } from './token-preview';
 import { TextDocumentStore } from './text-document-store';
 import { initParams } from './init-params';
@@ -100,6 +101,7 @@ export class LabelSession implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('dpo.labeling')) this.settings = { ...readLabelSettings(), blind: this.settings.blind };
       }),
+      whileOpen(document.uri, (i) => this.show(this.nearestPair(i))),
     );
   }
 
@@ -197,7 +199,9 @@ export class LabelSession implements vscode.Disposable {
         case 'webview/ready': {
           this.readyMs = performance.now() - this.opened;
           this.send('host/didInit', initParams(this.document.uri.fsPath, this.settings));
-          if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
+          const wanted = takeLineToShow(this.document.uri);
+          if (wanted !== undefined && wanted < this.document.lineCount) this.show(this.nearestPair(wanted));
+          else if (this.review?.first !== undefined && this.review.first < this.document.lineCount) this.show(this.review.first);
           else if (this.document.lineCount > 0) {
             const first = this.index.find(-1, 1, (k) => k === 'todo');
             this.show(first >= 0 ? first : this.nearestPair(0));

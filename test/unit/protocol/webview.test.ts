@@ -65,4 +65,17 @@ describe('webview messages are checked where they arrive', () => {
     assert.equal(append(true).ok, true);
     assert.equal(append('yes').ok, false);
   });
+
+  it("the metrics panel's phase and the drill-down's panel width are checked", () => {
+    const progress = (p: unknown) =>
+      parseHostToMetrics({ type: 'metrics/didAppend', params: { runDir: '/r', records: [], status: 'running', progress: p } }).ok;
+    assert.equal(progress({ text: 'precomputing reference log-probs', done: 12, total: 30 }), true);
+    assert.equal(progress(undefined), true);
+    assert.equal(progress({ text: 'evaluating', done: '12', total: 30 }), false);
+    assert.equal(progress('evaluating'), false);
+    const open = (w: unknown) => parseMetricsToHost({ type: 'metrics/openLine', params: { runDir: '/r', line: 3, split: 'train', panelWidth: w } }).ok;
+    assert.equal(open(700), true);
+    assert.equal(open(undefined), true);
+    assert.equal(open('wide'), false);
+  });
 });

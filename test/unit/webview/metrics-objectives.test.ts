@@ -25,6 +25,12 @@ describe('metrics panel: charts per objective', () => {
     assert.equal(chart([undefined, 'orpo'], 'logps').yLabel, 'mean log p per token');
   });
 
+  it('no objective known yet (a run whose config is not read yet): DPO titles, not "no reference"', () => {
+    assert.equal(chart([undefined], 'rewards').title, 'Rewards: chosen / rejected');
+    assert.doesNotMatch(chart([undefined], 'margins').title, /no reference/);
+    assert.doesNotMatch(chart([], 'margins').title, /no reference/);
+  });
+
   it("every objective's own series has a chart; the ids and metric lists are the base charts' plus those", () => {
     const ids = chartDefs(['kto']).map((c) => c.id);
     for (const id of ['kl', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen']) assert.ok(ids.includes(id), id);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { bestEvalText, chartAltText, clockTicks, firstLine, formatClock, readoutAt, runStateText, zoomAround } from '../../../webview/metrics/text';
+import { chartAltText, clockTicks, firstLine, formatClock, readoutAt, runStateText, zoomAround } from '../../../webview/metrics/text';
 
 describe('metrics panel words', () => {
   it('wall time reads as a clock, with hours only once there are any', () => {
@@ -18,12 +18,6 @@ describe('metrics panel words', () => {
     // Wall-time mode: x is seconds, the step is still named.
     assert.equal(readoutAt(90, 61.5, 30, '0.5'), 'ended at step 30');
     assert.equal(readoutAt(5, undefined, undefined, '–'), 'no data');
-  });
-
-  it('the best eval margin says "no eval yet" until there was one', () => {
-    const fmt = (v: number) => v.toFixed(2);
-    assert.equal(bestEvalText(NaN, fmt), 'no eval yet');
-    assert.equal(bestEvalText(0.4, fmt), 'best eval margin 0.40');
   });
 
   it('a stopped run with a checkpoint says it can be resumed, with its step of the total', () => {
