@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { RUN_FILES } from '../protocol';
 import { readRunConfig } from '../node/run-folder';
 import { MetricsPanel } from './metrics-panel';
 import { RunManager } from './run-manager';
@@ -71,10 +72,13 @@ function watchRunsFolder(runs: RunManager, open: (runDir: string) => void): vsco
   };
 }
 
-/** Whether the folder's config.json becomes a complete run config within CONFIG_WAIT_MS. */
+/**
+ * Whether the folder becomes a running run within CONFIG_WAIT_MS: a complete config.json and the
+ * writer's run.lock (a folder copied or written by hand, without a trainer, is not a run starting).
+ */
 async function whenReadable(dir: string): Promise<boolean> {
   for (const until = Date.now() + CONFIG_WAIT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
-    if (readRunConfig(dir).ok) return true;
+    if (fs.existsSync(path.join(dir, RUN_FILES.lock)) && readRunConfig(dir).ok) return true;
   }
   return false;
 }

@@ -57,7 +57,11 @@ export async function startSftThenDpo(ctx: CommandContext, configDir: string, ru
   const dpoFile = write(`run-${stamp}-2-dpo.dpo.json`, dpoBody);
   const first = await startRun(ctx, 'sft', readRunConfigFile(sftFile), path.basename(sftFile));
   if (!first.ok) return first;
-  void vscode.commands.executeCommand(COMMANDS.openMetrics, { runDirs: [sftDir] });
+  // The panel shows the two stages together (dpo.metrics.openOnRunStart off: the user opens it).
+  const showStages = (runDirs: string[]) => {
+    if (readSettings().openMetricsOnRunStart) void vscode.commands.executeCommand(COMMANDS.openMetrics, { runDirs });
+  };
+  showStages([sftDir]);
   const session = ctx.runs.all().find((s) => s.runDir === sftDir);
   void session?.ended.then(async (end) => {
     if (end.status !== 'completed') {
@@ -68,7 +72,7 @@ export async function startSftThenDpo(ctx: CommandContext, configDir: string, ru
     }
     ctx.output.appendLine(`stage 1 (SFT) completed: starting stage 2 (DPO) from ${dpoBody.model}`);
     const second = await startRun(ctx, 'dpo' as TrainingMode, readRunConfigFile(dpoFile), path.basename(dpoFile));
-    if (second.ok) void vscode.commands.executeCommand(COMMANDS.openMetrics, { runDirs: [sftDir, dpoDir] });
+    if (second.ok) showStages([sftDir, dpoDir]);
   });
   return { ...first, path: dpoFile };
 }

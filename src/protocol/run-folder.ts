@@ -14,6 +14,8 @@ export const RUN_FILES = {
   checkpoints: 'checkpoints',
   final: 'final',
   refCache: 'ref-logps',
+  /** Held by the one process writing the run while it runs (src/engine/train/run-lock.ts, python run_lock.py). */
+  lock: 'run.lock',
 } as const;
 
 /** The marker written last inside a checkpoint; a step folder without it is ignored. */

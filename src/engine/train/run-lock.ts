@@ -5,8 +5,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { RUN_FILES } from '../../protocol/run-folder';
 
-export const LOCK_FILE = 'run.lock';
+export const LOCK_FILE = RUN_FILES.lock;
 
 export class RunLockError extends Error {}
 
