@@ -53,6 +53,15 @@ export default tseslint.config(
     [tfjs, outside(['engine', 'extension', 'cli'], 'src/node is shared by every Node process: it imports only the protocol.')],
   ),
   boundary(['src/extension/**'], [], [tfjs, outside(['engine', 'cli'], 'The extension host never loads engine code in-process: it spawns the engine.')]),
+  // One way to run the CLI from a command (its exit code, output and spawn failure handled once).
+  {
+    ...boundary(
+      ['src/extension/**'],
+      ['child_process', 'node:child_process'].map((name) => ({ name, message: 'Run the dpo CLI through runCli (src/extension/run-cli.ts).' })),
+      [tfjs, outside(['engine', 'cli'], 'The extension host never loads engine code in-process: it spawns the engine.')],
+    ),
+    ignores: ['src/extension/run-cli.ts', 'src/extension/labeling/token-preview.ts'],
+  },
   boundary(['src/protocol/**'], [vscode, ...node], [tfjs, { group: ['../*'], message: 'The protocol is a leaf: it imports only itself.' }]),
   boundary(
     ['webview/**'],

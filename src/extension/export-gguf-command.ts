@@ -1,12 +1,11 @@
 // "DPO: Export GGUF": a run folder, model folder or LoRA adapter as a GGUF file for llama.cpp / Ollama,
 // written by `dpo export-gguf` in its own process (the conversion is the CLI's, in the torch env), with
 // its progress lines in the DPO output channel. Not the converter (python/dpo_studio/export_gguf.py).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CommandContext, CommandResult, fail, requireTrust } from './commands';
-import { readSettings } from './settings';
+import { cliFailure, runCli } from './run-cli';
 
 export const EXPORT_GGUF_COMMAND = 'dpo.exportGguf';
 
@@ -43,22 +42,14 @@ export async function exportGguf(ctx: CommandContext, target?: vscode.Uri | Expo
   const type = args.type ?? (await vscode.window.showQuickPick(TYPES, { title: 'DPO: Export GGUF — tensor type', ignoreFocusOut: true }))?.type;
   if (!type) return { ok: false, error: 'cancelled' };
   const out = args.out ?? path.join(model, 'gguf', `${path.basename(model)}-${type}.gguf`);
-  const cli = [ctx.cliPath, 'export-gguf', '--model', model, '--out', out, '--type', type];
-  ctx.output.appendLine(`$ dpo ${cli.slice(1).join(' ')}`);
+  const cli = ['export-gguf', '--model', model, '--out', out, '--type', type];
+  ctx.output.appendLine(`$ dpo ${cli.join(' ')}`);
   ctx.output.show(true);
-  const code = await vscode.window.withProgress(
+  const r = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `DPO: exporting ${path.basename(model)} to GGUF (${type})` },
-    () =>
-      new Promise<number | null>((resolve) => {
-        const child = spawn(readSettings().nodePath || process.execPath, cli, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
-        const show = (d: Buffer) => ctx.output.append(String(d));
-        child.stdout.on('data', show);
-        child.stderr.on('data', show);
-        child.on('error', (err) => (ctx.output.appendLine(err.message), resolve(-1)));
-        child.on('exit', resolve);
-      }),
+    () => runCli(ctx.cliPath, cli, (text) => ctx.output.append(text)),
   );
-  if (code !== 0) return fail(`export-gguf failed (see the DPO output for its lines)`, ctx);
+  if (r.code !== 0) return fail(`export-gguf failed: ${cliFailure(r).split('\n').pop()}`, ctx);
   const modelfile = path.join(path.dirname(out), 'Modelfile');
   if (!target || target instanceof vscode.Uri)
     void vscode.window.showInformationMessage(`DPO: wrote ${out} and its Ollama Modelfile (ollama create <name> -f ${modelfile}).`);

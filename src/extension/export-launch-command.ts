@@ -2,12 +2,12 @@
 // run.json; see `dpo export-launch`), written by the CLI in its own process so the logic lives in one
 // place. A config without output_dir gets one in the runs folder: rank 0 of the job writes it there,
 // and the metrics panel's "Open Run Folder…" follows it (on a shared disk) while the job runs.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readRunConfigFile } from '../node/config-file';
 import { CommandContext, CommandResult, fail } from './commands';
+import { cliFailure, runCli } from './run-cli';
 import { newRunDir, readSettings, runsRoot } from './settings';
 
 export interface ExportLaunchArgs {
@@ -82,17 +82,11 @@ export async function exportLaunchScript(ctx: CommandContext, args: ExportLaunch
   // The config as the job will run it (absolute paths, output_dir set), beside the launch files.
   const jobConfig = path.join(outDir, 'job.dpo.json');
   fs.writeFileSync(jobConfig, JSON.stringify({ ...values, engine: 'torch' }, null, 2) + '\n');
-  const cli = [ctx.cliPath, 'export-launch', jobConfig, '--out', outDir, '--nodes', String(nodes), '--gpus-per-node', String(gpus)];
-  ctx.output.appendLine(`$ dpo ${cli.slice(1).join(' ')}`);
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(readSettings().nodePath || process.execPath, cli, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.on('error', (err) => resolve({ code: -1, stderr: err.message }));
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
+  const cli = ['export-launch', jobConfig, '--out', outDir, '--nodes', String(nodes), '--gpus-per-node', String(gpus)];
+  ctx.output.appendLine(`$ dpo ${cli.join(' ')}`);
+  const r = await runCli(ctx.cliPath, cli);
   ctx.output.appendLine(r.stderr.trim());
-  if (r.code !== 0) return fail(`export-launch failed: ${r.stderr.trim()}`, ctx);
+  if (r.code !== 0) return fail(`export-launch failed: ${cliFailure(r)}`, ctx);
   const files = [...r.stderr.matchAll(/^wrote (.+)$/gm)].map((m) => m[1]);
   const script = files.find((f) => f.endsWith('launch.sh')) ?? path.join(outDir, 'launch.sh');
   if (!args.config) {

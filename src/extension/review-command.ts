@@ -2,7 +2,6 @@
 // Node process, then the run's data file in the labeling editor (the one already open, or a new
 // one) as a review queue of the flagged pairs in triage order (labeling/review-queue.ts). And the
 // suggestion that follows a review: a new run config with conservative DPO at the estimated noise rate.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -10,6 +9,7 @@ import { DpoConfig, RUN_FILES, hasLossMember, objectiveOf, parseTriageRows, scor
 import { readRunConfig, runFile } from '../node/run-folder';
 import { listRunFolders, modelPickItems } from './run-folders';
 import { readSettings, runsRoot } from './settings';
+import { cliFailure, runCli } from './run-cli';
 import { LABEL_VIEW_TYPE } from './labeling/label-editor';
 import { activeReviewQueue, setReviewQueue } from './labeling/review-queue';
 import { MIN_REVIEWED_FOR_SMOOTHING, flaggedQueue, smoothingText } from './labeling/review-estimate';
@@ -50,18 +50,9 @@ async function pickModel(): Promise<string | undefined> {
     ?.dir;
 }
 
-function runTriage(cliPath: string, args: string[], log: (l: string) => void): Promise<void> {
-  const settings = readSettings();
-  return new Promise((resolve, reject) => {
-    const child = spawn(settings.nodePath || process.execPath, [cliPath, 'triage', ...args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-      log(String(d).trimEnd());
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`dpo triage failed (exit ${code}): ${stderr.trim().split('\n').pop()}`))));
-  });
+async function runTriage(cliPath: string, args: string[], log: (l: string) => void): Promise<void> {
+  const r = await runCli(cliPath, ['triage', ...args], (text) => log(text.trimEnd()));
+  if (r.code !== 0) throw new Error(`dpo triage failed (exit ${r.code}): ${cliFailure(r).split('\n').pop()}`);
 }
 
 export async function reviewSuspiciousPairs(cliPath: string, log: (l: string) => void, args: ReviewArgs = {}): Promise<ReviewResult> {

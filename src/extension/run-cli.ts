@@ -10,13 +10,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(cliPath: string, args: string[]): Promise<CliResult> {
+/** `onOutput` receives what the CLI prints as it prints it (progress lines for the output channel). */
+export function runCli(cliPath: string, args: string[], onOutput?: (text: string) => void): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(readSettings().nodePath || process.execPath, [cliPath, ...args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+      onOutput?.(String(d));
+    });
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+      onOutput?.(String(d));
+    });
     child.on('error', (err) => resolve({ code: -1, stdout, stderr: err.message }));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

@@ -36,6 +36,14 @@ describe('lint: process boundaries', () => {
     assert.equal((await restricted('src/extension/violation.ts', code)).length, 2);
   });
 
+  it('a command runs the CLI through runCli, not a spawn of its own', async () => {
+    const code = "import { spawn } from 'node:child_process';\nexport const v = spawn;\n";
+    const messages = await restricted('src/extension/export-thing-command.ts', code);
+    assert.equal(messages.length, 1);
+    assert.match(messages[0], /runCli/);
+    assert.deepEqual(await restricted('src/extension/run-cli.ts', code), []);
+  });
+
   it('the same imports are fine where they belong (the rules are per folder)', async () => {
     assert.deepEqual(
       await restricted('src/engine/ok.ts', "import * as tf from '@tensorflow/tfjs';\nimport * as fs from 'node:fs';\nexport const v = [tf, fs];\n"),
