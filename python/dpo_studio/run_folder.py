@@ -65,7 +65,7 @@ class RunFolder:
         entries = [
             e
             for e in os.listdir(self.root)
-            if e not in ("run.lock", ".hf-staging")
+            if e not in ("run.lock", "progress.json", ".hf-staging")
             and not re.match(r"^config\.json\.tmp(-\d+)?$", e)
             and not (e == "checkpoints" and os.path.isdir(self.checkpoints_dir) and not os.listdir(self.checkpoints_dir))
         ]

@@ -6,6 +6,7 @@ import { BackendName, DpoConfig, EngineName, MetricsRecord, TrainingMode, parseM
 import { describeBackend, selectBackend } from '../engine/backend';
 import { RunResult, Trainer } from '../engine/train/trainer';
 import { ProgressLine } from './progress';
+import { ProgressFileWriter } from '../node/progress-file';
 import { EngineExit, describeExit, lastLinesText } from '../node/engine-client';
 import { startTorchEngine } from './torch-engine';
 import { CheckpointEvals } from '../node/eval/checkpoint-evals';
@@ -72,13 +73,16 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
   let evals: CheckpointEvals | undefined;
   let tensorboard: LiveMetricsExport | undefined;
   let result: RunResult;
+  const progressFile = new ProgressFileWriter(config?.output_dir);
   try {
     const options = {
       backend,
       shouldStop: () => stopRequested,
       events: {
-        onProgress: (phase: Parameters<ProgressLine['phase']>[0], done: number, total: number, message?: string) =>
-          !inv.quiet && progress.phase(phase, done, total, message),
+        onProgress: (phase: Parameters<ProgressLine['phase']>[0], done: number, total: number, message?: string) => {
+          progressFile.update(phase, done, total, message);
+          if (!inv.quiet) progress.phase(phase, done, total, message);
+        },
         onMetrics: (m: MetricsRecord) => {
           progress.metrics(m);
           inv.onMetrics?.(m);
@@ -90,6 +94,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
       },
     };
     const trainer = inv.resume ? Trainer.resume(path.resolve(inv.resume), options, resolve) : Trainer.create(config!, options);
+    progressFile.setRunDir(trainer.config.output_dir);
     evals = CheckpointEvals.forRun(trainer.config.output_dir, trainer.config, evalHooks(progress));
     tensorboard = LiveMetricsExport.forRun(trainer.config.output_dir, trainer.config, evalHooks(progress));
     if (!inv.quiet) progress.message(`run folder: ${trainer.config.output_dir}`);
@@ -98,6 +103,7 @@ export async function runTraining(inv: TrainInvocation): Promise<RunResult> {
     await tensorboard?.finish(); // a failed run's records are exported too, and the follower must not outlive us
     throw err;
   } finally {
+    progressFile.close();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
@@ -137,6 +143,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
   let evals: CheckpointEvals | undefined;
   let tensorboard: LiveMetricsExport | undefined;
   let result: RunResult;
+  const progressFile = new ProgressFileWriter(config?.output_dir);
   try {
     const hello = await engine.ready.catch((err: Error) => {
       throw new Error(`${err.message}\n(if the environment is missing or broken: npx dpo setup-torch)`);
@@ -146,6 +153,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
     let lastEval: MetricsRecord | undefined;
     let firstEval: MetricsRecord | undefined;
     engine.onEvent((e) => {
+      if (e.type === 'run/didProgress') progressFile.update(e.params.phase, e.params.done, e.params.total, e.params.message);
       if (e.type === 'run/didProgress' && !inv.quiet) progress.phase(e.params.phase, e.params.done, e.params.total, e.params.message);
       if (e.type === 'run/didLogMetrics') {
         const parsed = parseMetricsRecord(e.params.record);
@@ -169,6 +177,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
       ? await engine.request('run/resume', { runDir: path.resolve(inv.resume) })
       : await engine.request('run/start', { mode: inv.mode, config: config as unknown as Record<string, unknown> });
     if (!inv.quiet) progress.message(`run folder: ${r.runDir}`);
+    progressFile.setRunDir(r.runDir);
     const runConfig =
       config ??
       (() => {
@@ -194,6 +203,7 @@ async function runTorchTraining(inv: TrainInvocation): Promise<RunResult> {
       firstEval,
     };
   } finally {
+    progressFile.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     engine.closeInput();

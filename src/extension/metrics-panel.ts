@@ -28,6 +28,7 @@ import { readPairTexts } from '../node/pair-texts';
 import { evaluationRecord, readRunEvaluations } from '../node/eval/run-evals';
 import { COMMANDS } from './commands';
 import { RunManager } from './run-manager';
+import { elsewhereProgress, elsewhereStatus } from './metrics-elsewhere';
 import { dataFileOf, metricsCsv, readMetrics, readRunFolder, runDetail } from './run-folders';
 import { openPairInLabelEditor } from './metrics-open-line';
 
@@ -40,6 +41,10 @@ interface Followed {
   posted?: { status: PanelRunStatus; resumable: boolean };
   /** The run's evaluations (eval/<name>/summary.json) posted, with their summary's mtime. */
   evals: Map<string, number>;
+  /** A train record was read (the run is past its start). */
+  trained?: boolean;
+  /** A run written elsewhere: its status and progress as last posted, to post again only on a change. */
+  shownElsewhere?: string;
 }
 
 /** States after which a run with a complete checkpoint can go on (Show Runs offers Resume for the same). */
@@ -120,6 +125,7 @@ export class MetricsPanel implements vscode.Disposable {
     const records = [...this.take(f, text), ...(this.newEvaluations(runDir, f) ?? [])];
     this.followed.set(runDir, f);
     const run0Status = this.statusOf(runDir, f);
+    const shown = this.startingAndProgress(runDir, f, run0Status);
     const run: MetricsRun = {
       runDir,
       name: path.basename(runDir),
@@ -129,8 +135,7 @@ export class MetricsPanel implements vscode.Disposable {
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       backend: session?.engineLabel ?? (f.lastStatus ? `${f.lastStatus.engine} · ${f.lastStatus.device}` : undefined),
       resumable: this.resumable(runDir, f, run0Status),
-      starting: session?.startingText,
-      progress: session?.progressNow,
+      ...shown,
       detail: info ? runDetail(info.config) : session?.config ? runDetail(session.config) : undefined,
       lossType: (info?.config ?? session?.config)?.mode === 'dpo' ? (info?.config ?? session?.config)?.loss_type : undefined,
     };
@@ -142,7 +147,10 @@ export class MetricsPanel implements vscode.Disposable {
     const parsed = parseLines(f.rest + text, parseRunRecord);
     f.rest = parsed.rest;
     for (const p of parsed.problems) this.log(`metrics panel: skipped a metrics.jsonl line: ${p.error}`);
-    for (const r of parsed.records) if (r.kind === 'status') f.lastStatus = r;
+    for (const r of parsed.records) {
+      if (r.kind === 'status') f.lastStatus = r;
+      if (r.kind === 'metrics' && r.split === 'train') f.trained = true;
+    }
     return parsed.records;
   }
 
@@ -167,9 +175,16 @@ export class MetricsPanel implements vscode.Disposable {
   private statusOf(runDir: string, f: Followed): PanelRunStatus {
     const session = this.session(runDir);
     if (session) return session.status;
-    const last = f.lastStatus?.status;
-    if (last && last !== 'running') return last;
-    return !last && f.finished ? 'completed' : 'ended'; // no status records: a folder from an older version
+    return elsewhereStatus(runDir, f.lastStatus, f.finished);
+  }
+
+  /** The run line's starting words and the phase line: this window's session's, else the folder's progress.json. */
+  private startingAndProgress(runDir: string, f: Followed, status: PanelRunStatus): Pick<MetricsRun, 'starting' | 'progress'> {
+    const session = this.session(runDir);
+    if (session) return { starting: session.startingText, progress: session.progressNow };
+    const shown = elsewhereProgress(runDir, status, f.trained ?? false);
+    f.shownElsewhere = JSON.stringify([status, shown]);
+    return shown;
   }
 
   /** Whether Resume can continue the run: it ended without its final model and has a complete checkpoint. */
@@ -201,9 +216,8 @@ export class MetricsPanel implements vscode.Disposable {
     try {
       size = fs.statSync(file).size;
     } catch {
-      // A run of this window that has not written metrics.jsonl yet (starting, or failed while
-      // starting): its session still says how it stands.
-      if (!session) return;
+      // No metrics.jsonl yet (a run starting, or failed while starting): this window's session, or
+      // the folder's lock and progress.json, still say how it stands.
     }
     const evaluations = this.newEvaluations(runDir, f);
     if (size < f.offset || !evaluations) {
@@ -212,7 +226,10 @@ export class MetricsPanel implements vscode.Disposable {
       this.load(runDir);
       return;
     }
-    if (size === f.offset && !session && !force && evaluations.length === 0) return;
+    let status = this.statusOf(runDir, f);
+    const before = f.shownElsewhere;
+    let shown = this.startingAndProgress(runDir, f, status);
+    if (size === f.offset && !session && !force && evaluations.length === 0 && f.shownElsewhere === before) return;
     const records: RunRecord[] = [...evaluations];
     if (size > f.offset) {
       const fd = fs.openSync(file, 'r');
@@ -221,9 +238,11 @@ export class MetricsPanel implements vscode.Disposable {
       fs.closeSync(fd);
       f.offset = size;
       records.push(...this.take(f, buf.toString('utf8')));
+      // The new lines may end the run (a status record) or its start (a first train record).
+      status = this.statusOf(runDir, f);
+      shown = this.startingAndProgress(runDir, f, status);
     }
     const eta = session?.etaSeconds();
-    const status = this.statusOf(runDir, f);
     this.post('metrics/didAppend', {
       runDir,
       records: records.map(toRecordLine),
@@ -231,8 +250,7 @@ export class MetricsPanel implements vscode.Disposable {
       resumable: this.resumable(runDir, f, status),
       totalSteps: session?.totalSteps || f.lastStatus?.total_steps || undefined,
       ...(eta !== undefined && Number.isFinite(eta) ? { etaSeconds: eta } : {}),
-      starting: session?.startingText,
-      progress: session?.progressNow,
+      ...shown,
     });
   }
 

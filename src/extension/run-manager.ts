@@ -22,7 +22,7 @@ import { EngineSetting, chooseEngine, engineLabel, torchInstalled } from '../nod
 import { EngineCommand, nodeEngineCommand, torchEngineCommand } from '../node/engine-command';
 import { readRunConfig } from '../node/run-folder';
 import { keyLine } from '../node/failure-text';
-import { shortPaths } from '../node/progress-text';
+import { phaseWords } from '../node/progress-text';
 import { torchEnvDir } from '../node/torch-env';
 import { CheckpointEvals } from '../node/eval/checkpoint-evals';
 import { LiveMetricsExport } from '../node/metrics-export';
@@ -35,15 +35,6 @@ export interface RunEnd {
   message?: string;
   finalDir?: string;
 }
-
-const PHASE_WORDS: Record<RunPhase, string> = {
-  loading: 'loading',
-  tokenizing: 'tokenizing',
-  reference: 'precomputing reference log-probs',
-  training: 'training',
-  evaluating: 'evaluating',
-  saving: 'saving',
-};
 
 export class RunSession {
   status: SessionStatus = 'starting';
@@ -87,7 +78,7 @@ export class RunSession {
     if (!this.isActive || this.status === 'stopping' || this.firstTrainingStepAt) return undefined;
     const p = this.progress;
     if (!p) return this.engineName === 'torch' ? 'importing torch…' : 'starting the engine…';
-    return `${PHASE_WORDS[p.phase]}${p.message ? ` ${shortPaths(p.message)}` : ''}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}…`;
+    return `${phaseWords(p)}${p.total > 1 ? ` ${p.done}/${p.total}` : ''}…`;
   }
 
   /** While the engine runs: its phase and progress for the metrics panel (before its first event: starting it). */
@@ -95,7 +86,7 @@ export class RunSession {
     if (!this.isActive) return undefined;
     const p = this.progress;
     if (!p) return { text: this.engineName === 'torch' ? 'importing torch' : 'starting the engine', done: 0, total: 0 };
-    return { text: `${PHASE_WORDS[p.phase]}${p.message ? ` ${shortPaths(p.message)}` : ''}`, done: p.done, total: p.total > 1 ? p.total : 0 };
+    return { text: phaseWords(p), done: p.done, total: p.total > 1 ? p.total : 0 };
   }
 
   /** Seconds left, from the pace since the first step this session saw. */

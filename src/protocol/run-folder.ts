@@ -2,7 +2,7 @@
 // the metrics panel (which read it): file names, the records of metrics.jsonl and pairs.jsonl, one
 // guard per record and one serializer. Pure (no Node), so the webview can use it too; files are
 // read and written in src/node/run-folder.ts. schemas/run-records.schema.json is RUN_RECORDS_SCHEMA.
-import { HEALTH_WARNINGS, HealthWarningCode } from './run';
+import { HEALTH_WARNINGS, HealthWarningCode, RUN_PHASES, RunPhase } from './run';
 import { assertNever } from './assert-never';
 import { ENGINE_NAMES, EngineName } from './config';
 
@@ -16,6 +16,8 @@ export const RUN_FILES = {
   refCache: 'ref-logps',
   /** Held by the one process writing the run while it runs (src/engine/train/run-lock.ts, python run_lock.py). */
   lock: 'run.lock',
+  /** The run's latest progress event, written by `dpo train` for panels in other processes (src/node/progress-file.ts). */
+  progress: 'progress.json',
 } as const;
 
 /** The marker written last inside a checkpoint; a step folder without it is ignored. */
@@ -65,6 +67,16 @@ export interface StatusRecord {
 
 export type RunRecord = MetricsRecord | WarningRecord | StatusRecord;
 
+/** progress.json: the engine's last progress event (run/didProgress) and when it came. */
+export interface ProgressFile {
+  phase: RunPhase;
+  done: number;
+  total: number;
+  message?: string;
+  /** ISO 8601. */
+  time: string;
+}
+
 /** One pairs.jsonl line: a pair's values at a logged step, to trace a chart point to its data. */
 export interface PairRecord {
   step: number;
@@ -110,6 +122,15 @@ function metrics(o: Record<string, unknown>, split: unknown): Parsed<MetricsReco
     values[k] = v;
   }
   return { ok: true, value: { kind: 'metrics', split, step: o.step, epoch: (o.epoch as number | undefined) ?? 0, values } };
+}
+
+/** progress.json, checked (a half-written or foreign file is an error, never a throw). */
+export function parseProgressFile(raw: unknown): Parsed<ProgressFile> {
+  if (!isObj(raw)) return { ok: false, error: 'progress: must be a JSON object' };
+  const { phase, done, total, message, time } = raw;
+  if (!oneOf(RUN_PHASES, phase) || !isStep(done) || !isStep(total) || typeof time !== 'string' || (message !== undefined && typeof message !== 'string'))
+    return { ok: false, error: `progress: needs phase (${RUN_PHASES.join(', ')}), done, total (integers >= 0) and time` };
+  return { ok: true, value: { phase, done, total, ...(message !== undefined ? { message } : {}), time } };
 }
 
 /** One metrics.jsonl record, checked. A line without `kind` is the old shape: flat metrics, eval when it holds eval_loss. */

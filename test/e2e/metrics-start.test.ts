@@ -187,7 +187,7 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
         '--out',
         out,
         '--max-steps',
-        '1',
+        '24',
         '--batch-size',
         '4',
         '--max-length',
@@ -201,9 +201,17 @@ describe('metrics panel at the start of a run', { timeout: 900_000 }, () => {
     try {
       await metricsTab().first().waitFor({ timeout: 60_000 });
       await activeWebview(page).locator('.run-summary', { hasText: 'cli-run' }).waitFor({ timeout: 60_000 });
+      // While the terminal's process runs (it holds run.lock), the run is shown running or starting
+      // with the engine's phase words (progress.json): not "ended", as a folder without a writer is.
+      await activeWebview(page)
+        .locator('.run-summary', { hasText: /cli-run.*(starting: |running · step)/ })
+        .waitFor({ timeout: 60_000 });
     } finally {
       await exited;
     }
+    await activeWebview(page)
+      .locator('.run-summary', { hasText: /cli-run.*completed/ })
+      .waitFor({ timeout: 30_000 });
   });
 });
 

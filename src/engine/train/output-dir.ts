@@ -32,7 +32,7 @@ export function looksLikeRun(dir: string): boolean {
  * engine stages HF's checkpoints in .hf-staging and writes config.json.tmp.
  */
 function startLeftover(dir: string, e: string): boolean {
-  if (e === LOCK_FILE || e === '.hf-staging' || /^config\.json\.tmp(-\d+)?$/.test(e)) return true;
+  if (e === LOCK_FILE || e === RUN_FILES.progress || e === '.hf-staging' || /^config\.json\.tmp(-\d+)?$/.test(e)) return true;
   return e === RUN_FILES.checkpoints && fs.readdirSync(path.join(dir, e)).length === 0;
 }
 

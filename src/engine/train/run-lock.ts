@@ -6,36 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RUN_FILES } from '../../protocol/run-folder';
+import { RunLockInfo as LockInfo, lockHolderAlive as alive, readRunLockFile as readLock } from '../../node/run-lock-holder';
 
 export const LOCK_FILE = RUN_FILES.lock;
 
 export class RunLockError extends Error {}
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  started: string;
-}
-
-function readLock(file: string): LockInfo | undefined {
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
-    return typeof v.pid === 'number' && typeof v.host === 'string' ? v : undefined;
-  } catch {
-    return undefined; // gone, or not ours: treated as stale
-  }
-}
-
-function alive(lock: LockInfo): boolean {
-  if (lock.host !== os.hostname()) return true; // cannot tell; assume it runs
-  if (lock.pid === process.pid) return true; // another trainer in this very process
-  try {
-    process.kill(lock.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
 
 /** Takes the lock of `dir` (which must exist) or throws RunLockError; returns its release. */
 export function acquireRunLock(dir: string): () => void {
