@@ -74,7 +74,10 @@ def _check_model_file(path: Path) -> None:
 
 
 def _from_model_file(tok_dir: str) -> list[tuple[str, float, gguf.TokenType]]:
-    vocab = gguf.vocab.SentencePieceVocab(Path(tok_dir))
+    try:
+        vocab = gguf.vocab.SentencePieceVocab(Path(tok_dir))
+    except ValueError as e:  # added_tokens.json with ids that do not follow the model's pieces
+        raise ExportError(f"{os.path.join(tok_dir, 'added_tokens.json')}: {e}") from None
     return [(text.decode("utf-8"), score, kind) for text, score, kind in vocab.all_tokens()]
 
 

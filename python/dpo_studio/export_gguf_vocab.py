@@ -6,6 +6,7 @@ Not the weights (export_gguf.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
@@ -60,7 +61,15 @@ def add_tokenizer(w: gguf.GGUFWriter, tok_dir: str, tok: Any, n_vocab: int) -> d
     else:
         _add_byte_level(w, tok_dir, tj, where, n_vocab)
     # sep/cls/mask ids as the folder's files name them; the rest from the tokenizer transformers loads.
-    special = gguf.SpecialVocab(tok_dir, load_merges=False, n_vocab=n_vocab)
+    # gguf's guesses at add_bos/add_eos from the post-processor warn about templates it does not parse
+    # (Llama's "<s> A <s> B" pair); those flags are not taken from it, so the warning is noise here.
+    quiet = logging.getLogger("gguf.vocab")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        special = gguf.SpecialVocab(tok_dir, load_merges=False, n_vocab=n_vocab)
+    finally:
+        quiet.setLevel(level)
     special.chat_template = None  # written below from the loaded tokenizer (chat_template.jinja too)
     special.add_special_token = {}
     for which in ("bos", "eos", "unk", "pad"):
