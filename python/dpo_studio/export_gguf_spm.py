@@ -101,7 +101,7 @@ def _from_tokenizer_json(tj: dict, where: str, unk: str | None) -> list[tuple[st
                         f"{where}: merges lack ({piece[:i]!r}, {piece[i:]!r}) though both pieces and {piece!r} are in the vocabulary; "
                         "llama.cpp would merge them. Put the model's tokenizer.model (SentencePiece) in the folder instead"
                     )
-    out: list[tuple[str, float, gguf.TokenType]] = [("", 0.0, gguf.TokenType.UNUSED)] * (max(vocab.values()) + 1)
+    out = [(f"[PAD{i}]", ADDED_SCORE, gguf.TokenType.UNUSED) for i in range(max(vocab.values()) + 1)]
     for piece, i in vocab.items():
         kind = gguf.TokenType.BYTE if BYTE_PIECE.fullmatch(piece) else gguf.TokenType.NORMAL
         if piece == unk:
