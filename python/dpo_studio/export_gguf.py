@@ -142,10 +142,10 @@ def add_tensors(w: gguf.GGUFWriter, state: dict[str, Any], config: dict, arch_na
 
 def _model_name(model_dir: str, spec: ArchSpec, tok: Any) -> str:
     name = os.path.basename(os.path.normpath(model_dir))
-    # llama.cpp looks up "<s>", "</s>" and "<unk>" by text when general.name says Phi-3 and fails to load
-    # without them (a byte-level BPE vocabulary has none): such a name is written without the marker.
+    # llama.cpp looks up "<s>", "</s>", "<unk>" and "<|endoftext|>" by text when general.name says Phi-3 and
+    # fails to load without them (a byte-level BPE vocabulary has none): such a name is written without the marker.
     vocab = tok.get_vocab()
-    if spec.gguf_arch == gguf.MODEL_ARCH.PHI3 and not all(t in vocab for t in ("<s>", "</s>", "<unk>")):
+    if spec.gguf_arch == gguf.MODEL_ARCH.PHI3 and not all(t in vocab for t in ("<s>", "</s>", "<unk>", "<|endoftext|>")):
         name = re.sub(r"phi-?3", "model", name, flags=re.IGNORECASE)
     return name
 

@@ -6,12 +6,14 @@ Not the weights (export_gguf.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
 import gguf
 
 from .export_gguf_arch import ExportError
+from .export_gguf_spm import add_sentencepiece, is_sentencepiece
 
 # The pre-tokenizer regexes llama.cpp knows by name (tokenizer.ggml.pre), as tokenizer.json spells them.
 GPT2_REGEX = None  # ByteLevel(use_regex=True) applies GPT-2's own split
@@ -49,15 +51,43 @@ def _read_json(path: str) -> Any:
 def add_tokenizer(w: gguf.GGUFWriter, tok_dir: str, tok: Any, n_vocab: int) -> dict:
     """Writes the tokenizer keys; returns what the Modelfile needs (eos text, chat template)."""
     where = os.path.join(tok_dir, "tokenizer.json")
-    _read_json(where)  # a clear error when it is missing or broken
+    if not os.path.isfile(os.path.join(tok_dir, "tokenizer.model")):
+        _read_json(where)  # a clear error when it is missing or broken
     # The tokenizer as transformers built it: a model-specific class may replace the file's pre-tokenizer
     # (Qwen2Tokenizer splits single digits whatever tokenizer.json says), and llama.cpp must match that.
     tj = json.loads(tok.backend_tokenizer.to_str())
+    if is_sentencepiece(tj):
+        add_sentencepiece(w, tok_dir, tok, tj, n_vocab)
+    else:
+        _add_byte_level(w, tok_dir, tj, where, n_vocab)
+    # sep/cls/mask ids as the folder's files name them; the rest from the tokenizer transformers loads.
+    # gguf's guesses at add_bos/add_eos from the post-processor warn about templates it does not parse
+    # (Llama's "<s> A <s> B" pair); those flags are not taken from it, so the warning is noise here.
+    quiet = logging.getLogger("gguf.vocab")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        special = gguf.SpecialVocab(tok_dir, load_merges=False, n_vocab=n_vocab)
+    finally:
+        quiet.setLevel(level)
+    special.chat_template = None  # written below from the loaded tokenizer (chat_template.jinja too)
+    special.add_special_token = {}
+    for which in ("bos", "eos", "unk", "pad"):
+        special.special_token_ids.pop(which, None)
+    special.add_to_gguf(w, quiet=True)
+    for which in ("unk", "pad"):
+        tid = getattr(tok, f"{which}_token_id")
+        if tid is not None:
+            getattr(w, f"add_{which}_token_id")(int(tid))
+    return _add_bos_eos_template(w, tok)
+
+
+def _add_byte_level(w: gguf.GGUFWriter, tok_dir: str, tj: dict, where: str, n_vocab: int) -> None:
     model = tj.get("model") or {}
     if model.get("type") != "BPE" or model.get("byte_fallback") or (tj.get("decoder") or {}).get("type") != "ByteLevel":
         raise ExportError(
-            f"{where}: model {model.get('type')!r} (byte_fallback {model.get('byte_fallback')}) is not byte-level BPE; "
-            "only GPT-2 / Llama 3 / Qwen style tokenizers are exported"
+            f"{where}: model {model.get('type')!r} (byte_fallback {model.get('byte_fallback')}) is neither byte-level BPE "
+            "(GPT-2 / Llama 3 / Qwen) nor SentencePiece BPE with byte fallback (Llama 2 / Mistral / Gemma); it cannot be exported"
         )
     if tj.get("normalizer") and tj["normalizer"].get("type") != "NFC":  # Qwen2's NFC changes no ordinary text
         raise ExportError(f"{where}: normalizer {tj['normalizer'].get('type')!r}: llama.cpp's BPE tokenizer applies none")
@@ -78,16 +108,13 @@ def add_tokenizer(w: gguf.GGUFWriter, tok_dir: str, tok: Any, n_vocab: int) -> d
     w.add_tokenizer_pre(pre)
     w.add_token_list(tokens)
     w.add_token_types(types)
-    special = gguf.SpecialVocab(tok_dir, load_merges=True, n_vocab=n_vocab)
-    special.chat_template = None  # written below from the tokenizer transformers loads (chat_template.jinja too)
-    special.add_special_token = {}
-    for which in ("bos", "eos"):  # written below from the loaded tokenizer
-        special.special_token_ids.pop(which, None)
-    special.add_to_gguf(w, quiet=True)
-    if not special.merges:
-        # A bytes-only vocabulary: llama.cpp requires the key and gguf writes no empty array. Symbols
-        # start as single characters and grow only through listed merges, so this pair never occurs.
-        w.add_token_merges(["\u0100\u0100\u0100 \u0100\u0100\u0100"])
+    merges = gguf.SpecialVocab(tok_dir, load_merges=True, n_vocab=n_vocab).merges
+    # A bytes-only vocabulary: llama.cpp requires the key and gguf writes no empty array. Symbols
+    # start as single characters and grow only through listed merges, so this pair never occurs.
+    w.add_token_merges(merges or ["\u0100\u0100\u0100 \u0100\u0100\u0100"])
+
+
+def _add_bos_eos_template(w: gguf.GGUFWriter, tok: Any) -> dict:
     # BOS/EOS handling exactly as transformers encodes text, whatever the folder's files say.
     with_special = tok("a b")["input_ids"]
     plain = tok("a b", add_special_tokens=False)["input_ids"]
