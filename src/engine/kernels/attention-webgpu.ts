@@ -4,14 +4,19 @@
 // backward. Does not load the webgpu backend itself (webgpu.ts does) and holds no shader text.
 import * as tf from '@tensorflow/tfjs';
 import type { AttentionOptions } from './attention';
-import { ROWS_PER_WORKGROUP, UNIFORMS, backwardKeyValueSource, backwardQuerySource, forwardSource } from './attention-wgsl';
+import { activeWebGpuAdapter } from '../webgpu';
+import { ROWS_PER_WORKGROUP, UNIFORMS, VEC4_INPUTS, backwardKeyValueSource, backwardQuerySource, forwardSource, loopIterations } from './attention-wgsl';
 
 /** The longest head dim the kernels take: each thread keeps four rows of hd floats in registers. */
 export const MAX_WEBGPU_HEAD_DIM = 256;
 
+/** Software adapters (llvmpipe) stop an invocation after 65535 loop iterations: stay below, with a margin. */
+const SOFTWARE_LOOP_LIMIT = 60000;
+
 /** What tfjs-backend-webgpu's runWebGPUProgram reads from a program (its WebGPUProgram interface). */
 interface Program {
   variableNames: string[];
+  variableComponents?: number[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
@@ -30,17 +35,18 @@ interface WebGpuBackend {
 export function webgpuAttentionApplies(q: tf.Tensor4D, k: tf.Tensor4D, options: AttentionOptions): boolean {
   const [, H, T, hd] = q.shape;
   const [, KV, Tk] = k.shape;
-  return (
+  const fits =
     tf.getBackend() === 'webgpu' &&
     options.softcap === undefined &&
-    hd >= 1 &&
+    hd % 4 === 0 &&
     hd <= MAX_WEBGPU_HEAD_DIM &&
     T >= 1 &&
     H % KV === 0 &&
     Tk >= T &&
     q.dtype === 'float32' &&
-    k.dtype === 'float32'
-  );
+    k.dtype === 'float32';
+  // On a software adapter, long sequences go to tfjs's ops (whose kernels loop less per invocation).
+  return fits && !(activeWebGpuAdapter()?.software && loopIterations(hd, T, Tk, H / KV) > SOFTWARE_LOOP_LIMIT);
 }
 
 interface Dims {
@@ -57,6 +63,7 @@ interface Dims {
 function run(name: string, source: (hd: number) => string, inputs: tf.Tensor[], size: number, rows: number, heads: number, d: Dims): tf.Tensor1D {
   const program: Program = {
     variableNames: ['Q', 'K', 'V', 'DY', 'STATS'].slice(0, inputs.length),
+    variableComponents: VEC4_INPUTS.slice(0, inputs.length),
     outputShape: [size],
     shaderKey: `dpoAttention${name}_${d.hd}`,
     // A 3-D layout (tile, head, batch) so that tfjs calls main() without a flat index.

@@ -7,11 +7,33 @@
 export const ROWS_PER_WORKGROUP = 64;
 
 /**
+ * The kernels read q, k, v and dy as vec4s (the head dim must be a multiple of 4): a quarter of the
+ * loop iterations, which matters on software adapters too (llvmpipe stops any invocation after 65535
+ * loop iterations in all; see loopIterations).
+ */
+export const VEC4_INPUTS = [4, 4, 4, 4, 1];
+
+/**
  * Rows of keys (or queries) staged in workgroup memory per tile: two tiles of `tile × hd` floats
  * (plus a few per-row floats) stay within 16 KiB, WebGPU's default maxComputeWorkgroupStorageSize.
  */
 export function tileRows(hd: number): number {
   return Math.max(1, Math.min(32, Math.floor(1984 / hd)));
+}
+
+/**
+ * An upper bound on the loop iterations one invocation runs, over all its loops, in the costliest of
+ * the three kernels (every tile counted as live). Mesa's llvmpipe (and lavapipe) end an invocation
+ * after 65535 in all, silently: its output is then wrong, so software adapters decline above a limit.
+ */
+export function loopIterations(hd: number, T: number, Tk: number, rep: number): number {
+  const h4 = hd / 4;
+  const tile = tileRows(hd);
+  const load = Math.ceil((tile * h4) / ROWS_PER_WORKGROUP);
+  const forward = 2 * h4 + Math.ceil(Tk / tile) * (1 + load + 2 * tile * (h4 + 1) + h4);
+  const query = 2 * h4 + Math.ceil(Tk / tile) * (1 + load + tile * (2 * h4 + 1));
+  const keyValue = 2 * h4 + rep * (1 + Math.ceil(T / tile) * (2 + load + Math.ceil(tile / ROWS_PER_WORKGROUP) + tile * (2 * h4 + 1)));
+  return Math.max(forward, query, keyValue);
 }
 
 /**
@@ -28,11 +50,14 @@ export const UNIFORMS = 'attnDims : vec4<i32>, attnDims2 : vec4<i32>, attnScale 
  */
 function header(hd: number, tile: number): string {
   return `
-const ATT_HD : i32 = ${hd};
+const ATT_HD : i32 = ${hd / 4}; // in vec4s
 const ATT_TILE : i32 = ${tile};
 const ATT_WG : i32 = ${ROWS_PER_WORKGROUP};
 fn attVisible(pos : i32, j : i32, win : i32) -> bool {
   return j <= pos && (win == 0 || pos - j < win);
+}
+fn attStore(at : i32, x : vec4<f32>) {
+  result[at] = x.x; result[at + 1] = x.y; result[at + 2] = x.z; result[at + 3] = x.w;
 }`;
 }
 
@@ -43,8 +68,8 @@ fn attVisible(pos : i32, j : i32, win : i32) -> bool {
 export function forwardSource(hd: number): string {
   const tile = tileRows(hd);
   return `${header(hd, tile)}
-var<workgroup> kTile : array<f32, ${tile * hd}>;
-var<workgroup> vTile : array<f32, ${tile * hd}>;
+var<workgroup> kTile : array<vec4<f32>, ${(tile * hd) / 4}>;
+var<workgroup> vTile : array<vec4<f32>, ${(tile * hd) / 4}>;
 
 fn main() {
   let H = uniforms.attnDims.y; let KV = uniforms.attnDims.z; let T = uniforms.attnDims.w;
@@ -59,10 +84,10 @@ fn main() {
   let pos = past + ic;
   let kvBase = (b * KV + h / (H / KV)) * Tk * ATT_HD;
   let qBase = ((b * H + h) * T + ic) * ATT_HD;
-  var qr : array<f32, ATT_HD>;
-  var acc : array<f32, ATT_HD>;
+  var qr : array<vec4<f32>, ATT_HD>;
+  var acc : array<vec4<f32>, ATT_HD>;
   var sc : array<f32, ATT_TILE>;
-  for (var d = 0; d < ATT_HD; d++) { qr[d] = Q[qBase + d] * uniforms.attnScale; acc[d] = 0.0; }
+  for (var d = 0; d < ATT_HD; d++) { qr[d] = Q[qBase + d] * uniforms.attnScale; acc[d] = vec4<f32>(0.0); }
   // The keys any row of this workgroup sees: [jLo, jHi).
   let jHi = past + min(i0 + ATT_WG, T);
   var jLo = 0;
@@ -89,7 +114,7 @@ fn main() {
         var s = -3.0e38;
         if (attVisible(pos, j0 + t, win)) {
           s = 0.0;
-          for (var d = 0; d < ATT_HD; d++) { s += qr[d] * kTile[t * ATT_HD + d]; }
+          for (var d = 0; d < ATT_HD; d++) { s += dot(qr[d], kTile[t * ATT_HD + d]); }
           mt = max(mt, s);
         }
         sc[t] = s;
@@ -112,8 +137,8 @@ fn main() {
   }
   if (rowOk) {
     let oBase = ((b * T + i) * H + h) * ATT_HD;
-    for (var d = 0; d < ATT_HD; d++) { result[oBase + d] = acc[d] / l; }
-    result[B * T * H * ATT_HD + (b * H + h) * T + i] = m + log(l);
+    for (var d = 0; d < ATT_HD; d++) { attStore(4 * (oBase + d), acc[d] / l); }
+    result[4 * B * T * H * ATT_HD + (b * H + h) * T + i] = m + log(l);
   }
 }
 `;
@@ -126,8 +151,8 @@ fn main() {
 export function backwardQuerySource(hd: number): string {
   const tile = tileRows(hd);
   return `${header(hd, tile)}
-var<workgroup> kTile : array<f32, ${tile * hd}>;
-var<workgroup> vTile : array<f32, ${tile * hd}>;
+var<workgroup> kTile : array<vec4<f32>, ${(tile * hd) / 4}>;
+var<workgroup> vTile : array<vec4<f32>, ${(tile * hd) / 4}>;
 
 fn main() {
   let B = uniforms.attnDims.x; let H = uniforms.attnDims.y; let KV = uniforms.attnDims.z; let T = uniforms.attnDims.w;
@@ -145,10 +170,10 @@ fn main() {
   let row = (b * H + h) * T + ic;
   let lse = STATS[row];
   let delta = STATS[B * H * T + row];
-  var qr : array<f32, ATT_HD>;
-  var dyr : array<f32, ATT_HD>;
-  var dq : array<f32, ATT_HD>;
-  for (var d = 0; d < ATT_HD; d++) { qr[d] = Q[qBase + d] * scale; dyr[d] = DY[dyBase + d]; dq[d] = 0.0; }
+  var qr : array<vec4<f32>, ATT_HD>;
+  var dyr : array<vec4<f32>, ATT_HD>;
+  var dq : array<vec4<f32>, ATT_HD>;
+  for (var d = 0; d < ATT_HD; d++) { qr[d] = Q[qBase + d] * scale; dyr[d] = DY[dyBase + d]; dq[d] = vec4<f32>(0.0); }
   let jHi = past + min(i0 + ATT_WG, T);
   var jLo = 0;
   if (win > 0) { jLo = max(0, past + i0 - win + 1); }
@@ -172,8 +197,8 @@ fn main() {
           var s = 0.0;
           var dp = 0.0;
           for (var d = 0; d < ATT_HD; d++) {
-            s += qr[d] * kTile[t * ATT_HD + d];
-            dp += dyr[d] * vTile[t * ATT_HD + d];
+            s += dot(qr[d], kTile[t * ATT_HD + d]);
+            dp += dot(dyr[d], vTile[t * ATT_HD + d]);
           }
           let ds = exp(s - lse) * (dp - delta);
           for (var d = 0; d < ATT_HD; d++) { dq[d] += ds * kTile[t * ATT_HD + d]; }
@@ -182,7 +207,7 @@ fn main() {
     }
   }
   if (i < T) {
-    for (var d = 0; d < ATT_HD; d++) { result[qBase + d] = dq[d] * scale; }
+    for (var d = 0; d < ATT_HD; d++) { attStore(4 * (qBase + d), dq[d] * scale); }
   }
 }
 `;
@@ -196,8 +221,8 @@ fn main() {
 export function backwardKeyValueSource(hd: number): string {
   const tile = tileRows(hd);
   return `${header(hd, tile)}
-var<workgroup> qTile : array<f32, ${tile * hd}>;
-var<workgroup> dyTile : array<f32, ${tile * hd}>;
+var<workgroup> qTile : array<vec4<f32>, ${(tile * hd) / 4}>;
+var<workgroup> dyTile : array<vec4<f32>, ${(tile * hd) / 4}>;
 var<workgroup> lseTile : array<f32, ${tile}>;
 var<workgroup> deltaTile : array<f32, ${tile}>;
 
@@ -212,11 +237,11 @@ fn main() {
   let j = j0k + r;
   let jc = min(j, Tk - 1);
   let kBase = ((b * KV + kvh) * Tk + jc) * ATT_HD;
-  var kr : array<f32, ATT_HD>;
-  var vr : array<f32, ATT_HD>;
-  var dk : array<f32, ATT_HD>;
-  var dv : array<f32, ATT_HD>;
-  for (var d = 0; d < ATT_HD; d++) { kr[d] = K[kBase + d] * scale; vr[d] = V[kBase + d]; dk[d] = 0.0; dv[d] = 0.0; }
+  var kr : array<vec4<f32>, ATT_HD>;
+  var vr : array<vec4<f32>, ATT_HD>;
+  var dk : array<vec4<f32>, ATT_HD>;
+  var dv : array<vec4<f32>, ATT_HD>;
+  for (var d = 0; d < ATT_HD; d++) { kr[d] = K[kBase + d] * scale; vr[d] = V[kBase + d]; dk[d] = vec4<f32>(0.0); dv[d] = vec4<f32>(0.0); }
   // The query rows any key of this workgroup is seen by: positions [j0k, jLast + window).
   let jLast = min(j0k + ATT_WG, Tk) - 1;
   let iLo = j0k - past;
@@ -251,8 +276,8 @@ fn main() {
             var s = 0.0;
             var dp = 0.0;
             for (var d = 0; d < ATT_HD; d++) {
-              s += qTile[t * ATT_HD + d] * kr[d];
-              dp += dyTile[t * ATT_HD + d] * vr[d];
+              s += dot(qTile[t * ATT_HD + d], kr[d]);
+              dp += dot(dyTile[t * ATT_HD + d], vr[d]);
             }
             let p = exp(s - lseTile[t]);
             let ds = p * (dp - deltaTile[t]);
@@ -268,7 +293,7 @@ fn main() {
   if (j < Tk) {
     let kOut = ((b * KV + kvh) * Tk + j) * ATT_HD;
     let vOut = B * KV * Tk * ATT_HD + kOut;
-    for (var d = 0; d < ATT_HD; d++) { result[kOut + d] = dk[d] * scale; result[vOut + d] = dv[d]; }
+    for (var d = 0; d < ATT_HD; d++) { attStore(4 * (kOut + d), dk[d] * scale); attStore(4 * (vOut + d), dv[d]); }
   }
 }
 `;

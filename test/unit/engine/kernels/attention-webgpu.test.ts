@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../../src/engine/backend';
-import { releaseWebGpu } from '../../../../src/engine/webgpu';
+import { activeWebGpuAdapter, releaseWebGpu } from '../../../../src/engine/webgpu';
 import { fusedAttention, fusedAttentionApplies, setFusedAttention } from '../../../../src/engine/kernels/attention';
 import { Rng } from '../../../../src/engine/rng';
 
@@ -89,6 +89,7 @@ describe('fused attention on webgpu (WGSL kernels)', () => {
     { B: 1, H: 2, KV: 1, T: 90, hd: 12, window: 24 }, // a sliding window (Mistral, Gemma 3)
     { B: 1, H: 1, KV: 1, T: 9, hd: 96 }, // Phi-3's head dim: a tile of 20 rows
     { B: 1, H: 2, KV: 2, T: 30, past: 5, hd: 256, window: 16 }, // Gemma's head dim (7-row tiles), cache and window
+    { B: 1, H: 1, KV: 1, T: 500, hd: 64 }, // long: a scalar build of the kernels went wrong here on llvmpipe
   ];
   for (const c of cases) {
     it(`matches the tfjs ops in value and gradients: ${JSON.stringify(c)}`, async (t) => {
@@ -135,6 +136,13 @@ describe('fused attention on webgpu (WGSL kernels)', () => {
     assert.equal(fusedAttention(q, k, v, { scale: 1, softcap: 50 }), undefined); // Gemma 2
     const wide = tf.zeros([1, 1, 2, 264]) as tf.Tensor4D; // past the kernels' largest head dim
     assert.equal(fusedAttention(wide, wide, wide, { scale: 1 }), undefined);
+    const odd = tf.zeros([1, 1, 2, 6]) as tf.Tensor4D; // the kernels read vec4s
+    assert.equal(fusedAttention(odd, odd, odd, { scale: 1 }), undefined);
+    // llvmpipe ends an invocation after 65535 loop iterations, silently (measured: Gemma's head dim
+    // at 600 tokens gave wrong rows from 448 on): a software adapter keeps tfjs's ops there.
+    const long = tf.zeros([1, 1, 600, 256]) as tf.Tensor4D;
+    assert.equal(fusedAttentionApplies(long, long, { scale: 1 }), !activeWebGpuAdapter()!.software);
+    tf.dispose([odd, long]);
     setFusedAttention(false);
     try {
       assert.equal(fusedAttention(q, k, v, { scale: 1 }), undefined);
