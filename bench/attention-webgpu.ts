@@ -78,7 +78,9 @@ async function measure(T: number, B: number, H: number, KV: number, hd: number, 
   const mask = causalMask(T, H / KV);
   const scale = 1 / Math.sqrt(hd);
   if (!fusedAttentionApplies(vars[0] as unknown as tf.Tensor4D, vars[1] as unknown as tf.Tensor4D, { scale })) {
-    throw new Error(`the WGSL kernel declines ${T} tokens at head dim ${hd} here (a multiple of 4 up to 256; on a software adapter, a bounded loop count), or DPO_FUSED_ATTENTION=0 is set`);
+    throw new Error(
+      `the WGSL kernel declines ${T} tokens at head dim ${hd} here (a multiple of 4 up to 256; on a software adapter, a bounded loop count), or DPO_FUSED_ATTENTION=0 is set`,
+    );
   }
   const fusedFn: Attend = (q, k, v) => fusedAttention(q, k, v, { scale })!;
   const tfjsFn: Attend = (q, k, v) => tfjsAttention(q, k, v, mask, scale);

@@ -1,6 +1,6 @@
 // Fused causal attention as one tfjs op with a custom gradient, running our own wasm SIMD kernel
 // (kernels/attention.ts) on the wasm and cpu backends, our WGSL kernels on webgpu (attention-webgpu.ts).
-// Not used on native backends, with Gemma 2's score soft-capping, or (wasm) for head dims that are
+// Not used on native backends, with Gemma 2's score soft-capping, or for head dims that are
 // not a multiple of 4: fusedAttention returns undefined there and the caller keeps its tfjs ops.
 // DPO_FUSED_ATTENTION=0 turns it off.
 import * as tf from '@tensorflow/tfjs';
