@@ -176,6 +176,11 @@ export async function setUpWebGpu(allowSoftware: boolean): Promise<GpuAdapterRep
   return report;
 }
 
+/** The adapter the webgpu backend runs on, once set up (kernels that must know a software adapter ask). */
+export function activeWebGpuAdapter(): GpuAdapterReport | undefined {
+  return active?.report;
+}
+
 /** Destroys the device and drops navigator.gpu, so that the process can exit. */
 export function releaseWebGpu(): void {
   if (!active) return;

@@ -1,9 +1,11 @@
 // Fused causal attention as one tfjs op with a custom gradient, running our own wasm SIMD kernel
-// (kernels/attention.ts) on the wasm and cpu backends. Not used on WebGPU or native backends, with
-// Gemma 2's score soft-capping, or for head dims that are not a multiple of 4: fusedAttention
-// returns undefined there and the caller keeps its tfjs ops. DPO_FUSED_ATTENTION=0 turns it off.
+// (kernels/attention.ts) on the wasm and cpu backends, our WGSL kernels on webgpu (attention-webgpu.ts).
+// Not used on native backends, with Gemma 2's score soft-capping, or for head dims that are
+// not a multiple of 4: fusedAttention returns undefined there and the caller keeps its tfjs ops.
+// DPO_FUSED_ATTENTION=0 turns it off.
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './attention-wasm';
+import { webgpuAttention, webgpuAttentionApplies } from './attention-webgpu';
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
 interface WasmMemory {
@@ -68,6 +70,7 @@ export function fusedAttentionEnabled(): boolean {
 /** Whether the fused op handles this call; the caller's tfjs path runs otherwise. */
 export function fusedAttentionApplies(q: tf.Tensor4D, k: tf.Tensor4D, options: AttentionOptions): boolean {
   const backend = tf.getBackend();
+  if (backend === 'webgpu') return fusedAttentionEnabled() && webgpuAttentionApplies(q, k, options);
   if (!fusedAttentionEnabled() || (backend !== 'wasm' && backend !== 'cpu')) return false;
   const [, H, T, hd] = q.shape;
   const [, KV, Tk] = k.shape;
@@ -105,6 +108,7 @@ function layout(sizes: number[]): { k: KernelExports; offsets: number[]; f32: Fl
  */
 export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): tf.Tensor3D | undefined {
   if (!fusedAttentionApplies(q, k, options)) return undefined;
+  if (tf.getBackend() === 'webgpu') return webgpuAttention(q, k, v, options);
   const [B, H, T, hd] = q.shape;
   const [, KV, Tk] = k.shape;
   const dims = [B, H, KV, T, Tk, hd, Tk - T, options.window ?? 0, Math.fround(options.scale)];
