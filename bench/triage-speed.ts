@@ -60,6 +60,7 @@ async function worker(variant: string, dir: string, batch: number, threads: numb
     skipBadLines: false,
     sortByLength: true,
     scorer: variant === 'before' ? 'per-row' : 'sequences',
+    activationFloats: process.env.DPO_BENCH_ACTIVATION_FLOATS ? Number(process.env.DPO_BENCH_ACTIVATION_FLOATS) : undefined,
   });
   const m: Measure = { pairs: r.written, cpuSeconds: cpuSeconds(), scoringCpuSeconds: cpuSeconds() - start };
   console.log(JSON.stringify(m));

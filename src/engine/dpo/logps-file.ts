@@ -19,6 +19,8 @@ export interface LogpsJob {
   sortByLength?: boolean;
   /** How pairs are batched and scored (score-pairs.ts); default 'sequences'. */
   scorer?: PairScorer;
+  /** Benchmarks only: score-pairs.ts's activationFloats. */
+  activationFloats?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -59,7 +61,13 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
     const padId = tokenizer.padId ?? 0;
     const longest = (p: (typeof tokenized.pairs)[number]) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
     const pairs = job.sortByLength ? [...tokenized.pairs].sort((a, b) => longest(a) - longest(b)) : tokenized.pairs;
-    const scores = await scorePairs(model, pairs, { batchSize: job.batchSize, padId, scorer: job.scorer, onProgress: job.onProgress });
+    const scores = await scorePairs(model, pairs, {
+      batchSize: job.batchSize,
+      padId,
+      scorer: job.scorer,
+      activationFloats: job.activationFloats,
+      onProgress: job.onProgress,
+    });
     const text = pairs.map((p, i) => {
       const row: LogpsLine = {
         line: p.line,

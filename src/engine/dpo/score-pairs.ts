@@ -22,10 +22,19 @@ export interface ScoredPair {
  */
 export type PairScorer = 'sequences' | 'per-row';
 
+/**
+ * Rows per forward pass are capped so that the widest activation stays near 2^18 floats (1 MiB):
+ * on the tiny model (bench/triage-speed.ts) 4-8 rows of ~100 tokens scored 10-20% more pairs per
+ * CPU-second than 16-32 rows, the working set staying in the core's cache. `batchSize` still caps it.
+ */
+export const ACTIVATION_FLOATS = 1 << 18;
+
 export interface ScoreOptions {
   batchSize: number;
   padId: number;
   scorer?: PairScorer;
+  /** A forward's widest activation ([rows, length, intermediate size]) is kept under this many floats; default ACTIVATION_FLOATS. */
+  activationFloats?: number;
   /** Head positions per chunk (default: chunkRows of the vocabulary); small in tests, to cross chunk edges. */
   rowsPerChunk?: number;
   /** Pairs whose both sequences are scored so far, of all. */
@@ -42,15 +51,20 @@ export async function scorePairs(model: CausalLM, pairs: ScoredPair[], o: ScoreO
     { promptIds: p.promptIds, responseIds: p.rejectedIds },
   ]);
   const order = rows.map((_, i) => i).sort((a, b) => length(rows[a]) - length(rows[b]) || a - b);
-  const rowsPerBatch = Math.max(1, 2 * o.batchSize);
+  const maxRows = Math.max(1, 2 * o.batchSize);
+  const budget = o.activationFloats ?? ACTIVATION_FLOATS;
+  const width = Math.max(model.config.intermediateSize, model.config.hiddenSize);
   const pending = pairs.map(() => 2);
   let done = 0;
   // A transposed copy of the head for the whole call: products with a transposed operand are
   // 5-12x slower on wasm (ops.ts), and the head is the same for every batch.
   const headT = tf.tidy(() => tf.transpose(model.headWeight()) as tf.Tensor2D);
   try {
-    for (let start = 0; start < order.length; start += rowsPerBatch) {
-      const idx = order.slice(start, start + rowsPerBatch);
+    for (let start = 0, end = 0; start < order.length; start = end) {
+      // Rows are sorted by length, so the last one added sets the batch's padded length.
+      end = start + 1;
+      while (end < order.length && end - start < maxRows && (end - start + 1) * length(rows[order[end]]) * width <= budget) end++;
+      const idx = order.slice(start, end);
       const sums = scoreRows(
         model,
         headT,
