@@ -15,8 +15,9 @@ export interface ScoredPair {
 
 /**
  * 'sequences' (the default): the chosen and the rejected sequence of each pair are scored as
- * separate rows, all rows sorted by length and batched `2 × batchSize` at a time, so a short
- * rejected answer is not padded to its long chosen one; the head scores response positions only.
+ * separate rows, all rows sorted by length and batched at most `2 × batchSize` at a time (fewer
+ * when long: ACTIVATION_FLOATS), so a short rejected answer is not padded to its long chosen one;
+ * the head scores response positions only.
  * 'per-row': the earlier path (one collated pair batch through logps.ts), kept to check the
  * new one against and to measure it (bench/triage-speed.ts).
  */
