@@ -4,8 +4,7 @@ import { loadModel } from '../model/checkpoint';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { badLineCount, readPreferenceFile } from '../data/preferences';
 import { tokenizePairs } from '../data/tokenize';
-import { collatePairs } from '../data/batch';
-import { computeSequenceLogps } from './logps';
+import { PairScorer, scorePairs } from './score-pairs';
 
 export interface LogpsJob {
   modelDir: string;
@@ -16,8 +15,12 @@ export interface LogpsJob {
   maxPromptLength?: number;
   batchSize: number;
   skipBadLines: boolean;
-  /** Batch pairs of similar length (less padding; lines are written in that order, each with its `line`). */
+  /** Lines written shortest pair first, each with its `line` (the per-row scorer also batches in that order). */
   sortByLength?: boolean;
+  /** How pairs are batched and scored (score-pairs.ts); default 'sequences'. */
+  scorer?: PairScorer;
+  /** Benchmarks only: score-pairs.ts's activationFloats. */
+  activationFloats?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -56,33 +59,27 @@ export async function writeLogps(job: LogpsJob): Promise<{ written: number; note
     }
     if (tokenized.truncatedCount > 0) notes.push(`truncated ${tokenized.truncatedCount} pair(s) to max_length ${maxLength}`);
     const padId = tokenizer.padId ?? 0;
+    const longest = (p: (typeof tokenized.pairs)[number]) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+    const pairs = job.sortByLength ? [...tokenized.pairs].sort((a, b) => longest(a) - longest(b)) : tokenized.pairs;
+    const scores = await scorePairs(model, pairs, {
+      batchSize: job.batchSize,
+      padId,
+      scorer: job.scorer,
+      activationFloats: job.activationFloats,
+      onProgress: job.onProgress,
+    });
+    const text = pairs.map((p, i) => {
+      const row: LogpsLine = {
+        line: p.line,
+        chosen_logp: scores[i][0],
+        rejected_logp: scores[i][1],
+        chosen_tokens: p.chosenIds.length,
+        rejected_tokens: p.rejectedIds.length,
+      };
+      return JSON.stringify(row) + '\n';
+    });
     const tmp = `${job.outFile}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      const longest = (p: (typeof tokenized.pairs)[number]) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
-      const pairs = job.sortByLength ? [...tokenized.pairs].sort((a, b) => longest(a) - longest(b)) : tokenized.pairs;
-      for (let start = 0; start < pairs.length; start += job.batchSize) {
-        const chunk = pairs.slice(start, start + job.batchSize);
-        const batch = collatePairs(chunk, padId);
-        const logps = await computeSequenceLogps(model, batch);
-        const n = chunk.length;
-        let text = '';
-        chunk.forEach((p, i) => {
-          const row: LogpsLine = {
-            line: p.line,
-            chosen_logp: logps[i],
-            rejected_logp: logps[n + i],
-            chosen_tokens: p.chosenIds.length,
-            rejected_tokens: p.rejectedIds.length,
-          };
-          text += JSON.stringify(row) + '\n';
-        });
-        fs.writeSync(fd, text);
-        job.onProgress?.(Math.min(start + job.batchSize, pairs.length), pairs.length);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    fs.writeFileSync(tmp, text.join(''));
     // Renamed into place only when complete: a killed run never leaves a short file that looks whole.
     fs.renameSync(tmp, job.outFile);
     return { written: tokenized.pairs.length, notes };
