@@ -71,6 +71,13 @@ export interface KernelFns {
 /** How long a wait may see no progress before the pool is declared broken: a unit takes well under a second at the shapes trained here. */
 let stallMs = 60_000;
 
+let onWorkers = 0;
+
+/** Units the worker threads (not the calling thread) have run in this process: tests check that the workers took part. */
+export function unitsRunOnWorkers(): number {
+  return onWorkers;
+}
+
 /** For tests: a shorter stall limit. */
 export function setAttentionStallMs(ms: number): void {
   stallMs = ms;
@@ -130,10 +137,12 @@ export class AttentionThreads {
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
     let mine: unknown;
+    let ran = 0;
     try {
       for (let u = Atomics.add(c, NEXT, 1); u < n; u = Atomics.add(c, NEXT, 1)) {
         kernel[fn](...args, u);
         Atomics.add(c, DONE, 1);
+        ran++;
       }
     } catch (err) {
       mine = err;
@@ -143,6 +152,7 @@ export class AttentionThreads {
     Atomics.store(c, OPEN, 0);
     this.waitFor(IN_JOB, (x) => x === 0, 'left the job');
     if (mine !== undefined) throw mine;
+    onWorkers += n - ran;
     if (Atomics.load(c, FAILED)) throw new Error(`fused attention failed on a worker thread: ${this.messages()}`);
   }
 

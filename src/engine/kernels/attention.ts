@@ -76,6 +76,9 @@ export function closeFusedAttentionThreads(): void {
 /** As many threads as wasm's products use (src/engine/wasm-threads.ts decides); 1 on cpu. */
 function threadCount(work: number): number {
   if (threadsOverride !== undefined) return threadsOverride;
+  // DPO_FUSED_ATTENTION_THREADS=N forces N threads at every size: to run the engine's tests threaded.
+  const forced = Number(process.env.DPO_FUSED_ATTENTION_THREADS);
+  if (forced >= 1) return Math.floor(forced);
   if (tf.getBackend() !== 'wasm' || work < MIN_THREADED_WORK) return 1;
   try {
     const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
