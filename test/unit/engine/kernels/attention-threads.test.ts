@@ -1,10 +1,12 @@
 // The fused attention kernel on several threads (src/engine/kernels/attention-threads.ts): values and
 // gradients equal to the one-thread run to 1e-5 on the shapes of attention.test.ts (ragged, GQA, a
 // KV cache, windows, soft-capping) and on a long one; a worker's failure as a clear error, not a
-// hang; and a process that used the threads exits by itself.
+// hang; a process that used the threads exits by itself; and the threads stay out of the bundles
+// that run where blocking the main thread is not allowed.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
@@ -81,6 +83,16 @@ describe('fused attention kernel on threads', () => {
     } finally {
       pool.close();
     }
+  });
+
+  it('stays out of the extension host and the webviews, where the main thread may not block', () => {
+    const root = path.resolve(__dirname, '../../../../..');
+    const marker = 'could not instantiate the kernel'; // a string of the worker script
+    assert.ok(fs.readFileSync(path.join(root, 'dist', 'engine.js'), 'utf8').includes(marker), 'dist/ is missing or stale: run `npm run build`');
+    const webviews = fs.readdirSync(path.join(root, 'out', 'webview')).filter((f) => f.endsWith('.js'));
+    assert.ok(webviews.length > 0);
+    for (const file of [path.join(root, 'dist', 'extension.js'), ...webviews.map((f) => path.join(root, 'out', 'webview', f))])
+      assert.ok(!fs.readFileSync(file, 'utf8').includes(marker), `${file} carries the attention threads`);
   });
 
   it('lets the process exit by itself after using the threads', () => {
