@@ -85,6 +85,17 @@ describe('fused attention kernel on threads', () => {
     }
   });
 
+  it('fails with the reason when a worker cannot instantiate the module, instead of waiting for it', () => {
+    const wasm = (globalThis as unknown as { WebAssembly: unknown }).WebAssembly as {
+      Module: new (b: Uint8Array) => object;
+      Memory: new (d: object) => object;
+    };
+    // A module that imports a function env.f, which the workers do not supply: instantiation throws.
+    const bytes = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 9, 1, 3, 101, 110, 118, 1, 102, 0, 0]);
+    const memory = new wasm.Memory({ initial: 1, maximum: 16, shared: true });
+    assert.throws(() => new AttentionThreads(2, new wasm.Module(bytes), memory), /worker threads: could not instantiate the kernel: LinkError.*--threads 1/s);
+  });
+
   it('stays out of the extension host and the webviews, where the main thread may not block', () => {
     const root = path.resolve(__dirname, '../../../../..');
     const marker = 'could not instantiate the kernel'; // a string of the worker script
