@@ -22,6 +22,11 @@ export function blockRows(): i32 {
   return BR;
 }
 
+/** Keys per tile: the host's backward key ranges are multiples of it. */
+export function blockKeys(): i32 {
+  return BC;
+}
+
 function roundUp(n: i32, m: i32): i32 {
   return ((n + m - 1) / m) * m;
 }
@@ -174,11 +179,12 @@ function forwardBlock(
 }
 
 /**
- * Backward pass, one unit: sequence b = unit / KV and kv head g = unit % KV. From dout [B, T, H, hd]
- * (out's layout) and the forward's out and lse, the gradients dq [B, H, T, hd], dk and dv [B, KV, Tk,
- * hd] (overwritten). FlashAttention-2's order: key tiles outside, query blocks inside, so dK and dV
- * of a tile accumulate in place; a unit owns its dk and dv rows and its query heads' dq rows, so
- * units on different threads never write the same memory.
+ * Backward pass, one unit: sequence b, kv head g and keys [r·keyChunk, (r+1)·keyChunk), for unit =
+ * (b·KV + g)·ranges + r. From dout [B, T, H, hd] (out's layout) and the forward's out and lse, the
+ * gradients dq [B, H, T, hd], dk and dv [B, KV, Tk, hd] (overwritten). FlashAttention-2's order: key
+ * tiles outside, query blocks inside, so dK and dV of a tile accumulate in place. A unit owns its
+ * rows of dk and dv; its dq is the sum over its keys only, written to dq + r·B·H·T·hd floats (the
+ * host adds the ranges' parts when there are several), so units never write the same memory.
  */
 export function backward(
   B: i32,
@@ -201,11 +207,16 @@ export function backward(
   dk: usize,
   dv: usize,
   work: usize,
+  keyChunk: i32,
   unit: i32,
 ): void {
   const tp = roundUp(T, BR);
   const kp = roundUp(Tk, BC);
   const rep = H / KV;
+  const ranges = (Tk + keyChunk - 1) / keyChunk;
+  const r = unit % ranges;
+  const kStart = r * keyChunk;
+  const kEnd = min(Tk, kStart + keyChunk);
   const qp = work;
   const dop = qp + ((<usize>(tp * hd)) << 2);
   const dqa = dop + ((<usize>(tp * hd)) << 2);
@@ -219,8 +230,8 @@ export function backward(
   const s = dva + ((<usize>(kp * hd)) << 2);
   const dp = s + ((<usize>(BR * BC)) << 2);
   const rowStride = H * hd;
-  const b = unit / KV;
-  const g = unit % KV;
+  const b = unit / ranges / KV;
+  const g = (unit / ranges) % KV;
   const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
   transposePadded(k + kvOff, Tk, hd, kp, kt);
   transposePadded(v + kvOff, Tk, hd, kp, vt);
@@ -246,17 +257,18 @@ export function backward(
       store<f32>(lp + ((<usize>i) << 2), lv);
     }
     memory.fill(dqa, 0, (<usize>(tp * hd)) << 2);
-    for (let j0 = 0; j0 < Tk; j0 += BC) {
+    for (let j0 = kStart; j0 < kEnd; j0 += BC) {
       const iFirst = max(0, j0 - past);
       const iEnd = window > 0 ? min(T, j0 + BC - 1 + window - past) : T;
       for (let i0 = (iFirst / BR) * BR; i0 < iEnd; i0 += BR)
         backwardTile(qp, dop, dqa, dd, lp, kt, vt, kr, dka, dva, s, dp, i0, j0, Tk, kp, hd, past, window, cap);
     }
-    const dqHead = dq + ((<usize>((b * H + h) * T * hd)) << 2);
+    const dqHead = dq + ((<usize>(r * B * H * T * hd + (b * H + h) * T * hd)) << 2);
     copyPadded(dqa, hd, T, hd, T, dqHead, scale);
   }
-  copyPadded(dka, hd, Tk, hd, Tk, dk + kvOff, 1.0);
-  copyPadded(dva, hd, Tk, hd, Tk, dv + kvOff, 1.0);
+  const kOff = (<usize>(kStart * hd)) << 2;
+  copyPadded(dka + kOff, hd, kEnd - kStart, hd, kEnd - kStart, dk + kvOff + kOff, 1.0);
+  copyPadded(dva + kOff, hd, kEnd - kStart, hd, kEnd - kStart, dv + kvOff + kOff, 1.0);
 }
 
 /** One (query block, key tile) of the backward pass: P recomputed from lse, then dV, dS, dQ and dK. */

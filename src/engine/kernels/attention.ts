@@ -22,6 +22,7 @@ interface WasmApi {
 interface KernelExports {
   heapBase(): number;
   blockRows(): number;
+  blockKeys(): number;
   workFloats(T: number, Tk: number, hd: number, backward: boolean): number;
   forward(...args: number[]): void;
   backward(...args: number[]): void;
@@ -211,14 +212,25 @@ function runBackward(dims: number[], saved: tf.Tensor[], dy: tf.Tensor): { dq: F
   const [B, H, KV, T, Tk, hd] = dims;
   const [q, k, v, out, lse] = saved;
   const kern = instance();
-  // Units are (sequence, kv head): each owns its rows of dk, dv and its heads' dq, so no reduction.
+  // Units are (sequence, kv head, key range): each owns its rows of dk and dv. Key ranges only when
+  // there are too few pairs to keep every thread busy; each range then writes its own part of dq,
+  // summed here (the one place the threaded result's rounding can differ from one thread's).
   const threads = threadCount(4 * B * H * T * Tk * hd);
+  const keyBlocks = Math.ceil(Tk / kern.blockKeys());
+  const ranges = threads > 1 ? Math.min(keyBlocks, Math.ceil((4 * threads) / (B * KV))) : 1;
+  const keyChunk = Math.ceil(keyBlocks / ranges) * kern.blockKeys();
+  const parts = Math.ceil(Tk / keyChunk);
   const workFloats = Math.ceil(kern.workFloats(T, Tk, hd, true) / 4) * 4;
-  const sizes = [q.size, k.size, v.size, out.size, lse.size, dy.size, q.size, k.size, v.size, workFloats * threads];
+  const sizes = [q.size, k.size, v.size, out.size, lse.size, dy.size, q.size * parts, k.size, v.size, workFloats * threads];
   const { offsets, f32 } = layout(sizes);
   [q, k, v, out, lse, dy].forEach((t, i) => f32.set(t.dataSync() as Float32Array, offsets[i]));
-  const args = [...dims, ...offsets.map((o) => o * 4)];
-  runUnits('backward', B * KV, threads, args, args.length - 1, workFloats * 4);
+  const args = [...dims, ...offsets.map((o) => o * 4), keyChunk];
+  runUnits('backward', B * KV * parts, threads, args, args.length - 2, workFloats * 4);
   const [dqo, dko, dvo] = offsets.slice(6, 9);
-  return { dq: f32.slice(dqo, dqo + q.size), dk: f32.slice(dko, dko + k.size), dv: f32.slice(dvo, dvo + v.size) };
+  const dq = f32.slice(dqo, dqo + q.size);
+  for (let p = 1; p < parts; p++) {
+    const part = f32.subarray(dqo + p * q.size, dqo + (p + 1) * q.size);
+    for (let i = 0; i < dq.length; i++) dq[i] += part[i];
+  }
+  return { dq, dk: f32.slice(dko, dko + k.size), dv: f32.slice(dvo, dvo + v.size) };
 }
