@@ -2,7 +2,8 @@
 // on the wasm backend, one thread, in one run: forward+backward GFLOP per CPU-second at 128, 256
 // and 512 tokens (the `small` bench shape's attention: 8 sequences × 4 heads × 64), interleaved;
 // then the DPO step of `small` (4 pairs × 2 × 128) with the kernel on and off, CPU-s per step.
-// Usage: node [--experimental-wasm-relaxed-simd] out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--no-step]
+// With --threads 1,2 the kernel's rows are also timed on those thread counts (wall and CPU seconds).
+// Usage: node [--experimental-wasm-relaxed-simd] out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--threads 1,2] [--no-step]
 // (the V8 flag lets Node 20 run the kernel's FMA build, as Electron and Node 22 do by default)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../src/protocol';
 import { describeBackend, selectBackend } from '../src/engine/backend';
-import { fusedAttention, fusedAttentionBuild, setFusedAttention } from '../src/engine/kernels/attention';
+import { fusedAttention, fusedAttentionBuild, setFusedAttention, setFusedAttentionThreads } from '../src/engine/kernels/attention';
 import { matmul } from '../src/engine/model/ops';
 import { makeTinyModel } from '../src/engine/model/tiny';
 import { Trainer } from '../src/engine/train/trainer';
@@ -44,24 +45,34 @@ interface KernelRow {
   T: number;
   fused: number;
   tfjs: number;
+  /** Per thread count: median CPU seconds and wall seconds of the kernel's forward+backward. */
+  threads: { n: number; cpu: number; wall: number }[];
 }
 
-/** CPU seconds of one forward+backward (loss Σ out·w, gradients of q, k and v), median of `reps`. */
+let lastWall = 0;
+
+/** CPU seconds of one forward+backward (loss Σ out·w, gradients of q, k and v), median of `reps`; wall seconds in lastWall (median). */
 function timeFwdBwd(attend: (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor3D, vars: tf.Variable[], w: tf.Tensor, reps: number): number[] {
+  const walls: number[] = [];
   const once = () => {
+    const w0 = performance.now();
     const t0 = cpuSeconds();
     const { value, grads } = tf.variableGrads(
       () => tf.sum(tf.mul(attend(vars[0] as unknown as tf.Tensor4D, vars[1] as unknown as tf.Tensor4D, vars[2] as unknown as tf.Tensor4D), w)) as tf.Scalar,
     );
     Object.values(grads).forEach((g) => g.dataSync());
     tf.dispose([value, grads]);
+    walls.push((performance.now() - w0) / 1000);
     return cpuSeconds() - t0;
   };
   once(); // warm-up
-  return Array.from({ length: reps }, once);
+  walls.length = 0;
+  const cpu = Array.from({ length: reps }, once);
+  lastWall = median(walls);
+  return cpu;
 }
 
-async function kernels(lengths: number[], reps: number): Promise<KernelRow[]> {
+async function kernels(lengths: number[], reps: number, threadCounts: number[]): Promise<KernelRow[]> {
   const [B, H, hd] = [8, 4, 64];
   const rows: KernelRow[] = [];
   const rng = new Rng(1);
@@ -84,7 +95,20 @@ async function kernels(lengths: number[], reps: number): Promise<KernelRow[]> {
       fused.push(...timeFwdBwd((q, k, v) => fusedAttention(q, k, v, { scale })!, vars, w, reps));
       plain.push(...timeFwdBwd((q, k, v) => tfjsAttention(q, k, v, mask, scale), vars, w, reps));
     }
-    rows.push({ T, fused: median(fused), tfjs: median(plain) });
+    const threads: KernelRow['threads'] = [];
+    for (const n of threadCounts) {
+      // Each count twice, interleaved with the others, CPU and wall medians over both.
+      const cpu: number[] = [];
+      const wall: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        setFusedAttentionThreads(n);
+        cpu.push(...timeFwdBwd((q, k, v) => fusedAttention(q, k, v, { scale })!, vars, w, reps));
+        wall.push(lastWall);
+      }
+      threads.push({ n, cpu: median(cpu), wall: median(wall) });
+    }
+    setFusedAttentionThreads(1);
+    rows.push({ T, fused: median(fused), tfjs: median(plain), threads });
     tf.dispose([...vars, w, mask]);
   }
   return rows;
@@ -146,6 +170,7 @@ async function main() {
       lengths: { type: 'string', default: '128,256,512' },
       reps: { type: 'string', default: '3' },
       steps: { type: 'string', default: '3' },
+      threads: { type: 'string', default: '' },
       'no-step': { type: 'boolean', default: false },
       worker: { type: 'string' },
     },
@@ -166,11 +191,26 @@ async function main() {
   console.log('\nAttention forward+backward, 8 × 4 heads × 64, causal; GFLOP/CPU-s (full = 12·B·H·T²·hd, the products the tfjs path runs; causal = half)');
   console.log('| tokens | ours CPU-s | tfjs CPU-s | ours GFLOP/CPU-s full (causal) | tfjs GFLOP/CPU-s full | ours / tfjs |');
   console.log('|---|---|---|---|---|---|');
-  for (const r of await kernels(values.lengths!.split(',').map(Number), Number(values.reps))) {
+  const threadCounts = values.threads ? values.threads.split(',').map(Number) : [];
+  // The kernel's own thread count for the first table: one, as the backend here.
+  setFusedAttentionThreads(1);
+  const rows = await kernels(values.lengths!.split(',').map(Number), Number(values.reps), threadCounts);
+  for (const r of rows) {
     const gflop = (12 * B * H * r.T * r.T * hd) / 1e9;
     console.log(
       `| ${r.T} | ${r.fused.toFixed(3)} | ${r.tfjs.toFixed(3)} | ${(gflop / r.fused).toFixed(1)} (${(gflop / 2 / r.fused).toFixed(1)}) | ${(gflop / r.tfjs).toFixed(1)} | ${(r.tfjs / r.fused).toFixed(1)}× faster |`,
     );
+  }
+  if (threadCounts.length) {
+    console.log('\nThe kernel on several threads (worker threads over one shared memory): median wall and CPU seconds of forward+backward');
+    console.log(
+      `| tokens | ${threadCounts.map((n) => `${n} thr wall s | ${n} thr CPU-s`).join(' | ')} | wall speed-up ${threadCounts.at(-1)} vs ${threadCounts[0]} |`,
+    );
+    console.log(`|---|${threadCounts.map(() => '---|---|').join('')}---|`);
+    for (const r of rows) {
+      const cells = r.threads.map((t) => `${t.wall.toFixed(3)} | ${t.cpu.toFixed(3)}`).join(' | ');
+      console.log(`| ${r.T} | ${cells} | ${(r.threads[0].wall / r.threads.at(-1)!.wall).toFixed(2)}× |`);
+    }
   }
   if (values['no-step']) return;
   const { on, off } = stepRuns(Number(values.steps));

@@ -1,9 +1,11 @@
 // Fused causal attention in AssemblyScript with wasm SIMD (f32x4), FlashAttention-style: the
 // forward pass tiles over keys with an online softmax and keeps only each row's log-sum-exp; the
-// backward pass recomputes every tile's probabilities from it, so no L×L tensor exists. One thread.
-// Built by scripts/build-kernels.mjs into src/engine/kernels/attention-wasm.ts; the host
-// (src/engine/kernels/attention.ts) lays out memory and wraps both passes as one tfjs op.
+// backward pass recomputes every tile's probabilities from it, so no L×L tensor exists. Each call
+// does one work unit on one thread; the host (src/engine/kernels/attention.ts) lays out the shared
+// memory, hands units to its threads and wraps both passes as one tfjs op. Built by
+// scripts/build-kernels.mjs into src/engine/kernels/attention-wasm.ts.
 import { copyPadded, expv, gemm, transposePadded } from './simd';
+import { softcapSlope, softcapTile } from './softcap';
 
 /** Query rows per block and keys per tile: small, so the masked half of the diagonal tiles costs little at 128 tokens (32×32 measured no slower than 32×64 or 64×64 at 512). */
 const BR: i32 = 32;
@@ -13,6 +15,16 @@ const PAD_LSE: f32 = 3.0e38;
 
 export function heapBase(): usize {
   return __heap_base;
+}
+
+/** Query rows per block: the host's forward chunks are multiples of it. */
+export function blockRows(): i32 {
+  return BR;
+}
+
+/** Keys per tile: the host's backward key ranges are multiples of it. */
+export function blockKeys(): i32 {
+  return BC;
 }
 
 function roundUp(n: i32, m: i32): i32 {
@@ -43,9 +55,11 @@ function maskRow(s: usize, r: i32, i0: i32, j0: i32, Tk: i32, past: i32, window:
 }
 
 /**
- * Forward pass. q [B, H, T, hd] (pointer), k and v [B, KV, Tk, hd], out [B, T, H, hd], lse [B, H, T];
- * query i sits at position past + i and sees keys j ≤ past + i (and past + i − j < window when window > 0).
- * Query head h reads kv head h / (H / KV), as Hugging Face's repeat_kv.
+ * Forward pass, one unit: sequence b, kv head g and query rows [c·chunk, (c+1)·chunk) of its H / KV
+ * query heads, for unit = (b·KV + g)·chunks + c. q [B, H, T, hd] (pointer), k and v [B, KV, Tk, hd],
+ * out [B, T, H, hd], lse [B, H, T]; units write disjoint rows of out and lse. Query i sits at
+ * position past + i and sees keys j ≤ past + i (and past + i − j < window when window > 0); cap > 0
+ * soft-caps the scores first (Gemma 2). Query head h reads kv head h / (H / KV), as HF's repeat_kv.
  */
 export function forward(
   B: i32,
@@ -56,6 +70,7 @@ export function forward(
   hd: i32,
   past: i32,
   window: i32,
+  cap: f32,
   scale: f32,
   q: usize,
   k: usize,
@@ -63,10 +78,18 @@ export function forward(
   out: usize,
   lse: usize,
   work: usize,
+  chunk: i32,
+  unit: i32,
 ): void {
   const tp = roundUp(T, BR);
   const kp = roundUp(Tk, BC);
   const rep = H / KV;
+  const chunks = (T + chunk - 1) / chunk;
+  const bg = unit / chunks;
+  const b = bg / KV;
+  const g = bg % KV;
+  const iStart = (unit % chunks) * chunk;
+  const iEnd = min(T, iStart + chunk);
   const qp = work;
   const kt = qp + ((<usize>(tp * hd)) << 2);
   const vp = kt + ((<usize>(kp * hd)) << 2);
@@ -74,25 +97,23 @@ export function forward(
   const acc = s + ((<usize>(BR * BC)) << 2);
   const m = acc + ((<usize>(BR * hd)) << 2);
   const l = m + ((<usize>BR) << 2);
-  for (let b = 0; b < B; b++) {
-    for (let g = 0; g < KV; g++) {
-      const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
-      transposePadded(k + kvOff, Tk, hd, kp, kt);
-      copyPadded(v + kvOff, hd, Tk, hd, kp, vp, 1.0);
-      for (let hr = 0; hr < rep; hr++) {
-        const h = g * rep + hr;
-        copyPadded(q + ((<usize>((b * H + h) * T * hd)) << 2), hd, T, hd, tp, qp, scale);
-        for (let i0 = 0; i0 < T; i0 += BR) {
-          forwardBlock(qp, kt, vp, s, acc, m, l, i0, Tk, kp, hd, past, window);
-          const rows = min(BR, T - i0);
-          for (let r = 0; r < rows; r++) {
-            const inv = f32x4.splat(1.0 / load<f32>(l + ((<usize>r) << 2)));
-            const o = out + ((<usize>(((b * T + i0 + r) * H + h) * hd)) << 2);
-            const a = acc + ((<usize>(r * hd)) << 2);
-            for (let d = 0; d < hd; d += 4) v128.store(o + ((<usize>d) << 2), f32x4.mul(v128.load(a + ((<usize>d) << 2)), inv));
-            store<f32>(lse + ((<usize>((b * H + h) * T + i0 + r)) << 2), load<f32>(m + ((<usize>r) << 2)) + Mathf.log(load<f32>(l + ((<usize>r) << 2))));
-          }
-        }
+  const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
+  transposePadded(k + kvOff, Tk, hd, kp, kt);
+  copyPadded(v + kvOff, hd, Tk, hd, kp, vp, 1.0);
+  for (let hr = 0; hr < rep; hr++) {
+    const h = g * rep + hr;
+    // Only this chunk's rows, at their own offset in qp (iStart is a multiple of BR).
+    const qStart = (<usize>(iStart * hd)) << 2;
+    copyPadded(q + ((<usize>((b * H + h) * T * hd)) << 2) + qStart, hd, iEnd - iStart, hd, roundUp(iEnd - iStart, BR), qp + qStart, scale);
+    for (let i0 = iStart; i0 < iEnd; i0 += BR) {
+      forwardBlock(qp, kt, vp, s, acc, m, l, i0, Tk, kp, hd, past, window, cap);
+      const rows = min(BR, T - i0);
+      for (let r = 0; r < rows; r++) {
+        const inv = f32x4.splat(1.0 / load<f32>(l + ((<usize>r) << 2)));
+        const o = out + ((<usize>(((b * T + i0 + r) * H + h) * hd)) << 2);
+        const a = acc + ((<usize>(r * hd)) << 2);
+        for (let d = 0; d < hd; d += 4) v128.store(o + ((<usize>d) << 2), f32x4.mul(v128.load(a + ((<usize>d) << 2)), inv));
+        store<f32>(lse + ((<usize>((b * H + h) * T + i0 + r)) << 2), load<f32>(m + ((<usize>r) << 2)) + Mathf.log(load<f32>(l + ((<usize>r) << 2))));
       }
     }
   }
@@ -113,6 +134,7 @@ function forwardBlock(
   hd: i32,
   past: i32,
   window: i32,
+  cap: f32,
 ): void {
   memory.fill(acc, 0, (<usize>(BR * hd)) << 2);
   for (let r = 0; r < BR; r++) {
@@ -123,6 +145,7 @@ function forwardBlock(
   const firstKey = window > 0 ? max(0, past + i0 - window + 1) : 0;
   for (let j0 = (firstKey / BC) * BC; j0 <= lastKey; j0 += BC) {
     gemm(qp + ((<usize>(i0 * hd)) << 2), hd, 1, kt + ((<usize>j0) << 2), kp, s, BC, BR, BC, hd, false);
+    if (cap > 0) softcapTile(s, BR * BC, cap);
     const visible = tileVisible(i0, j0, Tk, past, window);
     for (let r = 0; r < BR; r++) {
       if (!visible) maskRow(s, r, i0, j0, Tk, past, window);
@@ -156,9 +179,12 @@ function forwardBlock(
 }
 
 /**
- * Backward pass: from dout [B, T, H, hd] (out's layout) and the forward's out and lse, the
- * gradients dq [B, H, T, hd], dk and dv [B, KV, Tk, hd] (overwritten). FlashAttention-2's order:
- * key tiles outside, query blocks inside, so dK and dV of a tile accumulate in place.
+ * Backward pass, one unit: sequence b, kv head g and keys [r·keyChunk, (r+1)·keyChunk), for unit =
+ * (b·KV + g)·ranges + r. From dout [B, T, H, hd] (out's layout) and the forward's out and lse, the
+ * gradients dq [B, H, T, hd], dk and dv [B, KV, Tk, hd] (overwritten). FlashAttention-2's order: key
+ * tiles outside, query blocks inside, so dK and dV of a tile accumulate in place. A unit owns its
+ * rows of dk and dv; its dq is the sum over its keys only, written to dq + r·B·H·T·hd floats (the
+ * host adds the ranges' parts when there are several), so units never write the same memory.
  */
 export function backward(
   B: i32,
@@ -169,6 +195,7 @@ export function backward(
   hd: i32,
   past: i32,
   window: i32,
+  cap: f32,
   scale: f32,
   q: usize,
   k: usize,
@@ -180,10 +207,16 @@ export function backward(
   dk: usize,
   dv: usize,
   work: usize,
+  keyChunk: i32,
+  unit: i32,
 ): void {
   const tp = roundUp(T, BR);
   const kp = roundUp(Tk, BC);
   const rep = H / KV;
+  const ranges = (Tk + keyChunk - 1) / keyChunk;
+  const r = unit % ranges;
+  const kStart = r * keyChunk;
+  const kEnd = min(Tk, kStart + keyChunk);
   const qp = work;
   const dop = qp + ((<usize>(tp * hd)) << 2);
   const dqa = dop + ((<usize>(tp * hd)) << 2);
@@ -197,46 +230,45 @@ export function backward(
   const s = dva + ((<usize>(kp * hd)) << 2);
   const dp = s + ((<usize>(BR * BC)) << 2);
   const rowStride = H * hd;
-  for (let b = 0; b < B; b++) {
-    for (let g = 0; g < KV; g++) {
-      const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
-      transposePadded(k + kvOff, Tk, hd, kp, kt);
-      transposePadded(v + kvOff, Tk, hd, kp, vt);
-      copyPadded(k + kvOff, hd, Tk, hd, kp, kr, 1.0);
-      memory.fill(dka, 0, (<usize>(2 * kp * hd)) << 2); // dka and dva are adjacent
-      for (let hr = 0; hr < rep; hr++) {
-        const h = g * rep + hr;
-        copyPadded(q + ((<usize>((b * H + h) * T * hd)) << 2), hd, T, hd, tp, qp, scale);
-        const headOut = (<usize>((b * T * H + h) * hd)) << 2;
-        copyPadded(dout + headOut, rowStride, T, hd, tp, dop, 1.0);
-        for (let i = 0; i < tp; i++) {
-          let d: f32 = 0;
-          let lv: f32 = PAD_LSE;
-          if (i < T) {
-            const o = out + headOut + ((<usize>(i * rowStride)) << 2);
-            const g2 = dop + ((<usize>(i * hd)) << 2);
-            let acc = f32x4.splat(0);
-            for (let c = 0; c < hd; c += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(o + ((<usize>c) << 2)), v128.load(g2 + ((<usize>c) << 2))));
-            d = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-            lv = load<f32>(lse + ((<usize>((b * H + h) * T + i)) << 2));
-          }
-          store<f32>(dd + ((<usize>i) << 2), d);
-          store<f32>(lp + ((<usize>i) << 2), lv);
-        }
-        memory.fill(dqa, 0, (<usize>(tp * hd)) << 2);
-        for (let j0 = 0; j0 < Tk; j0 += BC) {
-          const iFirst = max(0, j0 - past);
-          const iEnd = window > 0 ? min(T, j0 + BC - 1 + window - past) : T;
-          for (let i0 = (iFirst / BR) * BR; i0 < iEnd; i0 += BR)
-            backwardTile(qp, dop, dqa, dd, lp, kt, vt, kr, dka, dva, s, dp, i0, j0, Tk, kp, hd, past, window);
-        }
-        const dqHead = dq + ((<usize>((b * H + h) * T * hd)) << 2);
-        copyPadded(dqa, hd, T, hd, T, dqHead, scale);
+  const b = unit / ranges / KV;
+  const g = (unit / ranges) % KV;
+  const kvOff = (<usize>((b * KV + g) * Tk * hd)) << 2;
+  transposePadded(k + kvOff, Tk, hd, kp, kt);
+  transposePadded(v + kvOff, Tk, hd, kp, vt);
+  copyPadded(k + kvOff, hd, Tk, hd, kp, kr, 1.0);
+  memory.fill(dka, 0, (<usize>(2 * kp * hd)) << 2); // dka and dva are adjacent
+  for (let hr = 0; hr < rep; hr++) {
+    const h = g * rep + hr;
+    copyPadded(q + ((<usize>((b * H + h) * T * hd)) << 2), hd, T, hd, tp, qp, scale);
+    const headOut = (<usize>((b * T * H + h) * hd)) << 2;
+    copyPadded(dout + headOut, rowStride, T, hd, tp, dop, 1.0);
+    for (let i = 0; i < tp; i++) {
+      let d: f32 = 0;
+      let lv: f32 = PAD_LSE;
+      if (i < T) {
+        const o = out + headOut + ((<usize>(i * rowStride)) << 2);
+        const g2 = dop + ((<usize>(i * hd)) << 2);
+        let acc = f32x4.splat(0);
+        for (let c = 0; c < hd; c += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(o + ((<usize>c) << 2)), v128.load(g2 + ((<usize>c) << 2))));
+        d = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        lv = load<f32>(lse + ((<usize>((b * H + h) * T + i)) << 2));
       }
-      copyPadded(dka, hd, Tk, hd, Tk, dk + kvOff, 1.0);
-      copyPadded(dva, hd, Tk, hd, Tk, dv + kvOff, 1.0);
+      store<f32>(dd + ((<usize>i) << 2), d);
+      store<f32>(lp + ((<usize>i) << 2), lv);
     }
+    memory.fill(dqa, 0, (<usize>(tp * hd)) << 2);
+    for (let j0 = kStart; j0 < kEnd; j0 += BC) {
+      const iFirst = max(0, j0 - past);
+      const iEnd = window > 0 ? min(T, j0 + BC - 1 + window - past) : T;
+      for (let i0 = (iFirst / BR) * BR; i0 < iEnd; i0 += BR)
+        backwardTile(qp, dop, dqa, dd, lp, kt, vt, kr, dka, dva, s, dp, i0, j0, Tk, kp, hd, past, window, cap);
+    }
+    const dqHead = dq + ((<usize>(r * B * H * T * hd + (b * H + h) * T * hd)) << 2);
+    copyPadded(dqa, hd, T, hd, T, dqHead, scale);
   }
+  const kOff = (<usize>(kStart * hd)) << 2;
+  copyPadded(dka + kOff, hd, kEnd - kStart, hd, kEnd - kStart, dk + kvOff + kOff, 1.0);
+  copyPadded(dva + kOff, hd, kEnd - kStart, hd, kEnd - kStart, dv + kvOff + kOff, 1.0);
 }
 
 /** One (query block, key tile) of the backward pass: P recomputed from lse, then dV, dS, dQ and dK. */
@@ -260,11 +292,14 @@ function backwardTile(
   hd: i32,
   past: i32,
   window: i32,
+  cap: f32,
 ): void {
   const qBlock = qp + ((<usize>(i0 * hd)) << 2);
   const doBlock = dop + ((<usize>(i0 * hd)) << 2);
   gemm(qBlock, hd, 1, kt + ((<usize>j0) << 2), kp, s, BC, BR, BC, hd, false); // S = Q Kᵀ (Q pre-scaled)
   gemm(doBlock, hd, 1, vt + ((<usize>j0) << 2), kp, dp, BC, BR, BC, hd, false); // dP = dO Vᵀ
+  if (cap > 0) softcapTile(s, BR * BC, cap);
+  const invCap = f32x4.splat(cap > 0 ? 1.0 / cap : 0);
   const visible = tileVisible(i0, j0, Tk, past, window);
   for (let r = 0; r < BR; r++) {
     if (!visible) maskRow(s, r, i0, j0, Tk, past, window);
@@ -274,9 +309,12 @@ function backwardTile(
     const dv = f32x4.splat(load<f32>(dd + ((<usize>(i0 + r)) << 2)));
     for (let c = 0; c < BC; c += 4) {
       const off = (<usize>c) << 2;
-      const p = expv(f32x4.sub(v128.load(row + off), lv));
+      const sc = v128.load(row + off);
+      const p = expv(f32x4.sub(sc, lv));
       v128.store(row + off, p);
-      v128.store(drow + off, f32x4.mul(p, f32x4.sub(v128.load(drow + off), dv))); // dS = P ∘ (dP − D)
+      let ds = f32x4.mul(p, f32x4.sub(v128.load(drow + off), dv)); // dS = P ∘ (dP − D)
+      if (cap > 0) ds = f32x4.mul(ds, softcapSlope(sc, invCap)); // through the cap: × (1 − tanh²)
+      v128.store(drow + off, ds);
     }
   }
   gemm(s, 1, BC, doBlock, hd, dva + ((<usize>(j0 * hd)) << 2), hd, BC, hd, BR, true); // dV += Pᵀ dO

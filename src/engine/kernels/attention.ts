@@ -1,10 +1,11 @@
 // Fused causal attention as one tfjs op with a custom gradient, running our own wasm SIMD kernel
-// (kernels/attention.ts) on the wasm and cpu backends, our WGSL kernels on webgpu (attention-webgpu.ts).
-// Not used on native backends, with Gemma 2's score soft-capping, or for head dims that are
-// not a multiple of 4: fusedAttention returns undefined there and the caller keeps its tfjs ops.
-// DPO_FUSED_ATTENTION=0 turns it off.
+// (kernels/attention.ts) on the wasm and cpu backends, on as many threads as wasm's products use
+// (attention-threads.ts), and our WGSL kernels on webgpu (attention-webgpu.ts). Not used on native
+// backends, or for head dims that are not a multiple of 4: fusedAttention returns undefined there and
+// the caller keeps its tfjs ops. DPO_FUSED_ATTENTION=0 turns it off.
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './attention-wasm';
+import { AttentionThreads } from './attention-threads';
 import { webgpuAttention, webgpuAttentionApplies } from './attention-webgpu';
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
@@ -15,12 +16,14 @@ interface WasmMemory {
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 
 interface KernelExports {
-  memory: WasmMemory;
   heapBase(): number;
+  blockRows(): number;
+  blockKeys(): number;
   workFloats(T: number, Tk: number, hd: number, backward: boolean): number;
   forward(...args: number[]): void;
   backward(...args: number[]): void;
@@ -31,13 +34,23 @@ export interface AttentionOptions {
   scale: number;
   /** Sliding window (keys with position − key ≥ window are hidden); 0 for none. */
   window?: number;
-  /** Gemma 2's attention soft-capping: not fused, so its presence means the tfjs path. */
+  /** Gemma 2's attention soft-capping: scores = softcap·tanh(scores/softcap) before the mask. */
   softcap?: number;
 }
 
 let kernel: KernelExports | undefined;
+let kernelModule: object | undefined;
+let memory: WasmMemory | undefined;
 let kernelBuild: 'fma' | 'simd' | undefined;
 let enabledOverride: boolean | undefined;
+let threadsOverride: number | undefined;
+let pool: AttentionThreads | undefined;
+/**
+ * Below this many multiply-adds (4·B·H·T·Tk·hd) one thread does the op (generation's one-token
+ * steps, tiny models): handing out units cost 0.2–0.4 ms of CPU a forward+backward at 4–8 M here
+ * (10–20% of ops that small).
+ */
+const MIN_THREADED_WORK = 1 << 24;
 
 function instance(): KernelExports {
   if (kernel) return kernel;
@@ -47,8 +60,53 @@ function instance(): KernelExports {
   const fma = Buffer.from(WASM_FMA_BASE64, 'base64');
   kernelBuild = wasm.validate(fma) ? 'fma' : 'simd';
   const bytes = kernelBuild === 'fma' ? fma : Buffer.from(WASM_BASE64, 'base64');
-  kernel = new wasm.Instance(new wasm.Module(bytes)).exports as KernelExports;
+  // A shared memory from the start, so worker threads can run the same module on it later; 65536
+  // pages (4 GiB) is the maximum the module declares (scripts/build-kernels.mjs).
+  memory = new wasm.Memory({ initial: 1, maximum: 65536, shared: true });
+  kernelModule = new wasm.Module(bytes);
+  kernel = new wasm.Instance(kernelModule, { env: { memory } }).exports as KernelExports;
   return kernel;
+}
+
+/** Sets the kernel's thread count (tests, benchmarks); undefined: the wasm backend's own count. */
+export function setFusedAttentionThreads(threads: number | undefined): void {
+  threadsOverride = threads;
+}
+
+/** Stops the kernel's worker threads (they are unref'd, so the process's exit does it too). */
+export function closeFusedAttentionThreads(): void {
+  pool?.close();
+  pool = undefined;
+}
+
+/** As many threads as wasm's products use (src/engine/wasm-threads.ts decides); 1 on cpu. */
+function threadCount(work: number): number {
+  if (threadsOverride !== undefined) return threadsOverride;
+  // DPO_FUSED_ATTENTION_THREADS=N forces N threads at every size: to run the engine's tests threaded.
+  const forced = Number(process.env.DPO_FUSED_ATTENTION_THREADS);
+  if (forced >= 1) return Math.floor(forced);
+  if (tf.getBackend() !== 'wasm' || work < MIN_THREADED_WORK) return 1;
+  try {
+    const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    return Math.max(1, wasmBackend.getThreadsCount());
+  } catch {
+    return 1;
+  }
+}
+
+/** Runs units 0..n−1 of one pass on `threads` threads (this one included); args[workArg] is the work area, workBytes a thread. */
+function runUnits(fn: 'forward' | 'backward', n: number, threads: number, args: number[], workArg: number, workBytes: number): void {
+  const k = instance();
+  if (threads <= 1 || n < 2) {
+    for (let u = 0; u < n; u++) k[fn](...args, u);
+    return;
+  }
+  if (pool?.threads !== threads) {
+    pool?.close();
+    pool = undefined;
+    pool = new AttentionThreads(threads, kernelModule!, memory!);
+  }
+  pool.runUnits(k, fn, n, args, workArg, workBytes);
 }
 
 /** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
@@ -74,12 +132,14 @@ export function fusedAttentionApplies(q: tf.Tensor4D, k: tf.Tensor4D, options: A
   if (!fusedAttentionEnabled() || (backend !== 'wasm' && backend !== 'cpu')) return false;
   const [, H, T, hd] = q.shape;
   const [, KV, Tk] = k.shape;
-  return options.softcap === undefined && hd % 4 === 0 && H % KV === 0 && Tk >= T && q.dtype === 'float32' && k.dtype === 'float32';
+  const capOk = options.softcap === undefined || options.softcap > 0;
+  return capOk && hd % 4 === 0 && H % KV === 0 && Tk >= T && q.dtype === 'float32' && k.dtype === 'float32';
 }
 
 /** Float offsets of each region in the kernel's memory, growing it to fit. */
 function layout(sizes: number[]): { k: KernelExports; offsets: number[]; f32: Float32Array } {
   const k = instance();
+  const mem = memory!;
   const base = Math.ceil(k.heapBase() / 16) * 16;
   const offsets: number[] = [];
   let at = base / 4;
@@ -87,10 +147,10 @@ function layout(sizes: number[]): { k: KernelExports; offsets: number[]; f32: Fl
     offsets.push(at);
     at += Math.ceil(n / 4) * 4; // 16-byte aligned regions
   }
-  const need = at * 4 - k.memory.buffer.byteLength;
+  const need = at * 4 - mem.buffer.byteLength;
   if (need > 0) {
     try {
-      k.memory.grow(Math.ceil(need / 65536));
+      mem.grow(Math.ceil(need / 65536));
     } catch (err) {
       throw new Error(
         `fused attention needs ${(at * 4) / 2 ** 30} GiB of wasm memory, more than is available: set DPO_FUSED_ATTENTION=0 or shorten the sequences`,
@@ -98,7 +158,7 @@ function layout(sizes: number[]): { k: KernelExports; offsets: number[]; f32: Fl
       );
     }
   }
-  return { k, offsets, f32: new Float32Array(k.memory.buffer) };
+  return { k, offsets, f32: new Float32Array(mem.buffer) };
 }
 
 /**
@@ -111,7 +171,7 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
   if (tf.getBackend() === 'webgpu') return webgpuAttention(q, k, v, options);
   const [B, H, T, hd] = q.shape;
   const [, KV, Tk] = k.shape;
-  const dims = [B, H, KV, T, Tk, hd, Tk - T, options.window ?? 0, Math.fround(options.scale)];
+  const dims = [B, H, KV, T, Tk, hd, Tk - T, options.window ?? 0, Math.fround(options.softcap ?? 0), Math.fround(options.scale)];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [qi, ki, vi] = args as tf.Tensor4D[];
     const save = args[3] as tf.GradSaveFunc;
@@ -131,25 +191,49 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
 }
 
 function runForward(dims: number[], q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): { out: Float32Array; lse: Float32Array } {
-  const [B, H, , T, Tk, hd] = dims;
+  const [B, H, KV, T, Tk, hd] = dims;
   const kern = instance();
-  const { offsets, f32 } = layout([q.size, k.size, v.size, q.size, B * H * T, kern.workFloats(T, Tk, hd, false)]);
+  const threads = threadCount(4 * B * H * T * Tk * hd);
+  // Units are (sequence, kv head, query chunk): query chunks only when there are too few pairs to
+  // keep every thread busy (four units a thread, as causal rows differ in cost).
+  const br = kern.blockRows();
+  const blocks = Math.ceil(T / br);
+  const chunks = threads > 1 ? Math.min(blocks, Math.ceil((4 * threads) / (B * KV))) : 1;
+  const chunk = Math.ceil(blocks / chunks) * br;
+  const workFloats = Math.ceil(kern.workFloats(T, Tk, hd, false) / 4) * 4;
+  const { offsets, f32 } = layout([q.size, k.size, v.size, q.size, B * H * T, workFloats * threads]);
   const [qo, ko, vo, oo, lo, wo] = offsets;
   f32.set(q.dataSync() as Float32Array, qo);
   f32.set(k.dataSync() as Float32Array, ko);
   f32.set(v.dataSync() as Float32Array, vo);
-  kern.forward(...dims, qo * 4, ko * 4, vo * 4, oo * 4, lo * 4, wo * 4);
+  const units = B * KV * Math.ceil(T / chunk);
+  runUnits('forward', units, threads, [...dims, qo * 4, ko * 4, vo * 4, oo * 4, lo * 4, wo * 4, chunk], dims.length + 5, workFloats * 4);
   return { out: f32.slice(oo, oo + q.size), lse: f32.slice(lo, lo + B * H * T) };
 }
 
 function runBackward(dims: number[], saved: tf.Tensor[], dy: tf.Tensor): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-  const [, , , T, Tk, hd] = dims;
+  const [B, H, KV, T, Tk, hd] = dims;
   const [q, k, v, out, lse] = saved;
   const kern = instance();
-  const sizes = [q.size, k.size, v.size, out.size, lse.size, dy.size, q.size, k.size, v.size, kern.workFloats(T, Tk, hd, true)];
+  // Units are (sequence, kv head, key range): each owns its rows of dk and dv. Key ranges only when
+  // there are too few pairs to keep every thread busy; each range then writes its own part of dq,
+  // summed here (the one place the threaded result's rounding can differ from one thread's).
+  const threads = threadCount(4 * B * H * T * Tk * hd);
+  const keyBlocks = Math.ceil(Tk / kern.blockKeys());
+  const ranges = threads > 1 ? Math.min(keyBlocks, Math.ceil((4 * threads) / (B * KV))) : 1;
+  const keyChunk = Math.ceil(keyBlocks / ranges) * kern.blockKeys();
+  const parts = Math.ceil(Tk / keyChunk);
+  const workFloats = Math.ceil(kern.workFloats(T, Tk, hd, true) / 4) * 4;
+  const sizes = [q.size, k.size, v.size, out.size, lse.size, dy.size, q.size * parts, k.size, v.size, workFloats * threads];
   const { offsets, f32 } = layout(sizes);
   [q, k, v, out, lse, dy].forEach((t, i) => f32.set(t.dataSync() as Float32Array, offsets[i]));
-  kern.backward(...dims, ...offsets.map((o) => o * 4));
+  const args = [...dims, ...offsets.map((o) => o * 4), keyChunk];
+  runUnits('backward', B * KV * parts, threads, args, args.length - 2, workFloats * 4);
   const [dqo, dko, dvo] = offsets.slice(6, 9);
-  return { dq: f32.slice(dqo, dqo + q.size), dk: f32.slice(dko, dko + k.size), dv: f32.slice(dvo, dvo + v.size) };
+  const dq = f32.slice(dqo, dqo + q.size);
+  for (let p = 1; p < parts; p++) {
+    const part = f32.subarray(dqo + p * q.size, dqo + (p + 1) * q.size);
+    for (let i = 0; i < dq.length; i++) dq[i] += part[i];
+  }
+  return { dq, dk: f32.slice(dko, dko + k.size), dv: f32.slice(dvo, dvo + v.size) };
 }
