@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
-import { scorePairs } from './score-pairs';
+import { collatePairs } from '../data/batch';
+import { computeSequenceLogps } from './logps';
 import { writeFileAtomic } from '../../node/fs-atomic';
 import { TOKENIZER_FILES } from '../tokenizer/tokenizer';
 
@@ -76,7 +77,18 @@ export async function computeRefLogps(
   padId: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<RefLogps> {
-  // Forward-only, chosen and rejected rows batched by length on their own (score-pairs.ts).
-  const scores = await scorePairs(reference, pairs, { batchSize, padId, onProgress });
-  return new Map(pairs.map((p, i) => [p.line, scores[i]]));
+  const out: RefLogps = new Map();
+  // The training step's own log-prob code, not triage's faster scorer (score-pairs.ts, float64 sums):
+  // at step 0 the policy's log-probs must equal these bit for bit, so that every margin is exactly 0.
+  // Pairs of similar length share a batch (less padding; a row's values do not depend on its batch).
+  const longest = (p: TokenizedPair) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+  const ordered = [...pairs].sort((a, b) => longest(a) - longest(b));
+  for (let i = 0; i < ordered.length; i += batchSize) {
+    const chunk = ordered.slice(i, i + batchSize);
+    const logps = await computeSequenceLogps(reference, collatePairs(chunk, padId));
+    chunk.forEach((p, j) => out.set(p.line, [logps[j], logps[chunk.length + j]]));
+    onProgress?.(Math.min(i + batchSize, pairs.length), pairs.length);
+    await new Promise(setImmediate);
+  }
+  return out;
 }
