@@ -7,7 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const KERNELS = [{ source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts' }];
+const KERNELS = [
+  { source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts' },
+  { source: 'kernels/gemm.ts', module: 'src/engine/kernels/gemm-wasm.ts' },
+];
 // Fixed flags: the same source and compiler (pinned in package.json) give the same bytes. Two builds
 // per kernel: plain SIMD, and with relaxed SIMD (fused multiply-add) for runtimes that have it
 // (Electron, Node 22+; Node 20 only with --experimental-wasm-relaxed-simd), chosen at run time.
