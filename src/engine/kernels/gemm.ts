@@ -1,5 +1,5 @@
 // The model's 2-D products (x·W, x·Wᵀ, dy·W, dyᵀ·x) on our own wasm SIMD kernel (kernels/gemm.ts)
-// or tfjs's (XNNPACK on wasm), whichever measured faster for the form and size. Not an op with a
+// or tfjs's (XNNPACK on wasm), whichever measured faster for the form and build (plain SIMD or FMA). Not an op with a
 // gradient: ops.ts and frozen-ops.ts call `product` inside their own custom gradients. Ours runs on
 // one thread, so with wasm's threaded build (threads > 1) the products stay XNNPACK's.
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
@@ -63,16 +63,17 @@ export function gemmMode(): GemmMode {
 }
 
 /**
- * Where ours beats XNNPACK (1 thread), by form: A·B, A·Bᵀ (transB) or Aᵀ·B (transA).
- * Decided from bench/gemm.ts's measurement (bench/RESULTS.md, "our own GEMM").
+ * Where ours beats XNNPACK (1 thread), by form: A·B, A·Bᵀ or Aᵀ·B (transA), and by the build.
+ * From bench/gemm.ts on the tiny, small and GPT-2-small weights at 512-4096 rows, ours ÷ XNNPACK as
+ * the engine called it (bench/RESULTS.md, "our own GEMM", 2026-12-04):
+ * - Aᵀ·B (every dW): 1.21-3.06× with plain SIMD, 1.42-4.24× with FMA. XNNPACK has no transposed
+ *   operand, so the engine pays an explicit transpose before its product; ours packs.
+ * - A·B and A·Bᵀ (forward, dx) with FMA: 1.11-2.97×, median ~1.45.
+ * - the same with plain SIMD: 0.76-1.56× (median ~1.1) while N or K is under 512 (tiny, small),
+ *   1.26-2.06× when both are 512 or more (GPT-2 small's 768-3072): XNNPACK is used below that.
  */
-function faster(transA: boolean, transB: boolean, M: number, N: number, K: number): boolean {
-  void transA;
-  void transB;
-  void M;
-  void N;
-  void K;
-  return false;
+function faster(transA: boolean, N: number, K: number): boolean {
+  return transA || gemmBuild() === 'fma' || Math.min(N, K) >= 512;
 }
 
 function wasmThreads(): number {
@@ -92,7 +93,7 @@ export function gemmApplies(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, tra
   const N = transB ? b.shape[0] : b.shape[1];
   if (K === 0 || M === 0 || N === 0 || a.size + b.size + M * N > MAX_FLOATS) return false;
   if (mode === 'on') return true;
-  return (backend === 'cpu' || wasmThreads() === 1) && faster(transA, transB, M, N, K);
+  return backend === 'cpu' || (wasmThreads() === 1 && faster(transA, N, K));
 }
 
 /**
