@@ -5,13 +5,17 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
 import { gemmApplies, gemmBuild, product, setGemmMode } from '../../../../src/engine/kernels/gemm';
+import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/gemm-wasm';
 import { conv1d, linear } from '../../../../src/engine/model/ops';
 import { frozenConv1d, frozenLinear } from '../../../../src/engine/model/frozen-ops';
 import { Rng } from '../../../../src/engine/rng';
 
+const ROOT = path.resolve(__dirname, '../../../../..');
 const FMA_CHILD = process.env.DPO_KERNEL_TEST_FMA === '1';
 
 function random(rng: Rng, shape: number[]): tf.Tensor2D {
@@ -152,5 +156,12 @@ describe('our GEMM', () => {
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /✔ runs the FMA build/);
     assert.match(run.stdout, /ℹ fail 0/);
+  });
+
+  it('rides in the engine bundle the VSIX ships (dist/engine.js)', { skip: FMA_CHILD }, () => {
+    const bundle = path.join(ROOT, 'dist', 'engine.js');
+    assert.ok(fs.existsSync(bundle), 'dist/ is missing: run `npm run build` (it bundles)');
+    const text = fs.readFileSync(bundle, 'utf8');
+    for (const b64 of [WASM_BASE64, WASM_FMA_BASE64]) assert.ok(text.includes(b64), 'dist/engine.js lacks the GEMM kernel: run `npm run build`');
   });
 });
