@@ -6,9 +6,10 @@
 // training (tfjs-wasm caches XNNPACK's packed copy of a reused right operand).
 // --step: then the DPO step (bench/attention.ts's CPU-second step worker, the real Trainer, wasm
 // 1 thread, fused attention on) with our products on (DPO_GEMM unset: the wrapper's table) and off
-// (DPO_GEMM=0), two processes each, interleaved. Run node with --experimental-wasm-relaxed-simd for the FMA build.
+// (DPO_GEMM=0), two processes each, interleaved; --trl adds TRL's DPOTrainer (1 thread, torch env)
+// between them. Run node with --experimental-wasm-relaxed-simd for the FMA build.
 // Usage: node out/bench/gemm.js [--configs tiny,small,gpt2-small] [--rows 1024,4096] [--reps 3] [--json]
-//        [--step] [--step-shape small] [--seq 128] [--steps 3] [--no-products]
+//        [--step [--trl]] [--step-shape small] [--seq 128] [--steps 3] [--no-products]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +21,7 @@ import { gemmBuild, product, setGemmMode } from '../src/engine/kernels/gemm';
 import { makeTinyModel } from '../src/engine/model/tiny';
 import { BENCH_SHAPES } from './configs';
 import { SHAPES, writePairs } from './dpo-step';
+import { PYTHON } from './matmul';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -85,20 +87,41 @@ function weights(config: string): { name: string; din: number; dout: number; hea
   ];
 }
 
-/** CPU seconds per DPO step with our products on (the table) and off, two processes each, interleaved. */
-function stepRuns(shape: string, seq: number, steps: number): { on: number[]; off: number[] } {
+/**
+ * CPU seconds per DPO step with our products on (the table) and off, two processes each,
+ * interleaved; with `trl`, TRL's DPOTrainer (bench/pytorch/trl_step.py, 1 torch thread, its step
+ * clock switched to process CPU time) on the same model folder and pairs after each on/off pair.
+ */
+function stepRuns(shape: string, seq: number, steps: number, trl: boolean): { on: number[]; off: number[]; trl: number[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-bench-gemm-'));
   makeTinyModel(path.join(dir, 'model'), { ...SHAPES[shape], maxPositions: Math.max(256, seq), seed: 0 });
   writePairs(path.join(dir, 'pairs.jsonl'), 4 * (steps + 1), seq);
-  const out = { on: [] as number[], off: [] as number[] };
-  for (const variant of ['on', 'off', 'on', 'off'] as const) {
-    const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, 'attention.js'), '--worker', dir, '--steps', String(steps)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, DPO_FUSED_ATTENTION: '1', DPO_GEMM: variant === 'on' ? '' : '0' },
-    });
-    if (child.status !== 0) throw new Error(`step worker (${variant}) failed: exit ${child.status}`);
-    out[variant].push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as number[]));
+  const out = { on: [] as number[], off: [] as number[], trl: [] as number[] };
+  for (let round = 0; round < 2; round++) {
+    for (const variant of ['on', 'off'] as const) {
+      const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, 'attention.js'), '--worker', dir, '--steps', String(steps)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, DPO_FUSED_ATTENTION: '1', DPO_GEMM: variant === 'on' ? '' : '0' },
+      });
+      if (child.status !== 0) throw new Error(`step worker (${variant}) failed: exit ${child.status}`);
+      out[variant].push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as number[]));
+    }
+    if (!trl) continue;
+    const args = {
+      model: path.join(dir, 'model'),
+      data: path.join(dir, 'pairs.jsonl'),
+      batch_size: 4,
+      steps,
+      threads: 1,
+      max_length: seq,
+      out: path.join(dir, 'trl'),
+    };
+    const script = path.resolve(__dirname, '../../bench/pytorch/trl_step.py');
+    const code = `import runpy, sys, time; time.perf_counter = time.process_time; sys.argv = [${JSON.stringify(script)}, sys.argv[1]]; runpy.run_path(sys.argv[0], run_name='__main__')`;
+    const child = spawnSync(PYTHON, ['-c', code, JSON.stringify(args)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    if (child.status !== 0) throw new Error(`TRL step failed: exit ${child.status}\n${child.stderr.slice(-2000)}`);
+    out.trl.push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as { step_seconds: number[] }).step_seconds);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   return out;
@@ -118,6 +141,7 @@ async function main(): Promise<void> {
       reps: { type: 'string', default: '3' },
       json: { type: 'boolean' },
       step: { type: 'boolean' },
+      trl: { type: 'boolean' },
       'step-shape': { type: 'string', default: 'small' },
       seq: { type: 'string', default: '128' },
       steps: { type: 'string', default: '3' },
@@ -157,13 +181,17 @@ async function main(): Promise<void> {
   }
   if (values.json) console.log(JSON.stringify(rows));
   if (!values.step) return;
-  const { on, off } = stepRuns(values['step-shape']!, Number(values.seq), Number(values.steps));
+  const { on, off, trl } = stepRuns(values['step-shape']!, Number(values.seq), Number(values.steps), values.trl === true);
   const med = (xs: number[]) => median(xs).toFixed(2);
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
   console.log(`\nDPO step, ${values['step-shape']}, 4 pairs × 2 × ${values.seq} tokens, wasm 1 thread, fused attention on; CPU-s per step`);
   console.log(
     `ours (table): ${med(on)} (${range(on)}); XNNPACK only: ${med(off)} (${range(off)}); on / off ${(median(on) / median(off)).toFixed(2)}; load ${load()}`,
   );
+  if (trl.length)
+    console.log(
+      `TRL DPOTrainer, 1 thread: ${med(trl)} (${range(trl)}); ours / TRL ${(median(on) / median(trl)).toFixed(2)}, off / TRL ${(median(off) / median(trl)).toFixed(2)}`,
+    );
 }
 
 void main();
