@@ -68,7 +68,7 @@ export function gemmMode(): GemmMode {
  * the engine called it (bench/RESULTS.md, "our own GEMM", 2026-12-04):
  * - Aᵀ·B (every dW): 1.21-3.06× with plain SIMD, 1.42-4.24× with FMA. XNNPACK has no transposed
  *   operand, so the engine pays an explicit transpose before its product; ours packs.
- * - A·B and A·Bᵀ (forward, dx) with FMA: 1.11-2.97×, median ~1.45.
+ * - A·B and A·Bᵀ (forward, dx) with FMA: 1.11-2.97×, median ~1.4.
  * - the same with plain SIMD: 0.76-1.56× (median ~1.1) while N or K is under 512 (tiny, small),
  *   1.26-2.06× when both are 512 or more (GPT-2 small's 768-3072): XNNPACK is used below that.
  */
