@@ -10,7 +10,10 @@ import path from 'node:path';
 // Attention's threads (src/engine/kernels/attention-threads.ts) run one module on one shared memory
 // that the host makes and imports; 65536 pages is wasm32's 4 GiB, the most a shared memory declares.
 const ATTENTION_FLAGS = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'];
-const KERNELS = [{ source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts', extra: ATTENTION_FLAGS }];
+const KERNELS = [
+  { source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts', extra: ATTENTION_FLAGS },
+  { source: 'kernels/gemm.ts', module: 'src/engine/kernels/gemm-wasm.ts' },
+];
 // Fixed flags: the same source and compiler (pinned in package.json) give the same bytes. Two builds
 // per kernel: plain SIMD, and with relaxed SIMD (fused multiply-add) for runtimes that have it
 // (Electron, Node 22+; Node 20 only with --experimental-wasm-relaxed-simd), chosen at run time.

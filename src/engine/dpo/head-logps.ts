@@ -3,6 +3,7 @@
 // chunk is one custom-gradient op that saves only its hidden rows and recomputes the chunk's logits
 // in the backward pass: memory grows with the chunk, not with length x vocabulary.
 import * as tf from '@tensorflow/tfjs';
+import { gemmApplies, product } from '../kernels/gemm';
 import { gatherRows } from '../model/ops';
 
 /** Floats in one chunk's [rows, vocab] logits: 2^24 (64 MB), about 330 positions at GPT-2's vocabulary. */
@@ -15,8 +16,8 @@ export function chunkRows(vocabSize: number, floats = CHUNK_FLOATS): number {
 
 function logitsOf(h: tf.Tensor2D, head: tf.Tensor2D, cap: number | undefined): tf.Tensor2D {
   // A plain product against an explicit transposed copy: transposed products are 5-12x slower on
-  // wasm (see ops.ts). The copy lives only inside the chunk's tidy.
-  const raw = tf.matMul(h, tf.transpose(head));
+  // wasm (see ops.ts). The copy lives only inside the chunk's tidy. Or our GEMM, which packs instead.
+  const raw = gemmApplies(h, head, false, true) ? product(h, head, false, true) : tf.matMul(h, tf.transpose(head));
   return (cap === undefined ? raw : tf.mul(tf.tanh(tf.div(raw, cap)), cap)) as tf.Tensor2D;
 }
 
@@ -61,9 +62,11 @@ function chunkLogps(h: tf.Tensor2D, head: tf.Tensor2D, targets: tf.Tensor1D, cap
           const raw = tf.sum(tf.mul(hS, headRows), 1, true);
           a = tf.mul(a, tf.sub(1, tf.square(tf.tanh(tf.div(raw, cap)))));
         }
-        const dh = tf.add(tf.matMul(g, headS), tf.mul(headRows, a)); // [C, D]
+        const g2 = g as tf.Tensor2D;
+        const dh = tf.add(gemmApplies(g2, headS, false, false) ? product(g2, headS, false, false) : tf.matMul(g, headS), tf.mul(headRows, a)); // [C, D]
         if (frozen) return [dh];
-        const dHead = tf.add(tf.matMul(tf.transpose(g), hS), tf.scatterND(tf.expandDims(tS, 1), tf.mul(hS, a), headS.shape)); // [V, D]
+        const gTh = gemmApplies(g2, hS, true, false) ? product(g2, hS, true, false) : tf.matMul(tf.transpose(g), hS);
+        const dHead = tf.add(gTh, tf.scatterND(tf.expandDims(tS, 1), tf.mul(hS, a), headS.shape)); // [V, D]
         return [dh, dHead];
       });
     };

@@ -3,18 +3,13 @@
 // inputs' gradients at once, so a frozen weight would still cost a weight-sized product per layer
 // in every backward pass. Here the weight is captured, not an input: it outlives the step.
 import * as tf from '@tensorflow/tfjs';
-
-/** wasm and cpu run products with a transposed operand 5-12x slower (ops.ts): transpose explicitly there. */
-function plainBackend(): boolean {
-  const b = tf.getBackend();
-  return b === 'wasm' || b === 'cpu';
-}
+import { product } from '../kernels/gemm';
 
 /** x [N, in] times a frozen weight w; `layout` says how w is stored: 'in-out' (Conv1D) or 'out-in' (nn.Linear). */
 function frozenProduct(x: tf.Tensor2D, w: tf.Tensor2D, layout: 'in-out' | 'out-in'): tf.Tensor2D {
-  const plain = plainBackend();
-  const times = (a: tf.Tensor2D, transposeW: boolean) =>
-    transposeW ? (plain ? tf.tidy(() => tf.matMul(a, tf.transpose(w))) : tf.matMul(a, w, false, true)) : tf.matMul(a, w);
+  // kernels/gemm's `product`: ours or tfjs's (with the transpose explicit on wasm and cpu, where a
+  // transposed operand is 5-12x slower: ops.ts), whichever measured faster.
+  const times = (a: tf.Tensor2D, transposeW: boolean) => product(a, w, false, transposeW);
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xIn = args[0] as tf.Tensor2D;
     // Forward: x W (in-out) or x Wᵀ (out-in); backward: dy Wᵀ or dy W.

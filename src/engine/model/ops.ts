@@ -1,6 +1,7 @@
 // Transformer building blocks written from ops that have both a forward kernel and a gradient
 // on every backend we run on, wasm included (see the tests in test/unit/engine/wasm-ops.test.ts).
 import * as tf from '@tensorflow/tfjs';
+import { product } from '../kernels/gemm';
 
 /**
  * Rows of `table` [V, D] at `ids` [N] -> [N, D]. tf.gather's gradient needs the
@@ -42,11 +43,24 @@ function swapLast(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/** a @ b with both gradients as plain products: da = dy @ bᵀ, db = aᵀ @ dy. Same batch dims. */
+/**
+ * a @ b with both gradients as plain products: da = dy @ bᵀ, db = aᵀ @ dy. Same batch dims. 2-D
+ * products (conv1d's) go through kernels/gemm's `product`, which folds the transposes into our own
+ * kernel where it is the faster one.
+ */
 const plainMatmul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b] = args as tf.Tensor[];
   const save = args[2] as tf.GradSaveFunc;
   save([a, b]);
+  if (a.rank === 2 && b.rank === 2) {
+    return {
+      value: product(a as tf.Tensor2D, b as tf.Tensor2D, false, false),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb, d] = [saved[0], saved[1], dy] as tf.Tensor2D[];
+        return [product(d, sb, false, true), product(sa, d, true, false)];
+      },
+    };
+  }
   return {
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy, swapLast(saved[1])), tf.matMul(swapLast(saved[0]), dy)],
@@ -67,8 +81,12 @@ export function matmulWeightT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
     const save = args[2] as tf.GradSaveFunc;
     save([xIn]); // the weight outlives the step; only the activation needs keeping
     return {
-      value: tf.tidy(() => tf.matMul(xIn, tf.transpose(wIn))),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy, w), tf.matMul(tf.transpose(dy), saved[0])],
+      // kernels/gemm's `product`: ours or XNNPACK with an explicit transpose, whichever is faster.
+      value: product(xIn, wIn, false, true),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        product(dy as tf.Tensor2D, w, false, false),
+        product(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, true, false),
+      ],
     };
   });
   return fn(x, w) as tf.Tensor2D;

@@ -1,0 +1,153 @@
+// The model's 2-D products (x·W, x·Wᵀ, dy·W, dyᵀ·x) on our own wasm SIMD kernel (kernels/gemm.ts)
+// or tfjs's (XNNPACK on wasm), whichever measured faster for the form and build (plain SIMD or FMA). Not an op with a
+// gradient: ops.ts and frozen-ops.ts call `product` inside their own custom gradients. Ours runs on
+// one thread, so with wasm's threaded build (threads > 1) the products stay XNNPACK's.
+// DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
+
+/** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  workFloats(): number;
+  gemm(M: number, N: number, K: number, a: number, ars: number, aks: number, b: number, bks: number, bjs: number, c: number, work: number): void;
+}
+
+/** Operands past this many floats (A, B and C together, 256 MiB) stay on XNNPACK: our memory never shrinks. */
+const MAX_FLOATS = 2 ** 26;
+
+let kernel: KernelExports | undefined;
+let kernelBuild: 'fma' | 'simd' | undefined;
+let modeOverride: GemmMode | undefined;
+
+/** off: tfjs's products only; auto: ours where it measured faster; on: ours for every product it can take. */
+export type GemmMode = 'off' | 'auto' | 'on';
+
+function instance(): KernelExports {
+  if (kernel) return kernel;
+  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  // As the attention kernel: the relaxed-SIMD (fused multiply-add) build where the runtime validates it.
+  const fma = Buffer.from(WASM_FMA_BASE64, 'base64');
+  kernelBuild = wasm.validate(fma) ? 'fma' : 'simd';
+  const bytes = kernelBuild === 'fma' ? fma : Buffer.from(WASM_BASE64, 'base64');
+  kernel = new wasm.Instance(new wasm.Module(bytes)).exports as KernelExports;
+  return kernel;
+}
+
+/** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
+export function gemmBuild(): 'fma' | 'simd' {
+  instance();
+  return kernelBuild!;
+}
+
+/** Sets the mode for this process (benchmarks and tests); undefined: back to DPO_GEMM. */
+export function setGemmMode(mode: GemmMode | undefined): void {
+  modeOverride = mode;
+}
+
+export function gemmMode(): GemmMode {
+  if (modeOverride !== undefined) return modeOverride;
+  const env = process.env.DPO_GEMM;
+  return env === '0' ? 'off' : env === '1' ? 'on' : 'auto';
+}
+
+/**
+ * Where ours beats XNNPACK (1 thread), by form: A·B, A·Bᵀ or Aᵀ·B (transA), and by the build.
+ * From bench/gemm.ts on the tiny, small and GPT-2-small weights at 512-4096 rows, ours ÷ XNNPACK as
+ * the engine called it (bench/RESULTS.md, "our own GEMM", 2026-12-04):
+ * - Aᵀ·B (every dW): 1.21-3.06× with plain SIMD, 1.42-4.24× with FMA. XNNPACK has no transposed
+ *   operand, so the engine pays an explicit transpose before its product; ours packs.
+ * - A·B and A·Bᵀ (forward, dx) with FMA: 1.11-2.97×, median ~1.4.
+ * - the same with plain SIMD: 0.76-1.56× (median ~1.1) while N or K is under 512 (tiny, small),
+ *   1.26-2.06× when both are 512 or more (GPT-2 small's 768-3072): XNNPACK is used below that.
+ */
+function faster(transA: boolean, N: number, K: number): boolean {
+  return transA || gemmBuild() === 'fma' || Math.min(N, K) >= 512;
+}
+
+function wasmThreads(): number {
+  try {
+    return getThreadsCount();
+  } catch {
+    return 1;
+  }
+}
+
+/** Whether `product` runs ours for these operands. */
+export function gemmApplies(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean): boolean {
+  const mode = gemmMode();
+  const backend = tf.getBackend();
+  if (mode === 'off' || (backend !== 'wasm' && backend !== 'cpu') || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  const [M, K] = transA ? [a.shape[1], a.shape[0]] : a.shape;
+  const N = transB ? b.shape[0] : b.shape[1];
+  if (K === 0 || M === 0 || N === 0 || a.size + b.size + M * N > MAX_FLOATS) return false;
+  if (mode === 'on') return true;
+  // tfjs's cpu backend multiplies in JavaScript: 0.24 GFLOP/CPU-s at 256³, ours 17 (same process).
+  return backend === 'cpu' || (wasmThreads() === 1 && faster(transA, N, K));
+}
+
+/**
+ * op(a)·op(b), op = transpose where asked, as a new tensor with no gradient of its own (callers
+ * wrap it in their custom gradients). Ours where gemmApplies; else tfjs's, with the transposes made
+ * explicit on wasm and cpu, where a transposed operand makes tfjs's product 5-12× slower (ops.ts).
+ */
+export function product(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean): tf.Tensor2D {
+  if (gemmApplies(a, b, transA, transB)) return ours(a, b, transA, transB);
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return tf.matMul(a, b, transA, transB);
+  if (!transA && !transB) return tf.matMul(a, b);
+  return tf.tidy(() => tf.matMul(transA ? tf.transpose(a) : a, transB ? tf.transpose(b) : b));
+}
+
+function ours(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean): tf.Tensor2D {
+  const [M, K] = transA ? [a.shape[1], a.shape[0]] : a.shape;
+  const N = transB ? b.shape[0] : b.shape[1];
+  const k = instance();
+  const base = Math.ceil(k.heapBase() / 16) * 16;
+  const ao = base;
+  const bo = ao + align(a.size * 4);
+  const co = bo + align(b.size * 4);
+  const wo = co + align(M * N * 4);
+  const end = wo + k.workFloats() * 4;
+  const need = end - k.memory.buffer.byteLength;
+  if (need > 0) {
+    try {
+      k.memory.grow(Math.ceil(need / 65536));
+    } catch {
+      // No room for ours: tfjs's product (its heap is separate) rather than a failed step.
+      return tf.tidy(() => tf.matMul(transA ? tf.transpose(a) : a, transB ? tf.transpose(b) : b));
+    }
+  }
+  const f32 = new Float32Array(k.memory.buffer);
+  f32.set(view(a), ao / 4);
+  f32.set(view(b), bo / 4);
+  // Row-major a [M, K] is (i, k) at i·K + k; a stored as [K, M] (transA) is at k·M + i. Likewise b.
+  const [ars, aks] = transA ? [1, M] : [K, 1];
+  const [bks, bjs] = transB ? [1, K] : [N, 1];
+  k.gemm(M, N, K, ao, ars, aks, bo, bks, bjs, co, wo);
+  const out = f32.subarray(co / 4, co / 4 + M * N);
+  // The wasm backend copies a new tensor's values into its heap at once; the cpu backend keeps the array.
+  return tf.tensor2d(tf.getBackend() === 'wasm' ? out : out.slice(), [M, N]);
+}
+
+function align(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+/** A tensor's floats without a copy where the backend allows it (wasm: a view of its heap), else dataSync's copy. */
+function view(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
+  if (tf.getBackend() === 'wasm' && backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
+}
