@@ -4,7 +4,6 @@
 // one thread, so with wasm's threaded build (threads > 1) the products stay XNNPACK's.
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
@@ -77,8 +76,11 @@ function faster(transA: boolean, N: number, K: number): boolean {
 }
 
 function wasmThreads(): number {
+  // Required when asked, not imported: importing the package registers the wasm backend as the
+  // highest-priority one in every process that loads the engine's ops (backend.ts decides that).
   try {
-    return getThreadsCount();
+    const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    return wasmBackend.getThreadsCount();
   } catch {
     return 1;
   }
