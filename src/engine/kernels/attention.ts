@@ -5,20 +5,9 @@
 // the caller keeps its tfjs ops. DPO_FUSED_ATTENTION=0 turns it off.
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './attention-wasm';
+import { KernelBuild, WasmMemory, pickKernelBuild, wasmBackendThreads, webAssembly } from './wasm-kernel';
 import { AttentionThreads } from './attention-threads';
 import { webgpuAttention, webgpuAttentionApplies } from './attention-webgpu';
-
-/** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-}
 
 interface KernelExports {
   heapBase(): number;
@@ -41,7 +30,7 @@ export interface AttentionOptions {
 let kernel: KernelExports | undefined;
 let kernelModule: object | undefined;
 let memory: WasmMemory | undefined;
-let kernelBuild: 'fma' | 'simd' | undefined;
+let kernelBuild: KernelBuild | undefined;
 let enabledOverride: boolean | undefined;
 let threadsOverride: number | undefined;
 let pool: AttentionThreads | undefined;
@@ -54,12 +43,10 @@ const MIN_THREADED_WORK = 1 << 24;
 
 function instance(): KernelExports {
   if (kernel) return kernel;
-  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-  // The relaxed-SIMD build (fused multiply-add, ~1.5× on the tiles' products) where the runtime
-  // validates it: Electron's and Node 22's V8 do, Node 20's only with --experimental-wasm-relaxed-simd.
-  const fma = Buffer.from(WASM_FMA_BASE64, 'base64');
-  kernelBuild = wasm.validate(fma) ? 'fma' : 'simd';
-  const bytes = kernelBuild === 'fma' ? fma : Buffer.from(WASM_BASE64, 'base64');
+  const wasm = webAssembly();
+  // The FMA build gains ~1.5× on the tiles' products where the runtime has it.
+  const { build, bytes } = pickKernelBuild(WASM_BASE64, WASM_FMA_BASE64);
+  kernelBuild = build;
   // A shared memory from the start, so worker threads can run the same module on it later; 65536
   // pages (4 GiB) is the maximum the module declares (scripts/build-kernels.mjs).
   memory = new wasm.Memory({ initial: 1, maximum: 65536, shared: true });
@@ -86,12 +73,7 @@ function threadCount(work: number): number {
   const forced = Number(process.env.DPO_FUSED_ATTENTION_THREADS);
   if (forced >= 1) return Math.floor(forced);
   if (tf.getBackend() !== 'wasm' || work < MIN_THREADED_WORK) return 1;
-  try {
-    const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    return Math.max(1, wasmBackend.getThreadsCount());
-  } catch {
-    return 1;
-  }
+  return wasmBackendThreads();
 }
 
 /** Runs units 0..n−1 of one pass on `threads` threads (this one included); args[workArg] is the work area, workBytes a thread. */
@@ -110,7 +92,7 @@ function runUnits(fn: 'forward' | 'backward', n: number, threads: number, args: 
 }
 
 /** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
-export function fusedAttentionBuild(): 'fma' | 'simd' {
+export function fusedAttentionBuild(): KernelBuild {
   instance();
   return kernelBuild!;
 }

@@ -5,17 +5,8 @@
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
+import { KernelBuild, WasmMemory, pickKernelBuild, wasmBackendThreads, webAssembly } from './wasm-kernel';
 
-/** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
 interface KernelExports {
   memory: WasmMemory;
   heapBase(): number;
@@ -27,7 +18,7 @@ interface KernelExports {
 const MAX_FLOATS = 2 ** 26;
 
 let kernel: KernelExports | undefined;
-let kernelBuild: 'fma' | 'simd' | undefined;
+let kernelBuild: KernelBuild | undefined;
 let modeOverride: GemmMode | undefined;
 
 /** off: tfjs's products only; auto: ours where it measured faster; on: ours for every product it can take. */
@@ -35,17 +26,15 @@ export type GemmMode = 'off' | 'auto' | 'on';
 
 function instance(): KernelExports {
   if (kernel) return kernel;
-  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-  // As the attention kernel: the relaxed-SIMD (fused multiply-add) build where the runtime validates it.
-  const fma = Buffer.from(WASM_FMA_BASE64, 'base64');
-  kernelBuild = wasm.validate(fma) ? 'fma' : 'simd';
-  const bytes = kernelBuild === 'fma' ? fma : Buffer.from(WASM_BASE64, 'base64');
+  const wasm = webAssembly();
+  const { build, bytes } = pickKernelBuild(WASM_BASE64, WASM_FMA_BASE64);
+  kernelBuild = build;
   kernel = new wasm.Instance(new wasm.Module(bytes)).exports as KernelExports;
   return kernel;
 }
 
 /** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
-export function gemmBuild(): 'fma' | 'simd' {
+export function gemmBuild(): KernelBuild {
   instance();
   return kernelBuild!;
 }
@@ -75,17 +64,6 @@ function faster(transA: boolean, N: number, K: number): boolean {
   return transA || gemmBuild() === 'fma' || Math.min(N, K) >= 512;
 }
 
-function wasmThreads(): number {
-  // Required when asked, not imported: importing the package registers the wasm backend as the
-  // highest-priority one in every process that loads the engine's ops (backend.ts decides that).
-  try {
-    const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    return wasmBackend.getThreadsCount();
-  } catch {
-    return 1;
-  }
-}
-
 /** Whether `product` runs ours for these operands. */
 export function gemmApplies(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean): boolean {
   const mode = gemmMode();
@@ -96,7 +74,7 @@ export function gemmApplies(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, tra
   if (K === 0 || M === 0 || N === 0 || a.size + b.size + M * N > MAX_FLOATS) return false;
   if (mode === 'on') return true;
   // tfjs's cpu backend multiplies in JavaScript: 0.24 GFLOP/CPU-s at 256³, ours 17 (same process).
-  return backend === 'cpu' || (wasmThreads() === 1 && faster(transA, N, K));
+  return backend === 'cpu' || (wasmBackendThreads() === 1 && faster(transA, N, K));
 }
 
 /**
