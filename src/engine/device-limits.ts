@@ -4,6 +4,8 @@
 // not fail mid-step. It estimates sizes from the shapes; it does not measure memory.
 import { BackendReport, DpoConfig, backendLabel } from '../protocol';
 import { ModelConfig } from './model/config';
+import { fusedAttentionEnabled } from './kernels/attention';
+import { webgpuAttentionTakes } from './kernels/attention-webgpu';
 
 export class DeviceLimitError extends Error {}
 
@@ -16,8 +18,11 @@ interface Need {
 
 const FLOAT_BYTES = 4;
 
-/** The largest single tensors of one forward+backward pass, by what they hold. */
-export function largestTensors(model: ModelConfig, config: Pick<DpoConfig, 'mode' | 'batch_size' | 'max_length'>): Need[] {
+/**
+ * The largest single tensors of one forward+backward pass, by what they hold. `fusedAttention`: the
+ * WGSL attention kernels take this model's attention, so no [sequences, heads, T, T] scores exist.
+ */
+export function largestTensors(model: ModelConfig, config: Pick<DpoConfig, 'mode' | 'batch_size' | 'max_length'>, fusedAttention = false): Need[] {
   const sequences = config.mode !== 'sft' ? 2 * config.batch_size : config.batch_size; // chosen and rejected (KTO: completions and KL completions) in one pass
   const T = Math.min(config.max_length, model.maxPositions);
   const rows = `${config.batch_size} pair(s) x ${sequences / config.batch_size} sequence(s)`;
@@ -28,11 +33,15 @@ export function largestTensors(model: ModelConfig, config: Pick<DpoConfig, 'mode
       bytes: sequences * (T - 1) * model.vocabSize * FLOAT_BYTES,
       fix: activation,
     },
-    {
-      what: `the attention scores [${sequences}, ${model.numHeads}, ${T}, ${T}] (${rows}, ${model.numHeads} heads, ${T} tokens)`,
-      bytes: sequences * model.numHeads * T * T * FLOAT_BYTES,
-      fix: activation,
-    },
+    ...(fusedAttention
+      ? []
+      : [
+          {
+            what: `the attention scores [${sequences}, ${model.numHeads}, ${T}, ${T}] (${rows}, ${model.numHeads} heads, ${T} tokens)`,
+            bytes: sequences * model.numHeads * T * T * FLOAT_BYTES,
+            fix: activation,
+          },
+        ]),
     { what: `the MLP activations [${sequences * T}, ${model.intermediateSize}]`, bytes: sequences * T * model.intermediateSize * FLOAT_BYTES, fix: activation },
     {
       what: `the embedding matrix [${model.vocabSize}, ${model.hiddenSize}] (and its gradient and AdamW moments)`,
@@ -59,7 +68,9 @@ export function checkDeviceLimits(backend: BackendReport, model: ModelConfig, co
   const { maxStorageBufferBindingSize: binding, maxBufferSize: buffer } = a.limits;
   const limit = Math.min(binding, buffer);
   const which = binding <= buffer ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-  const [largest] = largestTensors(model, config);
+  const T = Math.min(config.max_length, model.maxPositions);
+  const shape = { heads: model.numHeads, kvHeads: model.numKvHeads, T, Tk: T, hd: model.headDim, softcap: model.attnSoftcap };
+  const [largest] = largestTensors(model, config, fusedAttentionEnabled() && webgpuAttentionTakes(shape, a.software));
   if (largest.bytes <= limit) return;
   throw new DeviceLimitError(
     `${largest.what} need ${mib(largest.bytes)} in one GPU buffer, but the ${backendLabel(backend)} adapter allows at most ` +

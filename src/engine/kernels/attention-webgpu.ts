@@ -35,18 +35,21 @@ interface WebGpuBackend {
 export function webgpuAttentionApplies(q: tf.Tensor4D, k: tf.Tensor4D, options: AttentionOptions): boolean {
   const [, H, T, hd] = q.shape;
   const [, KV, Tk] = k.shape;
-  const fits =
-    tf.getBackend() === 'webgpu' &&
-    options.softcap === undefined &&
-    hd % 4 === 0 &&
-    hd <= MAX_WEBGPU_HEAD_DIM &&
-    T >= 1 &&
-    H % KV === 0 &&
-    Tk >= T &&
-    q.dtype === 'float32' &&
-    k.dtype === 'float32';
+  const fits = tf.getBackend() === 'webgpu' && q.dtype === 'float32' && k.dtype === 'float32';
+  return fits && webgpuAttentionTakes({ heads: H, kvHeads: KV, T, Tk, hd, softcap: options.softcap }, activeWebGpuAdapter()?.software ?? false);
+}
+
+/**
+ * Whether the WGSL kernels take attention of this shape: the same rule for the op and for the
+ * memory preflight (device-limits.ts), which then does not count the scores tensor it never makes.
+ */
+export function webgpuAttentionTakes(
+  s: { heads: number; kvHeads: number; T: number; Tk: number; hd: number; softcap?: number },
+  softwareAdapter: boolean,
+): boolean {
+  const fits = s.softcap === undefined && s.hd % 4 === 0 && s.hd <= MAX_WEBGPU_HEAD_DIM && s.T >= 1 && s.heads % s.kvHeads === 0 && s.Tk >= s.T;
   // On a software adapter, long sequences go to tfjs's ops (whose kernels loop less per invocation).
-  return fits && !(activeWebGpuAdapter()?.software && loopIterations(hd, T, Tk, H / KV) > SOFTWARE_LOOP_LIMIT);
+  return fits && !(softwareAdapter && loopIterations(s.hd, s.T, s.Tk, s.heads / s.kvHeads) > SOFTWARE_LOOP_LIMIT);
 }
 
 interface Dims {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DeviceLimitError, checkDeviceLimits, largestTensors, longestSequence } from '../../../src/engine/device-limits';
 import { BackendReport, backendLabel } from '../../../src/protocol';
+import { setFusedAttention } from '../../../src/engine/kernels/attention';
 import { GPT2_SMALL, tempDir } from '../helpers/fixtures';
 import { readJsonl, testRun } from '../helpers/runs';
 
@@ -82,6 +83,28 @@ describe('webgpu buffer limits', () => {
       status.map((s) => [s.status, s.step, s.device]),
       [['failed', 0, 'webgpu (OpenGL ES 3.2 Mesa, software)']],
     );
+  });
+
+  it('does not count attention scores where the WGSL attention kernels take the shape (they never make them)', () => {
+    // A small-vocabulary model at 1024 tokens: its largest tensor is the scores [8, 4, 1024, 1024] (128 MiB).
+    const long = { ...gpt2Small, vocabSize: 259, hiddenSize: 64, numHeads: 4, numKvHeads: 4, headDim: 16, intermediateSize: 256, maxPositions: 1024 };
+    const run = { mode: 'dpo', batch_size: 4, max_length: 1024 } as const;
+    const hardware = (mib: number): BackendReport => ({ ...adapter(mib), adapter: { ...adapter(mib).adapter!, software: false, device: 'gpu' } });
+    assert.match(largestTensors(long, run)[0].what, /^the attention scores \[8, 4, 1024, 1024\]/);
+    checkDeviceLimits(hardware(64), long, run);
+    try {
+      setFusedAttention(false); // DPO_FUSED_ATTENTION=0: tfjs's ops make the scores
+      assert.throws(() => checkDeviceLimits(hardware(64), long, run), /the attention scores \[8, 4, 1024, 1024\] .* need 128 MiB/);
+    } finally {
+      setFusedAttention(undefined);
+    }
+    // A software adapter hands long sequences back to tfjs's ops (its loop bound): head dim 64 at 2048 tokens.
+    const wide = { ...long, hiddenSize: 256, headDim: 64, intermediateSize: 1024, maxPositions: 2048 };
+    const run2k = { mode: 'dpo', batch_size: 1, max_length: 2048 } as const;
+    checkDeviceLimits(hardware(64), wide, run2k);
+    assert.throws(() => checkDeviceLimits(adapter(64), wide, run2k), /the attention scores \[2, 4, 2048, 2048\] .* need 128 MiB/);
+    // Gemma 2's soft-capping is never fused.
+    assert.throws(() => checkDeviceLimits(hardware(64), { ...long, attnSoftcap: 50 }, run), /the attention scores/);
   });
 
   it('checks nothing on backends without an adapter', () => {
