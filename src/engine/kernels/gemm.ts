@@ -1,8 +1,8 @@
 // The model's 2-D products (x·W, x·Wᵀ, dy·W, dyᵀ·x) on our own wasm SIMD kernel (kernels/gemm.ts)
 // or tfjs's (XNNPACK on wasm), whichever measured faster for the form and build (plain SIMD or FMA). Not an op with a
 // gradient: ops.ts and frozen-ops.ts call `product` inside their own custom gradients. Ours runs on
-// as many threads as wasm's products (attention-threads.ts's pool over one shared memory), but with
-// the threaded build (threads > 1) auto mode leaves the products to XNNPACK (see `faster`).
+// as many threads as wasm's products (attention-threads.ts's pool over one shared memory), where it
+// measured faster than XNNPACK on as many threads (see `faster`).
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
@@ -26,8 +26,11 @@ let kernelBuild: KernelBuild | undefined;
 let modeOverride: GemmMode | undefined;
 let threadsOverride: number | undefined;
 let pool: KernelThreads | undefined;
-/** Below this many multiply-adds (M·N·K) one thread does the product: handing out units costs more than it saves. */
-const MIN_THREADED_WORK = 1 << 22;
+/**
+ * Below this many multiply-adds (M·N·K) one thread does the product: handing out units cost 25–90 µs
+ * of CPU a product here, +14% at 4 M, +7% at 16 M, nothing measurable at 33 M (bench/RESULTS.md).
+ */
+const MIN_THREADED_WORK = 1 << 24;
 /** Rows per unit at least this many when the rows are split (each unit packs its own copy of B's blocks). */
 const MIN_UNIT_ROWS = 32;
 
@@ -84,7 +87,8 @@ export function gemmMode(): GemmMode {
 }
 
 /**
- * Where ours beats XNNPACK (1 thread), by form: A·B, A·Bᵀ or Aᵀ·B (transA), and by the build.
+ * Where ours beats XNNPACK (1 thread; 2 threads each agree, below), by form: A·B, A·Bᵀ or Aᵀ·B
+ * (transA), and by the build.
  * From bench/gemm.ts on the tiny, small and GPT-2-small weights at 512-4096 rows, ours ÷ XNNPACK as
  * the engine called it (bench/RESULTS.md, "our own GEMM", 2026-12-04):
  * - Aᵀ·B (every dW): 1.21-3.06× with plain SIMD, 1.42-4.24× with FMA. XNNPACK has no transposed
@@ -92,6 +96,9 @@ export function gemmMode(): GemmMode {
  * - A·B and A·Bᵀ (forward, dx) with FMA: 1.11-2.97×, median ~1.4.
  * - the same with plain SIMD: 0.76-1.56× (median ~1.1) while N or K is under 512 (tiny, small),
  *   1.26-2.06× when both are 512 or more (GPT-2 small's 768-3072): XNNPACK is used below that.
+ * On 2 threads each (bench/gemm.ts --threads 2, RESULTS.md "our GEMM on threads", 2026-12-04, the
+ * 2-core machine at load 4-7), where this table picks ours: 0.94-8.8× in CPU-s and 0.94-14× wall
+ * (FMA, 512-4096 rows, two runs: CPU-s under 1.0 once in 107, wall twice); plain SIMD 1.05-3.4× both.
  */
 function faster(transA: boolean, N: number, K: number): boolean {
   return transA || gemmBuild() === 'fma' || Math.min(N, K) >= 512;
@@ -107,7 +114,7 @@ export function gemmApplies(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, tra
   if (K === 0 || M === 0 || N === 0 || a.size + b.size + M * N > MAX_FLOATS) return false;
   if (mode === 'on') return true;
   // tfjs's cpu backend multiplies in JavaScript: 0.24 GFLOP/CPU-s at 256³, ours 17 (same process).
-  return backend === 'cpu' || (wasmBackendThreads() === 1 && faster(transA, N, K));
+  return backend === 'cpu' || faster(transA, N, K);
 }
 
 /**
