@@ -1,13 +1,15 @@
 // Our GEMM on several threads (src/engine/kernels/gemm.ts over attention-threads.ts's pool): every
 // form on ragged shapes, split by rows and by columns, equal bit for bit to one thread, values and
-// gradients through ops.ts's products; a worker's failure as a named error; the process exits by itself.
+// gradients through ops.ts's products; the default path on wasm's threads; a worker's failure as a named
+// error; the process exits by itself.
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
-import { closeGemmThreads, product, setGemmMode, setGemmThreads } from '../../../../src/engine/kernels/gemm';
+import { closeGemmThreads, gemmApplies, product, setGemmMode, setGemmThreads } from '../../../../src/engine/kernels/gemm';
+import { wasmBackendThreads } from '../../../../src/engine/kernels/wasm-kernel';
 import { KernelThreads, unitsRunOnWorkers } from '../../../../src/engine/kernels/attention-threads';
 import { WASM_BASE64 } from '../../../../src/engine/kernels/gemm-wasm';
 import { conv1d, linear } from '../../../../src/engine/model/ops';
@@ -67,13 +69,16 @@ describe('our GEMM on threads', () => {
         const one = withThreads(1, () => product(a, b, f.transA, f.transB));
         // A product that wrote nothing would be zeros: the reference is not.
         assert.ok(tf.max(tf.abs(one)).dataSync()[0] > 0);
+        const negA = tf.neg(a) as tf.Tensor2D;
         for (const threads of [2, 3]) {
+          // C's place in the kernel's memory now holds −C: a block the threads skipped would show it.
+          withThreads(1, () => product(negA, b, f.transA, f.transB)).dispose();
           const many = withThreads(threads, () => product(a, b, f.transA, f.transB));
           assert.deepEqual(many.shape, [M, N]);
           sameBits(many, one, `${f.name} ${M}×${N}×${K}, ${threads} threads`);
           many.dispose();
         }
-        tf.dispose([a, b, one]);
+        tf.dispose([a, negA, b, one]);
       }
     }
     assert.ok(unitsRunOnWorkers() > before, 'no unit ran on a worker thread');
@@ -100,6 +105,20 @@ describe('our GEMM on threads', () => {
       tf.dispose([x, w, r, ...one, ...two]);
     });
   }
+
+  it("runs on wasm's own thread count by default, for a weight gradient over the work threshold", async (t) => {
+    await useTestBackend();
+    if (tf.getBackend() !== 'wasm' || wasmBackendThreads() < 2) return t.skip('wasm runs one thread here');
+    const rng = new Rng(3);
+    const x = random(rng, [512, 256]);
+    const dy = random(rng, [512, 256]);
+    assert.equal(gemmApplies(x, dy, true, false), true);
+    const before = unitsRunOnWorkers();
+    // The calling thread may take every unit of one product on a busy machine: a few tries.
+    for (let i = 0; i < 20 && unitsRunOnWorkers() === before; i++) product(x, dy, true, false).dispose();
+    assert.ok(unitsRunOnWorkers() > before, 'no unit of the default path ran on a worker thread');
+    tf.dispose([x, dy]);
+  });
 
   it("turns a worker's failure into an error that names the GEMM and how to avoid the threads", () => {
     const wasm = (globalThis as unknown as { WebAssembly: unknown }).WebAssembly as {
