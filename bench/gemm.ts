@@ -1,14 +1,15 @@
 // Our own GEMM (src/engine/kernels/gemm.ts) against tfjs's products as the engine calls them
 // (XNNPACK, with the transpose explicit for the transposed forms), on the bench configs' weights
 // (bench/configs.ts, GPT-2 layout) in the three forms of a training step: forward x·W, dx = dy·Wᵀ,
-// dW = xᵀ·dy (and the head's x·Wᵀ, dy·W, dyᵀ·x). Wasm backend, 1 thread, one process, interleaved;
-// CPU seconds (process.cpuUsage), median of the repetitions. Fresh operands each repetition, as in
+// dW = xᵀ·dy (and the head's x·Wᵀ, dy·W, dyᵀ·x). Wasm backend, 1 thread (--threads N: the threaded
+// build, ours and XNNPACK each on N), one process, interleaved; CPU seconds (process.cpuUsage, every
+// thread of the process) and wall, median of the repetitions. Fresh operands each repetition, as in
 // training (tfjs-wasm caches XNNPACK's packed copy of a reused right operand).
 // --step: then the DPO step (bench/attention.ts's CPU-second step worker, the real Trainer, wasm
 // 1 thread, fused attention on) with our products on (DPO_GEMM unset: the wrapper's table) and off
 // (DPO_GEMM=0), two processes each, interleaved; --trl adds TRL's DPOTrainer (1 thread, torch env)
 // between them. Run node with --experimental-wasm-relaxed-simd for the FMA build.
-// Usage: node out/bench/gemm.js [--configs tiny,small,gpt2-small] [--rows 1024,4096] [--reps 3] [--json]
+// Usage: node out/bench/gemm.js [--configs tiny,small,gpt2-small] [--rows 1024,4096] [--reps 3] [--threads 1] [--json]
 //        [--step [--trl]] [--step-shape small] [--seq 128] [--steps 3] [--no-products]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,19 +35,24 @@ interface Row {
   k: number;
   oursS: number;
   xnnS: number;
+  oursWall: number;
+  xnnWall: number;
 }
 
-function cpuSeconds(fn: () => tf.Tensor): number {
+/** CPU seconds and wall seconds of one product. */
+function cpuSeconds(fn: () => tf.Tensor): [number, number] {
   const u = process.cpuUsage();
+  const t = process.hrtime.bigint();
   const y = fn();
   y.dataSync();
   const d = process.cpuUsage(u);
+  const wall = Number(process.hrtime.bigint() - t) / 1e9;
   y.dispose();
-  return (d.user + d.system) / 1e6;
+  return [(d.user + d.system) / 1e6, wall];
 }
 
 /** One product in one form, ours and XNNPACK alternating, `reps` each after a warm-up of each. */
-function measure(form: Row['form'], m: number, n: number, k: number, reps: number): { oursS: number; xnnS: number } {
+function measure(form: Row['form'], m: number, n: number, k: number, reps: number): Pick<Row, 'oursS' | 'xnnS' | 'oursWall' | 'xnnWall'> {
   const transA = form === 'Aᵀ·B';
   const transB = form === 'A·Bᵀ';
   const a = tf.randomNormal(transA ? [k, m] : [m, k], 0, 1, 'float32', 1) as tf.Tensor2D;
@@ -63,14 +69,16 @@ function measure(form: Row['form'], m: number, n: number, k: number, reps: numbe
   };
   run('on');
   run('off');
-  const ours: number[] = [];
-  const xnn: number[] = [];
+  const ours: [number, number][] = [];
+  const xnn: [number, number][] = [];
   for (let r = 0; r < reps; r++) {
     ours.push(run('on'));
     xnn.push(run('off'));
   }
   tf.dispose([a, b]);
-  return { oursS: median(ours), xnnS: median(xnn) };
+  const cpu = (xs: [number, number][]) => median(xs.map((x) => x[0]));
+  const wall = (xs: [number, number][]) => median(xs.map((x) => x[1]));
+  return { oursS: cpu(ours), xnnS: cpu(xnn), oursWall: wall(ours), xnnWall: wall(xnn) };
 }
 
 /** The GPT-2 layout's weights as [name, in, out], and the head [vocab, d] used as x·Wᵀ. */
@@ -146,10 +154,13 @@ async function main(): Promise<void> {
       seq: { type: 'string', default: '128' },
       steps: { type: 'string', default: '3' },
       'no-products': { type: 'boolean' },
+      threads: { type: 'string', default: '1' },
     },
   });
-  await selectBackend('wasm', 1);
-  console.log(`kernel build ${gemmBuild()}; node ${process.version}; ${os.cpus()[0].model}; load ${load()}; ${new Date().toISOString()}`);
+  const { threads } = await selectBackend('wasm', Number(values.threads));
+  console.log(
+    `kernel build ${gemmBuild()}; wasm threads ${threads}; node ${process.version}; ${os.cpus()[0].model}; load ${load()}; ${new Date().toISOString()}`,
+  );
   const reps = Number(values.reps);
   const rows: Row[] = [];
   for (const config of values['no-products'] ? [] : values.configs!.split(',')) {
@@ -173,7 +184,7 @@ async function main(): Promise<void> {
           rows.push(r);
           const gf = (s: number) => ((2 * m * n * k) / s / 1e9).toFixed(1);
           console.log(
-            `${config.padEnd(10)} ${r.product.padEnd(22)} ${form.padEnd(5)} ${`${m}×${n}×${k}`.padEnd(16)} ours ${gf(r.oursS).padStart(5)} xnn ${gf(r.xnnS).padStart(5)} GFLOP/CPU-s  ${(r.xnnS / r.oursS).toFixed(2)}×`,
+            `${config.padEnd(10)} ${r.product.padEnd(22)} ${form.padEnd(5)} ${`${m}×${n}×${k}`.padEnd(16)} ours ${gf(r.oursS).padStart(5)} xnn ${gf(r.xnnS).padStart(5)} GFLOP/CPU-s  ${(r.xnnS / r.oursS).toFixed(2)}×  wall ${gf(r.oursWall).padStart(5)} vs ${gf(r.xnnWall).padStart(5)} GFLOP/s ${(r.xnnWall / r.oursWall).toFixed(2)}×`,
           );
         }
       }

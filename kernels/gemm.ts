@@ -1,7 +1,9 @@
 // A single-precision matrix product C = A·B in AssemblyScript with wasm SIMD (f32x4), for the
 // model's dense products (x·W, x·Wᵀ, dy·W, dyᵀ·x): A and B are read through strides, so a
 // transposed operand costs only its packing, never a separate transpose. GotoBLAS's blocking
-// (K in blocks of KC, rows in blocks of MC, both operands packed), a 4×8 register block. One thread.
+// (K in blocks of KC, rows in blocks of MC, both operands packed), a 4×8 register block. `gemm` is
+// one thread; `gemmUnit` is one block of C's rows or columns, so that the host's threads (on a
+// shared memory) split a product; each element sums over K in the same order either way.
 // Built by scripts/build-kernels.mjs into src/engine/kernels/gemm-wasm.ts; the host
 // (src/engine/kernels/gemm.ts) lays out memory and decides when this runs instead of XNNPACK.
 import { madd } from './simd';
@@ -30,6 +32,42 @@ export function workFloats(): i32 {
  * Any M, N, K ≥ 1 (edges are zero-padded in the packs). `work` holds workFloats() floats, 16-byte aligned.
  */
 export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, aks: i32, b: usize, bks: i32, bjs: i32, c: usize, work: usize): void {
+  product(M, N, K, a, ars, aks, b, bks, bjs, c, N, work);
+}
+
+/**
+ * Unit u of gemm's product split into blocks of mu rows × nu columns of C, row-major over the
+ * blocks (the host makes mu a multiple of 4 and nu of 8, so the register tiles are gemm's own). Each
+ * unit packs its own operands into its thread's `work`, and writes only its block of C.
+ */
+export function gemmUnit(
+  M: i32,
+  N: i32,
+  K: i32,
+  a: usize,
+  ars: i32,
+  aks: i32,
+  b: usize,
+  bks: i32,
+  bjs: i32,
+  c: usize,
+  work: usize,
+  mu: i32,
+  nu: i32,
+  u: i32,
+): void {
+  const perRow = (N + nu - 1) / nu;
+  const i0 = (u / perRow) * mu;
+  const j0 = (u % perRow) * nu;
+  if (i0 >= M) return;
+  const ap = a + ((<usize>(i0 * ars)) << 2);
+  const bp = b + ((<usize>(j0 * bjs)) << 2);
+  const cp = c + ((<usize>(i0 * N + j0)) << 2);
+  product(min(mu, M - i0), min(nu, N - j0), K, ap, ars, aks, bp, bks, bjs, cp, N, work);
+}
+
+/** gemm with C's row stride `ldc`. */
+function product(M: i32, N: i32, K: i32, a: usize, ars: i32, aks: i32, b: usize, bks: i32, bjs: i32, c: usize, ldc: i32, work: usize): void {
   const pa = work;
   const pb = pa + ((<usize>(MC * KC)) << 2);
   const edge = pb + ((<usize>(NC * KC)) << 2);
@@ -41,7 +79,7 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, aks: i32, b: us
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(a, ars, aks, ic, mc, pc, kc, pa);
-        block(pa, pb, c, N, ic, mc, jc, nc, kc, pc > 0, edge);
+        block(pa, pb, c, ldc, ic, mc, jc, nc, kc, pc > 0, edge);
       }
     }
   }

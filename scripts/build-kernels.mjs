@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-// Attention's threads (src/engine/kernels/attention-threads.ts) run one module on one shared memory
+// The kernels' threads (src/engine/kernels/attention-threads.ts) run one module on one shared memory
 // that the host makes and imports; 65536 pages is wasm32's 4 GiB, the most a shared memory declares.
-const ATTENTION_FLAGS = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'];
+const SHARED_FLAGS = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'];
 const KERNELS = [
-  { source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts', extra: ATTENTION_FLAGS },
-  { source: 'kernels/gemm.ts', module: 'src/engine/kernels/gemm-wasm.ts' },
+  { source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts', extra: SHARED_FLAGS },
+  { source: 'kernels/gemm.ts', module: 'src/engine/kernels/gemm-wasm.ts', extra: SHARED_FLAGS },
 ];
 // Fixed flags: the same source and compiler (pinned in package.json) give the same bytes. Two builds
 // per kernel: plain SIMD, and with relaxed SIMD (fused multiply-add) for runtimes that have it

@@ -1,8 +1,8 @@
-// Runs the attention kernel's work units on several threads: node:worker_threads workers, each
-// instantiating the same module on the one shared memory, take unit numbers from an Atomics counter
-// while the calling thread does the same, then the caller blocks (Atomics.wait) until all are done.
-// Node only (the engine's own process, where the main thread may block); never loaded in a webview.
-// Not the kernel's math: that is kernels/attention.ts, one unit per call.
+// Runs a wasm kernel's work units on several threads (fused attention's and the GEMM's): node:worker_threads
+// workers, each instantiating the same module on the one shared memory, take unit numbers from an
+// Atomics counter while the calling thread does the same, then the caller blocks (Atomics.wait) until
+// all are done. Node only (the engine's own process, where the main thread may block); never loaded
+// in a webview. Not the kernels' math (kernels/*.ts, one unit per call).
 import type { MessagePort, Worker } from 'node:worker_threads';
 
 /** Slots of the control block (Int32Array over a SharedArrayBuffer). */
@@ -14,7 +14,7 @@ const IN_JOB = 4; // workers between joining a job and leaving it
 const FAILED = 5; // a worker's unit threw: its message waits on that worker's port
 const READY = 6; // workers that instantiated the module
 const STOP = 7;
-/** Job description (Float64Array): export (0 forward, 1 backward), units, work stride, argument count, where the work pointer is, then the arguments. */
+/** Job description (Float64Array): export (its index in the pool's list), units, work stride, argument count, where the work pointer is, then the arguments. */
 const ARGS = 5;
 const MAX_ARGS = 32;
 
@@ -26,7 +26,7 @@ const MAX_ARGS = 32;
  */
 const WORKER_SCRIPT = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, job, index, port } = workerData;
+const { module, memory, control, job, index, port, names } = workerData;
 const c = new Int32Array(control);
 const a = new Float64Array(job);
 let ex;
@@ -45,7 +45,7 @@ while (ex && !Atomics.load(c, ${STOP})) {
   seen = gen;
   Atomics.add(c, ${IN_JOB}, 1);
   if (Atomics.load(c, ${OPEN}) === 1 && Atomics.load(c, ${GEN}) === gen) {
-    const fn = a[0] === 0 ? ex.forward : ex.backward;
+    const fn = ex[names[a[0]]];
     const n = a[1];
     const args = Array.from(a.subarray(${ARGS}, ${ARGS} + a[3]));
     args[a[4]] += index * a[2];
@@ -63,9 +63,11 @@ while (ex && !Atomics.load(c, ${STOP})) {
 }
 `;
 
-export interface KernelFns {
-  forward(...args: number[]): void;
-  backward(...args: number[]): void;
+/** What a pool runs and how its errors read: the exports units may call, the kernel's name, what avoids the threads. */
+export interface PoolNames {
+  exports: string[];
+  what: string;
+  avoid: string;
 }
 
 /** How long a wait may see no progress before the pool is declared broken: a unit takes well under a second at the shapes trained here. */
@@ -83,7 +85,7 @@ export function setAttentionStallMs(ms: number): void {
   stallMs = ms;
 }
 
-export class AttentionThreads {
+export class KernelThreads {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * 8));
   private readonly job = new Float64Array(new SharedArrayBuffer(8 * (ARGS + MAX_ARGS)));
   private readonly workers: Worker[] = [];
@@ -95,6 +97,7 @@ export class AttentionThreads {
     readonly threads: number,
     module: object,
     memory: object,
+    private readonly names: PoolNames,
   ) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when threads are used, never in a webview
     const wt = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -102,7 +105,7 @@ export class AttentionThreads {
       const { port1, port2 } = new wt.MessageChannel();
       const worker = new wt.Worker(WORKER_SCRIPT, {
         eval: true,
-        workerData: { module, memory, control: this.control.buffer, job: this.job.buffer, index, port: port2 },
+        workerData: { module, memory, control: this.control.buffer, job: this.job.buffer, index, port: port2, names: names.exports },
         transferList: [port2],
       });
       // The engine's exit must not wait for the pool: unref'd, and terminated by close().
@@ -113,23 +116,26 @@ export class AttentionThreads {
     }
     const deadline = Date.now() + stallMs;
     for (let ready = Atomics.load(this.control, READY); ready < threads - 1; ready = Atomics.load(this.control, READY)) {
-      if (Date.now() > deadline) this.fail(`${ready} of ${threads - 1} attention worker threads started within ${stallMs / 1000} s`);
+      if (Date.now() > deadline) this.fail(`${ready} of ${threads - 1} ${names.what} worker threads started within ${stallMs / 1000} s`);
       Atomics.wait(this.control, READY, ready, 100);
     }
     if (Atomics.load(this.control, FAILED)) this.fail(this.messages());
   }
 
   /**
-   * Runs units 0..n−1 of `fn` ('forward' or 'backward') with `args` then the unit number; argument
+   * Runs units 0..n−1 of export `fn` (one of the pool's names) with `args` then the unit number; argument
    * `workArg` is the work-area pointer, advanced by `workStride` bytes per thread. Returns when every
    * unit is done; throws (with the worker's message) if one failed, or if no unit finished for
    * stallMs (a worker that died mid-unit), after which this pool refuses further jobs.
    */
-  runUnits(kernel: KernelFns, fn: 'forward' | 'backward', n: number, args: number[], workArg: number, workStride: number): void {
+  runUnits(kernel: object, fn: string, n: number, args: number[], workArg: number, workStride: number): void {
     if (this.broken) throw new Error(this.broken);
-    if (args.length > MAX_ARGS) throw new Error(`attention threads: ${args.length} arguments, at most ${MAX_ARGS}`);
+    const which = this.names.exports.indexOf(fn);
+    if (which < 0) throw new Error(`${this.names.what} threads: no export ${fn}`);
+    if (args.length > MAX_ARGS) throw new Error(`${this.names.what} threads: ${args.length} arguments, at most ${MAX_ARGS}`);
+    const run = (kernel as Record<string, (...args: number[]) => void>)[fn];
     const c = this.control;
-    this.job.set([fn === 'forward' ? 0 : 1, n, workStride, args.length, workArg, ...args]);
+    this.job.set([which, n, workStride, args.length, workArg, ...args]);
     Atomics.store(c, NEXT, 0);
     Atomics.store(c, DONE, 0);
     Atomics.store(c, FAILED, 0);
@@ -140,7 +146,7 @@ export class AttentionThreads {
     let ran = 0;
     try {
       for (let u = Atomics.add(c, NEXT, 1); u < n; u = Atomics.add(c, NEXT, 1)) {
-        kernel[fn](...args, u);
+        run(...args, u);
         Atomics.add(c, DONE, 1);
         ran++;
       }
@@ -153,7 +159,7 @@ export class AttentionThreads {
     this.waitFor(IN_JOB, (x) => x === 0, 'left the job');
     if (mine !== undefined) throw mine;
     onWorkers += n - ran;
-    if (Atomics.load(c, FAILED)) throw new Error(`fused attention failed on a worker thread: ${this.messages()}`);
+    if (Atomics.load(c, FAILED)) throw new Error(`${this.names.what} failed on a worker thread: ${this.messages()}`);
   }
 
   /** Blocks until slot's value passes `ok`, in slices, failing when it stops changing for stallMs. */
@@ -167,7 +173,7 @@ export class AttentionThreads {
         last = now;
         since = Date.now();
       } else if (Date.now() - since > stallMs) {
-        this.fail(`an attention worker thread has not ${what} for ${stallMs / 1000} s (it may have died)`);
+        this.fail(`a ${this.names.what} worker thread has not ${what} for ${stallMs / 1000} s (it may have died)`);
       }
     }
   }
@@ -181,7 +187,7 @@ export class AttentionThreads {
   }
 
   private fail(reason: string): never {
-    this.broken = `fused attention's worker threads: ${reason}; run with --threads 1 (or DPO_FUSED_ATTENTION=0) to avoid them`;
+    this.broken = `${this.names.what}'s worker threads: ${reason}; run with ${this.names.avoid} to avoid them`;
     this.close();
     throw new Error(this.broken);
   }
@@ -194,5 +200,12 @@ export class AttentionThreads {
     for (const w of this.workers) void w.terminate();
     for (const p of this.ports) p.close();
     this.workers.length = 0;
+  }
+}
+
+/** Fused attention's pool (kernels/attention.ts's forward and backward units). */
+export class AttentionThreads extends KernelThreads {
+  constructor(threads: number, module: object, memory: object) {
+    super(threads, module, memory, { exports: ['forward', 'backward'], what: 'fused attention', avoid: '--threads 1 (or DPO_FUSED_ATTENTION=0)' });
   }
 }

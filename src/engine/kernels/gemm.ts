@@ -1,25 +1,38 @@
 // The model's 2-D products (x·W, x·Wᵀ, dy·W, dyᵀ·x) on our own wasm SIMD kernel (kernels/gemm.ts)
 // or tfjs's (XNNPACK on wasm), whichever measured faster for the form and build (plain SIMD or FMA). Not an op with a
 // gradient: ops.ts and frozen-ops.ts call `product` inside their own custom gradients. Ours runs on
-// one thread, so with wasm's threaded build (threads > 1) the products stay XNNPACK's.
+// as many threads as wasm's products (attention-threads.ts's pool over one shared memory), where it
+// measured faster than XNNPACK on as many threads (see `faster`).
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
 import { KernelBuild, WasmMemory, pickKernelBuild, wasmBackendThreads, webAssembly } from './wasm-kernel';
+import { KernelThreads } from './attention-threads';
 
 interface KernelExports {
-  memory: WasmMemory;
   heapBase(): number;
   workFloats(): number;
   gemm(M: number, N: number, K: number, a: number, ars: number, aks: number, b: number, bks: number, bjs: number, c: number, work: number): void;
+  gemmUnit(...args: number[]): void;
 }
 
 /** Operands past this many floats (A, B and C together, 256 MiB) stay on XNNPACK: our memory never shrinks. */
 const MAX_FLOATS = 2 ** 26;
 
 let kernel: KernelExports | undefined;
+let kernelModule: object | undefined;
+let memory: WasmMemory | undefined;
 let kernelBuild: KernelBuild | undefined;
 let modeOverride: GemmMode | undefined;
+let threadsOverride: number | undefined;
+let pool: KernelThreads | undefined;
+/**
+ * Below this many multiply-adds (M·N·K) one thread does the product: handing out units cost 25–90 µs
+ * of CPU a product here, +14% at 4 M, +7% at 16 M, nothing measurable at 33 M (bench/RESULTS.md).
+ */
+const MIN_THREADED_WORK = 1 << 24;
+/** Rows per unit at least this many when the rows are split (each unit packs its own copy of B's blocks). */
+const MIN_UNIT_ROWS = 32;
 
 /** off: tfjs's products only; auto: ours where it measured faster; on: ours for every product it can take. */
 export type GemmMode = 'off' | 'auto' | 'on';
@@ -29,8 +42,31 @@ function instance(): KernelExports {
   const wasm = webAssembly();
   const { build, bytes } = pickKernelBuild(WASM_BASE64, WASM_FMA_BASE64);
   kernelBuild = build;
-  kernel = new wasm.Instance(new wasm.Module(bytes)).exports as KernelExports;
+  // Shared from the start, so worker threads can run the same module on it (as attention.ts does).
+  memory = new wasm.Memory({ initial: 1, maximum: 65536, shared: true });
+  kernelModule = new wasm.Module(bytes);
+  kernel = new wasm.Instance(kernelModule, { env: { memory } }).exports as KernelExports;
   return kernel;
+}
+
+/** Sets the kernel's thread count (tests, benchmarks); undefined: the wasm backend's own count. */
+export function setGemmThreads(threads: number | undefined): void {
+  threadsOverride = threads;
+}
+
+/** Stops the kernel's worker threads (they are unref'd, so the process's exit does it too). */
+export function closeGemmThreads(): void {
+  pool?.close();
+  pool = undefined;
+}
+
+/** Threads for a product of `work` multiply-adds: the override, DPO_GEMM_THREADS=N (every size: tests), or wasm's count above the threshold. */
+function threadCount(work: number): number {
+  if (threadsOverride !== undefined) return threadsOverride;
+  const forced = Number(process.env.DPO_GEMM_THREADS);
+  if (forced >= 1) return Math.floor(forced);
+  if (tf.getBackend() !== 'wasm' || work < MIN_THREADED_WORK) return 1;
+  return wasmBackendThreads();
 }
 
 /** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
@@ -51,7 +87,8 @@ export function gemmMode(): GemmMode {
 }
 
 /**
- * Where ours beats XNNPACK (1 thread), by form: A·B, A·Bᵀ or Aᵀ·B (transA), and by the build.
+ * Where ours beats XNNPACK (1 thread; 2 threads each agree, below), by form: A·B, A·Bᵀ or Aᵀ·B
+ * (transA), and by the build.
  * From bench/gemm.ts on the tiny, small and GPT-2-small weights at 512-4096 rows, ours ÷ XNNPACK as
  * the engine called it (bench/RESULTS.md, "our own GEMM", 2026-12-04):
  * - Aᵀ·B (every dW): 1.21-3.06× with plain SIMD, 1.42-4.24× with FMA. XNNPACK has no transposed
@@ -59,6 +96,9 @@ export function gemmMode(): GemmMode {
  * - A·B and A·Bᵀ (forward, dx) with FMA: 1.11-2.97×, median ~1.4.
  * - the same with plain SIMD: 0.76-1.56× (median ~1.1) while N or K is under 512 (tiny, small),
  *   1.26-2.06× when both are 512 or more (GPT-2 small's 768-3072): XNNPACK is used below that.
+ * On 2 threads each (bench/gemm.ts --threads 2, RESULTS.md "our GEMM on threads", 2026-12-04, the
+ * 2-core machine at load 4-7), where this table picks ours: 0.94-8.8× in CPU-s and 0.94-14× wall
+ * (FMA, 512-4096 rows, two runs: CPU-s under 1.0 once in 107, wall twice); plain SIMD 1.05-3.4× both.
  */
 function faster(transA: boolean, N: number, K: number): boolean {
   return transA || gemmBuild() === 'fma' || Math.min(N, K) >= 512;
@@ -74,7 +114,7 @@ export function gemmApplies(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, tra
   if (K === 0 || M === 0 || N === 0 || a.size + b.size + M * N > MAX_FLOATS) return false;
   if (mode === 'on') return true;
   // tfjs's cpu backend multiplies in JavaScript: 0.24 GFLOP/CPU-s at 256³, ours 17 (same process).
-  return backend === 'cpu' || (wasmBackendThreads() === 1 && faster(transA, N, K));
+  return backend === 'cpu' || faster(transA, N, K);
 }
 
 /**
@@ -94,31 +134,59 @@ function ours(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean):
   const [M, K] = transA ? [a.shape[1], a.shape[0]] : a.shape;
   const N = transB ? b.shape[0] : b.shape[1];
   const k = instance();
+  const threads = Math.max(1, threadCount(M * N * K));
   const base = Math.ceil(k.heapBase() / 16) * 16;
   const ao = base;
   const bo = ao + align(a.size * 4);
   const co = bo + align(b.size * 4);
   const wo = co + align(M * N * 4);
-  const end = wo + k.workFloats() * 4;
-  const need = end - k.memory.buffer.byteLength;
+  const workBytes = k.workFloats() * 4;
+  const end = wo + workBytes * threads;
+  const need = end - memory!.buffer.byteLength;
   if (need > 0) {
     try {
-      k.memory.grow(Math.ceil(need / 65536));
+      memory!.grow(Math.ceil(need / 65536));
     } catch {
       // No room for ours: tfjs's product (its heap is separate) rather than a failed step.
       return tf.tidy(() => tf.matMul(transA ? tf.transpose(a) : a, transB ? tf.transpose(b) : b));
     }
   }
-  const f32 = new Float32Array(k.memory.buffer);
+  const f32 = new Float32Array(memory!.buffer);
   f32.set(view(a), ao / 4);
   f32.set(view(b), bo / 4);
   // Row-major a [M, K] is (i, k) at i·K + k; a stored as [K, M] (transA) is at k·M + i. Likewise b.
   const [ars, aks] = transA ? [1, M] : [K, 1];
   const [bks, bjs] = transB ? [1, K] : [N, 1];
-  k.gemm(M, N, K, ao, ars, aks, bo, bks, bjs, co, wo);
+  if (threads === 1) k.gemm(M, N, K, ao, ars, aks, bo, bks, bjs, co, wo);
+  else runThreaded(k, threads, [M, N, K, ao, ars, aks, bo, bks, bjs, co, wo], workBytes);
   const out = f32.subarray(co / 4, co / 4 + M * N);
   // The wasm backend copies a new tensor's values into its heap at once; the cpu backend keeps the array.
   return tf.tensor2d(tf.getBackend() === 'wasm' ? out : out.slice(), [M, N]);
+}
+
+/**
+ * The product in about two units a thread, so a thread slowed by the machine's other work takes
+ * fewer: blocks of rows where there are enough (each unit packs B's blocks again, A's rows once),
+ * else of columns (each packs all of A, small then). Blocks are whole 4×8 register tiles.
+ */
+function runThreaded(k: KernelExports, threads: number, args: number[], workBytes: number): void {
+  const [M, N] = args;
+  const target = 2 * threads;
+  let mu = M;
+  let nu = N;
+  if (M >= target * MIN_UNIT_ROWS) mu = Math.ceil(M / target / 4) * 4;
+  else nu = Math.max(8, Math.ceil(N / target / 8) * 8);
+  const units = Math.ceil(M / mu) * Math.ceil(N / nu);
+  if (units < 2) {
+    k.gemm(...(args as Parameters<KernelExports['gemm']>));
+    return;
+  }
+  if (pool?.threads !== threads) {
+    pool?.close();
+    pool = undefined;
+    pool = new KernelThreads(threads, kernelModule!, memory!, { exports: ['gemmUnit'], what: 'GEMM', avoid: '--threads 1 (or DPO_GEMM=0)' });
+  }
+  pool.runUnits(k, 'gemmUnit', units, [...args, mu, nu], 10, workBytes);
 }
 
 function align(bytes: number): number {
