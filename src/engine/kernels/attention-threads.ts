@@ -203,9 +203,11 @@ export class KernelThreads {
   }
 }
 
-/** Fused attention's pool (kernels/attention.ts's forward and backward units). */
+/** Fused attention's pool: kernels/attention.ts's forward and backward units. */
+export const ATTENTION_POOL: PoolNames = { exports: ['forward', 'backward'], what: 'fused attention', avoid: '--threads 1 (or DPO_FUSED_ATTENTION=0)' };
+
 export class AttentionThreads extends KernelThreads {
   constructor(threads: number, module: object, memory: object) {
-    super(threads, module, memory, { exports: ['forward', 'backward'], what: 'fused attention', avoid: '--threads 1 (or DPO_FUSED_ATTENTION=0)' });
+    super(threads, module, memory, ATTENTION_POOL);
   }
 }

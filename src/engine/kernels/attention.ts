@@ -5,8 +5,9 @@
 // the caller keeps its tfjs ops. DPO_FUSED_ATTENTION=0 turns it off.
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './attention-wasm';
-import { KernelBuild, WasmMemory, pickKernelBuild, wasmBackendThreads, webAssembly } from './wasm-kernel';
-import { AttentionThreads } from './attention-threads';
+import { KernelBuild } from './wasm-kernel';
+import { ATTENTION_POOL } from './attention-threads';
+import { SharedKernel } from './shared-kernel';
 import { webgpuAttention, webgpuAttentionApplies } from './attention-webgpu';
 
 interface KernelExports {
@@ -27,74 +28,49 @@ export interface AttentionOptions {
   softcap?: number;
 }
 
-let kernel: KernelExports | undefined;
-let kernelModule: object | undefined;
-let memory: WasmMemory | undefined;
-let kernelBuild: KernelBuild | undefined;
 let enabledOverride: boolean | undefined;
-let threadsOverride: number | undefined;
-let pool: AttentionThreads | undefined;
-/**
- * Below this many multiply-adds (4·B·H·T·Tk·hd) one thread does the op (generation's one-token
- * steps, tiny models): handing out units cost 0.2–0.4 ms of CPU a forward+backward at 4–8 M here
- * (10–20% of ops that small).
- */
-const MIN_THREADED_WORK = 1 << 24;
-
-function instance(): KernelExports {
-  if (kernel) return kernel;
-  const wasm = webAssembly();
-  // The FMA build gains ~1.5× on the tiles' products where the runtime has it.
-  const { build, bytes } = pickKernelBuild(WASM_BASE64, WASM_FMA_BASE64);
-  kernelBuild = build;
-  // A shared memory from the start, so worker threads can run the same module on it later; 65536
-  // pages (4 GiB) is the maximum the module declares (scripts/build-kernels.mjs).
-  memory = new wasm.Memory({ initial: 1, maximum: 65536, shared: true });
-  kernelModule = new wasm.Module(bytes);
-  kernel = new wasm.Instance(kernelModule, { env: { memory } }).exports as KernelExports;
-  return kernel;
-}
+/** The kernel on one shared memory (the FMA build gains ~1.5× on the tiles' products where the runtime has it). */
+const kernel = new SharedKernel<KernelExports>({
+  plainBase64: WASM_BASE64,
+  fmaBase64: WASM_FMA_BASE64,
+  threadsEnv: 'DPO_FUSED_ATTENTION_THREADS',
+  /**
+   * Below this many multiply-adds (4·B·H·T·Tk·hd) one thread does the op (generation's one-token
+   * steps, tiny models): handing out units cost 0.2–0.4 ms of CPU a forward+backward at 4–8 M here
+   * (10–20% of ops that small).
+   */
+  minThreadedWork: 1 << 24,
+  pool: ATTENTION_POOL,
+});
 
 /** Sets the kernel's thread count (tests, benchmarks); undefined: the wasm backend's own count. */
 export function setFusedAttentionThreads(threads: number | undefined): void {
-  threadsOverride = threads;
+  kernel.threadsOverride = threads;
 }
 
 /** Stops the kernel's worker threads (they are unref'd, so the process's exit does it too). */
 export function closeFusedAttentionThreads(): void {
-  pool?.close();
-  pool = undefined;
+  kernel.closeThreads();
 }
 
-/** As many threads as wasm's products use (src/engine/wasm-threads.ts decides); 1 on cpu. */
+/** As many threads as wasm's products use (src/engine/wasm-threads.ts decides); 1 on cpu. DPO_FUSED_ATTENTION_THREADS=N forces N. */
 function threadCount(work: number): number {
-  if (threadsOverride !== undefined) return threadsOverride;
-  // DPO_FUSED_ATTENTION_THREADS=N forces N threads at every size: to run the engine's tests threaded.
-  const forced = Number(process.env.DPO_FUSED_ATTENTION_THREADS);
-  if (forced >= 1) return Math.floor(forced);
-  if (tf.getBackend() !== 'wasm' || work < MIN_THREADED_WORK) return 1;
-  return wasmBackendThreads();
+  return kernel.threadCount(work, tf.getBackend());
 }
 
 /** Runs units 0..n−1 of one pass on `threads` threads (this one included); args[workArg] is the work area, workBytes a thread. */
 function runUnits(fn: 'forward' | 'backward', n: number, threads: number, args: number[], workArg: number, workBytes: number): void {
-  const k = instance();
+  const k = kernel.exports;
   if (threads <= 1 || n < 2) {
     for (let u = 0; u < n; u++) k[fn](...args, u);
     return;
   }
-  if (pool?.threads !== threads) {
-    pool?.close();
-    pool = undefined;
-    pool = new AttentionThreads(threads, kernelModule!, memory!);
-  }
-  pool.runUnits(k, fn, n, args, workArg, workBytes);
+  kernel.threads(threads).runUnits(k, fn, n, args, workArg, workBytes);
 }
 
 /** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
 export function fusedAttentionBuild(): KernelBuild {
-  instance();
-  return kernelBuild!;
+  return kernel.build;
 }
 
 /** Turns the fused op on or off for this process (benchmarks and tests); undefined: back to DPO_FUSED_ATTENTION. */
@@ -120,8 +96,8 @@ export function fusedAttentionApplies(q: tf.Tensor4D, k: tf.Tensor4D, options: A
 
 /** Float offsets of each region in the kernel's memory, growing it to fit. */
 function layout(sizes: number[]): { k: KernelExports; offsets: number[]; f32: Float32Array } {
-  const k = instance();
-  const mem = memory!;
+  const k = kernel.exports;
+  const mem = kernel.memory;
   const base = Math.ceil(k.heapBase() / 16) * 16;
   const offsets: number[] = [];
   let at = base / 4;
@@ -174,7 +150,7 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
 
 function runForward(dims: number[], q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): { out: Float32Array; lse: Float32Array } {
   const [B, H, KV, T, Tk, hd] = dims;
-  const kern = instance();
+  const kern = kernel.exports;
   const threads = threadCount(4 * B * H * T * Tk * hd);
   // Units are (sequence, kv head, query chunk): query chunks only when there are too few pairs to
   // keep every thread busy (four units a thread, as causal rows differ in cost).
@@ -196,7 +172,7 @@ function runForward(dims: number[], q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): {
 function runBackward(dims: number[], saved: tf.Tensor[], dy: tf.Tensor): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
   const [B, H, KV, T, Tk, hd] = dims;
   const [q, k, v, out, lse] = saved;
-  const kern = instance();
+  const kern = kernel.exports;
   // Units are (sequence, kv head, key range): each owns its rows of dk and dv. Key ranges only when
   // there are too few pairs to keep every thread busy; each range then writes its own part of dq,
   // summed here (the one place the threaded result's rounding can differ from one thread's).

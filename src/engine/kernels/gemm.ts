@@ -6,8 +6,8 @@
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
-import { KernelBuild, WasmMemory, pickKernelBuild, wasmBackendThreads, webAssembly } from './wasm-kernel';
-import { KernelThreads } from './attention-threads';
+import { KernelBuild } from './wasm-kernel';
+import { SharedKernel } from './shared-kernel';
 
 interface KernelExports {
   heapBase(): number;
@@ -19,60 +19,38 @@ interface KernelExports {
 /** Operands past this many floats (A, B and C together, 256 MiB) stay on XNNPACK: our memory never shrinks. */
 const MAX_FLOATS = 2 ** 26;
 
-let kernel: KernelExports | undefined;
-let kernelModule: object | undefined;
-let memory: WasmMemory | undefined;
-let kernelBuild: KernelBuild | undefined;
 let modeOverride: GemmMode | undefined;
-let threadsOverride: number | undefined;
-let pool: KernelThreads | undefined;
-/**
- * Below this many multiply-adds (M·N·K) one thread does the product: handing out units cost 25–90 µs
- * of CPU a product here, +14% at 4 M, +7% at 16 M, nothing measurable at 33 M (bench/RESULTS.md).
- */
-const MIN_THREADED_WORK = 1 << 24;
+/** The kernel on one shared memory, so worker threads can run the same module on it (as attention.ts's). */
+const kernel = new SharedKernel<KernelExports>({
+  plainBase64: WASM_BASE64,
+  fmaBase64: WASM_FMA_BASE64,
+  threadsEnv: 'DPO_GEMM_THREADS',
+  /**
+   * Below this many multiply-adds (M·N·K) one thread does the product: handing out units cost 25–90 µs
+   * of CPU a product here, +14% at 4 M, +7% at 16 M, nothing measurable at 33 M (bench/RESULTS.md).
+   */
+  minThreadedWork: 1 << 24,
+  pool: { exports: ['gemmUnit'], what: 'GEMM', avoid: '--threads 1 (or DPO_GEMM=0)' },
+});
 /** Rows per unit at least this many when the rows are split (each unit packs its own copy of B's blocks). */
 const MIN_UNIT_ROWS = 32;
 
 /** off: tfjs's products only; auto: ours where it measured faster; on: ours for every product it can take. */
 export type GemmMode = 'off' | 'auto' | 'on';
 
-function instance(): KernelExports {
-  if (kernel) return kernel;
-  const wasm = webAssembly();
-  const { build, bytes } = pickKernelBuild(WASM_BASE64, WASM_FMA_BASE64);
-  kernelBuild = build;
-  // Shared from the start, so worker threads can run the same module on it (as attention.ts does).
-  memory = new wasm.Memory({ initial: 1, maximum: 65536, shared: true });
-  kernelModule = new wasm.Module(bytes);
-  kernel = new wasm.Instance(kernelModule, { env: { memory } }).exports as KernelExports;
-  return kernel;
-}
-
 /** Sets the kernel's thread count (tests, benchmarks); undefined: the wasm backend's own count. */
 export function setGemmThreads(threads: number | undefined): void {
-  threadsOverride = threads;
+  kernel.threadsOverride = threads;
 }
 
 /** Stops the kernel's worker threads (they are unref'd, so the process's exit does it too). */
 export function closeGemmThreads(): void {
-  pool?.close();
-  pool = undefined;
-}
-
-/** Threads for a product of `work` multiply-adds: the override, DPO_GEMM_THREADS=N (every size: tests), or wasm's count above the threshold. */
-function threadCount(work: number): number {
-  if (threadsOverride !== undefined) return threadsOverride;
-  const forced = Number(process.env.DPO_GEMM_THREADS);
-  if (forced >= 1) return Math.floor(forced);
-  if (tf.getBackend() !== 'wasm' || work < MIN_THREADED_WORK) return 1;
-  return wasmBackendThreads();
+  kernel.closeThreads();
 }
 
 /** Which build of the kernel runs in this process: with fused multiply-add (relaxed SIMD) or plain SIMD. */
 export function gemmBuild(): KernelBuild {
-  instance();
-  return kernelBuild!;
+  return kernel.build;
 }
 
 /** Sets the mode for this process (benchmarks and tests); undefined: back to DPO_GEMM. */
@@ -133,8 +111,8 @@ export function product(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB:
 function ours(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean): tf.Tensor2D {
   const [M, K] = transA ? [a.shape[1], a.shape[0]] : a.shape;
   const N = transB ? b.shape[0] : b.shape[1];
-  const k = instance();
-  const threads = Math.max(1, threadCount(M * N * K));
+  const k = kernel.exports;
+  const threads = Math.max(1, kernel.threadCount(M * N * K, tf.getBackend()));
   const base = Math.ceil(k.heapBase() / 16) * 16;
   const ao = base;
   const bo = ao + align(a.size * 4);
@@ -142,16 +120,16 @@ function ours(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean):
   const wo = co + align(M * N * 4);
   const workBytes = k.workFloats() * 4;
   const end = wo + workBytes * threads;
-  const need = end - memory!.buffer.byteLength;
+  const need = end - kernel.memory.buffer.byteLength;
   if (need > 0) {
     try {
-      memory!.grow(Math.ceil(need / 65536));
+      kernel.memory.grow(Math.ceil(need / 65536));
     } catch {
       // No room for ours: tfjs's product (its heap is separate) rather than a failed step.
       return tf.tidy(() => tf.matMul(transA ? tf.transpose(a) : a, transB ? tf.transpose(b) : b));
     }
   }
-  const f32 = new Float32Array(memory!.buffer);
+  const f32 = new Float32Array(kernel.memory.buffer);
   f32.set(view(a), ao / 4);
   f32.set(view(b), bo / 4);
   // Row-major a [M, K] is (i, k) at i·K + k; a stored as [K, M] (transA) is at k·M + i. Likewise b.
@@ -181,12 +159,7 @@ function runThreaded(k: KernelExports, threads: number, args: number[], workByte
     k.gemm(...(args as Parameters<KernelExports['gemm']>));
     return;
   }
-  if (pool?.threads !== threads) {
-    pool?.close();
-    pool = undefined;
-    pool = new KernelThreads(threads, kernelModule!, memory!, { exports: ['gemmUnit'], what: 'GEMM', avoid: '--threads 1 (or DPO_GEMM=0)' });
-  }
-  pool.runUnits(k, 'gemmUnit', units, [...args, mu, nu], 10, workBytes);
+  kernel.threads(threads).runUnits(k, 'gemmUnit', units, [...args, mu, nu], 10, workBytes);
 }
 
 function align(bytes: number): number {
