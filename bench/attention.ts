@@ -3,8 +3,8 @@
 // and 512 tokens (the `small` bench shape's attention: 8 sequences × 4 heads × 64), interleaved;
 // then the DPO step of `small` (4 pairs × 2 × 128) with the kernel on and off, CPU-s per step.
 // With --threads 1,2 the kernel's rows are also timed on those thread counts (wall and CPU seconds).
-// Usage: node [--experimental-wasm-relaxed-simd] out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--threads 1,2] [--no-step]
-// (the V8 flag lets Node 20 run the kernel's FMA build, as Electron and Node 22 do by default)
+// Usage: [DPO_KERNEL_BUILD=simd] node out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--threads 1,2] [--no-step]
+// (the FMA build by default, as the engine turns on Node 20's relaxed-SIMD flag; DPO_KERNEL_BUILD=simd for plain SIMD)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -8,7 +8,7 @@
 // --step: then the DPO step (bench/attention.ts's CPU-second step worker, the real Trainer, wasm
 // 1 thread, fused attention on) with our products on (DPO_GEMM unset: the wrapper's table) and off
 // (DPO_GEMM=0), two processes each, interleaved; --trl adds TRL's DPOTrainer (1 thread, torch env)
-// between them. Run node with --experimental-wasm-relaxed-simd for the FMA build.
+// between them. The FMA build runs by default (the engine turns on Node 20's relaxed-SIMD flag); DPO_KERNEL_BUILD=simd for the plain one.
 // Usage: node out/bench/gemm.js [--configs tiny,small,gpt2-small] [--rows 1024,4096] [--reps 3] [--threads 1] [--json]
 //        [--step [--trl]] [--step-shape small] [--seq 128] [--steps 3] [--no-products]
 import { spawnSync } from 'node:child_process';

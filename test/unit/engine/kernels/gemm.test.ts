@@ -14,9 +14,11 @@ import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/gem
 import { conv1d, linear } from '../../../../src/engine/model/ops';
 import { frozenConv1d, frozenLinear } from '../../../../src/engine/model/frozen-ops';
 import { Rng } from '../../../../src/engine/rng';
+import { pickKernelBuild } from '../../../../src/engine/kernels/wasm-kernel';
 
 const ROOT = path.resolve(__dirname, '../../../../..');
-const FMA_CHILD = process.env.DPO_KERNEL_TEST_FMA === '1';
+/** Set in the child that reruns these checks on the plain SIMD build; it skips the build-only tests. */
+const PLAIN_CHILD = process.env.DPO_KERNEL_BUILD === 'simd';
 
 function random(rng: Rng, shape: number[]): tf.Tensor2D {
   const data = new Float32Array(shape[0] * shape[1]);
@@ -144,21 +146,39 @@ describe('our GEMM', () => {
     }
   });
 
-  it('runs the FMA build where the runtime has relaxed SIMD', { skip: !FMA_CHILD }, () => {
+  it("runs the FMA build by default, turning on Node 20's relaxed-SIMD flag itself", { skip: PLAIN_CHILD }, () => {
+    // This process was started without --experimental-wasm-relaxed-simd: wasm-kernel.ts sets it.
+    assert.ok(!process.execArgv.includes('--experimental-wasm-relaxed-simd'));
     assert.equal(gemmBuild(), 'fma');
   });
 
-  it('passes these checks on the relaxed-SIMD (FMA) build too, in a child with the V8 flag', { skip: FMA_CHILD }, () => {
-    const run = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--test', '--test-reporter=spec', __filename], {
+  it('refuses a DPO_KERNEL_BUILD it does not know, naming the choices', () => {
+    const saved = process.env.DPO_KERNEL_BUILD;
+    process.env.DPO_KERNEL_BUILD = 'avx';
+    try {
+      assert.throws(() => pickKernelBuild(WASM_BASE64, WASM_FMA_BASE64), /DPO_KERNEL_BUILD="avx": use simd .*fma/);
+    } finally {
+      if (saved === undefined) delete process.env.DPO_KERNEL_BUILD;
+      else process.env.DPO_KERNEL_BUILD = saved;
+    }
+  });
+
+  it('runs the plain SIMD build with DPO_KERNEL_BUILD=simd', { skip: !PLAIN_CHILD }, () => {
+    assert.equal(gemmBuild(), 'simd');
+  });
+
+  it('passes these checks on the plain SIMD build too, in a child with DPO_KERNEL_BUILD=simd', { skip: PLAIN_CHILD }, () => {
+    const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', __filename], {
       encoding: 'utf8',
-      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DPO_KERNEL_TEST_FMA: '1' },
+      // Without the runner's NODE_TEST_CONTEXT, which would make the child report in its binary form.
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DPO_KERNEL_BUILD: 'simd' },
     });
     assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /✔ runs the FMA build/);
+    assert.match(run.stdout, /✔ runs the plain SIMD build/);
     assert.match(run.stdout, /ℹ fail 0/);
   });
 
-  it('rides in the engine bundle the VSIX ships (dist/engine.js)', { skip: FMA_CHILD }, () => {
+  it('rides in the engine bundle the VSIX ships (dist/engine.js)', { skip: PLAIN_CHILD }, () => {
     const bundle = path.join(ROOT, 'dist', 'engine.js');
     assert.ok(fs.existsSync(bundle), 'dist/ is missing: run `npm run build` (it bundles)');
     const text = fs.readFileSync(bundle, 'utf8');
