@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,12 +76,17 @@ def make_model(out: str, tiny: bool) -> dict:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    tok_dir = os.path.join(out, "tokenizer-source")
-    subprocess.run(
-        ["node", os.path.join(ROOT, "bin", "dpo.js"), "make-tiny-model", "--out", tok_dir, "--family", "llama", "--layers", "1",
-         "--d-model", "16", "--heads", "2"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    # DPO_BENCH_TOKENIZER: a folder holding that tokenizer made elsewhere, for a GPU machine without
+    # Node (bench/gpu/bare-machine.sh); else `dpo make-tiny-model` makes it here.
+    tok_dir = os.environ.get("DPO_BENCH_TOKENIZER") or os.path.join(out, "tokenizer-source")
+    if not os.environ.get("DPO_BENCH_TOKENIZER"):
+        if shutil.which("node") is None:
+            raise SystemExit("gpu_bench: no `node` here to make the tokenizer: set DPO_BENCH_TOKENIZER (see bench/gpu/bare-machine.sh)")
+        subprocess.run(
+            ["node", os.path.join(ROOT, "bin", "dpo.js"), "make-tiny-model", "--out", tok_dir, "--family", "llama", "--layers", "1",
+             "--d-model", "16", "--heads", "2"],
+            check=True, capture_output=True,
+        )  # fmt: skip
     shape = TINY if tiny else QWEN2_05B
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(Qwen2Config(**shape))
