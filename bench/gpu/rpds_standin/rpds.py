@@ -5,7 +5,8 @@ holds only the CPython 3.11 build). Put on the path only when `import rpds` fail
 product. Each "persistent" update copies the whole container, which is fine for a few schemas.
 Semantics follow rpds-py's documented API: values are immutable, updates return new objects."""
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Set
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 
@@ -61,7 +62,7 @@ class HashTrieMap(Mapping[Any, Any]):
         return HashTrieMap(d)
 
 
-class HashTrieSet(Set[Any]):
+class HashTrieSet(AbstractSet[Any]):
     __slots__ = ("_s",)
 
     def __init__(self, value: Iterable[Hashable] = ()) -> None:
