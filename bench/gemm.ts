@@ -9,8 +9,10 @@
 // 1 thread, fused attention on) with our products on (DPO_GEMM unset: the wrapper's table) and off
 // (DPO_GEMM=0), two processes each, interleaved; --trl adds TRL's DPOTrainer (1 thread, torch env)
 // between them. The FMA build runs by default (the engine turns on Node 20's relaxed-SIMD flag); DPO_KERNEL_BUILD=simd for the plain one.
+// --step-toggle VAR: the step compares VAR unset (on) against VAR=0 (off) instead of DPO_GEMM, e.g.
+// DPO_FUSED_ELEMENTWISE (our GELU and norm kernels); the other kernels stay at their defaults.
 // Usage: node out/bench/gemm.js [--configs tiny,small,gpt2-small] [--rows 1024,4096] [--reps 3] [--threads 1] [--json]
-//        [--step [--trl]] [--step-shape small] [--seq 128] [--steps 3] [--no-products]
+//        [--step [--trl]] [--step-shape small] [--seq 128] [--steps 3] [--step-toggle DPO_GEMM] [--rounds 2] [--no-products]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -96,21 +98,22 @@ function weights(config: string): { name: string; din: number; dout: number; hea
 }
 
 /**
- * CPU seconds per DPO step with our products on (the table) and off, two processes each,
+ * CPU seconds per DPO step with `toggle` (an environment variable, DPO_GEMM by default: our products)
+ * unset, so on, and =0, off, `rounds` processes each,
  * interleaved; with `trl`, TRL's DPOTrainer (bench/pytorch/trl_step.py, 1 torch thread, its step
  * clock switched to process CPU time) on the same model folder and pairs after each on/off pair.
  */
-function stepRuns(shape: string, seq: number, steps: number, trl: boolean): { on: number[]; off: number[]; trl: number[] } {
+function stepRuns(shape: string, seq: number, steps: number, trl: boolean, toggle: string, rounds: number): { on: number[]; off: number[]; trl: number[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-bench-gemm-'));
   makeTinyModel(path.join(dir, 'model'), { ...SHAPES[shape], maxPositions: Math.max(256, seq), seed: 0 });
   writePairs(path.join(dir, 'pairs.jsonl'), 4 * (steps + 1), seq);
   const out = { on: [] as number[], off: [] as number[], trl: [] as number[] };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const variant of ['on', 'off'] as const) {
       const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, 'attention.js'), '--worker', dir, '--steps', String(steps)], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, DPO_FUSED_ATTENTION: '1', DPO_GEMM: variant === 'on' ? '' : '0' },
+        env: { ...process.env, DPO_FUSED_ATTENTION: '1', [toggle]: variant === 'on' ? '' : '0' },
       });
       if (child.status !== 0) throw new Error(`step worker (${variant}) failed: exit ${child.status}`);
       out[variant].push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as number[]));
@@ -154,6 +157,8 @@ async function main(): Promise<void> {
       seq: { type: 'string', default: '128' },
       steps: { type: 'string', default: '3' },
       'no-products': { type: 'boolean' },
+      'step-toggle': { type: 'string', default: 'DPO_GEMM' },
+      rounds: { type: 'string', default: '2' },
       threads: { type: 'string', default: '1' },
     },
   });
@@ -192,12 +197,15 @@ async function main(): Promise<void> {
   }
   if (values.json) console.log(JSON.stringify(rows));
   if (!values.step) return;
-  const { on, off, trl } = stepRuns(values['step-shape']!, Number(values.seq), Number(values.steps), values.trl === true);
+  const toggle = values['step-toggle']!;
+  const { on, off, trl } = stepRuns(values['step-shape']!, Number(values.seq), Number(values.steps), values.trl === true, toggle, Number(values.rounds));
   const med = (xs: number[]) => median(xs).toFixed(2);
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
   console.log(`\nDPO step, ${values['step-shape']}, 4 pairs × 2 × ${values.seq} tokens, wasm 1 thread, fused attention on; CPU-s per step`);
   console.log(
-    `ours (table): ${med(on)} (${range(on)}); XNNPACK only: ${med(off)} (${range(off)}); on / off ${(median(on) / median(off)).toFixed(2)}; load ${load()}`,
+    toggle === 'DPO_GEMM'
+      ? `ours (table): ${med(on)} (${range(on)}); XNNPACK only: ${med(off)} (${range(off)}); on / off ${(median(on) / median(off)).toFixed(2)}; load ${load()}`
+      : `${toggle} on: ${med(on)} (${range(on)}); ${toggle}=0: ${med(off)} (${range(off)}); on / off ${(median(on) / median(off)).toFixed(2)}; load ${load()}`,
   );
   if (trl.length)
     console.log(

@@ -13,6 +13,8 @@ const SHARED_FLAGS = ['--enable', 'threads', '--importMemory', '--sharedMemory',
 const KERNELS = [
   { source: 'kernels/attention.ts', module: 'src/engine/kernels/attention-wasm.ts', extra: SHARED_FLAGS },
   { source: 'kernels/gemm.ts', module: 'src/engine/kernels/gemm-wasm.ts', extra: SHARED_FLAGS },
+  // One thread, but on a shared memory like the others, so it is held the same way (shared-kernel.ts).
+  { source: 'kernels/elementwise.ts', module: 'src/engine/kernels/elementwise-wasm.ts', extra: SHARED_FLAGS },
 ];
 // Fixed flags: the same source and compiler (pinned in package.json) give the same bytes. Two builds
 // per kernel: plain SIMD, and with relaxed SIMD (fused multiply-add) for runtimes that have it

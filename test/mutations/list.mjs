@@ -337,4 +337,15 @@ export default [
     why: "KTO's loss ignores the KL reference point",
     edits: [{ find: 'tf.sub(logratios, kl)', replace: 'tf.sub(logratios, 0)' }],
   },
+  // Our GELU and norm kernel (issue #29).
+  {
+    id: 'fused-norm-unit-offset-ignored',
+    why: "Gemma's RMSNorm scales by w, not 1 + w, on the fused kernel",
+    edits: [{ find: 'if (!spec.unitOffset)', replace: 'if (true)' }],
+  },
+  {
+    id: 'fused-layernorm-dw-dropped',
+    why: "the fused LayerNorm's weight gets no gradient",
+    edits: [{ find: 'return [g.dx, g.dw, g.db];', replace: 'return [g.dx, tf.zerosLike(g.dw), g.db];' }],
+  },
 ];

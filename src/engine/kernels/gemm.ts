@@ -167,7 +167,7 @@ function align(bytes: number): number {
 }
 
 /** A tensor's floats without a copy where the backend allows it (wasm: a view of its heap), else dataSync's copy. */
-function view(t: tf.Tensor): Float32Array {
+export function view(t: tf.Tensor): Float32Array {
   const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
   if (tf.getBackend() === 'wasm' && backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t);
   return t.dataSync() as Float32Array;

@@ -2,6 +2,8 @@
 // on every backend we run on, wasm included (see the tests in test/unit/engine/wasm-ops.test.ts).
 import * as tf from '@tensorflow/tfjs';
 import { product } from '../kernels/gemm';
+import { fusedElementwiseApplies } from '../kernels/elementwise';
+import { fusedGelu, fusedLayerNorm, fusedRmsNorm } from '../kernels/elementwise-ops';
 
 /**
  * Rows of `table` [V, D] at `ids` [N] -> [N, D]. tf.gather's gradient needs the
@@ -125,15 +127,21 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
   return tf.reshape(y, [...lead, w.shape[0]]);
 }
 
+/**
+ * LayerNorm over the last axis. On wasm and cpu, our kernel (kernels/elementwise.ts) in one pass
+ * each way unless DPO_FUSED_ELEMENTWISE=0; the ops below elsewhere (webgpu) and as its reference.
+ */
 export function layerNorm(x: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor {
+  if (fusedElementwiseApplies(x, w.shape[0])) return fusedLayerNorm(x, w, b, eps);
   const mean = tf.mean(x, -1, true);
   const centered = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centered), -1, true); // biased, as torch.nn.LayerNorm
   return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w), b);
 }
 
-/** RMSNorm over the last axis; `unitOffset` scales by (1 + w) as Gemma stores its norm weights. */
+/** RMSNorm over the last axis; `unitOffset` scales by (1 + w) as Gemma stores its norm weights. Our kernel as layerNorm's. */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor1D, eps: number, unitOffset = false): tf.Tensor {
+  if (fusedElementwiseApplies(x, w.shape[0])) return fusedRmsNorm(x, w, eps, unitOffset);
   const ms = tf.mean(tf.square(x), -1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), unitOffset ? tf.add(w, 1) : w);
 }
@@ -145,8 +153,12 @@ export function softcap(x: tf.Tensor, cap: number | undefined): tf.Tensor {
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-/** GPT-2's "gelu_new": the tanh approximation, 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))). */
+/**
+ * GPT-2's "gelu_new": the tanh approximation, 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))). Our kernel
+ * as layerNorm's: tfjs-wasm's tanh alone was 15% of a forward pass of `small` (a scalar loop).
+ */
 export function geluNew(x: tf.Tensor): tf.Tensor {
+  if (fusedElementwiseApplies(x)) return fusedGelu(x);
   const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_C); // x*x*x: Pow is 10x slower on wasm
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
