@@ -5,20 +5,15 @@
 // With --threads 1,2 the kernel's rows are also timed on those thread counts (wall and CPU seconds).
 // Usage: [DPO_KERNEL_BUILD=simd] node out/bench/attention.js [--lengths 128,256,512] [--reps 3] [--steps 3] [--threads 1,2] [--no-step]
 // (the FMA build by default, as the engine turns on Node 20's relaxed-SIMD flag; DPO_KERNEL_BUILD=simd for plain SIMD)
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { resolveConfig } from '../src/protocol';
 import { describeBackend, selectBackend } from '../src/engine/backend';
 import { fusedAttention, fusedAttentionBuild, setFusedAttention, setFusedAttentionThreads } from '../src/engine/kernels/attention';
 import { matmul } from '../src/engine/model/ops';
-import { makeTinyModel } from '../src/engine/model/tiny';
-import { Trainer } from '../src/engine/train/trainer';
 import { Rng } from '../src/engine/rng';
-import { SHAPES, writePairs } from './dpo-step';
+import { makeStepDir, runOurs, writeStepPairs } from './step-sides';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpuSeconds = () => {
@@ -114,53 +109,19 @@ async function kernels(lengths: number[], reps: number, threadCounts: number[]):
   return rows;
 }
 
-/** One worker process: `steps` timed DPO steps of `small` (after one untimed), CPU-s each. */
-async function stepWorker(dir: string, steps: number): Promise<number[]> {
-  await selectBackend('wasm', 1);
-  const times: number[] = [];
-  let last: number | undefined;
-  const config = resolveConfig({
-    model: path.join(dir, 'model'),
-    data: path.join(dir, 'pairs.jsonl'),
-    output_dir: path.join(dir, `run-${process.pid}`),
-    batch_size: 4,
-    max_steps: steps + 1,
-    eval_fraction: 0,
-    save_steps: 100000,
-    learning_rate: 1e-5,
-    warmup_ratio: 0,
-    max_length: 2048,
-  });
-  const trainer = Trainer.create(config, {
-    backend: await selectBackend('wasm', 1),
-    events: {
-      onMetrics: () => {
-        const now = cpuSeconds();
-        if (last !== undefined) times.push(now - last);
-        last = now;
-      },
-    },
-  });
-  await trainer.run();
-  return times;
-}
-
+/** The DPO step of `small` at 128 tokens, fused attention on and off, two processes each, interleaved (CPU-s per step). */
 function stepRuns(steps: number): { on: number[]; off: number[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-bench-attn-'));
-  const seq = 128;
-  makeTinyModel(path.join(dir, 'model'), { ...SHAPES.small, maxPositions: 256, seed: 0 });
-  writePairs(path.join(dir, 'pairs.jsonl'), 4 * (steps + 1), seq);
+  const dir = makeStepDir('small', 128);
+  writeStepPairs(dir, 4 * (steps + 1), 128);
   const out = { on: [] as number[], off: [] as number[] };
-  for (const variant of ['on', 'off', 'on', 'off'] as const) {
-    const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--worker', dir, '--steps', String(steps)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, DPO_FUSED_ATTENTION: variant === 'on' ? '1' : '0' },
-    });
-    if (child.status !== 0) throw new Error(`step worker (${variant}) failed: exit ${child.status}`);
-    out[variant].push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as number[]));
+  try {
+    for (const variant of ['on', 'off', 'on', 'off'] as const)
+      out[variant].push(
+        ...runOurs({ dir, pairs: 4, steps, seq: 128, lora: 0, checkpointing: false }, { DPO_FUSED_ATTENTION: variant === 'on' ? '1' : '0' }).cpu,
+      );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.rmSync(dir, { recursive: true, force: true });
   return out;
 }
 
@@ -172,13 +133,8 @@ async function main() {
       steps: { type: 'string', default: '3' },
       threads: { type: 'string', default: '' },
       'no-step': { type: 'boolean', default: false },
-      worker: { type: 'string' },
     },
   });
-  if (values.worker) {
-    process.stdout.write(JSON.stringify(await stepWorker(values.worker, Number(values.steps))) + '\n');
-    return;
-  }
   const backend = await selectBackend('wasm', 1);
   setFusedAttention(true);
   const [B, H, hd] = [8, 4, 64];

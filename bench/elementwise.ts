@@ -4,7 +4,7 @@
 // norms on [1024, 256]. Also what the kernel's copies cost alone: the same floats moved (three in,
 // two out as new tensors) with no kernel. Wasm backend, 1 thread, one process, variants interleaved
 // each round; CPU seconds (process.cpuUsage), median and range over the rounds.
-// The DPO step with the kernel on and off: node out/bench/gemm.js --no-products --step --step-toggle DPO_FUSED_ELEMENTWISE.
+// The DPO step with the kernel on and off: node out/bench/gemm.js --no-products --step --sides ours,noelem.
 // Usage: node out/bench/elementwise.js [--rounds 7] [--reps 5] [--rows 1024]
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';

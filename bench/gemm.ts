@@ -5,28 +5,24 @@
 // build, ours and XNNPACK each on N), one process, interleaved; CPU seconds (process.cpuUsage, every
 // thread of the process) and wall, median of the repetitions. Fresh operands each repetition, as in
 // training (tfjs-wasm caches XNNPACK's packed copy of a reused right operand).
-// --step: then the DPO step (bench/attention.ts's CPU-second step worker, the real Trainer, wasm
-// 1 thread, fused attention on) with our products on (DPO_GEMM unset: the wrapper's table) and off
-// (DPO_GEMM=0), two processes each, interleaved; --trl adds TRL's DPOTrainer (1 thread, torch env)
-// between them. The FMA build runs by default (the engine turns on Node 20's relaxed-SIMD flag); DPO_KERNEL_BUILD=simd for the plain one.
-// --step-toggle VAR: the step compares VAR unset (on) against VAR=0 (off) instead of DPO_GEMM, e.g.
-// DPO_FUSED_ELEMENTWISE (our GELU and norm kernels); the other kernels stay at their defaults.
+// --step: then the DPO step, one thread each side, CPU-s and wall per step (bench/step-sides.ts),
+// per length in --lengths (or --seq), --rounds processes per side, interleaved. Sides (--sides):
+// ours (the FMA build, the default: the engine turns on Node 20's relaxed-SIMD flag; our GEMM table),
+// simd (DPO_KERNEL_BUILD=simd), xnn (DPO_GEMM=0: XNNPACK products), noelem
+// (DPO_FUSED_ELEMENTWISE=0: tfjs's GELU and norms), trl (TRL's DPOTrainer), torch
+// (bare PyTorch eager). Default sides: ours,xnn (+trl with --trl). --pairs takes one count or one
+// per length; --lora R (and --checkpointing) for LoRA runs (ours and TRL+PEFT, all-linear).
 // Usage: node out/bench/gemm.js [--configs tiny,small,gpt2-small] [--rows 1024,4096] [--reps 3] [--threads 1] [--json]
-//        [--step [--trl]] [--step-shape small] [--seq 128] [--steps 3] [--step-toggle DPO_GEMM] [--rounds 2] [--no-products]
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+//        [--step [--trl]] [--sides ours,simd,trl,torch] [--step-shape small] [--lengths 128,256,512] [--pairs 4,4,2]
+//        [--steps 3] [--rounds 2] [--lora 16 --checkpointing] [--no-products]
+// The issue #29 targets: npm run bench:step (--no-products --step --sides ours,simd,trl,torch --lengths 128,256,512).
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/engine/backend';
 import { gemmBuild, product, setGemmMode } from '../src/engine/kernels/gemm';
-import { makeTinyModel } from '../src/engine/model/tiny';
 import { BENCH_SHAPES } from './configs';
-import { SHAPES, writePairs } from './dpo-step';
-import { PYTHON } from './matmul';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { SIDE_NAMES, Side, compareSteps, load, median, printStepReport } from './step-sides';
 
 interface Row {
   config: string;
@@ -97,53 +93,6 @@ function weights(config: string): { name: string; din: number; dout: number; hea
   ];
 }
 
-/**
- * CPU seconds per DPO step with `toggle` (an environment variable, DPO_GEMM by default: our products)
- * unset, so on, and =0, off, `rounds` processes each,
- * interleaved; with `trl`, TRL's DPOTrainer (bench/pytorch/trl_step.py, 1 torch thread, its step
- * clock switched to process CPU time) on the same model folder and pairs after each on/off pair.
- */
-function stepRuns(shape: string, seq: number, steps: number, trl: boolean, toggle: string, rounds: number): { on: number[]; off: number[]; trl: number[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpo-bench-gemm-'));
-  makeTinyModel(path.join(dir, 'model'), { ...SHAPES[shape], maxPositions: Math.max(256, seq), seed: 0 });
-  writePairs(path.join(dir, 'pairs.jsonl'), 4 * (steps + 1), seq);
-  const out = { on: [] as number[], off: [] as number[], trl: [] as number[] };
-  for (let round = 0; round < rounds; round++) {
-    for (const variant of ['on', 'off'] as const) {
-      const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, 'attention.js'), '--worker', dir, '--steps', String(steps)], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, DPO_FUSED_ATTENTION: '1', [toggle]: variant === 'on' ? '' : '0' },
-      });
-      if (child.status !== 0) throw new Error(`step worker (${variant}) failed: exit ${child.status}`);
-      out[variant].push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as number[]));
-    }
-    if (!trl) continue;
-    const args = {
-      model: path.join(dir, 'model'),
-      data: path.join(dir, 'pairs.jsonl'),
-      batch_size: 4,
-      steps,
-      threads: 1,
-      max_length: seq,
-      out: path.join(dir, 'trl'),
-    };
-    const script = path.resolve(__dirname, '../../bench/pytorch/trl_step.py');
-    const code = `import runpy, sys, time; time.perf_counter = time.process_time; sys.argv = [${JSON.stringify(script)}, sys.argv[1]]; runpy.run_path(sys.argv[0], run_name='__main__')`;
-    const child = spawnSync(PYTHON, ['-c', code, JSON.stringify(args)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-    if (child.status !== 0) throw new Error(`TRL step failed: exit ${child.status}\n${child.stderr.slice(-2000)}`);
-    out.trl.push(...(JSON.parse(child.stdout.trim().split('\n').pop()!) as { step_seconds: number[] }).step_seconds);
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-  return out;
-}
-
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -155,10 +104,14 @@ async function main(): Promise<void> {
       trl: { type: 'boolean' },
       'step-shape': { type: 'string', default: 'small' },
       seq: { type: 'string', default: '128' },
+      lengths: { type: 'string' },
+      pairs: { type: 'string', default: '4' },
+      sides: { type: 'string' },
+      rounds: { type: 'string', default: '2' },
+      lora: { type: 'string', default: '0' },
+      checkpointing: { type: 'boolean' },
       steps: { type: 'string', default: '3' },
       'no-products': { type: 'boolean' },
-      'step-toggle': { type: 'string', default: 'DPO_GEMM' },
-      rounds: { type: 'string', default: '2' },
       threads: { type: 'string', default: '1' },
     },
   });
@@ -197,20 +150,20 @@ async function main(): Promise<void> {
   }
   if (values.json) console.log(JSON.stringify(rows));
   if (!values.step) return;
-  const toggle = values['step-toggle']!;
-  const { on, off, trl } = stepRuns(values['step-shape']!, Number(values.seq), Number(values.steps), values.trl === true, toggle, Number(values.rounds));
-  const med = (xs: number[]) => median(xs).toFixed(2);
-  const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-  console.log(`\nDPO step, ${values['step-shape']}, 4 pairs × 2 × ${values.seq} tokens, wasm 1 thread, fused attention on; CPU-s per step`);
+  const lengths = (values.lengths ?? values.seq!).split(',').map(Number);
+  const pairList = values.pairs!.split(',').map(Number);
+  const pairs = lengths.map((_, i) => pairList[Math.min(i, pairList.length - 1)]);
+  const sides = (values.sides?.split(',') ?? ['ours', 'xnn', ...(values.trl ? ['trl'] : [])]) as Side[];
+  for (const side of sides) if (!(side in SIDE_NAMES)) throw new Error(`unknown side ${side}; one of ${Object.keys(SIDE_NAMES).join(', ')}`);
+  const [lora, checkpointing] = [Number(values.lora), values.checkpointing === true];
+  const shape = values['step-shape']!;
+  const steps = Number(values.steps);
+  const results = compareSteps(shape, lengths, pairs, { steps, rounds: Number(values.rounds), sides, lora, checkpointing });
   console.log(
-    toggle === 'DPO_GEMM'
-      ? `ours (table): ${med(on)} (${range(on)}); XNNPACK only: ${med(off)} (${range(off)}); on / off ${(median(on) / median(off)).toFixed(2)}; load ${load()}`
-      : `${toggle} on: ${med(on)} (${range(on)}); ${toggle}=0: ${med(off)} (${range(off)}); on / off ${(median(on) / median(off)).toFixed(2)}; load ${load()}`,
+    `\nDPO step, ${shape}, pairs × 2 × tokens, ${lora ? `LoRA r ${lora} α ${2 * lora} all-linear` : 'full fine-tuning'}${checkpointing ? ', recomputed blocks' : ''}, live reference, one thread each side; ${values.rounds} processes per side and length, interleaved, ${steps} timed steps each after a warm-up; CPU-s per step, median (range), and median wall s; load after ${load()}`,
   );
-  if (trl.length)
-    console.log(
-      `TRL DPOTrainer, 1 thread: ${med(trl)} (${range(trl)}); ours / TRL ${(median(on) / median(trl)).toFixed(2)}, off / TRL ${(median(off) / median(trl)).toFixed(2)}`,
-    );
+  for (const side of sides) console.log(`- ${side}: ${SIDE_NAMES[side]}`);
+  printStepReport(results, sides);
 }
 
 void main();

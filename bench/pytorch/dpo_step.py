@@ -4,7 +4,7 @@ backward on chosen and rejected in one batch, live reference log-probs, sigmoid 
 AdamW) on the same weights (read from our safetensors) and the same tokens (the tiny models'
 tokenizer is one token per UTF-8 byte, EOS 256, so Python can tokenize the same pairs exactly).
 Written by hand (no transformers: not installable here); GPT-2 and Llama layouts.
-Prints one JSON line: first-step loss, step times, peak RSS."""
+Prints one JSON line: first-step loss, step times (wall, and CPU: process_time, every thread), peak RSS."""
 import json, math, resource, struct, sys, time
 
 import numpy as np
@@ -126,11 +126,11 @@ def main():
     pairs = [json.loads(l) for l in open(args['data']) if l.strip()]
     bs, beta = args['batch_size'], args['beta']
     opt = torch.optim.AdamW(policy.parameters(), lr=args['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
-    times, losses, first_logps = [], [], None
+    times, cpu_times, losses, first_logps = [], [], [], None
     for step in range(args['steps'] + 1):
         chunk = pairs[step * bs:(step + 1) * bs]
         ids, mask = batch_of(chunk)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with torch.no_grad():
             ref = logps(reference, ids, mask)
         pol = logps(policy, ids, mask)
@@ -141,13 +141,14 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
         opt.step()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         losses.append(loss.item())
         if step == 0:
             first_logps = [pol[:n].mean().item(), pol[n:].mean().item()]
         else:
             times.append(dt)
-    print(json.dumps({'losses': losses, 'first_logps': first_logps, 'step_seconds': times, 'tokens_per_step': int(mask.numel()), 'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'threads': torch.get_num_threads(), 'torch': torch.__version__}))
+            cpu_times.append(dc)
+    print(json.dumps({'losses': losses, 'first_logps': first_logps, 'step_seconds': times, 'cpu_step_seconds': cpu_times, 'tokens_per_step': int(mask.numel()), 'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'threads': torch.get_num_threads(), 'torch': torch.__version__}))
 
 
 if __name__ == '__main__':
