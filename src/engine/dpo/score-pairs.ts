@@ -3,7 +3,7 @@
 // training path: the DPO step keeps logps.ts, whose chunked head carries a custom gradient.
 import * as tf from '@tensorflow/tfjs';
 import { CausalLM } from '../model/transformer';
-import { collate, collatePairs } from '../data/batch';
+import { Sequence, collate, collatePairs } from '../data/batch';
 import { chunkRows } from './head-logps';
 import { computeSequenceLogps } from './logps';
 
@@ -46,26 +46,14 @@ export interface ScoreOptions {
 export async function scorePairs(model: CausalLM, pairs: ScoredPair[], o: ScoreOptions): Promise<[number, number][]> {
   if (o.scorer === 'per-row') return scorePerRow(model, pairs, o);
   const out = pairs.map((): [number, number] => [0, 0]);
-  // Row 2i is pair i's chosen sequence, 2i+1 its rejected one.
-  const rows = pairs.flatMap((p) => [
-    { promptIds: p.promptIds, responseIds: p.chosenIds },
-    { promptIds: p.promptIds, responseIds: p.rejectedIds },
-  ]);
-  const order = rows.map((_, i) => i).sort((a, b) => length(rows[a]) - length(rows[b]) || a - b);
-  const maxRows = Math.max(1, 2 * o.batchSize);
-  const budget = o.activationFloats ?? ACTIVATION_FLOATS;
-  const width = Math.max(model.config.intermediateSize, model.config.hiddenSize);
+  const rows = pairRows(pairs);
   const pending = pairs.map(() => 2);
   let done = 0;
   // A transposed copy of the head for the whole call: products with a transposed operand are
   // 5-12x slower on wasm (ops.ts), and the head is the same for every batch.
   const headT = tf.tidy(() => tf.transpose(model.headWeight()) as tf.Tensor2D);
   try {
-    for (let start = 0, end = 0; start < order.length; start = end) {
-      // Rows are sorted by length, so the last one added sets the batch's padded length.
-      end = start + 1;
-      while (end < order.length && end - start < maxRows && (end - start + 1) * length(rows[order[end]]) * width <= budget) end++;
-      const idx = order.slice(start, end);
+    for (const idx of rowBatches(model, rows, o.batchSize, o.activationFloats)) {
       const sums = scoreRows(
         model,
         headT,
@@ -88,6 +76,31 @@ export async function scorePairs(model: CausalLM, pairs: ScoredPair[], o: ScoreO
 }
 
 const length = (s: { promptIds: number[]; responseIds: number[] }) => s.promptIds.length + s.responseIds.length;
+
+/** Row 2i is pair i's chosen sequence, 2i+1 its rejected one. */
+export function pairRows(pairs: ScoredPair[]): Sequence[] {
+  return pairs.flatMap((p) => [
+    { promptIds: p.promptIds, responseIds: p.chosenIds },
+    { promptIds: p.promptIds, responseIds: p.rejectedIds },
+  ]);
+}
+
+/**
+ * Indices of `rows` in forward batches: sorted by length (ties by index), at most `2 × batchSize`
+ * rows, fewer while rows × padded length × the model's widest activation passes `activationFloats`.
+ */
+export function* rowBatches(model: CausalLM, rows: Sequence[], batchSize: number, activationFloats = ACTIVATION_FLOATS): Generator<number[]> {
+  const order = rows.map((_, i) => i).sort((a, b) => length(rows[a]) - length(rows[b]) || a - b);
+  const maxRows = Math.max(1, 2 * batchSize);
+  const width = Math.max(model.config.intermediateSize, model.config.hiddenSize);
+  for (let start = 0; start < order.length;) {
+    // Rows are sorted by length, so the last one added sets the batch's padded length.
+    let end = start + 1;
+    while (end < order.length && end - start < maxRows && (end - start + 1) * length(rows[order[end]]) * width <= activationFloats) end++;
+    yield order.slice(start, end);
+    start = end;
+  }
+}
 
 /**
  * Summed response log-probs of right-padded rows (causal attention: padding never reaches a real
