@@ -6,6 +6,7 @@ import { CausalLM } from '../model/transformer';
 import { Sequence, collate, collatePairs } from '../data/batch';
 import { chunkRows } from './head-logps';
 import { computeSequenceLogps } from './logps';
+import { wasmBackendThreads } from '../kernels/wasm-kernel';
 
 export interface ScoredPair {
   promptIds: number[];
@@ -30,11 +31,23 @@ export type PairScorer = 'sequences' | 'per-row';
  */
 export const ACTIVATION_FLOATS = 1 << 18;
 
+/**
+ * With wasm on 2+ threads the cap is 2^22 (so `batchSize` caps the rows): tfjs-wasm's threads wait
+ * between ops, so fewer, larger forwards cost less CPU. Reference precompute, tiny model, 1000
+ * pairs, 2 threads (bench/RESULTS.md, 2026-12-04, slice B2): 2^18 16.5 CPU-s, 2^20 11.3-13.1, 2^22 11.1-12.1.
+ */
+export const ACTIVATION_FLOATS_THREADED = 1 << 22;
+
+/** The activation cap for the backend's thread count. */
+export function defaultActivationFloats(): number {
+  return tf.getBackend() === 'wasm' && wasmBackendThreads() > 1 ? ACTIVATION_FLOATS_THREADED : ACTIVATION_FLOATS;
+}
+
 export interface ScoreOptions {
   batchSize: number;
   padId: number;
   scorer?: PairScorer;
-  /** A forward's widest activation ([rows, length, intermediate size]) is kept under this many floats; default ACTIVATION_FLOATS. */
+  /** A forward's widest activation ([rows, length, intermediate size]) is kept under this many floats; default defaultActivationFloats(). */
   activationFloats?: number;
   /** Head positions per chunk (default: chunkRows of the vocabulary); small in tests, to cross chunk edges. */
   rowsPerChunk?: number;
@@ -89,7 +102,7 @@ export function pairRows(pairs: ScoredPair[]): Sequence[] {
  * Indices of `rows` in forward batches: sorted by length (ties by index), at most `2 × batchSize`
  * rows, fewer while rows × padded length × the model's widest activation passes `activationFloats`.
  */
-export function* rowBatches(model: CausalLM, rows: Sequence[], batchSize: number, activationFloats = ACTIVATION_FLOATS): Generator<number[]> {
+export function* rowBatches(model: CausalLM, rows: Sequence[], batchSize: number, activationFloats = defaultActivationFloats()): Generator<number[]> {
   const order = rows.map((_, i) => i).sort((a, b) => length(rows[a]) - length(rows[b]) || a - b);
   const maxRows = Math.max(1, 2 * batchSize);
   const width = Math.max(model.config.intermediateSize, model.config.hiddenSize);
