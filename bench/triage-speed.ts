@@ -2,7 +2,10 @@
 // logps` run; the reference precompute scores the same way) on the tiny model (GPT-2, 2 layers, d 64,
 // byte vocabulary) and 1000 pairs made here, the previous scorer against the current one, and the
 // torch engine's `python -m dpo_studio.logps` on the same pairs, each in its own process, interleaved.
-// Usage: node out/bench/triage-speed.js [--pairs 1000] [--reps 2] [--batch 8] [--threads 1] [--no-torch]
+// --ref measures the reference precompute instead (`computeRefLogps`, what `dpo train` runs with
+// precompute_ref_log_probs): the earlier pair batches through the training step's logps.ts against
+// the current row batches, the torch engine's logps module (the same quantity) beside them.
+// Usage: node out/bench/triage-speed.js [--ref] [--pairs 1000] [--reps 2] [--batch 8] [--threads 1] [--no-torch]
 import { execSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -51,6 +54,7 @@ async function worker(variant: string, dir: string, batch: number, threads: numb
   const { selectBackend } = await import('../src/engine/backend');
   const { writeLogps } = await import('../src/engine/dpo/logps-file');
   await selectBackend('wasm', threads);
+  if (variant.startsWith('ref-')) return refWorker(variant, dir, batch);
   const start = cpuSeconds();
   const r = await writeLogps({
     modelDir: path.join(dir, 'model'),
@@ -63,6 +67,43 @@ async function worker(variant: string, dir: string, batch: number, threads: numb
     activationFloats: process.env.DPO_BENCH_ACTIVATION_FLOATS ? Number(process.env.DPO_BENCH_ACTIVATION_FLOATS) : undefined,
   });
   const m: Measure = { pairs: r.written, cpuSeconds: cpuSeconds(), scoringCpuSeconds: cpuSeconds() - start };
+  console.log(JSON.stringify(m));
+}
+
+/** The reference precompute on the bench's pairs: tokenized as `dpo train` does, then computeRefLogps (or the earlier loop). */
+async function refWorker(variant: string, dir: string, batch: number): Promise<void> {
+  const { loadTokenizer } = await import('../src/engine/tokenizer/tokenizer');
+  const { readPreferenceFile } = await import('../src/engine/data/preferences');
+  const { tokenizePairs } = await import('../src/engine/data/tokenize');
+  const { loadModel } = await import('../src/engine/model/checkpoint');
+  const { computeRefLogps } = await import('../src/engine/dpo/ref-cache');
+  const { computeSequenceLogps } = await import('../src/engine/dpo/logps');
+  const { collatePairs } = await import('../src/engine/data/batch');
+  const modelDir = path.join(dir, 'model');
+  const tokenizer = loadTokenizer(modelDir);
+  const data = readPreferenceFile(path.join(dir, 'pairs.jsonl'), { skipBadLines: false });
+  const { model } = loadModel(modelDir, { trainable: false });
+  const pairs = tokenizePairs(tokenizer, data.pairs, { maxLength: model.config.maxPositions }).pairs;
+  const padId = tokenizer.padId ?? 0;
+  const start = cpuSeconds();
+  let out: Map<number, [number, number]>;
+  if (variant === 'ref-before') {
+    // The earlier computeRefLogps: pair batches (chosen rows, then rejected) sorted by prompt + longer answer.
+    out = new Map();
+    const longest = (p: (typeof pairs)[number]) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+    const ordered = [...pairs].sort((a, b) => longest(a) - longest(b));
+    for (let i = 0; i < ordered.length; i += batch) {
+      const chunk = ordered.slice(i, i + batch);
+      const logps = await computeSequenceLogps(model, collatePairs(chunk, padId));
+      chunk.forEach((p, j) => out.set(p.line, [logps[j], logps[chunk.length + j]]));
+      await new Promise(setImmediate);
+    }
+  } else out = await computeRefLogps(model, pairs, batch, padId);
+  const scoring = cpuSeconds() - start;
+  const file = path.join(dir, `${variant}.json`);
+  fs.writeFileSync(file, JSON.stringify([...out].sort((a, b) => a[0] - b[0])));
+  model.dispose();
+  const m: Measure = { pairs: out.size, cpuSeconds: cpuSeconds(), scoringCpuSeconds: scoring };
   console.log(JSON.stringify(m));
 }
 
@@ -111,6 +152,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '8' },
       threads: { type: 'string', default: '1' },
       'no-torch': { type: 'boolean', default: false },
+      ref: { type: 'boolean', default: false },
     },
   });
   const batch = Number(values.batch);
@@ -121,10 +163,11 @@ async function main(): Promise<void> {
     makeTinyModel(path.join(dir, 'model'), { ...TINY_MODEL_DEFAULTS, seed: 0 });
     writeSpeedPairs(path.join(dir, 'pairs.jsonl'), Number(values.pairs));
     const withTorch = !values['no-torch'] && fs.existsSync(torchPython());
-    const results: Record<string, Measure[]> = { before: [], after: [], torch: [] };
+    const variants = values.ref ? ['ref-before', 'ref-now'] : ['before', 'after'];
+    const results: Record<string, Measure[]> = { [variants[0]]: [], [variants[1]]: [], torch: [] };
     const loads = [load()];
     for (let rep = 0; rep < Number(values.reps); rep++) {
-      for (const variant of ['before', 'after']) {
+      for (const variant of variants) {
         process.stderr.write(`rep ${rep + 1}: embedded, ${variant}…\n`);
         const args = [path.join(__dirname, 'triage-speed.js'), '--worker', variant, '--dir', dir, '--batch', String(batch), '--threads', String(threads)];
         const m = run(process.execPath, args);
@@ -140,11 +183,22 @@ async function main(): Promise<void> {
     const rate = (m: Measure, scoring = false) => m.pairs / (scoring ? m.scoringCpuSeconds! : m.cpuSeconds);
     const cell = (ms: Measure[], scoring = false) => (ms.length ? ms.map((m) => rate(m, scoring).toFixed(1)).join(', ') : '—');
     console.log(`\n${os.cpus()[0].model}, ${os.cpus().length} cores; wasm, ${threads} thread(s), batch ${batch} by length; load ${loads.join(' → ')}\n`);
-    console.log('| scorer | pairs/CPU-s, whole process | pairs/CPU-s, writeLogps alone |');
+    const alone = values.ref ? 'computeRefLogps alone' : 'writeLogps alone';
+    console.log(`| scorer | pairs/CPU-s, whole process | pairs/CPU-s, ${alone} |`);
     console.log('|---|---|---|');
-    console.log(`| embedded, before (a forward per row) | ${cell(results.before)} | ${cell(results.before, true)} |`);
-    console.log(`| embedded, now | ${cell(results.after)} | ${cell(results.after, true)} |`);
+    const [first, second] = values.ref
+      ? ['embedded, before (pair batches)', 'embedded, now (row batches)']
+      : ['embedded, before (a forward per row)', 'embedded, now'];
+    console.log(`| ${first} | ${cell(results[variants[0]])} | ${cell(results[variants[0]], true)} |`);
+    console.log(`| ${second} | ${cell(results[variants[1]])} | ${cell(results[variants[1]], true)} |`);
     console.log(`| torch engine, OMP_NUM_THREADS=1 | ${withTorch ? cell(results.torch) : 'not set up'} | |`);
+    if (values.ref) {
+      // Both batchings must give the training step's values bit for bit, so the two files agree exactly.
+      const read = (v: string) => new Map(JSON.parse(fs.readFileSync(path.join(dir, `${v}.json`), 'utf8')) as [number, [number, number]][]);
+      const [a, b] = variants.map(read);
+      const differ = [...a].filter(([line, [c, r]]) => b.get(line)?.[0] !== c || b.get(line)?.[1] !== r).length;
+      console.log(`\npairs whose reference log-probs differ between the two batchings (===): ${differ} of ${a.size}`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

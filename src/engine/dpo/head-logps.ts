@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gemmApplies, product } from '../kernels/gemm';
 import { gatherRows } from '../model/ops';
+import { takeRows } from '../model/take-rows';
 
 /** Floats in one chunk's [rows, vocab] logits: 2^24 (64 MB), about 330 positions at GPT-2's vocabulary. */
 export const CHUNK_FLOATS = 1 << 24;
@@ -39,7 +40,7 @@ function chunkLogps(h: tf.Tensor2D, head: tf.Tensor2D, targets: tf.Tensor1D, cap
       const logits = logitsOf(hIn, headIn, cap); // [C, V]
       const m = tf.max(logits, -1, true);
       const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(logits, m)), -1, true)), m); // [C, 1]
-      const targetLogit = tf.sum(tf.mul(hIn, tf.gather(headIn, targets)), 1, true); // [C, 1], raw
+      const targetLogit = tf.sum(tf.mul(hIn, takeRows(headIn, targets)), 1, true); // [C, 1], raw
       const capped = cap === undefined ? targetLogit : tf.mul(tf.tanh(tf.div(targetLogit, cap)), cap);
       return tf.concat([tf.sub(capped, lse), tf.mean(logits, -1, true)], 1) as tf.Tensor2D;
     });
@@ -55,7 +56,7 @@ function chunkLogps(h: tf.Tensor2D, head: tf.Tensor2D, targets: tf.Tensor1D, cap
         const p = tf.div(e, tf.sum(e, -1, true)); // softmax [C, V]
         // d log p(t) / d logit_v = [v = t] - p_v; through the cap, times 1 - (capped/cap)^2.
         let g = tf.neg(tf.mul(p, d)); // [C, V], the dense part
-        const headRows = tf.gather(headS, tS); // [C, D]
+        const headRows = takeRows(headS, tS); // [C, D]
         let a = d; // [C, 1], the target part's coefficient
         if (cap !== undefined) {
           g = tf.mul(g, tf.sub(1, tf.square(tf.div(logits, cap))));

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CausalLM } from '../model/transformer';
 import { TokenizedPair } from '../data/tokenize';
-import { collatePairs } from '../data/batch';
+import { collate } from '../data/batch';
+import { pairRows, rowBatches } from './score-pairs';
 import { computeSequenceLogps } from './logps';
 import { writeFileAtomic } from '../../node/fs-atomic';
 import { TOKENIZER_FILES } from '../tokenizer/tokenizer';
@@ -78,17 +79,32 @@ export async function computeRefLogps(
   onProgress?: (done: number, total: number) => void,
 ): Promise<RefLogps> {
   const out: RefLogps = new Map();
-  // The training step's own log-prob code, not triage's faster scorer (score-pairs.ts, float64 sums):
-  // at step 0 the policy's log-probs must equal these bit for bit, so that every margin is exactly 0.
-  // Pairs of similar length share a batch (less padding; a row's values do not depend on its batch).
-  const longest = (p: TokenizedPair) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
-  const ordered = [...pairs].sort((a, b) => longest(a) - longest(b));
-  for (let i = 0; i < ordered.length; i += batchSize) {
-    const chunk = ordered.slice(i, i + batchSize);
-    const logps = await computeSequenceLogps(reference, collatePairs(chunk, padId));
-    chunk.forEach((p, j) => out.set(p.line, [logps[j], logps[chunk.length + j]]));
-    onProgress?.(Math.min(i + batchSize, pairs.length), pairs.length);
+  // The training step's own log-prob code (logps.ts, float32 sums), not triage's scorer
+  // (score-pairs.ts, float64 sums): at step 0 the policy's log-probs must equal these bit for bit,
+  // so that every margin is exactly 0. Batched as the scorer batches, though: chosen and rejected
+  // as separate rows sorted by length, rows capped by the widest activation, so a short answer is
+  // not padded to its pair's long one. A row's values do not depend on its batch or its padding
+  // (every kernel computes a row on its own; test/unit/engine/ref-exact.test.ts checks it).
+  const sums = pairs.map((): [number, number] => [0, 0]);
+  const pending = pairs.map(() => 2);
+  let done = 0;
+  const rows = pairRows(pairs);
+  for (const idx of rowBatches(reference, rows, batchSize)) {
+    const logps = await computeSequenceLogps(
+      reference,
+      collate(
+        idx.map((i) => rows[i]),
+        padId,
+      ),
+    );
+    idx.forEach((r, j) => {
+      const pair = r >> 1;
+      sums[pair][r & 1] = logps[j];
+      if (--pending[pair] === 0) done++;
+    });
+    onProgress?.(done, pairs.length);
     await new Promise(setImmediate);
   }
+  pairs.forEach((p, i) => out.set(p.line, sums[i]));
   return out;
 }

@@ -3,9 +3,10 @@
 // training path: the DPO step keeps logps.ts, whose chunked head carries a custom gradient.
 import * as tf from '@tensorflow/tfjs';
 import { CausalLM } from '../model/transformer';
-import { collate, collatePairs } from '../data/batch';
+import { Sequence, collate, collatePairs } from '../data/batch';
 import { chunkRows } from './head-logps';
 import { computeSequenceLogps } from './logps';
+import { wasmBackendThreads } from '../kernels/wasm-kernel';
 
 export interface ScoredPair {
   promptIds: number[];
@@ -30,11 +31,23 @@ export type PairScorer = 'sequences' | 'per-row';
  */
 export const ACTIVATION_FLOATS = 1 << 18;
 
+/**
+ * With wasm on 2+ threads the cap is 2^22 (so `batchSize` caps the rows): tfjs-wasm's threads wait
+ * between ops, so fewer, larger forwards cost less CPU. Reference precompute, tiny model, 1000
+ * pairs, 2 threads (bench/RESULTS.md, 2026-12-04, slice B2): 2^18 16.5 CPU-s, 2^20 11.3-13.1, 2^22 11.1-12.1.
+ */
+export const ACTIVATION_FLOATS_THREADED = 1 << 22;
+
+/** The activation cap for the backend's thread count. */
+export function defaultActivationFloats(): number {
+  return tf.getBackend() === 'wasm' && wasmBackendThreads() > 1 ? ACTIVATION_FLOATS_THREADED : ACTIVATION_FLOATS;
+}
+
 export interface ScoreOptions {
   batchSize: number;
   padId: number;
   scorer?: PairScorer;
-  /** A forward's widest activation ([rows, length, intermediate size]) is kept under this many floats; default ACTIVATION_FLOATS. */
+  /** A forward's widest activation ([rows, length, intermediate size]) is kept under this many floats; default defaultActivationFloats(). */
   activationFloats?: number;
   /** Head positions per chunk (default: chunkRows of the vocabulary); small in tests, to cross chunk edges. */
   rowsPerChunk?: number;
@@ -46,26 +59,14 @@ export interface ScoreOptions {
 export async function scorePairs(model: CausalLM, pairs: ScoredPair[], o: ScoreOptions): Promise<[number, number][]> {
   if (o.scorer === 'per-row') return scorePerRow(model, pairs, o);
   const out = pairs.map((): [number, number] => [0, 0]);
-  // Row 2i is pair i's chosen sequence, 2i+1 its rejected one.
-  const rows = pairs.flatMap((p) => [
-    { promptIds: p.promptIds, responseIds: p.chosenIds },
-    { promptIds: p.promptIds, responseIds: p.rejectedIds },
-  ]);
-  const order = rows.map((_, i) => i).sort((a, b) => length(rows[a]) - length(rows[b]) || a - b);
-  const maxRows = Math.max(1, 2 * o.batchSize);
-  const budget = o.activationFloats ?? ACTIVATION_FLOATS;
-  const width = Math.max(model.config.intermediateSize, model.config.hiddenSize);
+  const rows = pairRows(pairs);
   const pending = pairs.map(() => 2);
   let done = 0;
   // A transposed copy of the head for the whole call: products with a transposed operand are
   // 5-12x slower on wasm (ops.ts), and the head is the same for every batch.
   const headT = tf.tidy(() => tf.transpose(model.headWeight()) as tf.Tensor2D);
   try {
-    for (let start = 0, end = 0; start < order.length; start = end) {
-      // Rows are sorted by length, so the last one added sets the batch's padded length.
-      end = start + 1;
-      while (end < order.length && end - start < maxRows && (end - start + 1) * length(rows[order[end]]) * width <= budget) end++;
-      const idx = order.slice(start, end);
+    for (const idx of rowBatches(model, rows, o.batchSize, o.activationFloats)) {
       const sums = scoreRows(
         model,
         headT,
@@ -88,6 +89,31 @@ export async function scorePairs(model: CausalLM, pairs: ScoredPair[], o: ScoreO
 }
 
 const length = (s: { promptIds: number[]; responseIds: number[] }) => s.promptIds.length + s.responseIds.length;
+
+/** Row 2i is pair i's chosen sequence, 2i+1 its rejected one. */
+export function pairRows(pairs: ScoredPair[]): Sequence[] {
+  return pairs.flatMap((p) => [
+    { promptIds: p.promptIds, responseIds: p.chosenIds },
+    { promptIds: p.promptIds, responseIds: p.rejectedIds },
+  ]);
+}
+
+/**
+ * Indices of `rows` in forward batches: sorted by length (ties by index), at most `2 × batchSize`
+ * rows, fewer while rows × padded length × the model's widest activation passes `activationFloats`.
+ */
+export function* rowBatches(model: CausalLM, rows: Sequence[], batchSize: number, activationFloats = defaultActivationFloats()): Generator<number[]> {
+  const order = rows.map((_, i) => i).sort((a, b) => length(rows[a]) - length(rows[b]) || a - b);
+  const maxRows = Math.max(1, 2 * batchSize);
+  const width = Math.max(model.config.intermediateSize, model.config.hiddenSize);
+  for (let start = 0; start < order.length;) {
+    // Rows are sorted by length, so the last one added sets the batch's padded length.
+    let end = start + 1;
+    while (end < order.length && end - start < maxRows && (end - start + 1) * length(rows[order[end]]) * width <= activationFloats) end++;
+    yield order.slice(start, end);
+    start = end;
+  }
+}
 
 /**
  * Summed response log-probs of right-padded rows (causal attention: padding never reaches a real

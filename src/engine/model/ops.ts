@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { product } from '../kernels/gemm';
 import { fusedElementwiseApplies } from '../kernels/elementwise';
 import { fusedGelu, fusedLayerNorm, fusedRmsNorm } from '../kernels/elementwise-ops';
+import { takeRows } from './take-rows';
 
 /**
  * Rows of `table` [V, D] at `ids` [N] -> [N, D]. tf.gather's gradient needs the
@@ -20,7 +21,7 @@ export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
     // The ids must be saved: gradients() tidies the forward pass, so a tensor only captured by
     // this closure would be disposed before the backward pass runs.
     save([ids]);
-    const value = tf.gather(t, ids) as tf.Tensor2D;
+    const value = takeRows(t, ids); // tf.gather's values, copied a row at a time (take-rows.ts)
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(tf.expandDims(saved[0], 1), dy, t.shape);
     return { value, gradFunc };
   });

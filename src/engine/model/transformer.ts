@@ -8,6 +8,7 @@ import { ropeTablesFor } from './rope';
 import { frozenConv1d, frozenLinear } from './frozen-ops';
 import type { LoraAdapters } from './lora';
 import { recomputed } from './recompute';
+import { splitHeadsParts } from './split-heads';
 import { fusedAttention } from '../kernels/attention';
 
 /** Large negative additive mask; -Infinity would turn fully masked rows (none here) into NaN. */
@@ -211,9 +212,9 @@ export class CausalLM {
     const p = `transformer.h.${i}.`;
     const a = layerNorm(x, this.w(`${p}ln_1.weight`), this.w(`${p}ln_1.bias`), c.normEps);
     const qkv = this.conv(a, `${p}attn.c_attn`); // [B, T, 3D]
-    const [q, k, v] = tf.split(qkv, 3, 2);
-    const [kAll, vAll] = this.withCache(i, this.splitHeads(k, c.numHeads), this.splitHeads(v, c.numHeads), ctx);
-    const att = this.attend(this.splitHeads(q, c.numHeads), kAll, vAll, ctx.mask);
+    const [q, k, v] = splitHeadsParts(qkv as tf.Tensor3D, 3, c.numHeads, c.headDim); // [B, H, T, hd] each
+    const [kAll, vAll] = this.withCache(i, k, v, ctx);
+    const att = this.attend(q, kAll, vAll, ctx.mask);
     x = tf.add(x, this.conv(att, `${p}attn.c_proj`));
     const m = layerNorm(x, this.w(`${p}ln_2.weight`), this.w(`${p}ln_2.bias`), c.normEps);
     const h = geluNew(this.conv(m, `${p}mlp.c_fc`));
