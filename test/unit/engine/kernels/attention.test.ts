@@ -4,20 +4,16 @@
 // flat; the fallback cases; and the committed wasm equal to what kernels/attention.ts compiles to.
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
+import { PLAIN_CHILD, ROOT, itChecksBothBuilds } from './kernel-builds';
 import { fusedAttention, fusedAttentionBuild, setFusedAttention } from '../../../../src/engine/kernels/attention';
 import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/attention-wasm';
 import { Rng } from '../../../../src/engine/rng';
 import { Case, inputs, maxDiff, random, valueAndGrads } from './attention-cases';
 import { softcap } from '../../../../src/engine/model/ops';
-
-const ROOT = path.resolve(__dirname, '../../../../..');
-/** Set in the child that reruns these checks on the plain SIMD build; it skips the build-only tests. */
-const PLAIN_CHILD = process.env.DPO_KERNEL_BUILD === 'simd';
 
 /** The tfjs path of CausalLM.attend: soft-cap, additive -1e9 mask, softmax, products; output [B, T, H·hd]. */
 function reference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, window = 0, cap?: number): tf.Tensor3D {
@@ -135,36 +131,10 @@ describe('fused attention kernel', () => {
     assert.ok(fusedAttention(q, k, v, { scale: 1 }));
   });
 
-  it("runs the FMA build by default, turning on Node 20's relaxed-SIMD flag itself", { skip: PLAIN_CHILD }, () => {
-    // This process was started without --experimental-wasm-relaxed-simd: wasm-kernel.ts sets it.
-    assert.ok(!process.execArgv.includes('--experimental-wasm-relaxed-simd'));
-    assert.equal(fusedAttentionBuild(), 'fma');
-  });
-
-  it('runs the plain SIMD build with DPO_KERNEL_BUILD=simd', { skip: !PLAIN_CHILD }, () => {
-    assert.equal(fusedAttentionBuild(), 'simd');
-  });
-
-  it('passes these checks on the plain SIMD build too, in a child with DPO_KERNEL_BUILD=simd', { skip: PLAIN_CHILD }, () => {
-    const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', __filename], {
-      encoding: 'utf8',
-      // Without the runner's NODE_TEST_CONTEXT, which would make the child report in its binary form.
-      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DPO_KERNEL_BUILD: 'simd' },
-    });
-    assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /✔ runs the plain SIMD build/);
-    assert.match(run.stdout, /ℹ fail 0/);
-  });
+  itChecksBothBuilds({ what: 'the attention kernel', build: fusedAttentionBuild, modules: [WASM_BASE64, WASM_FMA_BASE64], file: __filename });
 
   it('is committed as what kernels/attention.ts compiles to', { skip: PLAIN_CHILD }, () => {
     // Exits 1 (and execFileSync throws) when src/engine/kernels/attention-wasm.ts is stale.
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-kernels.mjs'), '--check'], { cwd: ROOT, stdio: 'pipe' });
-  });
-
-  it('rides in the engine bundle the VSIX ships (dist/engine.js), with no file to find at run time', { skip: PLAIN_CHILD }, () => {
-    const bundle = path.join(ROOT, 'dist', 'engine.js');
-    assert.ok(fs.existsSync(bundle), 'dist/ is missing: run `npm run build` (it bundles)');
-    const text = fs.readFileSync(bundle, 'utf8');
-    for (const b64 of [WASM_BASE64, WASM_FMA_BASE64]) assert.ok(text.includes(b64), 'dist/engine.js lacks the attention kernel: run `npm run build`');
   });
 });

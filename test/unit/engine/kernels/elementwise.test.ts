@@ -5,19 +5,13 @@
 // 1e4, eps where the variance is 0, the tensor count flat, the switch, and the plain SIMD build.
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
+import { itChecksBothBuilds } from './kernel-builds';
 import { elementwiseBuild, fusedElementwiseApplies, setFusedElementwise } from '../../../../src/engine/kernels/elementwise';
 import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/elementwise-wasm';
 import { geluNew, layerNorm, rmsNorm } from '../../../../src/engine/model/ops';
 import { Rng } from '../../../../src/engine/rng';
-
-const ROOT = path.resolve(__dirname, '../../../../..');
-/** Set in the child that reruns these checks on the plain SIMD build; it skips the build-only tests. */
-const PLAIN_CHILD = process.env.DPO_KERNEL_BUILD === 'simd';
 
 function normal(rng: Rng, n: number, scale: number, shift = 0): Float32Array {
   const data = new Float32Array(n);
@@ -262,29 +256,5 @@ describe('our element-wise kernel (GELU, LayerNorm, RMSNorm)', () => {
     }
   });
 
-  it('runs the FMA build by default', { skip: PLAIN_CHILD }, () => {
-    assert.equal(elementwiseBuild(), 'fma');
-  });
-
-  it('runs the plain SIMD build with DPO_KERNEL_BUILD=simd', { skip: !PLAIN_CHILD }, () => {
-    assert.equal(elementwiseBuild(), 'simd');
-  });
-
-  it('passes these checks on the plain SIMD build too, in a child with DPO_KERNEL_BUILD=simd', { skip: PLAIN_CHILD }, () => {
-    const child = spawnSync(process.execPath, ['--test', '--test-reporter=spec', __filename], {
-      encoding: 'utf8',
-      // Without the runner's NODE_TEST_CONTEXT, which would make the child report in its binary form.
-      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DPO_KERNEL_BUILD: 'simd' },
-    });
-    assert.equal(child.status, 0, child.stdout + child.stderr);
-    assert.match(child.stdout, /✔ runs the plain SIMD build/);
-    assert.match(child.stdout, /ℹ fail 0/);
-  });
-
-  it('rides in the engine bundle the VSIX ships (dist/engine.js)', { skip: PLAIN_CHILD }, () => {
-    const bundle = path.join(ROOT, 'dist', 'engine.js');
-    assert.ok(fs.existsSync(bundle), 'dist/ is missing: run `npm run build` (it bundles)');
-    const text = fs.readFileSync(bundle, 'utf8');
-    for (const b64 of [WASM_BASE64, WASM_FMA_BASE64]) assert.ok(text.includes(b64), 'dist/engine.js lacks the element-wise kernel: run `npm run build`');
-  });
+  itChecksBothBuilds({ what: 'the element-wise kernel', build: elementwiseBuild, modules: [WASM_BASE64, WASM_FMA_BASE64], file: __filename });
 });

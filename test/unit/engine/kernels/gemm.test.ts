@@ -4,21 +4,15 @@
 // mode switch. The bytes-equal rebuild check of its wasm is attention.test.ts's (build-kernels --check covers every module).
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
+import { itChecksBothBuilds } from './kernel-builds';
 import { gemmApplies, gemmBuild, product, setGemmMode } from '../../../../src/engine/kernels/gemm';
 import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/gemm-wasm';
 import { conv1d, linear } from '../../../../src/engine/model/ops';
 import { frozenConv1d, frozenLinear } from '../../../../src/engine/model/frozen-ops';
 import { Rng } from '../../../../src/engine/rng';
 import { pickKernelBuild } from '../../../../src/engine/kernels/wasm-kernel';
-
-const ROOT = path.resolve(__dirname, '../../../../..');
-/** Set in the child that reruns these checks on the plain SIMD build; it skips the build-only tests. */
-const PLAIN_CHILD = process.env.DPO_KERNEL_BUILD === 'simd';
 
 function random(rng: Rng, shape: number[]): tf.Tensor2D {
   const data = new Float32Array(shape[0] * shape[1]);
@@ -146,11 +140,7 @@ describe('our GEMM', () => {
     }
   });
 
-  it("runs the FMA build by default, turning on Node 20's relaxed-SIMD flag itself", { skip: PLAIN_CHILD }, () => {
-    // This process was started without --experimental-wasm-relaxed-simd: wasm-kernel.ts sets it.
-    assert.ok(!process.execArgv.includes('--experimental-wasm-relaxed-simd'));
-    assert.equal(gemmBuild(), 'fma');
-  });
+  itChecksBothBuilds({ what: 'the GEMM kernel', build: gemmBuild, modules: [WASM_BASE64, WASM_FMA_BASE64], file: __filename });
 
   it('refuses a DPO_KERNEL_BUILD it does not know, naming the choices', () => {
     const saved = process.env.DPO_KERNEL_BUILD;
@@ -161,27 +151,5 @@ describe('our GEMM', () => {
       if (saved === undefined) delete process.env.DPO_KERNEL_BUILD;
       else process.env.DPO_KERNEL_BUILD = saved;
     }
-  });
-
-  it('runs the plain SIMD build with DPO_KERNEL_BUILD=simd', { skip: !PLAIN_CHILD }, () => {
-    assert.equal(gemmBuild(), 'simd');
-  });
-
-  it('passes these checks on the plain SIMD build too, in a child with DPO_KERNEL_BUILD=simd', { skip: PLAIN_CHILD }, () => {
-    const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', __filename], {
-      encoding: 'utf8',
-      // Without the runner's NODE_TEST_CONTEXT, which would make the child report in its binary form.
-      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DPO_KERNEL_BUILD: 'simd' },
-    });
-    assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /✔ runs the plain SIMD build/);
-    assert.match(run.stdout, /ℹ fail 0/);
-  });
-
-  it('rides in the engine bundle the VSIX ships (dist/engine.js)', { skip: PLAIN_CHILD }, () => {
-    const bundle = path.join(ROOT, 'dist', 'engine.js');
-    assert.ok(fs.existsSync(bundle), 'dist/ is missing: run `npm run build` (it bundles)');
-    const text = fs.readFileSync(bundle, 'utf8');
-    for (const b64 of [WASM_BASE64, WASM_FMA_BASE64]) assert.ok(text.includes(b64), 'dist/engine.js lacks the GEMM kernel: run `npm run build`');
   });
 });
