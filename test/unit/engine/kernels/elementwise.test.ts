@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
+import { assertTensorCountFlat } from '../../helpers/tensor-count';
 import { itChecksBothBuilds } from './kernel-builds';
 import { elementwiseBuild, fusedElementwiseApplies, setFusedElementwise } from '../../../../src/engine/kernels/elementwise';
 import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/elementwise-wasm';
@@ -225,15 +226,11 @@ describe('our element-wise kernel (GELU, LayerNorm, RMSNorm)', () => {
     const b = tf.variable(tf.tensor1d(normal(rng, 10, 0.5)));
     setFusedElementwise(true);
     try {
-      const step = () => {
+      assertTensorCountFlat(() => {
         const loss = () => tf.sum(geluNew(rmsNorm(layerNorm(x, w, b, 1e-5), w, 1e-6, true))) as tf.Scalar;
         const { value, grads } = tf.variableGrads(loss);
         tf.dispose([value, grads]);
-      };
-      step();
-      const before = tf.memory().numTensors;
-      for (let i = 0; i < 3; i++) step();
-      assert.equal(tf.memory().numTensors, before);
+      });
     } finally {
       setFusedElementwise(undefined);
       tf.dispose([x, w, b]);

@@ -6,6 +6,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../../helpers/fixtures';
+import { assertTensorCountFlat } from '../../helpers/tensor-count';
 import { itChecksBothBuilds } from './kernel-builds';
 import { gemmApplies, gemmBuild, product, setGemmMode } from '../../../../src/engine/kernels/gemm';
 import { WASM_BASE64, WASM_FMA_BASE64 } from '../../../../src/engine/kernels/gemm-wasm';
@@ -111,14 +112,10 @@ describe('our GEMM', () => {
     const w = tf.variable(random(rng, [12, 30]));
     setGemmMode('on');
     try {
-      const step = () => {
+      assertTensorCountFlat(() => {
         const { value, grads } = tf.variableGrads(() => tf.sum(linear(x, w as unknown as tf.Tensor2D)) as tf.Scalar);
         tf.dispose([value, grads]);
-      };
-      step();
-      const before = tf.memory().numTensors;
-      for (let i = 0; i < 3; i++) step();
-      assert.equal(tf.memory().numTensors, before);
+      });
     } finally {
       setGemmMode(undefined);
     }
