@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/engine/backend';
 import { elementwiseBuild, setFusedElementwise } from '../src/engine/kernels/elementwise';
-import { view } from '../src/engine/kernels/gemm';
+import { tensorFloats } from '../src/engine/kernels/wasm-kernel';
 import { geluNew, layerNorm, rmsNorm } from '../src/engine/model/ops';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -27,7 +27,7 @@ function cpuPerCall(fn: () => tf.Tensor[], reps: number): number {
 
 /** The floats one forward+backward of ours moves for an input of x's size: three copies in, two new tensors out. */
 function copiesOnly(x: tf.Tensor, scratch: Float32Array): tf.Tensor[] {
-  for (let i = 0; i < 3; i++) scratch.set(view(x));
+  for (let i = 0; i < 3; i++) scratch.set(tensorFloats(x));
   return [tf.tensor(scratch, x.shape), tf.tensor(scratch, x.shape)];
 }
 

@@ -8,8 +8,7 @@
 // DPO_FUSED_ELEMENTWISE=0 turns it off (tfjs's ops then, as on webgpu and other backends).
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './elementwise-wasm';
-import { view } from './gemm';
-import { KernelBuild } from './wasm-kernel';
+import { KernelBuild, tensorFloats } from './wasm-kernel';
 import { SharedKernel } from './shared-kernel';
 
 interface KernelExports {
@@ -107,7 +106,7 @@ function result(f32: Float32Array, offset: number, n: number, shape: number[]): 
 /** gelu(x), the tanh approximation. */
 export function geluForward(x: tf.Tensor): tf.Tensor {
   const { f32, at } = placed([x.size]);
-  f32.set(view(x), at[0]);
+  f32.set(tensorFloats(x), at[0]);
   kernel.exports.geluForward(at[0] * 4, x.size);
   return result(f32, at[0], x.size, x.shape);
 }
@@ -115,8 +114,8 @@ export function geluForward(x: tf.Tensor): tf.Tensor {
 /** dy·gelu'(x). */
 export function geluBackward(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   const { f32, at } = placed([x.size, x.size]);
-  f32.set(view(x), at[0]);
-  f32.set(view(dy), at[1]);
+  f32.set(tensorFloats(x), at[0]);
+  f32.set(tensorFloats(dy), at[1]);
   kernel.exports.geluBackward(at[0] * 4, at[1] * 4, x.size);
   return result(f32, at[1], x.size, x.shape);
 }
@@ -130,7 +129,7 @@ export interface NormSpec {
 
 /** The norm's scale as the kernel reads it: w, or 1 + w for Gemma's unit offset. */
 function putScale(f32: Float32Array, offset: number, w: tf.Tensor1D, spec: NormSpec): void {
-  const values = view(w);
+  const values = tensorFloats(w);
   if (!spec.unitOffset) return f32.set(values, offset);
   for (let i = 0; i < values.length; i++) f32[offset + i] = 1 + values[i];
 }
@@ -141,9 +140,9 @@ export function normForward(x: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D | undef
   const rows = x.size / d;
   const { f32, at } = placed(normSizes(x.size, d, false));
   const [xo, wo, bo, mo, ro] = at;
-  f32.set(view(x), xo);
+  f32.set(tensorFloats(x), xo);
   putScale(f32, wo, w, spec);
-  if (b) f32.set(view(b), bo);
+  if (b) f32.set(tensorFloats(b), bo);
   kernel.exports.normForward(xo * 4, rows, d, wo * 4, bo * 4, spec.eps, spec.rms ? 1 : 0, mo * 4, ro * 4);
   return {
     y: result(f32, xo, x.size, x.shape),
@@ -164,11 +163,11 @@ export function normBackward(
   const rows = x.size / d;
   const { f32, at } = placed(normSizes(x.size, d, true));
   const [xo, wo, , mo, ro, dyo, dwo, dbo] = at;
-  f32.set(view(x), xo);
+  f32.set(tensorFloats(x), xo);
   putScale(f32, wo, w, spec);
-  if (saved.mean) f32.set(view(saved.mean), mo);
-  f32.set(view(saved.rstd), ro);
-  f32.set(view(dy), dyo);
+  if (saved.mean) f32.set(tensorFloats(saved.mean), mo);
+  f32.set(tensorFloats(saved.rstd), ro);
+  f32.set(tensorFloats(dy), dyo);
   kernel.exports.normBackward(xo * 4, dyo * 4, rows, d, wo * 4, spec.rms ? 1 : 0, mo * 4, ro * 4, dwo * 4, dbo * 4);
   return {
     dx: result(f32, dyo, x.size, x.shape),

@@ -6,7 +6,7 @@
 // DPO_GEMM=0 turns ours off; DPO_GEMM=1 uses it for every product it can take (tests, benchmarks).
 import * as tf from '@tensorflow/tfjs';
 import { WASM_BASE64, WASM_FMA_BASE64 } from './gemm-wasm';
-import { KernelBuild } from './wasm-kernel';
+import { KernelBuild, tensorFloats } from './wasm-kernel';
 import { SharedKernel } from './shared-kernel';
 
 interface KernelExports {
@@ -130,8 +130,8 @@ function ours(a: tf.Tensor2D, b: tf.Tensor2D, transA: boolean, transB: boolean):
     }
   }
   const f32 = new Float32Array(kernel.memory.buffer);
-  f32.set(view(a), ao / 4);
-  f32.set(view(b), bo / 4);
+  f32.set(tensorFloats(a), ao / 4);
+  f32.set(tensorFloats(b), bo / 4);
   // Row-major a [M, K] is (i, k) at i·K + k; a stored as [K, M] (transA) is at k·M + i. Likewise b.
   const [ars, aks] = transA ? [1, M] : [K, 1];
   const [bks, bjs] = transB ? [1, K] : [N, 1];
@@ -164,11 +164,4 @@ function runThreaded(k: KernelExports, threads: number, args: number[], workByte
 
 function align(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
-}
-
-/** A tensor's floats without a copy where the backend allows it (wasm: a view of its heap), else dataSync's copy. */
-export function view(t: tf.Tensor): Float32Array {
-  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
-  if (tf.getBackend() === 'wasm' && backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t);
-  return t.dataSync() as Float32Array;
 }

@@ -2,6 +2,7 @@
 // they use, the choice between a kernel's two builds, and the wasm backend's thread count. Not a
 // kernel, and not the tfjs ops around them.
 import * as v8 from 'node:v8';
+import * as tf from '@tensorflow/tfjs';
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
 export interface WasmMemory {
@@ -65,4 +66,11 @@ export function wasmBackendThreads(): number {
   } catch {
     return 1;
   }
+}
+
+/** A tensor's floats without a copy where the backend allows it (wasm: a view of its heap), else dataSync's copy. Read it after any tfjs call that may grow the heap: growing detaches earlier views. */
+export function tensorFloats(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
+  if (tf.getBackend() === 'wasm' && backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
 }

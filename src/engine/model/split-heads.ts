@@ -3,7 +3,8 @@
 // (4-5% of a forward-only pass on the tiny model), then a transpose per part; here each part is
 // read from a view of the input and written in the heads layout directly. Same values, bit for bit.
 import * as tf from '@tensorflow/tfjs';
-import { floatsOf, takeRowsOnHost } from './take-rows';
+import { takeRowsOnHost } from './take-rows';
+import { tensorFloats } from '../kernels/wasm-kernel';
 
 /** x [B, T, parts·heads·hd] -> `parts` tensors [B, heads, T, hd], part p from the p-th third (for 3) of the last axis. */
 export function splitHeadsParts(x: tf.Tensor3D, parts: number, heads: number, hd: number): tf.Tensor4D[] {
@@ -19,7 +20,7 @@ function partHeads(x: tf.Tensor3D, p: number, parts: number, H: number, hd: numb
     const [B, T, W] = xIn.shape;
     const D = H * hd;
     const out = new Float32Array(B * H * T * hd);
-    const src = floatsOf(xIn);
+    const src = tensorFloats(xIn);
     for (let b = 0; b < B; b++)
       for (let h = 0; h < H; h++) {
         let o = (b * H + h) * T * hd;

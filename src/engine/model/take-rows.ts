@@ -3,13 +3,7 @@
 // token (the embedding, the hidden states of the response positions, the head rows of their
 // targets); a row is contiguous, so here it is one typed-array copy. Same values, bit for bit.
 import * as tf from '@tensorflow/tfjs';
-
-/** A tensor's floats without a copy where the backend allows it (wasm: a view of its heap), else dataSync. */
-export function floatsOf(t: tf.Tensor): Float32Array {
-  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
-  if (tf.getBackend() === 'wasm' && backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t);
-  return t.dataSync() as Float32Array;
-}
+import { tensorFloats } from '../kernels/wasm-kernel';
 
 /** Whether takeRows copies on the JS side here (wasm and cpu); elsewhere it is tf.gather. */
 export function takeRowsOnHost(): boolean {
@@ -27,7 +21,7 @@ export function takeRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const idx = ids.dataSync();
   const out = new Float32Array(idx.length * D);
   // Read the view after every tfjs call above: a heap that grows detaches earlier views.
-  const src = floatsOf(table);
+  const src = tensorFloats(table);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (!(r >= 0 && r < V)) throw new RangeError(`row ${r} is outside [0, ${V - 1}]`);
